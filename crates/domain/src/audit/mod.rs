@@ -1,0 +1,147 @@
+//! The audit trail: every mutation appends one record through the [`AuditSink`] port in the
+//! same transaction as the change it describes.
+
+use chrono::{DateTime, Utc};
+use serde_json::{Map, Value};
+
+use crate::context::RequestMeta;
+use crate::error::StoreError;
+use crate::ids::{EventId, OrgId, UserId};
+
+/// What happened, as a stable dotted name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuditAction {
+    OrgCreated,
+    OrgUpdated,
+    OrgDeleted,
+    MemberLeft,
+}
+
+impl AuditAction {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            AuditAction::OrgCreated => "org.created",
+            AuditAction::OrgUpdated => "org.updated",
+            AuditAction::OrgDeleted => "org.deleted",
+            AuditAction::MemberLeft => "member.left",
+        }
+    }
+}
+
+/// Who did it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Actor {
+    User(UserId),
+}
+
+impl Actor {
+    pub const fn kind(&self) -> &'static str {
+        match self {
+            Actor::User(_) => "user",
+        }
+    }
+
+    pub fn id(&self) -> String {
+        match self {
+            Actor::User(id) => id.to_string(),
+        }
+    }
+}
+
+/// What it was done to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    pub kind: &'static str,
+    pub id: String,
+}
+
+impl Target {
+    pub fn new(kind: &'static str, id: impl ToString) -> Self {
+        Self { kind, id: id.to_string() }
+    }
+}
+
+/// A compact before/after of the fields a mutation changed. Secrets never go in here.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Changes(Map<String, Value>);
+
+impl Changes {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Records `field` when its value changed.
+    pub fn diff<T: Into<Value> + PartialEq + Clone>(&mut self, field: &str, before: &T, after: &T) {
+        if before != after {
+            self.0.insert(field.to_owned(), serde_json::json!({ "from": before.clone().into(), "to": after.clone().into() }));
+        }
+    }
+
+    /// Records the value a field was created with.
+    pub fn set(&mut self, field: &str, value: impl Into<Value>) {
+        self.0.insert(field.to_owned(), serde_json::json!({ "to": value.into() }));
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn into_value(self) -> Value {
+        Value::Object(self.0)
+    }
+}
+
+/// One audit record.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditRecord {
+    pub id: EventId,
+    pub org_id: OrgId,
+    pub actor: Actor,
+    pub action: AuditAction,
+    pub target: Target,
+    pub changes: Changes,
+    pub meta: RequestMeta,
+    pub occurred_at: DateTime<Utc>,
+}
+
+impl AuditRecord {
+    pub fn new(org_id: OrgId, actor: &Actor, action: AuditAction, target: Target, meta: &RequestMeta, at: DateTime<Utc>) -> Self {
+        Self {
+            id: EventId::generate(),
+            org_id,
+            actor: actor.clone(),
+            action,
+            target,
+            changes: Changes::new(),
+            meta: meta.clone(),
+            occurred_at: at,
+        }
+    }
+
+    #[must_use]
+    pub fn with_changes(mut self, changes: Changes) -> Self {
+        self.changes = changes;
+        self
+    }
+}
+
+/// The port audit records are appended through.
+pub trait AuditSink {
+    fn append_audit(&mut self, record: &AuditRecord) -> Result<(), StoreError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn changes_keep_only_what_differs() {
+        let mut changes = Changes::new();
+        changes.diff("name", &"Acme".to_owned(), &"Acme Inc".to_owned());
+        changes.diff("slug", &"acme".to_owned(), &"acme".to_owned());
+        let value = changes.into_value();
+        assert_eq!(value["name"]["from"], "Acme");
+        assert_eq!(value["name"]["to"], "Acme Inc");
+        assert!(value.get("slug").is_none());
+    }
+}

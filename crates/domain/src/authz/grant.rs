@@ -1,0 +1,79 @@
+//! What a caller may do in one organization, and the decision point that checks it.
+
+use super::{Permission, PermissionSet, RoleKey, SystemRole};
+use crate::error::AccessError;
+
+/// How the caller reaches the organization.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Through its own membership.
+    Direct,
+    /// As platform staff, without a membership.
+    Staff,
+}
+
+impl Access {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Access::Direct => "direct",
+            Access::Staff => "staff",
+        }
+    }
+}
+
+/// A caller's rights in one organization.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Grant {
+    pub role: RoleKey,
+    pub permissions: PermissionSet,
+    pub access: Access,
+}
+
+impl Grant {
+    pub fn for_system_role(role: SystemRole) -> Self {
+        Self { role: role.key(), permissions: role.permissions(), access: Access::Direct }
+    }
+
+    /// The authorization decision: allowed, or refused naming the missing permission.
+    pub fn authorize(&self, permission: Permission) -> Result<(), AccessError> {
+        if self.permissions.contains(permission) {
+            Ok(())
+        } else {
+            Err(AccessError::Forbidden { permission: permission.as_str() })
+        }
+    }
+
+    pub fn is_owner(&self) -> bool {
+        self.access == Access::Direct && self.role.is_owner()
+    }
+
+    /// Every catalogue permission this grant lacks, for client-side gating.
+    pub fn denied(&self) -> Vec<Permission> {
+        self.permissions.denied().collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_member_is_refused_what_its_role_lacks_with_the_permission_named() {
+        let grant = Grant::for_system_role(SystemRole::Member);
+        assert_eq!(grant.authorize(Permission::OrgRead), Ok(()));
+        assert_eq!(
+            grant.authorize(Permission::OrgUpdate),
+            Err(AccessError::Forbidden { permission: "org:update" })
+        );
+        assert!(grant.denied().contains(&Permission::OrgDelete));
+        assert!(!grant.denied().contains(&Permission::OrgRead));
+    }
+
+    #[test]
+    fn only_a_direct_owner_is_an_owner() {
+        assert!(Grant::for_system_role(SystemRole::Owner).is_owner());
+        assert!(!Grant::for_system_role(SystemRole::Admin).is_owner());
+        let staff = Grant { access: Access::Staff, ..Grant::for_system_role(SystemRole::Owner) };
+        assert!(!staff.is_owner());
+    }
+}

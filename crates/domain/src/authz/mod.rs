@@ -1,0 +1,26 @@
+//! The permission model and the one authorization decision point.
+//!
+//! A caller's rights in an organization are a [`Grant`]: its role and the
+//! [`PermissionSet`] that role carries. [`Grant::authorize`] is the only place a permission
+//! is checked; every use case asks it, and a Rust service importing this crate can run the
+//! same check in-process:
+//!
+//! ```
+//! use domain::authz::{Grant, Permission, RoleKey, SystemRole};
+//!
+//! let member = Grant::for_system_role(SystemRole::Member);
+//! assert!(member.authorize(Permission::MembersRead).is_ok());
+//! assert!(member.authorize(Permission::OrgUpdate).is_err());
+//!
+//! let owner = Grant::for_system_role(SystemRole::Owner);
+//! assert!(owner.authorize(Permission::OrgDelete).is_ok());
+//! assert_eq!(owner.role, RoleKey::owner());
+//! ```
+
+mod grant;
+mod permission;
+mod role;
+
+pub use grant::{Access, Grant};
+pub use permission::{Permission, PermissionSet, UnknownPermission};
+pub use role::{RoleKey, SystemRole};

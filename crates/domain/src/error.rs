@@ -1,0 +1,100 @@
+//! Errors shared by every capability.
+
+use std::fmt;
+
+/// The storage behind a port failed. Never caused by the caller's input.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    /// The database cannot be reached or has no free connection; worth retrying.
+    #[error("storage unavailable: {0}")]
+    Unavailable(String),
+    /// The transaction lost a race (serialization failure or deadlock); worth retrying.
+    #[error("storage conflict: {0}")]
+    Contention(String),
+    #[error("storage failure: {0}")]
+    Internal(String),
+}
+
+/// Why a caller may not reach a resource.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AccessError {
+    /// The resource does not exist *for this caller*: unknown, deleted, or in an
+    /// organization the caller does not belong to. Never reveals which.
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// The caller is a member but lacks the permission.
+    #[error("missing permission `{permission}`")]
+    Forbidden { permission: &'static str },
+    /// The rule is not about a permission (e.g. only an owner may delete the org).
+    #[error("{0}")]
+    NotAllowed(&'static str),
+}
+
+/// One rejected input field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldError {
+    /// JSON path of the field, e.g. `address.country`.
+    pub field: String,
+    /// Stable machine code, e.g. `too_long`.
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, code: &'static str, message: impl Into<String>) -> Self {
+        Self { field: field.into(), code, message: message.into() }
+    }
+}
+
+/// Input that breaks a rule of a value object; lists every offending field.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Invalid(pub Vec<FieldError>);
+
+impl Invalid {
+    pub fn field(field: impl Into<String>, code: &'static str, message: impl Into<String>) -> Self {
+        Self(vec![FieldError::new(field, code, message)])
+    }
+
+    /// Runs a parse, recording its error under `field` and returning `None` on failure, so a
+    /// command can report every bad field at once instead of the first.
+    pub fn check<T>(&mut self, field: &str, parsed: Result<T, ValueError>) -> Option<T> {
+        match parsed {
+            Ok(value) => Some(value),
+            Err(err) => {
+                self.0.push(FieldError::new(field, err.code, err.message));
+                None
+            }
+        }
+    }
+
+    pub fn into_result(self) -> Result<(), Invalid> {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(self)
+        }
+    }
+}
+
+impl fmt::Display for Invalid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let fields: Vec<_> = self.0.iter().map(|e| format!("{}: {}", e.field, e.message)).collect();
+        write!(f, "invalid input ({})", fields.join("; "))
+    }
+}
+
+impl std::error::Error for Invalid {}
+
+/// Why one value was refused by its value object's `parse`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct ValueError {
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl ValueError {
+    pub fn new(code: &'static str, message: impl Into<String>) -> Self {
+        Self { code, message: message.into() }
+    }
+}

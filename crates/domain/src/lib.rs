@@ -1,0 +1,26 @@
+//! The pure domain of the organization service.
+//!
+//! Entities, validated value objects, the permission model, every business rule and the
+//! use-case services, plus the ports (traits) those services need. No database, web
+//! framework or async runtime is reachable from here, so another Rust service can depend
+//! on this crate alone — for example to run the same authorization decision in-process.
+
+pub mod access;
+pub mod audit;
+pub mod authz;
+pub mod context;
+pub mod error;
+pub mod ids;
+pub mod member;
+pub mod org;
+pub mod pagination;
+pub mod store;
+pub mod time;
+pub mod user;
+
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
+
+pub use context::{Caller, Identity, RequestMeta};
+pub use error::{AccessError, FieldError, Invalid, StoreError};
+pub use store::{Store, Tx};

@@ -1,0 +1,14 @@
+use crate::error::{AccessError, Invalid, StoreError};
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MemberError {
+    #[error(transparent)]
+    Access(#[from] AccessError),
+    #[error(transparent)]
+    Invalid(#[from] Invalid),
+    /// The change would leave the organization without an owner.
+    #[error("the organization must keep at least one owner; transfer ownership first")]
+    LastOwner,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}

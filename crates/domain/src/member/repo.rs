@@ -1,0 +1,37 @@
+use crate::error::StoreError;
+use crate::ids::{MemberId, OrgId, UserId};
+use crate::pagination::{Page, PageRequest};
+
+use super::model::{Member, MemberFilter, Membership};
+use crate::org::Organization;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MemberWriteError {
+    #[error("the user is already a member of the organization")]
+    AlreadyMember,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The port memberships are stored through. Every read is scoped by organization.
+pub trait MemberRepository {
+    fn insert_membership(&mut self, membership: &Membership) -> Result<(), MemberWriteError>;
+
+    fn find_membership_of_user(&mut self, org: OrgId, user: UserId) -> Result<Option<Membership>, StoreError>;
+
+    /// The live organization the user joined first: what `me` resolves to.
+    fn default_org_of_user(&mut self, user: UserId) -> Result<Option<OrgId>, StoreError>;
+
+    /// The user's live organizations in join order.
+    fn list_orgs_of_user(&mut self, user: UserId, page: PageRequest) -> Result<Page<(Organization, Membership)>, StoreError>;
+
+    fn find_member(&mut self, org: OrgId, member: MemberId) -> Result<Option<Member>, StoreError>;
+
+    /// Members in join order, filtered.
+    fn list_members(&mut self, org: OrgId, filter: &MemberFilter, page: PageRequest) -> Result<Page<Member>, StoreError>;
+
+    fn count_owners(&mut self, org: OrgId) -> Result<u64, StoreError>;
+
+    /// Removes the membership; `false` when there was none.
+    fn delete_membership(&mut self, org: OrgId, member: MemberId) -> Result<bool, StoreError>;
+}

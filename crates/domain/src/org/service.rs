@@ -1,0 +1,256 @@
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+
+use super::error::OrgError;
+use super::model::{CreateOrg, MyOrg, OrgRef, OrgView, Organization, Patch, UpdateOrg};
+use super::values::{DomainName, LogoUrl, OrgName, PostalAddress, PostalAddressInput, Slug, TimeZone};
+use crate::access::{enter_org, grant_for_role, Lock};
+use crate::audit::{Actor, AuditAction, AuditRecord, Changes, Target};
+use crate::authz::{Permission, RoleKey};
+use crate::context::Caller;
+use crate::error::{Invalid, ValueError};
+use crate::ids::{MemberId, OrgId};
+use crate::member::{MemberWriteError, Membership};
+use crate::pagination::{Page, PageRequest};
+use crate::store::{Store, Tx};
+use crate::time::Clock;
+use crate::user::sync_user;
+
+/// Use cases of organizations.
+#[derive(Clone)]
+pub struct OrgService<S> {
+    store: S,
+    clock: Arc<dyn Clock>,
+}
+
+/// Validated optional fields shared by create and update.
+struct Profile {
+    domain: Option<DomainName>,
+    logo_url: Option<LogoUrl>,
+    timezone: Option<TimeZone>,
+    address: Option<PostalAddress>,
+}
+
+fn parse_optional<T>(invalid: &mut Invalid, field: &str, value: Option<&str>, parse: fn(&str) -> Result<T, ValueError>) -> Option<T> {
+    value.and_then(|v| invalid.check(field, parse(v)))
+}
+
+fn parse_address(invalid: &mut Invalid, input: Option<PostalAddressInput>) -> Option<PostalAddress> {
+    input.and_then(|a| PostalAddress::parse("address", a).map_err(|e| invalid.0.extend(e.0)).ok())
+}
+
+fn audit_view(org: &Organization) -> [(&'static str, Value); 7] {
+    let opt = |v: Option<&str>| v.map_or(Value::Null, |s| Value::from(s));
+    let address = org.address.as_ref().map_or(Value::Null, |a| {
+        serde_json::json!({
+            "line1": a.line1, "line2": a.line2, "city": a.city, "region": a.region,
+            "postal_code": a.postal_code, "country": a.country,
+        })
+    });
+    [
+        ("name", Value::from(org.name.as_str())),
+        ("slug", Value::from(org.slug.as_str())),
+        ("domain", opt(org.domain.as_ref().map(DomainName::as_str))),
+        ("logo_url", opt(org.logo_url.as_ref().map(LogoUrl::as_str))),
+        ("timezone", opt(org.timezone.map(|t| t.as_str()))),
+        ("address", address),
+        ("version", Value::from(org.version)),
+    ]
+}
+
+impl<S: Store> OrgService<S> {
+    pub fn new(store: S, clock: Arc<dyn Clock>) -> Self {
+        Self { store, clock }
+    }
+
+    /// Creates an organization; the caller becomes its owner.
+    pub fn create(&self, caller: &Caller, input: CreateOrg) -> Result<MyOrg, OrgError> {
+        let mut invalid = Invalid::default();
+        let name = invalid.check("name", OrgName::parse(&input.name));
+        let slug = parse_optional(&mut invalid, "slug", input.slug.as_deref(), Slug::parse);
+        let profile = Profile {
+            domain: parse_optional(&mut invalid, "domain", input.domain.as_deref(), DomainName::parse),
+            logo_url: parse_optional(&mut invalid, "logo_url", input.logo_url.as_deref(), LogoUrl::parse),
+            timezone: parse_optional(&mut invalid, "timezone", input.timezone.as_deref(), TimeZone::parse),
+            address: parse_address(&mut invalid, input.address),
+        };
+        invalid.into_result()?;
+        let Some(name) = name else { return Err(Invalid::field("name", "required", "a name is required").into()) };
+        let now = self.clock.now();
+
+        self.store.transaction(|tx| {
+            let user = sync_user(tx, &caller.identity, now)?;
+            let id = OrgId::generate();
+            let slug = match slug {
+                Some(slug) => slug,
+                None => Self::free_slug(tx, &name, id)?,
+            };
+            let org = Organization {
+                id,
+                name,
+                slug,
+                domain: profile.domain,
+                logo_url: profile.logo_url,
+                timezone: profile.timezone,
+                address: profile.address,
+                version: 1,
+                created_at: now,
+                updated_at: now,
+            };
+            tx.insert_org(&org)?;
+            let membership = Membership {
+                id: MemberId::generate(),
+                org_id: org.id,
+                user_id: user.id,
+                role: RoleKey::owner(),
+                joined_at: now,
+                updated_at: now,
+            };
+            tx.insert_membership(&membership).map_err(|e| match e {
+                MemberWriteError::Store(e) => OrgError::Store(e),
+                MemberWriteError::AlreadyMember => OrgError::Store(crate::StoreError::Internal("fresh organization had a member".into())),
+            })?;
+            let mut changes = Changes::new();
+            for (field, value) in audit_view(&org) {
+                if !value.is_null() {
+                    changes.set(field, value);
+                }
+            }
+            let record = AuditRecord::new(org.id, &Actor::User(user.id), AuditAction::OrgCreated, Target::new("organization", org.id), &caller.meta, now)
+                .with_changes(changes);
+            tx.append_audit(&record)?;
+            let is_default = tx.default_org_of_user(user.id)? == Some(org.id);
+            Ok(MyOrg { grant: grant_for_role(&membership.role), org, membership, is_default })
+        })
+    }
+
+    /// A derived slug is made unique with a suffix from the new id rather than refused.
+    fn free_slug(tx: &mut dyn Tx, name: &OrgName, id: OrgId) -> Result<Slug, OrgError> {
+        let slug = Slug::derive_from(name);
+        if !tx.org_slug_taken(&slug)? {
+            return Ok(slug);
+        }
+        let random_tail = id.as_uuid().simple().to_string();
+        Ok(slug.with_suffix(&random_tail[random_tail.len() - 6..]))
+    }
+
+    /// The caller's organizations, in the order joined.
+    pub fn list_mine(&self, caller: &Caller, page: PageRequest) -> Result<Page<MyOrg>, OrgError> {
+        let now = self.clock.now();
+        self.store.transaction(|tx| {
+            let user = sync_user(tx, &caller.identity, now)?;
+            let default = tx.default_org_of_user(user.id)?;
+            let orgs = tx.list_orgs_of_user(user.id, page)?;
+            Ok(orgs.map(|(org, membership)| MyOrg {
+                is_default: Some(org.id) == default,
+                grant: grant_for_role(&membership.role),
+                org,
+                membership,
+            }))
+        })
+    }
+
+    pub fn get(&self, caller: &Caller, org: &OrgRef) -> Result<OrgView, OrgError> {
+        let now = self.clock.now();
+        self.store.transaction(|tx| {
+            let scope = enter_org::<OrgError>(tx, caller, org, now, Lock::None)?;
+            scope.grant.authorize(Permission::OrgRead)?;
+            Ok(OrgView { org: scope.org, grant: scope.grant })
+        })
+    }
+
+    /// Applies a partial update. With `if_match`, refuses when the organization's version
+    /// moved on (optimistic concurrency for read-modify-write clients).
+    pub fn update(&self, caller: &Caller, org: &OrgRef, input: UpdateOrg, if_match: Option<i64>) -> Result<OrgView, OrgError> {
+        let mut invalid = Invalid::default();
+        let name = Self::parse_required(&mut invalid, "name", input.name, OrgName::parse);
+        let slug = Self::parse_required(&mut invalid, "slug", input.slug, Slug::parse);
+        let domain = Self::parse_patch(&mut invalid, "domain", input.domain, DomainName::parse);
+        let logo_url = Self::parse_patch(&mut invalid, "logo_url", input.logo_url, LogoUrl::parse);
+        let timezone = Self::parse_patch(&mut invalid, "timezone", input.timezone, TimeZone::parse);
+        let address = match input.address {
+            Patch::Keep => Patch::Keep,
+            Patch::Clear => Patch::Clear,
+            Patch::Set(a) => parse_address(&mut invalid, Some(a)).map_or(Patch::Keep, Patch::Set),
+        };
+        invalid.into_result()?;
+        let now = self.clock.now();
+
+        self.store.transaction(|tx| {
+            let scope = enter_org::<OrgError>(tx, caller, org, now, Lock::Org)?;
+            scope.grant.authorize(Permission::OrgUpdate)?;
+            let before = scope.org;
+            if let Some(expected) = if_match.filter(|v| *v != before.version) {
+                return Err(OrgError::VersionMismatch { expected, current: before.version });
+            }
+            let mut after = before.clone();
+            if let Some(name) = name {
+                after.name = name;
+            }
+            if let Some(slug) = slug {
+                after.slug = slug;
+            }
+            Self::apply(&mut after.domain, domain);
+            Self::apply(&mut after.logo_url, logo_url);
+            Self::apply(&mut after.timezone, timezone);
+            Self::apply(&mut after.address, address);
+            if after == before {
+                return Ok(OrgView { org: before, grant: scope.grant });
+            }
+            after.version += 1;
+            after.updated_at = now;
+            tx.update_org(&after)?;
+            let mut changes = Changes::new();
+            for ((field, old), (_, new)) in audit_view(&before).into_iter().zip(audit_view(&after)) {
+                changes.diff(field, &old, &new);
+            }
+            let record = AuditRecord::new(after.id, &scope.actor, AuditAction::OrgUpdated, Target::new("organization", after.id), &caller.meta, now)
+                .with_changes(changes);
+            tx.append_audit(&record)?;
+            Ok(OrgView { org: after, grant: scope.grant })
+        })
+    }
+
+    fn parse_required<T>(invalid: &mut Invalid, field: &str, patch: Patch<String>, parse: fn(&str) -> Result<T, ValueError>) -> Option<T> {
+        match patch {
+            Patch::Keep => None,
+            Patch::Clear => {
+                invalid.0.push(crate::FieldError::new(field, "required", format!("`{field}` cannot be cleared")));
+                None
+            }
+            Patch::Set(v) => invalid.check(field, parse(&v)),
+        }
+    }
+
+    fn parse_patch<T>(invalid: &mut Invalid, field: &str, patch: Patch<String>, parse: fn(&str) -> Result<T, ValueError>) -> Patch<T> {
+        match patch {
+            Patch::Keep => Patch::Keep,
+            Patch::Clear => Patch::Clear,
+            Patch::Set(v) => invalid.check(field, parse(&v)).map_or(Patch::Keep, Patch::Set),
+        }
+    }
+
+    fn apply<T>(field: &mut Option<T>, patch: Patch<T>) {
+        match patch {
+            Patch::Keep => {}
+            Patch::Clear => *field = None,
+            Patch::Set(v) => *field = Some(v),
+        }
+    }
+
+    /// Soft-deletes the organization: it disappears from every read, its name and slug are
+    /// freed, and its data and audit log are kept so platform staff can restore it.
+    pub fn delete(&self, caller: &Caller, org: &OrgRef) -> Result<(), OrgError> {
+        let now: DateTime<Utc> = self.clock.now();
+        self.store.transaction(|tx| {
+            let scope = enter_org::<OrgError>(tx, caller, org, now, Lock::Org)?;
+            scope.grant.authorize(Permission::OrgDelete)?;
+            tx.soft_delete_org(scope.org.id, now)?;
+            let record = AuditRecord::new(scope.org.id, &scope.actor, AuditAction::OrgDeleted, Target::new("organization", scope.org.id), &caller.meta, now);
+            tx.append_audit(&record)?;
+            Ok(())
+        })
+    }
+}

@@ -1,0 +1,226 @@
+//! In-memory fakes of the ports, for fast tests of the use cases.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, Utc};
+
+use crate::audit::{AuditRecord, AuditSink};
+use crate::context::{Caller, Identity, RequestMeta};
+use crate::error::StoreError;
+use crate::ids::{MemberId, OrgId, UserId};
+use crate::member::{Member, MemberFilter, MemberRepository, MemberWriteError, Membership};
+use crate::org::{OrgRepository, OrgWriteError, Organization, Slug};
+use crate::pagination::{Page, PageRequest};
+use crate::store::{Store, Tx};
+use crate::user::{User, UserRepository};
+
+#[derive(Debug, Clone, Default)]
+pub struct State {
+    pub users: BTreeMap<UserId, User>,
+    pub orgs: BTreeMap<OrgId, (Organization, Option<DateTime<Utc>>)>,
+    pub memberships: BTreeMap<MemberId, Membership>,
+    pub audit: Vec<AuditRecord>,
+}
+
+/// A store whose transactions work on a copy of the state, kept only on success.
+#[derive(Debug, Clone, Default)]
+pub struct InMemoryStore(Arc<Mutex<State>>);
+
+impl InMemoryStore {
+    pub fn state(&self) -> State {
+        self.0.lock().unwrap().clone()
+    }
+
+    pub fn user_count(&self) -> usize {
+        self.state().users.len()
+    }
+
+    pub fn audit(&self) -> Vec<AuditRecord> {
+        self.state().audit
+    }
+}
+
+impl Store for InMemoryStore {
+    fn transaction<T, E>(&self, work: impl FnOnce(&mut dyn Tx) -> Result<T, E>) -> Result<T, E>
+    where
+        E: From<StoreError>,
+    {
+        let mut guard = self.0.lock().unwrap();
+        let mut draft = guard.clone();
+        let result = work(&mut draft);
+        if result.is_ok() {
+            *guard = draft;
+        }
+        result
+    }
+
+    fn ping(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+}
+
+impl State {
+    fn live(&self, id: OrgId) -> Option<&Organization> {
+        self.orgs.get(&id).filter(|(_, deleted)| deleted.is_none()).map(|(org, _)| org)
+    }
+
+    fn live_orgs(&self) -> impl Iterator<Item = &Organization> {
+        self.orgs.values().filter(|(_, deleted)| deleted.is_none()).map(|(org, _)| org)
+    }
+
+    fn unique_violation(&self, org: &Organization) -> Option<OrgWriteError> {
+        let others = || self.live_orgs().filter(|o| o.id != org.id);
+        if others().any(|o| o.name.as_str().to_lowercase() == org.name.as_str().to_lowercase()) {
+            return Some(OrgWriteError::NameTaken);
+        }
+        if others().any(|o| o.slug == org.slug) {
+            return Some(OrgWriteError::SlugTaken);
+        }
+        None
+    }
+
+    fn member_view(&self, m: &Membership) -> Member {
+        let user = &self.users[&m.user_id];
+        Member { membership: m.clone(), name: user.name.clone(), email: user.email.clone() }
+    }
+}
+
+impl UserRepository for State {
+    fn find_user_by_subject(&mut self, subject: &str) -> Result<Option<User>, StoreError> {
+        Ok(self.users.values().find(|u| u.subject == subject).cloned())
+    }
+
+    fn upsert_user(&mut self, user: &User) -> Result<User, StoreError> {
+        let existing = self.users.values().find(|u| u.subject == user.subject).map(|u| u.id);
+        let stored = User { id: existing.unwrap_or(user.id), ..user.clone() };
+        self.users.insert(stored.id, stored.clone());
+        Ok(stored)
+    }
+}
+
+impl OrgRepository for State {
+    fn insert_org(&mut self, org: &Organization) -> Result<(), OrgWriteError> {
+        if let Some(err) = self.unique_violation(org) {
+            return Err(err);
+        }
+        self.orgs.insert(org.id, (org.clone(), None));
+        Ok(())
+    }
+
+    fn find_org(&mut self, id: OrgId) -> Result<Option<Organization>, StoreError> {
+        Ok(self.live(id).cloned())
+    }
+
+    fn lock_org(&mut self, id: OrgId) -> Result<Option<Organization>, StoreError> {
+        self.find_org(id)
+    }
+
+    fn update_org(&mut self, org: &Organization) -> Result<(), OrgWriteError> {
+        if let Some(err) = self.unique_violation(org) {
+            return Err(err);
+        }
+        self.orgs.insert(org.id, (org.clone(), None));
+        Ok(())
+    }
+
+    fn soft_delete_org(&mut self, id: OrgId, at: DateTime<Utc>) -> Result<(), StoreError> {
+        if let Some(entry) = self.orgs.get_mut(&id) {
+            entry.1 = Some(at);
+        }
+        Ok(())
+    }
+
+    fn org_slug_taken(&mut self, slug: &Slug) -> Result<bool, StoreError> {
+        Ok(self.live_orgs().any(|o| &o.slug == slug))
+    }
+}
+
+impl MemberRepository for State {
+    fn insert_membership(&mut self, membership: &Membership) -> Result<(), MemberWriteError> {
+        if self.memberships.values().any(|m| m.org_id == membership.org_id && m.user_id == membership.user_id) {
+            return Err(MemberWriteError::AlreadyMember);
+        }
+        self.memberships.insert(membership.id, membership.clone());
+        Ok(())
+    }
+
+    fn find_membership_of_user(&mut self, org: OrgId, user: UserId) -> Result<Option<Membership>, StoreError> {
+        Ok(self.memberships.values().find(|m| m.org_id == org && m.user_id == user).cloned())
+    }
+
+    fn default_org_of_user(&mut self, user: UserId) -> Result<Option<OrgId>, StoreError> {
+        Ok(self.memberships.values().filter(|m| m.user_id == user && self.live(m.org_id).is_some()).map(|m| m.org_id).next())
+    }
+
+    fn list_orgs_of_user(&mut self, user: UserId, page: PageRequest) -> Result<Page<(Organization, Membership)>, StoreError> {
+        let rows = self
+            .memberships
+            .values()
+            .filter(|m| m.user_id == user && page.after.is_none_or(|after| m.id.as_uuid() > after))
+            .filter_map(|m| self.live(m.org_id).map(|o| (o.clone(), m.clone())))
+            .take(page.fetch_limit() as usize)
+            .collect();
+        Ok(Page::from_overfetch(rows, page, |(_, m)| m.id.as_uuid()))
+    }
+
+    fn find_member(&mut self, org: OrgId, member: MemberId) -> Result<Option<Member>, StoreError> {
+        Ok(self.memberships.get(&member).filter(|m| m.org_id == org).map(|m| self.member_view(m)))
+    }
+
+    fn list_members(&mut self, org: OrgId, filter: &MemberFilter, page: PageRequest) -> Result<Page<Member>, StoreError> {
+        let rows = self
+            .memberships
+            .values()
+            .filter(|m| m.org_id == org && page.after.is_none_or(|after| m.id.as_uuid() > after))
+            .filter(|m| filter.role.as_ref().is_none_or(|r| &m.role == r))
+            .map(|m| self.member_view(m))
+            .filter(|m| {
+                filter.search.as_ref().is_none_or(|q| {
+                    let text = format!("{} {}", m.name.as_deref().unwrap_or(""), m.email.as_ref().map_or("", |e| e.as_str()));
+                    text.to_lowercase().contains(q.as_str())
+                })
+            })
+            .take(page.fetch_limit() as usize)
+            .collect();
+        Ok(Page::from_overfetch(rows, page, |m: &Member| m.membership.id.as_uuid()))
+    }
+
+    fn count_owners(&mut self, org: OrgId) -> Result<u64, StoreError> {
+        Ok(self.memberships.values().filter(|m| m.org_id == org && m.role.is_owner()).count() as u64)
+    }
+
+    fn delete_membership(&mut self, org: OrgId, member: MemberId) -> Result<bool, StoreError> {
+        let found = self.memberships.get(&member).is_some_and(|m| m.org_id == org);
+        if found {
+            self.memberships.remove(&member);
+        }
+        Ok(found)
+    }
+}
+
+impl AuditSink for State {
+    fn append_audit(&mut self, record: &AuditRecord) -> Result<(), StoreError> {
+        self.audit.push(record.clone());
+        Ok(())
+    }
+}
+
+/// An identity with a verified email.
+pub fn identity(subject: &str, email: &str) -> Identity {
+    Identity {
+        subject: subject.to_owned(),
+        email: Some(email.to_owned()),
+        email_verified: true,
+        name: Some(subject.to_owned()),
+        auth_methods: vec!["pwd".to_owned()],
+        auth_time: None,
+        staff: false,
+    }
+}
+
+pub fn caller(subject: &str) -> Caller {
+    Caller { identity: identity(subject, &format!("{subject}@example.com")), meta: RequestMeta::default() }
+}

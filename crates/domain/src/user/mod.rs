@@ -1,0 +1,144 @@
+//! Users, provisioned just in time from the identity provider's claims.
+
+use chrono::{DateTime, Utc};
+
+use crate::context::Identity;
+use crate::error::{StoreError, ValueError};
+use crate::ids::UserId;
+
+/// A normalised, syntactically valid email address (lower-cased).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Email(String);
+
+impl Email {
+    pub const MAX_LEN: usize = 254;
+
+    pub fn parse(value: &str) -> Result<Self, ValueError> {
+        let value = value.trim();
+        if value.len() > Self::MAX_LEN || !email_address::EmailAddress::is_valid(value) {
+            return Err(ValueError::new("invalid_email", "not a valid email address"));
+        }
+        Ok(Self(value.to_lowercase()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    pub id: UserId,
+    pub subject: String,
+    pub email: Option<Email>,
+    pub email_verified: bool,
+    pub name: Option<String>,
+    /// Sticky: set once a token proved a second factor. Identity providers report the
+    /// methods of one sign-in, not enrolment, so its absence later proves nothing.
+    pub mfa_enrolled: bool,
+    pub last_sign_in_method: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl User {
+    const NAME_MAX_CHARS: usize = 200;
+
+    /// The user as these claims describe it, starting from what was stored (if anything).
+    fn from_claims(stored: Option<&User>, identity: &Identity, now: DateTime<Utc>) -> User {
+        let name = identity
+            .name
+            .as_deref()
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+            .map(|n| n.chars().take(Self::NAME_MAX_CHARS).collect::<String>());
+        let email = identity.email.as_deref().and_then(|e| Email::parse(e).ok());
+        User {
+            id: stored.map_or_else(UserId::generate, |u| u.id),
+            subject: identity.subject.clone(),
+            email_verified: email.is_some() && identity.email_verified,
+            email,
+            name,
+            mfa_enrolled: stored.is_some_and(|u| u.mfa_enrolled) || identity.used_mfa(),
+            last_sign_in_method: identity.auth_methods.first().cloned().or_else(|| stored.and_then(|u| u.last_sign_in_method.clone())),
+            created_at: stored.map_or(now, |u| u.created_at),
+            updated_at: now,
+        }
+    }
+
+    fn same_profile(&self, other: &User) -> bool {
+        self.email == other.email
+            && self.email_verified == other.email_verified
+            && self.name == other.name
+            && self.mfa_enrolled == other.mfa_enrolled
+            && self.last_sign_in_method == other.last_sign_in_method
+    }
+}
+
+/// The port users are stored through.
+pub trait UserRepository {
+    fn find_user_by_subject(&mut self, subject: &str) -> Result<Option<User>, StoreError>;
+
+    /// Inserts the user, or updates the profile of the user with the same subject (two
+    /// first requests of a new user may race), returning the stored row.
+    fn upsert_user(&mut self, user: &User) -> Result<User, StoreError>;
+}
+
+/// Provisions the caller's user on first sight of its subject and keeps its profile
+/// current. Writes only when a claim changed, so the common request is one read.
+pub fn sync_user(users: &mut dyn UserRepository, identity: &Identity, now: DateTime<Utc>) -> Result<User, StoreError> {
+    let stored = users.find_user_by_subject(&identity.subject)?;
+    let current = User::from_claims(stored.as_ref(), identity, now);
+    match stored {
+        Some(stored) if stored.same_profile(&current) => Ok(stored),
+        _ => users.upsert_user(&current),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{identity, InMemoryStore};
+    use crate::Store;
+
+    #[test]
+    fn emails_are_validated_and_normalised() {
+        assert_eq!(Email::parse(" Ada@Example.COM ").map(|e| e.as_str().to_owned()), Ok("ada@example.com".into()));
+        assert!(Email::parse("not-an-email").is_err());
+        assert!(Email::parse(&format!("{}@example.com", "a".repeat(250))).is_err());
+    }
+
+    #[test]
+    fn first_sight_provisions_and_later_claims_update_the_profile() {
+        let store = InMemoryStore::default();
+        let now = Utc::now();
+        let first = store.transaction(|tx| sync_user(tx, &identity("sub-1", "ada@example.com"), now)).unwrap();
+        let mut renamed = identity("sub-1", "ada@example.com");
+        renamed.name = Some("Ada L.".into());
+        let second = store.transaction(|tx| sync_user(tx, &renamed, now)).unwrap();
+        assert_eq!(first.id, second.id);
+        assert_eq!(second.name.as_deref(), Some("Ada L."));
+        assert_eq!(store.user_count(), 1);
+    }
+
+    #[test]
+    fn mfa_enrolment_is_sticky() {
+        let store = InMemoryStore::default();
+        let now = Utc::now();
+        let mut with_mfa = identity("sub-2", "b@example.com");
+        with_mfa.auth_methods = vec!["pwd".into(), "otp".into()];
+        store.transaction(|tx| sync_user(tx, &with_mfa, now)).unwrap();
+        let later = store.transaction(|tx| sync_user(tx, &identity("sub-2", "b@example.com"), now)).unwrap();
+        assert!(later.mfa_enrolled);
+    }
+
+    #[test]
+    fn an_unverifiable_email_is_not_kept_as_verified() {
+        let store = InMemoryStore::default();
+        let mut bad = identity("sub-3", "nope");
+        bad.email_verified = true;
+        let user = store.transaction(|tx| sync_user(tx, &bad, Utc::now())).unwrap();
+        assert_eq!(user.email, None);
+        assert!(!user.email_verified);
+    }
+}
