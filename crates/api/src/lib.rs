@@ -1,1 +1,11 @@
+//! The HTTP layer of the organization service: routes, authentication, problem+json
+//! errors, the OpenAPI document, configuration and the server.
 
+pub mod auth;
+pub mod config;
+pub mod error;
+pub mod openapi;
+pub mod routes;
+pub mod startup;
+pub mod state;
+pub mod telemetry;

@@ -1,1 +1,118 @@
-fn main() {}
+//! `orgd`: the organization service.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use api::auth::{mint_dev_token, DevToken};
+use api::config::{database_url_from_env, Config, JwtConfig};
+use api::startup::{openapi, Application};
+use api::telemetry;
+use clap::{Parser, Subcommand};
+use secrecy::ExposeSecret;
+
+#[derive(Parser)]
+#[command(name = "orgd", version, about = "Organization management service")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create the database if needed, run pending migrations, and serve HTTP.
+    Serve,
+    /// Create the database if needed, run pending migrations, and exit.
+    Migrate,
+    /// Print a development JWT signed with ORGD_JWT_SECRET.
+    Token {
+        /// Subject (the user's stable id at the identity provider).
+        #[arg(long)]
+        sub: String,
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: Option<String>,
+        /// Claim a second factor (`amr` includes `otp` and `mfa`).
+        #[arg(long)]
+        mfa: bool,
+        /// Set the platform-staff claim.
+        #[arg(long)]
+        staff: bool,
+        /// Lifetime, e.g. `30m`, `1h`, `7d`.
+        #[arg(long, default_value = "1h", value_parser = humantime::parse_duration)]
+        ttl: Duration,
+    },
+    /// Print the OpenAPI document.
+    Openapi,
+}
+
+fn serve() -> Result<(), String> {
+    let config = Config::from_process_env().map_err(|e| e.to_string())?;
+    telemetry::init(config.log_format);
+    actix_web::rt::System::new().block_on(async move {
+        let app = Application::build(&config).map_err(|e| e.to_string())?;
+        app.run_until_stopped()
+            .await
+            .map_err(|e| format!("server stopped: {e}"))
+    })
+}
+
+fn migrate() -> Result<(), String> {
+    let url = database_url_from_env(&|name| std::env::var(name).ok()).map_err(|e| e.to_string())?;
+    let applied = infra::setup::prepare_database(url.expose_secret()).map_err(|e| e.to_string())?;
+    if applied.is_empty() {
+        println!("database is up to date");
+    } else {
+        println!(
+            "applied {} migration(s): {}",
+            applied.len(),
+            applied.join(", ")
+        );
+    }
+    Ok(())
+}
+
+fn token(token: DevToken) -> Result<(), String> {
+    let jwt = JwtConfig::from_env(&|name| std::env::var(name).ok()).map_err(|e| e.to_string())?;
+    println!(
+        "{}",
+        mint_dev_token(&jwt, &token).map_err(|e| e.to_string())?
+    );
+    Ok(())
+}
+
+fn print_openapi() -> Result<(), String> {
+    let document = openapi().to_pretty_json().map_err(|e| e.to_string())?;
+    println!("{document}");
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let outcome = match Cli::parse().command {
+        Command::Serve => serve(),
+        Command::Migrate => migrate(),
+        Command::Token {
+            sub,
+            email,
+            name,
+            mfa,
+            staff,
+            ttl,
+        } => token(DevToken {
+            subject: sub,
+            email: Some(email),
+            name,
+            mfa,
+            staff,
+            ttl,
+        }),
+        Command::Openapi => print_openapi(),
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("orgd: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -101,7 +101,13 @@ mod tests {
 
     #[test]
     fn refuses_malformed_bodies() {
-        for bad in ["org_", "org_xyz", "org_0192f0c1-a4e3-7b6c-9d5e-8f10a2b3c4d5", "ORG_0192f0c1a4e37b6c9d5e8f10a2b3c4d5", "42"] {
+        for bad in [
+            "org_",
+            "org_xyz",
+            "org_0192f0c1-a4e3-7b6c-9d5e-8f10a2b3c4d5",
+            "ORG_0192f0c1a4e37b6c9d5e8f10a2b3c4d5",
+            "42",
+        ] {
             assert!(bad.parse::<OrgId>().is_err(), "{bad} should be refused");
         }
     }

@@ -64,11 +64,17 @@ impl Store for InMemoryStore {
 
 impl State {
     fn live(&self, id: OrgId) -> Option<&Organization> {
-        self.orgs.get(&id).filter(|(_, deleted)| deleted.is_none()).map(|(org, _)| org)
+        self.orgs
+            .get(&id)
+            .filter(|(_, deleted)| deleted.is_none())
+            .map(|(org, _)| org)
     }
 
     fn live_orgs(&self) -> impl Iterator<Item = &Organization> {
-        self.orgs.values().filter(|(_, deleted)| deleted.is_none()).map(|(org, _)| org)
+        self.orgs
+            .values()
+            .filter(|(_, deleted)| deleted.is_none())
+            .map(|(org, _)| org)
     }
 
     fn unique_violation(&self, org: &Organization) -> Option<OrgWriteError> {
@@ -84,7 +90,11 @@ impl State {
 
     fn member_view(&self, m: &Membership) -> Member {
         let user = &self.users[&m.user_id];
-        Member { membership: m.clone(), name: user.name.clone(), email: user.email.clone() }
+        Member {
+            membership: m.clone(),
+            name: user.name.clone(),
+            email: user.email.clone(),
+        }
     }
 }
 
@@ -94,8 +104,15 @@ impl UserRepository for State {
     }
 
     fn upsert_user(&mut self, user: &User) -> Result<User, StoreError> {
-        let existing = self.users.values().find(|u| u.subject == user.subject).map(|u| u.id);
-        let stored = User { id: existing.unwrap_or(user.id), ..user.clone() };
+        let existing = self
+            .users
+            .values()
+            .find(|u| u.subject == user.subject)
+            .map(|u| u.id);
+        let stored = User {
+            id: existing.unwrap_or(user.id),
+            ..user.clone()
+        };
         self.users.insert(stored.id, stored.clone());
         Ok(stored)
     }
@@ -140,22 +157,43 @@ impl OrgRepository for State {
 
 impl MemberRepository for State {
     fn insert_membership(&mut self, membership: &Membership) -> Result<(), MemberWriteError> {
-        if self.memberships.values().any(|m| m.org_id == membership.org_id && m.user_id == membership.user_id) {
+        if self
+            .memberships
+            .values()
+            .any(|m| m.org_id == membership.org_id && m.user_id == membership.user_id)
+        {
             return Err(MemberWriteError::AlreadyMember);
         }
         self.memberships.insert(membership.id, membership.clone());
         Ok(())
     }
 
-    fn find_membership_of_user(&mut self, org: OrgId, user: UserId) -> Result<Option<Membership>, StoreError> {
-        Ok(self.memberships.values().find(|m| m.org_id == org && m.user_id == user).cloned())
+    fn find_membership_of_user(
+        &mut self,
+        org: OrgId,
+        user: UserId,
+    ) -> Result<Option<Membership>, StoreError> {
+        Ok(self
+            .memberships
+            .values()
+            .find(|m| m.org_id == org && m.user_id == user)
+            .cloned())
     }
 
     fn default_org_of_user(&mut self, user: UserId) -> Result<Option<OrgId>, StoreError> {
-        Ok(self.memberships.values().filter(|m| m.user_id == user && self.live(m.org_id).is_some()).map(|m| m.org_id).next())
+        Ok(self
+            .memberships
+            .values()
+            .filter(|m| m.user_id == user && self.live(m.org_id).is_some())
+            .map(|m| m.org_id)
+            .next())
     }
 
-    fn list_orgs_of_user(&mut self, user: UserId, page: PageRequest) -> Result<Page<(Organization, Membership)>, StoreError> {
+    fn list_orgs_of_user(
+        &mut self,
+        user: UserId,
+        page: PageRequest,
+    ) -> Result<Page<(Organization, Membership)>, StoreError> {
         let rows = self
             .memberships
             .values()
@@ -167,10 +205,19 @@ impl MemberRepository for State {
     }
 
     fn find_member(&mut self, org: OrgId, member: MemberId) -> Result<Option<Member>, StoreError> {
-        Ok(self.memberships.get(&member).filter(|m| m.org_id == org).map(|m| self.member_view(m)))
+        Ok(self
+            .memberships
+            .get(&member)
+            .filter(|m| m.org_id == org)
+            .map(|m| self.member_view(m)))
     }
 
-    fn list_members(&mut self, org: OrgId, filter: &MemberFilter, page: PageRequest) -> Result<Page<Member>, StoreError> {
+    fn list_members(
+        &mut self,
+        org: OrgId,
+        filter: &MemberFilter,
+        page: PageRequest,
+    ) -> Result<Page<Member>, StoreError> {
         let rows = self
             .memberships
             .values()
@@ -179,21 +226,34 @@ impl MemberRepository for State {
             .map(|m| self.member_view(m))
             .filter(|m| {
                 filter.search.as_ref().is_none_or(|q| {
-                    let text = format!("{} {}", m.name.as_deref().unwrap_or(""), m.email.as_ref().map_or("", |e| e.as_str()));
+                    let text = format!(
+                        "{} {}",
+                        m.name.as_deref().unwrap_or(""),
+                        m.email.as_ref().map_or("", |e| e.as_str())
+                    );
                     text.to_lowercase().contains(q.as_str())
                 })
             })
             .take(page.fetch_limit() as usize)
             .collect();
-        Ok(Page::from_overfetch(rows, page, |m: &Member| m.membership.id.as_uuid()))
+        Ok(Page::from_overfetch(rows, page, |m: &Member| {
+            m.membership.id.as_uuid()
+        }))
     }
 
     fn count_owners(&mut self, org: OrgId) -> Result<u64, StoreError> {
-        Ok(self.memberships.values().filter(|m| m.org_id == org && m.role.is_owner()).count() as u64)
+        Ok(self
+            .memberships
+            .values()
+            .filter(|m| m.org_id == org && m.role.is_owner())
+            .count() as u64)
     }
 
     fn delete_membership(&mut self, org: OrgId, member: MemberId) -> Result<bool, StoreError> {
-        let found = self.memberships.get(&member).is_some_and(|m| m.org_id == org);
+        let found = self
+            .memberships
+            .get(&member)
+            .is_some_and(|m| m.org_id == org);
         if found {
             self.memberships.remove(&member);
         }
@@ -222,5 +282,8 @@ pub fn identity(subject: &str, email: &str) -> Identity {
 }
 
 pub fn caller(subject: &str) -> Caller {
-    Caller { identity: identity(subject, &format!("{subject}@example.com")), meta: RequestMeta::default() }
+    Caller {
+        identity: identity(subject, &format!("{subject}@example.com")),
+        meta: RequestMeta::default(),
+    }
 }

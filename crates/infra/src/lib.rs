@@ -1,1 +1,10 @@
+//! Adapters for the domain's ports: PostgreSQL through diesel and r2d2, with the schema's
+//! migrations embedded in the binary.
 
+pub mod postgres;
+pub mod setup;
+#[cfg(feature = "test-db")]
+pub mod test_db;
+
+pub use postgres::PgStore;
+pub use setup::SetupError;

@@ -57,7 +57,10 @@ pub struct Target {
 
 impl Target {
     pub fn new(kind: &'static str, id: impl ToString) -> Self {
-        Self { kind, id: id.to_string() }
+        Self {
+            kind,
+            id: id.to_string(),
+        }
     }
 }
 
@@ -73,13 +76,17 @@ impl Changes {
     /// Records `field` when its value changed.
     pub fn diff<T: Into<Value> + PartialEq + Clone>(&mut self, field: &str, before: &T, after: &T) {
         if before != after {
-            self.0.insert(field.to_owned(), serde_json::json!({ "from": before.clone().into(), "to": after.clone().into() }));
+            self.0.insert(
+                field.to_owned(),
+                serde_json::json!({ "from": before.clone().into(), "to": after.clone().into() }),
+            );
         }
     }
 
     /// Records the value a field was created with.
     pub fn set(&mut self, field: &str, value: impl Into<Value>) {
-        self.0.insert(field.to_owned(), serde_json::json!({ "to": value.into() }));
+        self.0
+            .insert(field.to_owned(), serde_json::json!({ "to": value.into() }));
     }
 
     pub fn is_empty(&self) -> bool {
@@ -105,7 +112,14 @@ pub struct AuditRecord {
 }
 
 impl AuditRecord {
-    pub fn new(org_id: OrgId, actor: &Actor, action: AuditAction, target: Target, meta: &RequestMeta, at: DateTime<Utc>) -> Self {
+    pub fn new(
+        org_id: OrgId,
+        actor: &Actor,
+        action: AuditAction,
+        target: Target,
+        meta: &RequestMeta,
+        at: DateTime<Utc>,
+    ) -> Self {
         Self {
             id: EventId::generate(),
             org_id,

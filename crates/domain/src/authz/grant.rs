@@ -31,7 +31,11 @@ pub struct Grant {
 
 impl Grant {
     pub fn for_system_role(role: SystemRole) -> Self {
-        Self { role: role.key(), permissions: role.permissions(), access: Access::Direct }
+        Self {
+            role: role.key(),
+            permissions: role.permissions(),
+            access: Access::Direct,
+        }
     }
 
     /// The authorization decision: allowed, or refused naming the missing permission.
@@ -39,7 +43,9 @@ impl Grant {
         if self.permissions.contains(permission) {
             Ok(())
         } else {
-            Err(AccessError::Forbidden { permission: permission.as_str() })
+            Err(AccessError::Forbidden {
+                permission: permission.as_str(),
+            })
         }
     }
 
@@ -63,7 +69,9 @@ mod tests {
         assert_eq!(grant.authorize(Permission::OrgRead), Ok(()));
         assert_eq!(
             grant.authorize(Permission::OrgUpdate),
-            Err(AccessError::Forbidden { permission: "org:update" })
+            Err(AccessError::Forbidden {
+                permission: "org:update"
+            })
         );
         assert!(grant.denied().contains(&Permission::OrgDelete));
         assert!(!grant.denied().contains(&Permission::OrgRead));
@@ -73,7 +81,10 @@ mod tests {
     fn only_a_direct_owner_is_an_owner() {
         assert!(Grant::for_system_role(SystemRole::Owner).is_owner());
         assert!(!Grant::for_system_role(SystemRole::Admin).is_owner());
-        let staff = Grant { access: Access::Staff, ..Grant::for_system_role(SystemRole::Owner) };
+        let staff = Grant {
+            access: Access::Staff,
+            ..Grant::for_system_role(SystemRole::Owner)
+        };
         assert!(!staff.is_owner());
     }
 }

@@ -133,7 +133,10 @@ impl PermissionSet {
     }
 
     pub fn iter(self) -> impl Iterator<Item = Permission> {
-        Permission::ALL.iter().copied().filter(move |p| self.contains(*p))
+        Permission::ALL
+            .iter()
+            .copied()
+            .filter(move |p| self.contains(*p))
     }
 
     /// The catalogue permissions this set does not hold.
@@ -184,8 +187,13 @@ mod tests {
         assert!(all.is_superset_of(read));
         assert!(!read.is_superset_of(all));
         assert_eq!(read.minus(all), PermissionSet::EMPTY);
-        assert_eq!(read.iter().collect::<Vec<_>>(), vec![Permission::OrgRead, Permission::MembersRead]);
+        assert_eq!(
+            read.iter().collect::<Vec<_>>(),
+            vec![Permission::OrgRead, Permission::MembersRead]
+        );
         assert_eq!(read.denied().count(), Permission::ALL.len() - 2);
-        assert!(!read.without(Permission::OrgRead).contains(Permission::OrgRead));
+        assert!(!read
+            .without(Permission::OrgRead)
+            .contains(Permission::OrgRead));
     }
 }

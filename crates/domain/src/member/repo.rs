@@ -17,18 +17,31 @@ pub enum MemberWriteError {
 pub trait MemberRepository {
     fn insert_membership(&mut self, membership: &Membership) -> Result<(), MemberWriteError>;
 
-    fn find_membership_of_user(&mut self, org: OrgId, user: UserId) -> Result<Option<Membership>, StoreError>;
+    fn find_membership_of_user(
+        &mut self,
+        org: OrgId,
+        user: UserId,
+    ) -> Result<Option<Membership>, StoreError>;
 
     /// The live organization the user joined first: what `me` resolves to.
     fn default_org_of_user(&mut self, user: UserId) -> Result<Option<OrgId>, StoreError>;
 
     /// The user's live organizations in join order.
-    fn list_orgs_of_user(&mut self, user: UserId, page: PageRequest) -> Result<Page<(Organization, Membership)>, StoreError>;
+    fn list_orgs_of_user(
+        &mut self,
+        user: UserId,
+        page: PageRequest,
+    ) -> Result<Page<(Organization, Membership)>, StoreError>;
 
     fn find_member(&mut self, org: OrgId, member: MemberId) -> Result<Option<Member>, StoreError>;
 
     /// Members in join order, filtered.
-    fn list_members(&mut self, org: OrgId, filter: &MemberFilter, page: PageRequest) -> Result<Page<Member>, StoreError>;
+    fn list_members(
+        &mut self,
+        org: OrgId,
+        filter: &MemberFilter,
+        page: PageRequest,
+    ) -> Result<Page<Member>, StoreError>;
 
     fn count_owners(&mut self, org: OrgId) -> Result<u64, StoreError>;
 

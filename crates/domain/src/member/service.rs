@@ -26,7 +26,13 @@ impl<S: Store> MemberService<S> {
         Self { store, clock }
     }
 
-    pub fn list(&self, caller: &Caller, org: &OrgRef, query: MemberQuery, page: PageRequest) -> Result<Page<Member>, MemberError> {
+    pub fn list(
+        &self,
+        caller: &Caller,
+        org: &OrgRef,
+        query: MemberQuery,
+        page: PageRequest,
+    ) -> Result<Page<Member>, MemberError> {
         let filter = query.parse()?;
         let now = self.clock.now();
         self.store.transaction(|tx| {
@@ -36,12 +42,18 @@ impl<S: Store> MemberService<S> {
         })
     }
 
-    pub fn get(&self, caller: &Caller, org: &OrgRef, member: MemberId) -> Result<Member, MemberError> {
+    pub fn get(
+        &self,
+        caller: &Caller,
+        org: &OrgRef,
+        member: MemberId,
+    ) -> Result<Member, MemberError> {
         let now = self.clock.now();
         self.store.transaction(|tx| {
             let scope = enter_org::<MemberError>(tx, caller, org, now, Lock::None)?;
             scope.grant.authorize(Permission::MembersRead)?;
-            tx.find_member(scope.org.id, member)?.ok_or(MemberError::Access(AccessError::NotFound("member")))
+            tx.find_member(scope.org.id, member)?
+                .ok_or(MemberError::Access(AccessError::NotFound("member")))
         })
     }
 
@@ -51,7 +63,9 @@ impl<S: Store> MemberService<S> {
         let now = self.clock.now();
         self.store.transaction(|tx| {
             let scope = enter_org::<MemberError>(tx, caller, org, now, Lock::Org)?;
-            let membership = scope.membership.ok_or(AccessError::NotFound("membership"))?;
+            let membership = scope
+                .membership
+                .ok_or(AccessError::NotFound("membership"))?;
             if membership.role.is_owner() && tx.count_owners(scope.org.id)? <= 1 {
                 return Err(MemberError::LastOwner);
             }

@@ -5,7 +5,9 @@ use serde_json::Value;
 
 use super::error::OrgError;
 use super::model::{CreateOrg, MyOrg, OrgRef, OrgView, Organization, Patch, UpdateOrg};
-use super::values::{DomainName, LogoUrl, OrgName, PostalAddress, PostalAddressInput, Slug, TimeZone};
+use super::values::{
+    DomainName, LogoUrl, OrgName, PostalAddress, PostalAddressInput, Slug, TimeZone,
+};
 use crate::access::{enter_org, grant_for_role, Lock};
 use crate::audit::{Actor, AuditAction, AuditRecord, Changes, Target};
 use crate::authz::{Permission, RoleKey};
@@ -33,12 +35,24 @@ struct Profile {
     address: Option<PostalAddress>,
 }
 
-fn parse_optional<T>(invalid: &mut Invalid, field: &str, value: Option<&str>, parse: fn(&str) -> Result<T, ValueError>) -> Option<T> {
+fn parse_optional<T>(
+    invalid: &mut Invalid,
+    field: &str,
+    value: Option<&str>,
+    parse: fn(&str) -> Result<T, ValueError>,
+) -> Option<T> {
     value.and_then(|v| invalid.check(field, parse(v)))
 }
 
-fn parse_address(invalid: &mut Invalid, input: Option<PostalAddressInput>) -> Option<PostalAddress> {
-    input.and_then(|a| PostalAddress::parse("address", a).map_err(|e| invalid.0.extend(e.0)).ok())
+fn parse_address(
+    invalid: &mut Invalid,
+    input: Option<PostalAddressInput>,
+) -> Option<PostalAddress> {
+    input.and_then(|a| {
+        PostalAddress::parse("address", a)
+            .map_err(|e| invalid.0.extend(e.0))
+            .ok()
+    })
 }
 
 fn audit_view(org: &Organization) -> [(&'static str, Value); 7] {
@@ -71,13 +85,30 @@ impl<S: Store> OrgService<S> {
         let name = invalid.check("name", OrgName::parse(&input.name));
         let slug = parse_optional(&mut invalid, "slug", input.slug.as_deref(), Slug::parse);
         let profile = Profile {
-            domain: parse_optional(&mut invalid, "domain", input.domain.as_deref(), DomainName::parse),
-            logo_url: parse_optional(&mut invalid, "logo_url", input.logo_url.as_deref(), LogoUrl::parse),
-            timezone: parse_optional(&mut invalid, "timezone", input.timezone.as_deref(), TimeZone::parse),
+            domain: parse_optional(
+                &mut invalid,
+                "domain",
+                input.domain.as_deref(),
+                DomainName::parse,
+            ),
+            logo_url: parse_optional(
+                &mut invalid,
+                "logo_url",
+                input.logo_url.as_deref(),
+                LogoUrl::parse,
+            ),
+            timezone: parse_optional(
+                &mut invalid,
+                "timezone",
+                input.timezone.as_deref(),
+                TimeZone::parse,
+            ),
             address: parse_address(&mut invalid, input.address),
         };
         invalid.into_result()?;
-        let Some(name) = name else { return Err(Invalid::field("name", "required", "a name is required").into()) };
+        let Some(name) = name else {
+            return Err(Invalid::field("name", "required", "a name is required").into());
+        };
         let now = self.clock.now();
 
         self.store.transaction(|tx| {
@@ -110,7 +141,9 @@ impl<S: Store> OrgService<S> {
             };
             tx.insert_membership(&membership).map_err(|e| match e {
                 MemberWriteError::Store(e) => OrgError::Store(e),
-                MemberWriteError::AlreadyMember => OrgError::Store(crate::StoreError::Internal("fresh organization had a member".into())),
+                MemberWriteError::AlreadyMember => OrgError::Store(crate::StoreError::Internal(
+                    "fresh organization had a member".into(),
+                )),
             })?;
             let mut changes = Changes::new();
             for (field, value) in audit_view(&org) {
@@ -118,11 +151,23 @@ impl<S: Store> OrgService<S> {
                     changes.set(field, value);
                 }
             }
-            let record = AuditRecord::new(org.id, &Actor::User(user.id), AuditAction::OrgCreated, Target::new("organization", org.id), &caller.meta, now)
-                .with_changes(changes);
+            let record = AuditRecord::new(
+                org.id,
+                &Actor::User(user.id),
+                AuditAction::OrgCreated,
+                Target::new("organization", org.id),
+                &caller.meta,
+                now,
+            )
+            .with_changes(changes);
             tx.append_audit(&record)?;
             let is_default = tx.default_org_of_user(user.id)? == Some(org.id);
-            Ok(MyOrg { grant: grant_for_role(&membership.role), org, membership, is_default })
+            Ok(MyOrg {
+                grant: grant_for_role(&membership.role),
+                org,
+                membership,
+                is_default,
+            })
         })
     }
 
@@ -157,13 +202,22 @@ impl<S: Store> OrgService<S> {
         self.store.transaction(|tx| {
             let scope = enter_org::<OrgError>(tx, caller, org, now, Lock::None)?;
             scope.grant.authorize(Permission::OrgRead)?;
-            Ok(OrgView { org: scope.org, grant: scope.grant })
+            Ok(OrgView {
+                org: scope.org,
+                grant: scope.grant,
+            })
         })
     }
 
     /// Applies a partial update. With `if_match`, refuses when the organization's version
     /// moved on (optimistic concurrency for read-modify-write clients).
-    pub fn update(&self, caller: &Caller, org: &OrgRef, input: UpdateOrg, if_match: Option<i64>) -> Result<OrgView, OrgError> {
+    pub fn update(
+        &self,
+        caller: &Caller,
+        org: &OrgRef,
+        input: UpdateOrg,
+        if_match: Option<i64>,
+    ) -> Result<OrgView, OrgError> {
         let mut invalid = Invalid::default();
         let name = Self::parse_required(&mut invalid, "name", input.name, OrgName::parse);
         let slug = Self::parse_required(&mut invalid, "slug", input.slug, Slug::parse);
@@ -183,7 +237,10 @@ impl<S: Store> OrgService<S> {
             scope.grant.authorize(Permission::OrgUpdate)?;
             let before = scope.org;
             if let Some(expected) = if_match.filter(|v| *v != before.version) {
-                return Err(OrgError::VersionMismatch { expected, current: before.version });
+                return Err(OrgError::VersionMismatch {
+                    expected,
+                    current: before.version,
+                });
             }
             let mut after = before.clone();
             if let Some(name) = name {
@@ -197,38 +254,68 @@ impl<S: Store> OrgService<S> {
             Self::apply(&mut after.timezone, timezone);
             Self::apply(&mut after.address, address);
             if after == before {
-                return Ok(OrgView { org: before, grant: scope.grant });
+                return Ok(OrgView {
+                    org: before,
+                    grant: scope.grant,
+                });
             }
             after.version += 1;
             after.updated_at = now;
             tx.update_org(&after)?;
             let mut changes = Changes::new();
-            for ((field, old), (_, new)) in audit_view(&before).into_iter().zip(audit_view(&after)) {
+            for ((field, old), (_, new)) in audit_view(&before).into_iter().zip(audit_view(&after))
+            {
                 changes.diff(field, &old, &new);
             }
-            let record = AuditRecord::new(after.id, &scope.actor, AuditAction::OrgUpdated, Target::new("organization", after.id), &caller.meta, now)
-                .with_changes(changes);
+            let record = AuditRecord::new(
+                after.id,
+                &scope.actor,
+                AuditAction::OrgUpdated,
+                Target::new("organization", after.id),
+                &caller.meta,
+                now,
+            )
+            .with_changes(changes);
             tx.append_audit(&record)?;
-            Ok(OrgView { org: after, grant: scope.grant })
+            Ok(OrgView {
+                org: after,
+                grant: scope.grant,
+            })
         })
     }
 
-    fn parse_required<T>(invalid: &mut Invalid, field: &str, patch: Patch<String>, parse: fn(&str) -> Result<T, ValueError>) -> Option<T> {
+    fn parse_required<T>(
+        invalid: &mut Invalid,
+        field: &str,
+        patch: Patch<String>,
+        parse: fn(&str) -> Result<T, ValueError>,
+    ) -> Option<T> {
         match patch {
             Patch::Keep => None,
             Patch::Clear => {
-                invalid.0.push(crate::FieldError::new(field, "required", format!("`{field}` cannot be cleared")));
+                invalid.0.push(crate::FieldError::new(
+                    field,
+                    "required",
+                    format!("`{field}` cannot be cleared"),
+                ));
                 None
             }
             Patch::Set(v) => invalid.check(field, parse(&v)),
         }
     }
 
-    fn parse_patch<T>(invalid: &mut Invalid, field: &str, patch: Patch<String>, parse: fn(&str) -> Result<T, ValueError>) -> Patch<T> {
+    fn parse_patch<T>(
+        invalid: &mut Invalid,
+        field: &str,
+        patch: Patch<String>,
+        parse: fn(&str) -> Result<T, ValueError>,
+    ) -> Patch<T> {
         match patch {
             Patch::Keep => Patch::Keep,
             Patch::Clear => Patch::Clear,
-            Patch::Set(v) => invalid.check(field, parse(&v)).map_or(Patch::Keep, Patch::Set),
+            Patch::Set(v) => invalid
+                .check(field, parse(&v))
+                .map_or(Patch::Keep, Patch::Set),
         }
     }
 
@@ -248,7 +335,14 @@ impl<S: Store> OrgService<S> {
             let scope = enter_org::<OrgError>(tx, caller, org, now, Lock::Org)?;
             scope.grant.authorize(Permission::OrgDelete)?;
             tx.soft_delete_org(scope.org.id, now)?;
-            let record = AuditRecord::new(scope.org.id, &scope.actor, AuditAction::OrgDeleted, Target::new("organization", scope.org.id), &caller.meta, now);
+            let record = AuditRecord::new(
+                scope.org.id,
+                &scope.actor,
+                AuditAction::OrgDeleted,
+                Target::new("organization", scope.org.id),
+                &caller.meta,
+                now,
+            );
             tx.append_audit(&record)?;
             Ok(())
         })

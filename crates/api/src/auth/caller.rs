@@ -1,0 +1,97 @@
+use std::future::{ready, Ready};
+use std::net::IpAddr;
+
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
+use domain::{Caller, RequestMeta};
+use tracing_actix_web::RequestId;
+
+use super::jwt::TokenError;
+use crate::error::ApiError;
+use crate::state::AppState;
+
+const MAX_USER_AGENT_CHARS: usize = 512;
+
+/// The verified caller of a request. Extracting it refuses the request with 401 when the
+/// bearer token is missing or not accepted.
+pub struct Authenticated(pub Caller);
+
+/// The request facts recorded with every audit event.
+pub fn request_meta(req: &HttpRequest, trust_forwarded_for: bool) -> RequestMeta {
+    let request_id = req
+        .extensions()
+        .get::<RequestId>()
+        .map(ToString::to_string)
+        .unwrap_or_default();
+    let forwarded = || {
+        let info = req.connection_info();
+        info.realip_remote_addr().and_then(|addr| {
+            addr.parse::<IpAddr>()
+                .ok()
+                .or_else(|| addr.parse::<std::net::SocketAddr>().ok().map(|s| s.ip()))
+        })
+    };
+    let client_ip = if trust_forwarded_for {
+        forwarded()
+    } else {
+        req.peer_addr().map(|a| a.ip())
+    };
+    let user_agent = req
+        .headers()
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .map(|ua| ua.chars().take(MAX_USER_AGENT_CHARS).collect());
+    RequestMeta {
+        request_id,
+        client_ip,
+        user_agent,
+    }
+}
+
+fn bearer_token(req: &HttpRequest) -> Result<&str, ApiError> {
+    let value = req.headers().get(header::AUTHORIZATION).ok_or_else(|| {
+        ApiError::unauthenticated("unauthenticated", "send `Authorization: Bearer <token>`")
+    })?;
+    let value = value.to_str().map_err(|_| {
+        ApiError::unauthenticated("invalid_token", "the Authorization header is not ASCII")
+    })?;
+    match value.split_once(' ') {
+        Some((scheme, token))
+            if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
+        {
+            Ok(token.trim())
+        }
+        _ => Err(ApiError::unauthenticated(
+            "unauthenticated",
+            "send `Authorization: Bearer <token>`",
+        )),
+    }
+}
+
+fn authenticate(req: &HttpRequest) -> Result<Authenticated, ApiError> {
+    let state = req
+        .app_data::<web::Data<AppState>>()
+        .ok_or_else(|| ApiError::internal("application state missing"))?;
+    let token = bearer_token(req)?;
+    let identity = state.verifier().verify(token).map_err(|e| {
+        let code = match e {
+            TokenError::Expired => "token_expired",
+            _ => "invalid_token",
+        };
+        ApiError::unauthenticated(code, e.to_string())
+    })?;
+    Ok(Authenticated(Caller {
+        identity,
+        meta: request_meta(req, state.trust_forwarded_for()),
+    }))
+}
+
+impl FromRequest for Authenticated {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(authenticate(req))
+    }
+}

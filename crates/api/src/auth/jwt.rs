@@ -1,0 +1,349 @@
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use domain::Identity;
+use jsonwebtoken::jwk::{AlgorithmParameters, JwkSet};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use secrecy::ExposeSecret;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::config::{ConfigError, JwtConfig};
+
+/// Tokens older than their `exp` by more than this are refused (clock skew allowance).
+const LEEWAY_SECS: u64 = 30;
+const MAX_SUBJECT_LEN: usize = 255;
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum TokenError {
+    #[error("the token is malformed")]
+    Malformed,
+    #[error("the token has expired")]
+    Expired,
+    #[error("the token's signature, issuer, audience or algorithm is not accepted")]
+    Rejected,
+    #[error("the token's signing key is unknown")]
+    UnknownKey,
+    #[error("the token has no usable subject")]
+    BadSubject,
+}
+
+#[derive(Debug, Deserialize)]
+struct Claims {
+    sub: String,
+    email: Option<String>,
+    email_verified: Option<bool>,
+    name: Option<String>,
+    #[serde(default)]
+    amr: Vec<String>,
+    auth_time: Option<i64>,
+    #[serde(flatten)]
+    other: HashMap<String, Value>,
+}
+
+struct PublicKey {
+    kid: Option<String>,
+    algorithm: Algorithm,
+    key: DecodingKey,
+}
+
+/// Verifies bearer JWTs: signature, expiry, issuer and audience.
+pub struct JwtVerifier {
+    hs256: Option<DecodingKey>,
+    public_keys: Vec<PublicKey>,
+    issuer: Option<String>,
+    audience: Option<String>,
+    staff_claim: String,
+}
+
+fn load_jwks(path: &std::path::Path) -> Result<Vec<PublicKey>, ConfigError> {
+    let bad = |problem: String| ConfigError {
+        var: "ORGD_JWKS_FILE",
+        problem,
+        fix: "point it at a JSON Web Key Set with RSA or EC public keys".to_owned(),
+    };
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| bad(format!("cannot read `{}`: {e}", path.display())))?;
+    let set: JwkSet = serde_json::from_str(&text)
+        .map_err(|e| bad(format!("`{}` is not a JWKS: {e}", path.display())))?;
+    let mut keys = Vec::new();
+    for jwk in &set.keys {
+        let algorithm = match &jwk.algorithm {
+            AlgorithmParameters::RSA(_) => Algorithm::RS256,
+            AlgorithmParameters::EllipticCurve(_) => Algorithm::ES256,
+            _ => continue,
+        };
+        let key = DecodingKey::from_jwk(jwk).map_err(|e| bad(format!("unusable key: {e}")))?;
+        keys.push(PublicKey {
+            kid: jwk.common.key_id.clone(),
+            algorithm,
+            key,
+        });
+    }
+    if keys.is_empty() {
+        return Err(bad(format!(
+            "`{}` holds no RSA or EC public key",
+            path.display()
+        )));
+    }
+    Ok(keys)
+}
+
+impl JwtVerifier {
+    pub fn from_config(config: &JwtConfig) -> Result<Self, ConfigError> {
+        let public_keys = match &config.jwks_file {
+            Some(path) => load_jwks(path)?,
+            None => Vec::new(),
+        };
+        Ok(Self {
+            hs256: config
+                .hs256_secret
+                .as_ref()
+                .map(|s| DecodingKey::from_secret(s.expose_secret().as_bytes())),
+            public_keys,
+            issuer: config.issuer.clone(),
+            audience: config.audience.clone(),
+            staff_claim: config.staff_claim.clone(),
+        })
+    }
+
+    fn validation(&self, algorithm: Algorithm) -> Validation {
+        let mut validation = Validation::new(algorithm);
+        validation.leeway = LEEWAY_SECS;
+        validation.set_required_spec_claims(&["exp", "sub"]);
+        match &self.audience {
+            Some(aud) => validation.set_audience(&[aud]),
+            None => validation.validate_aud = false,
+        }
+        if let Some(iss) = &self.issuer {
+            validation.set_issuer(&[iss]);
+        }
+        validation
+    }
+
+    /// The key for this token. The algorithm comes from the configured key, never from
+    /// the token alone, so a token cannot pick a weaker algorithm.
+    fn key_for(&self, header: &Header) -> Result<(&DecodingKey, Algorithm), TokenError> {
+        if header.alg == Algorithm::HS256 {
+            return self
+                .hs256
+                .as_ref()
+                .map(|k| (k, Algorithm::HS256))
+                .ok_or(TokenError::Rejected);
+        }
+        let candidates = self
+            .public_keys
+            .iter()
+            .filter(|k| k.algorithm == header.alg);
+        let mut matching = candidates.filter(|k| header.kid.is_none() || k.kid == header.kid);
+        matching
+            .next()
+            .map(|k| (&k.key, k.algorithm))
+            .ok_or(TokenError::UnknownKey)
+    }
+
+    pub fn verify(&self, token: &str) -> Result<Identity, TokenError> {
+        let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Malformed)?;
+        let (key, algorithm) = self.key_for(&header)?;
+        let data = jsonwebtoken::decode::<Claims>(token, key, &self.validation(algorithm))
+            .map_err(|e| {
+                use jsonwebtoken::errors::ErrorKind;
+                match e.kind() {
+                    ErrorKind::ExpiredSignature => TokenError::Expired,
+                    ErrorKind::InvalidToken
+                    | ErrorKind::Base64(_)
+                    | ErrorKind::Json(_)
+                    | ErrorKind::Utf8(_) => TokenError::Malformed,
+                    ErrorKind::MissingRequiredClaim(claim) if claim == "sub" => {
+                        TokenError::BadSubject
+                    }
+                    _ => TokenError::Rejected,
+                }
+            })?;
+        let claims = data.claims;
+        if claims.sub.trim().is_empty() || claims.sub.len() > MAX_SUBJECT_LEN {
+            return Err(TokenError::BadSubject);
+        }
+        let staff = matches!(claims.other.get(&self.staff_claim), Some(Value::Bool(true)));
+        Ok(Identity {
+            subject: claims.sub,
+            email_verified: claims.email_verified.unwrap_or(false),
+            email: claims.email,
+            name: claims.name,
+            auth_methods: claims.amr,
+            auth_time: claims
+                .auth_time
+                .and_then(|t| DateTime::<Utc>::from_timestamp(t, 0)),
+            staff,
+        })
+    }
+}
+
+/// What a development token says about its bearer.
+#[derive(Debug, Clone)]
+pub struct DevToken {
+    pub subject: String,
+    pub email: Option<String>,
+    pub name: Option<String>,
+    pub mfa: bool,
+    pub staff: bool,
+    pub ttl: std::time::Duration,
+}
+
+#[derive(Serialize)]
+struct MintedClaims<'a> {
+    sub: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    email: Option<&'a str>,
+    email_verified: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    name: Option<&'a str>,
+    amr: Vec<&'static str>,
+    iat: i64,
+    auth_time: i64,
+    exp: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    iss: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    aud: Option<&'a str>,
+    #[serde(flatten)]
+    staff: HashMap<&'a str, bool>,
+}
+
+/// Signs an HS256 token with the configured secret, for development and tests.
+pub fn mint_dev_token(config: &JwtConfig, token: &DevToken) -> Result<String, ConfigError> {
+    let secret = config.hs256_secret.as_ref().ok_or_else(|| ConfigError {
+        var: "ORGD_JWT_SECRET",
+        problem: "not set; development tokens are signed with it".to_owned(),
+        fix: "set ORGD_JWT_SECRET to the key the server uses".to_owned(),
+    })?;
+    let now = Utc::now().timestamp();
+    let ttl = i64::try_from(token.ttl.as_secs()).unwrap_or(i64::MAX / 2);
+    let mut staff = HashMap::new();
+    if token.staff {
+        staff.insert(config.staff_claim.as_str(), true);
+    }
+    let claims = MintedClaims {
+        sub: &token.subject,
+        email: token.email.as_deref(),
+        email_verified: token.email.is_some(),
+        name: token.name.as_deref(),
+        amr: if token.mfa {
+            vec!["pwd", "otp", "mfa"]
+        } else {
+            vec!["pwd"]
+        },
+        iat: now,
+        auth_time: now,
+        exp: now.saturating_add(ttl),
+        iss: config.issuer.as_deref(),
+        aud: config.audience.as_deref(),
+        staff,
+    };
+    jsonwebtoken::encode(
+        &Header::new(Algorithm::HS256),
+        &claims,
+        &EncodingKey::from_secret(secret.expose_secret().as_bytes()),
+    )
+    .map_err(|e| ConfigError {
+        var: "ORGD_JWT_SECRET",
+        problem: format!("cannot sign: {e}"),
+        fix: "use a different key".to_owned(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use secrecy::SecretString;
+
+    use super::*;
+
+    fn config(secret: &str) -> JwtConfig {
+        JwtConfig {
+            hs256_secret: Some(SecretString::from(secret.to_owned())),
+            jwks_file: None,
+            issuer: Some("https://idp.test".into()),
+            audience: Some("orgd".into()),
+            staff_claim: "orgd_staff".into(),
+        }
+    }
+
+    fn dev(ttl_secs: u64) -> DevToken {
+        DevToken {
+            subject: "u1".into(),
+            email: Some("u1@example.com".into()),
+            name: None,
+            mfa: true,
+            staff: true,
+            ttl: Duration::from_secs(ttl_secs),
+        }
+    }
+
+    const KEY: &str = "0123456789abcdef0123456789abcdef";
+
+    #[test]
+    fn a_minted_token_verifies_with_its_claims() {
+        let config = config(KEY);
+        let token = mint_dev_token(&config, &dev(60)).unwrap();
+        let identity = JwtVerifier::from_config(&config)
+            .unwrap()
+            .verify(&token)
+            .unwrap();
+        assert_eq!(identity.subject, "u1");
+        assert!(identity.email_verified && identity.staff && identity.used_mfa());
+    }
+
+    #[test]
+    fn wrong_key_issuer_or_audience_is_rejected() {
+        let token = mint_dev_token(&config(KEY), &dev(60)).unwrap();
+        let other_key =
+            JwtVerifier::from_config(&config("fedcba9876543210fedcba9876543210")).unwrap();
+        assert_eq!(other_key.verify(&token).unwrap_err(), TokenError::Rejected);
+        let mut other_aud = config(KEY);
+        other_aud.audience = Some("another-service".into());
+        assert_eq!(
+            JwtVerifier::from_config(&other_aud)
+                .unwrap()
+                .verify(&token)
+                .unwrap_err(),
+            TokenError::Rejected
+        );
+        let mut other_iss = config(KEY);
+        other_iss.issuer = Some("https://evil.test".into());
+        assert_eq!(
+            JwtVerifier::from_config(&other_iss)
+                .unwrap()
+                .verify(&token)
+                .unwrap_err(),
+            TokenError::Rejected
+        );
+    }
+
+    #[test]
+    fn expired_and_garbage_tokens_are_told_apart() {
+        let config = config(KEY);
+        let verifier = JwtVerifier::from_config(&config).unwrap();
+        let mut expired = dev(0);
+        expired.ttl = Duration::from_secs(0);
+        let claims_past = mint_dev_token(&config, &expired).unwrap();
+        // exp = now, within leeway: still valid; a token minted long ago is tested over HTTP.
+        assert!(verifier.verify(&claims_past).is_ok());
+        assert_eq!(
+            verifier.verify("not.a.token").unwrap_err(),
+            TokenError::Malformed
+        );
+        assert_eq!(verifier.verify("").unwrap_err(), TokenError::Malformed);
+    }
+
+    #[test]
+    fn a_token_cannot_choose_an_algorithm_without_a_key() {
+        let header = Header::new(Algorithm::RS256);
+        let verifier = JwtVerifier::from_config(&config(KEY)).unwrap();
+        assert!(matches!(
+            verifier.key_for(&header),
+            Err(TokenError::UnknownKey)
+        ));
+    }
+}

@@ -1,0 +1,7 @@
+//! Who is calling: bearer JWT verification and the request facts every use case records.
+
+mod caller;
+mod jwt;
+
+pub use caller::{request_meta, Authenticated};
+pub use jwt::{mint_dev_token, DevToken, JwtVerifier, TokenError};

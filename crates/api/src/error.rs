@@ -1,0 +1,311 @@
+//! The one place errors become HTTP responses: RFC 9457 `application/problem+json` with a
+//! stable machine `code`. Server-side causes go to the log, never to the client.
+
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use domain::member::MemberError;
+use domain::org::OrgError;
+use domain::{AccessError, Invalid, StoreError};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// An RFC 9457 problem document.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Problem {
+    /// A URI naming the kind of problem: `urn:orgd:problem:<code>`.
+    #[serde(rename = "type")]
+    #[schema(example = "urn:orgd:problem:not_found")]
+    pub type_: String,
+    /// Short human summary of the kind of problem.
+    pub title: String,
+    /// The HTTP status code.
+    pub status: u16,
+    /// Human explanation of this occurrence.
+    pub detail: String,
+    /// Stable machine-readable code; branch on this, not on `title` or `detail`.
+    #[schema(example = "not_found")]
+    pub code: String,
+    /// The permission the caller lacks (403 only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub permission: Option<String>,
+    /// Every rejected field (422 only).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldProblem>,
+}
+
+/// One rejected field of a request.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct FieldProblem {
+    /// Path of the field, e.g. `address.country`.
+    pub field: String,
+    /// Stable machine-readable code, e.g. `too_long`.
+    pub code: String,
+    pub message: String,
+}
+
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    title: &'static str,
+    detail: String,
+    permission: Option<String>,
+    errors: Vec<FieldProblem>,
+    /// Server-side cause, logged for 5xx.
+    cause: Option<String>,
+    challenge: bool,
+    retry_after: Option<u32>,
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}: {}", self.status.as_u16(), self.code, self.detail)
+    }
+}
+
+impl ApiError {
+    pub fn new(
+        status: StatusCode,
+        code: &'static str,
+        title: &'static str,
+        detail: impl Into<String>,
+    ) -> Self {
+        Self {
+            status,
+            code,
+            title,
+            detail: detail.into(),
+            permission: None,
+            errors: Vec::new(),
+            cause: None,
+            challenge: false,
+            retry_after: None,
+        }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    pub fn code(&self) -> &'static str {
+        self.code
+    }
+
+    pub fn bad_request(code: &'static str, detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, code, "Bad request", detail)
+    }
+
+    pub fn not_found(what: &str) -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "Not found",
+            format!("{what} not found"),
+        )
+    }
+
+    /// 401 with a `WWW-Authenticate: Bearer` challenge.
+    pub fn unauthenticated(code: &'static str, detail: impl Into<String>) -> Self {
+        Self {
+            challenge: true,
+            ..Self::new(StatusCode::UNAUTHORIZED, code, "Unauthenticated", detail)
+        }
+    }
+
+    pub fn validation(fields: impl IntoIterator<Item = FieldProblem>) -> Self {
+        Self {
+            errors: fields.into_iter().collect(),
+            ..Self::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "validation_failed",
+                "Validation failed",
+                "the request has invalid fields",
+            )
+        }
+    }
+
+    pub fn conflict(code: &'static str, detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, code, "Conflict", detail)
+    }
+
+    pub fn unavailable(cause: impl Into<String>) -> Self {
+        Self {
+            cause: Some(cause.into()),
+            retry_after: Some(1),
+            ..Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "service_unavailable",
+                "Service unavailable",
+                "the service is temporarily unavailable; retry shortly",
+            )
+        }
+    }
+
+    pub fn internal(cause: impl Into<String>) -> Self {
+        Self {
+            cause: Some(cause.into()),
+            ..Self::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal_error",
+                "Internal error",
+                "an unexpected error occurred",
+            )
+        }
+    }
+
+    fn problem(&self) -> Problem {
+        Problem {
+            type_: format!("urn:orgd:problem:{}", self.code),
+            title: self.title.to_owned(),
+            status: self.status.as_u16(),
+            detail: self.detail.clone(),
+            code: self.code.to_owned(),
+            permission: self.permission.clone(),
+            errors: self.errors.clone(),
+        }
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.status
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        if self.status.is_server_error() {
+            tracing::error!(
+                code = self.code,
+                cause = self.cause.as_deref().unwrap_or(""),
+                "request failed"
+            );
+        }
+        let mut response = HttpResponse::build(self.status);
+        response.insert_header((header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON)));
+        if self.challenge {
+            response.insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer")));
+        }
+        if let Some(seconds) = self.retry_after {
+            response.insert_header((header::RETRY_AFTER, seconds));
+        }
+        response.json(self.problem())
+    }
+}
+
+impl From<AccessError> for ApiError {
+    fn from(err: AccessError) -> Self {
+        match err {
+            AccessError::NotFound(what) => ApiError::not_found(what),
+            AccessError::Forbidden { permission } => ApiError {
+                permission: Some(permission.to_owned()),
+                ..ApiError::new(
+                    StatusCode::FORBIDDEN,
+                    "forbidden",
+                    "Forbidden",
+                    format!("this requires the `{permission}` permission"),
+                )
+            },
+            AccessError::NotAllowed(why) => {
+                ApiError::new(StatusCode::FORBIDDEN, "forbidden", "Forbidden", why)
+            }
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(err: StoreError) -> Self {
+        match err {
+            StoreError::Unavailable(cause) | StoreError::Contention(cause) => {
+                ApiError::unavailable(cause)
+            }
+            StoreError::Internal(cause) => ApiError::internal(cause),
+        }
+    }
+}
+
+impl From<Invalid> for ApiError {
+    fn from(invalid: Invalid) -> Self {
+        ApiError::validation(invalid.0.into_iter().map(|e| FieldProblem {
+            field: e.field,
+            code: e.code.to_owned(),
+            message: e.message,
+        }))
+    }
+}
+
+impl From<validator::ValidationErrors> for ApiError {
+    fn from(errors: validator::ValidationErrors) -> Self {
+        fn collect(
+            prefix: &str,
+            errors: &validator::ValidationErrors,
+            out: &mut Vec<FieldProblem>,
+        ) {
+            for (field, kind) in errors.errors() {
+                let path = if prefix.is_empty() {
+                    field.to_string()
+                } else {
+                    format!("{prefix}.{field}")
+                };
+                match kind {
+                    validator::ValidationErrorsKind::Field(list) => {
+                        out.extend(list.iter().map(|e| FieldProblem {
+                            field: path.clone(),
+                            code: e.code.to_string(),
+                            message: e.message.as_ref().map_or_else(
+                                || format!("`{path}` is invalid ({})", e.code),
+                                ToString::to_string,
+                            ),
+                        }))
+                    }
+                    validator::ValidationErrorsKind::Struct(inner) => collect(&path, inner, out),
+                    validator::ValidationErrorsKind::List(items) => {
+                        for (index, inner) in items {
+                            collect(&format!("{path}[{index}]"), inner, out);
+                        }
+                    }
+                }
+            }
+        }
+        let mut fields = Vec::new();
+        collect("", &errors, &mut fields);
+        fields.sort_by(|a, b| a.field.cmp(&b.field));
+        ApiError::validation(fields)
+    }
+}
+
+impl From<OrgError> for ApiError {
+    fn from(err: OrgError) -> Self {
+        match err {
+            OrgError::Access(e) => e.into(),
+            OrgError::Invalid(e) => e.into(),
+            OrgError::Store(e) => e.into(),
+            OrgError::NameTaken => ApiError::conflict(
+                "org_name_taken",
+                "another organization already has this name",
+            ),
+            OrgError::SlugTaken => ApiError::conflict(
+                "org_slug_taken",
+                "another organization already has this slug",
+            ),
+            OrgError::VersionMismatch { .. } => ApiError::new(
+                StatusCode::PRECONDITION_FAILED,
+                "precondition_failed",
+                "Precondition failed",
+                format!("{err}; fetch it again and retry"),
+            ),
+        }
+    }
+}
+
+impl From<MemberError> for ApiError {
+    fn from(err: MemberError) -> Self {
+        match err {
+            MemberError::Access(e) => e.into(),
+            MemberError::Invalid(e) => e.into(),
+            MemberError::Store(e) => e.into(),
+            MemberError::LastOwner => ApiError::conflict("last_owner", err.to_string()),
+        }
+    }
+}

@@ -1,0 +1,160 @@
+//! Building and running the server.
+
+use std::net::{SocketAddr, TcpListener};
+
+use actix_web::dev::Server;
+use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
+use actix_web::http::StatusCode;
+use actix_web::{web, App, HttpRequest, HttpServer};
+use infra::{PgStore, SetupError};
+use tracing_actix_web::TracingLogger;
+use utoipa::openapi::OpenApi;
+use utoipa::OpenApi as _;
+use utoipa_actix_web::{scope, AppExt};
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::auth::JwtVerifier;
+use crate::config::{Config, ConfigError};
+use crate::error::ApiError;
+use crate::openapi::{finish, ApiDoc};
+use crate::routes;
+use crate::state::{AppState, Services};
+
+/// Largest accepted JSON body.
+const JSON_LIMIT_BYTES: usize = 64 * 1024;
+
+/// Why the server could not start; each is one line with the fix.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Setup(#[from] SetupError),
+    #[error("ORGD_BIND: cannot listen on {addr}: {source}; free the port or choose another with ORGD_BIND")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+}
+
+/// Registers every documented route; shared by the server and by [`openapi`] so the
+/// document cannot drift from what is served.
+macro_rules! register_routes {
+    ($app:expr) => {
+        $app.into_utoipa_app()
+            .openapi(ApiDoc::openapi())
+            .service(routes::health::healthz)
+            .service(routes::health::readyz)
+            .service(scope::scope("/v1").configure(routes::v1))
+            .split_for_parts()
+    };
+}
+
+/// The OpenAPI document the server serves at `/openapi.json`.
+pub fn openapi() -> OpenApi {
+    let (_, api) = register_routes!(App::new());
+    finish(api)
+}
+
+fn json_error(err: JsonPayloadError, _: &HttpRequest) -> actix_web::Error {
+    let api_error = match &err {
+        JsonPayloadError::ContentType => ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "Unsupported media type",
+            "send the body as Content-Type: application/json",
+        ),
+        JsonPayloadError::Overflow { .. } | JsonPayloadError::OverflowKnownLength { .. } => {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                "Payload too large",
+                format!("the body exceeds {JSON_LIMIT_BYTES} bytes"),
+            )
+        }
+        _ => ApiError::bad_request(
+            "malformed_request",
+            format!("the body cannot be read: {err}"),
+        ),
+    };
+    api_error.into()
+}
+
+fn query_error(err: QueryPayloadError, _: &HttpRequest) -> actix_web::Error {
+    ApiError::bad_request(
+        "invalid_query",
+        format!("the query string cannot be read: {err}"),
+    )
+    .into()
+}
+
+fn path_error(_: PathError, _: &HttpRequest) -> actix_web::Error {
+    ApiError::not_found("resource").into()
+}
+
+async fn no_route() -> Result<actix_web::HttpResponse, ApiError> {
+    Err(ApiError::not_found("route"))
+}
+
+pub struct Application {
+    server: Server,
+    addr: SocketAddr,
+}
+
+impl Application {
+    /// Verifies the configuration, creates and migrates the database, and binds.
+    pub fn build(config: &Config) -> Result<Self, StartError> {
+        let verifier = JwtVerifier::from_config(&config.jwt)?;
+        let applied = infra::setup::prepare_database(config.database_url())?;
+        if !applied.is_empty() {
+            tracing::info!(?applied, "migrations applied");
+        }
+        let store = PgStore::new(config.database_url(), config.pool_size, config.pool_timeout);
+        let state = web::Data::new(AppState::new(
+            Services::new(store),
+            verifier,
+            config.trust_forwarded_for,
+        ));
+        let listener = TcpListener::bind(config.bind).map_err(|source| StartError::Bind {
+            addr: config.bind,
+            source,
+        })?;
+        let addr = listener.local_addr().map_err(|source| StartError::Bind {
+            addr: config.bind,
+            source,
+        })?;
+        let server = HttpServer::new(move || {
+            let (app, api) = register_routes!(App::new());
+            app.app_data(state.clone())
+                .app_data(
+                    web::JsonConfig::default()
+                        .limit(JSON_LIMIT_BYTES)
+                        .error_handler(json_error),
+                )
+                .app_data(web::QueryConfig::default().error_handler(query_error))
+                .app_data(web::PathConfig::default().error_handler(path_error))
+                .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", finish(api)))
+                .default_service(web::to(no_route))
+                .wrap(TracingLogger::default())
+        })
+        .workers(config.workers)
+        .shutdown_timeout(10)
+        .listen(listener)
+        .map_err(|source| StartError::Bind {
+            addr: config.bind,
+            source,
+        })?
+        .run();
+        Ok(Self { server, addr })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Serves until SIGINT/SIGTERM, then drains in-flight requests.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        tracing::info!(addr = %self.addr, "orgd listening");
+        self.server.await
+    }
+}

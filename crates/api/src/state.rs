@@ -1,0 +1,76 @@
+//! What every handler shares, and how use cases leave the async executor.
+
+use std::sync::Arc;
+
+use actix_web::web;
+use domain::member::MemberService;
+use domain::org::OrgService;
+use domain::time::{Clock, SystemClock};
+use domain::Store;
+use infra::PgStore;
+
+use crate::auth::JwtVerifier;
+use crate::error::ApiError;
+
+/// The use cases, wired to their adapters.
+pub struct Services {
+    pub orgs: OrgService<PgStore>,
+    pub members: MemberService<PgStore>,
+    pub store: PgStore,
+}
+
+impl Services {
+    pub fn new(store: PgStore) -> Self {
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        Self {
+            orgs: OrgService::new(store.clone(), clock.clone()),
+            members: MemberService::new(store.clone(), clock),
+            store,
+        }
+    }
+}
+
+pub struct AppState {
+    services: Arc<Services>,
+    verifier: JwtVerifier,
+    trust_forwarded_for: bool,
+}
+
+impl AppState {
+    pub fn new(services: Services, verifier: JwtVerifier, trust_forwarded_for: bool) -> Self {
+        Self {
+            services: Arc::new(services),
+            verifier,
+            trust_forwarded_for,
+        }
+    }
+
+    pub fn verifier(&self) -> &JwtVerifier {
+        &self.verifier
+    }
+
+    pub fn trust_forwarded_for(&self) -> bool {
+        self.trust_forwarded_for
+    }
+
+    /// Runs a use case on the blocking thread pool: diesel is synchronous and must never
+    /// hold an actix worker.
+    pub async fn run<T, E>(
+        &self,
+        work: impl FnOnce(&Services) -> Result<T, E> + Send + 'static,
+    ) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        E: Into<ApiError> + Send + 'static,
+    {
+        let services = Arc::clone(&self.services);
+        web::block(move || work(&services))
+            .await
+            .map_err(|e| ApiError::unavailable(format!("blocking pool: {e}")))?
+            .map_err(Into::into)
+    }
+
+    pub async fn ping(&self) -> Result<(), ApiError> {
+        self.run(|s| s.store.ping()).await
+    }
+}

@@ -1,0 +1,174 @@
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use domain::ids::OrgId;
+use domain::org::{
+    DomainName, LogoUrl, OrgName, OrgRepository, OrgWriteError, Organization, PostalAddress,
+    PostalAddressInput, Slug, TimeZone,
+};
+use domain::StoreError;
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+use super::errors::{corrupt, store_error, violated_unique};
+use super::schema::organizations;
+use super::store::PgTx;
+
+#[derive(Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = organizations, check_for_backend(diesel::pg::Pg), treat_none_as_null = true)]
+pub(super) struct OrgRow {
+    id: Uuid,
+    name: String,
+    slug: String,
+    domain: Option<String>,
+    logo_url: Option<String>,
+    timezone: Option<String>,
+    address: Option<Value>,
+    version: i64,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl From<&Organization> for OrgRow {
+    fn from(org: &Organization) -> Self {
+        OrgRow {
+            id: org.id.as_uuid(),
+            name: org.name.as_str().to_owned(),
+            slug: org.slug.as_str().to_owned(),
+            domain: org.domain.as_ref().map(|d| d.as_str().to_owned()),
+            logo_url: org.logo_url.as_ref().map(|u| u.as_str().to_owned()),
+            timezone: org.timezone.map(|t| t.as_str().to_owned()),
+            address: org.address.as_ref().map(|a| {
+                json!({
+                    "line1": a.line1, "line2": a.line2, "city": a.city, "region": a.region,
+                    "postal_code": a.postal_code, "country": a.country,
+                })
+            }),
+            version: org.version,
+            created_at: org.created_at,
+            updated_at: org.updated_at,
+        }
+    }
+}
+
+fn address_from_json(value: &Value) -> Result<PostalAddress, StoreError> {
+    let text = |key: &str| value.get(key).and_then(Value::as_str).map(str::to_owned);
+    let input = PostalAddressInput {
+        line1: text("line1").unwrap_or_default(),
+        line2: text("line2"),
+        city: text("city").unwrap_or_default(),
+        region: text("region"),
+        postal_code: text("postal_code"),
+        country: text("country").unwrap_or_default(),
+    };
+    PostalAddress::parse("address", input).map_err(|e| corrupt("organizations", e))
+}
+
+impl TryFrom<OrgRow> for Organization {
+    type Error = StoreError;
+
+    fn try_from(row: OrgRow) -> Result<Self, Self::Error> {
+        let bad = |e: domain::error::ValueError| corrupt("organizations", e);
+        Ok(Organization {
+            id: OrgId::from_uuid(row.id),
+            name: OrgName::parse(&row.name).map_err(bad)?,
+            slug: Slug::parse(&row.slug).map_err(bad)?,
+            domain: row
+                .domain
+                .as_deref()
+                .map(DomainName::parse)
+                .transpose()
+                .map_err(bad)?,
+            logo_url: row
+                .logo_url
+                .as_deref()
+                .map(LogoUrl::parse)
+                .transpose()
+                .map_err(bad)?,
+            timezone: row
+                .timezone
+                .as_deref()
+                .map(TimeZone::parse)
+                .transpose()
+                .map_err(bad)?,
+            address: row.address.as_ref().map(address_from_json).transpose()?,
+            version: row.version,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        })
+    }
+}
+
+fn write_error(err: diesel::result::Error) -> OrgWriteError {
+    match violated_unique(&err) {
+        Some("organizations_name_live_key") => OrgWriteError::NameTaken,
+        Some("organizations_slug_live_key") => OrgWriteError::SlugTaken,
+        _ => OrgWriteError::Store(store_error(err)),
+    }
+}
+
+impl OrgRepository for PgTx<'_> {
+    fn insert_org(&mut self, org: &Organization) -> Result<(), OrgWriteError> {
+        diesel::insert_into(organizations::table)
+            .values(OrgRow::from(org))
+            .execute(self.conn)
+            .map(|_| ())
+            .map_err(write_error)
+    }
+
+    fn find_org(&mut self, id: OrgId) -> Result<Option<Organization>, StoreError> {
+        let row = organizations::table
+            .filter(organizations::id.eq(id.as_uuid()))
+            .filter(organizations::deleted_at.is_null())
+            .select(OrgRow::as_select())
+            .first(self.conn)
+            .optional()
+            .map_err(store_error)?;
+        row.map(Organization::try_from).transpose()
+    }
+
+    fn lock_org(&mut self, id: OrgId) -> Result<Option<Organization>, StoreError> {
+        let row = organizations::table
+            .filter(organizations::id.eq(id.as_uuid()))
+            .filter(organizations::deleted_at.is_null())
+            .select(OrgRow::as_select())
+            .for_update()
+            .first(self.conn)
+            .optional()
+            .map_err(store_error)?;
+        row.map(Organization::try_from).transpose()
+    }
+
+    fn update_org(&mut self, org: &Organization) -> Result<(), OrgWriteError> {
+        diesel::update(organizations::table.filter(organizations::id.eq(org.id.as_uuid())))
+            .set(OrgRow::from(org))
+            .execute(self.conn)
+            .map(|_| ())
+            .map_err(write_error)
+    }
+
+    fn soft_delete_org(&mut self, id: OrgId, at: DateTime<Utc>) -> Result<(), StoreError> {
+        diesel::update(
+            organizations::table
+                .filter(organizations::id.eq(id.as_uuid()))
+                .filter(organizations::deleted_at.is_null()),
+        )
+        .set((
+            organizations::deleted_at.eq(at),
+            organizations::updated_at.eq(at),
+            organizations::version.eq(organizations::version + 1),
+        ))
+        .execute(self.conn)
+        .map(|_| ())
+        .map_err(store_error)
+    }
+
+    fn org_slug_taken(&mut self, slug: &Slug) -> Result<bool, StoreError> {
+        diesel::select(diesel::dsl::exists(
+            organizations::table
+                .filter(organizations::slug.eq(slug.as_str()))
+                .filter(organizations::deleted_at.is_null()),
+        ))
+        .get_result(self.conn)
+        .map_err(store_error)
+    }
+}

@@ -1,0 +1,88 @@
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel::upsert::excluded;
+use domain::ids::UserId;
+use domain::user::{Email, User, UserRepository};
+use domain::StoreError;
+use uuid::Uuid;
+
+use super::errors::store_error;
+use super::schema::users;
+use super::store::PgTx;
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = users, check_for_backend(diesel::pg::Pg))]
+struct UserRow {
+    id: Uuid,
+    subject: String,
+    email: Option<String>,
+    email_verified: bool,
+    name: Option<String>,
+    mfa_enrolled: bool,
+    last_sign_in_method: Option<String>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl From<UserRow> for User {
+    fn from(row: UserRow) -> Self {
+        User {
+            id: UserId::from_uuid(row.id),
+            subject: row.subject,
+            email: row.email.as_deref().and_then(|e| Email::parse(e).ok()),
+            email_verified: row.email_verified,
+            name: row.name,
+            mfa_enrolled: row.mfa_enrolled,
+            last_sign_in_method: row.last_sign_in_method,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        }
+    }
+}
+
+impl From<&User> for UserRow {
+    fn from(user: &User) -> Self {
+        UserRow {
+            id: user.id.as_uuid(),
+            subject: user.subject.clone(),
+            email: user.email.as_ref().map(|e| e.as_str().to_owned()),
+            email_verified: user.email_verified,
+            name: user.name.clone(),
+            mfa_enrolled: user.mfa_enrolled,
+            last_sign_in_method: user.last_sign_in_method.clone(),
+            created_at: user.created_at,
+            updated_at: user.updated_at,
+        }
+    }
+}
+
+impl UserRepository for PgTx<'_> {
+    fn find_user_by_subject(&mut self, subject: &str) -> Result<Option<User>, StoreError> {
+        users::table
+            .filter(users::subject.eq(subject))
+            .select(UserRow::as_select())
+            .first(self.conn)
+            .optional()
+            .map(|row| row.map(User::from))
+            .map_err(store_error)
+    }
+
+    fn upsert_user(&mut self, user: &User) -> Result<User, StoreError> {
+        diesel::insert_into(users::table)
+            .values(UserRow::from(user))
+            .on_conflict(users::subject)
+            .do_update()
+            .set((
+                users::email.eq(excluded(users::email)),
+                users::email_verified.eq(excluded(users::email_verified)),
+                users::name.eq(excluded(users::name)),
+                users::mfa_enrolled.eq(users::mfa_enrolled.or(excluded(users::mfa_enrolled))),
+                users::last_sign_in_method.eq(excluded(users::last_sign_in_method)),
+                users::updated_at.eq(excluded(users::updated_at)),
+            ))
+            .returning(UserRow::as_returning())
+            .get_result(self.conn)
+            .map(User::from)
+            .map_err(store_error)
+    }
+}

@@ -1,0 +1,184 @@
+//! Fresh databases for tests: the migrations run once into a template database, then each
+//! test gets its own copy (`CREATE DATABASE … TEMPLATE`), dropped when the test ends. Tests
+//! run in parallel and never see each other's rows.
+
+#![allow(clippy::expect_used)]
+
+use std::sync::OnceLock;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use diesel::connection::SimpleConnection;
+use diesel::pg::PgConnection;
+use diesel::Connection;
+use url::Url;
+
+use crate::setup::{quote_ident_for_tests, run_migrations, MIGRATIONS};
+
+const PREFIX: &str = "orgd_test_";
+/// Databases left behind by a killed run are swept once they are this old.
+const SWEEP_AFTER_SECS: u64 = 3 * 3600;
+
+/// A database that exists for the life of this value.
+pub struct TestDatabase {
+    url: String,
+    name: String,
+    server: String,
+}
+
+fn server_url() -> String {
+    std::env::var("DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
+}
+
+fn with_database(server: &str, database: &str) -> String {
+    let mut url = Url::parse(server).expect("DATABASE_URL must be a URL");
+    url.set_path(&format!("/{database}"));
+    url.to_string()
+}
+
+fn admin(server: &str) -> PgConnection {
+    let url = with_database(server, "postgres");
+    PgConnection::establish(&url).unwrap_or_else(|e| {
+        panic!("tests need PostgreSQL at {url}: {e}; start it (pg_ctlcluster 15 main start) or set DATABASE_URL")
+    })
+}
+
+fn now_secs() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default()
+}
+
+/// The template's name changes whenever the migrations do, so a stale one is never used.
+fn template_name() -> String {
+    use diesel::migration::MigrationSource;
+    let migrations =
+        MigrationSource::<diesel::pg::Pg>::migrations(&MIGRATIONS).expect("embedded migrations");
+    let mut fingerprint: u64 = 0xcbf2_9ce4_8422_2325;
+    for migration in migrations {
+        for byte in migration.name().to_string().bytes() {
+            fingerprint = (fingerprint ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    let sources = include_str!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../migrations/2026-11-22-000001_foundation/up.sql"
+    ));
+    for byte in sources.bytes() {
+        fingerprint = (fingerprint ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("orgd_template_{fingerprint:016x}")
+}
+
+fn ensure_template(server: &str) -> String {
+    static TEMPLATE: OnceLock<String> = OnceLock::new();
+    TEMPLATE
+        .get_or_init(|| {
+            let name = template_name();
+            let mut conn = admin(server);
+            // Concurrent test processes take turns building the template.
+            conn.batch_execute("SELECT pg_advisory_lock(7243)")
+                .expect("advisory lock");
+            let exists: bool = diesel::select(diesel::dsl::sql::<diesel::sql_types::Bool>(
+                &format!("EXISTS (SELECT 1 FROM pg_database WHERE datname = '{name}')"),
+            ))
+            .get_result(&mut conn)
+            .expect("query pg_database");
+            if !exists {
+                let building = format!("{name}_building");
+                conn.batch_execute(&format!(
+                    "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                    quote_ident_for_tests(&building)
+                ))
+                .expect("drop stale template");
+                conn.batch_execute(&format!(
+                    "CREATE DATABASE {}",
+                    quote_ident_for_tests(&building)
+                ))
+                .expect("create template");
+                run_migrations(&with_database(server, &building)).expect("migrate template");
+                conn.batch_execute(&format!(
+                    "ALTER DATABASE {} RENAME TO {}",
+                    quote_ident_for_tests(&building),
+                    quote_ident_for_tests(&name)
+                ))
+                .expect("publish template");
+            }
+            sweep(&mut conn);
+            conn.batch_execute("SELECT pg_advisory_unlock(7243)")
+                .expect("advisory unlock");
+            name
+        })
+        .clone()
+}
+
+fn sweep(conn: &mut PgConnection) {
+    use diesel::RunQueryDsl;
+    #[derive(diesel::QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        datname: String,
+    }
+    let rows: Vec<Row> = diesel::sql_query(format!(
+        "SELECT datname FROM pg_database WHERE datname LIKE '{PREFIX}%'"
+    ))
+    .load(conn)
+    .unwrap_or_default();
+    let cutoff = now_secs().saturating_sub(SWEEP_AFTER_SECS);
+    for row in rows {
+        let created = row
+            .datname
+            .trim_start_matches(PREFIX)
+            .split('_')
+            .next()
+            .and_then(|s| s.parse::<u64>().ok());
+        if created.is_some_and(|t| t < cutoff) {
+            let _ = conn.batch_execute(&format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                quote_ident_for_tests(&row.datname)
+            ));
+        }
+    }
+}
+
+use diesel::RunQueryDsl;
+
+impl TestDatabase {
+    /// A migrated database of its own.
+    pub fn create() -> Self {
+        let server = server_url();
+        let template = ensure_template(&server);
+        let name = format!("{PREFIX}{}_{}", now_secs(), uuid::Uuid::new_v4().simple());
+        admin(&server)
+            .batch_execute(&format!(
+                "CREATE DATABASE {} TEMPLATE {}",
+                quote_ident_for_tests(&name),
+                quote_ident_for_tests(&template)
+            ))
+            .expect("create test database");
+        Self {
+            url: with_database(&server, &name),
+            name,
+            server,
+        }
+    }
+
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// A direct connection, for assertions the API does not expose (e.g. audit rows).
+    pub fn connect(&self) -> PgConnection {
+        PgConnection::establish(&self.url).expect("connect to test database")
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        let _ = admin(&self.server).batch_execute(&format!(
+            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+            quote_ident_for_tests(&self.name)
+        ));
+    }
+}
