@@ -182,3 +182,69 @@ impl Drop for TestDatabase {
         ));
     }
 }
+
+/// An audit record as stored.
+#[derive(Debug, Clone, diesel::QueryableByName)]
+pub struct StoredAuditEvent {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub action: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub actor_type: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub actor_id: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub target_type: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub target_id: String,
+    #[diesel(sql_type = diesel::sql_types::Jsonb)]
+    pub changes: serde_json::Value,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    pub request_id: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    pub client_ip: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    pub user_agent: Option<String>,
+}
+
+impl TestDatabase {
+    /// The organization's audit records, oldest first.
+    pub fn audit_events(&self, org: uuid::Uuid) -> Vec<StoredAuditEvent> {
+        diesel::sql_query(
+            "SELECT action, actor_type, actor_id, target_type, target_id, changes, request_id, host(client_ip) AS client_ip, user_agent \
+             FROM audit_events WHERE org_id = $1 ORDER BY id",
+        )
+        .bind::<diesel::sql_types::Uuid, _>(org)
+        .load(&mut self.connect())
+        .expect("read audit events")
+    }
+
+    /// Runs SQL as the database owner, for fixtures and for checks that the database
+    /// itself refuses something. Returns the error text on failure.
+    pub fn execute(&self, sql: &str) -> Result<(), String> {
+        self.connect().batch_execute(sql).map_err(|e| e.to_string())
+    }
+
+    /// Seeds `count` members with the given role into an organization, named
+    /// `{prefix}-{n}` with emails `{prefix}-{n}@example.com`, in one statement.
+    pub fn seed_members(&self, org: uuid::Uuid, prefix: &str, count: u32, role: &str) {
+        let sql = format!(
+            "WITH seeds AS MATERIALIZED ( \
+               SELECT n, uuidv7_like(n) AS user_id, uuidv7_like(n) AS member_id FROM generate_series(1, {count}) AS n), \
+             new_users AS ( \
+               INSERT INTO users (id, subject, email, email_verified, name, created_at, updated_at) \
+               SELECT user_id, '{prefix}-' || n, '{prefix}-' || n || '@example.com', true, '{prefix}-' || n, now(), now() FROM seeds) \
+             INSERT INTO memberships (id, org_id, user_id, role, created_at, updated_at) \
+             SELECT member_id, '{org}', user_id, '{role}', now(), now() FROM seeds"
+        );
+        self.execute(&format!("{UUIDV7_LIKE} {sql}"))
+            .expect("seed members");
+    }
+}
+
+/// A UUIDv7-shaped id from the current time plus randomness, ordered by `n` within one
+/// statement, so seeded rows sort like ids the service generates.
+const UUIDV7_LIKE: &str =
+    "CREATE OR REPLACE FUNCTION uuidv7_like(n int) RETURNS uuid LANGUAGE sql VOLATILE AS $$ \
+    SELECT (lpad(to_hex((extract(epoch FROM clock_timestamp()) * 1000)::bigint), 12, '0') \
+            || '7' || lpad(to_hex(n % 4096), 3, '0') || '8' \
+            || substr(md5(random()::text), 1, 15))::uuid $$;";

@@ -1,0 +1,171 @@
+use std::time::Duration;
+
+use api::auth::{mint_dev_token, DevToken};
+use api::config::{Config, JwtConfig, LogFormat};
+use api::startup::Application;
+use domain::ids::OrgId;
+use infra::test_db::{StoredAuditEvent, TestDatabase};
+use reqwest::{Method, Response, StatusCode};
+use secrecy::SecretString;
+use serde_json::{json, Value};
+
+pub const JWT_SECRET: &str = "test-secret-0123456789abcdef0123456789abcdef";
+pub const ISSUER: &str = "https://idp.test";
+pub const AUDIENCE: &str = "orgd-test";
+
+/// A running server with a database of its own.
+pub struct TestApp {
+    pub base: String,
+    pub db: TestDatabase,
+    pub jwt: JwtConfig,
+    client: reqwest::Client,
+}
+
+pub fn jwt_config() -> JwtConfig {
+    JwtConfig {
+        hs256_secret: Some(SecretString::from(JWT_SECRET.to_owned())),
+        jwks_file: None,
+        issuer: Some(ISSUER.to_owned()),
+        audience: Some(AUDIENCE.to_owned()),
+        staff_claim: "orgd_staff".to_owned(),
+    }
+}
+
+impl TestApp {
+    pub async fn spawn() -> Self {
+        if std::env::var_os("TEST_LOG").is_some() {
+            api::telemetry::init(LogFormat::Text);
+        }
+        let db = tokio::task::spawn_blocking(TestDatabase::create)
+            .await
+            .unwrap();
+        let config = Config {
+            database_url: SecretString::from(db.url().to_owned()),
+            bind: "127.0.0.1:0".parse().unwrap(),
+            jwt: jwt_config(),
+            pool_size: 12,
+            pool_timeout: Duration::from_secs(10),
+            workers: 2,
+            log_format: LogFormat::Text,
+            trust_forwarded_for: false,
+        };
+        let app =
+            tokio::task::block_in_place(|| Application::build(&config)).expect("server starts");
+        let base = format!("http://{}", app.addr());
+        tokio::spawn(app.run_until_stopped());
+        Self {
+            base,
+            db,
+            jwt: jwt_config(),
+            client: reqwest::Client::new(),
+        }
+    }
+
+    /// A token for a user with a verified `{subject}@example.com` email.
+    pub fn token(&self, subject: &str) -> String {
+        self.token_with(DevToken {
+            subject: subject.to_owned(),
+            email: Some(format!("{subject}@example.com")),
+            name: Some(format!("User {subject}")),
+            mfa: false,
+            staff: false,
+            ttl: Duration::from_secs(600),
+        })
+    }
+
+    pub fn token_with(&self, token: DevToken) -> String {
+        mint_dev_token(&self.jwt, &token).unwrap()
+    }
+
+    pub async fn request(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Response {
+        let mut request = self
+            .client
+            .request(method, format!("{}{}", self.base, path));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        request.send().await.expect("request sent")
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> Response {
+        self.request(Method::GET, path, Some(token), None).await
+    }
+
+    pub async fn post(&self, path: &str, token: &str, body: Value) -> Response {
+        self.request(Method::POST, path, Some(token), Some(body))
+            .await
+    }
+
+    pub async fn patch(&self, path: &str, token: &str, body: Value) -> Response {
+        self.request(Method::PATCH, path, Some(token), Some(body))
+            .await
+    }
+
+    pub async fn delete(&self, path: &str, token: &str) -> Response {
+        self.request(Method::DELETE, path, Some(token), None).await
+    }
+
+    pub fn raw(&self) -> &reqwest::Client {
+        &self.client
+    }
+
+    /// Creates an organization as `token`'s user and returns its public id.
+    pub async fn create_org(&self, token: &str, name: &str) -> String {
+        let response = self.post("/v1/orgs", token, json!({ "name": name })).await;
+        let body = expect_status(response, StatusCode::CREATED).await;
+        body["id"].as_str().unwrap().to_owned()
+    }
+
+    /// Adds `count` members with `role`, named `{prefix}-1` … `{prefix}-{count}`.
+    pub fn seed_members(&self, org: &str, prefix: &str, count: u32, role: &str) {
+        self.db.seed_members(org_uuid(org), prefix, count, role);
+    }
+
+    pub fn audit(&self, org: &str) -> Vec<StoredAuditEvent> {
+        self.db.audit_events(org_uuid(org))
+    }
+
+    pub fn audit_actions(&self, org: &str) -> Vec<String> {
+        self.audit(org).into_iter().map(|e| e.action).collect()
+    }
+}
+
+pub fn org_uuid(org: &str) -> uuid::Uuid {
+    org.parse::<OrgId>().unwrap().as_uuid()
+}
+
+/// Asserts the status and returns the JSON body (`null` when empty).
+pub async fn expect_status(response: Response, status: StatusCode) -> Value {
+    let actual = response.status();
+    let text = response.text().await.unwrap();
+    assert_eq!(actual, status, "unexpected status; body: {text}");
+    if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap()
+    }
+}
+
+/// Asserts a problem+json response with this status and code; returns the problem.
+pub async fn expect_problem(response: Response, status: StatusCode, code: &str) -> Value {
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
+    let problem = expect_status(response, status).await;
+    assert_eq!(content_type, "application/problem+json");
+    assert_eq!(problem["code"], code, "problem: {problem}");
+    assert_eq!(problem["status"], status.as_u16());
+    problem
+}
