@@ -36,9 +36,7 @@ impl TestApp {
         if std::env::var_os("TEST_LOG").is_some() {
             api::telemetry::init(LogFormat::Text);
         }
-        let db = tokio::task::spawn_blocking(TestDatabase::create)
-            .await
-            .unwrap();
+        let db = tokio::task::spawn_blocking(TestDatabase::create).await.unwrap();
         let config = Config {
             database_url: SecretString::from(db.url().to_owned()),
             bind: "127.0.0.1:0".parse().unwrap(),
@@ -49,16 +47,10 @@ impl TestApp {
             log_format: LogFormat::Text,
             trust_forwarded_for: false,
         };
-        let app =
-            tokio::task::block_in_place(|| Application::build(&config)).expect("server starts");
+        let app = tokio::task::block_in_place(|| Application::build(&config)).expect("server starts");
         let base = format!("http://{}", app.addr());
         tokio::spawn(app.run_until_stopped());
-        Self {
-            base,
-            db,
-            jwt: jwt_config(),
-            client: reqwest::Client::new(),
-        }
+        Self { base, db, jwt: jwt_config(), client: reqwest::Client::new() }
     }
 
     /// A token for a user with a verified `{subject}@example.com` email.
@@ -77,16 +69,8 @@ impl TestApp {
         mint_dev_token(&self.jwt, &token).unwrap()
     }
 
-    pub async fn request(
-        &self,
-        method: Method,
-        path: &str,
-        token: Option<&str>,
-        body: Option<Value>,
-    ) -> Response {
-        let mut request = self
-            .client
-            .request(method, format!("{}{}", self.base, path));
+    pub async fn request(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> Response {
+        let mut request = self.client.request(method, format!("{}{}", self.base, path));
         if let Some(token) = token {
             request = request.bearer_auth(token);
         }
@@ -101,13 +85,11 @@ impl TestApp {
     }
 
     pub async fn post(&self, path: &str, token: &str, body: Value) -> Response {
-        self.request(Method::POST, path, Some(token), Some(body))
-            .await
+        self.request(Method::POST, path, Some(token), Some(body)).await
     }
 
     pub async fn patch(&self, path: &str, token: &str, body: Value) -> Response {
-        self.request(Method::PATCH, path, Some(token), Some(body))
-            .await
+        self.request(Method::PATCH, path, Some(token), Some(body)).await
     }
 
     pub async fn delete(&self, path: &str, token: &str) -> Response {
@@ -157,12 +139,7 @@ pub async fn expect_status(response: Response, status: StatusCode) -> Value {
 
 /// Asserts a problem+json response with this status and code; returns the problem.
 pub async fn expect_problem(response: Response, status: StatusCode, code: &str) -> Value {
-    let content_type = response
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_owned();
+    let content_type = response.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
     let problem = expect_status(response, status).await;
     assert_eq!(content_type, "application/problem+json");
     assert_eq!(problem["code"], code, "problem: {problem}");

@@ -6,11 +6,7 @@ use crate::helpers::{expect_status, TestApp};
 const SNAPSHOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/openapi.json");
 
 async fn served(app: &TestApp) -> Value {
-    expect_status(
-        app.request(Method::GET, "/openapi.json", None, None).await,
-        StatusCode::OK,
-    )
-    .await
+    expect_status(app.request(Method::GET, "/openapi.json", None, None).await, StatusCode::OK).await
 }
 
 /// `docs/openapi.json` is the reviewed contract: a change to the API shows up as a diff of
@@ -20,17 +16,9 @@ async fn the_served_document_matches_the_committed_snapshot() {
     let app = TestApp::spawn().await;
     let served = served(&app).await;
     let committed: Value =
-        serde_json::from_str(&std::fs::read_to_string(SNAPSHOT).expect("docs/openapi.json exists"))
-            .unwrap();
-    assert!(
-        served == committed,
-        "docs/openapi.json is stale: run `make openapi` and review the diff"
-    );
-    assert_eq!(
-        served,
-        serde_json::to_value(api::startup::openapi()).unwrap(),
-        "`orgd openapi` prints what is served"
-    );
+        serde_json::from_str(&std::fs::read_to_string(SNAPSHOT).expect("docs/openapi.json exists")).unwrap();
+    assert!(served == committed, "docs/openapi.json is stale: run `make openapi` and review the diff");
+    assert_eq!(served, serde_json::to_value(api::startup::openapi()).unwrap(), "`orgd openapi` prints what is served");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -38,10 +26,7 @@ async fn every_operation_declares_auth_and_problem_responses() {
     let app = TestApp::spawn().await;
     let doc = served(&app).await;
     assert_eq!(doc["openapi"], "3.1.0");
-    assert_eq!(
-        doc["components"]["securitySchemes"]["bearer"]["scheme"],
-        "bearer"
-    );
+    assert_eq!(doc["components"]["securitySchemes"]["bearer"]["scheme"], "bearer");
     let mut operations = 0;
     for (path, item) in doc["paths"].as_object().unwrap() {
         for (method, operation) in item.as_object().unwrap() {
@@ -50,23 +35,13 @@ async fn every_operation_declares_auth_and_problem_responses() {
             if !path.starts_with("/v1/") {
                 continue;
             }
-            assert_eq!(
-                operation["security"][0]["bearer"],
-                serde_json::json!([]),
-                "{method} {path}"
-            );
+            assert_eq!(operation["security"][0]["bearer"], serde_json::json!([]), "{method} {path}");
             let responses = operation["responses"].as_object().unwrap();
             for status in ["400", "401", "500", "503"] {
-                assert!(
-                    responses.contains_key(status),
-                    "{method} {path} lacks {status}"
-                );
+                assert!(responses.contains_key(status), "{method} {path} lacks {status}");
             }
             if path.contains("{org}") {
-                assert!(
-                    responses.contains_key("403") && responses.contains_key("404"),
-                    "{method} {path}"
-                );
+                assert!(responses.contains_key("403") && responses.contains_key("404"), "{method} {path}");
             }
         }
     }

@@ -5,17 +5,9 @@ use crate::helpers::{expect_problem, expect_status, TestApp};
 #[tokio::test(flavor = "multi_thread")]
 async fn probes_answer_without_authentication() {
     let app = TestApp::spawn().await;
-    let health = expect_status(
-        app.request(Method::GET, "/healthz", None, None).await,
-        StatusCode::OK,
-    )
-    .await;
+    let health = expect_status(app.request(Method::GET, "/healthz", None, None).await, StatusCode::OK).await;
     assert_eq!(health["status"], "ok");
-    let ready = expect_status(
-        app.request(Method::GET, "/readyz", None, None).await,
-        StatusCode::OK,
-    )
-    .await;
+    let ready = expect_status(app.request(Method::GET, "/readyz", None, None).await, StatusCode::OK).await;
     assert_eq!(ready["status"], "ready");
 }
 
@@ -26,9 +18,7 @@ async fn the_docs_ui_is_served_from_the_binary() {
     assert_eq!(response.status(), StatusCode::OK);
     let page = response.text().await.unwrap();
     assert!(page.contains("swagger-ui"), "Swagger UI page");
-    let config = app
-        .request(Method::GET, "/docs/swagger-initializer.js", None, None)
-        .await;
+    let config = app.request(Method::GET, "/docs/swagger-initializer.js", None, None).await;
     assert_eq!(config.status(), StatusCode::OK);
     assert!(config.text().await.unwrap().contains("/openapi.json"));
 }
@@ -36,16 +26,10 @@ async fn the_docs_ui_is_served_from_the_binary() {
 #[tokio::test(flavor = "multi_thread")]
 async fn unknown_routes_are_problem_documents() {
     let app = TestApp::spawn().await;
-    expect_problem(
-        app.request(Method::GET, "/v1/nowhere", None, None).await,
-        StatusCode::NOT_FOUND,
-        "not_found",
-    )
-    .await;
+    expect_problem(app.request(Method::GET, "/v1/nowhere", None, None).await, StatusCode::NOT_FOUND, "not_found").await;
     let token = app.token("ada");
     expect_problem(
-        app.request(Method::PUT, "/v1/orgs/me", Some(&token), None)
-            .await,
+        app.request(Method::PUT, "/v1/orgs/me", Some(&token), None).await,
         StatusCode::NOT_FOUND,
         "not_found",
     )

@@ -28,10 +28,7 @@ async fn the_whole_lifecycle_of_an_organization() {
     assert_eq!(org["slug"], "acme-inc");
     assert_eq!(org["domain"], "acme.com");
     assert_eq!(org["address"]["country"], "FR");
-    assert!(
-        org["created_at"].as_str().unwrap().ends_with('Z'),
-        "RFC 3339 UTC"
-    );
+    assert!(org["created_at"].as_str().unwrap().ends_with('Z'), "RFC 3339 UTC");
 
     let mine = expect_status(app.get("/v1/orgs", &ada).await, StatusCode::OK).await;
     assert_eq!(mine["data"][0]["organization"]["id"], id);
@@ -40,59 +37,26 @@ async fn the_whole_lifecycle_of_an_organization() {
     assert_eq!(mine["data"][0]["is_default"], true);
     assert_eq!(mine["data"][0]["denied_permissions"], json!([]));
 
-    let by_id = expect_status(
-        app.get(&format!("/v1/orgs/{id}"), &ada).await,
-        StatusCode::OK,
-    )
-    .await;
+    let by_id = expect_status(app.get(&format!("/v1/orgs/{id}"), &ada).await, StatusCode::OK).await;
     assert_eq!(by_id, org);
     let by_me = expect_status(app.get("/v1/orgs/me", &ada).await, StatusCode::OK).await;
     assert_eq!(by_me["id"], id);
 
-    let updated = app
-        .patch(
-            &format!("/v1/orgs/{id}"),
-            &ada,
-            json!({ "name": "Acme Corp", "domain": null }),
-        )
-        .await;
+    let updated = app.patch(&format!("/v1/orgs/{id}"), &ada, json!({ "name": "Acme Corp", "domain": null })).await;
     assert_eq!(updated.headers()["etag"], "\"2\"");
     let updated = expect_status(updated, StatusCode::OK).await;
     assert_eq!(updated["name"], "Acme Corp");
     assert_eq!(updated["domain"], json!(null));
-    assert_eq!(
-        updated["timezone"], "Europe/Paris",
-        "absent fields are kept"
-    );
-    assert_eq!(
-        updated["slug"], "acme-inc",
-        "the slug does not follow a rename"
-    );
+    assert_eq!(updated["timezone"], "Europe/Paris", "absent fields are kept");
+    assert_eq!(updated["slug"], "acme-inc", "the slug does not follow a rename");
 
-    expect_status(
-        app.delete(&format!("/v1/orgs/{id}"), &ada).await,
-        StatusCode::NO_CONTENT,
-    )
-    .await;
-    expect_problem(
-        app.get(&format!("/v1/orgs/{id}"), &ada).await,
-        StatusCode::NOT_FOUND,
-        "not_found",
-    )
-    .await;
-    expect_problem(
-        app.get("/v1/orgs/me", &ada).await,
-        StatusCode::NOT_FOUND,
-        "not_found",
-    )
-    .await;
+    expect_status(app.delete(&format!("/v1/orgs/{id}"), &ada).await, StatusCode::NO_CONTENT).await;
+    expect_problem(app.get(&format!("/v1/orgs/{id}"), &ada).await, StatusCode::NOT_FOUND, "not_found").await;
+    expect_problem(app.get("/v1/orgs/me", &ada).await, StatusCode::NOT_FOUND, "not_found").await;
     let mine = expect_status(app.get("/v1/orgs", &ada).await, StatusCode::OK).await;
     assert_eq!(mine["data"], json!([]));
 
-    assert_eq!(
-        app.audit_actions(id),
-        vec!["org.created", "org.updated", "org.deleted"]
-    );
+    assert_eq!(app.audit_actions(id), vec!["org.created", "org.updated", "org.deleted"]);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -115,11 +79,7 @@ async fn each_mutation_writes_one_audit_record_with_its_context() {
     assert_eq!(events.len(), 2);
     let created = &events[0];
     assert_eq!(
-        (
-            created.action.as_str(),
-            created.target_type.as_str(),
-            created.target_id.as_str()
-        ),
+        (created.action.as_str(), created.target_type.as_str(), created.target_id.as_str()),
         ("org.created", "organization", id.as_str())
     );
     assert_eq!(created.actor_type, "user");
@@ -127,10 +87,7 @@ async fn each_mutation_writes_one_audit_record_with_its_context() {
     assert_eq!(created.changes["name"]["to"], "Acme");
     let updated = &events[1];
     assert_eq!(updated.action, "org.updated");
-    assert_eq!(
-        updated.changes["timezone"],
-        json!({ "from": null, "to": "Asia/Tokyo" })
-    );
+    assert_eq!(updated.changes["timezone"], json!({ "from": null, "to": "Asia/Tokyo" }));
     assert_eq!(updated.changes["version"], json!({ "from": 1, "to": 2 }));
     assert_eq!(updated.user_agent.as_deref(), Some("audit-test/1.0"));
     assert_eq!(updated.client_ip.as_deref(), Some("127.0.0.1"));
@@ -142,19 +99,9 @@ async fn refused_and_no_op_changes_write_no_audit_record() {
     let app = TestApp::spawn().await;
     let ada = app.token("ada");
     let id = app.create_org(&ada, "Acme").await;
-    expect_status(
-        app.patch(&format!("/v1/orgs/{id}"), &ada, json!({ "name": "Acme" }))
-            .await,
-        StatusCode::OK,
-    )
-    .await;
+    expect_status(app.patch(&format!("/v1/orgs/{id}"), &ada, json!({ "name": "Acme" })).await, StatusCode::OK).await;
     expect_problem(
-        app.patch(
-            &format!("/v1/orgs/{id}"),
-            &ada,
-            json!({ "timezone": "Nowhere" }),
-        )
-        .await,
+        app.patch(&format!("/v1/orgs/{id}"), &ada, json!({ "timezone": "Nowhere" })).await,
         StatusCode::UNPROCESSABLE_ENTITY,
         "validation_failed",
     )
@@ -170,35 +117,14 @@ async fn invalid_input_lists_every_bad_field() {
         "name": "  ", "slug": "Bad Slug", "domain": "localhost", "logo_url": "javascript:alert(1)",
         "timezone": "Mars/Olympus", "address": { "line1": "", "city": "Paris", "country": "France" }
     });
-    let problem = expect_problem(
-        app.post("/v1/orgs", &ada, body).await,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "validation_failed",
-    )
-    .await;
-    let fields: Vec<&str> = problem["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["field"].as_str().unwrap())
-        .collect();
-    assert_eq!(
-        fields,
-        vec![
-            "name",
-            "slug",
-            "domain",
-            "logo_url",
-            "timezone",
-            "address.line1",
-            "address.country"
-        ]
-    );
+    let problem =
+        expect_problem(app.post("/v1/orgs", &ada, body).await, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed")
+            .await;
+    let fields: Vec<&str> =
+        problem["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
+    assert_eq!(fields, vec!["name", "slug", "domain", "logo_url", "timezone", "address.line1", "address.country"]);
     for error in problem["errors"].as_array().unwrap() {
-        assert!(
-            !error["code"].as_str().unwrap().is_empty()
-                && !error["message"].as_str().unwrap().is_empty()
-        );
+        assert!(!error["code"].as_str().unwrap().is_empty() && !error["message"].as_str().unwrap().is_empty());
     }
     let oversized = json!({ "name": "x".repeat(5000) });
     let problem = expect_problem(
@@ -222,12 +148,8 @@ async fn malformed_bodies_are_400_and_wrong_media_types_415() {
             .body(body)
             .send()
     };
-    expect_problem(
-        send("{\"name\":", "application/json").await.unwrap(),
-        StatusCode::BAD_REQUEST,
-        "malformed_request",
-    )
-    .await;
+    expect_problem(send("{\"name\":", "application/json").await.unwrap(), StatusCode::BAD_REQUEST, "malformed_request")
+        .await;
     expect_problem(
         send("{\"name\": 42}", "application/json").await.unwrap(),
         StatusCode::BAD_REQUEST,
@@ -235,17 +157,13 @@ async fn malformed_bodies_are_400_and_wrong_media_types_415() {
     )
     .await;
     expect_problem(
-        send("{\"name\": \"A\", \"nmae\": \"typo\"}", "application/json")
-            .await
-            .unwrap(),
+        send("{\"name\": \"A\", \"nmae\": \"typo\"}", "application/json").await.unwrap(),
         StatusCode::BAD_REQUEST,
         "malformed_request",
     )
     .await;
     expect_problem(
-        send("name=Acme", "application/x-www-form-urlencoded")
-            .await
-            .unwrap(),
+        send("name=Acme", "application/x-www-form-urlencoded").await.unwrap(),
         StatusCode::UNSUPPORTED_MEDIA_TYPE,
         "unsupported_media_type",
     )
@@ -269,85 +187,40 @@ async fn names_and_slugs_are_unique_among_live_orgs() {
     let ada = app.token("ada");
     let bob = app.token("bob");
     let first = app.create_org(&ada, "Acme").await;
+    expect_problem(app.post("/v1/orgs", &bob, json!({ "name": "ACME" })).await, StatusCode::CONFLICT, "org_name_taken")
+        .await;
     expect_problem(
-        app.post("/v1/orgs", &bob, json!({ "name": "ACME" })).await,
-        StatusCode::CONFLICT,
-        "org_name_taken",
-    )
-    .await;
-    expect_problem(
-        app.post("/v1/orgs", &bob, json!({ "name": "Other", "slug": "acme" }))
-            .await,
+        app.post("/v1/orgs", &bob, json!({ "name": "Other", "slug": "acme" })).await,
         StatusCode::CONFLICT,
         "org_slug_taken",
     )
     .await;
 
     let second = app.create_org(&bob, "Acme!").await;
-    let second_org = expect_status(
-        app.get(&format!("/v1/orgs/{second}"), &bob).await,
-        StatusCode::OK,
-    )
-    .await;
-    assert_ne!(
-        second_org["slug"], "acme",
-        "a derived slug is made unique, not refused"
-    );
+    let second_org = expect_status(app.get(&format!("/v1/orgs/{second}"), &bob).await, StatusCode::OK).await;
+    assert_ne!(second_org["slug"], "acme", "a derived slug is made unique, not refused");
     expect_problem(
-        app.patch(
-            &format!("/v1/orgs/{second}"),
-            &bob,
-            json!({ "name": "acme" }),
-        )
-        .await,
+        app.patch(&format!("/v1/orgs/{second}"), &bob, json!({ "name": "acme" })).await,
         StatusCode::CONFLICT,
         "org_name_taken",
     )
     .await;
 
-    expect_status(
-        app.delete(&format!("/v1/orgs/{first}"), &ada).await,
-        StatusCode::NO_CONTENT,
-    )
-    .await;
-    let reused = expect_status(
-        app.post("/v1/orgs", &bob, json!({ "name": "acme", "slug": "acme" }))
-            .await,
-        StatusCode::CREATED,
-    )
-    .await;
-    assert_eq!(
-        reused["slug"], "acme",
-        "deleting an org frees its name and slug"
-    );
+    expect_status(app.delete(&format!("/v1/orgs/{first}"), &ada).await, StatusCode::NO_CONTENT).await;
+    let reused =
+        expect_status(app.post("/v1/orgs", &bob, json!({ "name": "acme", "slug": "acme" })).await, StatusCode::CREATED)
+            .await;
+    assert_eq!(reused["slug"], "acme", "deleting an org frees its name and slug");
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn concurrent_creates_of_one_name_yield_exactly_one_org() {
     let app = TestApp::spawn().await;
     let tokens: Vec<String> = (0..8).map(|i| app.token(&format!("racer-{i}"))).collect();
-    let attempts = tokens
-        .iter()
-        .map(|t| app.post("/v1/orgs", t, json!({ "name": "Contested" })));
-    let statuses: Vec<StatusCode> = futures::future::join_all(attempts)
-        .await
-        .iter()
-        .map(|r| r.status())
-        .collect();
-    assert_eq!(
-        statuses
-            .iter()
-            .filter(|s| **s == StatusCode::CREATED)
-            .count(),
-        1,
-        "{statuses:?}"
-    );
-    assert!(
-        statuses
-            .iter()
-            .all(|s| *s == StatusCode::CREATED || *s == StatusCode::CONFLICT),
-        "{statuses:?}"
-    );
+    let attempts = tokens.iter().map(|t| app.post("/v1/orgs", t, json!({ "name": "Contested" })));
+    let statuses: Vec<StatusCode> = futures::future::join_all(attempts).await.iter().map(|r| r.status()).collect();
+    assert_eq!(statuses.iter().filter(|s| **s == StatusCode::CREATED).count(), 1, "{statuses:?}");
+    assert!(statuses.iter().all(|s| *s == StatusCode::CREATED || *s == StatusCode::CONFLICT), "{statuses:?}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -363,31 +236,21 @@ async fn partial_updates_distinguish_absent_from_null() {
 
     let kept = expect_status(app.patch(&path, &ada, json!({})).await, StatusCode::OK).await;
     assert_eq!(kept["domain"], "acme.com");
-    let cleared = expect_status(
-        app.patch(&path, &ada, json!({ "address": null, "timezone": null }))
-            .await,
-        StatusCode::OK,
-    )
-    .await;
+    let cleared =
+        expect_status(app.patch(&path, &ada, json!({ "address": null, "timezone": null })).await, StatusCode::OK).await;
     assert_eq!(cleared["address"], json!(null));
     assert_eq!(cleared["timezone"], json!(null));
     assert_eq!(cleared["domain"], "acme.com");
 
     let problem = expect_problem(
-        app.patch(&path, &ada, json!({ "name": null, "slug": null }))
-            .await,
+        app.patch(&path, &ada, json!({ "name": null, "slug": null })).await,
         StatusCode::UNPROCESSABLE_ENTITY,
         "validation_failed",
     )
     .await;
     assert_eq!(problem["errors"].as_array().unwrap().len(), 2);
     let problem = expect_problem(
-        app.patch(
-            &path,
-            &ada,
-            json!({ "address": { "line1": "x", "city": "y", "country": "ZZZ" } }),
-        )
-        .await,
+        app.patch(&path, &ada, json!({ "address": { "line1": "x", "city": "y", "country": "ZZZ" } })).await,
         StatusCode::UNPROCESSABLE_ENTITY,
         "validation_failed",
     )
@@ -402,23 +265,14 @@ async fn if_match_refuses_a_stale_write() {
     let id = app.create_org(&ada, "Acme").await;
     let url = format!("{}/v1/orgs/{id}", app.base);
     let patch = |etag: &'static str, name: &'static str| {
-        app.raw()
-            .patch(&url)
-            .bearer_auth(&ada)
-            .header("if-match", etag)
-            .json(&json!({ "name": name }))
-            .send()
+        app.raw().patch(&url).bearer_auth(&ada).header("if-match", etag).json(&json!({ "name": name })).send()
     };
 
     let first = patch("\"1\"", "Acme One").await.unwrap();
     assert_eq!(first.headers()["etag"], "\"2\"");
     expect_status(first, StatusCode::OK).await;
-    expect_problem(
-        patch("\"1\"", "Acme Stale").await.unwrap(),
-        StatusCode::PRECONDITION_FAILED,
-        "precondition_failed",
-    )
-    .await;
+    expect_problem(patch("\"1\"", "Acme Stale").await.unwrap(), StatusCode::PRECONDITION_FAILED, "precondition_failed")
+        .await;
     expect_problem(
         patch("W/\"garbage\"", "Acme Garbage").await.unwrap(),
         StatusCode::PRECONDITION_FAILED,
@@ -429,10 +283,7 @@ async fn if_match_refuses_a_stale_write() {
 
     let current = app.get(&format!("/v1/orgs/{id}"), &ada).await;
     assert_eq!(current.headers()["etag"], "\"3\"");
-    assert_eq!(
-        expect_status(current, StatusCode::OK).await["name"],
-        "Acme Any"
-    );
+    assert_eq!(expect_status(current, StatusCode::OK).await["name"], "Acme Any");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -441,11 +292,7 @@ async fn outsiders_get_404_on_every_org_route() {
     let ada = app.token("ada");
     let eve = app.token("eve");
     let id = app.create_org(&ada, "Acme").await;
-    let members = expect_status(
-        app.get(&format!("/v1/orgs/{id}/members"), &ada).await,
-        StatusCode::OK,
-    )
-    .await;
+    let members = expect_status(app.get(&format!("/v1/orgs/{id}/members"), &ada).await, StatusCode::OK).await;
     let member = members["data"][0]["id"].as_str().unwrap().to_owned();
 
     let routes = [
@@ -458,21 +305,11 @@ async fn outsiders_get_404_on_every_org_route() {
     ];
     for (method, path) in &routes {
         let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
-        let response = app
-            .request(method.clone(), path, Some(&eve), Some(json!({})))
-            .await;
+        let response = app.request(method.clone(), path, Some(&eve), Some(json!({}))).await;
         let problem = expect_problem(response, StatusCode::NOT_FOUND, "not_found").await;
-        assert!(
-            !problem.to_string().contains("Acme"),
-            "{method} {path} leaked: {problem}"
-        );
+        assert!(!problem.to_string().contains("Acme"), "{method} {path} leaked: {problem}");
     }
-    expect_problem(
-        app.get("/v1/orgs/me", &eve).await,
-        StatusCode::NOT_FOUND,
-        "not_found",
-    )
-    .await;
+    expect_problem(app.get("/v1/orgs/me", &eve).await, StatusCode::NOT_FOUND, "not_found").await;
     assert_eq!(app.audit_actions(&id), vec!["org.created"]);
 }
 
@@ -486,47 +323,23 @@ async fn members_without_permission_get_403_naming_it() {
     let plain = app.token("plain-1");
     let admin = app.token("boss-1");
 
-    expect_status(
-        app.get(&format!("/v1/orgs/{id}"), &plain).await,
-        StatusCode::OK,
-    )
-    .await;
+    expect_status(app.get(&format!("/v1/orgs/{id}"), &plain).await, StatusCode::OK).await;
     let problem = expect_problem(
-        app.patch(&format!("/v1/orgs/{id}"), &plain, json!({ "name": "Mine" }))
-            .await,
+        app.patch(&format!("/v1/orgs/{id}"), &plain, json!({ "name": "Mine" })).await,
         StatusCode::FORBIDDEN,
         "forbidden",
     )
     .await;
     assert_eq!(problem["permission"], "org:update");
-    let problem = expect_problem(
-        app.delete(&format!("/v1/orgs/{id}"), &plain).await,
-        StatusCode::FORBIDDEN,
-        "forbidden",
-    )
-    .await;
+    let problem =
+        expect_problem(app.delete(&format!("/v1/orgs/{id}"), &plain).await, StatusCode::FORBIDDEN, "forbidden").await;
     assert_eq!(problem["permission"], "org:delete");
 
-    expect_status(
-        app.patch(
-            &format!("/v1/orgs/{id}"),
-            &admin,
-            json!({ "name": "Acme Admin" }),
-        )
-        .await,
-        StatusCode::OK,
-    )
-    .await;
-    let problem = expect_problem(
-        app.delete(&format!("/v1/orgs/{id}"), &admin).await,
-        StatusCode::FORBIDDEN,
-        "forbidden",
-    )
-    .await;
-    assert_eq!(
-        problem["permission"], "org:delete",
-        "only an owner deletes the organization"
-    );
+    expect_status(app.patch(&format!("/v1/orgs/{id}"), &admin, json!({ "name": "Acme Admin" })).await, StatusCode::OK)
+        .await;
+    let problem =
+        expect_problem(app.delete(&format!("/v1/orgs/{id}"), &admin).await, StatusCode::FORBIDDEN, "forbidden").await;
+    assert_eq!(problem["permission"], "org:delete", "only an owner deletes the organization");
 
     let listed = expect_status(app.get("/v1/orgs", &plain).await, StatusCode::OK).await;
     let denied = listed["data"][0]["denied_permissions"].as_array().unwrap();
@@ -547,30 +360,16 @@ async fn platform_staff_may_read_but_not_change_an_org() {
         staff: true,
         ttl: std::time::Duration::from_secs(600),
     });
-    expect_status(
-        app.get(&format!("/v1/orgs/{id}"), &staff).await,
-        StatusCode::OK,
-    )
-    .await;
-    expect_status(
-        app.get(&format!("/v1/orgs/{id}/members"), &staff).await,
-        StatusCode::OK,
-    )
-    .await;
+    expect_status(app.get(&format!("/v1/orgs/{id}"), &staff).await, StatusCode::OK).await;
+    expect_status(app.get(&format!("/v1/orgs/{id}/members"), &staff).await, StatusCode::OK).await;
     expect_problem(
-        app.patch(
-            &format!("/v1/orgs/{id}"),
-            &staff,
-            json!({ "name": "Taken Over" }),
-        )
-        .await,
+        app.patch(&format!("/v1/orgs/{id}"), &staff, json!({ "name": "Taken Over" })).await,
         StatusCode::FORBIDDEN,
         "forbidden",
     )
     .await;
     expect_problem(
-        app.post(&format!("/v1/orgs/{id}/leave"), &staff, json!({}))
-            .await,
+        app.post(&format!("/v1/orgs/{id}/leave"), &staff, json!({})).await,
         StatusCode::NOT_FOUND,
         "not_found",
     )
@@ -590,15 +389,8 @@ async fn me_is_the_earliest_joined_live_org() {
         .iter()
         .map(|o| (o["organization"]["id"].clone(), o["is_default"].clone()))
         .collect();
-    assert_eq!(
-        flags,
-        vec![(json!(first), json!(true)), (json!(second), json!(false))]
-    );
-    expect_status(
-        app.delete(&format!("/v1/orgs/{first}"), &ada).await,
-        StatusCode::NO_CONTENT,
-    )
-    .await;
+    assert_eq!(flags, vec![(json!(first), json!(true)), (json!(second), json!(false))]);
+    expect_status(app.delete(&format!("/v1/orgs/{first}"), &ada).await, StatusCode::NO_CONTENT).await;
     let me = expect_status(app.get("/v1/orgs/me", &ada).await, StatusCode::OK).await;
     assert_eq!(me["id"], second);
 }
@@ -620,11 +412,7 @@ async fn the_callers_org_list_pages_without_gaps() {
         };
         let page = expect_status(app.get(&path, &ada).await, StatusCode::OK).await;
         seen.extend(
-            page["data"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|o| o["organization"]["id"].as_str().unwrap().to_owned()),
+            page["data"].as_array().unwrap().iter().map(|o| o["organization"]["id"].as_str().unwrap().to_owned()),
         );
         match page["next_cursor"].as_str() {
             Some(next) => cursor = Some(next.to_owned()),

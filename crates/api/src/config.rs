@@ -23,11 +23,7 @@ pub struct ConfigError {
 
 impl ConfigError {
     fn new(var: &'static str, problem: impl Into<String>, fix: impl Into<String>) -> Self {
-        Self {
-            var,
-            problem: problem.into(),
-            fix: fix.into(),
-        }
+        Self { var, problem: problem.into(), fix: fix.into() }
     }
 }
 
@@ -63,19 +59,12 @@ pub struct Config {
 
 /// Reads a variable; unset and empty are the same.
 fn var(name: &str, env: &dyn Fn(&str) -> Option<String>) -> Option<String> {
-    env(name)
-        .map(|v| v.trim().to_owned())
-        .filter(|v| !v.is_empty())
+    env(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
 }
 
-fn parse_number<T: std::str::FromStr>(
-    name: &'static str,
-    raw: Option<String>,
-    default: T,
-    range: (T, T),
-) -> Result<T, ConfigError>
+fn parse_number<T>(name: &'static str, raw: Option<String>, default: T, range: (T, T)) -> Result<T, ConfigError>
 where
-    T: PartialOrd + std::fmt::Display + Copy,
+    T: std::str::FromStr + PartialOrd + std::fmt::Display + Copy,
 {
     let Some(raw) = raw else { return Ok(default) };
     match raw.parse::<T>() {
@@ -92,11 +81,7 @@ fn parse_bool(name: &'static str, raw: Option<String>) -> Result<bool, ConfigErr
     match raw.as_deref().map(str::to_ascii_lowercase).as_deref() {
         None | Some("false" | "0" | "no") => Ok(false),
         Some("true" | "1" | "yes") => Ok(true),
-        Some(other) => Err(ConfigError::new(
-            name,
-            format!("`{other}` is not a boolean"),
-            "use true or false",
-        )),
+        Some(other) => Err(ConfigError::new(name, format!("`{other}` is not a boolean"), "use true or false")),
     }
 }
 
@@ -107,10 +92,7 @@ impl JwtConfig {
             if secret.len() < MIN_JWT_SECRET_BYTES {
                 return Err(ConfigError::new(
                     "ORGD_JWT_SECRET",
-                    format!(
-                        "the HS256 key has {} bytes, fewer than {MIN_JWT_SECRET_BYTES}",
-                        secret.len()
-                    ),
+                    format!("the HS256 key has {} bytes, fewer than {MIN_JWT_SECRET_BYTES}", secret.len()),
                     "use a random key of at least 32 bytes, e.g. `openssl rand -hex 32`",
                 ));
             }
@@ -137,8 +119,7 @@ impl JwtConfig {
             jwks_file,
             issuer: var("ORGD_JWT_ISSUER", env),
             audience: var("ORGD_JWT_AUDIENCE", env),
-            staff_claim: var("ORGD_STAFF_CLAIM", env)
-                .unwrap_or_else(|| DEFAULT_STAFF_CLAIM.to_owned()),
+            staff_claim: var("ORGD_STAFF_CLAIM", env).unwrap_or_else(|| DEFAULT_STAFF_CLAIM.to_owned()),
         })
     }
 }
@@ -160,18 +141,9 @@ impl Config {
         })?;
         let cores = std::thread::available_parallelism().map_or(2, usize::from);
         let workers = parse_number("ORGD_WORKERS", var("ORGD_WORKERS", env), cores, (1, 256))?;
-        let pool_size = parse_number(
-            "ORGD_DB_POOL_SIZE",
-            var("ORGD_DB_POOL_SIZE", env),
-            16,
-            (1, 1000),
-        )?;
-        let pool_timeout_secs = parse_number(
-            "ORGD_DB_POOL_TIMEOUT_SECS",
-            var("ORGD_DB_POOL_TIMEOUT_SECS", env),
-            5,
-            (1, 300),
-        )?;
+        let pool_size = parse_number("ORGD_DB_POOL_SIZE", var("ORGD_DB_POOL_SIZE", env), 16, (1, 1000))?;
+        let pool_timeout_secs =
+            parse_number("ORGD_DB_POOL_TIMEOUT_SECS", var("ORGD_DB_POOL_TIMEOUT_SECS", env), 5, (1, 300))?;
         let log_format = match var("ORGD_LOG_FORMAT", env).as_deref() {
             None | Some("text") => LogFormat::Text,
             Some("json") => LogFormat::Json,
@@ -191,10 +163,7 @@ impl Config {
             pool_timeout: Duration::from_secs(pool_timeout_secs),
             workers,
             log_format,
-            trust_forwarded_for: parse_bool(
-                "ORGD_TRUST_FORWARDED_FOR",
-                var("ORGD_TRUST_FORWARDED_FOR", env),
-            )?,
+            trust_forwarded_for: parse_bool("ORGD_TRUST_FORWARDED_FOR", var("ORGD_TRUST_FORWARDED_FOR", env))?,
         })
     }
 
@@ -204,9 +173,7 @@ impl Config {
 }
 
 /// `DATABASE_URL`, or the local default.
-pub fn database_url_from_env(
-    env: &dyn Fn(&str) -> Option<String>,
-) -> Result<SecretString, ConfigError> {
+pub fn database_url_from_env(env: &dyn Fn(&str) -> Option<String>) -> Result<SecretString, ConfigError> {
     let url = var("DATABASE_URL", env).unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned());
     if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
         return Err(ConfigError::new(
@@ -225,10 +192,7 @@ mod tests {
     use super::*;
 
     fn load(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let map: HashMap<String, String> = vars
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect();
+        let map: HashMap<String, String> = vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
         Config::from_env(&|name| map.get(name).cloned())
     }
 
@@ -252,14 +216,8 @@ mod tests {
             (&[SECRET, ("DATABASE_URL", "mysql://x")], "DATABASE_URL"),
             (&[SECRET, ("ORGD_DB_POOL_SIZE", "0")], "ORGD_DB_POOL_SIZE"),
             (&[SECRET, ("ORGD_LOG_FORMAT", "xml")], "ORGD_LOG_FORMAT"),
-            (
-                &[SECRET, ("ORGD_JWKS_FILE", "/nonexistent/jwks.json")],
-                "ORGD_JWKS_FILE",
-            ),
-            (
-                &[SECRET, ("ORGD_TRUST_FORWARDED_FOR", "maybe")],
-                "ORGD_TRUST_FORWARDED_FOR",
-            ),
+            (&[SECRET, ("ORGD_JWKS_FILE", "/nonexistent/jwks.json")], "ORGD_JWKS_FILE"),
+            (&[SECRET, ("ORGD_TRUST_FORWARDED_FOR", "maybe")], "ORGD_TRUST_FORWARDED_FOR"),
         ];
         for (vars, expected) in cases {
             let err = load(vars).unwrap_err();

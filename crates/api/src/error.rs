@@ -46,8 +46,13 @@ pub struct FieldProblem {
     pub message: String,
 }
 
+/// An error on its way to becoming a problem response. Boxed: it travels through every
+/// handler's `Result`, and the happy path should not pay for its size.
 #[derive(Debug)]
-pub struct ApiError {
+pub struct ApiError(Box<Details>);
+
+#[derive(Debug)]
+struct Details {
     status: StatusCode,
     code: &'static str,
     title: &'static str,
@@ -62,18 +67,13 @@ pub struct ApiError {
 
 impl std::fmt::Display for ApiError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} {}: {}", self.status.as_u16(), self.code, self.detail)
+        write!(f, "{} {}: {}", self.0.status.as_u16(), self.0.code, self.0.detail)
     }
 }
 
 impl ApiError {
-    pub fn new(
-        status: StatusCode,
-        code: &'static str,
-        title: &'static str,
-        detail: impl Into<String>,
-    ) -> Self {
-        Self {
+    pub fn new(status: StatusCode, code: &'static str, title: &'static str, detail: impl Into<String>) -> Self {
+        Self(Box::new(Details {
             status,
             code,
             title,
@@ -83,15 +83,20 @@ impl ApiError {
             cause: None,
             challenge: false,
             retry_after: None,
-        }
+        }))
     }
 
     pub fn status(&self) -> StatusCode {
-        self.status
+        self.0.status
     }
 
     pub fn code(&self) -> &'static str {
-        self.code
+        self.0.code
+    }
+
+    fn with(mut self, change: impl FnOnce(&mut Details)) -> Self {
+        change(&mut self.0);
+        self
     }
 
     pub fn bad_request(code: &'static str, detail: impl Into<String>) -> Self {
@@ -99,95 +104,75 @@ impl ApiError {
     }
 
     pub fn not_found(what: &str) -> Self {
-        Self::new(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            "Not found",
-            format!("{what} not found"),
-        )
+        Self::new(StatusCode::NOT_FOUND, "not_found", "Not found", format!("{what} not found"))
     }
 
     /// 401 with a `WWW-Authenticate: Bearer` challenge.
     pub fn unauthenticated(code: &'static str, detail: impl Into<String>) -> Self {
-        Self {
-            challenge: true,
-            ..Self::new(StatusCode::UNAUTHORIZED, code, "Unauthenticated", detail)
-        }
+        Self::new(StatusCode::UNAUTHORIZED, code, "Unauthenticated", detail).with(|d| d.challenge = true)
     }
 
     pub fn validation(fields: impl IntoIterator<Item = FieldProblem>) -> Self {
-        Self {
-            errors: fields.into_iter().collect(),
-            ..Self::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "validation_failed",
-                "Validation failed",
-                "the request has invalid fields",
-            )
-        }
+        Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+            "Validation failed",
+            "the request has invalid fields",
+        )
+        .with(|d| d.errors = fields.into_iter().collect())
     }
 
     pub fn conflict(code: &'static str, detail: impl Into<String>) -> Self {
         Self::new(StatusCode::CONFLICT, code, "Conflict", detail)
     }
 
+    pub fn precondition_failed(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::PRECONDITION_FAILED, "precondition_failed", "Precondition failed", detail)
+    }
+
     pub fn unavailable(cause: impl Into<String>) -> Self {
-        Self {
-            cause: Some(cause.into()),
-            retry_after: Some(1),
-            ..Self::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "service_unavailable",
-                "Service unavailable",
-                "the service is temporarily unavailable; retry shortly",
-            )
-        }
+        let detail = "the service is temporarily unavailable; retry shortly";
+        Self::new(StatusCode::SERVICE_UNAVAILABLE, "service_unavailable", "Service unavailable", detail).with(|d| {
+            d.cause = Some(cause.into());
+            d.retry_after = Some(1);
+        })
     }
 
     pub fn internal(cause: impl Into<String>) -> Self {
-        Self {
-            cause: Some(cause.into()),
-            ..Self::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal_error",
-                "Internal error",
-                "an unexpected error occurred",
-            )
-        }
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal_error", "Internal error", "an unexpected error occurred")
+            .with(|d| d.cause = Some(cause.into()))
     }
 
     fn problem(&self) -> Problem {
+        let d = &self.0;
         Problem {
-            type_: format!("urn:orgd:problem:{}", self.code),
-            title: self.title.to_owned(),
-            status: self.status.as_u16(),
-            detail: self.detail.clone(),
-            code: self.code.to_owned(),
-            permission: self.permission.clone(),
-            errors: self.errors.clone(),
+            type_: format!("urn:orgd:problem:{}", d.code),
+            title: d.title.to_owned(),
+            status: d.status.as_u16(),
+            detail: d.detail.clone(),
+            code: d.code.to_owned(),
+            permission: d.permission.clone(),
+            errors: d.errors.clone(),
         }
     }
 }
 
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
-        self.status
+        self.0.status
     }
 
     fn error_response(&self) -> HttpResponse {
-        if self.status.is_server_error() {
-            tracing::error!(
-                code = self.code,
-                cause = self.cause.as_deref().unwrap_or(""),
-                "request failed"
-            );
+        let d = &self.0;
+        if d.status.is_server_error() {
+            tracing::error!(code = d.code, cause = d.cause.as_deref().unwrap_or(""), "request failed");
         }
-        let mut response = HttpResponse::build(self.status);
+        let mut response = HttpResponse::build(d.status);
         response.insert_header((header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON)));
-        if self.challenge {
+        if d.challenge {
             response.insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer")));
         }
-        if let Some(seconds) = self.retry_after {
+        if let Some(seconds) = d.retry_after {
             response.insert_header((header::RETRY_AFTER, seconds));
         }
         response.json(self.problem())
@@ -198,18 +183,12 @@ impl From<AccessError> for ApiError {
     fn from(err: AccessError) -> Self {
         match err {
             AccessError::NotFound(what) => ApiError::not_found(what),
-            AccessError::Forbidden { permission } => ApiError {
-                permission: Some(permission.to_owned()),
-                ..ApiError::new(
-                    StatusCode::FORBIDDEN,
-                    "forbidden",
-                    "Forbidden",
-                    format!("this requires the `{permission}` permission"),
-                )
-            },
-            AccessError::NotAllowed(why) => {
-                ApiError::new(StatusCode::FORBIDDEN, "forbidden", "Forbidden", why)
+            AccessError::Forbidden { permission } => {
+                let detail = format!("this requires the `{permission}` permission");
+                ApiError::new(StatusCode::FORBIDDEN, "forbidden", "Forbidden", detail)
+                    .with(|d| d.permission = Some(permission.to_owned()))
             }
+            AccessError::NotAllowed(why) => ApiError::new(StatusCode::FORBIDDEN, "forbidden", "Forbidden", why),
         }
     }
 }
@@ -217,9 +196,7 @@ impl From<AccessError> for ApiError {
 impl From<StoreError> for ApiError {
     fn from(err: StoreError) -> Self {
         match err {
-            StoreError::Unavailable(cause) | StoreError::Contention(cause) => {
-                ApiError::unavailable(cause)
-            }
+            StoreError::Unavailable(cause) | StoreError::Contention(cause) => ApiError::unavailable(cause),
             StoreError::Internal(cause) => ApiError::internal(cause),
         }
     }
@@ -237,28 +214,20 @@ impl From<Invalid> for ApiError {
 
 impl From<validator::ValidationErrors> for ApiError {
     fn from(errors: validator::ValidationErrors) -> Self {
-        fn collect(
-            prefix: &str,
-            errors: &validator::ValidationErrors,
-            out: &mut Vec<FieldProblem>,
-        ) {
+        fn collect(prefix: &str, errors: &validator::ValidationErrors, out: &mut Vec<FieldProblem>) {
             for (field, kind) in errors.errors() {
-                let path = if prefix.is_empty() {
-                    field.to_string()
-                } else {
-                    format!("{prefix}.{field}")
-                };
+                let path = if prefix.is_empty() { field.to_string() } else { format!("{prefix}.{field}") };
                 match kind {
-                    validator::ValidationErrorsKind::Field(list) => {
-                        out.extend(list.iter().map(|e| FieldProblem {
+                    validator::ValidationErrorsKind::Field(list) => out.extend(list.iter().map(|e| {
+                        FieldProblem {
                             field: path.clone(),
                             code: e.code.to_string(),
-                            message: e.message.as_ref().map_or_else(
-                                || format!("`{path}` is invalid ({})", e.code),
-                                ToString::to_string,
-                            ),
-                        }))
-                    }
+                            message: e
+                                .message
+                                .as_ref()
+                                .map_or_else(|| format!("`{path}` is invalid ({})", e.code), ToString::to_string),
+                        }
+                    })),
                     validator::ValidationErrorsKind::Struct(inner) => collect(&path, inner, out),
                     validator::ValidationErrorsKind::List(items) => {
                         for (index, inner) in items {
@@ -281,20 +250,11 @@ impl From<OrgError> for ApiError {
             OrgError::Access(e) => e.into(),
             OrgError::Invalid(e) => e.into(),
             OrgError::Store(e) => e.into(),
-            OrgError::NameTaken => ApiError::conflict(
-                "org_name_taken",
-                "another organization already has this name",
-            ),
-            OrgError::SlugTaken => ApiError::conflict(
-                "org_slug_taken",
-                "another organization already has this slug",
-            ),
-            OrgError::VersionMismatch { .. } => ApiError::new(
-                StatusCode::PRECONDITION_FAILED,
-                "precondition_failed",
-                "Precondition failed",
-                format!("{err}; fetch it again and retry"),
-            ),
+            OrgError::NameTaken => ApiError::conflict("org_name_taken", "another organization already has this name"),
+            OrgError::SlugTaken => ApiError::conflict("org_slug_taken", "another organization already has this slug"),
+            OrgError::VersionMismatch { .. } => {
+                ApiError::precondition_failed(format!("{err}; fetch it again and retry"))
+            }
         }
     }
 }

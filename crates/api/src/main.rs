@@ -51,9 +51,7 @@ fn serve() -> Result<(), String> {
     telemetry::init(config.log_format);
     actix_web::rt::System::new().block_on(async move {
         let app = Application::build(&config).map_err(|e| e.to_string())?;
-        app.run_until_stopped()
-            .await
-            .map_err(|e| format!("server stopped: {e}"))
+        app.run_until_stopped().await.map_err(|e| format!("server stopped: {e}"))
     })
 }
 
@@ -63,21 +61,14 @@ fn migrate() -> Result<(), String> {
     if applied.is_empty() {
         println!("database is up to date");
     } else {
-        println!(
-            "applied {} migration(s): {}",
-            applied.len(),
-            applied.join(", ")
-        );
+        println!("applied {} migration(s): {}", applied.len(), applied.join(", "));
     }
     Ok(())
 }
 
 fn token(token: DevToken) -> Result<(), String> {
     let jwt = JwtConfig::from_env(&|name| std::env::var(name).ok()).map_err(|e| e.to_string())?;
-    println!(
-        "{}",
-        mint_dev_token(&jwt, &token).map_err(|e| e.to_string())?
-    );
+    println!("{}", mint_dev_token(&jwt, &token).map_err(|e| e.to_string())?);
     Ok(())
 }
 
@@ -91,21 +82,9 @@ fn main() -> ExitCode {
     let outcome = match Cli::parse().command {
         Command::Serve => serve(),
         Command::Migrate => migrate(),
-        Command::Token {
-            sub,
-            email,
-            name,
-            mfa,
-            staff,
-            ttl,
-        } => token(DevToken {
-            subject: sub,
-            email: Some(email),
-            name,
-            mfa,
-            staff,
-            ttl,
-        }),
+        Command::Token { sub, email, name, mfa, staff, ttl } => {
+            token(DevToken { subject: sub, email: Some(email), name, mfa, staff, ttl })
+        }
         Command::Openapi => print_openapi(),
     };
     match outcome {

@@ -31,25 +31,25 @@ const COMMON: &[(&str, &str, &str)] = &[
     ("400", "BadRequest", "`malformed_request`, `invalid_query` or `invalid_cursor`: the request cannot be read."),
     ("401", "Unauthenticated", "`unauthenticated`, `invalid_token` or `token_expired`: send a valid bearer token."),
     ("500", "InternalError", "`internal_error`: a fault on the server; details are in its log under the request id."),
-    ("503", "Unavailable", "`service_unavailable`: the database is unreachable or saturated; retry after `Retry-After`."),
+    (
+        "503",
+        "Unavailable",
+        "`service_unavailable`: the database is unreachable or saturated; retry after `Retry-After`.",
+    ),
 ];
 
 /// Errors of routes inside one organization.
 const IN_ORG: &[(&str, &str, &str)] = &[
     ("403", "Forbidden", "`forbidden`: the caller is a member but lacks the permission named in `permission`."),
-    ("404", "NotFound", "`not_found`: no such resource for this caller, including any resource of another organization."),
+    (
+        "404",
+        "NotFound",
+        "`not_found`: no such resource for this caller, including any resource of another organization.",
+    ),
 ];
 
 fn operations(item: &mut PathItem) -> impl Iterator<Item = &mut Operation> {
-    [
-        &mut item.get,
-        &mut item.put,
-        &mut item.post,
-        &mut item.patch,
-        &mut item.delete,
-    ]
-    .into_iter()
-    .flatten()
+    [&mut item.get, &mut item.put, &mut item.post, &mut item.patch, &mut item.delete].into_iter().flatten()
 }
 
 /// Adds what the route macros cannot say: the bearer scheme on every `/v1` operation, and
@@ -62,30 +62,16 @@ pub fn finish(mut api: OpenApi) -> OpenApi {
             HttpBuilder::new()
                 .scheme(HttpAuthScheme::Bearer)
                 .bearer_format("JWT")
-                .description(Some(
-                    "An access token (JWT) from the platform's identity provider.",
-                ))
+                .description(Some("An access token (JWT) from the platform's identity provider."))
                 .build(),
         ),
     );
     for (_, name, description) in COMMON.iter().chain(IN_ORG) {
-        let content = ContentBuilder::new()
-            .schema(Some(Ref::from_schema_name("Problem")))
-            .build();
-        let response = ResponseBuilder::new()
-            .description(*description)
-            .content(PROBLEM_JSON, content)
-            .build();
-        components
-            .responses
-            .insert((*name).to_owned(), RefOr::T(response));
+        let content = ContentBuilder::new().schema(Some(Ref::from_schema_name("Problem"))).build();
+        let response = ResponseBuilder::new().description(*description).content(PROBLEM_JSON, content).build();
+        components.responses.insert((*name).to_owned(), RefOr::T(response));
     }
-    for (path, item) in api
-        .paths
-        .paths
-        .iter_mut()
-        .filter(|(path, _)| path.starts_with("/v1/"))
-    {
+    for (path, item) in api.paths.paths.iter_mut().filter(|(path, _)| path.starts_with("/v1/")) {
         let in_org = path.contains("{org}");
         for operation in operations(item) {
             operation.security = Some(vec![SecurityRequirement::new(BEARER, Vec::<String>::new())]);

@@ -31,10 +31,7 @@ pub enum StartError {
     #[error(transparent)]
     Setup(#[from] SetupError),
     #[error("ORGD_BIND: cannot listen on {addr}: {source}; free the port or choose another with ORGD_BIND")]
-    Bind {
-        addr: SocketAddr,
-        source: std::io::Error,
-    },
+    Bind { addr: SocketAddr, source: std::io::Error },
 }
 
 /// Registers every documented route; shared by the server and by [`openapi`] so the
@@ -64,28 +61,19 @@ fn json_error(err: JsonPayloadError, _: &HttpRequest) -> actix_web::Error {
             "Unsupported media type",
             "send the body as Content-Type: application/json",
         ),
-        JsonPayloadError::Overflow { .. } | JsonPayloadError::OverflowKnownLength { .. } => {
-            ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "payload_too_large",
-                "Payload too large",
-                format!("the body exceeds {JSON_LIMIT_BYTES} bytes"),
-            )
-        }
-        _ => ApiError::bad_request(
-            "malformed_request",
-            format!("the body cannot be read: {err}"),
+        JsonPayloadError::Overflow { .. } | JsonPayloadError::OverflowKnownLength { .. } => ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            "Payload too large",
+            format!("the body exceeds {JSON_LIMIT_BYTES} bytes"),
         ),
+        _ => ApiError::bad_request("malformed_request", format!("the body cannot be read: {err}")),
     };
     api_error.into()
 }
 
 fn query_error(err: QueryPayloadError, _: &HttpRequest) -> actix_web::Error {
-    ApiError::bad_request(
-        "invalid_query",
-        format!("the query string cannot be read: {err}"),
-    )
-    .into()
+    ApiError::bad_request("invalid_query", format!("the query string cannot be read: {err}")).into()
 }
 
 fn path_error(_: PathError, _: &HttpRequest) -> actix_web::Error {
@@ -110,27 +98,14 @@ impl Application {
             tracing::info!(?applied, "migrations applied");
         }
         let store = PgStore::new(config.database_url(), config.pool_size, config.pool_timeout);
-        let state = web::Data::new(AppState::new(
-            Services::new(store),
-            verifier,
-            config.trust_forwarded_for,
-        ));
-        let listener = TcpListener::bind(config.bind).map_err(|source| StartError::Bind {
-            addr: config.bind,
-            source,
-        })?;
-        let addr = listener.local_addr().map_err(|source| StartError::Bind {
-            addr: config.bind,
-            source,
-        })?;
+        let state = web::Data::new(AppState::new(Services::new(store), verifier, config.trust_forwarded_for));
+        let listener =
+            TcpListener::bind(config.bind).map_err(|source| StartError::Bind { addr: config.bind, source })?;
+        let addr = listener.local_addr().map_err(|source| StartError::Bind { addr: config.bind, source })?;
         let server = HttpServer::new(move || {
             let (app, api) = register_routes!(App::new());
             app.app_data(state.clone())
-                .app_data(
-                    web::JsonConfig::default()
-                        .limit(JSON_LIMIT_BYTES)
-                        .error_handler(json_error),
-                )
+                .app_data(web::JsonConfig::default().limit(JSON_LIMIT_BYTES).error_handler(json_error))
                 .app_data(web::QueryConfig::default().error_handler(query_error))
                 .app_data(web::PathConfig::default().error_handler(path_error))
                 .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", finish(api)))
@@ -140,10 +115,7 @@ impl Application {
         .workers(config.workers)
         .shutdown_timeout(10)
         .listen(listener)
-        .map_err(|source| StartError::Bind {
-            addr: config.bind,
-            source,
-        })?
+        .map_err(|source| StartError::Bind { addr: config.bind, source })?
         .run();
         Ok(Self { server, addr })
     }

@@ -38,11 +38,7 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(services: Services, verifier: JwtVerifier, trust_forwarded_for: bool) -> Self {
-        Self {
-            services: Arc::new(services),
-            verifier,
-            trust_forwarded_for,
-        }
+        Self { services: Arc::new(services), verifier, trust_forwarded_for }
     }
 
     pub fn verifier(&self) -> &JwtVerifier {
@@ -55,10 +51,7 @@ impl AppState {
 
     /// Runs a use case on the blocking thread pool: diesel is synchronous and must never
     /// hold an actix worker.
-    pub async fn run<T, E>(
-        &self,
-        work: impl FnOnce(&Services) -> Result<T, E> + Send + 'static,
-    ) -> Result<T, ApiError>
+    pub async fn run<T, E>(&self, work: impl FnOnce(&Services) -> Result<T, E> + Send + 'static) -> Result<T, ApiError>
     where
         T: Send + 'static,
         E: Into<ApiError> + Send + 'static,

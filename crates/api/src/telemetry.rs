@@ -12,14 +12,7 @@ pub fn init(format: LogFormat) {
     let registry = tracing_subscriber::registry().with(filter);
     // A second call (tests start several apps in one process) keeps the first subscriber.
     let _ = match format {
-        LogFormat::Json => registry
-            .with(
-                fmt::layer()
-                    .json()
-                    .flatten_event(true)
-                    .with_current_span(true),
-            )
-            .try_init(),
+        LogFormat::Json => registry.with(fmt::layer().json().flatten_event(true).with_current_span(true)).try_init(),
         LogFormat::Text => registry.with(fmt::layer().with_target(false)).try_init(),
     };
 }

@@ -31,28 +31,15 @@ pub enum Lock {
 
 /// The rights a role key carries in an organization.
 pub fn grant_for_role(role: &RoleKey) -> Grant {
-    let permissions = role
-        .system_role()
-        .map_or(PermissionSet::EMPTY, SystemRole::permissions);
-    Grant {
-        role: role.clone(),
-        permissions,
-        access: Access::Direct,
-    }
+    let permissions = role.system_role().map_or(PermissionSet::EMPTY, SystemRole::permissions);
+    Grant { role: role.clone(), permissions, access: Access::Direct }
 }
 
 /// Platform staff without a membership may read, never change, a customer organization
 /// through the tenant API.
 fn staff_grant() -> Grant {
-    let reads = Permission::ALL
-        .iter()
-        .copied()
-        .filter(|p| p.as_str().ends_with(":read"));
-    Grant {
-        role: SystemRole::Member.key(),
-        permissions: reads.collect(),
-        access: Access::Staff,
-    }
+    let reads = Permission::ALL.iter().copied().filter(|p| p.as_str().ends_with(":read"));
+    Grant { role: SystemRole::Member.key(), permissions: reads.collect(), access: Access::Staff }
 }
 
 /// Resolves `org` for the caller. An organization that does not exist, is deleted, or that
@@ -84,13 +71,7 @@ where
         None if caller.identity.staff => staff_grant(),
         None => return Err(not_found().into()),
     };
-    Ok(OrgScope {
-        actor: Actor::User(user.id),
-        user,
-        org,
-        grant,
-        membership,
-    })
+    Ok(OrgScope { actor: Actor::User(user.id), user, org, grant, membership })
 }
 
 #[cfg(test)]

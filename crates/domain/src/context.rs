@@ -24,9 +24,7 @@ impl Identity {
     const MFA_METHODS: &'static [&'static str] = &["mfa", "otp", "hwk", "swk", "sms", "fido", "sc"];
 
     pub fn used_mfa(&self) -> bool {
-        self.auth_methods
-            .iter()
-            .any(|m| Self::MFA_METHODS.contains(&m.as_str()))
+        self.auth_methods.iter().any(|m| Self::MFA_METHODS.contains(&m.as_str()))
     }
 }
 

@@ -19,19 +19,13 @@ impl PageRequest {
     pub fn new(limit: Option<u32>, after: Option<Uuid>) -> Result<Self, ValueError> {
         let limit = limit.unwrap_or(Self::DEFAULT_LIMIT);
         if !(1..=Self::MAX_LIMIT).contains(&limit) {
-            return Err(ValueError::new(
-                "out_of_range",
-                format!("limit must be between 1 and {}", Self::MAX_LIMIT),
-            ));
+            return Err(ValueError::new("out_of_range", format!("limit must be between 1 and {}", Self::MAX_LIMIT)));
         }
         Ok(Self { limit, after })
     }
 
     pub fn first(limit: u32) -> Self {
-        Self {
-            limit: limit.clamp(1, Self::MAX_LIMIT),
-            after: None,
-        }
+        Self { limit: limit.clamp(1, Self::MAX_LIMIT), after: None }
     }
 
     /// How many rows an adapter should fetch: one more than the page, to learn whether
@@ -50,11 +44,7 @@ pub struct Page<T> {
 
 impl<T> Page<T> {
     /// Builds a page from up to `limit + 1` rows fetched in key order.
-    pub fn from_overfetch(
-        mut rows: Vec<T>,
-        request: PageRequest,
-        key: impl Fn(&T) -> Uuid,
-    ) -> Self {
+    pub fn from_overfetch(mut rows: Vec<T>, request: PageRequest, key: impl Fn(&T) -> Uuid) -> Self {
         let limit = request.limit as usize;
         let next_after = if rows.len() > limit {
             rows.truncate(limit);
@@ -62,17 +52,11 @@ impl<T> Page<T> {
         } else {
             None
         };
-        Self {
-            items: rows,
-            next_after,
-        }
+        Self { items: rows, next_after }
     }
 
     pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
-        Page {
-            items: self.items.into_iter().map(f).collect(),
-            next_after: self.next_after,
-        }
+        Page { items: self.items.into_iter().map(f).collect(), next_after: self.next_after }
     }
 }
 

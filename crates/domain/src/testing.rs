@@ -64,17 +64,11 @@ impl Store for InMemoryStore {
 
 impl State {
     fn live(&self, id: OrgId) -> Option<&Organization> {
-        self.orgs
-            .get(&id)
-            .filter(|(_, deleted)| deleted.is_none())
-            .map(|(org, _)| org)
+        self.orgs.get(&id).filter(|(_, deleted)| deleted.is_none()).map(|(org, _)| org)
     }
 
     fn live_orgs(&self) -> impl Iterator<Item = &Organization> {
-        self.orgs
-            .values()
-            .filter(|(_, deleted)| deleted.is_none())
-            .map(|(org, _)| org)
+        self.orgs.values().filter(|(_, deleted)| deleted.is_none()).map(|(org, _)| org)
     }
 
     fn unique_violation(&self, org: &Organization) -> Option<OrgWriteError> {
@@ -90,11 +84,7 @@ impl State {
 
     fn member_view(&self, m: &Membership) -> Member {
         let user = &self.users[&m.user_id];
-        Member {
-            membership: m.clone(),
-            name: user.name.clone(),
-            email: user.email.clone(),
-        }
+        Member { membership: m.clone(), name: user.name.clone(), email: user.email.clone() }
     }
 }
 
@@ -104,15 +94,8 @@ impl UserRepository for State {
     }
 
     fn upsert_user(&mut self, user: &User) -> Result<User, StoreError> {
-        let existing = self
-            .users
-            .values()
-            .find(|u| u.subject == user.subject)
-            .map(|u| u.id);
-        let stored = User {
-            id: existing.unwrap_or(user.id),
-            ..user.clone()
-        };
+        let existing = self.users.values().find(|u| u.subject == user.subject).map(|u| u.id);
+        let stored = User { id: existing.unwrap_or(user.id), ..user.clone() };
         self.users.insert(stored.id, stored.clone());
         Ok(stored)
     }
@@ -157,27 +140,15 @@ impl OrgRepository for State {
 
 impl MemberRepository for State {
     fn insert_membership(&mut self, membership: &Membership) -> Result<(), MemberWriteError> {
-        if self
-            .memberships
-            .values()
-            .any(|m| m.org_id == membership.org_id && m.user_id == membership.user_id)
-        {
+        if self.memberships.values().any(|m| m.org_id == membership.org_id && m.user_id == membership.user_id) {
             return Err(MemberWriteError::AlreadyMember);
         }
         self.memberships.insert(membership.id, membership.clone());
         Ok(())
     }
 
-    fn find_membership_of_user(
-        &mut self,
-        org: OrgId,
-        user: UserId,
-    ) -> Result<Option<Membership>, StoreError> {
-        Ok(self
-            .memberships
-            .values()
-            .find(|m| m.org_id == org && m.user_id == user)
-            .cloned())
+    fn find_membership_of_user(&mut self, org: OrgId, user: UserId) -> Result<Option<Membership>, StoreError> {
+        Ok(self.memberships.values().find(|m| m.org_id == org && m.user_id == user).cloned())
     }
 
     fn default_org_of_user(&mut self, user: UserId) -> Result<Option<OrgId>, StoreError> {
@@ -205,11 +176,7 @@ impl MemberRepository for State {
     }
 
     fn find_member(&mut self, org: OrgId, member: MemberId) -> Result<Option<Member>, StoreError> {
-        Ok(self
-            .memberships
-            .get(&member)
-            .filter(|m| m.org_id == org)
-            .map(|m| self.member_view(m)))
+        Ok(self.memberships.get(&member).filter(|m| m.org_id == org).map(|m| self.member_view(m)))
     }
 
     fn list_members(
@@ -226,34 +193,22 @@ impl MemberRepository for State {
             .map(|m| self.member_view(m))
             .filter(|m| {
                 filter.search.as_ref().is_none_or(|q| {
-                    let text = format!(
-                        "{} {}",
-                        m.name.as_deref().unwrap_or(""),
-                        m.email.as_ref().map_or("", |e| e.as_str())
-                    );
+                    let text =
+                        format!("{} {}", m.name.as_deref().unwrap_or(""), m.email.as_ref().map_or("", |e| e.as_str()));
                     text.to_lowercase().contains(q.as_str())
                 })
             })
             .take(page.fetch_limit() as usize)
             .collect();
-        Ok(Page::from_overfetch(rows, page, |m: &Member| {
-            m.membership.id.as_uuid()
-        }))
+        Ok(Page::from_overfetch(rows, page, |m: &Member| m.membership.id.as_uuid()))
     }
 
     fn count_owners(&mut self, org: OrgId) -> Result<u64, StoreError> {
-        Ok(self
-            .memberships
-            .values()
-            .filter(|m| m.org_id == org && m.role.is_owner())
-            .count() as u64)
+        Ok(self.memberships.values().filter(|m| m.org_id == org && m.role.is_owner()).count() as u64)
     }
 
     fn delete_membership(&mut self, org: OrgId, member: MemberId) -> Result<bool, StoreError> {
-        let found = self
-            .memberships
-            .get(&member)
-            .is_some_and(|m| m.org_id == org);
+        let found = self.memberships.get(&member).is_some_and(|m| m.org_id == org);
         if found {
             self.memberships.remove(&member);
         }
@@ -282,8 +237,5 @@ pub fn identity(subject: &str, email: &str) -> Identity {
 }
 
 pub fn caller(subject: &str) -> Caller {
-    Caller {
-        identity: identity(subject, &format!("{subject}@example.com")),
-        meta: RequestMeta::default(),
-    }
+    Caller { identity: identity(subject, &format!("{subject}@example.com")), meta: RequestMeta::default() }
 }

@@ -37,10 +37,7 @@ impl DatabaseUrl {
     fn parse(raw: &str) -> Result<Self, SetupError> {
         let url = Url::parse(raw).map_err(|e| SetupError::InvalidUrl(e.to_string()))?;
         if !matches!(url.scheme(), "postgres" | "postgresql") {
-            return Err(SetupError::InvalidUrl(format!(
-                "scheme `{}` is not postgres",
-                url.scheme()
-            )));
+            return Err(SetupError::InvalidUrl(format!("scheme `{}` is not postgres", url.scheme())));
         }
         let database = url.path().trim_start_matches('/').to_owned();
         if database.is_empty() || database.contains('/') {
@@ -51,11 +48,7 @@ impl DatabaseUrl {
 
     /// host:port, for messages (never the password).
     fn target(&self) -> String {
-        format!(
-            "{}:{}",
-            self.url.host_str().unwrap_or("localhost"),
-            self.url.port().unwrap_or(5432)
-        )
+        format!("{}:{}", self.url.host_str().unwrap_or("localhost"), self.url.port().unwrap_or(5432))
     }
 
     /// The same server's maintenance database, from which others are created.
@@ -88,57 +81,35 @@ pub fn ensure_database(database_url: &str) -> Result<(), SetupError> {
         Err(err) => {
             let reason = first_line(&err);
             if !reason.contains("does not exist") {
-                return Err(SetupError::Unreachable {
-                    target: target.target(),
-                    reason,
-                });
+                return Err(SetupError::Unreachable { target: target.target(), reason });
             }
             reason
         }
     };
     tracing::info!(database = %target.database, %missing, "creating database");
-    let mut admin =
-        PgConnection::establish(&target.maintenance()).map_err(|e| SetupError::Unreachable {
-            target: target.target(),
-            reason: first_line(&e),
-        })?;
-    match admin.batch_execute(&format!(
-        "CREATE DATABASE {}",
-        quote_ident(&target.database)
-    )) {
+    let mut admin = PgConnection::establish(&target.maintenance())
+        .map_err(|e| SetupError::Unreachable { target: target.target(), reason: first_line(&e) })?;
+    match admin.batch_execute(&format!("CREATE DATABASE {}", quote_ident(&target.database))) {
         Ok(()) => Ok(()),
         // Another instance created it first.
         Err(err) if err.to_string().contains("already exists") => Ok(()),
-        Err(err) => Err(SetupError::CreateDatabase {
-            database: target.database,
-            reason: err.to_string(),
-        }),
+        Err(err) => Err(SetupError::CreateDatabase { database: target.database, reason: err.to_string() }),
     }
 }
 
 /// Applies pending migrations; returns the versions applied.
 pub fn run_migrations(database_url: &str) -> Result<Vec<String>, SetupError> {
     let target = DatabaseUrl::parse(database_url)?;
-    let mut conn = PgConnection::establish(database_url).map_err(|e| SetupError::Unreachable {
-        target: target.target(),
-        reason: first_line(&e),
-    })?;
-    let lock = |conn: &mut PgConnection, sql: &str| {
-        conn.batch_execute(sql)
-            .map_err(|e| SetupError::Migration(e.to_string()))
-    };
-    lock(
-        &mut conn,
-        &format!("SELECT pg_advisory_lock({MIGRATION_LOCK_KEY})"),
-    )?;
+    let mut conn = PgConnection::establish(database_url)
+        .map_err(|e| SetupError::Unreachable { target: target.target(), reason: first_line(&e) })?;
+    let lock =
+        |conn: &mut PgConnection, sql: &str| conn.batch_execute(sql).map_err(|e| SetupError::Migration(e.to_string()));
+    lock(&mut conn, &format!("SELECT pg_advisory_lock({MIGRATION_LOCK_KEY})"))?;
     let applied = conn
         .run_pending_migrations(MIGRATIONS)
         .map(|versions| versions.iter().map(ToString::to_string).collect())
         .map_err(|e| SetupError::Migration(e.to_string()));
-    lock(
-        &mut conn,
-        &format!("SELECT pg_advisory_unlock({MIGRATION_LOCK_KEY})"),
-    )?;
+    lock(&mut conn, &format!("SELECT pg_advisory_unlock({MIGRATION_LOCK_KEY})"))?;
     applied
 }
 
@@ -154,30 +125,17 @@ mod tests {
 
     #[test]
     fn urls_without_a_database_are_refused() {
-        assert!(matches!(
-            DatabaseUrl::parse("postgres://postgres@127.0.0.1:5432"),
-            Err(SetupError::InvalidUrl(_))
-        ));
-        assert!(matches!(
-            DatabaseUrl::parse("mysql://x@h/db"),
-            Err(SetupError::InvalidUrl(_))
-        ));
-        assert!(matches!(
-            DatabaseUrl::parse("not a url"),
-            Err(SetupError::InvalidUrl(_))
-        ));
+        assert!(matches!(DatabaseUrl::parse("postgres://postgres@127.0.0.1:5432"), Err(SetupError::InvalidUrl(_))));
+        assert!(matches!(DatabaseUrl::parse("mysql://x@h/db"), Err(SetupError::InvalidUrl(_))));
+        assert!(matches!(DatabaseUrl::parse("not a url"), Err(SetupError::InvalidUrl(_))));
     }
 
     #[test]
     fn the_maintenance_database_is_on_the_same_server() {
-        let url = DatabaseUrl::parse("postgres://u:secret@db.internal:6543/orgd?sslmode=disable")
-            .unwrap();
+        let url = DatabaseUrl::parse("postgres://u:secret@db.internal:6543/orgd?sslmode=disable").unwrap();
         assert_eq!(url.database, "orgd");
         assert_eq!(url.target(), "db.internal:6543");
-        assert_eq!(
-            url.maintenance(),
-            "postgres://u:secret@db.internal:6543/postgres?sslmode=disable"
-        );
+        assert_eq!(url.maintenance(), "postgres://u:secret@db.internal:6543/postgres?sslmode=disable");
     }
 
     #[test]

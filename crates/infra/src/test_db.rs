@@ -12,7 +12,7 @@ use diesel::pg::PgConnection;
 use diesel::Connection;
 use url::Url;
 
-use crate::setup::{quote_ident_for_tests, run_migrations, MIGRATIONS};
+use crate::setup::{quote_ident_for_tests, run_migrations};
 
 const PREFIX: &str = "orgd_test_";
 /// Databases left behind by a killed run are swept once they are this old.
@@ -26,8 +26,7 @@ pub struct TestDatabase {
 }
 
 fn server_url() -> String {
-    std::env::var("DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
+    std::env::var("DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
 }
 
 fn with_database(server: &str, database: &str) -> String {
@@ -44,29 +43,26 @@ fn admin(server: &str) -> PgConnection {
 }
 
 fn now_secs() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or_default()
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or_default()
 }
 
-/// The template's name changes whenever the migrations do, so a stale one is never used.
+/// The template's name changes whenever a migration file does, so a stale one is never used.
 fn template_name() -> String {
-    use diesel::migration::MigrationSource;
-    let migrations =
-        MigrationSource::<diesel::pg::Pg>::migrations(&MIGRATIONS).expect("embedded migrations");
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../migrations");
+    let mut files: Vec<_> = std::fs::read_dir(&root)
+        .expect("migrations directory")
+        .flatten()
+        .flat_map(|dir| std::fs::read_dir(dir.path()).into_iter().flatten().flatten())
+        .map(|file| file.path())
+        .collect();
+    files.sort();
     let mut fingerprint: u64 = 0xcbf2_9ce4_8422_2325;
-    for migration in migrations {
-        for byte in migration.name().to_string().bytes() {
+    for file in files {
+        let name = file.strip_prefix(&root).unwrap_or(&file).to_string_lossy().into_owned();
+        let bytes = name.into_bytes().into_iter().chain(std::fs::read(&file).unwrap_or_default());
+        for byte in bytes {
             fingerprint = (fingerprint ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
         }
-    }
-    let sources = include_str!(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../migrations/2026-11-22-000001_foundation/up.sql"
-    ));
-    for byte in sources.bytes() {
-        fingerprint = (fingerprint ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
     }
     format!("orgd_template_{fingerprint:016x}")
 }
@@ -78,11 +74,10 @@ fn ensure_template(server: &str) -> String {
             let name = template_name();
             let mut conn = admin(server);
             // Concurrent test processes take turns building the template.
-            conn.batch_execute("SELECT pg_advisory_lock(7243)")
-                .expect("advisory lock");
-            let exists: bool = diesel::select(diesel::dsl::sql::<diesel::sql_types::Bool>(
-                &format!("EXISTS (SELECT 1 FROM pg_database WHERE datname = '{name}')"),
-            ))
+            conn.batch_execute("SELECT pg_advisory_lock(7243)").expect("advisory lock");
+            let exists: bool = diesel::select(diesel::dsl::sql::<diesel::sql_types::Bool>(&format!(
+                "EXISTS (SELECT 1 FROM pg_database WHERE datname = '{name}')"
+            )))
             .get_result(&mut conn)
             .expect("query pg_database");
             if !exists {
@@ -92,11 +87,8 @@ fn ensure_template(server: &str) -> String {
                     quote_ident_for_tests(&building)
                 ))
                 .expect("drop stale template");
-                conn.batch_execute(&format!(
-                    "CREATE DATABASE {}",
-                    quote_ident_for_tests(&building)
-                ))
-                .expect("create template");
+                conn.batch_execute(&format!("CREATE DATABASE {}", quote_ident_for_tests(&building)))
+                    .expect("create template");
                 run_migrations(&with_database(server, &building)).expect("migrate template");
                 conn.batch_execute(&format!(
                     "ALTER DATABASE {} RENAME TO {}",
@@ -106,8 +98,7 @@ fn ensure_template(server: &str) -> String {
                 .expect("publish template");
             }
             sweep(&mut conn);
-            conn.batch_execute("SELECT pg_advisory_unlock(7243)")
-                .expect("advisory unlock");
+            conn.batch_execute("SELECT pg_advisory_unlock(7243)").expect("advisory unlock");
             name
         })
         .clone()
@@ -120,19 +111,12 @@ fn sweep(conn: &mut PgConnection) {
         #[diesel(sql_type = diesel::sql_types::Text)]
         datname: String,
     }
-    let rows: Vec<Row> = diesel::sql_query(format!(
-        "SELECT datname FROM pg_database WHERE datname LIKE '{PREFIX}%'"
-    ))
-    .load(conn)
-    .unwrap_or_default();
+    let rows: Vec<Row> = diesel::sql_query(format!("SELECT datname FROM pg_database WHERE datname LIKE '{PREFIX}%'"))
+        .load(conn)
+        .unwrap_or_default();
     let cutoff = now_secs().saturating_sub(SWEEP_AFTER_SECS);
     for row in rows {
-        let created = row
-            .datname
-            .trim_start_matches(PREFIX)
-            .split('_')
-            .next()
-            .and_then(|s| s.parse::<u64>().ok());
+        let created = row.datname.trim_start_matches(PREFIX).split('_').next().and_then(|s| s.parse::<u64>().ok());
         if created.is_some_and(|t| t < cutoff) {
             let _ = conn.batch_execute(&format!(
                 "DROP DATABASE IF EXISTS {} WITH (FORCE)",
@@ -157,11 +141,17 @@ impl TestDatabase {
                 quote_ident_for_tests(&template)
             ))
             .expect("create test database");
-        Self {
-            url: with_database(&server, &name),
-            name,
-            server,
-        }
+        Self { url: with_database(&server, &name), name, server }
+    }
+
+    /// A database of its own with no schema at all, for migration tests.
+    pub fn create_empty() -> Self {
+        let server = server_url();
+        let name = format!("{PREFIX}{}_{}", now_secs(), uuid::Uuid::new_v4().simple());
+        admin(&server)
+            .batch_execute(&format!("CREATE DATABASE {}", quote_ident_for_tests(&name)))
+            .expect("create test database");
+        Self { url: with_database(&server, &name), name, server }
     }
 
     pub fn url(&self) -> &str {
@@ -176,10 +166,8 @@ impl TestDatabase {
 
 impl Drop for TestDatabase {
     fn drop(&mut self) {
-        let _ = admin(&self.server).batch_execute(&format!(
-            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-            quote_ident_for_tests(&self.name)
-        ));
+        let _ = admin(&self.server)
+            .batch_execute(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", quote_ident_for_tests(&self.name)));
     }
 }
 
@@ -236,15 +224,13 @@ impl TestDatabase {
              INSERT INTO memberships (id, org_id, user_id, role, created_at, updated_at) \
              SELECT member_id, '{org}', user_id, '{role}', now(), now() FROM seeds"
         );
-        self.execute(&format!("{UUIDV7_LIKE} {sql}"))
-            .expect("seed members");
+        self.execute(&format!("{UUIDV7_LIKE} {sql}")).expect("seed members");
     }
 }
 
 /// A UUIDv7-shaped id from the current time plus randomness, ordered by `n` within one
 /// statement, so seeded rows sort like ids the service generates.
-const UUIDV7_LIKE: &str =
-    "CREATE OR REPLACE FUNCTION uuidv7_like(n int) RETURNS uuid LANGUAGE sql VOLATILE AS $$ \
+const UUIDV7_LIKE: &str = "CREATE OR REPLACE FUNCTION uuidv7_like(n int) RETURNS uuid LANGUAGE sql VOLATILE AS $$ \
     SELECT (lpad(to_hex((extract(epoch FROM clock_timestamp()) * 1000)::bigint), 12, '0') \
             || '7' || lpad(to_hex(n % 4096), 3, '0') || '8' \
             || substr(md5(random()::text), 1, 15))::uuid $$;";

@@ -19,60 +19,38 @@ pub struct Authenticated(pub Caller);
 
 /// The request facts recorded with every audit event.
 pub fn request_meta(req: &HttpRequest, trust_forwarded_for: bool) -> RequestMeta {
-    let request_id = req
-        .extensions()
-        .get::<RequestId>()
-        .map(ToString::to_string)
-        .unwrap_or_default();
+    let request_id = req.extensions().get::<RequestId>().map(ToString::to_string).unwrap_or_default();
     let forwarded = || {
         let info = req.connection_info();
         info.realip_remote_addr().and_then(|addr| {
-            addr.parse::<IpAddr>()
-                .ok()
-                .or_else(|| addr.parse::<std::net::SocketAddr>().ok().map(|s| s.ip()))
+            addr.parse::<IpAddr>().ok().or_else(|| addr.parse::<std::net::SocketAddr>().ok().map(|s| s.ip()))
         })
     };
-    let client_ip = if trust_forwarded_for {
-        forwarded()
-    } else {
-        req.peer_addr().map(|a| a.ip())
-    };
+    let client_ip = if trust_forwarded_for { forwarded() } else { req.peer_addr().map(|a| a.ip()) };
     let user_agent = req
         .headers()
         .get(header::USER_AGENT)
         .and_then(|v| v.to_str().ok())
         .map(|ua| ua.chars().take(MAX_USER_AGENT_CHARS).collect());
-    RequestMeta {
-        request_id,
-        client_ip,
-        user_agent,
-    }
+    RequestMeta { request_id, client_ip, user_agent }
 }
 
 fn bearer_token(req: &HttpRequest) -> Result<&str, ApiError> {
-    let value = req.headers().get(header::AUTHORIZATION).ok_or_else(|| {
-        ApiError::unauthenticated("unauthenticated", "send `Authorization: Bearer <token>`")
-    })?;
-    let value = value.to_str().map_err(|_| {
-        ApiError::unauthenticated("invalid_token", "the Authorization header is not ASCII")
-    })?;
+    let value = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .ok_or_else(|| ApiError::unauthenticated("unauthenticated", "send `Authorization: Bearer <token>`"))?;
+    let value = value
+        .to_str()
+        .map_err(|_| ApiError::unauthenticated("invalid_token", "the Authorization header is not ASCII"))?;
     match value.split_once(' ') {
-        Some((scheme, token))
-            if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
-        {
-            Ok(token.trim())
-        }
-        _ => Err(ApiError::unauthenticated(
-            "unauthenticated",
-            "send `Authorization: Bearer <token>`",
-        )),
+        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => Ok(token.trim()),
+        _ => Err(ApiError::unauthenticated("unauthenticated", "send `Authorization: Bearer <token>`")),
     }
 }
 
 fn authenticate(req: &HttpRequest) -> Result<Authenticated, ApiError> {
-    let state = req
-        .app_data::<web::Data<AppState>>()
-        .ok_or_else(|| ApiError::internal("application state missing"))?;
+    let state = req.app_data::<web::Data<AppState>>().ok_or_else(|| ApiError::internal("application state missing"))?;
     let token = bearer_token(req)?;
     let identity = state.verifier().verify(token).map_err(|e| {
         let code = match e {
@@ -81,10 +59,7 @@ fn authenticate(req: &HttpRequest) -> Result<Authenticated, ApiError> {
         };
         ApiError::unauthenticated(code, e.to_string())
     })?;
-    Ok(Authenticated(Caller {
-        identity,
-        meta: request_meta(req, state.trust_forwarded_for()),
-    }))
+    Ok(Authenticated(Caller { identity, meta: request_meta(req, state.trust_forwarded_for()) }))
 }
 
 impl FromRequest for Authenticated {

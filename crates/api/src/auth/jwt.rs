@@ -62,10 +62,9 @@ fn load_jwks(path: &std::path::Path) -> Result<Vec<PublicKey>, ConfigError> {
         problem,
         fix: "point it at a JSON Web Key Set with RSA or EC public keys".to_owned(),
     };
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| bad(format!("cannot read `{}`: {e}", path.display())))?;
-    let set: JwkSet = serde_json::from_str(&text)
-        .map_err(|e| bad(format!("`{}` is not a JWKS: {e}", path.display())))?;
+    let text = std::fs::read_to_string(path).map_err(|e| bad(format!("cannot read `{}`: {e}", path.display())))?;
+    let set: JwkSet =
+        serde_json::from_str(&text).map_err(|e| bad(format!("`{}` is not a JWKS: {e}", path.display())))?;
     let mut keys = Vec::new();
     for jwk in &set.keys {
         let algorithm = match &jwk.algorithm {
@@ -74,17 +73,10 @@ fn load_jwks(path: &std::path::Path) -> Result<Vec<PublicKey>, ConfigError> {
             _ => continue,
         };
         let key = DecodingKey::from_jwk(jwk).map_err(|e| bad(format!("unusable key: {e}")))?;
-        keys.push(PublicKey {
-            kid: jwk.common.key_id.clone(),
-            algorithm,
-            key,
-        });
+        keys.push(PublicKey { kid: jwk.common.key_id.clone(), algorithm, key });
     }
     if keys.is_empty() {
-        return Err(bad(format!(
-            "`{}` holds no RSA or EC public key",
-            path.display()
-        )));
+        return Err(bad(format!("`{}` holds no RSA or EC public key", path.display())));
     }
     Ok(keys)
 }
@@ -96,10 +88,7 @@ impl JwtVerifier {
             None => Vec::new(),
         };
         Ok(Self {
-            hs256: config
-                .hs256_secret
-                .as_ref()
-                .map(|s| DecodingKey::from_secret(s.expose_secret().as_bytes())),
+            hs256: config.hs256_secret.as_ref().map(|s| DecodingKey::from_secret(s.expose_secret().as_bytes())),
             public_keys,
             issuer: config.issuer.clone(),
             audience: config.audience.clone(),
@@ -125,41 +114,27 @@ impl JwtVerifier {
     /// the token alone, so a token cannot pick a weaker algorithm.
     fn key_for(&self, header: &Header) -> Result<(&DecodingKey, Algorithm), TokenError> {
         if header.alg == Algorithm::HS256 {
-            return self
-                .hs256
-                .as_ref()
-                .map(|k| (k, Algorithm::HS256))
-                .ok_or(TokenError::Rejected);
+            return self.hs256.as_ref().map(|k| (k, Algorithm::HS256)).ok_or(TokenError::Rejected);
         }
-        let candidates = self
-            .public_keys
-            .iter()
-            .filter(|k| k.algorithm == header.alg);
+        let candidates = self.public_keys.iter().filter(|k| k.algorithm == header.alg);
         let mut matching = candidates.filter(|k| header.kid.is_none() || k.kid == header.kid);
-        matching
-            .next()
-            .map(|k| (&k.key, k.algorithm))
-            .ok_or(TokenError::UnknownKey)
+        matching.next().map(|k| (&k.key, k.algorithm)).ok_or(TokenError::UnknownKey)
     }
 
     pub fn verify(&self, token: &str) -> Result<Identity, TokenError> {
         let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Malformed)?;
         let (key, algorithm) = self.key_for(&header)?;
-        let data = jsonwebtoken::decode::<Claims>(token, key, &self.validation(algorithm))
-            .map_err(|e| {
-                use jsonwebtoken::errors::ErrorKind;
-                match e.kind() {
-                    ErrorKind::ExpiredSignature => TokenError::Expired,
-                    ErrorKind::InvalidToken
-                    | ErrorKind::Base64(_)
-                    | ErrorKind::Json(_)
-                    | ErrorKind::Utf8(_) => TokenError::Malformed,
-                    ErrorKind::MissingRequiredClaim(claim) if claim == "sub" => {
-                        TokenError::BadSubject
-                    }
-                    _ => TokenError::Rejected,
+        let data = jsonwebtoken::decode::<Claims>(token, key, &self.validation(algorithm)).map_err(|e| {
+            use jsonwebtoken::errors::ErrorKind;
+            match e.kind() {
+                ErrorKind::ExpiredSignature => TokenError::Expired,
+                ErrorKind::InvalidToken | ErrorKind::Base64(_) | ErrorKind::Json(_) | ErrorKind::Utf8(_) => {
+                    TokenError::Malformed
                 }
-            })?;
+                ErrorKind::MissingRequiredClaim(claim) if claim == "sub" => TokenError::BadSubject,
+                _ => TokenError::Rejected,
+            }
+        })?;
         let claims = data.claims;
         if claims.sub.trim().is_empty() || claims.sub.len() > MAX_SUBJECT_LEN {
             return Err(TokenError::BadSubject);
@@ -171,9 +146,7 @@ impl JwtVerifier {
             email: claims.email,
             name: claims.name,
             auth_methods: claims.amr,
-            auth_time: claims
-                .auth_time
-                .and_then(|t| DateTime::<Utc>::from_timestamp(t, 0)),
+            auth_time: claims.auth_time.and_then(|t| DateTime::<Utc>::from_timestamp(t, 0)),
             staff,
         })
     }
@@ -228,11 +201,7 @@ pub fn mint_dev_token(config: &JwtConfig, token: &DevToken) -> Result<String, Co
         email: token.email.as_deref(),
         email_verified: token.email.is_some(),
         name: token.name.as_deref(),
-        amr: if token.mfa {
-            vec!["pwd", "otp", "mfa"]
-        } else {
-            vec!["pwd"]
-        },
+        amr: if token.mfa { vec!["pwd", "otp", "mfa"] } else { vec!["pwd"] },
         iat: now,
         auth_time: now,
         exp: now.saturating_add(ttl),
@@ -287,10 +256,7 @@ mod tests {
     fn a_minted_token_verifies_with_its_claims() {
         let config = config(KEY);
         let token = mint_dev_token(&config, &dev(60)).unwrap();
-        let identity = JwtVerifier::from_config(&config)
-            .unwrap()
-            .verify(&token)
-            .unwrap();
+        let identity = JwtVerifier::from_config(&config).unwrap().verify(&token).unwrap();
         assert_eq!(identity.subject, "u1");
         assert!(identity.email_verified && identity.staff && identity.used_mfa());
     }
@@ -298,27 +264,14 @@ mod tests {
     #[test]
     fn wrong_key_issuer_or_audience_is_rejected() {
         let token = mint_dev_token(&config(KEY), &dev(60)).unwrap();
-        let other_key =
-            JwtVerifier::from_config(&config("fedcba9876543210fedcba9876543210")).unwrap();
+        let other_key = JwtVerifier::from_config(&config("fedcba9876543210fedcba9876543210")).unwrap();
         assert_eq!(other_key.verify(&token).unwrap_err(), TokenError::Rejected);
         let mut other_aud = config(KEY);
         other_aud.audience = Some("another-service".into());
-        assert_eq!(
-            JwtVerifier::from_config(&other_aud)
-                .unwrap()
-                .verify(&token)
-                .unwrap_err(),
-            TokenError::Rejected
-        );
+        assert_eq!(JwtVerifier::from_config(&other_aud).unwrap().verify(&token).unwrap_err(), TokenError::Rejected);
         let mut other_iss = config(KEY);
         other_iss.issuer = Some("https://evil.test".into());
-        assert_eq!(
-            JwtVerifier::from_config(&other_iss)
-                .unwrap()
-                .verify(&token)
-                .unwrap_err(),
-            TokenError::Rejected
-        );
+        assert_eq!(JwtVerifier::from_config(&other_iss).unwrap().verify(&token).unwrap_err(), TokenError::Rejected);
     }
 
     #[test]
@@ -330,10 +283,7 @@ mod tests {
         let claims_past = mint_dev_token(&config, &expired).unwrap();
         // exp = now, within leeway: still valid; a token minted long ago is tested over HTTP.
         assert!(verifier.verify(&claims_past).is_ok());
-        assert_eq!(
-            verifier.verify("not.a.token").unwrap_err(),
-            TokenError::Malformed
-        );
+        assert_eq!(verifier.verify("not.a.token").unwrap_err(), TokenError::Malformed);
         assert_eq!(verifier.verify("").unwrap_err(), TokenError::Malformed);
     }
 
@@ -341,9 +291,6 @@ mod tests {
     fn a_token_cannot_choose_an_algorithm_without_a_key() {
         let header = Header::new(Algorithm::RS256);
         let verifier = JwtVerifier::from_config(&config(KEY)).unwrap();
-        assert!(matches!(
-            verifier.key_for(&header),
-            Err(TokenError::UnknownKey)
-        ));
+        assert!(matches!(verifier.key_for(&header), Err(TokenError::UnknownKey)));
     }
 }

@@ -48,8 +48,7 @@ pub fn encode_cursor(key: Uuid) -> String {
 }
 
 fn decode_cursor(cursor: &str) -> Result<Uuid, ApiError> {
-    let invalid =
-        || ApiError::bad_request("invalid_cursor", "the cursor is not one this API returned");
+    let invalid = || ApiError::bad_request("invalid_cursor", "the cursor is not one this API returned");
     let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| invalid())?;
     match bytes.split_first() {
         Some((&CURSOR_V1, key)) => Uuid::from_slice(key).map_err(|_| invalid()),
@@ -68,10 +67,7 @@ pub struct ListResponse<T> {
 impl<T> ListResponse<T> {
     pub fn new<D>(page: domain::pagination::Page<D>, convert: impl FnMut(D) -> T) -> Self {
         let next_cursor = page.next_after.map(encode_cursor);
-        Self {
-            data: page.items.into_iter().map(convert).collect(),
-            next_cursor,
-        }
+        Self { data: page.items.into_iter().map(convert).collect(), next_cursor }
     }
 }
 
@@ -82,8 +78,7 @@ pub fn path_id<T: std::str::FromStr>(raw: &str, what: &str) -> Result<T, ApiErro
 
 /// A strong ETag for a resource version.
 pub fn etag(version: i64) -> (header::HeaderName, HeaderValue) {
-    let value = HeaderValue::from_str(&format!("\"{version}\""))
-        .unwrap_or_else(|_| HeaderValue::from_static("\"0\""));
+    let value = HeaderValue::from_str(&format!("\"{version}\"")).unwrap_or_else(|_| HeaderValue::from_static("\"0\""));
     (header::ETAG, value)
 }
 
@@ -93,23 +88,13 @@ pub fn if_match(req: &HttpRequest) -> Result<Option<i64>, ApiError> {
     let Some(value) = req.headers().get(header::IF_MATCH) else {
         return Ok(None);
     };
-    let mismatch = || {
-        ApiError::new(
-            actix_web::http::StatusCode::PRECONDITION_FAILED,
-            "precondition_failed",
-            "Precondition failed",
-            "If-Match does not name the current version; fetch the resource again",
-        )
-    };
+    let mismatch =
+        || ApiError::precondition_failed("If-Match does not name the current version; fetch the resource again");
     let value = value.to_str().map_err(|_| mismatch())?.trim();
     if value == "*" {
         return Ok(None);
     }
-    value
-        .trim_matches('"')
-        .parse::<i64>()
-        .map(Some)
-        .map_err(|_| mismatch())
+    value.trim_matches('"').parse::<i64>().map(Some).map_err(|_| mismatch())
 }
 
 #[cfg(test)]

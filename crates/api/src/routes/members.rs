@@ -16,9 +16,7 @@ use crate::error::{ApiError, Problem};
 use crate::state::AppState;
 
 pub fn routes(cfg: &mut ServiceConfig) {
-    cfg.service(list_members)
-        .service(get_member)
-        .service(leave_org);
+    cfg.service(list_members).service(get_member).service(leave_org);
 }
 
 /// A member of an organization.
@@ -84,13 +82,8 @@ pub async fn list_members(
     query.validate()?;
     let query = query.into_inner();
     let page = page_request(query.limit, query.cursor.as_deref())?;
-    let filter = MemberQuery {
-        q: query.q,
-        role: query.role,
-    };
-    let members = state
-        .run(move |s| s.members.list(&caller.0, &org, filter, page))
-        .await?;
+    let filter = MemberQuery { q: query.q, role: query.role };
+    let members = state.run(move |s| s.members.list(&caller.0, &org, filter, page)).await?;
     Ok(HttpResponse::Ok().json(ListResponse::new(members, MemberResponse::from)))
 }
 
@@ -111,9 +104,7 @@ pub async fn get_member(
 ) -> Result<HttpResponse, ApiError> {
     let org: OrgRef = path_id(&path.0, "organization")?;
     let member: MemberId = path_id(&path.1, "member")?;
-    let member = state
-        .run(move |s| s.members.get(&caller.0, &org, member))
-        .await?;
+    let member = state.run(move |s| s.members.get(&caller.0, &org, member)).await?;
     Ok(HttpResponse::Ok().json(MemberResponse::from(member)))
 }
 

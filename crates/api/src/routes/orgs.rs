@@ -3,9 +3,7 @@
 use actix_web::http::header;
 use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
-use domain::org::{
-    CreateOrg, MyOrg, OrgRef, Organization, PostalAddress, PostalAddressInput, UpdateOrg,
-};
+use domain::org::{CreateOrg, MyOrg, OrgRef, Organization, PostalAddress, PostalAddressInput, UpdateOrg};
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -17,11 +15,7 @@ use crate::error::{ApiError, Problem};
 use crate::state::AppState;
 
 pub fn routes(cfg: &mut ServiceConfig) {
-    cfg.service(create_org)
-        .service(list_my_orgs)
-        .service(get_org)
-        .service(update_org)
-        .service(delete_org);
+    cfg.service(create_org).service(list_my_orgs).service(get_org).service(update_org).service(delete_org);
 }
 
 /// A postal address.
@@ -97,9 +91,7 @@ pub struct CreateOrgRequest {
 }
 
 /// Present-and-null is `Some(None)`, absent is `None` (via `#[serde(default)]`).
-fn nullable<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
-    deserializer: D,
-) -> Result<Option<Option<T>>, D::Error> {
+fn nullable<'de, T: Deserialize<'de>, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Option<T>>, D::Error> {
     Option::<T>::deserialize(deserializer).map(Some)
 }
 
@@ -132,10 +124,7 @@ impl UpdateOrgRequest {
         if let Some(Some(address)) = &self.address {
             address.validate().map_err(|e| {
                 let mut nested = validator::ValidationErrors::new();
-                nested.errors_mut().insert(
-                    "address".into(),
-                    validator::ValidationErrorsKind::Struct(Box::new(e)),
-                );
+                nested.errors_mut().insert("address".into(), validator::ValidationErrorsKind::Struct(Box::new(e)));
                 ApiError::from(nested)
             })?;
         }
@@ -206,20 +195,13 @@ impl From<MyOrg> for MyOrgResponse {
             role: mine.grant.role.to_string(),
             access: mine.grant.access.as_str().to_owned(),
             is_default: mine.is_default,
-            denied_permissions: mine
-                .grant
-                .denied()
-                .iter()
-                .map(|p| p.as_str().to_owned())
-                .collect(),
+            denied_permissions: mine.grant.denied().iter().map(|p| p.as_str().to_owned()).collect(),
         }
     }
 }
 
 fn org_ok(status: actix_web::http::StatusCode, org: &Organization) -> HttpResponse {
-    HttpResponse::build(status)
-        .insert_header(etag(org.version))
-        .json(OrgResponse::from(org))
+    HttpResponse::build(status).insert_header(etag(org.version)).json(OrgResponse::from(org))
 }
 
 /// Create an organization; the caller becomes its owner.
@@ -265,9 +247,7 @@ pub async fn list_my_orgs(
     query: web::Query<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
     let page = query.page_request()?;
-    let orgs = state
-        .run(move |s| s.orgs.list_mine(&caller.0, page))
-        .await?;
+    let orgs = state.run(move |s| s.orgs.list_mine(&caller.0, page)).await?;
     Ok(HttpResponse::Ok().json(ListResponse::new(orgs, MyOrgResponse::from)))
 }
 
@@ -315,9 +295,7 @@ pub async fn update_org(
     let org: OrgRef = path_id(&path, "organization")?;
     let expected = if_match(&req)?;
     let input = body.into_inner().into_input()?;
-    let view = state
-        .run(move |s| s.orgs.update(&caller.0, &org, input, expected))
-        .await?;
+    let view = state.run(move |s| s.orgs.update(&caller.0, &org, input, expected)).await?;
     Ok(org_ok(actix_web::http::StatusCode::OK, &view.org))
 }
 

@@ -57,10 +57,7 @@ pub struct Target {
 
 impl Target {
     pub fn new(kind: &'static str, id: impl ToString) -> Self {
-        Self {
-            kind,
-            id: id.to_string(),
-        }
+        Self { kind, id: id.to_string() }
     }
 }
 
@@ -85,8 +82,7 @@ impl Changes {
 
     /// Records the value a field was created with.
     pub fn set(&mut self, field: &str, value: impl Into<Value>) {
-        self.0
-            .insert(field.to_owned(), serde_json::json!({ "to": value.into() }));
+        self.0.insert(field.to_owned(), serde_json::json!({ "to": value.into() }));
     }
 
     pub fn is_empty(&self) -> bool {

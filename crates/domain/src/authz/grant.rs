@@ -31,11 +31,7 @@ pub struct Grant {
 
 impl Grant {
     pub fn for_system_role(role: SystemRole) -> Self {
-        Self {
-            role: role.key(),
-            permissions: role.permissions(),
-            access: Access::Direct,
-        }
+        Self { role: role.key(), permissions: role.permissions(), access: Access::Direct }
     }
 
     /// The authorization decision: allowed, or refused naming the missing permission.
@@ -43,9 +39,7 @@ impl Grant {
         if self.permissions.contains(permission) {
             Ok(())
         } else {
-            Err(AccessError::Forbidden {
-                permission: permission.as_str(),
-            })
+            Err(AccessError::Forbidden { permission: permission.as_str() })
         }
     }
 
@@ -67,12 +61,7 @@ mod tests {
     fn a_member_is_refused_what_its_role_lacks_with_the_permission_named() {
         let grant = Grant::for_system_role(SystemRole::Member);
         assert_eq!(grant.authorize(Permission::OrgRead), Ok(()));
-        assert_eq!(
-            grant.authorize(Permission::OrgUpdate),
-            Err(AccessError::Forbidden {
-                permission: "org:update"
-            })
-        );
+        assert_eq!(grant.authorize(Permission::OrgUpdate), Err(AccessError::Forbidden { permission: "org:update" }));
         assert!(grant.denied().contains(&Permission::OrgDelete));
         assert!(!grant.denied().contains(&Permission::OrgRead));
     }
@@ -81,10 +70,7 @@ mod tests {
     fn only_a_direct_owner_is_an_owner() {
         assert!(Grant::for_system_role(SystemRole::Owner).is_owner());
         assert!(!Grant::for_system_role(SystemRole::Admin).is_owner());
-        let staff = Grant {
-            access: Access::Staff,
-            ..Grant::for_system_role(SystemRole::Owner)
-        };
+        let staff = Grant { access: Access::Staff, ..Grant::for_system_role(SystemRole::Owner) };
         assert!(!staff.is_owner());
     }
 }

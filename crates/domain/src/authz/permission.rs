@@ -80,11 +80,7 @@ impl FromStr for Permission {
     type Err = UnknownPermission;
 
     fn from_str(name: &str) -> Result<Self, Self::Err> {
-        Permission::ALL
-            .iter()
-            .copied()
-            .find(|p| p.as_str() == name)
-            .ok_or_else(|| UnknownPermission(name.to_owned()))
+        Permission::ALL.iter().copied().find(|p| p.as_str() == name).ok_or_else(|| UnknownPermission(name.to_owned()))
     }
 }
 
@@ -133,10 +129,7 @@ impl PermissionSet {
     }
 
     pub fn iter(self) -> impl Iterator<Item = Permission> {
-        Permission::ALL
-            .iter()
-            .copied()
-            .filter(move |p| self.contains(*p))
+        Permission::ALL.iter().copied().filter(move |p| self.contains(*p))
     }
 
     /// The catalogue permissions this set does not hold.
@@ -187,13 +180,8 @@ mod tests {
         assert!(all.is_superset_of(read));
         assert!(!read.is_superset_of(all));
         assert_eq!(read.minus(all), PermissionSet::EMPTY);
-        assert_eq!(
-            read.iter().collect::<Vec<_>>(),
-            vec![Permission::OrgRead, Permission::MembersRead]
-        );
+        assert_eq!(read.iter().collect::<Vec<_>>(), vec![Permission::OrgRead, Permission::MembersRead]);
         assert_eq!(read.denied().count(), Permission::ALL.len() - 2);
-        assert!(!read
-            .without(Permission::OrgRead)
-            .contains(Permission::OrgRead));
+        assert!(!read.without(Permission::OrgRead).contains(Permission::OrgRead));
     }
 }

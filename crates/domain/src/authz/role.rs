@@ -14,13 +14,9 @@ impl RoleKey {
     pub const MAX_LEN: usize = 40;
 
     pub fn parse(value: &str) -> Result<Self, ValueError> {
-        let valid_char =
-            |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-';
+        let valid_char = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-';
         if value.is_empty() || value.len() > Self::MAX_LEN {
-            return Err(ValueError::new(
-                "invalid_length",
-                format!("a role key has 1 to {} characters", Self::MAX_LEN),
-            ));
+            return Err(ValueError::new("invalid_length", format!("a role key has 1 to {} characters", Self::MAX_LEN)));
         }
         if !value.chars().all(valid_char) || !value.starts_with(|c: char| c.is_ascii_lowercase()) {
             return Err(ValueError::new(
@@ -40,10 +36,7 @@ impl RoleKey {
     }
 
     pub fn system_role(&self) -> Option<SystemRole> {
-        SystemRole::ALL
-            .iter()
-            .copied()
-            .find(|r| r.as_str() == self.0)
+        SystemRole::ALL.iter().copied().find(|r| r.as_str() == self.0)
     }
 
     pub fn is_owner(&self) -> bool {
@@ -70,8 +63,7 @@ pub enum SystemRole {
 }
 
 impl SystemRole {
-    pub const ALL: &'static [SystemRole] =
-        &[SystemRole::Owner, SystemRole::Admin, SystemRole::Member];
+    pub const ALL: &'static [SystemRole] = &[SystemRole::Owner, SystemRole::Admin, SystemRole::Member];
 
     pub const fn as_str(self) -> &'static str {
         match self {

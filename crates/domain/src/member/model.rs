@@ -37,10 +37,7 @@ impl SearchText {
             return Ok(None);
         }
         if value.chars().count() > Self::MAX_CHARS {
-            return Err(ValueError::new(
-                "too_long",
-                format!("a search has at most {} characters", Self::MAX_CHARS),
-            ));
+            return Err(ValueError::new("too_long", format!("a search has at most {} characters", Self::MAX_CHARS)));
         }
         Ok(Some(Self(value.to_lowercase())))
     }
@@ -67,13 +64,8 @@ pub struct MemberQuery {
 impl MemberQuery {
     pub fn parse(self) -> Result<MemberFilter, Invalid> {
         let mut invalid = Invalid::default();
-        let search = invalid
-            .check("q", SearchText::parse(self.q.as_deref().unwrap_or("")))
-            .flatten();
-        let role = self
-            .role
-            .as_deref()
-            .and_then(|r| invalid.check("role", RoleKey::parse(r)));
+        let search = invalid.check("q", SearchText::parse(self.q.as_deref().unwrap_or(""))).flatten();
+        let role = self.role.as_deref().and_then(|r| invalid.check("role", RoleKey::parse(r)));
         invalid.into_result()?;
         Ok(MemberFilter { search, role })
     }
@@ -86,23 +78,13 @@ mod tests {
     #[test]
     fn a_blank_search_is_no_search() {
         assert_eq!(SearchText::parse("   "), Ok(None));
-        assert_eq!(
-            SearchText::parse(" Ada ")
-                .unwrap()
-                .map(|s| s.as_str().to_owned()),
-            Some("ada".into())
-        );
+        assert_eq!(SearchText::parse(" Ada ").unwrap().map(|s| s.as_str().to_owned()), Some("ada".into()));
         assert!(SearchText::parse(&"x".repeat(101)).is_err());
     }
 
     #[test]
     fn bad_filters_are_reported_by_field() {
-        let err = MemberQuery {
-            q: Some("x".repeat(101)),
-            role: Some("Not A Role".into()),
-        }
-        .parse()
-        .unwrap_err();
+        let err = MemberQuery { q: Some("x".repeat(101)), role: Some("Not A Role".into()) }.parse().unwrap_err();
         let fields: Vec<_> = err.0.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(fields, vec!["q", "role"]);
     }

@@ -17,11 +17,7 @@ pub enum MemberWriteError {
 pub trait MemberRepository {
     fn insert_membership(&mut self, membership: &Membership) -> Result<(), MemberWriteError>;
 
-    fn find_membership_of_user(
-        &mut self,
-        org: OrgId,
-        user: UserId,
-    ) -> Result<Option<Membership>, StoreError>;
+    fn find_membership_of_user(&mut self, org: OrgId, user: UserId) -> Result<Option<Membership>, StoreError>;
 
     /// The live organization the user joined first: what `me` resolves to.
     fn default_org_of_user(&mut self, user: UserId) -> Result<Option<OrgId>, StoreError>;

@@ -42,18 +42,12 @@ impl<S: Store> MemberService<S> {
         })
     }
 
-    pub fn get(
-        &self,
-        caller: &Caller,
-        org: &OrgRef,
-        member: MemberId,
-    ) -> Result<Member, MemberError> {
+    pub fn get(&self, caller: &Caller, org: &OrgRef, member: MemberId) -> Result<Member, MemberError> {
         let now = self.clock.now();
         self.store.transaction(|tx| {
             let scope = enter_org::<MemberError>(tx, caller, org, now, Lock::None)?;
             scope.grant.authorize(Permission::MembersRead)?;
-            tx.find_member(scope.org.id, member)?
-                .ok_or(MemberError::Access(AccessError::NotFound("member")))
+            tx.find_member(scope.org.id, member)?.ok_or(MemberError::Access(AccessError::NotFound("member")))
         })
     }
 
@@ -63,9 +57,7 @@ impl<S: Store> MemberService<S> {
         let now = self.clock.now();
         self.store.transaction(|tx| {
             let scope = enter_org::<MemberError>(tx, caller, org, now, Lock::Org)?;
-            let membership = scope
-                .membership
-                .ok_or(AccessError::NotFound("membership"))?;
+            let membership = scope.membership.ok_or(AccessError::NotFound("membership"))?;
             if membership.role.is_owner() && tx.count_owners(scope.org.id)? <= 1 {
                 return Err(MemberError::LastOwner);
             }

@@ -2,9 +2,7 @@ use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
 
-use super::values::{
-    DomainName, LogoUrl, OrgName, PostalAddress, PostalAddressInput, Slug, TimeZone,
-};
+use super::values::{DomainName, LogoUrl, OrgName, PostalAddress, PostalAddressInput, Slug, TimeZone};
 use crate::authz::Grant;
 use crate::error::AccessError;
 use crate::ids::OrgId;
@@ -41,10 +39,7 @@ impl FromStr for OrgRef {
         if value == "me" {
             return Ok(OrgRef::Me);
         }
-        value
-            .parse()
-            .map(OrgRef::Id)
-            .map_err(|_| AccessError::NotFound("organization"))
+        value.parse().map(OrgRef::Id).map_err(|_| AccessError::NotFound("organization"))
     }
 }
 

@@ -5,9 +5,7 @@ use serde_json::Value;
 
 use super::error::OrgError;
 use super::model::{CreateOrg, MyOrg, OrgRef, OrgView, Organization, Patch, UpdateOrg};
-use super::values::{
-    DomainName, LogoUrl, OrgName, PostalAddress, PostalAddressInput, Slug, TimeZone,
-};
+use super::values::{DomainName, LogoUrl, OrgName, PostalAddress, PostalAddressInput, Slug, TimeZone};
 use crate::access::{enter_org, grant_for_role, Lock};
 use crate::audit::{Actor, AuditAction, AuditRecord, Changes, Target};
 use crate::authz::{Permission, RoleKey};
@@ -44,19 +42,12 @@ fn parse_optional<T>(
     value.and_then(|v| invalid.check(field, parse(v)))
 }
 
-fn parse_address(
-    invalid: &mut Invalid,
-    input: Option<PostalAddressInput>,
-) -> Option<PostalAddress> {
-    input.and_then(|a| {
-        PostalAddress::parse("address", a)
-            .map_err(|e| invalid.0.extend(e.0))
-            .ok()
-    })
+fn parse_address(invalid: &mut Invalid, input: Option<PostalAddressInput>) -> Option<PostalAddress> {
+    input.and_then(|a| PostalAddress::parse("address", a).map_err(|e| invalid.0.extend(e.0)).ok())
 }
 
 fn audit_view(org: &Organization) -> [(&'static str, Value); 7] {
-    let opt = |v: Option<&str>| v.map_or(Value::Null, |s| Value::from(s));
+    let opt = |v: Option<&str>| v.map_or(Value::Null, Value::from);
     let address = org.address.as_ref().map_or(Value::Null, |a| {
         serde_json::json!({
             "line1": a.line1, "line2": a.line2, "city": a.city, "region": a.region,
@@ -85,24 +76,9 @@ impl<S: Store> OrgService<S> {
         let name = invalid.check("name", OrgName::parse(&input.name));
         let slug = parse_optional(&mut invalid, "slug", input.slug.as_deref(), Slug::parse);
         let profile = Profile {
-            domain: parse_optional(
-                &mut invalid,
-                "domain",
-                input.domain.as_deref(),
-                DomainName::parse,
-            ),
-            logo_url: parse_optional(
-                &mut invalid,
-                "logo_url",
-                input.logo_url.as_deref(),
-                LogoUrl::parse,
-            ),
-            timezone: parse_optional(
-                &mut invalid,
-                "timezone",
-                input.timezone.as_deref(),
-                TimeZone::parse,
-            ),
+            domain: parse_optional(&mut invalid, "domain", input.domain.as_deref(), DomainName::parse),
+            logo_url: parse_optional(&mut invalid, "logo_url", input.logo_url.as_deref(), LogoUrl::parse),
+            timezone: parse_optional(&mut invalid, "timezone", input.timezone.as_deref(), TimeZone::parse),
             address: parse_address(&mut invalid, input.address),
         };
         invalid.into_result()?;
@@ -141,9 +117,9 @@ impl<S: Store> OrgService<S> {
             };
             tx.insert_membership(&membership).map_err(|e| match e {
                 MemberWriteError::Store(e) => OrgError::Store(e),
-                MemberWriteError::AlreadyMember => OrgError::Store(crate::StoreError::Internal(
-                    "fresh organization had a member".into(),
-                )),
+                MemberWriteError::AlreadyMember => {
+                    OrgError::Store(crate::StoreError::Internal("fresh organization had a member".into()))
+                }
             })?;
             let mut changes = Changes::new();
             for (field, value) in audit_view(&org) {
@@ -162,12 +138,7 @@ impl<S: Store> OrgService<S> {
             .with_changes(changes);
             tx.append_audit(&record)?;
             let is_default = tx.default_org_of_user(user.id)? == Some(org.id);
-            Ok(MyOrg {
-                grant: grant_for_role(&membership.role),
-                org,
-                membership,
-                is_default,
-            })
+            Ok(MyOrg { grant: grant_for_role(&membership.role), org, membership, is_default })
         })
     }
 
@@ -202,10 +173,7 @@ impl<S: Store> OrgService<S> {
         self.store.transaction(|tx| {
             let scope = enter_org::<OrgError>(tx, caller, org, now, Lock::None)?;
             scope.grant.authorize(Permission::OrgRead)?;
-            Ok(OrgView {
-                org: scope.org,
-                grant: scope.grant,
-            })
+            Ok(OrgView { org: scope.org, grant: scope.grant })
         })
     }
 
@@ -237,10 +205,7 @@ impl<S: Store> OrgService<S> {
             scope.grant.authorize(Permission::OrgUpdate)?;
             let before = scope.org;
             if let Some(expected) = if_match.filter(|v| *v != before.version) {
-                return Err(OrgError::VersionMismatch {
-                    expected,
-                    current: before.version,
-                });
+                return Err(OrgError::VersionMismatch { expected, current: before.version });
             }
             let mut after = before.clone();
             if let Some(name) = name {
@@ -254,17 +219,13 @@ impl<S: Store> OrgService<S> {
             Self::apply(&mut after.timezone, timezone);
             Self::apply(&mut after.address, address);
             if after == before {
-                return Ok(OrgView {
-                    org: before,
-                    grant: scope.grant,
-                });
+                return Ok(OrgView { org: before, grant: scope.grant });
             }
             after.version += 1;
             after.updated_at = now;
             tx.update_org(&after)?;
             let mut changes = Changes::new();
-            for ((field, old), (_, new)) in audit_view(&before).into_iter().zip(audit_view(&after))
-            {
+            for ((field, old), (_, new)) in audit_view(&before).into_iter().zip(audit_view(&after)) {
                 changes.diff(field, &old, &new);
             }
             let record = AuditRecord::new(
@@ -277,10 +238,7 @@ impl<S: Store> OrgService<S> {
             )
             .with_changes(changes);
             tx.append_audit(&record)?;
-            Ok(OrgView {
-                org: after,
-                grant: scope.grant,
-            })
+            Ok(OrgView { org: after, grant: scope.grant })
         })
     }
 
@@ -293,11 +251,7 @@ impl<S: Store> OrgService<S> {
         match patch {
             Patch::Keep => None,
             Patch::Clear => {
-                invalid.0.push(crate::FieldError::new(
-                    field,
-                    "required",
-                    format!("`{field}` cannot be cleared"),
-                ));
+                invalid.0.push(crate::FieldError::new(field, "required", format!("`{field}` cannot be cleared")));
                 None
             }
             Patch::Set(v) => invalid.check(field, parse(&v)),
@@ -313,9 +267,7 @@ impl<S: Store> OrgService<S> {
         match patch {
             Patch::Keep => Patch::Keep,
             Patch::Clear => Patch::Clear,
-            Patch::Set(v) => invalid
-                .check(field, parse(&v))
-                .map_or(Patch::Keep, Patch::Set),
+            Patch::Set(v) => invalid.check(field, parse(&v)).map_or(Patch::Keep, Patch::Set),
         }
     }
 

@@ -23,16 +23,10 @@ impl OrgName {
             return Err(ValueError::new("required", "the name must not be blank"));
         }
         if chars > Self::MAX_CHARS {
-            return Err(ValueError::new(
-                "too_long",
-                format!("the name has at most {} characters", Self::MAX_CHARS),
-            ));
+            return Err(ValueError::new("too_long", format!("the name has at most {} characters", Self::MAX_CHARS)));
         }
         if has_control_chars(value) {
-            return Err(ValueError::new(
-                "invalid_characters",
-                "the name must not contain control characters",
-            ));
+            return Err(ValueError::new("invalid_characters", "the name must not contain control characters"));
         }
         Ok(Self(value.to_owned()))
     }
@@ -53,18 +47,12 @@ impl Slug {
 
     pub fn parse(value: &str) -> Result<Self, ValueError> {
         let len_ok = (Self::MIN_LEN..=Self::MAX_LEN).contains(&value.len());
-        let chars_ok = value
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        let chars_ok = value.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
         let hyphens_ok = !value.starts_with('-') && !value.ends_with('-') && !value.contains("--");
         if !len_ok {
             return Err(ValueError::new(
                 "invalid_length",
-                format!(
-                    "a slug has {} to {} characters",
-                    Self::MIN_LEN,
-                    Self::MAX_LEN
-                ),
+                format!("a slug has {} to {} characters", Self::MIN_LEN, Self::MAX_LEN),
             ));
         }
         if !chars_ok || !hyphens_ok {
@@ -118,14 +106,9 @@ impl DomainName {
                 && !l.ends_with('-')
         };
         let labels: Vec<&str> = value.split('.').collect();
-        let tld_ok = labels
-            .last()
-            .is_some_and(|tld| tld.bytes().any(|b| b.is_ascii_alphabetic()));
+        let tld_ok = labels.last().is_some_and(|tld| tld.bytes().any(|b| b.is_ascii_alphabetic()));
         if value.len() > 253 || labels.len() < 2 || !labels.iter().all(|l| label_ok(l)) || !tld_ok {
-            return Err(ValueError::new(
-                "invalid_domain",
-                "not a valid domain name (e.g. `acme.com`)",
-            ));
+            return Err(ValueError::new("invalid_domain", "not a valid domain name (e.g. `acme.com`)"));
         }
         Ok(Self(value))
     }
@@ -145,10 +128,7 @@ impl LogoUrl {
     pub fn parse(value: &str) -> Result<Self, ValueError> {
         let invalid = || ValueError::new("invalid_url", "not an absolute http(s) URL");
         if value.len() > Self::MAX_LEN {
-            return Err(ValueError::new(
-                "too_long",
-                format!("a URL has at most {} characters", Self::MAX_LEN),
-            ));
+            return Err(ValueError::new("too_long", format!("a URL has at most {} characters", Self::MAX_LEN)));
         }
         let url = url::Url::parse(value).map_err(|_| invalid())?;
         if !matches!(url.scheme(), "https" | "http") || url.host_str().is_none() {
@@ -168,12 +148,9 @@ pub struct TimeZone(chrono_tz::Tz);
 
 impl TimeZone {
     pub fn parse(value: &str) -> Result<Self, ValueError> {
-        chrono_tz::Tz::from_str(value).map(Self).map_err(|_| {
-            ValueError::new(
-                "invalid_timezone",
-                "not an IANA time zone name (e.g. `Europe/Paris`)",
-            )
-        })
+        chrono_tz::Tz::from_str(value)
+            .map(Self)
+            .map_err(|_| ValueError::new("invalid_timezone", "not an IANA time zone name (e.g. `Europe/Paris`)"))
     }
 
     pub fn as_str(&self) -> &'static str {
@@ -212,39 +189,22 @@ impl PostalAddress {
         let line = |value: &str, required: bool| -> Result<Option<String>, ValueError> {
             let value = value.trim();
             if value.is_empty() {
-                return if required {
-                    Err(ValueError::new("required", "must not be blank"))
-                } else {
-                    Ok(None)
-                };
+                return if required { Err(ValueError::new("required", "must not be blank")) } else { Ok(None) };
             }
             if value.chars().count() > Self::LINE_MAX_CHARS || has_control_chars(value) {
                 return Err(ValueError::new(
                     "invalid_line",
-                    format!(
-                        "at most {} characters, no control characters",
-                        Self::LINE_MAX_CHARS
-                    ),
+                    format!("at most {} characters, no control characters", Self::LINE_MAX_CHARS),
                 ));
             }
             Ok(Some(value.to_owned()))
         };
         let optional = |value: Option<String>| line(value.as_deref().unwrap_or(""), false);
-        let line1 = invalid
-            .check(&format!("{field}.line1"), line(&input.line1, true))
-            .flatten();
-        let line2 = invalid
-            .check(&format!("{field}.line2"), optional(input.line2))
-            .flatten();
-        let city = invalid
-            .check(&format!("{field}.city"), line(&input.city, true))
-            .flatten();
-        let region = invalid
-            .check(&format!("{field}.region"), optional(input.region))
-            .flatten();
-        let postal_code = invalid
-            .check(&format!("{field}.postal_code"), optional(input.postal_code))
-            .flatten();
+        let line1 = invalid.check(&format!("{field}.line1"), line(&input.line1, true)).flatten();
+        let line2 = invalid.check(&format!("{field}.line2"), optional(input.line2)).flatten();
+        let city = invalid.check(&format!("{field}.city"), line(&input.city, true)).flatten();
+        let region = invalid.check(&format!("{field}.region"), optional(input.region)).flatten();
+        let postal_code = invalid.check(&format!("{field}.postal_code"), optional(input.postal_code)).flatten();
         let country = input.country.trim().to_ascii_uppercase();
         let country_ok = country.len() == 2 && country.bytes().all(|b| b.is_ascii_uppercase());
         if !country_ok {
@@ -256,19 +216,8 @@ impl PostalAddress {
         }
         invalid.into_result()?;
         match (line1, city) {
-            (Some(line1), Some(city)) => Ok(Self {
-                line1,
-                line2,
-                city,
-                region,
-                postal_code,
-                country,
-            }),
-            _ => Err(Invalid::field(
-                field,
-                "invalid_address",
-                "the address is incomplete",
-            )),
+            (Some(line1), Some(city)) => Ok(Self { line1, line2, city, region, postal_code, country }),
+            _ => Err(Invalid::field(field, "invalid_address", "the address is incomplete")),
         }
     }
 }
@@ -279,23 +228,11 @@ mod tests {
 
     #[test]
     fn names_are_trimmed_and_bounded() {
-        assert_eq!(
-            OrgName::parse("  Acme  ").map(|n| n.as_str().to_owned()),
-            Ok("Acme".into())
-        );
+        assert_eq!(OrgName::parse("  Acme  ").map(|n| n.as_str().to_owned()), Ok("Acme".into()));
         assert_eq!(OrgName::parse("   ").unwrap_err().code, "required");
-        assert_eq!(
-            OrgName::parse(&"é".repeat(100)).map(|n| n.as_str().chars().count()),
-            Ok(100)
-        );
-        assert_eq!(
-            OrgName::parse(&"é".repeat(101)).unwrap_err().code,
-            "too_long"
-        );
-        assert_eq!(
-            OrgName::parse("a\u{0}b").unwrap_err().code,
-            "invalid_characters"
-        );
+        assert_eq!(OrgName::parse(&"é".repeat(100)).map(|n| n.as_str().chars().count()), Ok(100));
+        assert_eq!(OrgName::parse(&"é".repeat(101)).unwrap_err().code, "too_long");
+        assert_eq!(OrgName::parse("a\u{0}b").unwrap_err().code, "invalid_characters");
     }
 
     #[test]
@@ -304,11 +241,7 @@ mod tests {
         for bad in ["a", "-acme", "acme-", "ac--me", "Acme", "acme_inc", "acmé"] {
             assert!(Slug::parse(bad).is_err(), "{bad}");
         }
-        let derive = |n: &str| {
-            Slug::derive_from(&OrgName::parse(n).unwrap())
-                .as_str()
-                .to_owned()
-        };
+        let derive = |n: &str| Slug::derive_from(&OrgName::parse(n).unwrap()).as_str().to_owned();
         assert_eq!(derive("Acme, Inc."), "acme-inc");
         assert_eq!(derive("  Ünïcode Corp "), "n-code-corp");
         assert_eq!(derive("株式会社"), "org");
@@ -317,18 +250,8 @@ mod tests {
 
     #[test]
     fn domains_are_hostnames_with_a_dot() {
-        assert_eq!(
-            DomainName::parse("Acme.COM.").map(|d| d.as_str().to_owned()),
-            Ok("acme.com".into())
-        );
-        for bad in [
-            "acme",
-            "-acme.com",
-            "acme..com",
-            "acme.com/x",
-            "1.2.3.4",
-            "a b.com",
-        ] {
+        assert_eq!(DomainName::parse("Acme.COM.").map(|d| d.as_str().to_owned()), Ok("acme.com".into()));
+        for bad in ["acme", "-acme.com", "acme..com", "acme.com/x", "1.2.3.4", "a b.com"] {
             assert!(DomainName::parse(bad).is_err(), "{bad}");
         }
     }
@@ -336,22 +259,14 @@ mod tests {
     #[test]
     fn logo_urls_must_be_web_urls() {
         assert!(LogoUrl::parse("https://cdn.acme.com/logo.png").is_ok());
-        for bad in [
-            "javascript:alert(1)",
-            "data:image/png;base64,AAA",
-            "/logo.png",
-            "ftp://x.com/a",
-        ] {
+        for bad in ["javascript:alert(1)", "data:image/png;base64,AAA", "/logo.png", "ftp://x.com/a"] {
             assert!(LogoUrl::parse(bad).is_err(), "{bad}");
         }
     }
 
     #[test]
     fn time_zones_are_iana_names() {
-        assert_eq!(
-            TimeZone::parse("America/Los_Angeles").map(|t| t.as_str()),
-            Ok("America/Los_Angeles")
-        );
+        assert_eq!(TimeZone::parse("America/Los_Angeles").map(|t| t.as_str()), Ok("America/Los_Angeles"));
         assert!(TimeZone::parse("Mars/Olympus").is_err());
         assert!(TimeZone::parse("").is_err());
     }
@@ -373,9 +288,6 @@ mod tests {
             country: "fr".into(),
             ..Default::default()
         };
-        assert_eq!(
-            PostalAddress::parse("address", ok).map(|a| a.country),
-            Ok("FR".into())
-        );
+        assert_eq!(PostalAddress::parse("address", ok).map(|a| a.country), Ok("FR".into()));
     }
 }

@@ -16,10 +16,7 @@ impl Email {
     pub fn parse(value: &str) -> Result<Self, ValueError> {
         let value = value.trim();
         if value.len() > Self::MAX_LEN || !email_address::EmailAddress::is_valid(value) {
-            return Err(ValueError::new(
-                "invalid_email",
-                "not a valid email address",
-            ));
+            return Err(ValueError::new("invalid_email", "not a valid email address"));
         }
         Ok(Self(value.to_lowercase()))
     }
@@ -93,11 +90,7 @@ pub trait UserRepository {
 
 /// Provisions the caller's user on first sight of its subject and keeps its profile
 /// current. Writes only when a claim changed, so the common request is one read.
-pub fn sync_user(
-    users: &mut dyn UserRepository,
-    identity: &Identity,
-    now: DateTime<Utc>,
-) -> Result<User, StoreError> {
+pub fn sync_user(users: &mut dyn UserRepository, identity: &Identity, now: DateTime<Utc>) -> Result<User, StoreError> {
     let stored = users.find_user_by_subject(&identity.subject)?;
     let current = User::from_claims(stored.as_ref(), identity, now);
     match stored {
@@ -114,10 +107,7 @@ mod tests {
 
     #[test]
     fn emails_are_validated_and_normalised() {
-        assert_eq!(
-            Email::parse(" Ada@Example.COM ").map(|e| e.as_str().to_owned()),
-            Ok("ada@example.com".into())
-        );
+        assert_eq!(Email::parse(" Ada@Example.COM ").map(|e| e.as_str().to_owned()), Ok("ada@example.com".into()));
         assert!(Email::parse("not-an-email").is_err());
         assert!(Email::parse(&format!("{}@example.com", "a".repeat(250))).is_err());
     }
@@ -126,14 +116,10 @@ mod tests {
     fn first_sight_provisions_and_later_claims_update_the_profile() {
         let store = InMemoryStore::default();
         let now = Utc::now();
-        let first = store
-            .transaction(|tx| sync_user(tx, &identity("sub-1", "ada@example.com"), now))
-            .unwrap();
+        let first = store.transaction(|tx| sync_user(tx, &identity("sub-1", "ada@example.com"), now)).unwrap();
         let mut renamed = identity("sub-1", "ada@example.com");
         renamed.name = Some("Ada L.".into());
-        let second = store
-            .transaction(|tx| sync_user(tx, &renamed, now))
-            .unwrap();
+        let second = store.transaction(|tx| sync_user(tx, &renamed, now)).unwrap();
         assert_eq!(first.id, second.id);
         assert_eq!(second.name.as_deref(), Some("Ada L."));
         assert_eq!(store.user_count(), 1);
@@ -145,12 +131,8 @@ mod tests {
         let now = Utc::now();
         let mut with_mfa = identity("sub-2", "b@example.com");
         with_mfa.auth_methods = vec!["pwd".into(), "otp".into()];
-        store
-            .transaction(|tx| sync_user(tx, &with_mfa, now))
-            .unwrap();
-        let later = store
-            .transaction(|tx| sync_user(tx, &identity("sub-2", "b@example.com"), now))
-            .unwrap();
+        store.transaction(|tx| sync_user(tx, &with_mfa, now)).unwrap();
+        let later = store.transaction(|tx| sync_user(tx, &identity("sub-2", "b@example.com"), now)).unwrap();
         assert!(later.mfa_enrolled);
     }
 
@@ -159,9 +141,7 @@ mod tests {
         let store = InMemoryStore::default();
         let mut bad = identity("sub-3", "nope");
         bad.email_verified = true;
-        let user = store
-            .transaction(|tx| sync_user(tx, &bad, Utc::now()))
-            .unwrap();
+        let user = store.transaction(|tx| sync_user(tx, &bad, Utc::now())).unwrap();
         assert_eq!(user.email, None);
         assert!(!user.email_verified);
     }

@@ -43,10 +43,6 @@ impl AuditSink for PgTx<'_> {
             user_agent: record.meta.user_agent.as_deref(),
             occurred_at: record.occurred_at,
         };
-        diesel::insert_into(audit_events::table)
-            .values(row)
-            .execute(self.conn)
-            .map(|_| ())
-            .map_err(store_error)
+        diesel::insert_into(audit_events::table).values(row).execute(self.conn).map(|_| ()).map_err(store_error)
     }
 }

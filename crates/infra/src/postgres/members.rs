@@ -56,19 +56,12 @@ impl TryFrom<MembershipRow> for Membership {
 type MemberRow = (MembershipRow, Option<String>, Option<String>);
 
 fn member_from_row((membership, name, email): MemberRow) -> Result<Member, StoreError> {
-    Ok(Member {
-        membership: membership.try_into()?,
-        name,
-        email: email.as_deref().and_then(|e| Email::parse(e).ok()),
-    })
+    Ok(Member { membership: membership.try_into()?, name, email: email.as_deref().and_then(|e| Email::parse(e).ok()) })
 }
 
 /// `text` as a LIKE pattern matching it anywhere, with its own wildcards taken literally.
 fn contains_pattern(text: &str) -> String {
-    let escaped = text
-        .replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_");
+    let escaped = text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
     format!("%{escaped}%")
 }
 
@@ -84,11 +77,7 @@ impl MemberRepository for PgTx<'_> {
             })
     }
 
-    fn find_membership_of_user(
-        &mut self,
-        org: OrgId,
-        user: UserId,
-    ) -> Result<Option<Membership>, StoreError> {
+    fn find_membership_of_user(&mut self, org: OrgId, user: UserId) -> Result<Option<Membership>, StoreError> {
         let row = memberships::table
             .filter(memberships::org_id.eq(org.as_uuid()))
             .filter(memberships::user_id.eq(user.as_uuid()))
@@ -156,10 +145,8 @@ impl MemberRepository for PgTx<'_> {
         filter: &MemberFilter,
         page: PageRequest,
     ) -> Result<Page<Member>, StoreError> {
-        let mut query = memberships::table
-            .inner_join(users::table)
-            .filter(memberships::org_id.eq(org.as_uuid()))
-            .into_boxed();
+        let mut query =
+            memberships::table.inner_join(users::table).filter(memberships::org_id.eq(org.as_uuid())).into_boxed();
         if let Some(after) = page.after {
             query = query.filter(memberships::id.gt(after));
         }
@@ -175,13 +162,8 @@ impl MemberRepository for PgTx<'_> {
             .select((MembershipRow::as_select(), users::name, users::email))
             .load(self.conn)
             .map_err(store_error)?;
-        let members = rows
-            .into_iter()
-            .map(member_from_row)
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(Page::from_overfetch(members, page, |m| {
-            m.membership.id.as_uuid()
-        }))
+        let members = rows.into_iter().map(member_from_row).collect::<Result<Vec<_>, _>>()?;
+        Ok(Page::from_overfetch(members, page, |m| m.membership.id.as_uuid()))
     }
 
     fn count_owners(&mut self, org: OrgId) -> Result<u64, StoreError> {

@@ -2,8 +2,8 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use domain::ids::OrgId;
 use domain::org::{
-    DomainName, LogoUrl, OrgName, OrgRepository, OrgWriteError, Organization, PostalAddress,
-    PostalAddressInput, Slug, TimeZone,
+    DomainName, LogoUrl, OrgName, OrgRepository, OrgWriteError, Organization, PostalAddress, PostalAddressInput, Slug,
+    TimeZone,
 };
 use domain::StoreError;
 use serde_json::{json, Value};
@@ -72,24 +72,9 @@ impl TryFrom<OrgRow> for Organization {
             id: OrgId::from_uuid(row.id),
             name: OrgName::parse(&row.name).map_err(bad)?,
             slug: Slug::parse(&row.slug).map_err(bad)?,
-            domain: row
-                .domain
-                .as_deref()
-                .map(DomainName::parse)
-                .transpose()
-                .map_err(bad)?,
-            logo_url: row
-                .logo_url
-                .as_deref()
-                .map(LogoUrl::parse)
-                .transpose()
-                .map_err(bad)?,
-            timezone: row
-                .timezone
-                .as_deref()
-                .map(TimeZone::parse)
-                .transpose()
-                .map_err(bad)?,
+            domain: row.domain.as_deref().map(DomainName::parse).transpose().map_err(bad)?,
+            logo_url: row.logo_url.as_deref().map(LogoUrl::parse).transpose().map_err(bad)?,
+            timezone: row.timezone.as_deref().map(TimeZone::parse).transpose().map_err(bad)?,
             address: row.address.as_ref().map(address_from_json).transpose()?,
             version: row.version,
             created_at: row.created_at,
@@ -148,9 +133,7 @@ impl OrgRepository for PgTx<'_> {
 
     fn soft_delete_org(&mut self, id: OrgId, at: DateTime<Utc>) -> Result<(), StoreError> {
         diesel::update(
-            organizations::table
-                .filter(organizations::id.eq(id.as_uuid()))
-                .filter(organizations::deleted_at.is_null()),
+            organizations::table.filter(organizations::id.eq(id.as_uuid())).filter(organizations::deleted_at.is_null()),
         )
         .set((
             organizations::deleted_at.eq(at),

@@ -46,12 +46,8 @@ impl PgStore {
         Self { pool }
     }
 
-    fn connection(
-        &self,
-    ) -> Result<diesel::r2d2::PooledConnection<ConnectionManager<PgConnection>>, StoreError> {
-        self.pool
-            .get()
-            .map_err(|e| StoreError::Unavailable(e.to_string()))
+    fn connection(&self) -> Result<diesel::r2d2::PooledConnection<ConnectionManager<PgConnection>>, StoreError> {
+        self.pool.get().map_err(|e| StoreError::Unavailable(e.to_string()))
     }
 }
 
@@ -61,8 +57,7 @@ impl Store for PgStore {
         E: From<StoreError>,
     {
         let mut conn = self.connection()?;
-        let outcome = conn
-            .transaction::<T, Abort<E>, _>(|conn| work(&mut PgTx { conn }).map_err(Abort::UseCase));
+        let outcome = conn.transaction::<T, Abort<E>, _>(|conn| work(&mut PgTx { conn }).map_err(Abort::UseCase));
         outcome.map_err(|abort| match abort {
             Abort::UseCase(err) => err,
             Abort::Database(err) => E::from(store_error(err)),
@@ -71,9 +66,6 @@ impl Store for PgStore {
 
     fn ping(&self) -> Result<(), StoreError> {
         let mut conn = self.connection()?;
-        diesel::sql_query("SELECT 1")
-            .execute(&mut *conn)
-            .map(|_| ())
-            .map_err(store_error)
+        diesel::sql_query("SELECT 1").execute(&mut *conn).map(|_| ()).map_err(store_error)
     }
 }
