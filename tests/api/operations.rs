@@ -7,7 +7,9 @@ async fn probes_answer_without_authentication() {
     let app = TestApp::spawn().await;
     let health = expect_status(app.request(Method::GET, "/healthz", None, None).await, StatusCode::OK).await;
     assert_eq!(health["status"], "ok");
-    let ready = expect_status(app.request(Method::GET, "/readyz", None, None).await, StatusCode::OK).await;
+    let response = app.request(Method::GET, "/readyz", None, None).await;
+    assert_eq!(response.headers()["x-request-id"].len(), 36, "every response names its request id");
+    let ready = expect_status(response, StatusCode::OK).await;
     assert_eq!(ready["status"], "ready");
 }
 

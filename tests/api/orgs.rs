@@ -73,6 +73,7 @@ async fn each_mutation_writes_one_audit_record_with_its_context() {
         .send()
         .await
         .unwrap();
+    let request_id = response.headers()["x-request-id"].to_str().unwrap().to_owned();
     expect_status(response, StatusCode::OK).await;
 
     let events = app.audit(&id);
@@ -91,7 +92,7 @@ async fn each_mutation_writes_one_audit_record_with_its_context() {
     assert_eq!(updated.changes["version"], json!({ "from": 1, "to": 2 }));
     assert_eq!(updated.user_agent.as_deref(), Some("audit-test/1.0"));
     assert_eq!(updated.client_ip.as_deref(), Some("127.0.0.1"));
-    assert!(updated.request_id.as_deref().is_some_and(|r| !r.is_empty()));
+    assert_eq!(updated.request_id.as_deref(), Some(request_id.as_str()), "the audit record names the request");
 }
 
 #[tokio::test(flavor = "multi_thread")]

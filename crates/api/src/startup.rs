@@ -80,6 +80,20 @@ fn path_error(_: PathError, _: &HttpRequest) -> actix_web::Error {
     ApiError::not_found("resource").into()
 }
 
+/// Echoes the request id every log line of the request carries, so a client can quote it.
+async fn expose_request_id(
+    req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody>,
+) -> Result<actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>, actix_web::Error> {
+    use actix_web::HttpMessage;
+    let request_id = req.extensions().get::<tracing_actix_web::RequestId>().map(ToString::to_string);
+    let mut response = next.call(req).await?;
+    if let Some(value) = request_id.and_then(|id| actix_web::http::header::HeaderValue::from_str(&id).ok()) {
+        response.headers_mut().insert(actix_web::http::header::HeaderName::from_static("x-request-id"), value);
+    }
+    Ok(response)
+}
+
 async fn no_route() -> Result<actix_web::HttpResponse, ApiError> {
     Err(ApiError::not_found("route"))
 }
@@ -110,6 +124,7 @@ impl Application {
                 .app_data(web::PathConfig::default().error_handler(path_error))
                 .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", finish(api)))
                 .default_service(web::to(no_route))
+                .wrap(actix_web::middleware::from_fn(expose_request_id))
                 .wrap(TracingLogger::default())
         })
         .workers(config.workers)
