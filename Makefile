@@ -40,7 +40,7 @@ openapi: ## Regenerate docs/openapi.json from the code
 
 schema-check: ## The committed diesel schema matches the migrations
 	@command -v diesel >/dev/null || { echo "needs diesel_cli: cargo install diesel_cli --no-default-features --features postgres --locked"; exit 1; }
-	@db=orgd_schema_check_$$$$; base=$${DATABASE_URL%/*}; \
+	@export PGOPTIONS=--client-min-messages=warning; db=orgd_schema_check_$$$$; base=$${DATABASE_URL%/*}; \
 	psql "$$base/postgres" -qc "DROP DATABASE IF EXISTS $$db" && psql "$$base/postgres" -qc "CREATE DATABASE $$db" && \
 	DATABASE_URL="$$base/$$db" cargo run -q -p orgd -- migrate >/dev/null && \
 	DATABASE_URL="$$base/$$db" diesel print-schema > /tmp/$$db.rs; status=$$?; \
