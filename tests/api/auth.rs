@@ -4,7 +4,9 @@ use jsonwebtoken::{encode, EncodingKey, Header};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::helpers::{expect_problem, expect_status, TestApp, AUDIENCE, ISSUER, JWT_SECRET};
+use crate::helpers::{expect_problem, expect_status, jwt_config, TestApp, AUDIENCE, ISSUER, JWT_SECRET};
+
+const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/fixtures");
 
 fn sign(claims: &Value, key: &str) -> String {
     encode(&Header::default(), claims, &EncodingKey::from_secret(key.as_bytes())).unwrap()
@@ -84,4 +86,34 @@ async fn a_token_from_the_identity_provider_provisions_its_user_once() {
     let members = expect_status(app.get(&format!("/v1/orgs/{org}/members"), &token).await, StatusCode::OK).await;
     assert_eq!(members["data"].as_array().unwrap().len(), 1);
     assert_eq!(members["data"][0]["name"], "Carol");
+}
+
+fn sign_es256(claims: &Value, kid: &str) -> String {
+    let pem = std::fs::read(format!("{FIXTURES}/es256-test-private.pem")).unwrap();
+    let mut header = Header::new(jsonwebtoken::Algorithm::ES256);
+    header.kid = Some(kid.to_owned());
+    encode(&header, claims, &EncodingKey::from_ec_pem(&pem).unwrap()).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn tokens_signed_by_a_key_of_the_jwks_are_accepted() {
+    let mut jwt = jwt_config();
+    jwt.jwks_file = Some(format!("{FIXTURES}/jwks-test.json").into());
+    let app = TestApp::spawn_with_jwt(jwt).await;
+
+    let es256 = sign_es256(&claims(&[]), "test-es256");
+    expect_status(app.get("/v1/orgs", &es256).await, StatusCode::OK).await;
+    let unknown_kid = sign_es256(&claims(&[]), "rotated-away");
+    expect_problem(app.get("/v1/orgs", &unknown_kid).await, StatusCode::UNAUTHORIZED, "invalid_token").await;
+    let wrong_audience = sign_es256(&claims(&[("aud", json!("someone-else"))]), "test-es256");
+    expect_problem(app.get("/v1/orgs", &wrong_audience).await, StatusCode::UNAUTHORIZED, "invalid_token").await;
+    let hs256 = sign(&claims(&[]), JWT_SECRET);
+    expect_status(app.get("/v1/orgs", &hs256).await, StatusCode::OK).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_es256_token_is_refused_when_no_jwks_is_configured() {
+    let app = TestApp::spawn().await;
+    let es256 = sign_es256(&claims(&[]), "test-es256");
+    expect_problem(app.get("/v1/orgs", &es256).await, StatusCode::UNAUTHORIZED, "invalid_token").await;
 }

@@ -33,6 +33,10 @@ pub fn jwt_config() -> JwtConfig {
 
 impl TestApp {
     pub async fn spawn() -> Self {
+        Self::spawn_with_jwt(jwt_config()).await
+    }
+
+    pub async fn spawn_with_jwt(jwt: JwtConfig) -> Self {
         if std::env::var_os("TEST_LOG").is_some() {
             api::telemetry::init(LogFormat::Text);
         }
@@ -40,7 +44,7 @@ impl TestApp {
         let config = Config {
             database_url: SecretString::from(db.url().to_owned()),
             bind: "127.0.0.1:0".parse().unwrap(),
-            jwt: jwt_config(),
+            jwt: jwt.clone(),
             pool_size: 12,
             pool_timeout: Duration::from_secs(10),
             workers: 2,
@@ -50,7 +54,7 @@ impl TestApp {
         let app = tokio::task::block_in_place(|| Application::build(&config)).expect("server starts");
         let base = format!("http://{}", app.addr());
         tokio::spawn(app.run_until_stopped());
-        Self { base, db, jwt: jwt_config(), client: reqwest::Client::new() }
+        Self { base, db, jwt, client: reqwest::Client::new() }
     }
 
     /// A token for a user with a verified `{subject}@example.com` email.
