@@ -9,7 +9,7 @@ export ORGD_JWT_SECRET ?= dev-only-secret-do-not-deploy-0123456789abcdef
 
 FORBIDDEN_IN_DOMAIN := diesel|diesel_migrations|actix-web|actix-rt|tokio|r2d2|utoipa|validator
 
-.PHONY: help run test fmt lint check-domain openapi schema-check migrations-check ci token
+.PHONY: help run test fmt lint check-domain openapi schema-check ci token bench bench-members
 
 help: ## List targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -47,5 +47,12 @@ schema-check: ## The committed diesel schema matches the migrations
 	psql "$$base/postgres" -qc "DROP DATABASE IF EXISTS $$db"; [ $$status -eq 0 ] || exit $$status; \
 	if diff -u crates/infra/src/postgres/schema.rs /tmp/$$db.rs; then echo "schema.rs matches the migrations"; \
 	else echo "schema.rs is stale: run diesel print-schema against a migrated database"; exit 1; fi
+
+bench-members: ## Query plans and timings of member listing in an org of 1,000,000 members (~1 min)
+	@export PGOPTIONS=--client-min-messages=warning; db=orgd_bench_members; base=$${DATABASE_URL%/*}; \
+	psql "$$base/postgres" -qc "DROP DATABASE IF EXISTS $$db" && psql "$$base/postgres" -qc "CREATE DATABASE $$db" && \
+	DATABASE_URL="$$base/$$db" cargo run -q -p orgd -- migrate >/dev/null && \
+	psql "$$base/$$db" -q -f bench/members_at_scale.sql | grep -E '^(===|Time:| Execution Time)'; status=$$?; \
+	psql "$$base/postgres" -qc "DROP DATABASE IF EXISTS $$db"; exit $$status
 
 ci: lint check-domain schema-check test ## What CI runs
