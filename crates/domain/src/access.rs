@@ -1,24 +1,30 @@
 //! Entering an organization: who the caller is there, and with which rights.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 
 use crate::audit::Actor;
 use crate::authz::{Access, Grant, Permission, PermissionSet, RoleKey, SystemRole};
-use crate::context::Caller;
+use crate::context::{Caller, Identity, Principal};
 use crate::error::{AccessError, StoreError};
+use crate::ids::OrgId;
 use crate::member::Membership;
 use crate::org::{OrgRef, Organization};
 use crate::store::Tx;
 use crate::user::{sync_user, User};
 
+/// `last_used_at` of an API key is refreshed at most this often, so a busy key does not
+/// turn every request into a write.
+const KEY_USE_RESOLUTION: Duration = Duration::seconds(60);
+
 /// The caller inside one live organization.
 #[derive(Debug, Clone)]
 pub struct OrgScope {
-    pub user: User,
+    /// The person calling; `None` for an API key.
+    pub user: Option<User>,
     pub actor: Actor,
     pub org: Organization,
     pub grant: Grant,
-    /// `None` when the caller reaches the organization as staff.
+    /// The caller's own membership; `None` for staff and API keys.
     pub membership: Option<Membership>,
 }
 
@@ -29,10 +35,23 @@ pub enum Lock {
     Org,
 }
 
-/// The rights a role key carries in an organization.
-pub fn grant_for_role(role: &RoleKey) -> Grant {
-    let permissions = role.system_role().map_or(PermissionSet::EMPTY, SystemRole::permissions);
-    Grant { role: role.clone(), permissions, access: Access::Direct }
+/// The permissions a role key carries in an organization: its custom role if it has one
+/// (shadowing a system role of the same key), else the system role; `None` if neither.
+/// `owner` always carries everything.
+pub fn role_permissions(tx: &mut dyn Tx, org: OrgId, role: &RoleKey) -> Result<Option<PermissionSet>, StoreError> {
+    if role.is_owner() {
+        return Ok(Some(PermissionSet::all()));
+    }
+    if let Some(custom) = tx.find_role_by_key(org, role)? {
+        return Ok(Some(custom.permissions));
+    }
+    Ok(role.system_role().map(SystemRole::permissions))
+}
+
+/// The rights a member holding `role` has in `org`.
+pub fn member_grant(tx: &mut dyn Tx, org: OrgId, role: &RoleKey) -> Result<Grant, StoreError> {
+    let permissions = role_permissions(tx, org, role)?.unwrap_or(PermissionSet::EMPTY);
+    Ok(Grant { role: role.clone(), permissions, access: Access::Direct })
 }
 
 /// Platform staff without a membership may read, never change, a customer organization
@@ -42,36 +61,68 @@ fn staff_grant() -> Grant {
     Grant { role: SystemRole::Member.key(), permissions: reads.collect(), access: Access::Staff }
 }
 
+fn find_org<E>(tx: &mut dyn Tx, id: OrgId, lock: Lock) -> Result<Organization, E>
+where
+    E: From<AccessError> + From<StoreError>,
+{
+    let org = match lock {
+        Lock::None => tx.find_org(id)?,
+        Lock::Org => tx.lock_org(id)?,
+    };
+    Ok(org.ok_or(AccessError::NotFound("organization"))?)
+}
+
 /// Resolves `org` for the caller. An organization that does not exist, is deleted, or that
 /// the caller has no access to is the same `NotFound`: existence never leaks across tenants.
-pub fn enter_org<E>(
-    tx: &mut dyn Tx,
-    caller: &Caller,
-    org: &OrgRef,
-    now: DateTime<Utc>,
-    lock: Lock,
-) -> Result<OrgScope, E>
+pub fn enter_org<E>(tx: &mut dyn Tx, caller: &Caller, org: &OrgRef, now: DateTime<Utc>, lock: Lock) -> Result<OrgScope, E>
+where
+    E: From<AccessError> + From<StoreError>,
+{
+    match &caller.principal {
+        Principal::User(identity) => enter_as_user(tx, identity, org, now, lock),
+        Principal::ApiKey(credential) => {
+            let key = tx.find_api_key_by_hash(&credential.lookup_hash)?.ok_or(AccessError::Unauthenticated("unknown"))?;
+            if let Some(reason) = key.unusable_at(now) {
+                return Err(AccessError::Unauthenticated(reason).into());
+            }
+            let org_id = match org {
+                OrgRef::Me => key.org_id,
+                OrgRef::Id(id) if *id == key.org_id => *id,
+                OrgRef::Id(_) => return Err(AccessError::NotFound("organization").into()),
+            };
+            if key.last_used_at.is_none_or(|used| now - used >= KEY_USE_RESOLUTION) {
+                tx.touch_api_key(key.id, now)?;
+            }
+            let org = find_org::<E>(tx, org_id, lock)?;
+            let grant = Grant { role: api_key_role(), permissions: key.permissions, access: Access::ApiKey };
+            Ok(OrgScope { user: None, actor: Actor::ApiKey(key.id), org, grant, membership: None })
+        }
+    }
+}
+
+/// The role name API keys report.
+fn api_key_role() -> RoleKey {
+    RoleKey::parse("api_key").unwrap_or_else(|_| SystemRole::Member.key())
+}
+
+fn enter_as_user<E>(tx: &mut dyn Tx, identity: &Identity, org: &OrgRef, now: DateTime<Utc>, lock: Lock) -> Result<OrgScope, E>
 where
     E: From<AccessError> + From<StoreError>,
 {
     let not_found = || AccessError::NotFound("organization");
-    let user = sync_user(tx, &caller.identity, now)?;
+    let user = sync_user(tx, identity, now)?;
     let org_id = match org {
         OrgRef::Id(id) => *id,
         OrgRef::Me => tx.default_org_of_user(user.id)?.ok_or_else(not_found)?,
     };
-    let org = match lock {
-        Lock::None => tx.find_org(org_id)?,
-        Lock::Org => tx.lock_org(org_id)?,
-    }
-    .ok_or_else(not_found)?;
+    let org = find_org::<E>(tx, org_id, lock)?;
     let membership = tx.find_membership_of_user(org.id, user.id)?;
     let grant = match &membership {
-        Some(m) => grant_for_role(&m.role),
-        None if caller.identity.staff => staff_grant(),
+        Some(m) => member_grant(tx, org.id, &m.role)?,
+        None if identity.staff => staff_grant(),
         None => return Err(not_found().into()),
     };
-    Ok(OrgScope { actor: Actor::User(user.id), user, org, grant, membership })
+    Ok(OrgScope { actor: Actor::User(user.id), user: Some(user), org, grant, membership })
 }
 
 #[cfg(test)]
@@ -89,8 +140,7 @@ mod tests {
     }
 
     #[test]
-    fn an_unknown_role_grants_nothing() {
-        let grant = grant_for_role(&RoleKey::parse("ghost").unwrap());
-        assert_eq!(grant.permissions, PermissionSet::EMPTY);
+    fn api_keys_report_a_role_of_their_own() {
+        assert_eq!(api_key_role().as_str(), "api_key");
     }
 }

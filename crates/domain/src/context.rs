@@ -36,11 +36,42 @@ pub struct RequestMeta {
     pub user_agent: Option<String>,
 }
 
+/// An organization API key as presented: its keyed hash, computed by the adapter that
+/// holds the key. Whether it exists, is revoked or expired is decided in the use case's
+/// transaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiKeyCredential {
+    pub lookup_hash: Vec<u8>,
+}
+
+/// Who is calling.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Principal {
+    /// A person, vouched for by the identity provider.
+    User(Identity),
+    /// A program holding an organization API key.
+    ApiKey(ApiKeyCredential),
+}
+
 /// The authenticated caller of a use case.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Caller {
-    pub identity: Identity,
+    pub principal: Principal,
     pub meta: RequestMeta,
+}
+
+impl Caller {
+    pub fn user(identity: Identity, meta: RequestMeta) -> Self {
+        Self { principal: Principal::User(identity), meta }
+    }
+
+    /// The person calling; API keys are refused for what only a person may do.
+    pub fn identity(&self) -> Result<&Identity, crate::AccessError> {
+        match &self.principal {
+            Principal::User(identity) => Ok(identity),
+            Principal::ApiKey(_) => Err(crate::AccessError::UserRequired),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -25,9 +25,18 @@ pub enum AccessError {
     /// The caller is a member but lacks the permission.
     #[error("missing permission `{permission}`")]
     Forbidden { permission: &'static str },
-    /// The rule is not about a permission (e.g. only an owner may delete the org).
+    /// The rule is not about a permission (e.g. only an owner may transfer ownership).
     #[error("{0}")]
     NotAllowed(&'static str),
+    /// The change would hand out permissions the caller does not hold itself.
+    #[error("the caller lacks permissions it tried to grant: {}", missing.join(", "))]
+    Escalation { missing: Vec<&'static str> },
+    /// Only a person may do this; an API key may not.
+    #[error("this needs a user's token, not an API key")]
+    UserRequired,
+    /// The credential is unknown, revoked or expired.
+    #[error("the credential is {0}")]
+    Unauthenticated(&'static str),
 }
 
 /// One rejected input field.

@@ -75,6 +75,14 @@ public_id!(
     MemberId, "mem", "member"
 );
 public_id!(
+    /// An organization's custom role.
+    RoleId, "role", "role"
+);
+public_id!(
+    /// An organization API key.
+    ApiKeyId, "key", "API key"
+);
+public_id!(
     /// An audit event.
     EventId, "evt", "audit event"
 );

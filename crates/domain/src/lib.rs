@@ -6,6 +6,7 @@
 //! on this crate alone — for example to run the same authorization decision in-process.
 
 pub mod access;
+pub mod apikey;
 pub mod audit;
 pub mod authz;
 pub mod context;
@@ -14,6 +15,7 @@ pub mod ids;
 pub mod member;
 pub mod org;
 pub mod pagination;
+pub mod role;
 pub mod store;
 pub mod time;
 pub mod user;
@@ -21,6 +23,9 @@ pub mod user;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 
-pub use context::{Caller, Identity, RequestMeta};
+pub use context::{ApiKeyCredential, Caller, Identity, Principal, RequestMeta};
 pub use error::{AccessError, FieldError, Invalid, StoreError};
 pub use store::{Store, Tx};
+
+#[cfg(test)]
+mod governance_tests;

@@ -1,15 +1,17 @@
 //! The unit-of-work port: one transaction over every repository a use case needs.
 
+use crate::apikey::ApiKeyRepository;
 use crate::audit::AuditSink;
 use crate::error::StoreError;
 use crate::member::MemberRepository;
 use crate::org::OrgRepository;
+use crate::role::RoleRepository;
 use crate::user::UserRepository;
 
 /// Everything a use case may read or write inside one transaction.
-pub trait Tx: UserRepository + OrgRepository + MemberRepository + AuditSink {}
+pub trait Tx: UserRepository + OrgRepository + MemberRepository + RoleRepository + ApiKeyRepository + AuditSink {}
 
-impl<T: UserRepository + OrgRepository + MemberRepository + AuditSink> Tx for T {}
+impl<T> Tx for T where T: UserRepository + OrgRepository + MemberRepository + RoleRepository + ApiKeyRepository + AuditSink {}
 
 /// Runs use cases in transactions.
 pub trait Store: Clone + Send + Sync + 'static {

@@ -7,13 +7,16 @@ use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
 
+use crate::apikey::{ApiKey, ApiKeyRepository, MintedSecret, SecretMinter};
 use crate::audit::{AuditRecord, AuditSink};
+use crate::authz::RoleKey;
 use crate::context::{Caller, Identity, RequestMeta};
 use crate::error::StoreError;
-use crate::ids::{MemberId, OrgId, UserId};
+use crate::ids::{ApiKeyId, MemberId, OrgId, RoleId, UserId};
 use crate::member::{Member, MemberFilter, MemberRepository, MemberWriteError, Membership};
 use crate::org::{OrgRepository, OrgWriteError, Organization, Slug};
 use crate::pagination::{Page, PageRequest};
+use crate::role::{CustomRole, RoleRepository, RoleWriteError};
 use crate::store::{Store, Tx};
 use crate::user::{User, UserRepository};
 
@@ -22,6 +25,8 @@ pub struct State {
     pub users: BTreeMap<UserId, User>,
     pub orgs: BTreeMap<OrgId, (Organization, Option<DateTime<Utc>>)>,
     pub memberships: BTreeMap<MemberId, Membership>,
+    pub roles: BTreeMap<RoleId, CustomRole>,
+    pub api_keys: BTreeMap<ApiKeyId, (ApiKey, Vec<u8>)>,
     pub audit: Vec<AuditRecord>,
 }
 
@@ -207,12 +212,119 @@ impl MemberRepository for State {
         Ok(self.memberships.values().filter(|m| m.org_id == org && m.role.is_owner()).count() as u64)
     }
 
+    fn set_member_role(&mut self, org: OrgId, member: MemberId, role: &RoleKey, at: DateTime<Utc>) -> Result<(), StoreError> {
+        if let Some(m) = self.memberships.get_mut(&member).filter(|m| m.org_id == org) {
+            m.role = role.clone();
+            m.updated_at = at;
+        }
+        Ok(())
+    }
+
     fn delete_membership(&mut self, org: OrgId, member: MemberId) -> Result<bool, StoreError> {
         let found = self.memberships.get(&member).is_some_and(|m| m.org_id == org);
         if found {
             self.memberships.remove(&member);
         }
         Ok(found)
+    }
+}
+
+impl RoleRepository for State {
+    fn find_role_by_key(&mut self, org: OrgId, key: &RoleKey) -> Result<Option<CustomRole>, StoreError> {
+        Ok(self.roles.values().find(|r| r.org_id == org && &r.key == key).cloned())
+    }
+
+    fn find_role(&mut self, org: OrgId, id: RoleId) -> Result<Option<CustomRole>, StoreError> {
+        Ok(self.roles.get(&id).filter(|r| r.org_id == org).cloned())
+    }
+
+    fn list_roles(&mut self, org: OrgId) -> Result<Vec<CustomRole>, StoreError> {
+        Ok(self.roles.values().filter(|r| r.org_id == org).cloned().collect())
+    }
+
+    fn insert_role(&mut self, role: &CustomRole) -> Result<(), RoleWriteError> {
+        if self.roles.values().any(|r| r.org_id == role.org_id && r.key == role.key) {
+            return Err(RoleWriteError::KeyTaken);
+        }
+        self.roles.insert(role.id, role.clone());
+        Ok(())
+    }
+
+    fn update_role(&mut self, role: &CustomRole) -> Result<(), StoreError> {
+        self.roles.insert(role.id, role.clone());
+        Ok(())
+    }
+
+    fn delete_role(&mut self, org: OrgId, id: RoleId) -> Result<(), StoreError> {
+        self.roles.retain(|rid, r| !(*rid == id && r.org_id == org));
+        Ok(())
+    }
+
+    fn count_members_with_role(&mut self, org: OrgId, key: &RoleKey) -> Result<u64, StoreError> {
+        Ok(self.memberships.values().filter(|m| m.org_id == org && &m.role == key).count() as u64)
+    }
+
+    fn reassign_role(&mut self, org: OrgId, from: &RoleKey, to: &RoleKey, at: DateTime<Utc>) -> Result<u64, StoreError> {
+        let mut moved = 0;
+        for m in self.memberships.values_mut().filter(|m| m.org_id == org && &m.role == from) {
+            m.role = to.clone();
+            m.updated_at = at;
+            moved += 1;
+        }
+        Ok(moved)
+    }
+}
+
+impl ApiKeyRepository for State {
+    fn insert_api_key(&mut self, key: &ApiKey, lookup_hash: &[u8]) -> Result<(), StoreError> {
+        self.api_keys.insert(key.id, (key.clone(), lookup_hash.to_vec()));
+        Ok(())
+    }
+
+    fn find_api_key_by_hash(&mut self, lookup_hash: &[u8]) -> Result<Option<ApiKey>, StoreError> {
+        Ok(self.api_keys.values().find(|(_, h)| h == lookup_hash).map(|(k, _)| k.clone()))
+    }
+
+    fn find_api_key(&mut self, org: OrgId, id: ApiKeyId) -> Result<Option<ApiKey>, StoreError> {
+        Ok(self.api_keys.get(&id).filter(|(k, _)| k.org_id == org).map(|(k, _)| k.clone()))
+    }
+
+    fn list_api_keys(&mut self, org: OrgId, page: PageRequest) -> Result<Page<ApiKey>, StoreError> {
+        let rows = self
+            .api_keys
+            .values()
+            .rev()
+            .filter(|(k, _)| k.org_id == org && page.after.is_none_or(|after| k.id.as_uuid() < after))
+            .map(|(k, _)| k.clone())
+            .take(page.fetch_limit() as usize)
+            .collect();
+        Ok(Page::from_overfetch(rows, page, |k: &ApiKey| k.id.as_uuid()))
+    }
+
+    fn revoke_api_key(&mut self, org: OrgId, id: ApiKeyId, at: DateTime<Utc>) -> Result<(), StoreError> {
+        if let Some((k, _)) = self.api_keys.get_mut(&id).filter(|(k, _)| k.org_id == org) {
+            k.revoked_at = Some(at);
+        }
+        Ok(())
+    }
+
+    fn touch_api_key(&mut self, id: ApiKeyId, at: DateTime<Utc>) -> Result<(), StoreError> {
+        if let Some((k, _)) = self.api_keys.get_mut(&id) {
+            k.last_used_at = Some(at);
+        }
+        Ok(())
+    }
+}
+
+/// Mints predictable secrets: `test_key_<n>`, hashed as their own bytes.
+#[derive(Debug, Default)]
+pub struct CountingMinter(std::sync::atomic::AtomicU64);
+
+impl SecretMinter for CountingMinter {
+    fn mint_api_key(&self) -> MintedSecret {
+        let n = self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let token = format!("test_key_{n}");
+        MintedSecret { lookup_hash: token.clone().into_bytes(), hint: token.clone(), token }
     }
 }
 
@@ -237,5 +349,23 @@ pub fn identity(subject: &str, email: &str) -> Identity {
 }
 
 pub fn caller(subject: &str) -> Caller {
-    Caller { identity: identity(subject, &format!("{subject}@example.com")), meta: RequestMeta::default() }
+    Caller::user(identity(subject, &format!("{subject}@example.com")), RequestMeta::default())
+}
+
+/// A caller presenting the API key whose token is `token`.
+pub fn key_caller(token: &str) -> Caller {
+    Caller { principal: crate::Principal::ApiKey(crate::ApiKeyCredential { lookup_hash: token.as_bytes().to_vec() }), meta: RequestMeta::default() }
+}
+
+/// Adds `subject` to the organization with `role`, returning the membership id.
+pub fn join(store: &InMemoryStore, org: OrgId, subject: &str, role: &str) -> MemberId {
+    let now = Utc::now();
+    store
+        .transaction(|tx| {
+            let user = crate::user::sync_user(tx, &identity(subject, &format!("{subject}@example.com")), now)?;
+            let membership = Membership { id: MemberId::generate(), org_id: org, user_id: user.id, role: RoleKey::parse(role).unwrap(), joined_at: now, updated_at: now };
+            tx.insert_membership(&membership).map_err(|_| StoreError::Internal("duplicate".into()))?;
+            Ok::<_, StoreError>(membership.id)
+        })
+        .unwrap()
 }

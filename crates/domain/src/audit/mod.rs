@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 
 use crate::context::RequestMeta;
 use crate::error::StoreError;
-use crate::ids::{EventId, OrgId, UserId};
+use crate::ids::{ApiKeyId, EventId, OrgId, UserId};
 
 /// What happened, as a stable dotted name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -14,7 +14,15 @@ pub enum AuditAction {
     OrgCreated,
     OrgUpdated,
     OrgDeleted,
+    OrgOwnershipTransferred,
     MemberLeft,
+    MemberRoleChanged,
+    MemberRemoved,
+    RoleCreated,
+    RoleUpdated,
+    RoleDeleted,
+    ApiKeyCreated,
+    ApiKeyRevoked,
 }
 
 impl AuditAction {
@@ -23,7 +31,15 @@ impl AuditAction {
             AuditAction::OrgCreated => "org.created",
             AuditAction::OrgUpdated => "org.updated",
             AuditAction::OrgDeleted => "org.deleted",
+            AuditAction::OrgOwnershipTransferred => "org.ownership_transferred",
             AuditAction::MemberLeft => "member.left",
+            AuditAction::MemberRoleChanged => "member.role_changed",
+            AuditAction::MemberRemoved => "member.removed",
+            AuditAction::RoleCreated => "role.created",
+            AuditAction::RoleUpdated => "role.updated",
+            AuditAction::RoleDeleted => "role.deleted",
+            AuditAction::ApiKeyCreated => "api_key.created",
+            AuditAction::ApiKeyRevoked => "api_key.revoked",
         }
     }
 }
@@ -32,18 +48,21 @@ impl AuditAction {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Actor {
     User(UserId),
+    ApiKey(ApiKeyId),
 }
 
 impl Actor {
     pub const fn kind(&self) -> &'static str {
         match self {
             Actor::User(_) => "user",
+            Actor::ApiKey(_) => "api_key",
         }
     }
 
     pub fn id(&self) -> String {
         match self {
             Actor::User(id) => id.to_string(),
+            Actor::ApiKey(id) => id.to_string(),
         }
     }
 }

@@ -10,6 +10,8 @@ pub enum Access {
     Direct,
     /// As platform staff, without a membership.
     Staff,
+    /// Through an organization API key.
+    ApiKey,
 }
 
 impl Access {
@@ -17,6 +19,7 @@ impl Access {
         match self {
             Access::Direct => "direct",
             Access::Staff => "staff",
+            Access::ApiKey => "api_key",
         }
     }
 }
@@ -43,6 +46,17 @@ impl Grant {
         }
     }
 
+    /// Refuses handing out (to a role, a member, an invite or an API key) any permission
+    /// this grant does not hold: nobody can create more power than they have.
+    pub fn may_grant(&self, permissions: PermissionSet) -> Result<(), AccessError> {
+        let missing: Vec<&'static str> = permissions.minus(self.permissions).iter().map(Permission::as_str).collect();
+        if missing.is_empty() {
+            Ok(())
+        } else {
+            Err(AccessError::Escalation { missing })
+        }
+    }
+
     pub fn is_owner(&self) -> bool {
         self.access == Access::Direct && self.role.is_owner()
     }
@@ -64,6 +78,16 @@ mod tests {
         assert_eq!(grant.authorize(Permission::OrgUpdate), Err(AccessError::Forbidden { permission: "org:update" }));
         assert!(grant.denied().contains(&Permission::OrgDelete));
         assert!(!grant.denied().contains(&Permission::OrgRead));
+    }
+
+    #[test]
+    fn nobody_grants_what_they_lack() {
+        let admin = Grant::for_system_role(SystemRole::Admin);
+        assert_eq!(admin.may_grant(SystemRole::Member.permissions()), Ok(()));
+        assert_eq!(
+            admin.may_grant(SystemRole::Owner.permissions()),
+            Err(AccessError::Escalation { missing: vec!["org:delete", "org:transfer_ownership", "scim:write"] })
+        );
     }
 
     #[test]

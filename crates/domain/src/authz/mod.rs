@@ -22,5 +22,5 @@ mod permission;
 mod role;
 
 pub use grant::{Access, Grant};
-pub use permission::{Permission, PermissionSet, UnknownPermission};
+pub use permission::{parse_permissions, Permission, PermissionSet, UnknownPermission};
 pub use role::{RoleKey, SystemRole};

@@ -3,6 +3,8 @@
 use std::fmt;
 use std::str::FromStr;
 
+use crate::error::{FieldError, Invalid};
+
 macro_rules! catalogue {
     ($($variant:ident = $name:literal : $description:literal,)+) => {
         /// One entry of the permission catalogue.
@@ -144,9 +146,29 @@ impl FromIterator<Permission> for PermissionSet {
     }
 }
 
+/// Parses permission names, reporting each unknown one under `field[index]`.
+pub fn parse_permissions(invalid: &mut Invalid, field: &str, names: &[String]) -> PermissionSet {
+    let mut set = PermissionSet::EMPTY;
+    for (index, name) in names.iter().enumerate() {
+        match name.parse::<Permission>() {
+            Ok(p) => set = set.with(p),
+            Err(e) => invalid.0.push(FieldError::new(format!("{field}[{index}]"), "unknown_permission", e.to_string())),
+        }
+    }
+    set
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unknown_permissions_are_reported_by_index() {
+        let mut invalid = Invalid::default();
+        let set = parse_permissions(&mut invalid, "permissions", &["org:read".into(), "org:fly".into()]);
+        assert!(set.contains(Permission::OrgRead));
+        assert_eq!(invalid.0[0].field, "permissions[1]");
+    }
 
     #[test]
     fn the_catalogue_fits_the_bit_set() {

@@ -6,6 +6,8 @@ pub enum MemberError {
     Access(#[from] AccessError),
     #[error(transparent)]
     Invalid(#[from] Invalid),
+    #[error("`{0}` is not a role of this organization")]
+    UnknownRole(String),
     /// The change would leave the organization without an owner.
     #[error("the organization must keep at least one owner; transfer ownership first")]
     LastOwner,

@@ -1,3 +1,6 @@
+use chrono::{DateTime, Utc};
+
+use crate::authz::RoleKey;
 use crate::error::StoreError;
 use crate::ids::{MemberId, OrgId, UserId};
 use crate::pagination::{Page, PageRequest};
@@ -40,6 +43,8 @@ pub trait MemberRepository {
     ) -> Result<Page<Member>, StoreError>;
 
     fn count_owners(&mut self, org: OrgId) -> Result<u64, StoreError>;
+
+    fn set_member_role(&mut self, org: OrgId, member: MemberId, role: &RoleKey, at: DateTime<Utc>) -> Result<(), StoreError>;
 
     /// Removes the membership; `false` when there was none.
     fn delete_membership(&mut self, org: OrgId, member: MemberId) -> Result<bool, StoreError>;

@@ -1,10 +1,11 @@
 use std::sync::Arc;
 
-use crate::access::{enter_org, Lock};
-use crate::audit::{AuditAction, AuditRecord, Target};
-use crate::authz::Permission;
+use crate::access::{enter_org, role_permissions, Lock, OrgScope};
+use crate::audit::{AuditAction, AuditRecord, Changes, Target};
+use crate::authz::{Permission, RoleKey, SystemRole};
 use crate::context::Caller;
-use crate::error::AccessError;
+use crate::error::{AccessError, Invalid};
+use crate::store::Tx;
 use crate::ids::MemberId;
 use crate::org::OrgRef;
 use crate::pagination::{Page, PageRequest};
@@ -12,7 +13,7 @@ use crate::store::Store;
 use crate::time::Clock;
 
 use super::error::MemberError;
-use super::model::{Member, MemberQuery};
+use super::model::{Member, MemberQuery, Membership};
 
 /// Use cases of memberships.
 #[derive(Clone)]
@@ -72,6 +73,98 @@ impl<S: Store> MemberService<S> {
             );
             tx.append_audit(&record)?;
             Ok(())
+        })
+    }
+
+    fn find_target(tx: &mut dyn Tx, scope: &OrgScope, member: MemberId) -> Result<Membership, MemberError> {
+        let found = tx.find_member(scope.org.id, member)?.ok_or(AccessError::NotFound("member"))?;
+        Ok(found.membership)
+    }
+
+    fn role_permissions(tx: &mut dyn Tx, scope: &OrgScope, role: &RoleKey) -> Result<crate::authz::PermissionSet, MemberError> {
+        role_permissions(tx, scope.org.id, role)?.ok_or_else(|| MemberError::UnknownRole(role.to_string()))
+    }
+
+    /// Refuses taking the last owner's owner role away.
+    fn keep_an_owner(tx: &mut dyn Tx, scope: &OrgScope, target: &Membership) -> Result<(), MemberError> {
+        if target.role.is_owner() && tx.count_owners(scope.org.id)? <= 1 {
+            return Err(MemberError::LastOwner);
+        }
+        Ok(())
+    }
+
+    fn record(scope: &OrgScope, caller: &Caller, action: AuditAction, member: MemberId, changes: Changes, at: chrono::DateTime<chrono::Utc>) -> AuditRecord {
+        AuditRecord::new(scope.org.id, &scope.actor, action, Target::new("member", member), &caller.meta, at).with_changes(changes)
+    }
+
+    /// Gives a member another role. The caller must hold every permission of both the old
+    /// and the new role, so nobody promotes past themselves or demotes someone above them.
+    pub fn change_role(&self, caller: &Caller, org: &OrgRef, member: MemberId, role: &str) -> Result<Member, MemberError> {
+        let role = RoleKey::parse(role).map_err(|e| Invalid::field("role", e.code, e.message))?;
+        let now = self.clock.now();
+        self.store.transaction(|tx| {
+            let scope = enter_org::<MemberError>(tx, caller, org, now, Lock::Org)?;
+            scope.grant.authorize(Permission::MembersUpdate)?;
+            let target = Self::find_target(tx, &scope, member)?;
+            let old_permissions = Self::role_permissions(tx, &scope, &target.role)?;
+            let new_permissions = Self::role_permissions(tx, &scope, &role)?;
+            scope.grant.may_grant(old_permissions)?;
+            scope.grant.may_grant(new_permissions)?;
+            if target.role != role {
+                if !role.is_owner() {
+                    Self::keep_an_owner(tx, &scope, &target)?;
+                }
+                tx.set_member_role(scope.org.id, member, &role, now)?;
+                let mut changes = Changes::new();
+                changes.diff("role", &target.role.to_string(), &role.to_string());
+                tx.append_audit(&Self::record(&scope, caller, AuditAction::MemberRoleChanged, member, changes, now))?;
+            }
+            tx.find_member(scope.org.id, member)?.ok_or(MemberError::Access(AccessError::NotFound("member")))
+        })
+    }
+
+    /// Removes a member. Nobody removes a member whose role holds a permission they lack,
+    /// and the last owner cannot be removed.
+    pub fn remove(&self, caller: &Caller, org: &OrgRef, member: MemberId) -> Result<(), MemberError> {
+        let now = self.clock.now();
+        self.store.transaction(|tx| {
+            let scope = enter_org::<MemberError>(tx, caller, org, now, Lock::Org)?;
+            scope.grant.authorize(Permission::MembersRemove)?;
+            let target = Self::find_target(tx, &scope, member)?;
+            let permissions = role_permissions(tx, scope.org.id, &target.role)?.unwrap_or_default();
+            scope.grant.may_grant(permissions)?;
+            Self::keep_an_owner(tx, &scope, &target)?;
+            tx.delete_membership(scope.org.id, member)?;
+            let mut changes = Changes::new();
+            changes.set("role", target.role.as_str());
+            changes.set("user_id", target.user_id.to_string());
+            tx.append_audit(&Self::record(&scope, caller, AuditAction::MemberRemoved, member, changes, now))?;
+            Ok(())
+        })
+    }
+
+    /// An owner hands the owner role to another member and becomes an admin.
+    pub fn transfer_ownership(&self, caller: &Caller, org: &OrgRef, to: MemberId) -> Result<Member, MemberError> {
+        let now = self.clock.now();
+        self.store.transaction(|tx| {
+            let scope = enter_org::<MemberError>(tx, caller, org, now, Lock::Org)?;
+            scope.grant.authorize(Permission::OrgTransferOwnership)?;
+            let own = scope.membership.clone().filter(|m| m.role.is_owner()).ok_or(AccessError::NotAllowed("only an owner can transfer ownership"))?;
+            let target = Self::find_target(tx, &scope, to)?;
+            if target.id == own.id {
+                return Err(Invalid::field("member_id", "self_transfer", "ownership must go to another member").into());
+            }
+            let admin = SystemRole::Admin.key();
+            tx.set_member_role(scope.org.id, target.id, &RoleKey::owner(), now)?;
+            tx.set_member_role(scope.org.id, own.id, &admin, now)?;
+            let mut changes = Changes::new();
+            changes.set("from_member", own.id.to_string());
+            changes.set("to_member", target.id.to_string());
+            changes.diff("previous_role_of_new_owner", &target.role.to_string(), &RoleKey::owner().to_string());
+            let record = AuditRecord::new(scope.org.id, &scope.actor, AuditAction::OrgOwnershipTransferred, Target::new("organization", scope.org.id), &caller.meta, now)
+                .with_changes(changes);
+            tx.append_audit(&record)?;
+            tx.find_member(scope.org.id, target.id)?.ok_or(MemberError::Access(AccessError::NotFound("member")))
         })
     }
 }

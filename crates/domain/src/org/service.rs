@@ -6,7 +6,7 @@ use serde_json::Value;
 use super::error::OrgError;
 use super::model::{CreateOrg, MyOrg, OrgRef, OrgView, Organization, Patch, UpdateOrg};
 use super::values::{DomainName, LogoUrl, OrgName, PostalAddress, PostalAddressInput, Slug, TimeZone};
-use crate::access::{enter_org, grant_for_role, Lock};
+use crate::access::{enter_org, member_grant, Lock};
 use crate::audit::{Actor, AuditAction, AuditRecord, Changes, Target};
 use crate::authz::{Permission, RoleKey};
 use crate::context::Caller;
@@ -88,7 +88,7 @@ impl<S: Store> OrgService<S> {
         let now = self.clock.now();
 
         self.store.transaction(|tx| {
-            let user = sync_user(tx, &caller.identity, now)?;
+            let user = sync_user(tx, caller.identity()?, now)?;
             let id = OrgId::generate();
             let slug = match slug {
                 Some(slug) => slug,
@@ -138,7 +138,7 @@ impl<S: Store> OrgService<S> {
             .with_changes(changes);
             tx.append_audit(&record)?;
             let is_default = tx.default_org_of_user(user.id)? == Some(org.id);
-            Ok(MyOrg { grant: grant_for_role(&membership.role), org, membership, is_default })
+            Ok(MyOrg { grant: member_grant(tx, org.id, &membership.role)?, org, membership, is_default })
         })
     }
 
@@ -156,15 +156,24 @@ impl<S: Store> OrgService<S> {
     pub fn list_mine(&self, caller: &Caller, page: PageRequest) -> Result<Page<MyOrg>, OrgError> {
         let now = self.clock.now();
         self.store.transaction(|tx| {
-            let user = sync_user(tx, &caller.identity, now)?;
+            let user = sync_user(tx, caller.identity()?, now)?;
             let default = tx.default_org_of_user(user.id)?;
             let orgs = tx.list_orgs_of_user(user.id, page)?;
-            Ok(orgs.map(|(org, membership)| MyOrg {
-                is_default: Some(org.id) == default,
-                grant: grant_for_role(&membership.role),
-                org,
-                membership,
-            }))
+            let mut items = Vec::with_capacity(orgs.items.len());
+            for (org, membership) in orgs.items {
+                let grant = member_grant(tx, org.id, &membership.role)?;
+                items.push(MyOrg { is_default: Some(org.id) == default, grant, org, membership });
+            }
+            Ok(Page { items, next_after: orgs.next_after })
+        })
+    }
+
+    /// The caller's rights in the organization, for client-side gating.
+    pub fn permissions(&self, caller: &Caller, org: &OrgRef) -> Result<crate::authz::Grant, OrgError> {
+        let now = self.clock.now();
+        self.store.transaction(|tx| {
+            let scope = enter_org::<OrgError>(tx, caller, org, now, Lock::None)?;
+            Ok(scope.grant)
         })
     }
 
