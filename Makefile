@@ -6,6 +6,7 @@ SHELL := /bin/bash
 # Development defaults; override in the environment.
 export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/orgd
 export ORGD_JWT_SECRET ?= dev-only-secret-do-not-deploy-0123456789abcdef
+export ORGD_HMAC_KEY ?= dev-only-hmac-key-do-not-deploy-0123456789abcdef
 
 FORBIDDEN_IN_DOMAIN := diesel|diesel_migrations|actix-web|actix-rt|tokio|r2d2|utoipa|validator
 

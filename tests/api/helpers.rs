@@ -43,6 +43,7 @@ impl TestApp {
         let db = tokio::task::spawn_blocking(TestDatabase::create).await.unwrap();
         let config = Config {
             database_url: SecretString::from(db.url().to_owned()),
+            hmac_key: SecretString::from("test-hmac-key-0123456789abcdef0123456789".to_owned()),
             bind: "127.0.0.1:0".parse().unwrap(),
             jwt: jwt.clone(),
             pool_size: 12,

@@ -9,7 +9,7 @@ use secrecy::{ExposeSecret, SecretString};
 pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/orgd";
 pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
 pub const DEFAULT_STAFF_CLAIM: &str = "orgd_staff";
-/// Shorter HS256 keys can be brute-forced offline from a single token.
+/// Shorter keys can be brute-forced offline (an HS256 key from a single token).
 pub const MIN_JWT_SECRET_BYTES: usize = 32;
 
 /// A setting that is missing or unusable, worded as one line naming the variable and the fix.
@@ -47,6 +47,8 @@ pub struct JwtConfig {
 #[derive(Debug, Clone)]
 pub struct Config {
     pub database_url: SecretString,
+    /// Key of the HMAC that stored API key secrets are hashed with.
+    pub hmac_key: SecretString,
     pub bind: SocketAddr,
     pub jwt: JwtConfig,
     pub pool_size: u32,
@@ -155,8 +157,19 @@ impl Config {
                 ))
             }
         };
+        let hmac_key = var("ORGD_HMAC_KEY", env).ok_or_else(|| {
+            ConfigError::new("ORGD_HMAC_KEY", "not set", "set a random key of at least 32 bytes, e.g. `openssl rand -hex 32`; keep it stable, as stored API keys depend on it")
+        })?;
+        if hmac_key.len() < MIN_JWT_SECRET_BYTES {
+            return Err(ConfigError::new(
+                "ORGD_HMAC_KEY",
+                format!("the key has {} bytes, fewer than 32", hmac_key.len()),
+                "use a random key of at least 32 bytes, e.g. `openssl rand -hex 32`",
+            ));
+        }
         Ok(Self {
             database_url,
+            hmac_key: SecretString::from(hmac_key),
             bind,
             jwt: JwtConfig::from_env(env)?,
             pool_size,
@@ -197,10 +210,11 @@ mod tests {
     }
 
     const SECRET: (&str, &str) = ("ORGD_JWT_SECRET", "0123456789abcdef0123456789abcdef");
+    const HMAC: (&str, &str) = ("ORGD_HMAC_KEY", "fedcba9876543210fedcba9876543210");
 
     #[test]
     fn defaults_apply_when_only_a_key_is_set() {
-        let config = load(&[SECRET]).unwrap();
+        let config = load(&[SECRET, HMAC]).unwrap();
         assert_eq!(config.database_url(), DEFAULT_DATABASE_URL);
         assert_eq!(config.bind.to_string(), DEFAULT_BIND);
         assert_eq!(config.log_format, LogFormat::Text);
@@ -210,14 +224,16 @@ mod tests {
     #[test]
     fn each_bad_setting_names_its_variable() {
         let cases: &[(&[(&str, &str)], &str)] = &[
-            (&[], "ORGD_JWT_SECRET"),
-            (&[("ORGD_JWT_SECRET", "short")], "ORGD_JWT_SECRET"),
-            (&[SECRET, ("ORGD_BIND", "localhost")], "ORGD_BIND"),
-            (&[SECRET, ("DATABASE_URL", "mysql://x")], "DATABASE_URL"),
-            (&[SECRET, ("ORGD_DB_POOL_SIZE", "0")], "ORGD_DB_POOL_SIZE"),
-            (&[SECRET, ("ORGD_LOG_FORMAT", "xml")], "ORGD_LOG_FORMAT"),
-            (&[SECRET, ("ORGD_JWKS_FILE", "/nonexistent/jwks.json")], "ORGD_JWKS_FILE"),
-            (&[SECRET, ("ORGD_TRUST_FORWARDED_FOR", "maybe")], "ORGD_TRUST_FORWARDED_FOR"),
+            (&[HMAC], "ORGD_JWT_SECRET"),
+            (&[HMAC, ("ORGD_JWT_SECRET", "short")], "ORGD_JWT_SECRET"),
+            (&[SECRET], "ORGD_HMAC_KEY"),
+            (&[SECRET, ("ORGD_HMAC_KEY", "short")], "ORGD_HMAC_KEY"),
+            (&[SECRET, HMAC, ("ORGD_BIND", "localhost")], "ORGD_BIND"),
+            (&[SECRET, HMAC, ("DATABASE_URL", "mysql://x")], "DATABASE_URL"),
+            (&[SECRET, HMAC, ("ORGD_DB_POOL_SIZE", "0")], "ORGD_DB_POOL_SIZE"),
+            (&[SECRET, HMAC, ("ORGD_LOG_FORMAT", "xml")], "ORGD_LOG_FORMAT"),
+            (&[SECRET, HMAC, ("ORGD_JWKS_FILE", "/nonexistent/jwks.json")], "ORGD_JWKS_FILE"),
+            (&[SECRET, HMAC, ("ORGD_TRUST_FORWARDED_FOR", "maybe")], "ORGD_TRUST_FORWARDED_FOR"),
         ];
         for (vars, expected) in cases {
             let err = load(vars).unwrap_err();
@@ -228,7 +244,7 @@ mod tests {
 
     #[test]
     fn the_database_password_is_not_debug_printed() {
-        let config = load(&[SECRET, ("DATABASE_URL", "postgres://u:hunter2@h/db")]).unwrap();
+        let config = load(&[SECRET, HMAC, ("DATABASE_URL", "postgres://u:hunter2@h/db")]).unwrap();
         assert!(!format!("{config:?}").contains("hunter2"));
     }
 }

@@ -4,8 +4,10 @@
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
+use domain::apikey::ApiKeyError;
 use domain::member::MemberError;
 use domain::org::OrgError;
+use domain::role::RoleError;
 use domain::{AccessError, Invalid, StoreError};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -28,9 +30,13 @@ pub struct Problem {
     /// Stable machine-readable code; branch on this, not on `title` or `detail`.
     #[schema(example = "not_found")]
     pub code: String,
-    /// The permission the caller lacks (403 only).
+    /// The permission the caller lacks (403 `forbidden` only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub permission: Option<String>,
+    /// Permissions the caller tried to hand out without holding them (403
+    /// `escalation_denied` only).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub missing_permissions: Vec<String>,
     /// Every rejected field (422 only).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldProblem>,
@@ -58,6 +64,7 @@ struct Details {
     title: &'static str,
     detail: String,
     permission: Option<String>,
+    missing_permissions: Vec<String>,
     errors: Vec<FieldProblem>,
     /// Server-side cause, logged for 5xx.
     cause: Option<String>,
@@ -79,6 +86,7 @@ impl ApiError {
             title,
             detail: detail.into(),
             permission: None,
+            missing_permissions: Vec::new(),
             errors: Vec::new(),
             cause: None,
             challenge: false,
@@ -122,6 +130,11 @@ impl ApiError {
         .with(|d| d.errors = fields.into_iter().collect())
     }
 
+    /// 422 for a request that is well-formed but breaks a rule.
+    pub fn rule(code: &'static str, detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, "Rule violated", detail)
+    }
+
     pub fn conflict(code: &'static str, detail: impl Into<String>) -> Self {
         Self::new(StatusCode::CONFLICT, code, "Conflict", detail)
     }
@@ -152,6 +165,7 @@ impl ApiError {
             detail: d.detail.clone(),
             code: d.code.to_owned(),
             permission: d.permission.clone(),
+            missing_permissions: d.missing_permissions.clone(),
             errors: d.errors.clone(),
         }
     }
@@ -189,6 +203,20 @@ impl From<AccessError> for ApiError {
                     .with(|d| d.permission = Some(permission.to_owned()))
             }
             AccessError::NotAllowed(why) => ApiError::new(StatusCode::FORBIDDEN, "forbidden", "Forbidden", why),
+            AccessError::Escalation { missing } => {
+                let detail = format!("you cannot grant permissions you do not hold: {}", missing.join(", "));
+                ApiError::new(StatusCode::FORBIDDEN, "escalation_denied", "Forbidden", detail)
+                    .with(|d| d.missing_permissions = missing.iter().map(|p| (*p).to_owned()).collect())
+            }
+            AccessError::UserRequired => {
+                ApiError::new(StatusCode::FORBIDDEN, "user_required", "Forbidden", err.to_string())
+            }
+            AccessError::Unauthenticated("expired") => {
+                ApiError::unauthenticated("token_expired", "the API key has expired")
+            }
+            AccessError::Unauthenticated(why) => {
+                ApiError::unauthenticated("invalid_token", format!("the API key is {why}"))
+            }
         }
     }
 }
@@ -266,6 +294,32 @@ impl From<MemberError> for ApiError {
             MemberError::Invalid(e) => e.into(),
             MemberError::Store(e) => e.into(),
             MemberError::LastOwner => ApiError::conflict("last_owner", err.to_string()),
+            MemberError::UnknownRole(_) => ApiError::rule("unknown_role", err.to_string()),
+        }
+    }
+}
+
+impl From<RoleError> for ApiError {
+    fn from(err: RoleError) -> Self {
+        match err {
+            RoleError::Access(e) => e.into(),
+            RoleError::Invalid(e) => e.into(),
+            RoleError::Store(e) => e.into(),
+            RoleError::KeyTaken => ApiError::conflict("role_key_taken", err.to_string()),
+            RoleError::InUse { .. } => ApiError::conflict("role_in_use", err.to_string()),
+            RoleError::ReservedKey => ApiError::rule("reserved_role_key", err.to_string()),
+            RoleError::TooManyRoles(_) => ApiError::rule("too_many_roles", err.to_string()),
+            RoleError::UnknownRole(_) => ApiError::rule("unknown_role", err.to_string()),
+        }
+    }
+}
+
+impl From<ApiKeyError> for ApiError {
+    fn from(err: ApiKeyError) -> Self {
+        match err {
+            ApiKeyError::Access(e) => e.into(),
+            ApiKeyError::Invalid(e) => e.into(),
+            ApiKeyError::Store(e) => e.into(),
         }
     }
 }

@@ -21,6 +21,9 @@ pub const BEARER: &str = "bearer";
     tags(
         (name = "organizations", description = "Organizations: the tenant boundary."),
         (name = "members", description = "Members of an organization."),
+        (name = "roles", description = "System and custom roles."),
+        (name = "permissions", description = "The permission catalogue and callers' permission maps."),
+        (name = "api keys", description = "Organization API keys: credentials for programs."),
         (name = "operations", description = "Probes for orchestrators."),
     )
 )]
@@ -29,7 +32,7 @@ pub struct ApiDoc;
 /// Errors every authenticated route can answer, by status.
 const COMMON: &[(&str, &str, &str)] = &[
     ("400", "BadRequest", "`malformed_request`, `invalid_query` or `invalid_cursor`: the request cannot be read."),
-    ("401", "Unauthenticated", "`unauthenticated`, `invalid_token` or `token_expired`: send a valid bearer token."),
+    ("401", "Unauthenticated", "`unauthenticated`, `invalid_token` or `token_expired`: send a valid bearer token (a user JWT or an `orgk_` API key)."),
     ("500", "InternalError", "`internal_error`: a fault on the server; details are in its log under the request id."),
     (
         "503",
@@ -40,7 +43,7 @@ const COMMON: &[(&str, &str, &str)] = &[
 
 /// Errors of routes inside one organization.
 const IN_ORG: &[(&str, &str, &str)] = &[
-    ("403", "Forbidden", "`forbidden`: the caller is a member but lacks the permission named in `permission`."),
+    ("403", "Forbidden", "`forbidden`: the caller lacks the permission named in `permission`; `escalation_denied`: the change would grant the `missing_permissions` the caller lacks; `user_required`: an API key may not do this."),
     (
         "404",
         "NotFound",
@@ -61,8 +64,8 @@ pub fn finish(mut api: OpenApi) -> OpenApi {
         SecurityScheme::Http(
             HttpBuilder::new()
                 .scheme(HttpAuthScheme::Bearer)
-                .bearer_format("JWT")
-                .description(Some("An access token (JWT) from the platform's identity provider."))
+                .bearer_format("JWT or orgk_ API key")
+                .description(Some("An access token (JWT) from the platform's identity provider, or an organization API key (`orgk_…`)."))
                 .build(),
         ),
     );

@@ -6,7 +6,9 @@ use actix_web::dev::Server;
 use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
 use actix_web::http::StatusCode;
 use actix_web::{web, App, HttpRequest, HttpServer};
+use infra::secrets::SecretHasher;
 use infra::{PgStore, SetupError};
+use secrecy::ExposeSecret;
 use tracing_actix_web::TracingLogger;
 use utoipa::openapi::OpenApi;
 use utoipa::OpenApi as _;
@@ -112,7 +114,9 @@ impl Application {
             tracing::info!(?applied, "migrations applied");
         }
         let store = PgStore::new(config.database_url(), config.pool_size, config.pool_timeout);
-        let state = web::Data::new(AppState::new(Services::new(store), verifier, config.trust_forwarded_for));
+        let hasher = SecretHasher::new(config.hmac_key.expose_secret().as_bytes());
+        let services = Services::new(store, hasher.clone());
+        let state = web::Data::new(AppState::new(services, verifier, hasher, config.trust_forwarded_for));
         let listener =
             TcpListener::bind(config.bind).map_err(|source| StartError::Bind { addr: config.bind, source })?;
         let addr = listener.local_addr().map_err(|source| StartError::Bind { addr: config.bind, source })?;

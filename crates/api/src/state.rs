@@ -3,10 +3,13 @@
 use std::sync::Arc;
 
 use actix_web::web;
+use domain::apikey::ApiKeyService;
 use domain::member::MemberService;
 use domain::org::OrgService;
+use domain::role::RoleService;
 use domain::time::{Clock, SystemClock};
 use domain::Store;
+use infra::secrets::SecretHasher;
 use infra::PgStore;
 
 use crate::auth::JwtVerifier;
@@ -16,15 +19,19 @@ use crate::error::ApiError;
 pub struct Services {
     pub orgs: OrgService<PgStore>,
     pub members: MemberService<PgStore>,
+    pub roles: RoleService<PgStore>,
+    pub api_keys: ApiKeyService<PgStore>,
     pub store: PgStore,
 }
 
 impl Services {
-    pub fn new(store: PgStore) -> Self {
+    pub fn new(store: PgStore, hasher: SecretHasher) -> Self {
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         Self {
             orgs: OrgService::new(store.clone(), clock.clone()),
-            members: MemberService::new(store.clone(), clock),
+            members: MemberService::new(store.clone(), clock.clone()),
+            roles: RoleService::new(store.clone(), clock.clone()),
+            api_keys: ApiKeyService::new(store.clone(), clock, Arc::new(hasher)),
             store,
         }
     }
@@ -33,16 +40,22 @@ impl Services {
 pub struct AppState {
     services: Arc<Services>,
     verifier: JwtVerifier,
+    hasher: SecretHasher,
     trust_forwarded_for: bool,
 }
 
 impl AppState {
-    pub fn new(services: Services, verifier: JwtVerifier, trust_forwarded_for: bool) -> Self {
-        Self { services: Arc::new(services), verifier, trust_forwarded_for }
+    pub fn new(services: Services, verifier: JwtVerifier, hasher: SecretHasher, trust_forwarded_for: bool) -> Self {
+        Self { services: Arc::new(services), verifier, hasher, trust_forwarded_for }
     }
 
     pub fn verifier(&self) -> &JwtVerifier {
         &self.verifier
+    }
+
+    /// Hashes presented API keys the way stored ones were.
+    pub fn hasher(&self) -> &SecretHasher {
+        &self.hasher
     }
 
     pub fn trust_forwarded_for(&self) -> bool {

@@ -74,14 +74,21 @@ where
 
 /// Resolves `org` for the caller. An organization that does not exist, is deleted, or that
 /// the caller has no access to is the same `NotFound`: existence never leaks across tenants.
-pub fn enter_org<E>(tx: &mut dyn Tx, caller: &Caller, org: &OrgRef, now: DateTime<Utc>, lock: Lock) -> Result<OrgScope, E>
+pub fn enter_org<E>(
+    tx: &mut dyn Tx,
+    caller: &Caller,
+    org: &OrgRef,
+    now: DateTime<Utc>,
+    lock: Lock,
+) -> Result<OrgScope, E>
 where
     E: From<AccessError> + From<StoreError>,
 {
     match &caller.principal {
         Principal::User(identity) => enter_as_user(tx, identity, org, now, lock),
         Principal::ApiKey(credential) => {
-            let key = tx.find_api_key_by_hash(&credential.lookup_hash)?.ok_or(AccessError::Unauthenticated("unknown"))?;
+            let key =
+                tx.find_api_key_by_hash(&credential.lookup_hash)?.ok_or(AccessError::Unauthenticated("unknown"))?;
             if let Some(reason) = key.unusable_at(now) {
                 return Err(AccessError::Unauthenticated(reason).into());
             }
@@ -105,7 +112,13 @@ fn api_key_role() -> RoleKey {
     RoleKey::parse("api_key").unwrap_or_else(|_| SystemRole::Member.key())
 }
 
-fn enter_as_user<E>(tx: &mut dyn Tx, identity: &Identity, org: &OrgRef, now: DateTime<Utc>, lock: Lock) -> Result<OrgScope, E>
+fn enter_as_user<E>(
+    tx: &mut dyn Tx,
+    identity: &Identity,
+    org: &OrgRef,
+    now: DateTime<Utc>,
+    lock: Lock,
+) -> Result<OrgScope, E>
 where
     E: From<AccessError> + From<StoreError>,
 {

@@ -41,12 +41,18 @@ fn world() -> World {
 
 impl World {
     fn member_id(&self, subject: &str) -> crate::ids::MemberId {
-        let all = self.members.list(&caller("owner"), &self.org, MemberQuery::default(), PageRequest::first(100)).unwrap();
+        let all =
+            self.members.list(&caller("owner"), &self.org, MemberQuery::default(), PageRequest::first(100)).unwrap();
         all.items.into_iter().find(|m| m.name.as_deref() == Some(subject)).unwrap().membership.id
     }
 
     fn role(&self, key: &str, permissions: &[&str]) -> CreateRole {
-        CreateRole { key: Some(key.into()), name: key.into(), description: None, permissions: permissions.iter().map(|p| (*p).to_owned()).collect() }
+        CreateRole {
+            key: Some(key.into()),
+            name: key.into(),
+            description: None,
+            permissions: permissions.iter().map(|p| (*p).to_owned()).collect(),
+        }
     }
 }
 
@@ -84,7 +90,10 @@ fn a_held_role_is_deleted_only_with_a_replacement() {
     let w = world();
     let auditor = w.roles.create(&caller("owner"), &w.org, w.role("auditor", &["audit:read", "org:read"])).unwrap();
     w.members.change_role(&caller("owner"), &w.org, w.member_id("plain"), "auditor").unwrap();
-    assert_eq!(w.roles.delete(&caller("owner"), &w.org, auditor.id, None).unwrap_err(), RoleError::InUse { members: 1 });
+    assert_eq!(
+        w.roles.delete(&caller("owner"), &w.org, auditor.id, None).unwrap_err(),
+        RoleError::InUse { members: 1 }
+    );
     assert_eq!(
         w.roles.delete(&caller("owner"), &w.org, auditor.id, Some("ghost".into())).unwrap_err(),
         RoleError::UnknownRole("ghost".into())
@@ -99,7 +108,10 @@ fn editing_a_role_needs_every_permission_it_holds() {
     let w = world();
     let wide = w.roles.create(&caller("owner"), &w.org, w.role("wide", &["org:delete"])).unwrap();
     let rename = UpdateRole { name: Some("Wider".into()), ..Default::default() };
-    assert!(matches!(w.roles.update(&caller("admin"), &w.org, wide.id, rename).unwrap_err(), RoleError::Access(AccessError::Escalation { .. })));
+    assert!(matches!(
+        w.roles.update(&caller("admin"), &w.org, wide.id, rename).unwrap_err(),
+        RoleError::Access(AccessError::Escalation { .. })
+    ));
 }
 
 #[test]
@@ -113,7 +125,10 @@ fn nobody_promotes_past_themselves_or_demotes_someone_above_them() {
     assert!(matches!(demote, MemberError::Access(AccessError::Escalation { .. })));
     let remove = w.members.remove(&caller("admin"), &w.org, owner).unwrap_err();
     assert!(matches!(remove, MemberError::Access(AccessError::Escalation { .. })));
-    assert_eq!(w.members.change_role(&caller("plain"), &w.org, owner, "member").unwrap_err(), MemberError::Access(AccessError::Forbidden { permission: "members:update" }));
+    assert_eq!(
+        w.members.change_role(&caller("plain"), &w.org, owner, "member").unwrap_err(),
+        MemberError::Access(AccessError::Forbidden { permission: "members:update" })
+    );
     assert!(w.members.change_role(&caller("admin"), &w.org, plain, "admin").is_ok());
 }
 
@@ -124,7 +139,10 @@ fn the_last_owner_keeps_the_role() {
     assert_eq!(w.members.change_role(&caller("owner"), &w.org, owner, "admin").unwrap_err(), MemberError::LastOwner);
     assert_eq!(w.members.remove(&caller("owner"), &w.org, owner).unwrap_err(), MemberError::LastOwner);
     w.members.change_role(&caller("owner"), &w.org, w.member_id("admin"), "owner").unwrap();
-    assert!(w.members.change_role(&caller("owner"), &w.org, owner, "admin").is_ok(), "with a second owner, the first may step down");
+    assert!(
+        w.members.change_role(&caller("owner"), &w.org, owner, "admin").is_ok(),
+        "with a second owner, the first may step down"
+    );
 }
 
 #[test]
@@ -146,12 +164,25 @@ fn ownership_moves_to_the_target_and_the_giver_becomes_admin() {
 fn api_keys_act_as_their_org_with_exactly_their_permissions() {
     let w = world();
     let wide = CreateApiKey { name: "ci".into(), permissions: vec!["org:delete".into()], expires_at: None };
-    assert!(matches!(w.keys.create(&caller("admin"), &w.org, wide).unwrap_err(), crate::apikey::ApiKeyError::Access(AccessError::Escalation { .. })));
-    let issued = w.keys.create(&caller("admin"), &w.org, CreateApiKey { name: "ci".into(), permissions: vec!["members:read".into()], expires_at: None }).unwrap();
+    assert!(matches!(
+        w.keys.create(&caller("admin"), &w.org, wide).unwrap_err(),
+        crate::apikey::ApiKeyError::Access(AccessError::Escalation { .. })
+    ));
+    let issued = w
+        .keys
+        .create(
+            &caller("admin"),
+            &w.org,
+            CreateApiKey { name: "ci".into(), permissions: vec!["members:read".into()], expires_at: None },
+        )
+        .unwrap();
     let key = key_caller(&issued.token);
     assert!(w.members.list(&key, &OrgRef::Me, MemberQuery::default(), PageRequest::first(10)).is_ok());
     assert!(matches!(w.orgs.get(&key, &OrgRef::Me).unwrap_err(), OrgError::Access(AccessError::Forbidden { .. })));
-    assert!(matches!(w.orgs.list_mine(&key, PageRequest::first(10)).unwrap_err(), OrgError::Access(AccessError::UserRequired)));
+    assert!(matches!(
+        w.orgs.list_mine(&key, PageRequest::first(10)).unwrap_err(),
+        OrgError::Access(AccessError::UserRequired)
+    ));
 
     let other = w.orgs.create(&caller("stranger"), CreateOrg { name: "Other".into(), ..Default::default() }).unwrap();
     let elsewhere = w.members.list(&key, &OrgRef::Id(other.org.id), MemberQuery::default(), PageRequest::first(10));
@@ -160,5 +191,10 @@ fn api_keys_act_as_their_org_with_exactly_their_permissions() {
     w.keys.revoke(&caller("admin"), &w.org, issued.key.id).unwrap();
     let revoked = w.members.list(&key, &OrgRef::Me, MemberQuery::default(), PageRequest::first(10));
     assert_eq!(revoked.unwrap_err(), MemberError::Access(AccessError::Unauthenticated("revoked")));
-    assert!(matches!(w.members.list(&key_caller("never-issued"), &OrgRef::Me, MemberQuery::default(), PageRequest::first(1)).unwrap_err(), MemberError::Access(AccessError::Unauthenticated("unknown"))));
+    assert!(matches!(
+        w.members
+            .list(&key_caller("never-issued"), &OrgRef::Me, MemberQuery::default(), PageRequest::first(1))
+            .unwrap_err(),
+        MemberError::Access(AccessError::Unauthenticated("unknown"))
+    ));
 }

@@ -9,9 +9,15 @@ use crate::role::RoleRepository;
 use crate::user::UserRepository;
 
 /// Everything a use case may read or write inside one transaction.
-pub trait Tx: UserRepository + OrgRepository + MemberRepository + RoleRepository + ApiKeyRepository + AuditSink {}
+pub trait Tx:
+    UserRepository + OrgRepository + MemberRepository + RoleRepository + ApiKeyRepository + AuditSink
+{
+}
 
-impl<T> Tx for T where T: UserRepository + OrgRepository + MemberRepository + RoleRepository + ApiKeyRepository + AuditSink {}
+impl<T> Tx for T where
+    T: UserRepository + OrgRepository + MemberRepository + RoleRepository + ApiKeyRepository + AuditSink
+{
+}
 
 /// Runs use cases in transactions.
 pub trait Store: Clone + Send + Sync + 'static {

@@ -212,7 +212,13 @@ impl MemberRepository for State {
         Ok(self.memberships.values().filter(|m| m.org_id == org && m.role.is_owner()).count() as u64)
     }
 
-    fn set_member_role(&mut self, org: OrgId, member: MemberId, role: &RoleKey, at: DateTime<Utc>) -> Result<(), StoreError> {
+    fn set_member_role(
+        &mut self,
+        org: OrgId,
+        member: MemberId,
+        role: &RoleKey,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
         if let Some(m) = self.memberships.get_mut(&member).filter(|m| m.org_id == org) {
             m.role = role.clone();
             m.updated_at = at;
@@ -264,7 +270,13 @@ impl RoleRepository for State {
         Ok(self.memberships.values().filter(|m| m.org_id == org && &m.role == key).count() as u64)
     }
 
-    fn reassign_role(&mut self, org: OrgId, from: &RoleKey, to: &RoleKey, at: DateTime<Utc>) -> Result<u64, StoreError> {
+    fn reassign_role(
+        &mut self,
+        org: OrgId,
+        from: &RoleKey,
+        to: &RoleKey,
+        at: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
         let mut moved = 0;
         for m in self.memberships.values_mut().filter(|m| m.org_id == org && &m.role == from) {
             m.role = to.clone();
@@ -354,7 +366,10 @@ pub fn caller(subject: &str) -> Caller {
 
 /// A caller presenting the API key whose token is `token`.
 pub fn key_caller(token: &str) -> Caller {
-    Caller { principal: crate::Principal::ApiKey(crate::ApiKeyCredential { lookup_hash: token.as_bytes().to_vec() }), meta: RequestMeta::default() }
+    Caller {
+        principal: crate::Principal::ApiKey(crate::ApiKeyCredential { lookup_hash: token.as_bytes().to_vec() }),
+        meta: RequestMeta::default(),
+    }
 }
 
 /// Adds `subject` to the organization with `role`, returning the membership id.
@@ -363,7 +378,14 @@ pub fn join(store: &InMemoryStore, org: OrgId, subject: &str, role: &str) -> Mem
     store
         .transaction(|tx| {
             let user = crate::user::sync_user(tx, &identity(subject, &format!("{subject}@example.com")), now)?;
-            let membership = Membership { id: MemberId::generate(), org_id: org, user_id: user.id, role: RoleKey::parse(role).unwrap(), joined_at: now, updated_at: now };
+            let membership = Membership {
+                id: MemberId::generate(),
+                org_id: org,
+                user_id: user.id,
+                role: RoleKey::parse(role).unwrap(),
+                joined_at: now,
+                updated_at: now,
+            };
             tx.insert_membership(&membership).map_err(|_| StoreError::Internal("duplicate".into()))?;
             Ok::<_, StoreError>(membership.id)
         })

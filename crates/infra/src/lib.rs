@@ -2,6 +2,7 @@
 //! migrations embedded in the binary.
 
 pub mod postgres;
+pub mod secrets;
 pub mod setup;
 #[cfg(feature = "test-db")]
 pub mod test_db;

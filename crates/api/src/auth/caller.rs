@@ -4,7 +4,8 @@ use std::net::IpAddr;
 use actix_web::dev::Payload;
 use actix_web::http::header;
 use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
-use domain::{Caller, RequestMeta};
+use domain::{ApiKeyCredential, Caller, Principal, RequestMeta};
+use infra::secrets::{is_well_formed_api_key, API_KEY_PREFIX};
 use tracing_actix_web::RequestId;
 
 use super::jwt::TokenError;
@@ -13,8 +14,9 @@ use crate::state::AppState;
 
 const MAX_USER_AGENT_CHARS: usize = 512;
 
-/// The verified caller of a request. Extracting it refuses the request with 401 when the
-/// bearer token is missing or not accepted.
+/// The caller of a request: a verified user token, or an API key to be checked in the use
+/// case's transaction. Extracting it refuses the request with 401 when the bearer token is
+/// missing, malformed or not accepted.
 pub struct Authenticated(pub Caller);
 
 /// The request facts recorded with every audit event.
@@ -52,14 +54,23 @@ fn bearer_token(req: &HttpRequest) -> Result<&str, ApiError> {
 fn authenticate(req: &HttpRequest) -> Result<Authenticated, ApiError> {
     let state = req.app_data::<web::Data<AppState>>().ok_or_else(|| ApiError::internal("application state missing"))?;
     let token = bearer_token(req)?;
-    let identity = state.verifier().verify(token).map_err(|e| {
-        let code = match e {
-            TokenError::Expired => "token_expired",
-            _ => "invalid_token",
-        };
-        ApiError::unauthenticated(code, e.to_string())
-    })?;
-    Ok(Authenticated(Caller { identity, meta: request_meta(req, state.trust_forwarded_for()) }))
+    let principal = if token.starts_with(API_KEY_PREFIX) {
+        // A malformed key is refused here, before any database work.
+        if !is_well_formed_api_key(token) {
+            return Err(ApiError::unauthenticated("invalid_token", "the API key is malformed"));
+        }
+        Principal::ApiKey(ApiKeyCredential { lookup_hash: state.hasher().lookup_hash(token) })
+    } else {
+        let identity = state.verifier().verify(token).map_err(|e| {
+            let code = match e {
+                TokenError::Expired => "token_expired",
+                _ => "invalid_token",
+            };
+            ApiError::unauthenticated(code, e.to_string())
+        })?;
+        Principal::User(identity)
+    };
+    Ok(Authenticated(Caller { principal, meta: request_meta(req, state.trust_forwarded_for()) }))
 }
 
 impl FromRequest for Authenticated {

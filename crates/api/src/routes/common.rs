@@ -71,6 +71,14 @@ impl<T> ListResponse<T> {
     }
 }
 
+/// For `Option<Option<T>>` fields of partial updates: present-and-null is `Some(None)`,
+/// absent is `None` (with `#[serde(default)]`).
+pub fn nullable<'de, T: Deserialize<'de>, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(deserializer).map(Some)
+}
+
 /// Parses a public id from a path segment. An id that cannot exist names nothing: 404.
 pub fn path_id<T: std::str::FromStr>(raw: &str, what: &str) -> Result<T, ApiError> {
     raw.parse().map_err(|_| ApiError::not_found(what))

@@ -1,6 +1,6 @@
 //! `/v1/orgs/{org}/members` and leaving an organization.
 
-use actix_web::{get, post, web, HttpResponse};
+use actix_web::{delete, get, patch, post, web, HttpResponse};
 use chrono::{DateTime, Utc};
 use domain::ids::MemberId;
 use domain::member::{Member, MemberQuery};
@@ -16,7 +16,12 @@ use crate::error::{ApiError, Problem};
 use crate::state::AppState;
 
 pub fn routes(cfg: &mut ServiceConfig) {
-    cfg.service(list_members).service(get_member).service(leave_org);
+    cfg.service(list_members)
+        .service(get_member)
+        .service(change_member_role)
+        .service(remove_member)
+        .service(leave_org)
+        .service(transfer_ownership);
 }
 
 /// A member of an organization.
@@ -126,4 +131,92 @@ pub async fn leave_org(
     let org: OrgRef = path_id(&path, "organization")?;
     state.run(move |s| s.members.leave(&caller.0, &org)).await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(Debug, Deserialize, ToSchema, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct ChangeRoleRequest {
+    /// The new role key (system or custom).
+    #[schema(example = "admin")]
+    #[validate(length(max = 100, code = "too_long"))]
+    pub role: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TransferOwnershipRequest {
+    /// The member (`mem_…`) who becomes an owner; the caller becomes an admin.
+    pub member_id: String,
+}
+
+/// Change a member's role. The caller must hold every permission of both the member's
+/// current role and the new one; the last owner keeps the owner role.
+#[utoipa::path(
+    tag = "members",
+    params(("org" = String, Path, description = "Organization id (`org_…`), or `me`."), ("member" = String, Path, description = "Member id (`mem_…`).")),
+    request_body = ChangeRoleRequest,
+    responses(
+        (status = 200, body = MemberResponse),
+        (status = 409, description = "`last_owner`: the change would leave no owner.", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`unknown_role` or `validation_failed`.", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[patch("/orgs/{org}/members/{member}")]
+pub async fn change_member_role(
+    state: web::Data<AppState>,
+    caller: Authenticated,
+    path: web::Path<(String, String)>,
+    body: web::Json<ChangeRoleRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let org: OrgRef = path_id(&path.0, "organization")?;
+    let member: MemberId = path_id(&path.1, "member")?;
+    body.validate()?;
+    let role = body.into_inner().role;
+    let member = state.run(move |s| s.members.change_role(&caller.0, &org, member, &role)).await?;
+    Ok(HttpResponse::Ok().json(MemberResponse::from(member)))
+}
+
+/// Remove a member. Nobody removes a member whose role holds a permission they lack; the
+/// last owner cannot be removed.
+#[utoipa::path(
+    tag = "members",
+    params(("org" = String, Path, description = "Organization id (`org_…`), or `me`."), ("member" = String, Path, description = "Member id (`mem_…`).")),
+    responses(
+        (status = 204, description = "Removed."),
+        (status = 409, description = "`last_owner`.", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[delete("/orgs/{org}/members/{member}")]
+pub async fn remove_member(
+    state: web::Data<AppState>,
+    caller: Authenticated,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let org: OrgRef = path_id(&path.0, "organization")?;
+    let member: MemberId = path_id(&path.1, "member")?;
+    state.run(move |s| s.members.remove(&caller.0, &org, member)).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Give the owner role to another member; the calling owner becomes an admin.
+#[utoipa::path(
+    tag = "members",
+    params(("org" = String, Path, description = "Organization id (`org_…`), or `me`.")),
+    request_body = TransferOwnershipRequest,
+    responses(
+        (status = 200, description = "The new owner.", body = MemberResponse),
+        (status = 422, description = "`validation_failed`: e.g. transferring to oneself.", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/orgs/{org}/transfer-ownership")]
+pub async fn transfer_ownership(
+    state: web::Data<AppState>,
+    caller: Authenticated,
+    path: web::Path<String>,
+    body: web::Json<TransferOwnershipRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let org: OrgRef = path_id(&path, "organization")?;
+    let to: MemberId = body.member_id.parse().map_err(|_| ApiError::not_found("member"))?;
+    let member = state.run(move |s| s.members.transfer_ownership(&caller.0, &org, to)).await?;
+    Ok(HttpResponse::Ok().json(MemberResponse::from(member)))
 }

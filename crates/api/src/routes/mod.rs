@@ -1,14 +1,20 @@
 //! HTTP routes, one module per capability, registered with their OpenAPI documentation.
 
+pub mod api_keys;
 pub mod common;
 pub mod health;
 pub mod members;
 pub mod orgs;
+pub mod permissions;
+pub mod roles;
 
 use utoipa_actix_web::service_config::ServiceConfig;
 
 /// Every `/v1` route.
 pub fn v1(cfg: &mut ServiceConfig) {
+    permissions::routes(cfg);
     orgs::routes(cfg);
     members::routes(cfg);
+    roles::routes(cfg);
+    api_keys::routes(cfg);
 }

@@ -4,12 +4,12 @@ use actix_web::http::header;
 use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use domain::org::{CreateOrg, MyOrg, OrgRef, Organization, PostalAddress, PostalAddressInput, UpdateOrg};
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 use validator::Validate;
 
-use super::common::{etag, if_match, path_id, ListResponse, PageParams};
+use super::common::{etag, if_match, nullable, path_id, ListResponse, PageParams};
 use crate::auth::Authenticated;
 use crate::error::{ApiError, Problem};
 use crate::state::AppState;
@@ -88,11 +88,6 @@ pub struct CreateOrgRequest {
     pub timezone: Option<String>,
     #[validate(nested)]
     pub address: Option<Address>,
-}
-
-/// Present-and-null is `Some(None)`, absent is `None` (via `#[serde(default)]`).
-fn nullable<'de, T: Deserialize<'de>, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Option<T>>, D::Error> {
-    Option::<T>::deserialize(deserializer).map(Some)
 }
 
 /// A partial update: absent fields are left alone; `null` clears an optional field.

@@ -73,8 +73,15 @@ impl<S: Store> ApiKeyService<S> {
             changes.set("name", key.name.as_str());
             changes.set("permissions", key.permissions.iter().map(Permission::as_str).collect::<Vec<_>>());
             changes.set("expires_at", key.expires_at.map(|e| e.to_rfc3339()));
-            let record = AuditRecord::new(key.org_id, &scope.actor, AuditAction::ApiKeyCreated, Target::new("api_key", key.id), &caller.meta, now)
-                .with_changes(changes);
+            let record = AuditRecord::new(
+                key.org_id,
+                &scope.actor,
+                AuditAction::ApiKeyCreated,
+                Target::new("api_key", key.id),
+                &caller.meta,
+                now,
+            )
+            .with_changes(changes);
             tx.append_audit(&record)?;
             Ok(IssuedApiKey { key, token: secret.token })
         })
@@ -101,7 +108,14 @@ impl<S: Store> ApiKeyService<S> {
                 return Ok(());
             }
             tx.revoke_api_key(scope.org.id, id, now)?;
-            let record = AuditRecord::new(key.org_id, &scope.actor, AuditAction::ApiKeyRevoked, Target::new("api_key", key.id), &caller.meta, now);
+            let record = AuditRecord::new(
+                key.org_id,
+                &scope.actor,
+                AuditAction::ApiKeyRevoked,
+                Target::new("api_key", key.id),
+                &caller.meta,
+                now,
+            );
             tx.append_audit(&record)?;
             Ok(())
         })

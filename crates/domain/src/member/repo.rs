@@ -44,7 +44,13 @@ pub trait MemberRepository {
 
     fn count_owners(&mut self, org: OrgId) -> Result<u64, StoreError>;
 
-    fn set_member_role(&mut self, org: OrgId, member: MemberId, role: &RoleKey, at: DateTime<Utc>) -> Result<(), StoreError>;
+    fn set_member_role(
+        &mut self,
+        org: OrgId,
+        member: MemberId,
+        role: &RoleKey,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
 
     /// Removes the membership; `false` when there was none.
     fn delete_membership(&mut self, org: OrgId, member: MemberId) -> Result<bool, StoreError>;

@@ -5,11 +5,11 @@ use crate::audit::{AuditAction, AuditRecord, Changes, Target};
 use crate::authz::{Permission, RoleKey, SystemRole};
 use crate::context::Caller;
 use crate::error::{AccessError, Invalid};
-use crate::store::Tx;
 use crate::ids::MemberId;
 use crate::org::OrgRef;
 use crate::pagination::{Page, PageRequest};
 use crate::store::Store;
+use crate::store::Tx;
 use crate::time::Clock;
 
 use super::error::MemberError;
@@ -81,7 +81,11 @@ impl<S: Store> MemberService<S> {
         Ok(found.membership)
     }
 
-    fn role_permissions(tx: &mut dyn Tx, scope: &OrgScope, role: &RoleKey) -> Result<crate::authz::PermissionSet, MemberError> {
+    fn role_permissions(
+        tx: &mut dyn Tx,
+        scope: &OrgScope,
+        role: &RoleKey,
+    ) -> Result<crate::authz::PermissionSet, MemberError> {
         role_permissions(tx, scope.org.id, role)?.ok_or_else(|| MemberError::UnknownRole(role.to_string()))
     }
 
@@ -93,13 +97,27 @@ impl<S: Store> MemberService<S> {
         Ok(())
     }
 
-    fn record(scope: &OrgScope, caller: &Caller, action: AuditAction, member: MemberId, changes: Changes, at: chrono::DateTime<chrono::Utc>) -> AuditRecord {
-        AuditRecord::new(scope.org.id, &scope.actor, action, Target::new("member", member), &caller.meta, at).with_changes(changes)
+    fn record(
+        scope: &OrgScope,
+        caller: &Caller,
+        action: AuditAction,
+        member: MemberId,
+        changes: Changes,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> AuditRecord {
+        AuditRecord::new(scope.org.id, &scope.actor, action, Target::new("member", member), &caller.meta, at)
+            .with_changes(changes)
     }
 
     /// Gives a member another role. The caller must hold every permission of both the old
     /// and the new role, so nobody promotes past themselves or demotes someone above them.
-    pub fn change_role(&self, caller: &Caller, org: &OrgRef, member: MemberId, role: &str) -> Result<Member, MemberError> {
+    pub fn change_role(
+        &self,
+        caller: &Caller,
+        org: &OrgRef,
+        member: MemberId,
+        role: &str,
+    ) -> Result<Member, MemberError> {
         let role = RoleKey::parse(role).map_err(|e| Invalid::field("role", e.code, e.message))?;
         let now = self.clock.now();
         self.store.transaction(|tx| {
@@ -149,7 +167,11 @@ impl<S: Store> MemberService<S> {
         self.store.transaction(|tx| {
             let scope = enter_org::<MemberError>(tx, caller, org, now, Lock::Org)?;
             scope.grant.authorize(Permission::OrgTransferOwnership)?;
-            let own = scope.membership.clone().filter(|m| m.role.is_owner()).ok_or(AccessError::NotAllowed("only an owner can transfer ownership"))?;
+            let own = scope
+                .membership
+                .clone()
+                .filter(|m| m.role.is_owner())
+                .ok_or(AccessError::NotAllowed("only an owner can transfer ownership"))?;
             let target = Self::find_target(tx, &scope, to)?;
             if target.id == own.id {
                 return Err(Invalid::field("member_id", "self_transfer", "ownership must go to another member").into());
@@ -161,8 +183,15 @@ impl<S: Store> MemberService<S> {
             changes.set("from_member", own.id.to_string());
             changes.set("to_member", target.id.to_string());
             changes.diff("previous_role_of_new_owner", &target.role.to_string(), &RoleKey::owner().to_string());
-            let record = AuditRecord::new(scope.org.id, &scope.actor, AuditAction::OrgOwnershipTransferred, Target::new("organization", scope.org.id), &caller.meta, now)
-                .with_changes(changes);
+            let record = AuditRecord::new(
+                scope.org.id,
+                &scope.actor,
+                AuditAction::OrgOwnershipTransferred,
+                Target::new("organization", scope.org.id),
+                &caller.meta,
+                now,
+            )
+            .with_changes(changes);
             tx.append_audit(&record)?;
             tx.find_member(scope.org.id, target.id)?.ok_or(MemberError::Access(AccessError::NotFound("member")))
         })

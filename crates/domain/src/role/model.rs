@@ -51,7 +51,10 @@ const DESCRIPTION_MAX_CHARS: usize = 500;
 pub(super) fn parse_description(value: Option<&str>) -> Result<Option<String>, ValueError> {
     let Some(value) = value.map(str::trim).filter(|v| !v.is_empty()) else { return Ok(None) };
     if value.chars().count() > DESCRIPTION_MAX_CHARS {
-        return Err(ValueError::new("too_long", format!("a description has at most {DESCRIPTION_MAX_CHARS} characters")));
+        return Err(ValueError::new(
+            "too_long",
+            format!("a description has at most {DESCRIPTION_MAX_CHARS} characters"),
+        ));
     }
     Ok(Some(value.to_owned()))
 }

@@ -31,5 +31,6 @@ pub trait RoleRepository {
     fn count_members_with_role(&mut self, org: OrgId, key: &RoleKey) -> Result<u64, StoreError>;
 
     /// Moves every member holding `from` to `to`; returns how many moved.
-    fn reassign_role(&mut self, org: OrgId, from: &RoleKey, to: &RoleKey, at: DateTime<Utc>) -> Result<u64, StoreError>;
+    fn reassign_role(&mut self, org: OrgId, from: &RoleKey, to: &RoleKey, at: DateTime<Utc>)
+        -> Result<u64, StoreError>;
 }

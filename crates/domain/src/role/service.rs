@@ -60,7 +60,9 @@ impl<S: Store> RoleService<S> {
         let description = invalid.check("description", parse_description(input.description.as_deref())).flatten();
         let permissions = parse_permissions(&mut invalid, "permissions", &input.permissions);
         invalid.into_result()?;
-        let (Some(name), Some(key)) = (name, key) else { return Err(Invalid::field("name", "required", "a name is required").into()) };
+        let (Some(name), Some(key)) = (name, key) else {
+            return Err(Invalid::field("name", "required", "a name is required").into());
+        };
         if key.is_owner() {
             return Err(RoleError::ReservedKey);
         }
@@ -102,10 +104,17 @@ impl<S: Store> RoleService<S> {
 
     /// Renames a role or changes its permissions. Nobody may edit a role that holds, or
     /// would hold, a permission they lack.
-    pub fn update(&self, caller: &Caller, org: &OrgRef, id: RoleId, input: UpdateRole) -> Result<CustomRole, RoleError> {
+    pub fn update(
+        &self,
+        caller: &Caller,
+        org: &OrgRef,
+        id: RoleId,
+        input: UpdateRole,
+    ) -> Result<CustomRole, RoleError> {
         let mut invalid = Invalid::default();
         let name = input.name.as_deref().and_then(|n| invalid.check("name", RoleName::parse(n)));
-        let description = input.description.map(|d| invalid.check("description", parse_description(d.as_deref())).flatten());
+        let description =
+            input.description.map(|d| invalid.check("description", parse_description(d.as_deref())).flatten());
         let permissions = input.permissions.map(|p| parse_permissions(&mut invalid, "permissions", &p));
         invalid.into_result()?;
         let now = self.clock.now();
@@ -142,8 +151,16 @@ impl<S: Store> RoleService<S> {
 
     /// Deletes a custom role. Members holding it move to `reassign_to`; without one, a role
     /// still held is refused. Members of a role that shadows a system role fall back to it.
-    pub fn delete(&self, caller: &Caller, org: &OrgRef, id: RoleId, reassign_to: Option<String>) -> Result<(), RoleError> {
-        let replacement = reassign_to.map(|key| RoleKey::parse(&key).map_err(|e| Invalid::field("reassign_to", e.code, e.message))).transpose()?;
+    pub fn delete(
+        &self,
+        caller: &Caller,
+        org: &OrgRef,
+        id: RoleId,
+        reassign_to: Option<String>,
+    ) -> Result<(), RoleError> {
+        let replacement = reassign_to
+            .map(|key| RoleKey::parse(&key).map_err(|e| Invalid::field("reassign_to", e.code, e.message)))
+            .transpose()?;
         let now = self.clock.now();
 
         self.store.transaction(|tx| {
@@ -156,10 +173,16 @@ impl<S: Store> RoleService<S> {
             changes.set("key", role.key.as_str());
             match (&replacement, role.key.system_role()) {
                 (Some(target), _) if *target == role.key => {
-                    return Err(Invalid::field("reassign_to", "same_role", "members cannot be moved to the role being deleted").into())
+                    return Err(Invalid::field(
+                        "reassign_to",
+                        "same_role",
+                        "members cannot be moved to the role being deleted",
+                    )
+                    .into())
                 }
                 (Some(target), _) if holders > 0 => {
-                    let permissions = role_permissions(tx, scope.org.id, target)?.ok_or_else(|| RoleError::UnknownRole(target.to_string()))?;
+                    let permissions = role_permissions(tx, scope.org.id, target)?
+                        .ok_or_else(|| RoleError::UnknownRole(target.to_string()))?;
                     scope.grant.may_grant(permissions)?;
                     let moved = tx.reassign_role(scope.org.id, &role.key, target, now)?;
                     changes.set("reassigned_to", target.as_str());

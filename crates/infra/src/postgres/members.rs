@@ -176,6 +176,24 @@ impl MemberRepository for PgTx<'_> {
         Ok(count.unsigned_abs())
     }
 
+    fn set_member_role(
+        &mut self,
+        org: OrgId,
+        member: MemberId,
+        role: &RoleKey,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        diesel::update(
+            memberships::table
+                .filter(memberships::org_id.eq(org.as_uuid()))
+                .filter(memberships::id.eq(member.as_uuid())),
+        )
+        .set((memberships::role.eq(role.as_str()), memberships::updated_at.eq(at)))
+        .execute(self.conn)
+        .map(|_| ())
+        .map_err(store_error)
+    }
+
     fn delete_membership(&mut self, org: OrgId, member: MemberId) -> Result<bool, StoreError> {
         diesel::delete(
             memberships::table

@@ -1,9 +1,11 @@
 //! The PostgreSQL adapter: one module per port.
 
+mod api_keys;
 mod audit;
 mod errors;
 mod members;
 mod orgs;
+mod roles;
 pub mod schema;
 mod store;
 mod users;

@@ -1,6 +1,23 @@
 // @generated automatically by Diesel CLI.
 
 diesel::table! {
+    api_keys (id) {
+        id -> Uuid,
+        org_id -> Uuid,
+        name -> Text,
+        permissions -> Array<Nullable<Text>>,
+        lookup_hash -> Bytea,
+        hint -> Text,
+        created_by_type -> Text,
+        created_by_id -> Text,
+        created_at -> Timestamptz,
+        expires_at -> Nullable<Timestamptz>,
+        last_used_at -> Nullable<Timestamptz>,
+        revoked_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
     audit_events (id) {
         id -> Uuid,
         org_id -> Uuid,
@@ -45,6 +62,19 @@ diesel::table! {
 }
 
 diesel::table! {
+    roles (id) {
+        id -> Uuid,
+        org_id -> Uuid,
+        key -> Text,
+        name -> Text,
+        description -> Nullable<Text>,
+        permissions -> Array<Nullable<Text>>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     users (id) {
         id -> Uuid,
         subject -> Text,
@@ -59,8 +89,10 @@ diesel::table! {
     }
 }
 
+diesel::joinable!(api_keys -> organizations (org_id));
 diesel::joinable!(audit_events -> organizations (org_id));
 diesel::joinable!(memberships -> organizations (org_id));
 diesel::joinable!(memberships -> users (user_id));
+diesel::joinable!(roles -> organizations (org_id));
 
-diesel::allow_tables_to_appear_in_same_query!(audit_events, memberships, organizations, users,);
+diesel::allow_tables_to_appear_in_same_query!(api_keys, audit_events, memberships, organizations, roles, users,);

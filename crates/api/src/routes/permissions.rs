@@ -1,0 +1,84 @@
+//! The permission catalogue, and a caller's permissions in an organization.
+
+use std::collections::BTreeMap;
+
+use actix_web::{get, web, HttpResponse};
+use domain::authz::{Grant, Permission};
+use domain::org::OrgRef;
+use serde::Serialize;
+use utoipa::ToSchema;
+use utoipa_actix_web::service_config::ServiceConfig;
+
+use super::common::path_id;
+use crate::auth::Authenticated;
+use crate::error::ApiError;
+use crate::state::AppState;
+
+pub fn routes(cfg: &mut ServiceConfig) {
+    cfg.service(catalogue).service(my_permissions);
+}
+
+/// One permission of the catalogue.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PermissionInfo {
+    #[schema(example = "members:update")]
+    pub name: &'static str,
+    pub description: &'static str,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Catalogue {
+    pub data: Vec<PermissionInfo>,
+}
+
+/// The caller's rights in one organization.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PermissionMap {
+    /// The caller's role key (`api_key` for an API key).
+    #[schema(example = "admin")]
+    pub role: String,
+    /// `direct`, `staff` or `api_key`.
+    pub access: &'static str,
+    /// Every catalogue permission, and whether the caller holds it here.
+    pub permissions: BTreeMap<&'static str, bool>,
+    /// The permissions the caller lacks; anything not listed is allowed.
+    pub denied: Vec<&'static str>,
+}
+
+impl From<Grant> for PermissionMap {
+    fn from(grant: Grant) -> Self {
+        PermissionMap {
+            role: grant.role.to_string(),
+            access: grant.access.as_str(),
+            permissions: Permission::ALL.iter().map(|p| (p.as_str(), grant.permissions.contains(*p))).collect(),
+            denied: grant.denied().iter().map(|p| p.as_str()).collect(),
+        }
+    }
+}
+
+/// The fixed catalogue of `resource:action` permissions that roles, invites and API keys
+/// are made of.
+#[utoipa::path(tag = "permissions", responses((status = 200, body = Catalogue)))]
+#[get("/permissions")]
+pub async fn catalogue(_caller: Authenticated) -> HttpResponse {
+    let data =
+        Permission::ALL.iter().map(|p| PermissionInfo { name: p.as_str(), description: p.description() }).collect();
+    HttpResponse::Ok().json(Catalogue { data })
+}
+
+/// The caller's permission map in an organization, for client-side gating.
+#[utoipa::path(
+    tag = "permissions",
+    params(("org" = String, Path, description = "Organization id (`org_…`), or `me`.")),
+    responses((status = 200, body = PermissionMap))
+)]
+#[get("/orgs/{org}/permissions")]
+pub async fn my_permissions(
+    state: web::Data<AppState>,
+    caller: Authenticated,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let org: OrgRef = path_id(&path, "organization")?;
+    let grant = state.run(move |s| s.orgs.permissions(&caller.0, &org)).await?;
+    Ok(HttpResponse::Ok().json(PermissionMap::from(grant)))
+}
