@@ -2,9 +2,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod api_keys;
 mod auth;
+mod authorization;
 mod helpers;
 mod members;
+mod members_admin;
 mod openapi;
 mod operations;
 mod orgs;
+mod roles;

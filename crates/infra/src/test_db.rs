@@ -206,6 +206,21 @@ impl TestDatabase {
         .expect("read audit events")
     }
 
+    /// How many owners the organization has, read straight from the table.
+    pub fn owners_of(&self, org: uuid::Uuid) -> i64 {
+        #[derive(diesel::QueryableByName)]
+        struct Count {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            owners: i64,
+        }
+        let row: Count =
+            diesel::sql_query("SELECT count(*) AS owners FROM memberships WHERE org_id = $1 AND role = 'owner'")
+                .bind::<diesel::sql_types::Uuid, _>(org)
+                .get_result(&mut self.connect())
+                .expect("count owners");
+        row.owners
+    }
+
     /// Runs SQL as the database owner, for fixtures and for checks that the database
     /// itself refuses something. Returns the error text on failure.
     pub fn execute(&self, sql: &str) -> Result<(), String> {

@@ -1,0 +1,128 @@
+//! The authorization matrix: for every organization route, who may call it, asserted
+//! against the real server. Each case runs in an organization of its own.
+
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+use crate::helpers::{expect_status, TestApp};
+
+/// Columns of the matrix.
+const ACTORS: [&str; 6] = ["owner", "admin", "member", "auditor", "api_key", "outsider"];
+
+/// `Y` allowed (any status but 401/403/404), `F` forbidden (403), `N` not found (404).
+const MATRIX: &[(&str, &str, &str)] = &[
+    //                                                         owner admin member auditor key outsider
+    ("GET", "/v1/orgs/{org}", "YYYYYN"),
+    ("PATCH", "/v1/orgs/{org}", "YYFFFN"),
+    ("DELETE", "/v1/orgs/{org}", "YFFFFN"),
+    ("POST", "/v1/orgs/{org}/leave", "YYYYNN"),
+    ("POST", "/v1/orgs/{org}/transfer-ownership", "YFFFFN"),
+    ("GET", "/v1/orgs/{org}/permissions", "YYYYYN"),
+    ("GET", "/v1/orgs/{org}/members", "YYYYYN"),
+    ("GET", "/v1/orgs/{org}/members/{member}", "YYYYYN"),
+    ("PATCH", "/v1/orgs/{org}/members/{member}", "YYFFFN"),
+    ("DELETE", "/v1/orgs/{org}/members/{member}", "YYFFFN"),
+    ("GET", "/v1/orgs/{org}/roles", "YYFYYN"),
+    ("POST", "/v1/orgs/{org}/roles", "YYFFFN"),
+    ("PATCH", "/v1/orgs/{org}/roles/{role}", "YYFFFN"),
+    ("DELETE", "/v1/orgs/{org}/roles/{role}", "YYFFFN"),
+    ("GET", "/v1/orgs/{org}/api-keys", "YYFFFN"),
+    ("POST", "/v1/orgs/{org}/api-keys", "YYFFFN"),
+    ("DELETE", "/v1/orgs/{org}/api-keys/{key}", "YYFFFN"),
+];
+
+fn body_for(method: &str, path: &str, member: &str) -> Option<Value> {
+    match (method, path) {
+        ("PATCH", "/v1/orgs/{org}") => Some(json!({ "timezone": "UTC" })),
+        ("POST", "/v1/orgs/{org}/transfer-ownership") => Some(json!({ "member_id": member })),
+        ("PATCH", "/v1/orgs/{org}/members/{member}") => Some(json!({ "role": "member" })),
+        ("POST", "/v1/orgs/{org}/roles") => Some(json!({ "name": "Viewer", "permissions": ["org:read"] })),
+        ("PATCH", "/v1/orgs/{org}/roles/{role}") => Some(json!({ "name": "Renamed" })),
+        ("POST", "/v1/orgs/{org}/api-keys") => Some(json!({ "name": "bot", "permissions": ["org:read"] })),
+        ("POST", _) => Some(json!({})),
+        _ => None,
+    }
+}
+
+/// An organization with one actor of each kind, and a member, a role and a key to act on.
+struct Fixture {
+    org: String,
+    member: String,
+    role: String,
+    key: String,
+    tokens: Vec<String>,
+}
+
+async fn fixture(app: &TestApp, case: usize) -> Fixture {
+    let owner = app.token(&format!("c{case}-owner"));
+    let org = app.create_org(&owner, &format!("Matrix {case}")).await;
+    for role in ["admin", "member", "target"] {
+        app.seed_members(&org, &format!("c{case}-{role}"), 1, if role == "admin" { "admin" } else { "member" });
+    }
+    let auditor_role = json!({ "key": "auditor", "name": "Auditor", "permissions": ["org:read", "members:read", "roles:read", "audit:read"] });
+    expect_status(app.post(&format!("/v1/orgs/{org}/roles"), &owner, auditor_role).await, StatusCode::CREATED).await;
+    app.seed_members(&org, &format!("c{case}-auditor"), 1, "auditor");
+    let role = json!({ "key": "spare", "name": "Spare", "permissions": ["org:read"] });
+    let role = expect_status(app.post(&format!("/v1/orgs/{org}/roles"), &owner, role).await, StatusCode::CREATED).await;
+    let api_key = json!({ "name": "reader", "permissions": ["org:read", "members:read", "roles:read"] });
+    let api_key =
+        expect_status(app.post(&format!("/v1/orgs/{org}/api-keys"), &owner, api_key).await, StatusCode::CREATED).await;
+    let spare_key = json!({ "name": "spare", "permissions": ["org:read"] });
+    let spare_key =
+        expect_status(app.post(&format!("/v1/orgs/{org}/api-keys"), &owner, spare_key).await, StatusCode::CREATED)
+            .await;
+    let members =
+        expect_status(app.get(&format!("/v1/orgs/{org}/members?q=c{case}-target"), &owner).await, StatusCode::OK).await;
+    Fixture {
+        member: members["data"][0]["id"].as_str().unwrap().to_owned(),
+        role: role["id"].as_str().unwrap().to_owned(),
+        key: spare_key["id"].as_str().unwrap().to_owned(),
+        tokens: vec![
+            owner,
+            app.token(&format!("c{case}-admin-1")),
+            app.token(&format!("c{case}-member-1")),
+            app.token(&format!("c{case}-auditor-1")),
+            api_key["secret"].as_str().unwrap().to_owned(),
+            app.token(&format!("c{case}-outsider")),
+        ],
+        org,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_org_route_admits_exactly_whom_the_matrix_says() {
+    let app = TestApp::spawn().await;
+    let mut failures = Vec::new();
+    let mut case = 0;
+    for (method, template, expected) in MATRIX {
+        for (actor_index, expectation) in expected.chars().enumerate() {
+            case += 1;
+            let f = fixture(&app, case).await;
+            let path = template
+                .replace("{org}", &f.org)
+                .replace("{member}", &f.member)
+                .replace("{role}", &f.role)
+                .replace("{key}", &f.key);
+            let body = body_for(method, template, &f.member);
+            let method = Method::from_bytes(method.as_bytes()).unwrap();
+            let response = app.request(method.clone(), &path, Some(&f.tokens[actor_index]), body).await;
+            let status = response.status();
+            let ok = match expectation {
+                'Y' => {
+                    ![StatusCode::UNAUTHORIZED, StatusCode::FORBIDDEN, StatusCode::NOT_FOUND].contains(&status)
+                        && !status.is_server_error()
+                }
+                'F' => status == StatusCode::FORBIDDEN,
+                'N' => status == StatusCode::NOT_FOUND,
+                other => panic!("bad matrix cell {other}"),
+            };
+            if !ok {
+                failures.push(format!(
+                    "{method} {template} as {}: expected {expectation}, got {status}",
+                    ACTORS[actor_index]
+                ));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{} cell(s) disagree:\n{}", failures.len(), failures.join("\n"));
+}
