@@ -11,7 +11,7 @@ use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 use validator::Validate;
 
-use super::common::{path_id, ListResponse, PageParams};
+use super::common::{path_id, ListResponse, PageParams, ORG_PARAM};
 use crate::auth::Authenticated;
 use crate::error::{ApiError, Problem};
 use crate::state::AppState;
@@ -78,12 +78,10 @@ pub struct CreateApiKeyRequest {
     pub expires_at: Option<DateTime<Utc>>,
 }
 
-const ORG: &str = "Organization id (`org_…`), or `me`.";
-
 /// Create an API key. The response holds its secret, shown only this once.
 #[utoipa::path(
     tag = "api keys",
-    params(("org" = String, Path, description = ORG)),
+    params(("org" = String, Path, description = ORG_PARAM)),
     request_body = CreateApiKeyRequest,
     responses(
         (status = 201, body = CreatedApiKey),
@@ -108,7 +106,7 @@ pub async fn create_api_key(
 /// List the organization's API keys, newest first. Secrets are never shown.
 #[utoipa::path(
     tag = "api keys",
-    params(("org" = String, Path, description = ORG), PageParams),
+    params(("org" = String, Path, description = ORG_PARAM), PageParams),
     responses((status = 200, body = ListResponse<ApiKeyResponse>))
 )]
 #[get("/orgs/{org}/api-keys")]
@@ -127,7 +125,7 @@ pub async fn list_api_keys(
 /// Revoke an API key: it stops working at once.
 #[utoipa::path(
     tag = "api keys",
-    params(("org" = String, Path, description = ORG), ("key" = String, Path, description = "API key id (`key_…`).")),
+    params(("org" = String, Path, description = ORG_PARAM), ("key" = String, Path, description = "API key id (`key_…`).")),
     responses((status = 204, description = "Revoked (or already revoked)."))
 )]
 #[delete("/orgs/{org}/api-keys/{key}")]

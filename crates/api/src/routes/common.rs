@@ -12,6 +12,9 @@ use validator::Validate;
 
 use crate::error::ApiError;
 
+/// How every `{org}` path parameter is documented.
+pub const ORG_PARAM: &str = "Organization id (`org_…`), or `me` for the caller's default organization.";
+
 /// Version byte of the cursor encoding, so the format can change without misreading old ones.
 const CURSOR_V1: u8 = 1;
 

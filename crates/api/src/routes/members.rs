@@ -10,7 +10,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 use validator::Validate;
 
-use super::common::{page_request, path_id, ListResponse};
+use super::common::{page_request, path_id, ListResponse, ORG_PARAM};
 use crate::auth::Authenticated;
 use crate::error::{ApiError, Problem};
 use crate::state::AppState;
@@ -70,7 +70,7 @@ pub struct MemberListParams {
 /// List members in join order, optionally searched and filtered by role.
 #[utoipa::path(
     tag = "members",
-    params(("org" = String, Path, description = "Organization id (`org_…`), or `me`."), MemberListParams),
+    params(("org" = String, Path, description = ORG_PARAM), MemberListParams),
     responses(
         (status = 200, body = ListResponse<MemberResponse>),
         (status = 422, description = "`validation_failed`: bad `q` or `role`.", body = Problem, content_type = "application/problem+json"),
@@ -96,7 +96,7 @@ pub async fn list_members(
 #[utoipa::path(
     tag = "members",
     params(
-        ("org" = String, Path, description = "Organization id (`org_…`), or `me`."),
+        ("org" = String, Path, description = ORG_PARAM),
         ("member" = String, Path, description = "Member id (`mem_…`)."),
     ),
     responses((status = 200, body = MemberResponse))
@@ -116,7 +116,7 @@ pub async fn get_member(
 /// Leave an organization. The last owner cannot leave: transfer ownership first.
 #[utoipa::path(
     tag = "members",
-    params(("org" = String, Path, description = "Organization id (`org_…`), or `me`.")),
+    params(("org" = String, Path, description = ORG_PARAM)),
     responses(
         (status = 204, description = "Left."),
         (status = 409, description = "`last_owner`: the caller is the only owner.", body = Problem, content_type = "application/problem+json"),
@@ -153,7 +153,7 @@ pub struct TransferOwnershipRequest {
 /// current role and the new one; the last owner keeps the owner role.
 #[utoipa::path(
     tag = "members",
-    params(("org" = String, Path, description = "Organization id (`org_…`), or `me`."), ("member" = String, Path, description = "Member id (`mem_…`).")),
+    params(("org" = String, Path, description = ORG_PARAM), ("member" = String, Path, description = "Member id (`mem_…`).")),
     request_body = ChangeRoleRequest,
     responses(
         (status = 200, body = MemberResponse),
@@ -180,7 +180,7 @@ pub async fn change_member_role(
 /// last owner cannot be removed.
 #[utoipa::path(
     tag = "members",
-    params(("org" = String, Path, description = "Organization id (`org_…`), or `me`."), ("member" = String, Path, description = "Member id (`mem_…`).")),
+    params(("org" = String, Path, description = ORG_PARAM), ("member" = String, Path, description = "Member id (`mem_…`).")),
     responses(
         (status = 204, description = "Removed."),
         (status = 409, description = "`last_owner`.", body = Problem, content_type = "application/problem+json"),
@@ -201,7 +201,7 @@ pub async fn remove_member(
 /// Give the owner role to another member; the calling owner becomes an admin.
 #[utoipa::path(
     tag = "members",
-    params(("org" = String, Path, description = "Organization id (`org_…`), or `me`.")),
+    params(("org" = String, Path, description = ORG_PARAM)),
     request_body = TransferOwnershipRequest,
     responses(
         (status = 200, description = "The new owner.", body = MemberResponse),

@@ -9,7 +9,7 @@ use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 use validator::Validate;
 
-use super::common::{etag, if_match, nullable, path_id, ListResponse, PageParams};
+use super::common::{etag, if_match, nullable, path_id, ListResponse, PageParams, ORG_PARAM};
 use crate::auth::Authenticated;
 use crate::error::{ApiError, Problem};
 use crate::state::AppState;
@@ -249,7 +249,7 @@ pub async fn list_my_orgs(
 /// Get an organization.
 #[utoipa::path(
     tag = "organizations",
-    params(("org" = String, Path, description = "Organization id (`org_…`), or `me` for the caller's default organization.")),
+    params(("org" = String, Path, description = ORG_PARAM)),
     responses((status = 200, description = "The organization; `ETag` is its version.", body = OrgResponse))
 )]
 #[get("/orgs/{org}")]
@@ -268,7 +268,7 @@ pub async fn get_org(
 #[utoipa::path(
     tag = "organizations",
     params(
-        ("org" = String, Path, description = "Organization id (`org_…`), or `me`."),
+        ("org" = String, Path, description = ORG_PARAM),
         ("If-Match" = Option<String>, Header, description = "The `ETag` the change is based on."),
     ),
     request_body = UpdateOrgRequest,
@@ -298,7 +298,7 @@ pub async fn update_org(
 /// read at once and its name becomes free.
 #[utoipa::path(
     tag = "organizations",
-    params(("org" = String, Path, description = "Organization id (`org_…`), or `me`.")),
+    params(("org" = String, Path, description = ORG_PARAM)),
     responses((status = 204, description = "Deleted."))
 )]
 #[delete("/orgs/{org}")]

@@ -9,7 +9,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use super::common::path_id;
+use super::common::{path_id, ORG_PARAM};
 use crate::auth::Authenticated;
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -69,7 +69,7 @@ pub async fn catalogue(_caller: Authenticated) -> HttpResponse {
 /// The caller's permission map in an organization, for client-side gating.
 #[utoipa::path(
     tag = "permissions",
-    params(("org" = String, Path, description = "Organization id (`org_…`), or `me`.")),
+    params(("org" = String, Path, description = ORG_PARAM)),
     responses((status = 200, body = PermissionMap))
 )]
 #[get("/orgs/{org}/permissions")]

@@ -11,7 +11,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 use validator::Validate;
 
-use super::common::{nullable, path_id};
+use super::common::{nullable, path_id, ORG_PARAM};
 use crate::auth::Authenticated;
 use crate::error::{ApiError, Problem};
 use crate::state::AppState;
@@ -116,10 +116,8 @@ pub struct DeleteRoleParams {
     pub reassign_to: Option<String>,
 }
 
-const ORG: &str = "Organization id (`org_…`), or `me`.";
-
 /// List the organization's roles: system roles (unless replaced) and custom roles.
-#[utoipa::path(tag = "roles", params(("org" = String, Path, description = ORG)), responses((status = 200, body = RoleList)))]
+#[utoipa::path(tag = "roles", params(("org" = String, Path, description = ORG_PARAM)), responses((status = 200, body = RoleList)))]
 #[get("/orgs/{org}/roles")]
 pub async fn list_roles(
     state: web::Data<AppState>,
@@ -134,7 +132,7 @@ pub async fn list_roles(
 /// Create a custom role.
 #[utoipa::path(
     tag = "roles",
-    params(("org" = String, Path, description = ORG)),
+    params(("org" = String, Path, description = ORG_PARAM)),
     request_body = CreateRoleRequest,
     responses(
         (status = 201, body = RoleResponse),
@@ -162,7 +160,7 @@ pub async fn create_role(
 /// Rename a custom role or change its permissions.
 #[utoipa::path(
     tag = "roles",
-    params(("org" = String, Path, description = ORG), ("role" = String, Path, description = "Custom role id (`role_…`).")),
+    params(("org" = String, Path, description = ORG_PARAM), ("role" = String, Path, description = "Custom role id (`role_…`).")),
     request_body = UpdateRoleRequest,
     responses(
         (status = 200, body = RoleResponse),
@@ -190,7 +188,7 @@ pub async fn update_role(
 /// to (members of a role replacing a system role fall back to that system role).
 #[utoipa::path(
     tag = "roles",
-    params(("org" = String, Path, description = ORG), ("role" = String, Path, description = "Custom role id (`role_…`)."), DeleteRoleParams),
+    params(("org" = String, Path, description = ORG_PARAM), ("role" = String, Path, description = "Custom role id (`role_…`)."), DeleteRoleParams),
     responses(
         (status = 204, description = "Deleted."),
         (status = 409, description = "`role_in_use`: members hold it and no `reassign_to` was given.", body = Problem, content_type = "application/problem+json"),
