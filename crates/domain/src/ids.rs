@@ -79,6 +79,10 @@ public_id!(
     RoleId, "role", "role"
 );
 public_id!(
+    /// A team inside an organization.
+    TeamId, "team", "team"
+);
+public_id!(
     /// An organization API key.
     ApiKeyId, "key", "API key"
 );

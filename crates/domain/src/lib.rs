@@ -17,6 +17,7 @@ pub mod org;
 pub mod pagination;
 pub mod role;
 pub mod store;
+pub mod team;
 pub mod time;
 pub mod user;
 

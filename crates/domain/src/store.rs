@@ -6,16 +6,17 @@ use crate::error::StoreError;
 use crate::member::MemberRepository;
 use crate::org::OrgRepository;
 use crate::role::RoleRepository;
+use crate::team::TeamRepository;
 use crate::user::UserRepository;
 
 /// Everything a use case may read or write inside one transaction.
 pub trait Tx:
-    UserRepository + OrgRepository + MemberRepository + RoleRepository + ApiKeyRepository + AuditSink
+    UserRepository + OrgRepository + MemberRepository + RoleRepository + TeamRepository + ApiKeyRepository + AuditSink
 {
 }
 
 impl<T> Tx for T where
-    T: UserRepository + OrgRepository + MemberRepository + RoleRepository + ApiKeyRepository + AuditSink
+    T: UserRepository + OrgRepository + MemberRepository + RoleRepository + TeamRepository + ApiKeyRepository + AuditSink
 {
 }
 

@@ -12,11 +12,12 @@ use crate::audit::{AuditRecord, AuditSink};
 use crate::authz::RoleKey;
 use crate::context::{Caller, Identity, RequestMeta};
 use crate::error::StoreError;
-use crate::ids::{ApiKeyId, MemberId, OrgId, RoleId, UserId};
+use crate::ids::{ApiKeyId, MemberId, OrgId, RoleId, TeamId, UserId};
 use crate::member::{Member, MemberFilter, MemberRepository, MemberWriteError, Membership};
 use crate::org::{OrgRepository, OrgWriteError, Organization, Slug};
 use crate::pagination::{Page, PageRequest};
 use crate::role::{CustomRole, RoleRepository, RoleWriteError};
+use crate::team::{Team, TeamMember, TeamRepository, TeamSummary, TeamWriteError};
 use crate::store::{Store, Tx};
 use crate::user::{User, UserRepository};
 
@@ -26,6 +27,9 @@ pub struct State {
     pub orgs: BTreeMap<OrgId, (Organization, Option<DateTime<Utc>>)>,
     pub memberships: BTreeMap<MemberId, Membership>,
     pub roles: BTreeMap<RoleId, CustomRole>,
+    pub teams: BTreeMap<TeamId, Team>,
+    /// (team, member) → (is_manager, added_at)
+    pub team_members: BTreeMap<(TeamId, MemberId), (bool, DateTime<Utc>)>,
     pub api_keys: BTreeMap<ApiKeyId, (ApiKey, Vec<u8>)>,
     pub audit: Vec<AuditRecord>,
 }
@@ -230,6 +234,7 @@ impl MemberRepository for State {
         let found = self.memberships.get(&member).is_some_and(|m| m.org_id == org);
         if found {
             self.memberships.remove(&member);
+            self.team_members.retain(|(_, m), _| *m != member);
         }
         Ok(found)
     }
@@ -284,6 +289,91 @@ impl RoleRepository for State {
             moved += 1;
         }
         Ok(moved)
+    }
+}
+
+impl State {
+    fn team_member_view(&self, team: TeamId, member: MemberId) -> Option<TeamMember> {
+        let (is_manager, added_at) = *self.team_members.get(&(team, member))?;
+        Some(TeamMember { member: self.member_view(self.memberships.get(&member)?), is_manager, added_at })
+    }
+}
+
+impl TeamRepository for State {
+    fn insert_team(&mut self, team: &Team) -> Result<(), TeamWriteError> {
+        self.update_team(team)
+    }
+
+    fn find_team(&mut self, org: OrgId, id: TeamId) -> Result<Option<Team>, StoreError> {
+        Ok(self.teams.get(&id).filter(|t| t.org_id == org).cloned())
+    }
+
+    fn count_team_members(&mut self, team: TeamId) -> Result<u64, StoreError> {
+        Ok(self.team_members.keys().filter(|(t, _)| *t == team).count() as u64)
+    }
+
+    fn list_teams(&mut self, org: OrgId, page: PageRequest) -> Result<Page<TeamSummary>, StoreError> {
+        let rows: Vec<TeamSummary> = self
+            .teams
+            .values()
+            .filter(|t| t.org_id == org && page.after.is_none_or(|after| t.id.as_uuid() > after))
+            .take(page.fetch_limit() as usize)
+            .map(|t| TeamSummary { team: t.clone(), member_count: self.team_members.keys().filter(|(id, _)| *id == t.id).count() as u64 })
+            .collect();
+        Ok(Page::from_overfetch(rows, page, |s| s.team.id.as_uuid()))
+    }
+
+    fn update_team(&mut self, team: &Team) -> Result<(), TeamWriteError> {
+        let lower = team.name.as_str().to_lowercase();
+        if self.teams.values().any(|t| t.org_id == team.org_id && t.id != team.id && t.name.as_str().to_lowercase() == lower) {
+            return Err(TeamWriteError::NameTaken);
+        }
+        self.teams.insert(team.id, team.clone());
+        Ok(())
+    }
+
+    fn delete_team(&mut self, org: OrgId, id: TeamId) -> Result<(), StoreError> {
+        if self.teams.get(&id).is_some_and(|t| t.org_id == org) {
+            self.teams.remove(&id);
+            self.team_members.retain(|(t, _), _| *t != id);
+        }
+        Ok(())
+    }
+
+    fn add_team_member(&mut self, _org: OrgId, team: TeamId, member: MemberId, is_manager: bool, at: DateTime<Utc>) -> Result<(), TeamWriteError> {
+        if self.team_members.contains_key(&(team, member)) {
+            return Err(TeamWriteError::AlreadyInTeam);
+        }
+        self.team_members.insert((team, member), (is_manager, at));
+        Ok(())
+    }
+
+    fn find_team_member(&mut self, org: OrgId, team: TeamId, member: MemberId) -> Result<Option<TeamMember>, StoreError> {
+        Ok(self.team_member_view(team, member).filter(|m| m.member.membership.org_id == org))
+    }
+
+    fn remove_team_member(&mut self, team: TeamId, member: MemberId) -> Result<(), StoreError> {
+        self.team_members.remove(&(team, member));
+        Ok(())
+    }
+
+    fn set_team_manager(&mut self, team: TeamId, member: MemberId, is_manager: bool) -> Result<(), StoreError> {
+        if let Some(entry) = self.team_members.get_mut(&(team, member)) {
+            entry.0 = is_manager;
+        }
+        Ok(())
+    }
+
+    fn list_team_members(&mut self, org: OrgId, team: TeamId, page: PageRequest) -> Result<Page<TeamMember>, StoreError> {
+        let rows: Vec<TeamMember> = self
+            .team_members
+            .keys()
+            .filter(|(t, m)| *t == team && page.after.is_none_or(|after| m.as_uuid() > after))
+            .filter_map(|(t, m)| self.team_member_view(*t, *m))
+            .filter(|m| m.member.membership.org_id == org)
+            .take(page.fetch_limit() as usize)
+            .collect();
+        Ok(Page::from_overfetch(rows, page, |m| m.member.membership.id.as_uuid()))
     }
 }
 

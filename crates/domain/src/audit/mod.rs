@@ -23,6 +23,12 @@ pub enum AuditAction {
     RoleDeleted,
     ApiKeyCreated,
     ApiKeyRevoked,
+    TeamCreated,
+    TeamUpdated,
+    TeamDeleted,
+    TeamMemberAdded,
+    TeamMemberRemoved,
+    TeamManagerChanged,
 }
 
 impl AuditAction {
@@ -40,6 +46,12 @@ impl AuditAction {
             AuditAction::RoleDeleted => "role.deleted",
             AuditAction::ApiKeyCreated => "api_key.created",
             AuditAction::ApiKeyRevoked => "api_key.revoked",
+            AuditAction::TeamCreated => "team.created",
+            AuditAction::TeamUpdated => "team.updated",
+            AuditAction::TeamDeleted => "team.deleted",
+            AuditAction::TeamMemberAdded => "team.member_added",
+            AuditAction::TeamMemberRemoved => "team.member_removed",
+            AuditAction::TeamManagerChanged => "team.manager_changed",
         }
     }
 }

@@ -24,6 +24,16 @@ impl Access {
     }
 }
 
+/// What an action is performed on, for permissions that can be held on part of an
+/// organization.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resource {
+    /// The organization as a whole.
+    Organization,
+    /// The member list of one team; `caller_manages` when the caller is one of its managers.
+    TeamMembership { caller_manages: bool },
+}
+
 /// A caller's rights in one organization.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Grant {
@@ -43,6 +53,23 @@ impl Grant {
             Ok(())
         } else {
             Err(AccessError::Forbidden { permission: permission.as_str() })
+        }
+    }
+
+    /// The authorization decision for a permission held, or not, on one resource. Beyond
+    /// the organization-wide grant, a team's managers may change that team's membership
+    /// (`teams:update` scoped to the team) without holding `teams:update` everywhere.
+    pub fn authorize_on(&self, permission: Permission, resource: &Resource) -> Result<(), AccessError> {
+        let scoped = match resource {
+            Resource::Organization => false,
+            Resource::TeamMembership { caller_manages } => {
+                permission == Permission::TeamsUpdate && *caller_manages && self.access == Access::Direct
+            }
+        };
+        if scoped {
+            Ok(())
+        } else {
+            self.authorize(permission)
         }
     }
 
@@ -78,6 +105,19 @@ mod tests {
         assert_eq!(grant.authorize(Permission::OrgUpdate), Err(AccessError::Forbidden { permission: "org:update" }));
         assert!(grant.denied().contains(&Permission::OrgDelete));
         assert!(!grant.denied().contains(&Permission::OrgRead));
+    }
+
+    #[test]
+    fn team_managers_may_change_their_teams_membership_only() {
+        let member = Grant::for_system_role(SystemRole::Member);
+        let managing = Resource::TeamMembership { caller_manages: true };
+        let not_managing = Resource::TeamMembership { caller_manages: false };
+        assert_eq!(member.authorize_on(Permission::TeamsUpdate, &managing), Ok(()));
+        assert!(member.authorize_on(Permission::TeamsUpdate, &not_managing).is_err());
+        assert!(member.authorize_on(Permission::TeamsUpdate, &Resource::Organization).is_err(), "managers do not rename");
+        assert!(member.authorize_on(Permission::TeamsDelete, &managing).is_err(), "managers do not delete");
+        let key = Grant { access: Access::ApiKey, ..member };
+        assert!(key.authorize_on(Permission::TeamsUpdate, &managing).is_err(), "only people manage teams");
     }
 
     #[test]
