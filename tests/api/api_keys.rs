@@ -69,7 +69,7 @@ async fn a_key_never_reaches_another_org() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn keys_cannot_exceed_their_creator() {
+async fn keys_cannot_exceed_their_creator_nor_mint_keys() {
     let app = TestApp::spawn().await;
     let owner = app.token("owner");
     let org = app.create_org(&owner, "Acme").await;
@@ -91,16 +91,12 @@ async fn keys_cannot_exceed_their_creator() {
     .await;
     let key = narrow["secret"].as_str().unwrap();
     expect_problem(
-        app.post(&keys, key, json!({ "name": "wider", "permissions": ["members:read"] })).await,
-        StatusCode::FORBIDDEN,
-        "escalation_denied",
-    )
-    .await;
-    expect_status(
         app.post(&keys, key, json!({ "name": "child", "permissions": ["org:read"] })).await,
-        StatusCode::CREATED,
+        StatusCode::FORBIDDEN,
+        "user_required",
     )
     .await;
+    expect_status(app.get(&keys, key).await, StatusCode::OK).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -192,4 +188,45 @@ async fn key_requests_are_validated() {
         "not_found",
     )
     .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_key_loses_what_its_creator_loses() {
+    let app = TestApp::spawn().await;
+    let owner = app.token("owner");
+    let org = app.create_org(&owner, "Acme").await;
+    app.seed_members(&org, "adm", 1, "admin");
+    let admin = app.token("adm-1");
+    let created = expect_status(
+        app.post(
+            &format!("/v1/orgs/{org}/api-keys"),
+            &admin,
+            json!({ "name": "k", "permissions": ["org:read", "org:update"] }),
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let key = created["secret"].as_str().unwrap();
+    expect_status(app.patch(&format!("/v1/orgs/{org}"), key, json!({ "timezone": "UTC" })).await, StatusCode::OK).await;
+
+    let members =
+        expect_status(app.get(&format!("/v1/orgs/{org}/members?q=adm-1"), &owner).await, StatusCode::OK).await;
+    let admin_member = members["data"][0]["id"].as_str().unwrap().to_owned();
+    expect_status(
+        app.patch(&format!("/v1/orgs/{org}/members/{admin_member}"), &owner, json!({ "role": "member" })).await,
+        StatusCode::OK,
+    )
+    .await;
+    expect_problem(
+        app.patch(&format!("/v1/orgs/{org}"), key, json!({ "timezone": "Asia/Tokyo" })).await,
+        StatusCode::FORBIDDEN,
+        "forbidden",
+    )
+    .await;
+    expect_status(app.get(&format!("/v1/orgs/{org}"), key).await, StatusCode::OK).await;
+
+    expect_status(app.delete(&format!("/v1/orgs/{org}/members/{admin_member}"), &owner).await, StatusCode::NO_CONTENT)
+        .await;
+    expect_problem(app.get(&format!("/v1/orgs/{org}"), key).await, StatusCode::UNAUTHORIZED, "invalid_token").await;
 }

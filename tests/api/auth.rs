@@ -52,6 +52,10 @@ async fn requests_without_a_valid_token_get_401_with_a_challenge() {
         ("no subject", sign(&claims(&[("sub", Value::Null)]), JWT_SECRET)),
         ("blank subject", sign(&claims(&[("sub", json!("  "))]), JWT_SECRET)),
         ("no expiry", sign(&claims(&[("exp", Value::Null)]), JWT_SECRET)),
+        ("no audience", sign(&claims(&[("aud", Value::Null)]), JWT_SECRET)),
+        ("no issuer", sign(&claims(&[("iss", Value::Null)]), JWT_SECRET)),
+        ("not yet valid", sign(&claims(&[("nbf", json!(now + 3600))]), JWT_SECRET)),
+        ("control characters in subject", sign(&claims(&[("sub", json!("ca\u{0}rol"))]), JWT_SECRET)),
         ("alg none", format!("eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.{}.", base64_url(&claims(&[])))),
     ];
     for (case, token) in cases {
@@ -116,4 +120,40 @@ async fn an_es256_token_is_refused_when_no_jwks_is_configured() {
     let app = TestApp::spawn().await;
     let es256 = sign_es256(&claims(&[]), "test-es256");
     expect_problem(app.get("/v1/orgs", &es256).await, StatusCode::UNAUTHORIZED, "invalid_token").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_client_ip_comes_from_the_proxy_only_when_trusted() {
+    let app = TestApp::spawn_with(|config| config.trust_forwarded_for = true).await;
+    let token = app.token("ada");
+    let response = app
+        .raw()
+        .post(format!("{}/v1/orgs", app.base))
+        .bearer_auth(&token)
+        .header("x-forwarded-for", "6.6.6.6, 203.0.113.7")
+        .json(&json!({ "name": "Proxied" }))
+        .send()
+        .await
+        .unwrap();
+    let org = expect_status(response, StatusCode::CREATED).await;
+    let events = app.audit(org["id"].as_str().unwrap());
+    assert_eq!(
+        events[0].client_ip.as_deref(),
+        Some("203.0.113.7"),
+        "the address the proxy appended, not the client's claim"
+    );
+
+    let direct = TestApp::spawn().await;
+    let token = direct.token("ada");
+    let response = direct
+        .raw()
+        .post(format!("{}/v1/orgs", direct.base))
+        .bearer_auth(&token)
+        .header("x-forwarded-for", "6.6.6.6")
+        .json(&json!({ "name": "Direct" }))
+        .send()
+        .await
+        .unwrap();
+    let org = expect_status(response, StatusCode::CREATED).await;
+    assert_eq!(direct.audit(org["id"].as_str().unwrap())[0].client_ip.as_deref(), Some("127.0.0.1"));
 }

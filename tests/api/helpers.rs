@@ -33,29 +33,35 @@ pub fn jwt_config() -> JwtConfig {
 
 impl TestApp {
     pub async fn spawn() -> Self {
-        Self::spawn_with_jwt(jwt_config()).await
+        Self::spawn_with(|_| {}).await
     }
 
     pub async fn spawn_with_jwt(jwt: JwtConfig) -> Self {
+        Self::spawn_with(|config| config.jwt = jwt).await
+    }
+
+    /// A server whose configuration `adjust` changed from the test defaults.
+    pub async fn spawn_with(adjust: impl FnOnce(&mut Config)) -> Self {
         if std::env::var_os("TEST_LOG").is_some() {
             api::telemetry::init(LogFormat::Text);
         }
         let db = tokio::task::spawn_blocking(TestDatabase::create).await.unwrap();
-        let config = Config {
+        let mut config = Config {
             database_url: SecretString::from(db.url().to_owned()),
             hmac_key: SecretString::from("test-hmac-key-0123456789abcdef0123456789".to_owned()),
             bind: "127.0.0.1:0".parse().unwrap(),
-            jwt: jwt.clone(),
+            jwt: jwt_config(),
             pool_size: 12,
             pool_timeout: Duration::from_secs(10),
             workers: 2,
             log_format: LogFormat::Text,
             trust_forwarded_for: false,
         };
+        adjust(&mut config);
         let app = tokio::task::block_in_place(|| Application::build(&config)).expect("server starts");
         let base = format!("http://{}", app.addr());
         tokio::spawn(app.run_until_stopped());
-        Self { base, db, jwt, client: reqwest::Client::new() }
+        Self { base, db, jwt: config.jwt, client: reqwest::Client::new() }
     }
 
     /// A token for a user with a verified `{subject}@example.com` email.

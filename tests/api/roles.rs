@@ -187,7 +187,8 @@ async fn the_catalogue_and_permission_maps_describe_every_permission() {
     let app = TestApp::spawn().await;
     let owner = app.token("owner");
     let org = app.create_org(&owner, "Acme").await;
-    let catalogue = expect_status(app.get("/v1/permissions", &owner).await, StatusCode::OK).await;
+    let catalogue =
+        expect_status(app.request(reqwest::Method::GET, "/v1/permissions", None, None).await, StatusCode::OK).await;
     let names: Vec<&str> = catalogue["data"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
     for expected in [
         "org:update",
@@ -213,4 +214,51 @@ async fn the_catalogue_and_permission_maps_describe_every_permission() {
     assert_eq!(map["permissions"].as_object().unwrap().len(), names.len());
     assert!(map["permissions"].as_object().unwrap().values().all(|v| v == true));
     assert_eq!(map["denied"], json!([]));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn only_holders_of_a_system_roles_permissions_may_redefine_it() {
+    let app = TestApp::spawn().await;
+    let owner = app.token("owner");
+    let org = app.create_org(&owner, "Acme").await;
+    let roles = format!("/v1/orgs/{org}/roles");
+    let designer = json!({ "key": "designer", "name": "Role designer", "permissions": ["org:read", "roles:create", "roles:read"] });
+    expect_status(app.post(&roles, &owner, designer).await, StatusCode::CREATED).await;
+    app.seed_members(&org, "rd", 1, "designer");
+    let rd = app.token("rd-1");
+    let demote_admins = json!({ "key": "admin", "name": "Admin (read only)", "permissions": ["org:read"] });
+    let problem =
+        expect_problem(app.post(&roles, &rd, demote_admins).await, StatusCode::FORBIDDEN, "escalation_denied").await;
+    assert!(problem["missing_permissions"].as_array().unwrap().contains(&json!("members:update")));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn control_characters_are_refused_not_stored() {
+    let app = TestApp::spawn().await;
+    let owner = app.token("owner");
+    let org = app.create_org(&owner, "Acme").await;
+    let body = json!({ "name": "Nul", "description": "a\u{0}b", "permissions": [] });
+    let problem = expect_problem(
+        app.post(&format!("/v1/orgs/{org}/roles"), &owner, body).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
+    assert_eq!(problem["errors"][0]["field"], "description");
+    let problem = expect_problem(
+        app.get(&format!("/v1/orgs/{org}/members?q=%00"), &owner).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
+    assert_eq!(problem["errors"][0]["field"], "q");
+    let body = json!({ "name": "Team", "description": "x\u{0}" });
+    expect_problem(
+        app.post(&format!("/v1/orgs/{org}/teams"), &owner, body).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
+    let multi_line = json!({ "name": "Lines", "description": "first\nsecond", "permissions": [] });
+    expect_status(app.post(&format!("/v1/orgs/{org}/roles"), &owner, multi_line).await, StatusCode::CREATED).await;
 }

@@ -8,6 +8,7 @@ use domain::apikey::ApiKeyError;
 use domain::member::MemberError;
 use domain::org::OrgError;
 use domain::role::RoleError;
+use domain::team::TeamError;
 use domain::{AccessError, Invalid, StoreError};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -320,6 +321,18 @@ impl From<ApiKeyError> for ApiError {
             ApiKeyError::Access(e) => e.into(),
             ApiKeyError::Invalid(e) => e.into(),
             ApiKeyError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<TeamError> for ApiError {
+    fn from(err: TeamError) -> Self {
+        match err {
+            TeamError::Access(e) => e.into(),
+            TeamError::Invalid(e) => e.into(),
+            TeamError::Store(e) => e.into(),
+            TeamError::NameTaken => ApiError::conflict("team_name_taken", err.to_string()),
+            TeamError::AlreadyInTeam => ApiError::conflict("already_in_team", err.to_string()),
         }
     }
 }

@@ -8,6 +8,9 @@ use crate::error::{FieldProblem, Problem, PROBLEM_JSON};
 
 pub const BEARER: &str = "bearer";
 
+/// `/v1` paths anyone may call without credentials.
+pub const PUBLIC_PATHS: &[&str] = &["/v1/permissions"];
+
 #[derive(utoipa::OpenApi)]
 #[openapi(
     info(
@@ -22,6 +25,7 @@ pub const BEARER: &str = "bearer";
         (name = "organizations", description = "Organizations: the tenant boundary."),
         (name = "members", description = "Members of an organization."),
         (name = "roles", description = "System and custom roles."),
+        (name = "teams", description = "Teams of members, with team managers."),
         (name = "permissions", description = "The permission catalogue and callers' permission maps."),
         (name = "api keys", description = "Organization API keys: credentials for programs."),
         (name = "operations", description = "Probes for orchestrators."),
@@ -74,7 +78,12 @@ pub fn finish(mut api: OpenApi) -> OpenApi {
         let response = ResponseBuilder::new().description(*description).content(PROBLEM_JSON, content).build();
         components.responses.insert((*name).to_owned(), RefOr::T(response));
     }
-    for (path, item) in api.paths.paths.iter_mut().filter(|(path, _)| path.starts_with("/v1/")) {
+    for (path, item) in api
+        .paths
+        .paths
+        .iter_mut()
+        .filter(|(path, _)| path.starts_with("/v1/") && !PUBLIC_PATHS.contains(&path.as_str()))
+    {
         let in_org = path.contains("{org}");
         for operation in operations(item) {
             operation.security = Some(vec![SecurityRequirement::new(BEARER, Vec::<String>::new())]);

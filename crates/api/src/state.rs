@@ -7,6 +7,7 @@ use domain::apikey::ApiKeyService;
 use domain::member::MemberService;
 use domain::org::OrgService;
 use domain::role::RoleService;
+use domain::team::TeamService;
 use domain::time::{Clock, SystemClock};
 use domain::Store;
 use infra::secrets::SecretHasher;
@@ -20,6 +21,7 @@ pub struct Services {
     pub orgs: OrgService<PgStore>,
     pub members: MemberService<PgStore>,
     pub roles: RoleService<PgStore>,
+    pub teams: TeamService<PgStore>,
     pub api_keys: ApiKeyService<PgStore>,
     pub store: PgStore,
 }
@@ -31,6 +33,7 @@ impl Services {
             orgs: OrgService::new(store.clone(), clock.clone()),
             members: MemberService::new(store.clone(), clock.clone()),
             roles: RoleService::new(store.clone(), clock.clone()),
+            teams: TeamService::new(store.clone(), clock.clone()),
             api_keys: ApiKeyService::new(store.clone(), clock, Arc::new(hasher)),
             store,
         }

@@ -101,10 +101,24 @@ where
                 tx.touch_api_key(key.id, now)?;
             }
             let org = find_org::<E>(tx, org_id, lock)?;
-            let grant = Grant { role: api_key_role(), permissions: key.permissions, access: Access::ApiKey };
+            let permissions = key.permissions.intersect(creator_permissions::<E>(tx, org.id, &key.created_by)?);
+            let grant = Grant { role: api_key_role(), permissions, access: Access::ApiKey };
             Ok(OrgScope { user: None, actor: Actor::ApiKey(key.id), org, grant, membership: None })
         }
     }
+}
+
+/// What a key's creator may do in the organization now. A key is capped by this on every
+/// use, so demoting or removing a person takes their keys' power with it; a key whose
+/// creator has left authenticates no more.
+fn creator_permissions<E>(tx: &mut dyn Tx, org: OrgId, creator: &Actor) -> Result<PermissionSet, E>
+where
+    E: From<AccessError> + From<StoreError>,
+{
+    let orphaned = || AccessError::Unauthenticated("orphaned");
+    let Actor::User(user) = creator else { return Err(orphaned().into()) };
+    let membership = tx.find_membership_of_user(org, *user)?.ok_or_else(orphaned)?;
+    Ok(member_grant(tx, org, &membership.role)?.permissions)
 }
 
 /// The role name API keys report.

@@ -94,6 +94,12 @@ impl fmt::Display for Invalid {
 
 impl std::error::Error for Invalid {}
 
+/// True when `text` holds a control character other than line breaks and tabs: such
+/// characters (NUL above all, which PostgreSQL refuses) are never stored.
+pub fn has_forbidden_controls(text: &str) -> bool {
+    text.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+}
+
 /// Why one value was refused by its value object's `parse`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{message}")]

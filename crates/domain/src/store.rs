@@ -16,7 +16,13 @@ pub trait Tx:
 }
 
 impl<T> Tx for T where
-    T: UserRepository + OrgRepository + MemberRepository + RoleRepository + TeamRepository + ApiKeyRepository + AuditSink
+    T: UserRepository
+        + OrgRepository
+        + MemberRepository
+        + RoleRepository
+        + TeamRepository
+        + ApiKeyRepository
+        + AuditSink
 {
 }
 

@@ -17,8 +17,8 @@ use crate::member::{Member, MemberFilter, MemberRepository, MemberWriteError, Me
 use crate::org::{OrgRepository, OrgWriteError, Organization, Slug};
 use crate::pagination::{Page, PageRequest};
 use crate::role::{CustomRole, RoleRepository, RoleWriteError};
-use crate::team::{Team, TeamMember, TeamRepository, TeamSummary, TeamWriteError};
 use crate::store::{Store, Tx};
+use crate::team::{Team, TeamMember, TeamRepository, TeamSummary, TeamWriteError};
 use crate::user::{User, UserRepository};
 
 #[derive(Debug, Clone, Default)]
@@ -318,14 +318,21 @@ impl TeamRepository for State {
             .values()
             .filter(|t| t.org_id == org && page.after.is_none_or(|after| t.id.as_uuid() > after))
             .take(page.fetch_limit() as usize)
-            .map(|t| TeamSummary { team: t.clone(), member_count: self.team_members.keys().filter(|(id, _)| *id == t.id).count() as u64 })
+            .map(|t| TeamSummary {
+                team: t.clone(),
+                member_count: self.team_members.keys().filter(|(id, _)| *id == t.id).count() as u64,
+            })
             .collect();
         Ok(Page::from_overfetch(rows, page, |s| s.team.id.as_uuid()))
     }
 
     fn update_team(&mut self, team: &Team) -> Result<(), TeamWriteError> {
         let lower = team.name.as_str().to_lowercase();
-        if self.teams.values().any(|t| t.org_id == team.org_id && t.id != team.id && t.name.as_str().to_lowercase() == lower) {
+        if self
+            .teams
+            .values()
+            .any(|t| t.org_id == team.org_id && t.id != team.id && t.name.as_str().to_lowercase() == lower)
+        {
             return Err(TeamWriteError::NameTaken);
         }
         self.teams.insert(team.id, team.clone());
@@ -340,7 +347,14 @@ impl TeamRepository for State {
         Ok(())
     }
 
-    fn add_team_member(&mut self, _org: OrgId, team: TeamId, member: MemberId, is_manager: bool, at: DateTime<Utc>) -> Result<(), TeamWriteError> {
+    fn add_team_member(
+        &mut self,
+        _org: OrgId,
+        team: TeamId,
+        member: MemberId,
+        is_manager: bool,
+        at: DateTime<Utc>,
+    ) -> Result<(), TeamWriteError> {
         if self.team_members.contains_key(&(team, member)) {
             return Err(TeamWriteError::AlreadyInTeam);
         }
@@ -348,7 +362,12 @@ impl TeamRepository for State {
         Ok(())
     }
 
-    fn find_team_member(&mut self, org: OrgId, team: TeamId, member: MemberId) -> Result<Option<TeamMember>, StoreError> {
+    fn find_team_member(
+        &mut self,
+        org: OrgId,
+        team: TeamId,
+        member: MemberId,
+    ) -> Result<Option<TeamMember>, StoreError> {
         Ok(self.team_member_view(team, member).filter(|m| m.member.membership.org_id == org))
     }
 
@@ -364,7 +383,12 @@ impl TeamRepository for State {
         Ok(())
     }
 
-    fn list_team_members(&mut self, org: OrgId, team: TeamId, page: PageRequest) -> Result<Page<TeamMember>, StoreError> {
+    fn list_team_members(
+        &mut self,
+        org: OrgId,
+        team: TeamId,
+        page: PageRequest,
+    ) -> Result<Page<TeamMember>, StoreError> {
         let rows: Vec<TeamMember> = self
             .team_members
             .keys()

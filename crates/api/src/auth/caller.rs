@@ -22,19 +22,22 @@ pub struct Authenticated(pub Caller);
 /// The request facts recorded with every audit event.
 pub fn request_meta(req: &HttpRequest, trust_forwarded_for: bool) -> RequestMeta {
     let request_id = req.extensions().get::<RequestId>().map(ToString::to_string).unwrap_or_default();
-    let forwarded = || {
-        let info = req.connection_info();
-        info.realip_remote_addr().and_then(|addr| {
-            addr.parse::<IpAddr>().ok().or_else(|| addr.parse::<std::net::SocketAddr>().ok().map(|s| s.ip()))
-        })
-    };
-    let client_ip = if trust_forwarded_for { forwarded() } else { req.peer_addr().map(|a| a.ip()) };
+    let peer = req.peer_addr().map(|a| a.ip());
+    let client_ip = if trust_forwarded_for { forwarded_client(req).or(peer) } else { peer };
     let user_agent = req
         .headers()
         .get(header::USER_AGENT)
         .and_then(|v| v.to_str().ok())
         .map(|ua| ua.chars().take(MAX_USER_AGENT_CHARS).collect());
     RequestMeta { request_id, client_ip, user_agent }
+}
+
+/// The address the trusted proxy saw: the *last* `X-Forwarded-For` entry, which that proxy
+/// appended. Earlier entries come from the client and can be forged.
+fn forwarded_client(req: &HttpRequest) -> Option<IpAddr> {
+    let header = req.headers().get_all("x-forwarded-for").last()?.to_str().ok()?;
+    let last = header.rsplit(',').next()?.trim();
+    last.parse::<IpAddr>().ok().or_else(|| last.parse::<std::net::SocketAddr>().ok().map(|s| s.ip()))
 }
 
 fn bearer_token(req: &HttpRequest) -> Result<&str, ApiError> {

@@ -96,17 +96,26 @@ impl JwtVerifier {
         })
     }
 
+    /// The checks a token must pass. A configured issuer or audience is *required* in the
+    /// token: the JWT library compares these claims only when present, so a token minted for
+    /// another service without `aud` would otherwise be accepted.
     fn validation(&self, algorithm: Algorithm) -> Validation {
         let mut validation = Validation::new(algorithm);
         validation.leeway = LEEWAY_SECS;
-        validation.set_required_spec_claims(&["exp", "sub"]);
+        validation.validate_nbf = true;
+        let mut required = vec!["exp", "sub"];
         match &self.audience {
-            Some(aud) => validation.set_audience(&[aud]),
+            Some(aud) => {
+                validation.set_audience(&[aud]);
+                required.push("aud");
+            }
             None => validation.validate_aud = false,
         }
         if let Some(iss) = &self.issuer {
             validation.set_issuer(&[iss]);
+            required.push("iss");
         }
+        validation.set_required_spec_claims(&required);
         validation
     }
 
@@ -132,11 +141,15 @@ impl JwtVerifier {
                     TokenError::Malformed
                 }
                 ErrorKind::MissingRequiredClaim(claim) if claim == "sub" => TokenError::BadSubject,
+                ErrorKind::ImmatureSignature => TokenError::Rejected,
                 _ => TokenError::Rejected,
             }
         })?;
         let claims = data.claims;
-        if claims.sub.trim().is_empty() || claims.sub.len() > MAX_SUBJECT_LEN {
+        if claims.sub.trim().is_empty()
+            || claims.sub.len() > MAX_SUBJECT_LEN
+            || claims.sub.chars().any(char::is_control)
+        {
             return Err(TokenError::BadSubject);
         }
         let staff = matches!(claims.other.get(&self.staff_claim), Some(Value::Bool(true)));

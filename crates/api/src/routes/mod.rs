@@ -7,6 +7,7 @@ pub mod members;
 pub mod orgs;
 pub mod permissions;
 pub mod roles;
+pub mod teams;
 
 use utoipa_actix_web::service_config::ServiceConfig;
 
@@ -16,5 +17,6 @@ pub fn v1(cfg: &mut ServiceConfig) {
     orgs::routes(cfg);
     members::routes(cfg);
     roles::routes(cfg);
+    teams::routes(cfg);
     api_keys::routes(cfg);
 }

@@ -57,10 +57,10 @@ impl From<Grant> for PermissionMap {
 }
 
 /// The fixed catalogue of `resource:action` permissions that roles, invites and API keys
-/// are made of.
-#[utoipa::path(tag = "permissions", responses((status = 200, body = Catalogue)))]
+/// are made of. Public: it is the same for everyone.
+#[utoipa::path(tag = "permissions", security(()), responses((status = 200, body = Catalogue)))]
 #[get("/permissions")]
-pub async fn catalogue(_caller: Authenticated) -> HttpResponse {
+pub async fn catalogue() -> HttpResponse {
     let data =
         Permission::ALL.iter().map(|p| PermissionInfo { name: p.as_str(), description: p.description() }).collect();
     HttpResponse::Ok().json(Catalogue { data })

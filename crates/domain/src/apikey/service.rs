@@ -37,6 +37,7 @@ impl<S: Store> ApiKeyService<S> {
     }
 
     /// Creates a key with a subset of the creator's permissions; returns its secret once.
+    /// Only people create keys, and a key never does more than its creator currently may.
     pub fn create(&self, caller: &Caller, org: &OrgRef, input: CreateApiKey) -> Result<IssuedApiKey, ApiKeyError> {
         let now = self.clock.now();
         let mut invalid = Invalid::default();
@@ -51,6 +52,8 @@ impl<S: Store> ApiKeyService<S> {
         invalid.into_result()?;
         let Some(name) = name else { return Err(Invalid::field("name", "required", "a name is required").into()) };
 
+        // A key answers for a person: keys minting keys would outlive every revocation.
+        caller.identity()?;
         self.store.transaction(|tx| {
             let scope = enter_org::<ApiKeyError>(tx, caller, org, now, Lock::None)?;
             scope.grant.authorize(Permission::ApiKeysManage)?;

@@ -114,7 +114,10 @@ mod tests {
         let not_managing = Resource::TeamMembership { caller_manages: false };
         assert_eq!(member.authorize_on(Permission::TeamsUpdate, &managing), Ok(()));
         assert!(member.authorize_on(Permission::TeamsUpdate, &not_managing).is_err());
-        assert!(member.authorize_on(Permission::TeamsUpdate, &Resource::Organization).is_err(), "managers do not rename");
+        assert!(
+            member.authorize_on(Permission::TeamsUpdate, &Resource::Organization).is_err(),
+            "managers do not rename"
+        );
         assert!(member.authorize_on(Permission::TeamsDelete, &managing).is_err(), "managers do not delete");
         let key = Grant { access: Access::ApiKey, ..member };
         assert!(key.authorize_on(Permission::TeamsUpdate, &managing).is_err(), "only people manage teams");

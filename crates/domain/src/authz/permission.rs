@@ -124,6 +124,12 @@ impl PermissionSet {
         other.0 & !self.0 == 0
     }
 
+    /// The permissions in both sets.
+    #[must_use]
+    pub const fn intersect(self, other: PermissionSet) -> PermissionSet {
+        Self(self.0 & other.0)
+    }
+
     /// The permissions of `self` that `other` lacks.
     #[must_use]
     pub const fn minus(self, other: PermissionSet) -> PermissionSet {

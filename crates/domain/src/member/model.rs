@@ -39,6 +39,9 @@ impl SearchText {
         if value.chars().count() > Self::MAX_CHARS {
             return Err(ValueError::new("too_long", format!("a search has at most {} characters", Self::MAX_CHARS)));
         }
+        if value.chars().any(char::is_control) {
+            return Err(ValueError::new("invalid_characters", "a search must not contain control characters"));
+        }
         Ok(Some(Self(value.to_lowercase())))
     }
 

@@ -10,7 +10,7 @@ use crate::access::{enter_org, member_grant, Lock};
 use crate::audit::{Actor, AuditAction, AuditRecord, Changes, Target};
 use crate::authz::{Permission, RoleKey};
 use crate::context::Caller;
-use crate::error::{Invalid, ValueError};
+use crate::error::{AccessError, Invalid, ValueError};
 use crate::ids::{MemberId, OrgId};
 use crate::member::{MemberWriteError, Membership};
 use crate::pagination::{Page, PageRequest};
@@ -295,6 +295,9 @@ impl<S: Store> OrgService<S> {
         self.store.transaction(|tx| {
             let scope = enter_org::<OrgError>(tx, caller, org, now, Lock::Org)?;
             scope.grant.authorize(Permission::OrgDelete)?;
+            if !scope.grant.is_owner() {
+                return Err(AccessError::NotAllowed("only an owner can delete the organization").into());
+            }
             tx.soft_delete_org(scope.org.id, now)?;
             let record = AuditRecord::new(
                 scope.org.id,

@@ -50,6 +50,9 @@ const DESCRIPTION_MAX_CHARS: usize = 500;
 
 pub(super) fn parse_description(value: Option<&str>) -> Result<Option<String>, ValueError> {
     let Some(value) = value.map(str::trim).filter(|v| !v.is_empty()) else { return Ok(None) };
+    if crate::error::has_forbidden_controls(value) {
+        return Err(ValueError::new("invalid_characters", "a description must not contain control characters"));
+    }
     if value.chars().count() > DESCRIPTION_MAX_CHARS {
         return Err(ValueError::new(
             "too_long",

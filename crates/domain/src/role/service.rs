@@ -72,6 +72,11 @@ impl<S: Store> RoleService<S> {
             let scope = enter_org::<RoleError>(tx, caller, org, now, Lock::Org)?;
             scope.grant.authorize(Permission::RolesCreate)?;
             scope.grant.may_grant(permissions)?;
+            // Replacing a system role changes the rights of everyone holding it: only someone
+            // holding all of that role's permissions may redefine it.
+            if let Some(system) = key.system_role() {
+                scope.grant.may_grant(system.permissions())?;
+            }
             if tx.list_roles(scope.org.id)?.len() >= MAX_CUSTOM_ROLES {
                 return Err(RoleError::TooManyRoles(MAX_CUSTOM_ROLES));
             }

@@ -8,7 +8,8 @@ mod model;
 mod service;
 
 pub use model::{
-    CreateTeam, Team, TeamDetail, TeamError, TeamMember, TeamName, TeamRepository, TeamSummary, TeamWriteError, UpdateTeam,
+    CreateTeam, Team, TeamDetail, TeamError, TeamMember, TeamName, TeamRepository, TeamSummary, TeamWriteError,
+    UpdateTeam,
 };
 pub use service::TeamService;
 

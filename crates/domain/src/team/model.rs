@@ -34,8 +34,14 @@ const DESCRIPTION_MAX_CHARS: usize = 1000;
 
 pub(super) fn parse_description(value: Option<&str>) -> Result<Option<String>, ValueError> {
     let Some(value) = value.map(str::trim).filter(|v| !v.is_empty()) else { return Ok(None) };
+    if crate::error::has_forbidden_controls(value) {
+        return Err(ValueError::new("invalid_characters", "a description must not contain control characters"));
+    }
     if value.chars().count() > DESCRIPTION_MAX_CHARS {
-        return Err(ValueError::new("too_long", format!("a description has at most {DESCRIPTION_MAX_CHARS} characters")));
+        return Err(ValueError::new(
+            "too_long",
+            format!("a description has at most {DESCRIPTION_MAX_CHARS} characters"),
+        ));
     }
     Ok(Some(value.to_owned()))
 }
@@ -136,16 +142,33 @@ pub trait TeamRepository {
     /// Deletes the team and its memberships (never the organization members themselves).
     fn delete_team(&mut self, org: OrgId, id: TeamId) -> Result<(), StoreError>;
 
-    fn add_team_member(&mut self, org: OrgId, team: TeamId, member: MemberId, is_manager: bool, at: DateTime<Utc>) -> Result<(), TeamWriteError>;
+    fn add_team_member(
+        &mut self,
+        org: OrgId,
+        team: TeamId,
+        member: MemberId,
+        is_manager: bool,
+        at: DateTime<Utc>,
+    ) -> Result<(), TeamWriteError>;
 
-    fn find_team_member(&mut self, org: OrgId, team: TeamId, member: MemberId) -> Result<Option<TeamMember>, StoreError>;
+    fn find_team_member(
+        &mut self,
+        org: OrgId,
+        team: TeamId,
+        member: MemberId,
+    ) -> Result<Option<TeamMember>, StoreError>;
 
     fn remove_team_member(&mut self, team: TeamId, member: MemberId) -> Result<(), StoreError>;
 
     fn set_team_manager(&mut self, team: TeamId, member: MemberId, is_manager: bool) -> Result<(), StoreError>;
 
     /// The team's members in the order they joined the organization.
-    fn list_team_members(&mut self, org: OrgId, team: TeamId, page: PageRequest) -> Result<Page<TeamMember>, StoreError>;
+    fn list_team_members(
+        &mut self,
+        org: OrgId,
+        team: TeamId,
+        page: PageRequest,
+    ) -> Result<Page<TeamMember>, StoreError>;
 }
 
 #[cfg(test)]

@@ -2,7 +2,9 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
-use super::model::{parse_description, CreateTeam, Team, TeamDetail, TeamError, TeamMember, TeamName, TeamSummary, UpdateTeam};
+use super::model::{
+    parse_description, CreateTeam, Team, TeamDetail, TeamError, TeamMember, TeamName, TeamSummary, UpdateTeam,
+};
 use crate::access::{enter_org, Lock, OrgScope};
 use crate::audit::{AuditAction, AuditRecord, Changes, Target};
 use crate::authz::{Permission, Resource};
@@ -21,8 +23,16 @@ pub struct TeamService<S> {
     clock: Arc<dyn Clock>,
 }
 
-fn record(scope: &OrgScope, caller: &Caller, action: AuditAction, team: TeamId, changes: Changes, at: DateTime<Utc>) -> AuditRecord {
-    AuditRecord::new(scope.org.id, &scope.actor, action, Target::new("team", team), &caller.meta, at).with_changes(changes)
+fn record(
+    scope: &OrgScope,
+    caller: &Caller,
+    action: AuditAction,
+    team: TeamId,
+    changes: Changes,
+    at: DateTime<Utc>,
+) -> AuditRecord {
+    AuditRecord::new(scope.org.id, &scope.actor, action, Target::new("team", team), &caller.meta, at)
+        .with_changes(changes)
 }
 
 impl<S: Store> TeamService<S> {
@@ -58,7 +68,15 @@ impl<S: Store> TeamService<S> {
         self.store.transaction(|tx| {
             let scope = enter_org::<TeamError>(tx, caller, org, now, Lock::None)?;
             scope.grant.authorize(Permission::TeamsCreate)?;
-            let team = Team { id: TeamId::generate(), org_id: scope.org.id, name, description, external_id: None, created_at: now, updated_at: now };
+            let team = Team {
+                id: TeamId::generate(),
+                org_id: scope.org.id,
+                name,
+                description,
+                external_id: None,
+                created_at: now,
+                updated_at: now,
+            };
             tx.insert_team(&team)?;
             let mut changes = Changes::new();
             changes.set("name", team.name.as_str());
@@ -78,7 +96,13 @@ impl<S: Store> TeamService<S> {
     }
 
     /// A team with the first page of its members.
-    pub fn get(&self, caller: &Caller, org: &OrgRef, id: TeamId, members: PageRequest) -> Result<TeamDetail, TeamError> {
+    pub fn get(
+        &self,
+        caller: &Caller,
+        org: &OrgRef,
+        id: TeamId,
+        members: PageRequest,
+    ) -> Result<TeamDetail, TeamError> {
         let now = self.clock.now();
         self.store.transaction(|tx| {
             let scope = enter_org::<TeamError>(tx, caller, org, now, Lock::None)?;
@@ -89,7 +113,13 @@ impl<S: Store> TeamService<S> {
         })
     }
 
-    pub fn list_members(&self, caller: &Caller, org: &OrgRef, id: TeamId, page: PageRequest) -> Result<Page<TeamMember>, TeamError> {
+    pub fn list_members(
+        &self,
+        caller: &Caller,
+        org: &OrgRef,
+        id: TeamId,
+        page: PageRequest,
+    ) -> Result<Page<TeamMember>, TeamError> {
         let now = self.clock.now();
         self.store.transaction(|tx| {
             let scope = enter_org::<TeamError>(tx, caller, org, now, Lock::None)?;
@@ -100,10 +130,17 @@ impl<S: Store> TeamService<S> {
     }
 
     /// Renames a team or changes its description: `teams:update` organization-wide.
-    pub fn update(&self, caller: &Caller, org: &OrgRef, id: TeamId, input: UpdateTeam) -> Result<TeamSummary, TeamError> {
+    pub fn update(
+        &self,
+        caller: &Caller,
+        org: &OrgRef,
+        id: TeamId,
+        input: UpdateTeam,
+    ) -> Result<TeamSummary, TeamError> {
         let mut invalid = Invalid::default();
         let name = input.name.as_deref().and_then(|n| invalid.check("name", TeamName::parse(n)));
-        let description = input.description.map(|d| invalid.check("description", parse_description(d.as_deref())).flatten());
+        let description =
+            input.description.map(|d| invalid.check("description", parse_description(d.as_deref())).flatten());
         invalid.into_result()?;
         let now = self.clock.now();
         self.store.transaction(|tx| {
@@ -148,7 +185,14 @@ impl<S: Store> TeamService<S> {
 
     /// Adds an organization member to a team. The team's managers may add members;
     /// appointing a manager needs `teams:update` organization-wide.
-    pub fn add_member(&self, caller: &Caller, org: &OrgRef, id: TeamId, member: MemberId, is_manager: bool) -> Result<TeamMember, TeamError> {
+    pub fn add_member(
+        &self,
+        caller: &Caller,
+        org: &OrgRef,
+        id: TeamId,
+        member: MemberId,
+        is_manager: bool,
+    ) -> Result<TeamMember, TeamError> {
         let now = self.clock.now();
         self.store.transaction(|tx| {
             let scope = enter_org::<TeamError>(tx, caller, org, now, Lock::None)?;
@@ -177,7 +221,8 @@ impl<S: Store> TeamService<S> {
             let team = Self::find(tx, &scope, id)?;
             let resource = Self::membership_resource(tx, &scope, team.id)?;
             scope.grant.authorize_on(Permission::TeamsUpdate, &resource)?;
-            let current = tx.find_team_member(scope.org.id, team.id, member)?.ok_or(AccessError::NotFound("team member"))?;
+            let current =
+                tx.find_team_member(scope.org.id, team.id, member)?.ok_or(AccessError::NotFound("team member"))?;
             if current.is_manager {
                 scope.grant.authorize_on(Permission::TeamsUpdate, &Resource::Organization)?;
             }
@@ -190,13 +235,21 @@ impl<S: Store> TeamService<S> {
     }
 
     /// Grants or revokes a team member's manager flag: `teams:update` organization-wide.
-    pub fn set_manager(&self, caller: &Caller, org: &OrgRef, id: TeamId, member: MemberId, is_manager: bool) -> Result<TeamMember, TeamError> {
+    pub fn set_manager(
+        &self,
+        caller: &Caller,
+        org: &OrgRef,
+        id: TeamId,
+        member: MemberId,
+        is_manager: bool,
+    ) -> Result<TeamMember, TeamError> {
         let now = self.clock.now();
         self.store.transaction(|tx| {
             let scope = enter_org::<TeamError>(tx, caller, org, now, Lock::None)?;
             scope.grant.authorize_on(Permission::TeamsUpdate, &Resource::Organization)?;
             let team = Self::find(tx, &scope, id)?;
-            let current = tx.find_team_member(scope.org.id, team.id, member)?.ok_or(AccessError::NotFound("team member"))?;
+            let current =
+                tx.find_team_member(scope.org.id, team.id, member)?.ok_or(AccessError::NotFound("team member"))?;
             if current.is_manager == is_manager {
                 return Ok(current);
             }

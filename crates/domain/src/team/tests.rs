@@ -25,7 +25,12 @@ fn world() -> World {
     for name in ["lead", "dev", "other"] {
         ids.insert(name, join(&store, org, name, "member"));
     }
-    World { teams: TeamService::new(store.clone(), clock.clone()), members: MemberService::new(store, clock), org: OrgRef::Id(org), ids }
+    World {
+        teams: TeamService::new(store.clone(), clock.clone()),
+        members: MemberService::new(store, clock),
+        org: OrgRef::Id(org),
+        ids,
+    }
 }
 
 #[test]
@@ -40,11 +45,22 @@ fn a_manager_changes_their_teams_membership_but_nothing_else() {
     w.teams.add_member(&lead, &w.org, core.id, w.ids["dev"], false).unwrap();
     w.teams.remove_member(&lead, &w.org, core.id, w.ids["dev"]).unwrap();
     let forbidden = |r: Result<_, TeamError>| matches!(r, Err(TeamError::Access(AccessError::Forbidden { .. })));
-    assert!(forbidden(w.teams.add_member(&lead, &w.org, infra.id, w.ids["dev"], false).map(|_| ())), "not another team");
-    assert!(forbidden(w.teams.add_member(&lead, &w.org, core.id, w.ids["other"], true).map(|_| ())), "no appointing managers");
-    assert!(forbidden(w.teams.update(&lead, &w.org, core.id, UpdateTeam { name: Some("Mine".into()), description: None }).map(|_| ())));
+    assert!(
+        forbidden(w.teams.add_member(&lead, &w.org, infra.id, w.ids["dev"], false).map(|_| ())),
+        "not another team"
+    );
+    assert!(
+        forbidden(w.teams.add_member(&lead, &w.org, core.id, w.ids["other"], true).map(|_| ())),
+        "no appointing managers"
+    );
+    assert!(forbidden(
+        w.teams.update(&lead, &w.org, core.id, UpdateTeam { name: Some("Mine".into()), description: None }).map(|_| ())
+    ));
     assert!(forbidden(w.teams.delete(&lead, &w.org, core.id)));
-    assert!(forbidden(w.teams.add_member(&caller("dev"), &w.org, core.id, w.ids["other"], false).map(|_| ())), "plain members cannot");
+    assert!(
+        forbidden(w.teams.add_member(&caller("dev"), &w.org, core.id, w.ids["other"], false).map(|_| ())),
+        "plain members cannot"
+    );
 }
 
 #[test]
@@ -52,7 +68,10 @@ fn team_names_are_unique_per_org_and_members_unique_per_team() {
     let w = world();
     let owner = caller("owner");
     let core = w.teams.create(&owner, &w.org, CreateTeam { name: "Core".into(), description: None }).unwrap().team;
-    assert_eq!(w.teams.create(&owner, &w.org, CreateTeam { name: "CORE".into(), description: None }).unwrap_err(), TeamError::NameTaken);
+    assert_eq!(
+        w.teams.create(&owner, &w.org, CreateTeam { name: "CORE".into(), description: None }).unwrap_err(),
+        TeamError::NameTaken
+    );
     w.teams.add_member(&owner, &w.org, core.id, w.ids["dev"], false).unwrap();
     assert_eq!(w.teams.add_member(&owner, &w.org, core.id, w.ids["dev"], false).unwrap_err(), TeamError::AlreadyInTeam);
 }

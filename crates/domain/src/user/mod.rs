@@ -49,9 +49,9 @@ impl User {
         let name = identity
             .name
             .as_deref()
-            .map(str::trim)
-            .filter(|n| !n.is_empty())
-            .map(|n| n.chars().take(Self::NAME_MAX_CHARS).collect::<String>());
+            .map(|n| n.chars().filter(|c| !c.is_control()).take(Self::NAME_MAX_CHARS).collect::<String>())
+            .map(|n| n.trim().to_owned())
+            .filter(|n| !n.is_empty());
         let email = identity.email.as_deref().and_then(|e| Email::parse(e).ok());
         User {
             id: stored.map_or_else(UserId::generate, |u| u.id),
@@ -62,12 +62,18 @@ impl User {
             mfa_enrolled: stored.is_some_and(|u| u.mfa_enrolled) || identity.used_mfa(),
             last_sign_in_method: identity
                 .auth_methods
-                .first()
+                .iter()
+                .find(|m| Self::is_method_name(m))
                 .cloned()
                 .or_else(|| stored.and_then(|u| u.last_sign_in_method.clone())),
             created_at: stored.map_or(now, |u| u.created_at),
             updated_at: now,
         }
+    }
+
+    /// RFC 8176 method names are short tokens; anything else is not stored.
+    fn is_method_name(method: &str) -> bool {
+        (1..=32).contains(&method.len()) && method.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
     }
 
     fn same_profile(&self, other: &User) -> bool {
@@ -123,6 +129,17 @@ mod tests {
         assert_eq!(first.id, second.id);
         assert_eq!(second.name.as_deref(), Some("Ada L."));
         assert_eq!(store.user_count(), 1);
+    }
+
+    #[test]
+    fn control_characters_in_claims_are_not_stored() {
+        let store = InMemoryStore::default();
+        let mut odd = identity("sub-4", "d@example.com");
+        odd.name = Some("Ada\u{0}Lovelace".into());
+        odd.auth_methods = vec!["p\u{0}wd".into(), "otp".into()];
+        let user = store.transaction(|tx| sync_user(tx, &odd, Utc::now())).unwrap();
+        assert_eq!(user.name.as_deref(), Some("AdaLovelace"));
+        assert_eq!(user.last_sign_in_method.as_deref(), Some("otp"));
     }
 
     #[test]

@@ -16,7 +16,7 @@ use super::store::PgTx;
 
 #[derive(Queryable, Selectable, Insertable)]
 #[diesel(table_name = memberships, check_for_backend(diesel::pg::Pg))]
-struct MembershipRow {
+pub(super) struct MembershipRow {
     id: Uuid,
     org_id: Uuid,
     user_id: Uuid,
@@ -53,9 +53,9 @@ impl TryFrom<MembershipRow> for Membership {
     }
 }
 
-type MemberRow = (MembershipRow, Option<String>, Option<String>);
+pub(super) type MemberRow = (MembershipRow, Option<String>, Option<String>);
 
-fn member_from_row((membership, name, email): MemberRow) -> Result<Member, StoreError> {
+pub(super) fn member_from_row((membership, name, email): MemberRow) -> Result<Member, StoreError> {
     Ok(Member { membership: membership.try_into()?, name, email: email.as_deref().and_then(|e| Email::parse(e).ok()) })
 }
 

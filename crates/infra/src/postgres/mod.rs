@@ -8,6 +8,7 @@ mod orgs;
 mod roles;
 pub mod schema;
 mod store;
+mod teams;
 mod users;
 
 pub use store::{PgPool, PgStore, PgTx};

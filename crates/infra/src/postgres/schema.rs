@@ -75,6 +75,27 @@ diesel::table! {
 }
 
 diesel::table! {
+    team_members (team_id, member_id) {
+        team_id -> Uuid,
+        member_id -> Uuid,
+        is_manager -> Bool,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    teams (id) {
+        id -> Uuid,
+        org_id -> Uuid,
+        name -> Text,
+        description -> Nullable<Text>,
+        external_id -> Nullable<Text>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     users (id) {
         id -> Uuid,
         subject -> Text,
@@ -94,5 +115,17 @@ diesel::joinable!(audit_events -> organizations (org_id));
 diesel::joinable!(memberships -> organizations (org_id));
 diesel::joinable!(memberships -> users (user_id));
 diesel::joinable!(roles -> organizations (org_id));
+diesel::joinable!(team_members -> memberships (member_id));
+diesel::joinable!(team_members -> teams (team_id));
+diesel::joinable!(teams -> organizations (org_id));
 
-diesel::allow_tables_to_appear_in_same_query!(api_keys, audit_events, memberships, organizations, roles, users,);
+diesel::allow_tables_to_appear_in_same_query!(
+    api_keys,
+    audit_events,
+    memberships,
+    organizations,
+    roles,
+    team_members,
+    teams,
+    users,
+);
