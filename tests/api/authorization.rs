@@ -26,6 +26,15 @@ const MATRIX: &[(&str, &str, &str)] = &[
     ("POST", "/v1/orgs/{org}/roles", "YYFFFN"),
     ("PATCH", "/v1/orgs/{org}/roles/{role}", "YYFFFN"),
     ("DELETE", "/v1/orgs/{org}/roles/{role}", "YYFFFN"),
+    ("GET", "/v1/orgs/{org}/teams", "YYYFFN"),
+    ("POST", "/v1/orgs/{org}/teams", "YYFFFN"),
+    ("GET", "/v1/orgs/{org}/teams/{team}", "YYYFFN"),
+    ("PATCH", "/v1/orgs/{org}/teams/{team}", "YYFFFN"),
+    ("DELETE", "/v1/orgs/{org}/teams/{team}", "YYFFFN"),
+    ("GET", "/v1/orgs/{org}/teams/{team}/members", "YYYFFN"),
+    ("POST", "/v1/orgs/{org}/teams/{team}/members", "YYFFFN"),
+    ("DELETE", "/v1/orgs/{org}/teams/{team}/members/{member}", "YYFFFN"),
+    ("PUT", "/v1/orgs/{org}/teams/{team}/members/{member}/manager", "YYFFFN"),
     ("GET", "/v1/orgs/{org}/api-keys", "YYFFFN"),
     ("POST", "/v1/orgs/{org}/api-keys", "YYFFFN"),
     ("DELETE", "/v1/orgs/{org}/api-keys/{key}", "YYFFFN"),
@@ -39,6 +48,10 @@ fn body_for(method: &str, path: &str, member: &str) -> Option<Value> {
         ("POST", "/v1/orgs/{org}/roles") => Some(json!({ "name": "Viewer", "permissions": ["org:read"] })),
         ("PATCH", "/v1/orgs/{org}/roles/{role}") => Some(json!({ "name": "Renamed" })),
         ("POST", "/v1/orgs/{org}/api-keys") => Some(json!({ "name": "bot", "permissions": ["org:read"] })),
+        ("POST", "/v1/orgs/{org}/teams") => Some(json!({ "name": "New team" })),
+        ("PATCH", "/v1/orgs/{org}/teams/{team}") => Some(json!({ "name": "Renamed team" })),
+        ("POST", "/v1/orgs/{org}/teams/{team}/members") => Some(json!({ "member_id": member })),
+        ("PUT", _) => Some(json!({ "is_manager": true })),
         ("POST", _) => Some(json!({})),
         _ => None,
     }
@@ -47,6 +60,7 @@ fn body_for(method: &str, path: &str, member: &str) -> Option<Value> {
 /// An organization with one actor of each kind, and a member, a role and a key to act on.
 struct Fixture {
     org: String,
+    team: String,
     member: String,
     role: String,
     key: String,
@@ -73,8 +87,19 @@ async fn fixture(app: &TestApp, case: usize) -> Fixture {
             .await;
     let members =
         expect_status(app.get(&format!("/v1/orgs/{org}/members?q=c{case}-target"), &owner).await, StatusCode::OK).await;
+    let member = members["data"][0]["id"].as_str().unwrap().to_owned();
+    let team = expect_status(
+        app.post(&format!("/v1/orgs/{org}/teams"), &owner, json!({ "name": "Fixture team" })).await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let team = team["id"].as_str().unwrap().to_owned();
+    let seat = json!({ "member_id": member });
+    expect_status(app.post(&format!("/v1/orgs/{org}/teams/{team}/members"), &owner, seat).await, StatusCode::CREATED)
+        .await;
     Fixture {
-        member: members["data"][0]["id"].as_str().unwrap().to_owned(),
+        team,
+        member,
         role: role["id"].as_str().unwrap().to_owned(),
         key: spare_key["id"].as_str().unwrap().to_owned(),
         tokens: vec![
@@ -102,7 +127,8 @@ async fn every_org_route_admits_exactly_whom_the_matrix_says() {
                 .replace("{org}", &f.org)
                 .replace("{member}", &f.member)
                 .replace("{role}", &f.role)
-                .replace("{key}", &f.key);
+                .replace("{key}", &f.key)
+                .replace("{team}", &f.team);
             let body = body_for(method, template, &f.member);
             let method = Method::from_bytes(method.as_bytes()).unwrap();
             let response = app.request(method.clone(), &path, Some(&f.tokens[actor_index]), body).await;

@@ -12,3 +12,4 @@ mod openapi;
 mod operations;
 mod orgs;
 mod roles;
+mod teams;
