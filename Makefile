@@ -10,7 +10,7 @@ export ORGD_HMAC_KEY ?= dev-only-hmac-key-do-not-deploy-0123456789abcdef
 
 FORBIDDEN_IN_DOMAIN := diesel|diesel_migrations|actix-web|actix-rt|tokio|r2d2|utoipa|validator
 
-.PHONY: help run test fmt lint check-domain openapi schema-check ci token bench bench-authz bench-members
+.PHONY: help run test fmt lint check-domain openapi schema-check ci token bench bench-authz bench-members bench-audit
 
 help: ## List targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -49,10 +49,13 @@ schema-check: ## The committed diesel schema matches the migrations
 	if diff -u crates/infra/src/postgres/schema.rs /tmp/$$db.rs; then echo "schema.rs matches the migrations"; \
 	else echo "schema.rs is stale: run diesel print-schema against a migrated database"; exit 1; fi
 
-bench: bench-authz bench-members ## Every benchmark, printing its figures
+bench: bench-authz bench-members bench-audit ## Every benchmark, printing its figures
 
 bench-authz: ## Time of one authorization decision in the domain (criterion)
 	cargo bench -p orgd-domain --bench authorize -- --noplot 2>&1 | grep -E '^(authorize|may_grant|permission map)|time:'
+
+bench-audit: ## Audit log at 1,000,000 records: newest page, filtered page, full verification (~3 min)
+	cargo bench -p orgd-infra --bench audit_log
 
 bench-members: ## Query plans and timings of member listing in an org of 1,000,000 members (~1 min)
 	@export PGOPTIONS=--client-min-messages=warning; db=orgd_bench_members; base=$${DATABASE_URL%/*}; \

@@ -1,3 +1,4 @@
+DROP TABLE audit_chain_heads;
 DROP TABLE audit_events;
 DROP FUNCTION audit_events_refuse_change();
 DROP TABLE memberships;

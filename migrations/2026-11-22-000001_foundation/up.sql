@@ -52,6 +52,8 @@ CREATE INDEX memberships_user_page ON memberships (user_id, id);
 CREATE TABLE audit_events (
     id           uuid PRIMARY KEY,
     org_id       uuid NOT NULL REFERENCES organizations (id),
+    -- Position in the organization's hash chain: 1, 2, 3, … with no gaps.
+    seq          bigint NOT NULL CHECK (seq > 0),
     actor_type   text NOT NULL,
     actor_id     text NOT NULL,
     action       text NOT NULL,
@@ -61,9 +63,28 @@ CREATE TABLE audit_events (
     request_id   text,
     client_ip    inet,
     user_agent   text,
-    occurred_at  timestamptz NOT NULL
+    occurred_at  timestamptz NOT NULL,
+    -- hash = SHA-256(prev_hash || canonical record); prev_hash of seq 1 is the chain's anchor.
+    prev_hash    bytea NOT NULL CHECK (octet_length(prev_hash) = 32),
+    hash         bytea NOT NULL CHECK (octet_length(hash) = 32),
+    CONSTRAINT audit_events_org_seq_key UNIQUE (org_id, seq)
 );
-CREATE INDEX audit_events_org_page ON audit_events (org_id, id DESC);
+-- One index per filter path, each ending in seq so pages continue by keyset, newest first.
+CREATE INDEX audit_events_org_action ON audit_events (org_id, action text_pattern_ops, seq);
+CREATE INDEX audit_events_org_actor ON audit_events (org_id, actor_id, seq);
+CREATE INDEX audit_events_org_target ON audit_events (org_id, target_id, seq);
+CREATE INDEX audit_events_org_time ON audit_events (org_id, occurred_at, seq);
+
+-- The head of each organization's chain, locked by every writer of that organization (and
+-- only of that one), so its chain never forks. `base_*` is where verification starts: the
+-- zero anchor today, the last removed record's hash once a retention policy prunes.
+CREATE TABLE audit_chain_heads (
+    org_id     uuid PRIMARY KEY REFERENCES organizations (id),
+    seq        bigint NOT NULL,
+    hash       bytea NOT NULL CHECK (octet_length(hash) = 32),
+    base_seq   bigint NOT NULL DEFAULT 0,
+    base_hash  bytea NOT NULL CHECK (octet_length(base_hash) = 32)
+);
 
 -- The audit trail is append-only: the database itself refuses to change or remove a record.
 CREATE FUNCTION audit_events_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$

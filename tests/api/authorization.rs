@@ -58,16 +58,19 @@ fn body_for(method: &str, path: &str, member: &str) -> Option<Value> {
 }
 
 /// An organization with one actor of each kind, and a member, a role and a key to act on.
-struct Fixture {
-    org: String,
-    team: String,
-    member: String,
-    role: String,
-    key: String,
-    tokens: Vec<String>,
+pub struct Fixture {
+    pub org: String,
+    pub team: String,
+    /// A member outside the fixture team.
+    pub spare_member: String,
+    pub member: String,
+    pub role: String,
+    pub key: String,
+    /// owner, admin, member, auditor, API key, outsider: the matrix's columns.
+    pub tokens: Vec<String>,
 }
 
-async fn fixture(app: &TestApp, case: usize) -> Fixture {
+pub async fn fixture(app: &TestApp, case: usize) -> Fixture {
     let owner = app.token(&format!("c{case}-owner"));
     let org = app.create_org(&owner, &format!("Matrix {case}")).await;
     for role in ["admin", "member", "target"] {
@@ -97,7 +100,11 @@ async fn fixture(app: &TestApp, case: usize) -> Fixture {
     let seat = json!({ "member_id": member });
     expect_status(app.post(&format!("/v1/orgs/{org}/teams/{team}/members"), &owner, seat).await, StatusCode::CREATED)
         .await;
+    app.seed_members(&org, &format!("c{case}-spare"), 1, "member");
+    let spare =
+        expect_status(app.get(&format!("/v1/orgs/{org}/members?q=c{case}-spare"), &owner).await, StatusCode::OK).await;
     Fixture {
+        spare_member: spare["data"][0]["id"].as_str().unwrap().to_owned(),
         team,
         member,
         role: role["id"].as_str().unwrap().to_owned(),

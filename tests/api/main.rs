@@ -3,8 +3,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod api_keys;
+mod audit_log;
 mod auth;
-mod authorization;
+pub mod authorization;
 mod helpers;
 mod members;
 mod members_admin;

@@ -5,6 +5,7 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use domain::apikey::ApiKeyError;
+use domain::audit::AuditError;
 use domain::member::MemberError;
 use domain::org::OrgError;
 use domain::role::RoleError;
@@ -333,6 +334,16 @@ impl From<TeamError> for ApiError {
             TeamError::Store(e) => e.into(),
             TeamError::NameTaken => ApiError::conflict("team_name_taken", err.to_string()),
             TeamError::AlreadyInTeam => ApiError::conflict("already_in_team", err.to_string()),
+        }
+    }
+}
+
+impl From<AuditError> for ApiError {
+    fn from(err: AuditError) -> Self {
+        match err {
+            AuditError::Access(e) => e.into(),
+            AuditError::Invalid(e) => e.into(),
+            AuditError::Store(e) => e.into(),
         }
     }
 }

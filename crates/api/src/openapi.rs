@@ -28,6 +28,7 @@ pub const PUBLIC_PATHS: &[&str] = &["/v1/permissions"];
         (name = "teams", description = "Teams of members, with team managers."),
         (name = "permissions", description = "The permission catalogue and callers' permission maps."),
         (name = "api keys", description = "Organization API keys: credentials for programs."),
+        (name = "audit log", description = "The append-only, hash-chained record of every change."),
         (name = "operations", description = "Probes for orchestrators."),
     )
 )]

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use actix_web::web;
 use domain::apikey::ApiKeyService;
+use domain::audit::AuditService;
 use domain::member::MemberService;
 use domain::org::OrgService;
 use domain::role::RoleService;
@@ -23,6 +24,7 @@ pub struct Services {
     pub roles: RoleService<PgStore>,
     pub teams: TeamService<PgStore>,
     pub api_keys: ApiKeyService<PgStore>,
+    pub audit: AuditService<PgStore>,
     pub store: PgStore,
 }
 
@@ -34,7 +36,8 @@ impl Services {
             members: MemberService::new(store.clone(), clock.clone()),
             roles: RoleService::new(store.clone(), clock.clone()),
             teams: TeamService::new(store.clone(), clock.clone()),
-            api_keys: ApiKeyService::new(store.clone(), clock, Arc::new(hasher)),
+            api_keys: ApiKeyService::new(store.clone(), clock.clone(), Arc::new(hasher)),
+            audit: AuditService::new(store.clone(), clock),
             store,
         }
     }

@@ -1,7 +1,7 @@
 //! The unit-of-work port: one transaction over every repository a use case needs.
 
 use crate::apikey::ApiKeyRepository;
-use crate::audit::AuditSink;
+use crate::audit::{AuditLog, AuditSink};
 use crate::error::StoreError;
 use crate::member::MemberRepository;
 use crate::org::OrgRepository;
@@ -11,7 +11,14 @@ use crate::user::UserRepository;
 
 /// Everything a use case may read or write inside one transaction.
 pub trait Tx:
-    UserRepository + OrgRepository + MemberRepository + RoleRepository + TeamRepository + ApiKeyRepository + AuditSink
+    UserRepository
+    + OrgRepository
+    + MemberRepository
+    + RoleRepository
+    + TeamRepository
+    + ApiKeyRepository
+    + AuditSink
+    + AuditLog
 {
 }
 
@@ -23,6 +30,7 @@ impl<T> Tx for T where
         + TeamRepository
         + ApiKeyRepository
         + AuditSink
+        + AuditLog
 {
 }
 

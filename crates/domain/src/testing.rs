@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use chrono::{DateTime, Utc};
 
 use crate::apikey::{ApiKey, ApiKeyRepository, MintedSecret, SecretMinter};
-use crate::audit::{AuditRecord, AuditSink};
+use crate::audit::{AuditEvent, AuditFilter, AuditLog, AuditRecord, AuditSink, ChainHead};
 use crate::authz::RoleKey;
 use crate::context::{Caller, Identity, RequestMeta};
 use crate::error::StoreError;
@@ -32,6 +32,7 @@ pub struct State {
     pub team_members: BTreeMap<(TeamId, MemberId), (bool, DateTime<Utc>)>,
     pub api_keys: BTreeMap<ApiKeyId, (ApiKey, Vec<u8>)>,
     pub audit: Vec<AuditRecord>,
+    pub audit_events: Vec<AuditEvent>,
 }
 
 /// A store whose transactions work on a copy of the state, kept only on success.
@@ -456,8 +457,71 @@ impl SecretMinter for CountingMinter {
 
 impl AuditSink for State {
     fn append_audit(&mut self, record: &AuditRecord) -> Result<(), StoreError> {
+        let head = self.audit_head(record.org_id)?;
+        let (seq, prev) = head.map_or((0, crate::audit::chain::ZERO_HASH), |h| (h.seq, h.hash));
+        self.audit_events.push(record.seal(seq + 1, prev));
         self.audit.push(record.clone());
         Ok(())
+    }
+}
+
+fn matches(filter: &AuditFilter, e: &AuditEvent) -> bool {
+    filter.action_prefix.as_ref().is_none_or(|p| e.action.starts_with(p.as_str()))
+        && filter.actor_id.as_ref().is_none_or(|a| &e.actor_id == a)
+        && filter.target_id.as_ref().is_none_or(|t| &e.target_id == t)
+        && filter.since.is_none_or(|s| e.occurred_at >= s)
+        && filter.until.is_none_or(|u| e.occurred_at < u)
+}
+
+impl AuditLog for State {
+    fn list_audit(
+        &mut self,
+        org: OrgId,
+        filter: &AuditFilter,
+        before_seq: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<AuditEvent>, StoreError> {
+        Ok(self
+            .audit_events
+            .iter()
+            .rev()
+            .filter(|e| e.org_id == org && before_seq.is_none_or(|b| e.seq < b) && matches(filter, e))
+            .take(limit as usize)
+            .cloned()
+            .collect())
+    }
+
+    fn scan_audit(
+        &mut self,
+        org: OrgId,
+        filter: &AuditFilter,
+        after_seq: i64,
+        limit: i64,
+    ) -> Result<Vec<AuditEvent>, StoreError> {
+        Ok(self
+            .audit_events
+            .iter()
+            .filter(|e| e.org_id == org && e.seq > after_seq && matches(filter, e))
+            .take(limit as usize)
+            .cloned()
+            .collect())
+    }
+
+    fn audit_head(&mut self, org: OrgId) -> Result<Option<ChainHead>, StoreError> {
+        Ok(self.audit_events.iter().rev().find(|e| e.org_id == org).map(|e| ChainHead {
+            seq: e.seq,
+            hash: e.hash,
+            base_seq: 0,
+            base_hash: crate::audit::chain::ZERO_HASH,
+        }))
+    }
+}
+
+impl InMemoryStore {
+    /// Alters a stored audit record behind the chain's back, as an attacker with database
+    /// access would.
+    pub fn tamper_audit(&self, index: usize, change: impl FnOnce(&mut AuditEvent)) {
+        change(&mut self.0.lock().unwrap().audit_events[index]);
     }
 }
 

@@ -221,6 +221,13 @@ impl TestDatabase {
         row.owners
     }
 
+    /// Appends `count` synthetic `org.updated` records to the organization's audit chain.
+    pub fn seed_audit_chain(&self, org: uuid::Uuid, count: usize) {
+        let records = synthetic_audit_records(org, count);
+        crate::postgres::audit::append_bulk(&mut self.connect(), domain::ids::OrgId::from_uuid(org), &records)
+            .expect("seed audit chain");
+    }
+
     /// Runs SQL as the database owner, for fixtures and for checks that the database
     /// itself refuses something. Returns the error text on failure.
     pub fn execute(&self, sql: &str) -> Result<(), String> {
@@ -249,3 +256,26 @@ const UUIDV7_LIKE: &str = "CREATE OR REPLACE FUNCTION uuidv7_like(n int) RETURNS
     SELECT (lpad(to_hex((extract(epoch FROM clock_timestamp()) * 1000)::bigint), 12, '0') \
             || '7' || lpad(to_hex(n % 4096), 3, '0') || '8' \
             || substr(md5(random()::text), 1, 15))::uuid $$;";
+
+/// `count` plausible audit records for one organization, for seeding.
+pub fn synthetic_audit_records(org: uuid::Uuid, count: usize) -> Vec<domain::audit::AuditRecord> {
+    use domain::audit::{Actor, AuditAction, AuditRecord, Changes, Target};
+    use domain::ids::{OrgId, UserId};
+    let org = OrgId::from_uuid(org);
+    let actor = Actor::User(UserId::generate());
+    let meta = domain::RequestMeta {
+        request_id: "seed".into(),
+        client_ip: "10.0.0.1".parse().ok(),
+        user_agent: Some("seed/1".into()),
+    };
+    let start = chrono::Utc::now() - chrono::Duration::days(30);
+    (0..count)
+        .map(|n| {
+            let mut changes = Changes::new();
+            changes.diff("version", &(n as i64), &(n as i64 + 1));
+            let at = start + chrono::Duration::milliseconds(n as i64);
+            AuditRecord::new(org, &actor, AuditAction::OrgUpdated, Target::new("organization", org), &meta, at)
+                .with_changes(changes)
+        })
+        .collect()
+}

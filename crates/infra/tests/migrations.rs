@@ -26,9 +26,10 @@ fn the_database_refuses_to_change_or_remove_audit_records() {
     let org = uuid::Uuid::now_v7();
     db.execute(&format!(
         "INSERT INTO organizations (id, name, slug, created_at, updated_at) VALUES ('{org}', 'Acme', 'acme', now(), now()); \
-         INSERT INTO audit_events (id, org_id, actor_type, actor_id, action, target_type, target_id, occurred_at) \
-         VALUES ('{}', '{org}', 'user', 'usr_x', 'org.created', 'organization', 'org_x', now());",
-        uuid::Uuid::now_v7()
+         INSERT INTO audit_events (id, org_id, seq, actor_type, actor_id, action, target_type, target_id, occurred_at, prev_hash, hash) \
+         VALUES ('{}', '{org}', 1, 'user', 'usr_x', 'org.created', 'organization', 'org_x', now(), '\\x{zeros}', '\\x{zeros}');",
+        uuid::Uuid::now_v7(),
+        zeros = "00".repeat(32)
     ))
     .expect("fixture");
     for statement in ["UPDATE audit_events SET action = 'forged'", "DELETE FROM audit_events", "TRUNCATE audit_events"]

@@ -1,6 +1,7 @@
 //! HTTP routes, one module per capability, registered with their OpenAPI documentation.
 
 pub mod api_keys;
+pub mod audit;
 pub mod common;
 pub mod health;
 pub mod members;
@@ -19,4 +20,5 @@ pub fn v1(cfg: &mut ServiceConfig) {
     roles::routes(cfg);
     teams::routes(cfg);
     api_keys::routes(cfg);
+    audit::routes(cfg);
 }

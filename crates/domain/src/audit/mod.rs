@@ -1,5 +1,13 @@
 //! The audit trail: every mutation appends one record through the [`AuditSink`] port in the
-//! same transaction as the change it describes.
+//! same transaction as the change it describes. Records form a hash chain per
+//! organization ([`chain`]), so any later change to the log can be detected.
+
+pub mod chain;
+mod log;
+mod service;
+
+pub use log::{AuditEvent, AuditFilter, AuditLog, AuditQuery, ChainHead};
+pub use service::{AuditError, AuditPage, AuditService, VerifyRange, VerifyReport, AUDIT_BATCH};
 
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
@@ -163,6 +171,29 @@ impl AuditRecord {
     pub fn with_changes(mut self, changes: Changes) -> Self {
         self.changes = changes;
         self
+    }
+
+    /// The record as the `seq`-th link of its organization's chain, hashed onto `prev_hash`.
+    pub fn seal(&self, seq: i64, prev_hash: [u8; 32]) -> AuditEvent {
+        let mut event = AuditEvent {
+            seq,
+            id: self.id,
+            org_id: self.org_id,
+            actor_type: self.actor.kind().to_owned(),
+            actor_id: self.actor.id(),
+            action: self.action.as_str().to_owned(),
+            target_type: self.target.kind.to_owned(),
+            target_id: self.target.id.clone(),
+            changes: self.changes.clone().into_value(),
+            request_id: Some(self.meta.request_id.clone()).filter(|id| !id.is_empty()),
+            client_ip: self.meta.client_ip,
+            user_agent: self.meta.user_agent.clone(),
+            occurred_at: self.occurred_at,
+            prev_hash,
+            hash: chain::ZERO_HASH,
+        };
+        event.hash = chain::chain_hash(&prev_hash, &chain::canonical(&event));
+        event
     }
 }
 

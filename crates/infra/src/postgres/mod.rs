@@ -1,7 +1,7 @@
 //! The PostgreSQL adapter: one module per port.
 
 mod api_keys;
-mod audit;
+pub mod audit;
 mod errors;
 mod members;
 mod orgs;

@@ -18,9 +18,20 @@ diesel::table! {
 }
 
 diesel::table! {
+    audit_chain_heads (org_id) {
+        org_id -> Uuid,
+        seq -> Int8,
+        hash -> Bytea,
+        base_seq -> Int8,
+        base_hash -> Bytea,
+    }
+}
+
+diesel::table! {
     audit_events (id) {
         id -> Uuid,
         org_id -> Uuid,
+        seq -> Int8,
         actor_type -> Text,
         actor_id -> Text,
         action -> Text,
@@ -31,6 +42,8 @@ diesel::table! {
         client_ip -> Nullable<Inet>,
         user_agent -> Nullable<Text>,
         occurred_at -> Timestamptz,
+        prev_hash -> Bytea,
+        hash -> Bytea,
     }
 }
 
@@ -111,6 +124,7 @@ diesel::table! {
 }
 
 diesel::joinable!(api_keys -> organizations (org_id));
+diesel::joinable!(audit_chain_heads -> organizations (org_id));
 diesel::joinable!(audit_events -> organizations (org_id));
 diesel::joinable!(memberships -> organizations (org_id));
 diesel::joinable!(memberships -> users (user_id));
@@ -121,6 +135,7 @@ diesel::joinable!(teams -> organizations (org_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     api_keys,
+    audit_chain_heads,
     audit_events,
     memberships,
     organizations,

@@ -1,0 +1,113 @@
+//! Reading the audit log: the stored record, filters, and the port.
+
+use std::net::IpAddr;
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+
+use crate::error::{Invalid, StoreError, ValueError};
+use crate::ids::{EventId, OrgId};
+
+/// An audit record as stored, with its place in the chain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditEvent {
+    pub seq: i64,
+    pub id: EventId,
+    pub org_id: OrgId,
+    pub actor_type: String,
+    pub actor_id: String,
+    pub action: String,
+    pub target_type: String,
+    pub target_id: String,
+    pub changes: Value,
+    pub request_id: Option<String>,
+    pub client_ip: Option<IpAddr>,
+    pub user_agent: Option<String>,
+    pub occurred_at: DateTime<Utc>,
+    pub prev_hash: [u8; 32],
+    pub hash: [u8; 32],
+}
+
+/// The head of an organization's chain: its last record, and where verification starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChainHead {
+    pub seq: i64,
+    pub hash: [u8; 32],
+    pub base_seq: i64,
+    pub base_hash: [u8; 32],
+}
+
+/// Which records a listing or an export wants; every field narrows it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct AuditFilter {
+    /// Actions starting with this, e.g. `member.` or `org.updated`.
+    pub action_prefix: Option<String>,
+    /// The actor's id (`usr_…`, `key_…`).
+    pub actor_id: Option<String>,
+    /// The target's id (`org_…`, `mem_…`, `team_…`, …).
+    pub target_id: Option<String>,
+    /// Inclusive.
+    pub since: Option<DateTime<Utc>>,
+    /// Exclusive.
+    pub until: Option<DateTime<Utc>>,
+}
+
+/// A filter as the client sent it.
+#[derive(Debug, Clone, Default)]
+pub struct AuditQuery {
+    pub action: Option<String>,
+    pub actor: Option<String>,
+    pub target: Option<String>,
+    pub since: Option<DateTime<Utc>>,
+    pub until: Option<DateTime<Utc>>,
+}
+
+fn token(value: &str, what: &str) -> Result<String, ValueError> {
+    let value = value.trim();
+    let ok =
+        (1..=100).contains(&value.len()) && value.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-:".contains(&b));
+    if ok {
+        Ok(value.to_owned())
+    } else {
+        Err(ValueError::new("invalid_filter", format!("{what} is 1 to 100 letters, digits, `.`, `_`, `-` or `:`")))
+    }
+}
+
+impl AuditQuery {
+    pub fn parse(self) -> Result<AuditFilter, Invalid> {
+        let mut invalid = Invalid::default();
+        let action_prefix = self.action.as_deref().and_then(|a| invalid.check("action", token(a, "an action prefix")));
+        let actor_id = self.actor.as_deref().and_then(|a| invalid.check("actor", token(a, "an actor id")));
+        let target_id = self.target.as_deref().and_then(|t| invalid.check("target", token(t, "a target id")));
+        if let (Some(since), Some(until)) = (self.since, self.until) {
+            if since >= until {
+                invalid.0.push(crate::FieldError::new("until", "empty_range", "`until` must be after `since`"));
+            }
+        }
+        invalid.into_result()?;
+        Ok(AuditFilter { action_prefix, actor_id, target_id, since: self.since, until: self.until })
+    }
+}
+
+/// The port the audit log is read through. Every read is scoped by organization.
+pub trait AuditLog {
+    /// Up to `limit` records matching `filter`, newest first, strictly before `before_seq`.
+    fn list_audit(
+        &mut self,
+        org: OrgId,
+        filter: &AuditFilter,
+        before_seq: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<AuditEvent>, StoreError>;
+
+    /// Up to `limit` records matching `filter`, oldest first, strictly after `after_seq`.
+    fn scan_audit(
+        &mut self,
+        org: OrgId,
+        filter: &AuditFilter,
+        after_seq: i64,
+        limit: i64,
+    ) -> Result<Vec<AuditEvent>, StoreError>;
+
+    fn audit_head(&mut self, org: OrgId) -> Result<Option<ChainHead>, StoreError>;
+}

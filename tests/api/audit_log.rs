@@ -1,0 +1,327 @@
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+use crate::helpers::{expect_problem, expect_status, org_uuid, TestApp};
+
+async fn org_with_history(app: &TestApp) -> (String, String) {
+    let owner = app.token("owner");
+    let org = app.create_org(&owner, "Acme").await;
+    for zone in ["UTC", "Europe/Paris", "Asia/Tokyo"] {
+        expect_status(app.patch(&format!("/v1/orgs/{org}"), &owner, json!({ "timezone": zone })).await, StatusCode::OK)
+            .await;
+    }
+    expect_status(
+        app.post(&format!("/v1/orgs/{org}/teams"), &owner, json!({ "name": "Core" })).await,
+        StatusCode::CREATED,
+    )
+    .await;
+    (org, owner)
+}
+
+async fn verify(app: &TestApp, org: &str, token: &str) -> Value {
+    expect_status(app.get(&format!("/v1/orgs/{org}/audit-log/verify"), token).await, StatusCode::OK).await
+}
+
+/// Changes the database behind the service's back, as a superuser could.
+fn tamper(app: &TestApp, sql: &str) {
+    app.db
+        .execute(&format!(
+            "ALTER TABLE audit_events DISABLE TRIGGER USER; {sql}; ALTER TABLE audit_events ENABLE TRIGGER USER;"
+        ))
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_log_reads_newest_first_with_filters_and_pages() {
+    let app = TestApp::spawn().await;
+    let (org, owner) = org_with_history(&app).await;
+    let log = format!("/v1/orgs/{org}/audit-log");
+
+    let all = expect_status(app.get(&log, &owner).await, StatusCode::OK).await;
+    let actions: Vec<&str> = all["data"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+    assert_eq!(actions, vec!["team.created", "org.updated", "org.updated", "org.updated", "org.created"]);
+    let newest = &all["data"][0];
+    assert_eq!(
+        (newest["seq"].as_i64(), newest["actor"]["type"].as_str(), newest["target"]["type"].as_str()),
+        (Some(5), Some("user"), Some("team"))
+    );
+    assert_eq!(newest["hash"].as_str().unwrap().len(), 64);
+    assert_eq!(all["data"][1]["prev_hash"], all["data"][2]["hash"], "each record links to the one before");
+
+    let updates = expect_status(app.get(&format!("{log}?action=org.&limit=2"), &owner).await, StatusCode::OK).await;
+    assert_eq!(updates["data"].as_array().unwrap().len(), 2);
+    let rest = expect_status(
+        app.get(&format!("{log}?action=org.&limit=2&cursor={}", updates["next_cursor"].as_str().unwrap()), &owner)
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    let seqs: Vec<i64> = updates["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .chain(rest["data"].as_array().unwrap())
+        .map(|e| e["seq"].as_i64().unwrap())
+        .collect();
+    assert_eq!(seqs, vec![4, 3, 2, 1]);
+
+    let by_target = expect_status(app.get(&format!("{log}?target={org}"), &owner).await, StatusCode::OK).await;
+    assert_eq!(by_target["data"].as_array().unwrap().len(), 4);
+    let actor = newest["actor"]["id"].as_str().unwrap();
+    let by_actor = expect_status(app.get(&format!("{log}?actor={actor}"), &owner).await, StatusCode::OK).await;
+    assert_eq!(by_actor["data"].as_array().unwrap().len(), 5);
+    let future =
+        expect_status(app.get(&format!("{log}?since=2999-01-01T00:00:00Z"), &owner).await, StatusCode::OK).await;
+    assert_eq!(future["data"], json!([]));
+
+    expect_problem(
+        app.get(&format!("{log}?action=%25%27;drop"), &owner).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
+    expect_problem(
+        app.get(&format!("{log}?since=2026-01-02T00:00:00Z&until=2026-01-01T00:00:00Z"), &owner).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
+    expect_problem(app.get(&format!("{log}?cursor=zzz"), &owner).await, StatusCode::BAD_REQUEST, "invalid_cursor")
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn reading_the_log_needs_audit_read() {
+    let app = TestApp::spawn().await;
+    let (org, _) = org_with_history(&app).await;
+    app.seed_members(&org, "plain", 1, "member");
+    let plain = app.token("plain-1");
+    let outsider = app.token("outsider");
+    for path in ["audit-log", "audit-log/verify", "audit-log/export"] {
+        let problem = expect_problem(
+            app.get(&format!("/v1/orgs/{org}/{path}"), &plain).await,
+            StatusCode::FORBIDDEN,
+            "forbidden",
+        )
+        .await;
+        assert_eq!(problem["permission"], "audit:read");
+        expect_problem(app.get(&format!("/v1/orgs/{org}/{path}"), &outsider).await, StatusCode::NOT_FOUND, "not_found")
+            .await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn verification_finds_altered_removed_and_truncated_records() {
+    let app = TestApp::spawn().await;
+    let (org, owner) = org_with_history(&app).await;
+    let intact = verify(&app, &org, &owner).await;
+    assert_eq!(
+        (intact["ok"].as_bool(), intact["verified"].as_u64(), intact["head_seq"].as_i64()),
+        (Some(true), Some(5), Some(5))
+    );
+
+    let id = org_uuid(&org);
+    tamper(&app, &format!("UPDATE audit_events SET changes = '{{\"timezone\": {{\"to\": \"Mars/Base\"}}}}' WHERE org_id = '{id}' AND seq = 3"));
+    let altered = verify(&app, &org, &owner).await;
+    assert_eq!(altered["ok"], false);
+    assert_eq!(altered["first_break"]["seq"], 3);
+    assert_eq!(altered["first_break"]["reason"], "hash_mismatch");
+    let partial =
+        expect_status(app.get(&format!("/v1/orgs/{org}/audit-log/verify?from_seq=4"), &owner).await, StatusCode::OK)
+            .await;
+    assert_eq!(
+        (partial["ok"].as_bool(), partial["verified"].as_u64()),
+        (Some(true), Some(2)),
+        "a range after the damage checks out"
+    );
+
+    tamper(&app, &format!("DELETE FROM audit_events WHERE org_id = '{id}' AND seq = 3"));
+    let removed = verify(&app, &org, &owner).await;
+    assert_eq!(
+        (removed["first_break"]["seq"].as_i64(), removed["first_break"]["reason"].as_str()),
+        (Some(3), Some("gap"))
+    );
+
+    let other = app.create_org(&owner, "Other").await;
+    expect_status(app.patch(&format!("/v1/orgs/{other}"), &owner, json!({ "timezone": "UTC" })).await, StatusCode::OK)
+        .await;
+    tamper(&app, &format!("DELETE FROM audit_events WHERE org_id = '{}' AND seq = 2", org_uuid(&other)));
+    let truncated = verify(&app, &other, &owner).await;
+    assert_eq!(truncated["first_break"]["reason"], "truncated");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn concurrent_writers_of_one_org_never_fork_the_chain() {
+    let app = TestApp::spawn().await;
+    let owner = app.token("owner");
+    let org = app.create_org(&owner, "Busy").await;
+    let creates = (0..12).map(|n| {
+        let body = json!({ "name": format!("Team {n}") });
+        let path = format!("/v1/orgs/{org}/teams");
+        let (app, owner) = (&app, owner.clone());
+        async move { app.post(&path, &owner, body).await.status() }
+    });
+    for status in futures::future::join_all(creates).await {
+        assert_eq!(status, StatusCode::CREATED);
+    }
+    let report = verify(&app, &org, &owner).await;
+    assert_eq!((report["ok"].as_bool(), report["verified"].as_u64()), (Some(true), Some(13)));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn exports_stream_and_verify_offline() {
+    let app = TestApp::spawn().await;
+    let (org, owner) = org_with_history(&app).await;
+    let head = verify(&app, &org, &owner).await["head_hash"].as_str().unwrap().to_owned();
+
+    let response = app.get(&format!("/v1/orgs/{org}/audit-log/export"), &owner).await;
+    assert_eq!(response.headers()["content-type"], "application/x-ndjson");
+    let ndjson = response.text().await.unwrap();
+    let lines: Vec<Value> = ndjson.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(
+        lines.iter().map(|l| l["seq"].as_i64().unwrap()).collect::<Vec<_>>(),
+        vec![1, 2, 3, 4, 5],
+        "oldest first"
+    );
+
+    let file = std::env::temp_dir().join(format!("orgd-export-{}.ndjson", uuid::Uuid::new_v4()));
+    std::fs::write(&file, &ndjson).unwrap();
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/verify_audit_export.py");
+    let run = std::process::Command::new("python3").arg(script).arg(&file).arg(&head).output().expect("python3 runs");
+    let said = String::from_utf8_lossy(&run.stdout).to_string();
+    assert!(run.status.success() && said.starts_with("ok 5 records"), "{said}");
+    let forged = ndjson.replacen("Europe/Paris", "Europe/Rome", 1);
+    std::fs::write(&file, forged).unwrap();
+    let run = std::process::Command::new("python3").arg(script).arg(&file).output().expect("python3 runs");
+    assert!(!run.status.success(), "a forged export fails offline verification");
+    let _ = std::fs::remove_file(&file);
+
+    let csv = app.get(&format!("/v1/orgs/{org}/audit-log/export?format=csv"), &owner).await;
+    assert_eq!(csv.headers()["content-type"], "text/csv; charset=utf-8");
+    let csv = csv.text().await.unwrap();
+    let rows: Vec<&str> = csv.lines().collect();
+    assert!(rows[0].starts_with("seq,id,occurred_at,action"));
+    assert_eq!(rows.len(), 6);
+
+    let none = app
+        .request(
+            Method::GET,
+            &format!("/v1/orgs/{org}/audit-log/export?since=2999-01-01T00:00:00Z"),
+            Some(&owner),
+            None,
+        )
+        .await;
+    assert_eq!(none.text().await.unwrap(), "");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn exports_larger_than_a_batch_stream_completely() {
+    let app = TestApp::spawn().await;
+    let owner = app.token("owner");
+    let org = app.create_org(&owner, "Big").await;
+    let id = org_uuid(&org);
+    app.db.seed_audit_chain(id, 4_500);
+    let report = verify(&app, &org, &owner).await;
+    assert_eq!((report["ok"].as_bool(), report["verified"].as_u64()), (Some(true), Some(4_501)));
+    let ndjson = app.get(&format!("/v1/orgs/{org}/audit-log/export"), &owner).await.text().await.unwrap();
+    let seqs: Vec<i64> =
+        ndjson.lines().map(|l| serde_json::from_str::<Value>(l).unwrap()["seq"].as_i64().unwrap()).collect();
+    assert_eq!(seqs, (1..=4_501).collect::<Vec<_>>());
+}
+
+/// Every mutating route of the OpenAPI document, the audit action it must write, and the
+/// body to send. A new mutating route without a row here fails the test below.
+const AUDITED: &[(&str, &str, &str)] = &[
+    ("POST", "/v1/orgs", "org.created"),
+    ("PATCH", "/v1/orgs/{org}", "org.updated"),
+    ("DELETE", "/v1/orgs/{org}", "org.deleted"),
+    ("POST", "/v1/orgs/{org}/leave", "member.left"),
+    ("POST", "/v1/orgs/{org}/transfer-ownership", "org.ownership_transferred"),
+    ("PATCH", "/v1/orgs/{org}/members/{member}", "member.role_changed"),
+    ("DELETE", "/v1/orgs/{org}/members/{member}", "member.removed"),
+    ("POST", "/v1/orgs/{org}/roles", "role.created"),
+    ("PATCH", "/v1/orgs/{org}/roles/{role}", "role.updated"),
+    ("DELETE", "/v1/orgs/{org}/roles/{role}", "role.deleted"),
+    ("POST", "/v1/orgs/{org}/api-keys", "api_key.created"),
+    ("DELETE", "/v1/orgs/{org}/api-keys/{key}", "api_key.revoked"),
+    ("POST", "/v1/orgs/{org}/teams", "team.created"),
+    ("PATCH", "/v1/orgs/{org}/teams/{team}", "team.updated"),
+    ("DELETE", "/v1/orgs/{org}/teams/{team}", "team.deleted"),
+    ("POST", "/v1/orgs/{org}/teams/{team}/members", "team.member_added"),
+    ("DELETE", "/v1/orgs/{org}/teams/{team}/members/{member}", "team.member_removed"),
+    ("PUT", "/v1/orgs/{org}/teams/{team}/members/{member}/manager", "team.manager_changed"),
+];
+
+fn audited_body(method: &str, path: &str, f: &crate::authorization::Fixture) -> Option<Value> {
+    Some(match (method, path) {
+        ("POST", "/v1/orgs") => json!({ "name": "Audited New Org" }),
+        ("PATCH", "/v1/orgs/{org}") => json!({ "timezone": "UTC" }),
+        ("POST", "/v1/orgs/{org}/transfer-ownership") => json!({ "member_id": f.member }),
+        ("PATCH", "/v1/orgs/{org}/members/{member}") => json!({ "role": "admin" }),
+        ("POST", "/v1/orgs/{org}/roles") => json!({ "name": "Viewer", "permissions": ["org:read"] }),
+        ("PATCH", "/v1/orgs/{org}/roles/{role}") => json!({ "name": "Renamed" }),
+        ("POST", "/v1/orgs/{org}/api-keys") => json!({ "name": "bot", "permissions": ["org:read"] }),
+        ("POST", "/v1/orgs/{org}/teams") => json!({ "name": "New team" }),
+        ("PATCH", "/v1/orgs/{org}/teams/{team}") => json!({ "name": "Renamed team" }),
+        ("POST", "/v1/orgs/{org}/teams/{team}/members") => json!({ "member_id": f.spare_member }),
+        ("PUT", _) => json!({ "is_manager": true }),
+        ("POST", _) => json!({}),
+        _ => return None,
+    })
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_mutating_route_writes_exactly_one_audit_record() {
+    let app = TestApp::spawn().await;
+    let doc = expect_status(app.request(Method::GET, "/openapi.json", None, None).await, StatusCode::OK).await;
+    let mut uncovered = Vec::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for method in
+            item.as_object().unwrap().keys().filter(|m| ["post", "put", "patch", "delete"].contains(&m.as_str()))
+        {
+            let method = method.to_uppercase();
+            if !AUDITED.iter().any(|(m, p, _)| *m == method && p == path) {
+                uncovered.push(format!("{method} {path}"));
+            }
+        }
+    }
+    assert!(uncovered.is_empty(), "mutating routes with no audit expectation: {uncovered:?}");
+
+    for (case, (method, template, action)) in AUDITED.iter().enumerate() {
+        let f = crate::authorization::fixture(&app, 1000 + case).await;
+        let before = app.audit(&f.org).len();
+        let path = template
+            .replace("{org}", &f.org)
+            .replace("{member}", &f.member)
+            .replace("{role}", &f.role)
+            .replace("{key}", &f.key)
+            .replace("{team}", &f.team);
+        // Leaving is done by a plain member (the owner is the last owner).
+        let token = if *template == "/v1/orgs/{org}/leave" { &f.tokens[2] } else { &f.tokens[0] };
+        let response = app
+            .request(
+                Method::from_bytes(method.as_bytes()).unwrap(),
+                &path,
+                Some(token),
+                audited_body(method, template, &f),
+            )
+            .await;
+        let status = response.status();
+        let body = response.text().await.unwrap();
+        assert!(status.is_success(), "{method} {template}: {status} {body}");
+        let (org, expected_new) = if *template == "/v1/orgs" {
+            let created: Value = serde_json::from_str(&body).unwrap();
+            (created["id"].as_str().unwrap().to_owned(), 1)
+        } else {
+            (f.org.clone(), before + 1)
+        };
+        let events = app.audit(&org);
+        assert_eq!(
+            events.len(),
+            expected_new,
+            "{method} {template} wrote {} record(s)",
+            events.len() as i64 - before as i64
+        );
+        assert_eq!(events.last().unwrap().action, *action, "{method} {template}");
+    }
+}
