@@ -83,6 +83,14 @@ public_id!(
     TeamId, "team", "team"
 );
 public_id!(
+    /// An invitation to join an organization.
+    InviteId, "inv", "invite"
+);
+public_id!(
+    /// An email waiting in, or sent from, the outbox.
+    EmailId, "eml", "email"
+);
+public_id!(
     /// An organization API key.
     ApiKeyId, "key", "API key"
 );

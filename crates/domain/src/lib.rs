@@ -12,6 +12,8 @@ pub mod authz;
 pub mod context;
 pub mod error;
 pub mod ids;
+pub mod invite;
+pub mod mail;
 pub mod member;
 pub mod org;
 pub mod pagination;

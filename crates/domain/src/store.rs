@@ -2,6 +2,8 @@
 
 use crate::apikey::ApiKeyRepository;
 use crate::audit::{AuditLog, AuditSink};
+use crate::invite::InviteRepository;
+use crate::mail::Outbox;
 use crate::error::StoreError;
 use crate::member::MemberRepository;
 use crate::org::OrgRepository;
@@ -17,6 +19,8 @@ pub trait Tx:
     + RoleRepository
     + TeamRepository
     + ApiKeyRepository
+    + InviteRepository
+    + Outbox
     + AuditSink
     + AuditLog
 {
@@ -29,6 +33,8 @@ impl<T> Tx for T where
         + RoleRepository
         + TeamRepository
         + ApiKeyRepository
+        + InviteRepository
+        + Outbox
         + AuditSink
         + AuditLog
 {

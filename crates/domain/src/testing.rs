@@ -12,7 +12,9 @@ use crate::audit::{AuditEvent, AuditFilter, AuditLog, AuditRecord, AuditSink, Ch
 use crate::authz::RoleKey;
 use crate::context::{Caller, Identity, RequestMeta};
 use crate::error::StoreError;
-use crate::ids::{ApiKeyId, MemberId, OrgId, RoleId, TeamId, UserId};
+use crate::ids::{ApiKeyId, InviteId, MemberId, OrgId, RoleId, TeamId, UserId};
+use crate::invite::{Invite, InviteRepository, InviteStatus, Redemption};
+use crate::mail::{Outbox, OutgoingEmail};
 use crate::member::{Member, MemberFilter, MemberRepository, MemberWriteError, Membership};
 use crate::org::{OrgRepository, OrgWriteError, Organization, Slug};
 use crate::pagination::{Page, PageRequest};
@@ -33,6 +35,9 @@ pub struct State {
     pub api_keys: BTreeMap<ApiKeyId, (ApiKey, Vec<u8>)>,
     pub audit: Vec<AuditRecord>,
     pub audit_events: Vec<AuditEvent>,
+    pub invites: BTreeMap<InviteId, (Invite, Vec<u8>)>,
+    pub redemptions: Vec<Redemption>,
+    pub outbox: Vec<OutgoingEmail>,
 }
 
 /// A store whose transactions work on a copy of the state, kept only on success.
@@ -50,6 +55,10 @@ impl InMemoryStore {
 
     pub fn audit(&self) -> Vec<AuditRecord> {
         self.state().audit
+    }
+
+    pub fn outbox(&self) -> Vec<OutgoingEmail> {
+        self.state().outbox
     }
 }
 
@@ -452,6 +461,75 @@ impl SecretMinter for CountingMinter {
         let n = self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let token = format!("test_key_{n}");
         MintedSecret { lookup_hash: token.clone().into_bytes(), hint: token.clone(), token }
+    }
+
+    fn mint_invite(&self) -> MintedSecret {
+        let n = self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let token = format!("test_invite_{n}");
+        MintedSecret { lookup_hash: token.clone().into_bytes(), hint: token.clone(), token }
+    }
+}
+
+impl InviteRepository for State {
+    fn insert_invite(&mut self, invite: &Invite, lookup_hash: &[u8]) -> Result<(), StoreError> {
+        self.invites.insert(invite.id, (invite.clone(), lookup_hash.to_vec()));
+        Ok(())
+    }
+
+    fn find_invite(&mut self, org: OrgId, id: InviteId) -> Result<Option<Invite>, StoreError> {
+        Ok(self.invites.get(&id).filter(|(i, _)| i.org_id == org).map(|(i, _)| i.clone()))
+    }
+
+    fn find_invite_by_hash(&mut self, lookup_hash: &[u8], _lock: bool) -> Result<Option<Invite>, StoreError> {
+        Ok(self.invites.values().find(|(_, h)| h == lookup_hash).map(|(i, _)| i.clone()))
+    }
+
+    fn list_invites(&mut self, org: OrgId, status: Option<InviteStatus>, now: DateTime<Utc>, page: PageRequest) -> Result<Page<Invite>, StoreError> {
+        let rows = self
+            .invites
+            .values()
+            .rev()
+            .map(|(i, _)| i)
+            .filter(|i| i.org_id == org && page.after.is_none_or(|after| i.id.as_uuid() < after))
+            .filter(|i| status.is_none_or(|s| i.status(now) == s))
+            .take(page.fetch_limit() as usize)
+            .cloned()
+            .collect();
+        Ok(Page::from_overfetch(rows, page, |i: &Invite| i.id.as_uuid()))
+    }
+
+    fn list_redemptions(&mut self, invites: &[InviteId]) -> Result<Vec<Redemption>, StoreError> {
+        Ok(self.redemptions.iter().filter(|r| invites.contains(&r.invite_id)).cloned().collect())
+    }
+
+    fn redeem_invite(&mut self, redemption: &Redemption) -> Result<(), StoreError> {
+        if let Some((invite, _)) = self.invites.get_mut(&redemption.invite_id) {
+            invite.uses += 1;
+        }
+        self.redemptions.push(redemption.clone());
+        Ok(())
+    }
+
+    fn revoke_invite(&mut self, org: OrgId, id: InviteId, at: DateTime<Utc>) -> Result<(), StoreError> {
+        if let Some((invite, _)) = self.invites.get_mut(&id).filter(|(i, _)| i.org_id == org) {
+            invite.revoked_at = Some(at);
+        }
+        Ok(())
+    }
+
+    fn reissue_invite(&mut self, id: InviteId, lookup_hash: &[u8], at: DateTime<Utc>) -> Result<(), StoreError> {
+        if let Some((invite, hash)) = self.invites.get_mut(&id) {
+            invite.last_sent_at = Some(at);
+            *hash = lookup_hash.to_vec();
+        }
+        Ok(())
+    }
+}
+
+impl Outbox for State {
+    fn enqueue_email(&mut self, email: &OutgoingEmail) -> Result<(), StoreError> {
+        self.outbox.push(email.clone());
+        Ok(())
     }
 }
 

@@ -43,9 +43,12 @@ pub struct MintedSecret {
     pub hint: String,
 }
 
-/// The port that generates API key secrets and hashes them with the server's key.
+/// The port that generates secrets (API keys, invite tokens) and hashes them with the
+/// server's key.
 pub trait SecretMinter: Send + Sync + 'static {
     fn mint_api_key(&self) -> MintedSecret;
+
+    fn mint_invite(&self) -> MintedSecret;
 }
 
 /// A created key with its secret, which is never shown again.

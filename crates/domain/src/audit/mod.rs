@@ -37,6 +37,10 @@ pub enum AuditAction {
     TeamMemberAdded,
     TeamMemberRemoved,
     TeamManagerChanged,
+    InviteCreated,
+    InviteResent,
+    InviteRevoked,
+    InviteAccepted,
 }
 
 impl AuditAction {
@@ -60,6 +64,10 @@ impl AuditAction {
             AuditAction::TeamMemberAdded => "team.member_added",
             AuditAction::TeamMemberRemoved => "team.member_removed",
             AuditAction::TeamManagerChanged => "team.manager_changed",
+            AuditAction::InviteCreated => "invite.created",
+            AuditAction::InviteResent => "invite.resent",
+            AuditAction::InviteRevoked => "invite.revoked",
+            AuditAction::InviteAccepted => "invite.accepted",
         }
     }
 }
