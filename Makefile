@@ -10,7 +10,7 @@ export ORGD_HMAC_KEY ?= dev-only-hmac-key-do-not-deploy-0123456789abcdef
 
 FORBIDDEN_IN_DOMAIN := diesel|diesel_migrations|actix-web|actix-rt|tokio|r2d2|utoipa|validator
 
-.PHONY: help run test fmt lint check-domain openapi schema-check ci token bench bench-authz bench-members bench-audit
+.PHONY: help run test test-deps fmt lint check-domain openapi schema-check ci token bench bench-authz bench-members bench-audit
 
 help: ## List targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -18,8 +18,11 @@ help: ## List targets
 run: ## Start the service on 127.0.0.1:8080 (creates and migrates its database)
 	cargo run -p orgd -- serve
 
-test: ## Run every test (unit, doc and black-box HTTP against PostgreSQL)
+test: test-deps ## Run every test (unit, doc and black-box HTTP against PostgreSQL)
 	cargo test --workspace --all-features
+
+test-deps: ## What the tests need beyond Rust: a real SMTP server (Python aiosmtpd) for email delivery tests
+	@python3 -c 'import aiosmtpd' 2>/dev/null || python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore aiosmtpd
 
 token: ## Print a dev token: make token SUB=alice EMAIL=alice@example.com
 	@cargo run -q -p orgd -- token --sub "$(or $(SUB),alice)" --email "$(or $(EMAIL),alice@example.com)"

@@ -250,6 +250,10 @@ const AUDITED: &[(&str, &str, &str)] = &[
     ("POST", "/v1/orgs/{org}/teams/{team}/members", "team.member_added"),
     ("DELETE", "/v1/orgs/{org}/teams/{team}/members/{member}", "team.member_removed"),
     ("PUT", "/v1/orgs/{org}/teams/{team}/members/{member}/manager", "team.manager_changed"),
+    ("POST", "/v1/orgs/{org}/invites", "invite.created"),
+    ("POST", "/v1/orgs/{org}/invites/{invite}/resend", "invite.resent"),
+    ("DELETE", "/v1/orgs/{org}/invites/{invite}", "invite.revoked"),
+    ("POST", "/v1/invites/{token}/accept", "invite.accepted"),
 ];
 
 fn audited_body(method: &str, path: &str, f: &crate::authorization::Fixture) -> Option<Value> {
@@ -264,6 +268,7 @@ fn audited_body(method: &str, path: &str, f: &crate::authorization::Fixture) -> 
         ("POST", "/v1/orgs/{org}/teams") => json!({ "name": "New team" }),
         ("PATCH", "/v1/orgs/{org}/teams/{team}") => json!({ "name": "Renamed team" }),
         ("POST", "/v1/orgs/{org}/teams/{team}/members") => json!({ "member_id": f.spare_member }),
+        ("POST", "/v1/orgs/{org}/invites") => json!({ "role": "member" }),
         ("PUT", _) => json!({ "is_manager": true }),
         ("POST", _) => json!({}),
         _ => return None,
@@ -272,7 +277,7 @@ fn audited_body(method: &str, path: &str, f: &crate::authorization::Fixture) -> 
 
 #[tokio::test(flavor = "multi_thread")]
 async fn every_mutating_route_writes_exactly_one_audit_record() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_with(|config| config.invites.resend_interval = chrono::Duration::zero()).await;
     let doc = expect_status(app.request(Method::GET, "/openapi.json", None, None).await, StatusCode::OK).await;
     let mut uncovered = Vec::new();
     for (path, item) in doc["paths"].as_object().unwrap() {
@@ -295,9 +300,23 @@ async fn every_mutating_route_writes_exactly_one_audit_record() {
             .replace("{member}", &f.member)
             .replace("{role}", &f.role)
             .replace("{key}", &f.key)
-            .replace("{team}", &f.team);
-        // Leaving is done by a plain member (the owner is the last owner).
-        let token = if *template == "/v1/orgs/{org}/leave" { &f.tokens[2] } else { &f.tokens[0] };
+            .replace("{team}", &f.team)
+            .replace("{invite}", &f.invite)
+            .replace("{token}", &f.invite_token);
+        let invitee = app.token_with(api::auth::DevToken {
+            subject: format!("invitee-{case}"),
+            email: Some("invitee@example.com".into()),
+            name: None,
+            mfa: false,
+            staff: false,
+            ttl: std::time::Duration::from_secs(600),
+        });
+        // Leaving is done by a plain member (the owner is the last owner); accepting, by the invitee.
+        let token = match *template {
+            "/v1/orgs/{org}/leave" => &f.tokens[2],
+            "/v1/invites/{token}/accept" => &invitee,
+            _ => &f.tokens[0],
+        };
         let response = app
             .request(
                 Method::from_bytes(method.as_bytes()).unwrap(),

@@ -56,6 +56,16 @@ impl TestApp {
             workers: 2,
             log_format: LogFormat::Text,
             trust_forwarded_for: false,
+            public_url: "https://app.test".to_owned(),
+            invites: domain::invite::InviteSettings {
+                accept_url_base: "https://app.test/invites/".to_owned(),
+                ..Default::default()
+            },
+            mail: api::config::MailConfig {
+                smtp_url: None,
+                from: "Acme <no-reply@acme.test>".to_owned(),
+                delivery: Default::default(),
+            },
         };
         adjust(&mut config);
         let app = tokio::task::block_in_place(|| Application::build(&config)).expect("server starts");
@@ -156,4 +166,78 @@ pub async fn expect_problem(response: Response, status: StatusCode, code: &str) 
     assert_eq!(problem["code"], code, "problem: {problem}");
     assert_eq!(problem["status"], status.as_u16());
     problem
+}
+
+/// A real SMTP server (Python's aiosmtpd) on a loopback port, saving what it receives.
+pub struct SmtpSink {
+    pub port: u16,
+    dir: std::path::PathBuf,
+    child: std::process::Child,
+}
+
+/// A loopback port nothing listens on (yet).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+impl SmtpSink {
+    pub fn start() -> Self {
+        Self::start_on(free_port())
+    }
+
+    pub fn start_on(port: u16) -> Self {
+        use std::io::BufRead;
+        let dir = std::env::temp_dir().join(format!("orgd-smtp-{}", uuid::Uuid::new_v4()));
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/fixtures/smtp_sink.py");
+        let mut child = std::process::Command::new("python3")
+            .arg(script)
+            .arg(port.to_string())
+            .arg(&dir)
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("python3 runs the SMTP sink (make test-deps installs aiosmtpd)");
+        let mut ready = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut ready).unwrap();
+        assert_eq!(ready.trim(), "ready", "the SMTP sink did not start; is aiosmtpd installed (make test-deps)?");
+        Self { port, dir, child }
+    }
+
+    /// The messages received so far, oldest first, as raw text.
+    pub fn messages(&self) -> Vec<String> {
+        let mut files: Vec<_> = std::fs::read_dir(&self.dir)
+            .map(|d| d.flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "eml")).collect())
+            .unwrap_or_default();
+        files.sort();
+        files.iter().map(|f| std::fs::read_to_string(f).unwrap()).collect()
+    }
+
+    /// Waits up to `seconds` for at least `count` messages.
+    pub async fn wait_for(&self, count: usize, seconds: u64) -> Vec<String> {
+        for _ in 0..seconds * 20 {
+            let got = self.messages();
+            if got.len() >= count {
+                return got;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("expected {count} message(s) within {seconds}s, got {}", self.messages().len());
+    }
+}
+
+impl Drop for SmtpSink {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Delivery settings quick enough for tests.
+pub fn fast_delivery() -> infra::mail::DeliverySettings {
+    infra::mail::DeliverySettings {
+        poll_interval: Duration::from_millis(50),
+        retry_base: Duration::from_millis(200),
+        retry_max: Duration::from_millis(400),
+        ..Default::default()
+    }
 }

@@ -7,6 +7,7 @@ mod audit_log;
 mod auth;
 pub mod authorization;
 mod helpers;
+mod invites;
 mod members;
 mod members_admin;
 mod openapi;

@@ -44,6 +44,18 @@ pub struct JwtConfig {
     pub staff_claim: String,
 }
 
+/// Outbound email.
+#[derive(Debug, Clone)]
+pub struct MailConfig {
+    /// Where to deliver; without it, emails stay queued in the outbox (and are logged).
+    pub smtp_url: Option<SecretString>,
+    pub from: String,
+    pub delivery: infra::mail::DeliverySettings,
+}
+
+pub const DEFAULT_PUBLIC_URL: &str = "http://127.0.0.1:8080";
+pub const DEFAULT_MAIL_FROM: &str = "orgd <no-reply@localhost>";
+
 #[derive(Debug, Clone)]
 pub struct Config {
     pub database_url: SecretString,
@@ -57,6 +69,10 @@ pub struct Config {
     pub log_format: LogFormat,
     /// Take the client IP from `X-Forwarded-For` (only behind a proxy that sets it).
     pub trust_forwarded_for: bool,
+    /// Where people reach the product; invite links are `{public_url}/invites/{token}`.
+    pub public_url: String,
+    pub invites: domain::invite::InviteSettings,
+    pub mail: MailConfig,
 }
 
 /// Reads a variable; unset and empty are the same.
@@ -167,9 +183,42 @@ impl Config {
                 "use a random key of at least 32 bytes, e.g. `openssl rand -hex 32`",
             ));
         }
+        let public_url = var("ORGD_PUBLIC_URL", env).unwrap_or_else(|| DEFAULT_PUBLIC_URL.to_owned());
+        match url::Url::parse(&public_url) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") => {}
+            _ => {
+                return Err(ConfigError::new(
+                    "ORGD_PUBLIC_URL",
+                    format!("`{public_url}` is not an http(s) URL"),
+                    format!("set the address people open the product at, e.g. {DEFAULT_PUBLIC_URL}"),
+                ))
+            }
+        }
+        let smtp_url = var("ORGD_SMTP_URL", env);
+        let from = var("ORGD_MAIL_FROM", env).unwrap_or_else(|| DEFAULT_MAIL_FROM.to_owned());
+        if let Some(url) = &smtp_url {
+            infra::mail::SmtpMailer::new(url, &from).map_err(|e| {
+                let var = if e.starts_with("not a sender") { "ORGD_MAIL_FROM" } else { "ORGD_SMTP_URL" };
+                ConfigError::new(
+                    var,
+                    e,
+                    "use e.g. ORGD_SMTP_URL=smtp://127.0.0.1:2525 and ORGD_MAIL_FROM='Acme <no-reply@acme.com>'",
+                )
+            })?;
+        }
         Ok(Self {
             database_url,
             hmac_key: SecretString::from(hmac_key),
+            invites: domain::invite::InviteSettings {
+                accept_url_base: format!("{}/invites/", public_url.trim_end_matches('/')),
+                ..domain::invite::InviteSettings::default()
+            },
+            public_url: public_url.trim_end_matches('/').to_owned(),
+            mail: MailConfig {
+                smtp_url: smtp_url.map(SecretString::from),
+                from,
+                delivery: infra::mail::DeliverySettings::default(),
+            },
             bind,
             jwt: JwtConfig::from_env(env)?,
             pool_size,
@@ -234,6 +283,9 @@ mod tests {
             (&[SECRET, HMAC, ("ORGD_LOG_FORMAT", "xml")], "ORGD_LOG_FORMAT"),
             (&[SECRET, HMAC, ("ORGD_JWKS_FILE", "/nonexistent/jwks.json")], "ORGD_JWKS_FILE"),
             (&[SECRET, HMAC, ("ORGD_TRUST_FORWARDED_FOR", "maybe")], "ORGD_TRUST_FORWARDED_FOR"),
+            (&[SECRET, HMAC, ("ORGD_PUBLIC_URL", "app.example.com")], "ORGD_PUBLIC_URL"),
+            (&[SECRET, HMAC, ("ORGD_SMTP_URL", "http://mail")], "ORGD_SMTP_URL"),
+            (&[SECRET, HMAC, ("ORGD_SMTP_URL", "smtp://127.0.0.1:25"), ("ORGD_MAIL_FROM", "nobody")], "ORGD_MAIL_FROM"),
         ];
         for (vars, expected) in cases {
             let err = load(vars).unwrap_err();

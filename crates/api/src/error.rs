@@ -6,6 +6,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use domain::apikey::ApiKeyError;
 use domain::audit::AuditError;
+use domain::invite::InviteError;
 use domain::member::MemberError;
 use domain::org::OrgError;
 use domain::role::RoleError;
@@ -344,6 +345,33 @@ impl From<AuditError> for ApiError {
             AuditError::Access(e) => e.into(),
             AuditError::Invalid(e) => e.into(),
             AuditError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<InviteError> for ApiError {
+    fn from(err: InviteError) -> Self {
+        let gone = |code| ApiError::new(StatusCode::GONE, code, "Gone", err.to_string());
+        match &err {
+            InviteError::Access(e) => e.clone().into(),
+            InviteError::Invalid(e) => e.clone().into(),
+            InviteError::Store(e) => e.clone().into(),
+            InviteError::OwnerRole => ApiError::rule("owner_not_invitable", err.to_string()),
+            InviteError::UnknownRole(_) => ApiError::rule("unknown_role", err.to_string()),
+            InviteError::NotAnEmailInvite => ApiError::rule("not_an_email_invite", err.to_string()),
+            InviteError::Expired => gone("invite_expired"),
+            InviteError::Revoked => gone("invite_revoked"),
+            InviteError::Exhausted => gone("invite_exhausted"),
+            InviteError::NoLongerValid => gone("invite_invalid"),
+            InviteError::EmailMismatch => {
+                ApiError::new(StatusCode::FORBIDDEN, "invite_email_mismatch", "Forbidden", err.to_string())
+            }
+            InviteError::AlreadyMember => ApiError::conflict("already_member", err.to_string()),
+            InviteError::ResendTooSoon { retry_after_secs } => {
+                let wait = *retry_after_secs;
+                ApiError::new(StatusCode::TOO_MANY_REQUESTS, "resend_too_soon", "Too many requests", err.to_string())
+                    .with(|d| d.retry_after = Some(wait))
+            }
         }
     }
 }

@@ -9,7 +9,7 @@ use crate::error::{FieldProblem, Problem, PROBLEM_JSON};
 pub const BEARER: &str = "bearer";
 
 /// `/v1` paths anyone may call without credentials.
-pub const PUBLIC_PATHS: &[&str] = &["/v1/permissions"];
+pub const PUBLIC_PATHS: &[&str] = &["/v1/permissions", "/v1/invites/{token}"];
 
 #[derive(utoipa::OpenApi)]
 #[openapi(
@@ -28,6 +28,7 @@ pub const PUBLIC_PATHS: &[&str] = &["/v1/permissions"];
         (name = "teams", description = "Teams of members, with team managers."),
         (name = "permissions", description = "The permission catalogue and callers' permission maps."),
         (name = "api keys", description = "Organization API keys: credentials for programs."),
+        (name = "invites", description = "Invitations: link and email-bound, and accepting them."),
         (name = "audit log", description = "The append-only, hash-chained record of every change."),
         (name = "operations", description = "Probes for orchestrators."),
     )

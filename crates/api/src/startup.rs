@@ -6,6 +6,7 @@ use actix_web::dev::Server;
 use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
 use actix_web::http::StatusCode;
 use actix_web::{web, App, HttpRequest, HttpServer};
+use infra::mail::{OutboxWorker, SmtpMailer};
 use infra::secrets::SecretHasher;
 use infra::{PgStore, SetupError};
 use secrecy::ExposeSecret;
@@ -34,6 +35,8 @@ pub enum StartError {
     Setup(#[from] SetupError),
     #[error("ORGD_BIND: cannot listen on {addr}: {source}; free the port or choose another with ORGD_BIND")]
     Bind { addr: SocketAddr, source: std::io::Error },
+    #[error("cannot start the email delivery thread: {0}")]
+    Worker(std::io::Error),
 }
 
 /// Registers every documented route; shared by the server and by [`openapi`] so the
@@ -103,6 +106,8 @@ async fn no_route() -> Result<actix_web::HttpResponse, ApiError> {
 pub struct Application {
     server: Server,
     addr: SocketAddr,
+    /// Stops when the application is dropped.
+    _outbox: Option<OutboxWorker>,
 }
 
 impl Application {
@@ -115,7 +120,8 @@ impl Application {
         }
         let store = PgStore::new(config.database_url(), config.pool_size, config.pool_timeout);
         let hasher = SecretHasher::new(config.hmac_key.expose_secret().as_bytes());
-        let services = Services::new(store, hasher.clone());
+        let services = Services::new(store, hasher.clone(), config.invites.clone());
+        let outbox = Self::start_outbox(config)?;
         let state = web::Data::new(AppState::new(services, verifier, hasher, config.trust_forwarded_for));
         let listener =
             TcpListener::bind(config.bind).map_err(|source| StartError::Bind { addr: config.bind, source })?;
@@ -136,7 +142,24 @@ impl Application {
         .listen(listener)
         .map_err(|source| StartError::Bind { addr: config.bind, source })?
         .run();
-        Ok(Self { server, addr })
+        Ok(Self { server, addr, _outbox: outbox })
+    }
+
+    /// Delivers queued email when SMTP is configured; otherwise it waits in the outbox.
+    fn start_outbox(config: &Config) -> Result<Option<OutboxWorker>, StartError> {
+        let Some(url) = &config.mail.smtp_url else {
+            tracing::info!("ORGD_SMTP_URL is not set: emails stay queued in the outbox");
+            return Ok(None);
+        };
+        let mailer = SmtpMailer::new(url.expose_secret(), &config.mail.from).map_err(|problem| ConfigError {
+            var: "ORGD_SMTP_URL",
+            problem,
+            fix: "use e.g. smtp://127.0.0.1:2525".to_owned(),
+        })?;
+        let worker =
+            OutboxWorker::spawn(config.database_url().to_owned(), Box::new(mailer), config.mail.delivery.clone())
+                .map_err(StartError::Worker)?;
+        Ok(Some(worker))
     }
 
     pub fn addr(&self) -> SocketAddr {

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use actix_web::web;
 use domain::apikey::ApiKeyService;
 use domain::audit::AuditService;
+use domain::invite::{InviteService, InviteSettings};
 use domain::member::MemberService;
 use domain::org::OrgService;
 use domain::role::RoleService;
@@ -25,18 +26,21 @@ pub struct Services {
     pub teams: TeamService<PgStore>,
     pub api_keys: ApiKeyService<PgStore>,
     pub audit: AuditService<PgStore>,
+    pub invites: InviteService<PgStore>,
     pub store: PgStore,
 }
 
 impl Services {
-    pub fn new(store: PgStore, hasher: SecretHasher) -> Self {
+    pub fn new(store: PgStore, hasher: SecretHasher, invites: InviteSettings) -> Self {
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let minter = Arc::new(hasher);
         Self {
             orgs: OrgService::new(store.clone(), clock.clone()),
             members: MemberService::new(store.clone(), clock.clone()),
             roles: RoleService::new(store.clone(), clock.clone()),
             teams: TeamService::new(store.clone(), clock.clone()),
-            api_keys: ApiKeyService::new(store.clone(), clock.clone(), Arc::new(hasher)),
+            api_keys: ApiKeyService::new(store.clone(), clock.clone(), minter.clone()),
+            invites: InviteService::new(store.clone(), clock.clone(), minter, invites),
             audit: AuditService::new(store.clone(), clock),
             store,
         }

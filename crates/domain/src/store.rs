@@ -2,9 +2,9 @@
 
 use crate::apikey::ApiKeyRepository;
 use crate::audit::{AuditLog, AuditSink};
+use crate::error::StoreError;
 use crate::invite::InviteRepository;
 use crate::mail::Outbox;
-use crate::error::StoreError;
 use crate::member::MemberRepository;
 use crate::org::OrgRepository;
 use crate::role::RoleRepository;

@@ -484,7 +484,13 @@ impl InviteRepository for State {
         Ok(self.invites.values().find(|(_, h)| h == lookup_hash).map(|(i, _)| i.clone()))
     }
 
-    fn list_invites(&mut self, org: OrgId, status: Option<InviteStatus>, now: DateTime<Utc>, page: PageRequest) -> Result<Page<Invite>, StoreError> {
+    fn list_invites(
+        &mut self,
+        org: OrgId,
+        status: Option<InviteStatus>,
+        now: DateTime<Utc>,
+        page: PageRequest,
+    ) -> Result<Page<Invite>, StoreError> {
         let rows = self
             .invites
             .values()

@@ -1,6 +1,7 @@
 //! Adapters for the domain's ports: PostgreSQL through diesel and r2d2, with the schema's
 //! migrations embedded in the binary.
 
+pub mod mail;
 pub mod postgres;
 pub mod secrets;
 pub mod setup;

@@ -14,6 +14,7 @@ use rand::Rng;
 use sha2::Sha256;
 
 pub const API_KEY_PREFIX: &str = "orgk_";
+pub const INVITE_PREFIX: &str = "orgi_";
 const BODY_LEN: usize = 32;
 const CHECKSUM_LEN: usize = 6;
 const BASE62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
@@ -30,7 +31,16 @@ fn checksum(body: &str) -> String {
 
 /// True when `token` has the shape and checksum of an API key this service issues.
 pub fn is_well_formed_api_key(token: &str) -> bool {
-    let Some(rest) = token.strip_prefix(API_KEY_PREFIX) else { return false };
+    is_well_formed(token, API_KEY_PREFIX)
+}
+
+/// True when `token` has the shape and checksum of an invite secret this service issues.
+pub fn is_well_formed_invite(token: &str) -> bool {
+    is_well_formed(token, INVITE_PREFIX)
+}
+
+fn is_well_formed(token: &str, prefix: &str) -> bool {
+    let Some(rest) = token.strip_prefix(prefix) else { return false };
     if rest.len() != BODY_LEN + CHECKSUM_LEN || !rest.bytes().all(|b| b.is_ascii_alphanumeric()) {
         return false;
     }
@@ -58,13 +68,23 @@ impl SecretHasher {
     }
 }
 
-impl SecretMinter for SecretHasher {
-    fn mint_api_key(&self) -> MintedSecret {
+impl SecretHasher {
+    fn mint(&self, prefix: &str) -> MintedSecret {
         let body: String = OsRng.sample_iter(&Alphanumeric).take(BODY_LEN).map(char::from).collect();
         let sum = checksum(&body);
-        let token = format!("{API_KEY_PREFIX}{body}{sum}");
-        let hint = format!("{API_KEY_PREFIX}{}…{}", &body[..4], &sum[CHECKSUM_LEN - 4..]);
+        let token = format!("{prefix}{body}{sum}");
+        let hint = format!("{prefix}{}…{}", &body[..4], &sum[CHECKSUM_LEN - 4..]);
         MintedSecret { lookup_hash: self.lookup_hash(&token), hint, token }
+    }
+}
+
+impl SecretMinter for SecretHasher {
+    fn mint_api_key(&self) -> MintedSecret {
+        self.mint(API_KEY_PREFIX)
+    }
+
+    fn mint_invite(&self) -> MintedSecret {
+        self.mint(INVITE_PREFIX)
     }
 }
 

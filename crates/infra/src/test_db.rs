@@ -228,6 +228,21 @@ impl TestDatabase {
             .expect("seed audit chain");
     }
 
+    /// Each outbox email's status and delivery attempts, oldest first.
+    pub fn outbox_state(&self) -> Vec<(String, i32)> {
+        #[derive(diesel::QueryableByName)]
+        struct Row {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            status: String,
+            #[diesel(sql_type = diesel::sql_types::Integer)]
+            attempts: i32,
+        }
+        let rows: Vec<Row> = diesel::sql_query("SELECT status, attempts FROM outbox_emails ORDER BY created_at, id")
+            .load(&mut self.connect())
+            .expect("read outbox");
+        rows.into_iter().map(|r| (r.status, r.attempts)).collect()
+    }
+
     /// Runs SQL as the database owner, for fixtures and for checks that the database
     /// itself refuses something. Returns the error text on failure.
     pub fn execute(&self, sql: &str) -> Result<(), String> {

@@ -4,6 +4,7 @@ pub mod api_keys;
 pub mod audit;
 pub mod common;
 pub mod health;
+pub mod invites;
 pub mod members;
 pub mod orgs;
 pub mod permissions;
@@ -21,4 +22,5 @@ pub fn v1(cfg: &mut ServiceConfig) {
     teams::routes(cfg);
     api_keys::routes(cfg);
     audit::routes(cfg);
+    invites::routes(cfg);
 }

@@ -16,7 +16,13 @@ fn one_line(value: &str, max: usize) -> String {
     value.chars().map(|c| if c.is_control() { ' ' } else { c }).take(max).collect()
 }
 
-pub fn render_invite_email(org: &str, inviter: Option<&str>, role: &str, accept_url: &str, expires_at: DateTime<Utc>) -> InviteEmail {
+pub fn render_invite_email(
+    org: &str,
+    inviter: Option<&str>,
+    role: &str,
+    accept_url: &str,
+    expires_at: DateTime<Utc>,
+) -> InviteEmail {
     let org = one_line(org, 100);
     let inviter = inviter.map(|i| one_line(i, 100)).unwrap_or_else(|| "A member".to_owned());
     let expires = expires_at.format("%Y-%m-%d %H:%M UTC").to_string();
@@ -45,7 +51,13 @@ mod tests {
 
     #[test]
     fn names_are_escaped_in_html_and_kept_to_one_line_in_the_subject() {
-        let email = render_invite_email("<script>Acme</script>", Some("Eve\r\nBcc: all@x"), "admin", "https://app/invites/t", Utc::now());
+        let email = render_invite_email(
+            "<script>Acme</script>",
+            Some("Eve\r\nBcc: all@x"),
+            "admin",
+            "https://app/invites/t",
+            Utc::now(),
+        );
         assert!(!email.html.contains("<script>"));
         assert!(email.html.contains("&lt;script&gt;Acme&lt;/script&gt;"));
         assert!(!email.subject.contains('\n') && !email.subject.contains('\r'));

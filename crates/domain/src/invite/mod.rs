@@ -7,8 +7,8 @@ mod service;
 
 pub use email::{render_invite_email, InviteEmail};
 pub use model::{
-    AcceptedInvite, CreateInvite, Invite, InviteError, InvitePreview, InviteRepository, InviteStatus, InviteView, IssuedInvite,
-    Redemption,
+    AcceptedInvite, CreateInvite, Invite, InviteError, InvitePreview, InviteRepository, InviteStatus, InviteView,
+    IssuedInvite, Redemption,
 };
 pub use service::{InviteService, InviteSettings};
 

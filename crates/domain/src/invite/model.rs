@@ -41,8 +41,13 @@ pub enum InviteStatus {
 }
 
 impl InviteStatus {
-    pub const ALL: &'static [InviteStatus] =
-        &[InviteStatus::Pending, InviteStatus::Accepted, InviteStatus::Exhausted, InviteStatus::Expired, InviteStatus::Revoked];
+    pub const ALL: &'static [InviteStatus] = &[
+        InviteStatus::Pending,
+        InviteStatus::Accepted,
+        InviteStatus::Exhausted,
+        InviteStatus::Expired,
+        InviteStatus::Revoked,
+    ];
 
     pub const fn as_str(self) -> &'static str {
         match self {
@@ -161,7 +166,9 @@ impl From<crate::team::TeamWriteError> for InviteError {
     fn from(err: crate::team::TeamWriteError) -> Self {
         match err {
             // A fresh member cannot already sit in the team.
-            crate::team::TeamWriteError::NameTaken | crate::team::TeamWriteError::AlreadyInTeam => InviteError::AlreadyMember,
+            crate::team::TeamWriteError::NameTaken | crate::team::TeamWriteError::AlreadyInTeam => {
+                InviteError::AlreadyMember
+            }
             crate::team::TeamWriteError::Store(e) => InviteError::Store(e),
         }
     }
@@ -187,7 +194,13 @@ pub trait InviteRepository {
     fn find_invite_by_hash(&mut self, lookup_hash: &[u8], lock: bool) -> Result<Option<Invite>, StoreError>;
 
     /// Newest first, optionally only those in `status` at `now`.
-    fn list_invites(&mut self, org: OrgId, status: Option<InviteStatus>, now: DateTime<Utc>, page: PageRequest) -> Result<Page<Invite>, StoreError>;
+    fn list_invites(
+        &mut self,
+        org: OrgId,
+        status: Option<InviteStatus>,
+        now: DateTime<Utc>,
+        page: PageRequest,
+    ) -> Result<Page<Invite>, StoreError>;
 
     fn list_redemptions(&mut self, invites: &[InviteId]) -> Result<Vec<Redemption>, StoreError>;
 

@@ -3,7 +3,10 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, Utc};
 
 use super::email::render_invite_email;
-use super::model::{AcceptedInvite, CreateInvite, Invite, InviteError, InvitePreview, InviteStatus, InviteView, IssuedInvite, Redemption};
+use super::model::{
+    AcceptedInvite, CreateInvite, Invite, InviteError, InvitePreview, InviteStatus, InviteView, IssuedInvite,
+    Redemption,
+};
 use crate::access::{enter_org, member_grant, role_permissions, Lock, OrgScope};
 use crate::apikey::SecretMinter;
 use crate::audit::{Actor, AuditAction, AuditRecord, Changes, Target};
@@ -53,7 +56,15 @@ pub struct InviteService<S> {
     settings: InviteSettings,
 }
 
-fn record(org: OrgId, actor: &Actor, caller: &Caller, action: AuditAction, invite: InviteId, changes: Changes, at: DateTime<Utc>) -> AuditRecord {
+fn record(
+    org: OrgId,
+    actor: &Actor,
+    caller: &Caller,
+    action: AuditAction,
+    invite: InviteId,
+    changes: Changes,
+    at: DateTime<Utc>,
+) -> AuditRecord {
     AuditRecord::new(org, actor, action, Target::new("invite", invite), &caller.meta, at).with_changes(changes)
 }
 
@@ -62,9 +73,29 @@ impl<S: Store> InviteService<S> {
         Self { store, clock, minter, settings }
     }
 
-    fn queue_email(&self, tx: &mut dyn Tx, org: &Organization, invite: &Invite, to: &Email, accept_url: &str) -> Result<(), InviteError> {
-        let content = render_invite_email(org.name.as_str(), invite.inviter_name.as_deref(), invite.role.as_str(), accept_url, invite.expires_at);
-        let email = OutgoingEmail { id: EmailId::generate(), org_id: Some(org.id), to: to.clone(), subject: content.subject, text: content.text, html: content.html };
+    fn queue_email(
+        &self,
+        tx: &mut dyn Tx,
+        org: &Organization,
+        invite: &Invite,
+        to: &Email,
+        accept_url: &str,
+    ) -> Result<(), InviteError> {
+        let content = render_invite_email(
+            org.name.as_str(),
+            invite.inviter_name.as_deref(),
+            invite.role.as_str(),
+            accept_url,
+            invite.expires_at,
+        );
+        let email = OutgoingEmail {
+            id: EmailId::generate(),
+            org_id: Some(org.id),
+            to: to.clone(),
+            subject: content.subject,
+            text: content.text,
+            html: content.html,
+        };
         tx.enqueue_email(&email)?;
         Ok(())
     }
@@ -79,14 +110,26 @@ impl<S: Store> InviteService<S> {
         let email = input.email.as_deref().and_then(|e| invalid.check("email", Email::parse(e)));
         let max_uses = input.max_uses.unwrap_or(1);
         if !(1..=self.settings.max_uses).contains(&max_uses) {
-            invalid.0.push(crate::FieldError::new("max_uses", "out_of_range", format!("1 to {}", self.settings.max_uses)));
+            invalid.0.push(crate::FieldError::new(
+                "max_uses",
+                "out_of_range",
+                format!("1 to {}", self.settings.max_uses),
+            ));
         } else if email.is_some() && max_uses != 1 {
-            invalid.0.push(crate::FieldError::new("max_uses", "email_invite_single_use", "an email invite is for one person"));
+            invalid.0.push(crate::FieldError::new(
+                "max_uses",
+                "email_invite_single_use",
+                "an email invite is for one person",
+            ));
         }
         let expires_at = input.expires_at.unwrap_or(now + self.settings.default_ttl);
         if expires_at <= now || expires_at > now + self.settings.max_ttl {
             let days = self.settings.max_ttl.num_days();
-            invalid.0.push(crate::FieldError::new("expires_at", "out_of_range", format!("between now and {days} days from now")));
+            invalid.0.push(crate::FieldError::new(
+                "expires_at",
+                "out_of_range",
+                format!("between now and {days} days from now"),
+            ));
         }
         invalid.into_result()?;
         let Some(role) = role else { return Err(Invalid::field("role", "required", "a role is required").into()) };
@@ -98,7 +141,8 @@ impl<S: Store> InviteService<S> {
             let scope = enter_org::<InviteError>(tx, caller, org, now, Lock::None)?;
             caller.identity()?;
             scope.grant.authorize(Permission::InvitesCreate)?;
-            let permissions = role_permissions(tx, scope.org.id, &role)?.ok_or_else(|| InviteError::UnknownRole(role.to_string()))?;
+            let permissions =
+                role_permissions(tx, scope.org.id, &role)?.ok_or_else(|| InviteError::UnknownRole(role.to_string()))?;
             scope.grant.may_grant(permissions)?;
             if let Some(team) = input.team_id {
                 tx.find_team(scope.org.id, team)?.ok_or(AccessError::NotFound("team"))?;
@@ -131,12 +175,26 @@ impl<S: Store> InviteService<S> {
             changes.set("max_uses", invite.max_uses);
             changes.set("expires_at", invite.expires_at.to_rfc3339());
             changes.set("team_id", invite.team_id.map(|t| t.to_string()));
-            tx.append_audit(&record(scope.org.id, &scope.actor, caller, AuditAction::InviteCreated, invite.id, changes, now))?;
+            tx.append_audit(&record(
+                scope.org.id,
+                &scope.actor,
+                caller,
+                AuditAction::InviteCreated,
+                invite.id,
+                changes,
+                now,
+            ))?;
             Ok(IssuedInvite { invite, token: secret.token, accept_url })
         })
     }
 
-    pub fn list(&self, caller: &Caller, org: &OrgRef, status: Option<InviteStatus>, page: PageRequest) -> Result<Page<InviteView>, InviteError> {
+    pub fn list(
+        &self,
+        caller: &Caller,
+        org: &OrgRef,
+        status: Option<InviteStatus>,
+        page: PageRequest,
+    ) -> Result<Page<InviteView>, InviteError> {
         let now = self.clock.now();
         self.store.transaction(|tx| {
             let scope = enter_org::<InviteError>(tx, caller, org, now, Lock::None)?;
@@ -179,7 +237,15 @@ impl<S: Store> InviteService<S> {
             let link = format!("{}{}", self.settings.accept_url_base, secret.token);
             tx.reissue_invite(invite.id, &secret.lookup_hash, now)?;
             self.queue_email(tx, &scope.org, &invite, &to, &link)?;
-            tx.append_audit(&record(scope.org.id, &scope.actor, caller, AuditAction::InviteResent, invite.id, Changes::new(), now))?;
+            tx.append_audit(&record(
+                scope.org.id,
+                &scope.actor,
+                caller,
+                AuditAction::InviteResent,
+                invite.id,
+                Changes::new(),
+                now,
+            ))?;
             Ok(())
         })
     }
@@ -195,7 +261,15 @@ impl<S: Store> InviteService<S> {
                 return Ok(());
             }
             tx.revoke_invite(scope.org.id, invite.id, now)?;
-            tx.append_audit(&record(scope.org.id, &scope.actor, caller, AuditAction::InviteRevoked, invite.id, Changes::new(), now))?;
+            tx.append_audit(&record(
+                scope.org.id,
+                &scope.actor,
+                caller,
+                AuditAction::InviteRevoked,
+                invite.id,
+                Changes::new(),
+                now,
+            ))?;
             Ok(())
         })
     }
@@ -206,7 +280,10 @@ impl<S: Store> InviteService<S> {
         let now = self.clock.now();
         self.store.transaction(|tx| {
             let not_found = || InviteError::Access(AccessError::NotFound("invite"));
-            let invite = tx.find_invite_by_hash(lookup_hash, false)?.filter(|i| i.status(now) == InviteStatus::Pending).ok_or_else(not_found)?;
+            let invite = tx
+                .find_invite_by_hash(lookup_hash, false)?
+                .filter(|i| i.status(now) == InviteStatus::Pending)
+                .ok_or_else(not_found)?;
             let org = tx.find_org(invite.org_id)?.ok_or_else(not_found)?;
             Ok(InvitePreview {
                 org_name: org.name.as_str().to_owned(),
@@ -253,19 +330,39 @@ impl<S: Store> InviteService<S> {
                 return Err(InviteError::AlreadyMember);
             }
             Self::still_grantable(tx, &invite)?;
-            let membership = Membership { id: MemberId::generate(), org_id: org.id, user_id: user.id, role: invite.role.clone(), joined_at: now, updated_at: now };
+            let membership = Membership {
+                id: MemberId::generate(),
+                org_id: org.id,
+                user_id: user.id,
+                role: invite.role.clone(),
+                joined_at: now,
+                updated_at: now,
+            };
             tx.insert_membership(&membership)?;
             if let Some(team) = invite.team_id {
                 if tx.find_team(org.id, team)?.is_some() {
                     tx.add_team_member(org.id, team, membership.id, false, now)?;
                 }
             }
-            tx.redeem_invite(&Redemption { invite_id: invite.id, member_id: membership.id, user_id: user.id, redeemed_at: now })?;
+            tx.redeem_invite(&Redemption {
+                invite_id: invite.id,
+                member_id: membership.id,
+                user_id: user.id,
+                redeemed_at: now,
+            })?;
             let mut changes = Changes::new();
             changes.set("member_id", membership.id.to_string());
             changes.set("role", membership.role.as_str());
             changes.set("team_id", invite.team_id.map(|t| t.to_string()));
-            tx.append_audit(&record(org.id, &Actor::User(user.id), caller, AuditAction::InviteAccepted, invite.id, changes, now))?;
+            tx.append_audit(&record(
+                org.id,
+                &Actor::User(user.id),
+                caller,
+                AuditAction::InviteAccepted,
+                invite.id,
+                changes,
+                now,
+            ))?;
             Ok(AcceptedInvite { org, membership })
         })
     }

@@ -23,7 +23,11 @@ fn world() -> World {
     let org = orgs.create(&caller("owner"), CreateOrg { name: "Acme".into(), ..Default::default() }).unwrap().org.id;
     join(&store, org, "admin", "admin");
     let minter: Arc<dyn SecretMinter> = Arc::new(CountingMinter::default());
-    World { invites: InviteService::new(store.clone(), clock, minter, InviteSettings::default()), store, org: OrgRef::Id(org) }
+    World {
+        invites: InviteService::new(store.clone(), clock, minter, InviteSettings::default()),
+        store,
+        org: OrgRef::Id(org),
+    }
 }
 
 fn link(role: &str, max_uses: i32) -> CreateInvite {
@@ -43,7 +47,11 @@ fn a_link_admits_up_to_its_uses_and_never_the_same_person_twice() {
     let hash = issued.token.as_bytes();
     assert!(issued.accept_url.ends_with(&issued.token));
     w.invites.accept(&caller("ann"), hash).unwrap();
-    assert_eq!(w.invites.accept(&caller("ann"), hash).unwrap_err(), InviteError::AlreadyMember, "uses are not consumed");
+    assert_eq!(
+        w.invites.accept(&caller("ann"), hash).unwrap_err(),
+        InviteError::AlreadyMember,
+        "uses are not consumed"
+    );
     w.invites.accept(&caller("bob"), hash).unwrap();
     assert_eq!(w.invites.accept(&caller("cyd"), hash).unwrap_err(), InviteError::Exhausted);
     let listed = w.invites.list(&caller("owner"), &w.org, None, crate::pagination::PageRequest::first(10)).unwrap();
@@ -56,7 +64,10 @@ fn invites_never_escalate_and_never_make_owners() {
     let w = world();
     assert_eq!(w.invites.create(&caller("admin"), &w.org, link("owner", 1)).unwrap_err(), InviteError::OwnerRole);
     assert!(w.invites.create(&caller("admin"), &w.org, link("admin", 1)).is_ok());
-    assert_eq!(w.invites.create(&caller("admin"), &w.org, link("ghost", 1)).unwrap_err(), InviteError::UnknownRole("ghost".into()));
+    assert_eq!(
+        w.invites.create(&caller("admin"), &w.org, link("ghost", 1)).unwrap_err(),
+        InviteError::UnknownRole("ghost".into())
+    );
 }
 
 #[test]
@@ -69,8 +80,15 @@ fn an_email_invite_admits_only_its_verified_address_and_is_mailed() {
     assert_eq!(mail[0].to.as_str(), "dana@example.com");
     assert!(mail[0].text.contains(&issued.accept_url));
     let hash = issued.token.as_bytes();
-    assert_eq!(w.invites.accept(&person("eve", "eve@example.com", true), hash).unwrap_err(), InviteError::EmailMismatch);
-    assert_eq!(w.invites.accept(&person("dana", "dana@example.com", false), hash).unwrap_err(), InviteError::EmailMismatch, "unverified");
+    assert_eq!(
+        w.invites.accept(&person("eve", "eve@example.com", true), hash).unwrap_err(),
+        InviteError::EmailMismatch
+    );
+    assert_eq!(
+        w.invites.accept(&person("dana", "dana@example.com", false), hash).unwrap_err(),
+        InviteError::EmailMismatch,
+        "unverified"
+    );
     assert!(w.invites.accept(&person("dana", "dana@example.com", true), hash).is_ok());
 }
 
@@ -81,9 +99,13 @@ fn revoked_expired_and_unknown_links_are_dead() {
     assert!(w.invites.preview(issued.token.as_bytes()).is_ok());
     w.invites.revoke(&caller("owner"), &w.org, issued.invite.id).unwrap();
     assert_eq!(w.invites.accept(&caller("ann"), issued.token.as_bytes()).unwrap_err(), InviteError::Revoked);
-    assert_eq!(w.invites.preview(issued.token.as_bytes()).unwrap_err(), InviteError::Access(AccessError::NotFound("invite")));
+    assert_eq!(
+        w.invites.preview(issued.token.as_bytes()).unwrap_err(),
+        InviteError::Access(AccessError::NotFound("invite"))
+    );
     assert_eq!(w.invites.preview(b"never issued").unwrap_err(), InviteError::Access(AccessError::NotFound("invite")));
-    let too_long = CreateInvite { role: "member".into(), expires_at: Some(Utc::now() + Duration::days(90)), ..Default::default() };
+    let too_long =
+        CreateInvite { role: "member".into(), expires_at: Some(Utc::now() + Duration::days(90)), ..Default::default() };
     assert!(matches!(w.invites.create(&caller("owner"), &w.org, too_long), Err(InviteError::Invalid(_))));
 }
 
@@ -92,7 +114,14 @@ fn an_invite_dies_with_its_inviters_rights() {
     let w = world();
     let issued = w.invites.create(&caller("admin"), &w.org, link("admin", 1)).unwrap();
     let members = crate::member::MemberService::new(w.store.clone(), Arc::new(SystemClock));
-    let all = members.list(&caller("owner"), &w.org, crate::member::MemberQuery::default(), crate::pagination::PageRequest::first(10)).unwrap();
+    let all = members
+        .list(
+            &caller("owner"),
+            &w.org,
+            crate::member::MemberQuery::default(),
+            crate::pagination::PageRequest::first(10),
+        )
+        .unwrap();
     let admin = all.items.iter().find(|m| m.name.as_deref() == Some("admin")).unwrap().membership.id;
     members.change_role(&caller("owner"), &w.org, admin, "member").unwrap();
     assert_eq!(w.invites.accept(&caller("ann"), issued.token.as_bytes()).unwrap_err(), InviteError::NoLongerValid);
@@ -106,5 +135,8 @@ fn resending_rotates_the_secret_and_is_rate_limited() {
     let too_soon = w.invites.resend(&caller("owner"), &w.org, issued.invite.id).unwrap_err();
     assert!(matches!(too_soon, InviteError::ResendTooSoon { retry_after_secs } if retry_after_secs > 0));
     let link_only = w.invites.create(&caller("owner"), &w.org, link("member", 1)).unwrap();
-    assert_eq!(w.invites.resend(&caller("owner"), &w.org, link_only.invite.id).unwrap_err(), InviteError::NotAnEmailInvite);
+    assert_eq!(
+        w.invites.resend(&caller("owner"), &w.org, link_only.invite.id).unwrap_err(),
+        InviteError::NotAnEmailInvite
+    );
 }

@@ -3,8 +3,10 @@
 mod api_keys;
 pub mod audit;
 mod errors;
+mod invites;
 mod members;
 mod orgs;
+pub mod outbox;
 mod roles;
 pub mod schema;
 mod store;

@@ -48,6 +48,35 @@ diesel::table! {
 }
 
 diesel::table! {
+    invite_redemptions (invite_id, user_id) {
+        invite_id -> Uuid,
+        user_id -> Uuid,
+        member_id -> Uuid,
+        redeemed_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    invites (id) {
+        id -> Uuid,
+        org_id -> Uuid,
+        role -> Text,
+        team_id -> Nullable<Uuid>,
+        email -> Nullable<Text>,
+        max_uses -> Int4,
+        uses -> Int4,
+        expires_at -> Timestamptz,
+        created_by_type -> Text,
+        created_by_id -> Text,
+        inviter_name -> Nullable<Text>,
+        lookup_hash -> Bytea,
+        created_at -> Timestamptz,
+        revoked_at -> Nullable<Timestamptz>,
+        last_sent_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
     memberships (id) {
         id -> Uuid,
         org_id -> Uuid,
@@ -71,6 +100,23 @@ diesel::table! {
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
         deleted_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    outbox_emails (id) {
+        id -> Uuid,
+        org_id -> Nullable<Uuid>,
+        recipient -> Text,
+        subject -> Text,
+        text_body -> Text,
+        html_body -> Text,
+        status -> Text,
+        attempts -> Int4,
+        next_attempt_at -> Timestamptz,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamptz,
+        sent_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -126,8 +172,13 @@ diesel::table! {
 diesel::joinable!(api_keys -> organizations (org_id));
 diesel::joinable!(audit_chain_heads -> organizations (org_id));
 diesel::joinable!(audit_events -> organizations (org_id));
+diesel::joinable!(invite_redemptions -> invites (invite_id));
+diesel::joinable!(invite_redemptions -> users (user_id));
+diesel::joinable!(invites -> organizations (org_id));
+diesel::joinable!(invites -> teams (team_id));
 diesel::joinable!(memberships -> organizations (org_id));
 diesel::joinable!(memberships -> users (user_id));
+diesel::joinable!(outbox_emails -> organizations (org_id));
 diesel::joinable!(roles -> organizations (org_id));
 diesel::joinable!(team_members -> memberships (member_id));
 diesel::joinable!(team_members -> teams (team_id));
@@ -137,8 +188,11 @@ diesel::allow_tables_to_appear_in_same_query!(
     api_keys,
     audit_chain_heads,
     audit_events,
+    invite_redemptions,
+    invites,
     memberships,
     organizations,
+    outbox_emails,
     roles,
     team_members,
     teams,
