@@ -20,6 +20,7 @@ pub mod pagination;
 pub mod role;
 pub mod store;
 pub mod team;
+pub mod text;
 pub mod time;
 pub mod user;
 

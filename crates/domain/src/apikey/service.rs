@@ -15,12 +15,7 @@ use crate::time::Clock;
 const NAME_MAX_CHARS: usize = 100;
 
 fn parse_name(value: &str) -> Result<String, ValueError> {
-    let value = value.trim();
-    let chars = value.chars().count();
-    if chars == 0 || chars > NAME_MAX_CHARS || value.chars().any(char::is_control) {
-        return Err(ValueError::new("invalid_name", format!("a key name has 1 to {NAME_MAX_CHARS} characters")));
-    }
-    Ok(value.to_owned())
+    crate::text::display_name(value, NAME_MAX_CHARS, "a key name")
 }
 
 /// Use cases of organization API keys.

@@ -16,15 +16,7 @@ impl RoleName {
     pub const MAX_CHARS: usize = 60;
 
     pub fn parse(value: &str) -> Result<Self, ValueError> {
-        let value = value.trim();
-        let chars = value.chars().count();
-        if chars == 0 || chars > Self::MAX_CHARS || value.chars().any(char::is_control) {
-            return Err(ValueError::new(
-                "invalid_name",
-                format!("a role name has 1 to {} characters and no control characters", Self::MAX_CHARS),
-            ));
-        }
-        Ok(Self(value.to_owned()))
+        crate::text::display_name(value, Self::MAX_CHARS, "a role name").map(Self)
     }
 
     pub fn as_str(&self) -> &str {
@@ -49,17 +41,7 @@ impl RoleName {
 const DESCRIPTION_MAX_CHARS: usize = 500;
 
 pub(super) fn parse_description(value: Option<&str>) -> Result<Option<String>, ValueError> {
-    let Some(value) = value.map(str::trim).filter(|v| !v.is_empty()) else { return Ok(None) };
-    if crate::error::has_forbidden_controls(value) {
-        return Err(ValueError::new("invalid_characters", "a description must not contain control characters"));
-    }
-    if value.chars().count() > DESCRIPTION_MAX_CHARS {
-        return Err(ValueError::new(
-            "too_long",
-            format!("a description has at most {DESCRIPTION_MAX_CHARS} characters"),
-        ));
-    }
-    Ok(Some(value.to_owned()))
+    crate::text::description(value, DESCRIPTION_MAX_CHARS)
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
