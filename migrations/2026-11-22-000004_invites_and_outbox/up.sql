@@ -29,7 +29,7 @@ CREATE TABLE invite_redemptions (
     -- The membership the invite created; kept after the member leaves, as history.
     member_id    uuid NOT NULL,
     redeemed_at  timestamptz NOT NULL,
-    PRIMARY KEY (invite_id, user_id)
+    PRIMARY KEY (invite_id, member_id)
 );
 
 CREATE TABLE outbox_emails (

@@ -187,13 +187,26 @@ async fn exports_stream_and_verify_offline() {
     let file = std::env::temp_dir().join(format!("orgd-export-{}.ndjson", uuid::Uuid::new_v4()));
     std::fs::write(&file, &ndjson).unwrap();
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/verify_audit_export.py");
-    let run = std::process::Command::new("python3").arg(script).arg(&file).arg(&head).output().expect("python3 runs");
+    let run = std::process::Command::new("python3")
+        .arg(script)
+        .arg(&file)
+        .arg("--head")
+        .arg(&head)
+        .output()
+        .expect("python3 runs");
     let said = String::from_utf8_lossy(&run.stdout).to_string();
     assert!(run.status.success() && said.starts_with("ok 5 records"), "{said}");
     let forged = ndjson.replacen("Europe/Paris", "Europe/Rome", 1);
     std::fs::write(&file, forged).unwrap();
     let run = std::process::Command::new("python3").arg(script).arg(&file).output().expect("python3 runs");
     assert!(!run.status.success(), "a forged export fails offline verification");
+    let without_first: String = ndjson.lines().skip(1).map(|l| format!("{l}\n")).collect();
+    std::fs::write(&file, without_first).unwrap();
+    let run = std::process::Command::new("python3").arg(script).arg(&file).output().expect("python3 runs");
+    assert!(!run.status.success(), "a whole-log export missing its start fails");
+    let run =
+        std::process::Command::new("python3").arg(script).arg(&file).arg("--range").output().expect("python3 runs");
+    assert!(run.status.success(), "the same lines verify as a range");
     let _ = std::fs::remove_file(&file);
 
     let csv = app.get(&format!("/v1/orgs/{org}/audit-log/export?format=csv"), &owner).await;
@@ -212,6 +225,32 @@ async fn exports_stream_and_verify_offline() {
         )
         .await;
     assert_eq!(none.text().await.unwrap(), "");
+    let since = urlencode(lines[2]["occurred_at"].as_str().unwrap());
+    let a_range =
+        app.get(&format!("/v1/orgs/{org}/audit-log/export?since={since}"), &owner).await.text().await.unwrap();
+    let seqs: Vec<i64> =
+        a_range.lines().map(|l| serde_json::from_str::<Value>(l).unwrap()["seq"].as_i64().unwrap()).collect();
+    assert_eq!(seqs, vec![3, 4, 5], "a time range is a contiguous piece of the chain");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn csv_exports_never_carry_a_live_formula() {
+    let app = TestApp::spawn().await;
+    let owner = app.token("owner");
+    let org = app.create_org(&owner, "Acme").await;
+    let response = app
+        .raw()
+        .patch(format!("{}/v1/orgs/{org}", app.base))
+        .bearer_auth(&owner)
+        .header("user-agent", "=HYPERLINK(\"http://evil.test\")")
+        .json(&json!({ "timezone": "UTC" }))
+        .send()
+        .await
+        .unwrap();
+    expect_status(response, StatusCode::OK).await;
+    let csv = app.get(&format!("/v1/orgs/{org}/audit-log/export?format=csv"), &owner).await.text().await.unwrap();
+    assert!(csv.contains("'=HYPERLINK"), "{csv}");
+    assert!(!csv.contains(",\"=HYPERLINK") && !csv.contains(",=HYPERLINK"));
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -343,4 +382,8 @@ async fn every_mutating_route_writes_exactly_one_audit_record() {
         );
         assert_eq!(events.last().unwrap().action, *action, "{method} {template}");
     }
+}
+
+fn urlencode(text: &str) -> String {
+    text.replace(':', "%3A").replace('+', "%2B")
 }

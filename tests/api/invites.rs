@@ -368,6 +368,7 @@ async fn mail_waits_out_an_smtp_outage_and_resends_rotate_the_link() {
     let delivered = sink.wait_for(1, 10).await;
     assert!(delivered[0].replace("=\r\n", "").contains(&first));
     assert_eq!(app.db.outbox_state()[0].0, "sent");
+    assert!(!app.db.outbox_state()[0].2, "a delivered email keeps no body (it held a live link)");
 
     let invite_id = created["id"].as_str().unwrap();
     expect_status(
@@ -409,4 +410,60 @@ async fn resending_is_rate_limited_and_only_for_email_invites() {
     )
     .await;
     assert_eq!(app.db.outbox_state().len(), 1, "without SMTP, mail waits in the outbox");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_member_who_left_may_come_back_through_the_same_link() {
+    let app = TestApp::spawn().await;
+    let owner = app.token("owner");
+    let org = app.create_org(&owner, "Acme").await;
+    let token = secret(&invite(&app, &org, &owner, json!({ "role": "member", "max_uses": 5 })).await);
+    let ann = app.token("ann");
+    expect_status(app.post(&format!("/v1/invites/{token}/accept"), &ann, json!({})).await, StatusCode::OK).await;
+    expect_status(app.post(&format!("/v1/orgs/{org}/leave"), &ann, json!({})).await, StatusCode::NO_CONTENT).await;
+    expect_status(app.post(&format!("/v1/invites/{token}/accept"), &ann, json!({})).await, StatusCode::OK).await;
+    let listed = expect_status(app.get(&format!("/v1/orgs/{org}/invites"), &owner).await, StatusCode::OK).await;
+    assert_eq!(listed["data"][0]["uses"], 2);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_team_seat_in_an_invite_needs_team_rights() {
+    let app = TestApp::spawn().await;
+    let owner = app.token("owner");
+    let org = app.create_org(&owner, "Acme").await;
+    let team = expect_status(
+        app.post(&format!("/v1/orgs/{org}/teams"), &owner, json!({ "name": "Core" })).await,
+        StatusCode::CREATED,
+    )
+    .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let inviter = json!({ "key": "recruiter", "name": "Recruiter", "permissions": ["org:read", "invites:create", "invites:read"] });
+    expect_status(app.post(&format!("/v1/orgs/{org}/roles"), &owner, inviter).await, StatusCode::CREATED).await;
+    app.seed_members(&org, "rec", 1, "recruiter");
+    let recruiter = app.token("rec-1");
+    let problem = expect_problem(
+        app.post(&format!("/v1/orgs/{org}/invites"), &recruiter, json!({ "role": "recruiter", "team_id": team })).await,
+        StatusCode::FORBIDDEN,
+        "forbidden",
+    )
+    .await;
+    assert_eq!(problem["permission"], "teams:update");
+    expect_status(
+        app.post(&format!("/v1/orgs/{org}/invites"), &recruiter, json!({ "role": "recruiter" })).await,
+        StatusCode::CREATED,
+    )
+    .await;
+    expect_problem(
+        app.post(
+            &format!("/v1/orgs/{org}/invites"),
+            &owner,
+            json!({ "role": "member", "email": "Alice <mallory@evil.test>" }),
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
 }

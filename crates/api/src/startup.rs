@@ -22,6 +22,7 @@ use crate::error::ApiError;
 use crate::openapi::{finish, ApiDoc};
 use crate::routes;
 use crate::state::{AppState, Services};
+use crate::telemetry::RedactedRootSpan;
 
 /// Largest accepted JSON body.
 const JSON_LIMIT_BYTES: usize = 64 * 1024;
@@ -135,7 +136,7 @@ impl Application {
                 .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", finish(api)))
                 .default_service(web::to(no_route))
                 .wrap(actix_web::middleware::from_fn(expose_request_id))
-                .wrap(TracingLogger::default())
+                .wrap(TracingLogger::<RedactedRootSpan>::new())
         })
         .workers(config.workers)
         .shutdown_timeout(10)

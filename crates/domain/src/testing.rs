@@ -591,6 +591,18 @@ impl AuditLog for State {
             .collect())
     }
 
+    fn audit_seq_span(
+        &mut self,
+        org: OrgId,
+        since: Option<DateTime<Utc>>,
+        until: Option<DateTime<Utc>>,
+    ) -> Result<Option<(i64, i64)>, StoreError> {
+        let filter = AuditFilter { since, until, ..Default::default() };
+        let seqs: Vec<i64> =
+            self.audit_events.iter().filter(|e| e.org_id == org && matches(&filter, e)).map(|e| e.seq).collect();
+        Ok(seqs.iter().min().zip(seqs.iter().max()).map(|(a, b)| (*a, *b)))
+    }
+
     fn audit_head(&mut self, org: OrgId) -> Result<Option<ChainHead>, StoreError> {
         Ok(self.audit_events.iter().rev().find(|e| e.org_id == org).map(|e| ChainHead {
             seq: e.seq,

@@ -41,7 +41,7 @@ impl SmtpMailer {
         let from = from.parse::<Mailbox>().map_err(|e| format!("not a sender address ({e})"))?;
         let transport = SmtpTransport::from_url(url)
             .map_err(|e| format!("not an SMTP URL ({e})"))?
-            .timeout(Some(Duration::from_secs(15)))
+            .timeout(Some(Duration::from_secs(10)))
             .build();
         Ok(Self { transport, from })
     }
@@ -66,6 +66,8 @@ impl MailTransport for SmtpMailer {
 pub struct DeliverySettings {
     pub poll_interval: Duration,
     pub batch: i64,
+    /// How long a claimed email is reserved for its worker; past it, another may retry.
+    pub lease: Duration,
     /// After this many failed attempts an email is marked dead.
     pub max_attempts: i32,
     pub retry_base: Duration,
@@ -74,10 +76,12 @@ pub struct DeliverySettings {
 
 impl Default for DeliverySettings {
     fn default() -> Self {
+        // Backoff 5 s, 10 s, … capped at an hour: 20 attempts span about twelve hours.
         Self {
             poll_interval: Duration::from_secs(1),
-            batch: 20,
-            max_attempts: 10,
+            batch: 10,
+            lease: Duration::from_secs(600),
+            max_attempts: 20,
             retry_base: Duration::from_secs(5),
             retry_max: Duration::from_secs(3600),
         }
@@ -112,7 +116,7 @@ impl OutboxWorker {
             let mut conn: Option<PgConnection> = None;
             while !stopping.load(Ordering::Relaxed) {
                 let handled = match conn.as_mut() {
-                    Some(c) => match deliver_due(c, transport.as_ref(), &settings, chrono::Utc::now()) {
+                    Some(c) => match deliver_due(c, transport.as_ref(), &settings, &stopping) {
                         Ok(round) => round.handled(),
                         Err(error) => {
                             tracing::warn!(%error, "outbox round failed; reconnecting");

@@ -228,19 +228,21 @@ impl TestDatabase {
             .expect("seed audit chain");
     }
 
-    /// Each outbox email's status and delivery attempts, oldest first.
-    pub fn outbox_state(&self) -> Vec<(String, i32)> {
+    /// Each outbox email's status, delivery attempts, and whether it still holds a body,
+    /// oldest first.
+    pub fn outbox_state(&self) -> Vec<(String, i32, bool)> {
         #[derive(diesel::QueryableByName)]
         struct Row {
             #[diesel(sql_type = diesel::sql_types::Text)]
             status: String,
             #[diesel(sql_type = diesel::sql_types::Integer)]
             attempts: i32,
+            #[diesel(sql_type = diesel::sql_types::Bool)]
+            has_body: bool,
         }
-        let rows: Vec<Row> = diesel::sql_query("SELECT status, attempts FROM outbox_emails ORDER BY created_at, id")
-            .load(&mut self.connect())
-            .expect("read outbox");
-        rows.into_iter().map(|r| (r.status, r.attempts)).collect()
+        let query = "SELECT status, attempts, text_body <> '' AS has_body FROM outbox_emails ORDER BY created_at, id";
+        let rows: Vec<Row> = diesel::sql_query(query).load(&mut self.connect()).expect("read outbox");
+        rows.into_iter().map(|r| (r.status, r.attempts, r.has_body)).collect()
     }
 
     /// Runs SQL as the database owner, for fixtures and for checks that the database

@@ -6,7 +6,7 @@ use actix_web::{get, web, HttpResponse};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use chrono::{DateTime, Utc};
-use domain::audit::{AuditEvent, AuditFilter, AuditQuery, VerifyRange};
+use domain::audit::{AuditEvent, AuditQuery, VerifyRange};
 use domain::org::OrgRef;
 use futures_util::stream;
 use serde::{Deserialize, Serialize};
@@ -50,6 +50,9 @@ pub struct AuditEventResponse {
     pub request_id: Option<String>,
     pub client_ip: Option<String>,
     pub user_agent: Option<String>,
+    /// RFC 3339 UTC with exactly six fractional digits: the form the hash covers.
+    #[serde(serialize_with = "micros")]
+    #[schema(value_type = String, format = DateTime)]
     pub occurred_at: DateTime<Utc>,
     /// Hex SHA-256 of the previous record (the chain's anchor for the first).
     pub prev_hash: String,
@@ -103,6 +106,19 @@ pub struct AuditListParams {
     #[validate(range(min = 1, max = 100))]
     pub limit: Option<i64>,
     pub cursor: Option<String>,
+}
+
+fn micros<S: serde::Serializer>(at: &DateTime<Utc>, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(&at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true))
+}
+
+/// A CSV cell a spreadsheet will not run as a formula.
+fn inert(cell: String) -> String {
+    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{cell}")
+    } else {
+        cell
+    }
 }
 
 const CURSOR_PREFIX: &[u8] = b"a";
@@ -273,25 +289,24 @@ fn encode(format: ExportFormat, events: &[AuditEvent], header: bool) -> Result<B
             }
             for e in events {
                 let text = |v: &Option<String>| v.clone().unwrap_or_default();
-                writer
-                    .write_record([
-                        e.seq.to_string(),
-                        e.id.to_string(),
-                        e.occurred_at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
-                        e.action.clone(),
-                        e.actor_type.clone(),
-                        e.actor_id.clone(),
-                        e.target_type.clone(),
-                        e.target_id.clone(),
-                        e.changes.to_string(),
-                        text(&e.request_id),
-                        e.client_ip.map(|ip| ip.to_string()).unwrap_or_default(),
-                        text(&e.user_agent),
-                        e.org_id.to_string(),
-                        hex::encode(e.prev_hash),
-                        hex::encode(e.hash),
-                    ])
-                    .map_err(|e| failed(&e))?;
+                let cells = [
+                    e.seq.to_string(),
+                    e.id.to_string(),
+                    e.occurred_at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+                    e.action.clone(),
+                    e.actor_type.clone(),
+                    e.actor_id.clone(),
+                    e.target_type.clone(),
+                    e.target_id.clone(),
+                    e.changes.to_string(),
+                    text(&e.request_id),
+                    e.client_ip.map(|ip| ip.to_string()).unwrap_or_default(),
+                    text(&e.user_agent),
+                    e.org_id.to_string(),
+                    hex::encode(e.prev_hash),
+                    hex::encode(e.hash),
+                ];
+                writer.write_record(cells.map(inert)).map_err(|e| failed(&e))?;
             }
             writer.into_inner().map(Bytes::from).map_err(|e| failed(&e))
         }
@@ -319,20 +334,26 @@ pub async fn export_audit_log(
     let org: OrgRef = path_id(&path, "organization")?;
     let params = query.into_inner();
     let format = params.format.unwrap_or_default();
-    let filter: AuditFilter = AuditQuery { since: params.since, until: params.until, ..Default::default() }.parse()?;
+    let query = AuditQuery { since: params.since, until: params.until, ..Default::default() };
     let caller = caller.0;
-    // The first batch is read before answering, so refusals are proper problem responses.
-    let first = {
-        let (caller, filter) = (caller.clone(), filter.clone());
-        state.run(move |s| s.audit.export_batch(&caller, &org, &filter, 0)).await?
+    // Planned, and the first batch read, before answering: refusals are proper problems.
+    let (plan, first) = {
+        let caller = caller.clone();
+        state
+            .run(move |s| {
+                let plan = s.audit.export_plan(&caller, &org, query)?;
+                let first = s.audit.export_batch(&caller, &plan, plan.start_after())?;
+                Ok::<_, domain::audit::AuditError>((plan, first))
+            })
+            .await?
     };
     let body = encode(format, &first, true)?;
     let next_after = first.last().map(|e| e.seq);
     let rest = stream::unfold(next_after, move |after| {
-        let (state, caller, filter) = (state.clone(), caller.clone(), filter.clone());
+        let (state, caller) = (state.clone(), caller.clone());
         async move {
             let after = after?;
-            let batch = state.run(move |s| s.audit.export_batch(&caller, &org, &filter, after)).await;
+            let batch = state.run(move |s| s.audit.export_batch(&caller, &plan, after)).await;
             match batch {
                 Ok(events) if events.is_empty() => None,
                 Ok(events) => {

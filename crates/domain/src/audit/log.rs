@@ -110,4 +110,14 @@ pub trait AuditLog {
     ) -> Result<Vec<AuditEvent>, StoreError>;
 
     fn audit_head(&mut self, org: OrgId) -> Result<Option<ChainHead>, StoreError>;
+
+    /// The first and last `seq` of records in the time range, if any. Records are stamped
+    /// before they take their place in the chain, so times are only nearly in `seq` order;
+    /// an export covers the whole `seq` span to stay a contiguous, verifiable chain.
+    fn audit_seq_span(
+        &mut self,
+        org: OrgId,
+        since: Option<DateTime<Utc>>,
+        until: Option<DateTime<Utc>>,
+    ) -> Result<Option<(i64, i64)>, StoreError>;
 }

@@ -7,7 +7,7 @@ mod log;
 mod service;
 
 pub use log::{AuditEvent, AuditFilter, AuditLog, AuditQuery, ChainHead};
-pub use service::{AuditError, AuditPage, AuditService, VerifyRange, VerifyReport, AUDIT_BATCH};
+pub use service::{AuditError, AuditPage, AuditService, ExportPlan, VerifyRange, VerifyReport, AUDIT_BATCH};
 
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};

@@ -137,20 +137,50 @@ impl<S: Store> AuditService<S> {
         })
     }
 
-    /// The next records of an export, oldest first, strictly after `after_seq`.
-    pub fn export_batch(
-        &self,
-        caller: &Caller,
-        org: &OrgRef,
-        filter: &AuditFilter,
-        after_seq: i64,
-    ) -> Result<Vec<AuditEvent>, AuditError> {
+    /// Where an export of a time range starts and ends: the organization (resolved once,
+    /// so `me` cannot change meaning mid-export) and the contiguous `seq` span to stream.
+    pub fn export_plan(&self, caller: &Caller, org: &OrgRef, query: AuditQuery) -> Result<ExportPlan, AuditError> {
+        let filter = query.parse()?;
         let now = self.clock.now();
         self.store.transaction(|tx| {
             let scope = enter_org::<AuditError>(tx, caller, org, now, Lock::None)?;
             scope.grant.authorize(Permission::AuditRead)?;
-            Ok(tx.scan_audit(scope.org.id, filter, after_seq, AUDIT_BATCH)?)
+            let span = tx.audit_seq_span(scope.org.id, filter.since, filter.until)?;
+            Ok(ExportPlan { org: OrgRef::Id(scope.org.id), span })
         })
+    }
+
+    /// The next records of an export, oldest first: after `after_seq`, up to `last_seq`.
+    pub fn export_batch(
+        &self,
+        caller: &Caller,
+        plan: &ExportPlan,
+        after_seq: i64,
+    ) -> Result<Vec<AuditEvent>, AuditError> {
+        let Some((_, last)) = plan.span else { return Ok(Vec::new()) };
+        if after_seq >= last {
+            return Ok(Vec::new());
+        }
+        let now = self.clock.now();
+        self.store.transaction(|tx| {
+            let scope = enter_org::<AuditError>(tx, caller, &plan.org, now, Lock::None)?;
+            scope.grant.authorize(Permission::AuditRead)?;
+            Ok(tx.scan_audit(scope.org.id, &AuditFilter::default(), after_seq, AUDIT_BATCH.min(last - after_seq))?)
+        })
+    }
+}
+
+/// What an export streams: one organization's records from `span.0` to `span.1`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExportPlan {
+    pub org: OrgRef,
+    pub span: Option<(i64, i64)>,
+}
+
+impl ExportPlan {
+    /// The `after_seq` of the first batch.
+    pub fn start_after(&self) -> i64 {
+        self.span.map_or(0, |(first, _)| first - 1)
     }
 }
 

@@ -146,6 +146,15 @@ impl<S: Store> InviteService<S> {
             scope.grant.may_grant(permissions)?;
             if let Some(team) = input.team_id {
                 tx.find_team(scope.org.id, team)?.ok_or(AccessError::NotFound("team"))?;
+                // A team seat is a team membership: the inviter needs the right to add one.
+                let caller_manages = match &scope.membership {
+                    Some(own) => tx.find_team_member(scope.org.id, team, own.id)?.is_some_and(|m| m.is_manager),
+                    None => false,
+                };
+                scope.grant.authorize_on(
+                    Permission::TeamsUpdate,
+                    &crate::authz::Resource::TeamMembership { caller_manages },
+                )?;
             }
             let secret = self.minter.mint_invite();
             let accept_url = format!("{}{}", self.settings.accept_url_base, secret.token);

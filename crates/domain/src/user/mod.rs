@@ -13,9 +13,15 @@ pub struct Email(String);
 impl Email {
     pub const MAX_LEN: usize = 254;
 
+    /// A bare address only: the `Name <address>` form is refused, so what is stored is
+    /// exactly where mail goes.
     pub fn parse(value: &str) -> Result<Self, ValueError> {
         let value = value.trim();
-        if value.len() > Self::MAX_LEN || !email_address::EmailAddress::is_valid(value) {
+        let options = email_address::Options::default().without_display_text();
+        let valid = value.len() <= Self::MAX_LEN
+            && !value.chars().any(|c| c.is_control() || c.is_whitespace())
+            && email_address::EmailAddress::parse_with_options(value, options).is_ok();
+        if !valid {
             return Err(ValueError::new("invalid_email", "not a valid email address"));
         }
         Ok(Self(value.to_lowercase()))
@@ -115,6 +121,9 @@ mod tests {
     fn emails_are_validated_and_normalised() {
         assert_eq!(Email::parse(" Ada@Example.COM ").map(|e| e.as_str().to_owned()), Ok("ada@example.com".into()));
         assert!(Email::parse("not-an-email").is_err());
+        assert!(Email::parse("Alice <mallory@evil.com>").is_err(), "no display-name form");
+        assert!(Email::parse("\u{0} <a@b.com>").is_err());
+        assert!(Email::parse("a\r\nb@example.com").is_err());
         assert!(Email::parse(&format!("{}@example.com", "a".repeat(250))).is_err());
     }
 

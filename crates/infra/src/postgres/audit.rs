@@ -195,6 +195,20 @@ impl AuditLog for PgTx<'_> {
         events(rows)
     }
 
+    fn audit_seq_span(
+        &mut self,
+        org: OrgId,
+        since: Option<DateTime<Utc>>,
+        until: Option<DateTime<Utc>>,
+    ) -> Result<Option<(i64, i64)>, StoreError> {
+        let filter = AuditFilter { since, until, ..AuditFilter::default() };
+        let span: (Option<i64>, Option<i64>) = filtered(org, &filter)
+            .select((diesel::dsl::min(audit_events::seq), diesel::dsl::max(audit_events::seq)))
+            .get_result(self.conn)
+            .map_err(store_error)?;
+        Ok(span.0.zip(span.1))
+    }
+
     fn audit_head(&mut self, org: OrgId) -> Result<Option<ChainHead>, StoreError> {
         let row: Option<HeadRow> = audit_chain_heads::table
             .filter(audit_chain_heads::org_id.eq(org.as_uuid()))

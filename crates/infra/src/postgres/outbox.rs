@@ -1,3 +1,5 @@
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use domain::mail::{Outbox, OutgoingEmail};
@@ -44,16 +46,15 @@ impl DeliveryRound {
     }
 }
 
-/// Delivers the emails that are due, at most `settings.batch` of them. Rows are claimed
-/// with `FOR UPDATE SKIP LOCKED`, so any number of workers (one per server instance) share
-/// the queue without sending a message twice at once; a worker that dies mid-send leaves
-/// its rows to be claimed again, which makes delivery at-least-once.
-pub fn deliver_due(
+/// Takes up to `settings.batch` due emails: counts the attempt and leases them until
+/// `now + settings.lease`, in one short transaction. Rows are claimed with `FOR UPDATE
+/// SKIP LOCKED`, so workers on several server instances never take the same email; one
+/// whose worker dies mid-send becomes due again when its lease ends (at-least-once).
+fn claim_due(
     conn: &mut PgConnection,
-    transport: &dyn MailTransport,
     settings: &DeliverySettings,
     now: DateTime<Utc>,
-) -> Result<DeliveryRound, StoreError> {
+) -> Result<Vec<(QueuedEmail, i32)>, StoreError> {
     conn.transaction::<_, diesel::result::Error, _>(|conn| {
         let due: Vec<(Uuid, String, String, String, String, i32)> = outbox_emails::table
             .filter(outbox_emails::status.eq("pending"))
@@ -71,48 +72,86 @@ pub fn deliver_due(
                 outbox_emails::attempts,
             ))
             .load(conn)?;
-        let mut round = DeliveryRound::default();
-        for (id, recipient, subject, text, html, attempts) in due {
-            let email = QueuedEmail { id, recipient, subject, text, html };
-            let row = outbox_emails::table.filter(outbox_emails::id.eq(id));
-            let attempts = attempts + 1;
-            match transport.send(&email) {
-                Ok(()) => {
-                    diesel::update(row)
-                        .set((
-                            outbox_emails::status.eq("sent"),
-                            outbox_emails::sent_at.eq(now),
-                            outbox_emails::attempts.eq(attempts),
-                        ))
-                        .execute(conn)?;
-                    round.sent += 1;
-                }
-                Err(error) if attempts >= settings.max_attempts => {
-                    tracing::error!(email = %id, attempts, %error, "email undeliverable; giving up");
-                    diesel::update(row)
-                        .set((
-                            outbox_emails::status.eq("dead"),
-                            outbox_emails::attempts.eq(attempts),
-                            outbox_emails::last_error.eq(&error),
-                        ))
-                        .execute(conn)?;
-                    round.dead += 1;
-                }
-                Err(error) => {
-                    let retry_at = now + settings.backoff(attempts);
-                    tracing::warn!(email = %id, attempts, %error, %retry_at, "email delivery failed; will retry");
-                    diesel::update(row)
-                        .set((
-                            outbox_emails::attempts.eq(attempts),
-                            outbox_emails::next_attempt_at.eq(retry_at),
-                            outbox_emails::last_error.eq(&error),
-                        ))
-                        .execute(conn)?;
-                    round.retried += 1;
-                }
-            }
-        }
-        Ok(round)
+        let ids: Vec<Uuid> = due.iter().map(|row| row.0).collect();
+        let lease_until = now + chrono::Duration::from_std(settings.lease).unwrap_or(chrono::Duration::minutes(10));
+        diesel::update(outbox_emails::table.filter(outbox_emails::id.eq_any(&ids)))
+            .set((
+                outbox_emails::attempts.eq(outbox_emails::attempts + 1),
+                outbox_emails::next_attempt_at.eq(lease_until),
+            ))
+            .execute(conn)?;
+        Ok(due
+            .into_iter()
+            .map(|(id, recipient, subject, text, html, attempts)| {
+                (QueuedEmail { id, recipient, subject, text, html }, attempts + 1)
+            })
+            .collect())
     })
     .map_err(store_error)
+}
+
+/// Records how one send went. A delivered or abandoned email keeps no body: the body may
+/// hold a secret link, and nothing needs it any more.
+fn record_outcome(
+    conn: &mut PgConnection,
+    email: &QueuedEmail,
+    attempts: i32,
+    outcome: Result<(), String>,
+    settings: &DeliverySettings,
+) -> Result<DeliveryRound, StoreError> {
+    let row = outbox_emails::table.filter(outbox_emails::id.eq(email.id));
+    let now = Utc::now();
+    let (query, round) = match outcome {
+        Ok(()) => {
+            let set = (
+                outbox_emails::status.eq("sent"),
+                outbox_emails::sent_at.eq(Some(now)),
+                outbox_emails::text_body.eq(""),
+                outbox_emails::html_body.eq(""),
+                outbox_emails::last_error.eq(None::<String>),
+            );
+            (diesel::update(row).set(set).execute(conn), DeliveryRound { sent: 1, ..Default::default() })
+        }
+        Err(error) if attempts >= settings.max_attempts => {
+            tracing::error!(email = %email.id, attempts, %error, "email undeliverable; giving up");
+            let set = (
+                outbox_emails::status.eq("dead"),
+                outbox_emails::sent_at.eq(None::<DateTime<Utc>>),
+                outbox_emails::text_body.eq(""),
+                outbox_emails::html_body.eq(""),
+                outbox_emails::last_error.eq(Some(error)),
+            );
+            (diesel::update(row).set(set).execute(conn), DeliveryRound { dead: 1, ..Default::default() })
+        }
+        Err(error) => {
+            let retry_at = now + settings.backoff(attempts);
+            tracing::warn!(email = %email.id, attempts, %error, %retry_at, "email delivery failed; will retry");
+            let set = (outbox_emails::next_attempt_at.eq(retry_at), outbox_emails::last_error.eq(Some(error)));
+            (diesel::update(row).set(set).execute(conn), DeliveryRound { retried: 1, ..Default::default() })
+        }
+    };
+    query.map(|_| round).map_err(store_error)
+}
+
+/// Delivers the emails that are due, each recorded as soon as it is sent. Stops early,
+/// between two emails, when `stop` is set.
+pub fn deliver_due(
+    conn: &mut PgConnection,
+    transport: &dyn MailTransport,
+    settings: &DeliverySettings,
+    stop: &AtomicBool,
+) -> Result<DeliveryRound, StoreError> {
+    let mut round = DeliveryRound::default();
+    for (email, attempts) in claim_due(conn, settings, Utc::now())? {
+        if stop.load(Ordering::Relaxed) {
+            break;
+        }
+        let outcome = record_outcome(conn, &email, attempts, transport.send(&email), settings)?;
+        round = DeliveryRound {
+            sent: round.sent + outcome.sent,
+            retried: round.retried + outcome.retried,
+            dead: round.dead + outcome.dead,
+        };
+    }
+    Ok(round)
 }
