@@ -48,7 +48,7 @@ diesel::table! {
 }
 
 diesel::table! {
-    invite_redemptions (invite_id, user_id) {
+    invite_redemptions (invite_id, member_id) {
         invite_id -> Uuid,
         user_id -> Uuid,
         member_id -> Uuid,
