@@ -16,6 +16,10 @@ async fn probes_answer_without_authentication() {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_docs_ui_is_served_from_the_binary() {
     let app = TestApp::spawn().await;
+    let bare = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let moved = bare.get(format!("{}/docs", app.base)).send().await.unwrap();
+    assert_eq!(moved.status(), StatusCode::PERMANENT_REDIRECT);
+    assert_eq!(moved.headers()["location"], "/docs/");
     let response = app.request(Method::GET, "/docs/", None, None).await;
     assert_eq!(response.status(), StatusCode::OK);
     let page = response.text().await.unwrap();

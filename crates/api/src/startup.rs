@@ -133,6 +133,7 @@ impl Application {
                 .app_data(web::JsonConfig::default().limit(JSON_LIMIT_BYTES).error_handler(json_error))
                 .app_data(web::QueryConfig::default().error_handler(query_error))
                 .app_data(web::PathConfig::default().error_handler(path_error))
+                .service(web::redirect("/docs", "/docs/").permanent())
                 .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", finish(api)))
                 .default_service(web::to(no_route))
                 .wrap(actix_web::middleware::from_fn(expose_request_id))
