@@ -54,6 +54,21 @@ pub fn member_grant(tx: &mut dyn Tx, org: OrgId, role: &RoleKey) -> Result<Grant
     Ok(Grant { role: role.clone(), permissions, access: Access::Direct })
 }
 
+/// Authorizes changing one team's membership: `teams:update` organization-wide, or being
+/// one of that team's managers (the scoped half of the decision lives in
+/// [`Grant::authorize_on`]).
+pub fn authorize_team_membership_change<E>(tx: &mut dyn Tx, scope: &OrgScope, team: crate::ids::TeamId) -> Result<(), E>
+where
+    E: From<AccessError> + From<StoreError>,
+{
+    let caller_manages = match &scope.membership {
+        Some(own) => tx.find_team_member(scope.org.id, team, own.id)?.is_some_and(|m| m.is_manager),
+        None => false,
+    };
+    scope.grant.authorize_on(Permission::TeamsUpdate, &crate::authz::Resource::TeamMembership { caller_manages })?;
+    Ok(())
+}
+
 /// Platform staff without a membership may read, never change, a customer organization
 /// through the tenant API.
 fn staff_grant() -> Grant {

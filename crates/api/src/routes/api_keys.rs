@@ -11,7 +11,7 @@ use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 use validator::Validate;
 
-use super::common::{path_id, ListResponse, PageParams, ORG_PARAM};
+use super::common::{org_and, path_id, ListResponse, PageParams, ORG_PARAM};
 use crate::auth::Authenticated;
 use crate::error::{ApiError, Problem};
 use crate::state::AppState;
@@ -134,8 +134,7 @@ pub async fn revoke_api_key(
     caller: Authenticated,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
-    let org: OrgRef = path_id(&path.0, "organization")?;
-    let id: ApiKeyId = path_id(&path.1, "API key")?;
+    let (org, id): (OrgRef, ApiKeyId) = org_and(&path.0, &path.1, "API key")?;
     state.run(move |s| s.api_keys.revoke(&caller.0, &org, id)).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -4,6 +4,7 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::HttpRequest;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
+use domain::org::OrgRef;
 use domain::pagination::PageRequest;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -85,6 +86,11 @@ pub fn nullable<'de, T: Deserialize<'de>, D: serde::Deserializer<'de>>(
 /// Parses a public id from a path segment. An id that cannot exist names nothing: 404.
 pub fn path_id<T: std::str::FromStr>(raw: &str, what: &str) -> Result<T, ApiError> {
     raw.parse().map_err(|_| ApiError::not_found(what))
+}
+
+/// The organization and one of its resources, from a path's two segments.
+pub fn org_and<T: std::str::FromStr>(org: &str, child: &str, what: &str) -> Result<(OrgRef, T), ApiError> {
+    Ok((path_id(org, "organization")?, path_id(child, what)?))
 }
 
 /// A strong ETag for a resource version.

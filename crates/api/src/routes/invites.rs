@@ -12,7 +12,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 use validator::Validate;
 
-use super::common::{page_request, path_id, ListResponse, ORG_PARAM};
+use super::common::{org_and, page_request, path_id, ListResponse, ORG_PARAM};
 use super::orgs::OrgResponse;
 use crate::auth::Authenticated;
 use crate::error::{ApiError, Problem};
@@ -234,8 +234,7 @@ pub async fn resend_invite(
     caller: Authenticated,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
-    let org: OrgRef = path_id(&path.0, "organization")?;
-    let id: InviteId = path_id(&path.1, "invite")?;
+    let (org, id): (OrgRef, InviteId) = org_and(&path.0, &path.1, "invite")?;
     state.run(move |s| s.invites.resend(&caller.0, &org, id)).await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -252,8 +251,7 @@ pub async fn revoke_invite(
     caller: Authenticated,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
-    let org: OrgRef = path_id(&path.0, "organization")?;
-    let id: InviteId = path_id(&path.1, "invite")?;
+    let (org, id): (OrgRef, InviteId) = org_and(&path.0, &path.1, "invite")?;
     state.run(move |s| s.invites.revoke(&caller.0, &org, id)).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -10,7 +10,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 use validator::Validate;
 
-use super::common::{page_request, path_id, ListResponse, ORG_PARAM};
+use super::common::{org_and, page_request, path_id, ListResponse, ORG_PARAM};
 use crate::auth::Authenticated;
 use crate::error::{ApiError, Problem};
 use crate::state::AppState;
@@ -107,8 +107,7 @@ pub async fn get_member(
     caller: Authenticated,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
-    let org: OrgRef = path_id(&path.0, "organization")?;
-    let member: MemberId = path_id(&path.1, "member")?;
+    let (org, member): (OrgRef, MemberId) = org_and(&path.0, &path.1, "member")?;
     let member = state.run(move |s| s.members.get(&caller.0, &org, member)).await?;
     Ok(HttpResponse::Ok().json(MemberResponse::from(member)))
 }
@@ -168,8 +167,7 @@ pub async fn change_member_role(
     path: web::Path<(String, String)>,
     body: web::Json<ChangeRoleRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let org: OrgRef = path_id(&path.0, "organization")?;
-    let member: MemberId = path_id(&path.1, "member")?;
+    let (org, member): (OrgRef, MemberId) = org_and(&path.0, &path.1, "member")?;
     body.validate()?;
     let role = body.into_inner().role;
     let member = state.run(move |s| s.members.change_role(&caller.0, &org, member, &role)).await?;
@@ -192,8 +190,7 @@ pub async fn remove_member(
     caller: Authenticated,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
-    let org: OrgRef = path_id(&path.0, "organization")?;
-    let member: MemberId = path_id(&path.1, "member")?;
+    let (org, member): (OrgRef, MemberId) = org_and(&path.0, &path.1, "member")?;
     state.run(move |s| s.members.remove(&caller.0, &org, member)).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -11,7 +11,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 use validator::Validate;
 
-use super::common::{nullable, path_id, ORG_PARAM};
+use super::common::{nullable, org_and, path_id, ORG_PARAM};
 use crate::auth::Authenticated;
 use crate::error::{ApiError, Problem};
 use crate::state::AppState;
@@ -174,8 +174,7 @@ pub async fn update_role(
     path: web::Path<(String, String)>,
     body: web::Json<UpdateRoleRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let org: OrgRef = path_id(&path.0, "organization")?;
-    let id: RoleId = path_id(&path.1, "role")?;
+    let (org, id): (OrgRef, RoleId) = org_and(&path.0, &path.1, "role")?;
     body.validate()?;
     let body = body.into_inner();
     let input = UpdateRole { name: body.name, description: body.description, permissions: body.permissions };
@@ -202,8 +201,7 @@ pub async fn delete_role(
     path: web::Path<(String, String)>,
     query: web::Query<DeleteRoleParams>,
 ) -> Result<HttpResponse, ApiError> {
-    let org: OrgRef = path_id(&path.0, "organization")?;
-    let id: RoleId = path_id(&path.1, "role")?;
+    let (org, id): (OrgRef, RoleId) = org_and(&path.0, &path.1, "role")?;
     let reassign_to = query.into_inner().reassign_to;
     state.run(move |s| s.roles.delete(&caller.0, &org, id, reassign_to)).await?;
     Ok(HttpResponse::NoContent().finish())

@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 use validator::Validate;
 
-use super::common::{encode_cursor, nullable, path_id, ListResponse, PageParams, ORG_PARAM};
+use super::common::{encode_cursor, nullable, org_and, path_id, ListResponse, PageParams, ORG_PARAM};
 use super::members::MemberResponse;
 use crate::auth::Authenticated;
 use crate::error::{ApiError, Problem};
@@ -131,10 +131,6 @@ pub struct SetManagerRequest {
     pub is_manager: bool,
 }
 
-fn ids(org: &str, team: &str) -> Result<(OrgRef, TeamId), ApiError> {
-    Ok((path_id(org, "organization")?, path_id(team, "team")?))
-}
-
 /// Create a team.
 #[utoipa::path(
     tag = "teams",
@@ -188,7 +184,7 @@ pub async fn get_team(
     caller: Authenticated,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
-    let (org, team) = ids(&path.0, &path.1)?;
+    let (org, team): (OrgRef, TeamId) = org_and(&path.0, &path.1, "team")?;
     let page = PageParams { limit: Some(100), cursor: None }.page_request()?;
     let detail = state.run(move |s| s.teams.get(&caller.0, &org, team, page)).await?;
     Ok(HttpResponse::Ok().json(TeamDetailResponse::from(detail)))
@@ -212,7 +208,7 @@ pub async fn update_team(
     path: web::Path<(String, String)>,
     body: web::Json<UpdateTeamRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let (org, team) = ids(&path.0, &path.1)?;
+    let (org, team): (OrgRef, TeamId) = org_and(&path.0, &path.1, "team")?;
     body.validate()?;
     let body = body.into_inner();
     let input = UpdateTeam { name: body.name, description: body.description };
@@ -232,7 +228,7 @@ pub async fn delete_team(
     caller: Authenticated,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
-    let (org, team) = ids(&path.0, &path.1)?;
+    let (org, team): (OrgRef, TeamId) = org_and(&path.0, &path.1, "team")?;
     state.run(move |s| s.teams.delete(&caller.0, &org, team)).await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -250,7 +246,7 @@ pub async fn list_team_members(
     path: web::Path<(String, String)>,
     query: web::Query<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
-    let (org, team) = ids(&path.0, &path.1)?;
+    let (org, team): (OrgRef, TeamId) = org_and(&path.0, &path.1, "team")?;
     let page = query.page_request()?;
     let members = state.run(move |s| s.teams.list_members(&caller.0, &org, team, page)).await?;
     Ok(HttpResponse::Ok().json(ListResponse::new(members, TeamMemberResponse::from)))
@@ -274,7 +270,7 @@ pub async fn add_team_member(
     path: web::Path<(String, String)>,
     body: web::Json<AddTeamMemberRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let (org, team) = ids(&path.0, &path.1)?;
+    let (org, team): (OrgRef, TeamId) = org_and(&path.0, &path.1, "team")?;
     let member: MemberId = path_id(&body.member_id, "member")?;
     let is_manager = body.is_manager;
     let added = state.run(move |s| s.teams.add_member(&caller.0, &org, team, member, is_manager)).await?;
@@ -294,7 +290,7 @@ pub async fn remove_team_member(
     caller: Authenticated,
     path: web::Path<(String, String, String)>,
 ) -> Result<HttpResponse, ApiError> {
-    let (org, team) = ids(&path.0, &path.1)?;
+    let (org, team): (OrgRef, TeamId) = org_and(&path.0, &path.1, "team")?;
     let member: MemberId = path_id(&path.2, "team member")?;
     state.run(move |s| s.teams.remove_member(&caller.0, &org, team, member)).await?;
     Ok(HttpResponse::NoContent().finish())
@@ -314,7 +310,7 @@ pub async fn set_team_manager(
     path: web::Path<(String, String, String)>,
     body: web::Json<SetManagerRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let (org, team) = ids(&path.0, &path.1)?;
+    let (org, team): (OrgRef, TeamId) = org_and(&path.0, &path.1, "team")?;
     let member: MemberId = path_id(&path.2, "team member")?;
     let is_manager = body.is_manager;
     let updated = state.run(move |s| s.teams.set_manager(&caller.0, &org, team, member, is_manager)).await?;

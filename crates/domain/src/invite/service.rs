@@ -7,7 +7,7 @@ use super::model::{
     AcceptedInvite, CreateInvite, Invite, InviteError, InvitePreview, InviteStatus, InviteView, IssuedInvite,
     Redemption,
 };
-use crate::access::{enter_org, member_grant, role_permissions, Lock, OrgScope};
+use crate::access::{authorize_team_membership_change, enter_org, member_grant, role_permissions, Lock, OrgScope};
 use crate::apikey::SecretMinter;
 use crate::audit::{Actor, AuditAction, AuditRecord, Changes, Target};
 use crate::authz::{Permission, RoleKey};
@@ -147,14 +147,7 @@ impl<S: Store> InviteService<S> {
             if let Some(team) = input.team_id {
                 tx.find_team(scope.org.id, team)?.ok_or(AccessError::NotFound("team"))?;
                 // A team seat is a team membership: the inviter needs the right to add one.
-                let caller_manages = match &scope.membership {
-                    Some(own) => tx.find_team_member(scope.org.id, team, own.id)?.is_some_and(|m| m.is_manager),
-                    None => false,
-                };
-                scope.grant.authorize_on(
-                    Permission::TeamsUpdate,
-                    &crate::authz::Resource::TeamMembership { caller_manages },
-                )?;
+                authorize_team_membership_change::<InviteError>(tx, &scope, team)?;
             }
             let secret = self.minter.mint_invite();
             let accept_url = format!("{}{}", self.settings.accept_url_base, secret.token);
@@ -163,7 +156,6 @@ impl<S: Store> InviteService<S> {
                 org_id: scope.org.id,
                 role,
                 team_id: input.team_id,
-                email,
                 max_uses,
                 uses: 0,
                 expires_at,
@@ -171,9 +163,9 @@ impl<S: Store> InviteService<S> {
                 inviter_name: scope.user.as_ref().and_then(|u| u.name.clone()),
                 created_at: now,
                 revoked_at: None,
-                last_sent_at: None,
+                last_sent_at: email.as_ref().map(|_| now),
+                email,
             };
-            let invite = Invite { last_sent_at: invite.email.as_ref().map(|_| now), ..invite };
             tx.insert_invite(&invite, &secret.lookup_hash)?;
             if let Some(to) = &invite.email {
                 self.queue_email(tx, &scope.org, &invite, to, &accept_url)?;
@@ -210,9 +202,12 @@ impl<S: Store> InviteService<S> {
             scope.grant.authorize(Permission::InvitesRead)?;
             let invites = tx.list_invites(scope.org.id, status, now, page)?;
             let ids: Vec<InviteId> = invites.items.iter().map(|i| i.id).collect();
-            let mut redemptions = tx.list_redemptions(&ids)?;
+            let mut by_invite: std::collections::HashMap<InviteId, Vec<Redemption>> = std::collections::HashMap::new();
+            for redemption in tx.list_redemptions(&ids)? {
+                by_invite.entry(redemption.invite_id).or_default().push(redemption);
+            }
             Ok(invites.map(|invite| {
-                let own: Vec<Redemption> = redemptions.extract_if_invite(invite.id);
+                let own = by_invite.remove(&invite.id).unwrap_or_default();
                 InviteView { status: invite.status(now), invite, redemptions: own }
             }))
         })
@@ -374,18 +369,5 @@ impl<S: Store> InviteService<S> {
             ))?;
             Ok(AcceptedInvite { org, membership })
         })
-    }
-}
-
-/// Splits off one invite's redemptions from a batch fetched for a page.
-trait ExtractRedemptions {
-    fn extract_if_invite(&mut self, invite: InviteId) -> Vec<Redemption>;
-}
-
-impl ExtractRedemptions for Vec<Redemption> {
-    fn extract_if_invite(&mut self, invite: InviteId) -> Vec<Redemption> {
-        let (own, rest): (Vec<_>, Vec<_>) = std::mem::take(self).into_iter().partition(|r| r.invite_id == invite);
-        *self = rest;
-        own
     }
 }

@@ -80,12 +80,6 @@ pub enum Patch<T> {
     Set(T),
 }
 
-impl<T> Patch<T> {
-    pub fn is_keep(&self) -> bool {
-        matches!(self, Patch::Keep)
-    }
-}
-
 impl<T> From<Option<Option<T>>> for Patch<T> {
     fn from(value: Option<Option<T>>) -> Self {
         match value {

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use super::model::{
     parse_description, CreateTeam, Team, TeamDetail, TeamError, TeamMember, TeamName, TeamSummary, UpdateTeam,
 };
-use crate::access::{enter_org, Lock, OrgScope};
+use crate::access::{authorize_team_membership_change, enter_org, Lock, OrgScope};
 use crate::audit::{AuditAction, AuditRecord, Changes, Target};
 use crate::authz::{Permission, Resource};
 use crate::context::Caller;
@@ -49,13 +49,11 @@ impl<S: Store> TeamService<S> {
         Ok(TeamSummary { team, member_count })
     }
 
-    /// Whether the caller is one of the team's managers: the scope of their team rights.
-    fn membership_resource(tx: &mut dyn Tx, scope: &OrgScope, team: TeamId) -> Result<Resource, TeamError> {
-        let caller_manages = match &scope.membership {
-            Some(own) => tx.find_team_member(scope.org.id, team, own.id)?.is_some_and(|m| m.is_manager),
-            None => false,
-        };
-        Ok(Resource::TeamMembership { caller_manages })
+    /// The team whose membership the caller is about to change, once they may.
+    fn team_to_staff(tx: &mut dyn Tx, scope: &OrgScope, id: TeamId) -> Result<Team, TeamError> {
+        let team = Self::find(tx, scope, id)?;
+        authorize_team_membership_change::<TeamError>(tx, scope, team.id)?;
+        Ok(team)
     }
 
     pub fn create(&self, caller: &Caller, org: &OrgRef, input: CreateTeam) -> Result<TeamSummary, TeamError> {
@@ -196,9 +194,7 @@ impl<S: Store> TeamService<S> {
         let now = self.clock.now();
         self.store.transaction(|tx| {
             let scope = enter_org::<TeamError>(tx, caller, org, now, Lock::None)?;
-            let team = Self::find(tx, &scope, id)?;
-            let resource = Self::membership_resource(tx, &scope, team.id)?;
-            scope.grant.authorize_on(Permission::TeamsUpdate, &resource)?;
+            let team = Self::team_to_staff(tx, &scope, id)?;
             if is_manager {
                 scope.grant.authorize_on(Permission::TeamsUpdate, &Resource::Organization)?;
             }
@@ -218,9 +214,7 @@ impl<S: Store> TeamService<S> {
         let now = self.clock.now();
         self.store.transaction(|tx| {
             let scope = enter_org::<TeamError>(tx, caller, org, now, Lock::None)?;
-            let team = Self::find(tx, &scope, id)?;
-            let resource = Self::membership_resource(tx, &scope, team.id)?;
-            scope.grant.authorize_on(Permission::TeamsUpdate, &resource)?;
+            let team = Self::team_to_staff(tx, &scope, id)?;
             let current =
                 tx.find_team_member(scope.org.id, team.id, member)?.ok_or(AccessError::NotFound("team member"))?;
             if current.is_manager {
