@@ -214,6 +214,9 @@ impl From<AccessError> for ApiError {
             AccessError::UserRequired => {
                 ApiError::new(StatusCode::FORBIDDEN, "user_required", "Forbidden", err.to_string())
             }
+            AccessError::OwnerRequired => {
+                ApiError::new(StatusCode::FORBIDDEN, "owner_required", "Forbidden", err.to_string())
+            }
             AccessError::Unauthenticated("expired") => {
                 ApiError::unauthenticated("token_expired", "the API key has expired")
             }

@@ -57,15 +57,23 @@ pub fn member_grant(tx: &mut dyn Tx, org: OrgId, role: &RoleKey) -> Result<Grant
 /// Authorizes changing one team's membership: `teams:update` organization-wide, or being
 /// one of that team's managers (the scoped half of the decision lives in
 /// [`Grant::authorize_on`]).
-pub fn authorize_team_membership_change<E>(tx: &mut dyn Tx, scope: &OrgScope, team: crate::ids::TeamId) -> Result<(), E>
+///
+/// `membership` is the caller's own, if they are a member: only members manage teams.
+pub fn authorize_team_membership_change<E>(
+    tx: &mut dyn Tx,
+    org: OrgId,
+    grant: &Grant,
+    membership: Option<&Membership>,
+    team: crate::ids::TeamId,
+) -> Result<(), E>
 where
     E: From<AccessError> + From<StoreError>,
 {
-    let caller_manages = match &scope.membership {
-        Some(own) => tx.find_team_member(scope.org.id, team, own.id)?.is_some_and(|m| m.is_manager),
+    let caller_manages = match membership {
+        Some(own) => tx.find_team_member(org, team, own.id)?.is_some_and(|m| m.is_manager),
         None => false,
     };
-    scope.grant.authorize_on(Permission::TeamsUpdate, &crate::authz::Resource::TeamMembership { caller_manages })?;
+    grant.authorize_on(Permission::TeamsUpdate, &crate::authz::Resource::TeamMembership { caller_manages })?;
     Ok(())
 }
 

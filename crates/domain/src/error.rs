@@ -34,6 +34,11 @@ pub enum AccessError {
     /// Only a person may do this; an API key may not.
     #[error("this needs a user's token, not an API key")]
     UserRequired,
+    /// Making, unmaking, removing or transferring an owner needs an owner who is a person:
+    /// `owner` is the organization's root of trust, not a bundle of permissions, so no
+    /// API key, custom role or admin reaches it however many permissions it holds.
+    #[error("only an owner, signed in as a person, can make, unmake, remove or transfer an owner")]
+    OwnerRequired,
     /// The credential is unknown, revoked or expired.
     #[error("the credential is {0}")]
     Unauthenticated(&'static str),

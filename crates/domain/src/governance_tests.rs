@@ -120,11 +120,16 @@ fn nobody_promotes_past_themselves_or_demotes_someone_above_them() {
     let plain = w.member_id("plain");
     let owner = w.member_id("owner");
     let promote = w.members.change_role(&caller("admin"), &w.org, plain, "owner").unwrap_err();
-    assert!(matches!(promote, MemberError::Access(AccessError::Escalation { .. })));
+    assert_eq!(promote, MemberError::Access(AccessError::OwnerRequired));
     let demote = w.members.change_role(&caller("admin"), &w.org, owner, "member").unwrap_err();
-    assert!(matches!(demote, MemberError::Access(AccessError::Escalation { .. })));
+    assert_eq!(demote, MemberError::Access(AccessError::OwnerRequired));
     let remove = w.members.remove(&caller("admin"), &w.org, owner).unwrap_err();
-    assert!(matches!(remove, MemberError::Access(AccessError::Escalation { .. })));
+    assert_eq!(remove, MemberError::Access(AccessError::OwnerRequired));
+    let wider = w.roles.create(&caller("owner"), &w.org, w.role("wide", &["org:delete", "members:read"])).unwrap();
+    w.members.change_role(&caller("owner"), &w.org, w.member_id("plain"), &wider.key.to_string()).unwrap();
+    let above = w.members.change_role(&caller("admin"), &w.org, plain, "member").unwrap_err();
+    assert!(matches!(above, MemberError::Access(AccessError::Escalation { .. })), "{above:?}");
+    w.members.change_role(&caller("owner"), &w.org, plain, "member").unwrap();
     assert_eq!(
         w.members.change_role(&caller("plain"), &w.org, owner, "member").unwrap_err(),
         MemberError::Access(AccessError::Forbidden { permission: "members:update" })
@@ -149,10 +154,10 @@ fn the_last_owner_keeps_the_role() {
 fn ownership_moves_to_the_target_and_the_giver_becomes_admin() {
     let w = world();
     let plain = w.member_id("plain");
-    assert!(matches!(
+    assert_eq!(
         w.members.transfer_ownership(&caller("admin"), &w.org, plain).unwrap_err(),
-        MemberError::Access(AccessError::Forbidden { .. })
-    ));
+        MemberError::Access(AccessError::OwnerRequired)
+    );
     let new_owner = w.members.transfer_ownership(&caller("owner"), &w.org, plain).unwrap();
     assert!(new_owner.membership.role.is_owner());
     let old = w.members.get(&caller("plain"), &w.org, w.member_id("owner")).unwrap();
@@ -197,4 +202,113 @@ fn api_keys_act_as_their_org_with_exactly_their_permissions() {
             .unwrap_err(),
         MemberError::Access(AccessError::Unauthenticated("unknown"))
     ));
+}
+
+/// Who tries to make or unmake an owner, in the table below.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Challenger {
+    Owner,
+    Admin,
+    /// A member holding a custom role with every permission in the catalogue.
+    EveryPermissionRole,
+    /// An API key holding every permission in the catalogue, minted by an owner.
+    EveryPermissionKey,
+}
+
+impl World {
+    /// A second owner to demote or remove, and the caller acting as `who`.
+    fn challenge(&self, who: Challenger) -> crate::Caller {
+        let every: Vec<String> = Permission::ALL.iter().map(|p| p.as_str().to_owned()).collect();
+        match who {
+            Challenger::Owner => caller("owner"),
+            Challenger::Admin => caller("admin"),
+            Challenger::EveryPermissionRole => {
+                self.roles.create(&caller("owner"), &self.org, self.role("root", &[])).unwrap();
+                let root = self.roles.list(&caller("owner"), &self.org).unwrap();
+                let RoleView::Custom { role, .. } = root.iter().find(|r| r.key().as_str() == "root").unwrap() else {
+                    unreachable!()
+                };
+                let all = UpdateRole { permissions: Some(every), ..Default::default() };
+                self.roles.update(&caller("owner"), &self.org, role.id, all).unwrap();
+                let OrgRef::Id(org) = self.org else { unreachable!() };
+                join(&self.store, org, "root", "root");
+                caller("root")
+            }
+            Challenger::EveryPermissionKey => {
+                let input = CreateApiKey { name: "all".into(), permissions: every, expires_at: None };
+                key_caller(&self.keys.create(&caller("owner"), &self.org, input).unwrap().token)
+            }
+        }
+    }
+}
+
+/// The access refusal behind a use case's error, if that is what it was.
+trait Refusal {
+    fn refusal(self) -> Result<(), Option<AccessError>>;
+}
+
+impl<T> Refusal for Result<T, MemberError> {
+    fn refusal(self) -> Result<(), Option<AccessError>> {
+        self.map(drop).map_err(|e| match e {
+            MemberError::Access(a) => Some(a),
+            _ => None,
+        })
+    }
+}
+
+impl Refusal for Result<(), RoleError> {
+    fn refusal(self) -> Result<(), Option<AccessError>> {
+        self.map_err(|e| match e {
+            RoleError::Access(a) => Some(a),
+            _ => None,
+        })
+    }
+}
+
+#[test]
+fn only_an_owner_who_is_a_person_makes_unmakes_removes_or_transfers_owners_on_every_path() {
+    use crate::invite::{CreateInvite, InviteError, InviteService};
+    type Attempt = fn(&World, &crate::Caller) -> Result<(), Option<AccessError>>;
+    let paths: &[(&str, Attempt)] = &[
+        ("promote a member to owner", |w, c| w.members.change_role(c, &w.org, w.member_id("plain"), "owner").refusal()),
+        ("demote an owner", |w, c| w.members.change_role(c, &w.org, w.member_id("second"), "admin").refusal()),
+        ("remove an owner", |w, c| w.members.remove(c, &w.org, w.member_id("second")).refusal()),
+        ("transfer ownership", |w, c| w.members.transfer_ownership(c, &w.org, w.member_id("plain")).refusal()),
+        ("delete a role, reassigning its holders to owner", |w, c| {
+            let held = w.roles.create(&caller("owner"), &w.org, w.role("held", &["org:read"])).unwrap();
+            w.members.change_role(&caller("owner"), &w.org, w.member_id("plain"), "held").unwrap();
+            w.roles.delete(c, &w.org, held.id, Some("owner".into())).refusal()
+        }),
+    ];
+    let challengers =
+        [Challenger::Owner, Challenger::Admin, Challenger::EveryPermissionRole, Challenger::EveryPermissionKey];
+    let owners = |w: &World| {
+        let query = MemberQuery { role: Some("owner".into()), ..Default::default() };
+        w.members.list(&caller("owner"), &w.org, query, PageRequest::first(10)).unwrap().items.len()
+    };
+    for (path, attempt) in paths {
+        for who in challengers {
+            let w = world();
+            let OrgRef::Id(org) = w.org else { unreachable!() };
+            join(&w.store, org, "second", "owner");
+            let acting = w.challenge(who);
+            let result = attempt(&w, &acting);
+            if who == Challenger::Owner {
+                assert_eq!(result, Ok(()), "an owner may {path}");
+            } else {
+                assert_eq!(result, Err(Some(AccessError::OwnerRequired)), "{who:?} may not {path}");
+                assert_eq!(owners(&w), 2, "{who:?} changed nothing trying to {path}");
+            }
+        }
+    }
+
+    // No invite makes an owner, whoever sends it.
+    for who in challengers {
+        let w = world();
+        let acting = w.challenge(who);
+        let minter = Arc::new(CountingMinter::default());
+        let invites = InviteService::new(w.store.clone(), Arc::new(SystemClock), minter, Default::default());
+        let input = CreateInvite { role: "owner".into(), ..Default::default() };
+        assert_eq!(invites.create(&acting, &w.org, input).unwrap_err(), InviteError::OwnerRole, "{who:?}");
+    }
 }

@@ -34,6 +34,14 @@ pub enum Resource {
     TeamMembership { caller_manages: bool },
 }
 
+/// A role as one side of a role change: its key and the permissions it carries in the
+/// organization.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RoleGrant<'a> {
+    pub key: &'a RoleKey,
+    pub permissions: PermissionSet,
+}
+
 /// A caller's rights in one organization.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Grant {
@@ -88,6 +96,25 @@ impl Grant {
         self.access == Access::Direct && self.role.is_owner()
     }
 
+    /// The one decision for every change of someone's role — a role change, a removal, a
+    /// newcomer's role (invite, join request, provisioning), a reassignment, a transfer:
+    /// `from` is the role they hold now (`None` for a newcomer), `to` the role they will
+    /// hold (`None` when they leave the organization).
+    ///
+    /// Any change that makes or unmakes an owner needs a person who is an owner, whatever
+    /// permissions the caller holds; beyond that, the caller must hold every permission of
+    /// both roles, so nobody promotes past themselves or demotes someone above them.
+    pub fn may_change_role(&self, from: Option<&RoleGrant<'_>>, to: Option<&RoleGrant<'_>>) -> Result<(), AccessError> {
+        let touches_owner = [from, to].into_iter().flatten().any(|side| side.key.is_owner());
+        if touches_owner && !self.is_owner() {
+            return Err(AccessError::OwnerRequired);
+        }
+        for side in [from, to].into_iter().flatten() {
+            self.may_grant(side.permissions)?;
+        }
+        Ok(())
+    }
+
     /// Every catalogue permission this grant lacks, for client-side gating.
     pub fn denied(&self) -> Vec<Permission> {
         self.permissions.denied().collect()
@@ -131,6 +158,38 @@ mod tests {
             admin.may_grant(SystemRole::Owner.permissions()),
             Err(AccessError::Escalation { missing: vec!["org:delete", "org:transfer_ownership", "scim:write"] })
         );
+    }
+
+    #[test]
+    fn only_a_person_who_is_an_owner_makes_or_unmakes_owners() {
+        let owner_key = RoleKey::owner();
+        let member_key = SystemRole::Member.key();
+        let owner = RoleGrant { key: &owner_key, permissions: PermissionSet::all() };
+        let member = RoleGrant { key: &member_key, permissions: SystemRole::Member.permissions() };
+        let every_permission =
+            |access| Grant { role: RoleKey::parse("root").unwrap(), permissions: PermissionSet::all(), access };
+        let callers = [
+            ("admin", Grant::for_system_role(SystemRole::Admin)),
+            ("custom role with every permission", every_permission(Access::Direct)),
+            ("API key with every permission", every_permission(Access::ApiKey)),
+            ("staff", Grant { access: Access::Staff, ..Grant::for_system_role(SystemRole::Owner) }),
+        ];
+        let changes = [
+            ("promote", Some(&member), Some(&owner)),
+            ("demote", Some(&owner), Some(&member)),
+            ("remove", Some(&owner), None),
+            ("admit as owner", None, Some(&owner)),
+        ];
+        for (who, grant) in &callers {
+            for (what, from, to) in changes {
+                assert_eq!(grant.may_change_role(from, to), Err(AccessError::OwnerRequired), "{who} may not {what}");
+            }
+            assert!(grant.may_change_role(Some(&member), None).is_ok(), "{who} may remove a plain member");
+        }
+        let real_owner = Grant::for_system_role(SystemRole::Owner);
+        for (what, from, to) in changes {
+            assert_eq!(real_owner.may_change_role(from, to), Ok(()), "an owner may {what}");
+        }
     }
 
     #[test]

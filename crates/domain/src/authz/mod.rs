@@ -21,6 +21,6 @@ mod grant;
 mod permission;
 mod role;
 
-pub use grant::{Access, Grant, Resource};
+pub use grant::{Access, Grant, Resource, RoleGrant};
 pub use permission::{parse_permissions, Permission, PermissionSet, UnknownPermission};
 pub use role::{RoleKey, SystemRole};

@@ -10,10 +10,10 @@ use super::model::{
 use crate::access::{authorize_team_membership_change, enter_org, member_grant, role_permissions, Lock, OrgScope};
 use crate::apikey::SecretMinter;
 use crate::audit::{Actor, AuditAction, AuditRecord, Changes, Target};
-use crate::authz::{Permission, RoleKey};
+use crate::authz::{Grant, Permission, RoleGrant, RoleKey};
 use crate::context::Caller;
 use crate::error::{AccessError, Invalid};
-use crate::ids::{EmailId, InviteId, MemberId, OrgId};
+use crate::ids::{EmailId, InviteId, MemberId, OrgId, TeamId};
 use crate::mail::OutgoingEmail;
 use crate::member::Membership;
 use crate::org::{OrgRef, Organization};
@@ -66,6 +66,27 @@ fn record(
     at: DateTime<Utc>,
 ) -> AuditRecord {
     AuditRecord::new(org, actor, action, Target::new("invite", invite), &caller.meta, at).with_changes(changes)
+}
+
+/// What an inviter must hold to hand out an invite: `invites:create`, every permission of
+/// its role (and, for an owner's role, to be an owner), and for a team invite the right to
+/// add members to that team, since a team seat is a team membership.
+fn authorize_inviter(
+    tx: &mut dyn Tx,
+    org: OrgId,
+    grant: &Grant,
+    membership: Option<&Membership>,
+    role: &RoleKey,
+    team: Option<TeamId>,
+) -> Result<(), InviteError> {
+    grant.authorize(Permission::InvitesCreate)?;
+    let permissions = role_permissions(tx, org, role)?.ok_or_else(|| InviteError::UnknownRole(role.to_string()))?;
+    grant.may_change_role(None, Some(&RoleGrant { key: role, permissions }))?;
+    if let Some(team) = team {
+        tx.find_team(org, team)?.ok_or(AccessError::NotFound("team"))?;
+        authorize_team_membership_change::<InviteError>(tx, org, grant, membership, team)?;
+    }
+    Ok(())
 }
 
 impl<S: Store> InviteService<S> {
@@ -140,15 +161,7 @@ impl<S: Store> InviteService<S> {
         self.store.transaction(|tx| {
             let scope = enter_org::<InviteError>(tx, caller, org, now, Lock::None)?;
             caller.identity()?;
-            scope.grant.authorize(Permission::InvitesCreate)?;
-            let permissions =
-                role_permissions(tx, scope.org.id, &role)?.ok_or_else(|| InviteError::UnknownRole(role.to_string()))?;
-            scope.grant.may_grant(permissions)?;
-            if let Some(team) = input.team_id {
-                tx.find_team(scope.org.id, team)?.ok_or(AccessError::NotFound("team"))?;
-                // A team seat is a team membership: the inviter needs the right to add one.
-                authorize_team_membership_change::<InviteError>(tx, &scope, team)?;
-            }
+            authorize_inviter(tx, scope.org.id, &scope.grant, scope.membership.as_ref(), &role, input.team_id)?;
             let secret = self.minter.mint_invite();
             let accept_url = format!("{}{}", self.settings.accept_url_base, secret.token);
             let invite = Invite {
@@ -299,14 +312,21 @@ impl<S: Store> InviteService<S> {
         })
     }
 
-    /// The invite's inviter must still be able to grant its role, or the invite would hand
-    /// out rights nobody present could.
+    /// An invite hands out its inviter's rights, so it works only while the inviter, as
+    /// they are now, could still make it: a member holding `invites:create`, every
+    /// permission of its role, and the right to seat someone in its team. Demoting or
+    /// removing the inviter, editing their custom role or taking their team-manager flag
+    /// away stops their invites.
     fn still_grantable(tx: &mut dyn Tx, invite: &Invite) -> Result<(), InviteError> {
         let Actor::User(inviter) = invite.created_by else { return Err(InviteError::NoLongerValid) };
         let membership = tx.find_membership_of_user(invite.org_id, inviter)?.ok_or(InviteError::NoLongerValid)?;
-        let inviter_grant = member_grant(tx, invite.org_id, &membership.role)?;
-        let role = role_permissions(tx, invite.org_id, &invite.role)?.ok_or(InviteError::NoLongerValid)?;
-        inviter_grant.may_grant(role).map_err(|_| InviteError::NoLongerValid)
+        let grant = member_grant(tx, invite.org_id, &membership.role)?;
+        authorize_inviter(tx, invite.org_id, &grant, Some(&membership), &invite.role, invite.team_id).map_err(|e| {
+            match e {
+                InviteError::Store(e) => InviteError::Store(e),
+                _ => InviteError::NoLongerValid,
+            }
+        })
     }
 
     /// Joins the invite's organization with its role (and team). The invite row is locked

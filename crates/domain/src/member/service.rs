@@ -2,7 +2,7 @@ use std::sync::Arc;
 
 use crate::access::{enter_org, role_permissions, Lock, OrgScope};
 use crate::audit::{AuditAction, AuditRecord, Changes, Target};
-use crate::authz::{Permission, RoleKey, SystemRole};
+use crate::authz::{Permission, RoleGrant, RoleKey, SystemRole};
 use crate::context::Caller;
 use crate::error::{AccessError, Invalid};
 use crate::ids::MemberId;
@@ -110,7 +110,8 @@ impl<S: Store> MemberService<S> {
     }
 
     /// Gives a member another role. The caller must hold every permission of both the old
-    /// and the new role, so nobody promotes past themselves or demotes someone above them.
+    /// and the new role, so nobody promotes past themselves or demotes someone above them,
+    /// and only an owner makes or unmakes an owner.
     pub fn change_role(
         &self,
         caller: &Caller,
@@ -124,10 +125,9 @@ impl<S: Store> MemberService<S> {
             let scope = enter_org::<MemberError>(tx, caller, org, now, Lock::Org)?;
             scope.grant.authorize(Permission::MembersUpdate)?;
             let target = Self::find_target(tx, &scope, member)?;
-            let old_permissions = Self::role_permissions(tx, &scope, &target.role)?;
-            let new_permissions = Self::role_permissions(tx, &scope, &role)?;
-            scope.grant.may_grant(old_permissions)?;
-            scope.grant.may_grant(new_permissions)?;
+            let old = RoleGrant { key: &target.role, permissions: Self::role_permissions(tx, &scope, &target.role)? };
+            let new = RoleGrant { key: &role, permissions: Self::role_permissions(tx, &scope, &role)? };
+            scope.grant.may_change_role(Some(&old), Some(&new))?;
             if target.role != role {
                 if !role.is_owner() {
                     Self::keep_an_owner(tx, &scope, &target)?;
@@ -142,7 +142,7 @@ impl<S: Store> MemberService<S> {
     }
 
     /// Removes a member. Nobody removes a member whose role holds a permission they lack,
-    /// and the last owner cannot be removed.
+    /// only an owner removes an owner, and the last owner cannot be removed.
     pub fn remove(&self, caller: &Caller, org: &OrgRef, member: MemberId) -> Result<(), MemberError> {
         let now = self.clock.now();
         self.store.transaction(|tx| {
@@ -150,7 +150,7 @@ impl<S: Store> MemberService<S> {
             scope.grant.authorize(Permission::MembersRemove)?;
             let target = Self::find_target(tx, &scope, member)?;
             let permissions = role_permissions(tx, scope.org.id, &target.role)?.unwrap_or_default();
-            scope.grant.may_grant(permissions)?;
+            scope.grant.may_change_role(Some(&RoleGrant { key: &target.role, permissions }), None)?;
             Self::keep_an_owner(tx, &scope, &target)?;
             tx.delete_membership(scope.org.id, member)?;
             let mut changes = Changes::new();
@@ -166,13 +166,13 @@ impl<S: Store> MemberService<S> {
         let now = self.clock.now();
         self.store.transaction(|tx| {
             let scope = enter_org::<MemberError>(tx, caller, org, now, Lock::Org)?;
+            let own = scope.membership.clone().filter(|_| scope.grant.is_owner()).ok_or(AccessError::OwnerRequired)?;
             scope.grant.authorize(Permission::OrgTransferOwnership)?;
-            let own = scope
-                .membership
-                .clone()
-                .filter(|m| m.role.is_owner())
-                .ok_or(AccessError::NotAllowed("only an owner can transfer ownership"))?;
             let target = Self::find_target(tx, &scope, to)?;
+            let owner = RoleKey::owner();
+            let from = RoleGrant { key: &target.role, permissions: Self::role_permissions(tx, &scope, &target.role)? };
+            let to_owner = RoleGrant { key: &owner, permissions: Self::role_permissions(tx, &scope, &owner)? };
+            scope.grant.may_change_role(Some(&from), Some(&to_owner))?;
             if target.id == own.id {
                 return Err(Invalid::field("member_id", "self_transfer", "ownership must go to another member").into());
             }

@@ -5,7 +5,7 @@ use super::model::{parse_description, CreateRole, CustomRole, RoleName, RoleView
 use super::repo::RoleWriteError;
 use crate::access::{enter_org, role_permissions, Lock, OrgScope};
 use crate::audit::{AuditAction, AuditRecord, Changes, Target};
-use crate::authz::{parse_permissions, Permission, PermissionSet, RoleKey, SystemRole};
+use crate::authz::{parse_permissions, Permission, PermissionSet, RoleGrant, RoleKey, SystemRole};
 use crate::context::Caller;
 use crate::error::{AccessError, Invalid};
 use crate::ids::RoleId;
@@ -188,13 +188,17 @@ impl<S: Store> RoleService<S> {
                 (Some(target), _) if holders > 0 => {
                     let permissions = role_permissions(tx, scope.org.id, target)?
                         .ok_or_else(|| RoleError::UnknownRole(target.to_string()))?;
-                    scope.grant.may_grant(permissions)?;
+                    let from = RoleGrant { key: &role.key, permissions: role.permissions };
+                    scope.grant.may_change_role(Some(&from), Some(&RoleGrant { key: target, permissions }))?;
                     let moved = tx.reassign_role(scope.org.id, &role.key, target, now)?;
                     changes.set("reassigned_to", target.as_str());
                     changes.set("members_reassigned", moved);
                 }
                 (None, Some(system)) if holders > 0 => {
-                    scope.grant.may_grant(system.permissions())?;
+                    let from = RoleGrant { key: &role.key, permissions: role.permissions };
+                    let fallback = system.key();
+                    let to = RoleGrant { key: &fallback, permissions: system.permissions() };
+                    scope.grant.may_change_role(Some(&from), Some(&to))?;
                     changes.set("members_reverted_to_system_role", holders);
                 }
                 (None, None) if holders > 0 => return Err(RoleError::InUse { members: holders }),

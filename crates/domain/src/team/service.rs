@@ -52,7 +52,13 @@ impl<S: Store> TeamService<S> {
     /// The team whose membership the caller is about to change, once they may.
     fn team_to_staff(tx: &mut dyn Tx, scope: &OrgScope, id: TeamId) -> Result<Team, TeamError> {
         let team = Self::find(tx, scope, id)?;
-        authorize_team_membership_change::<TeamError>(tx, scope, team.id)?;
+        authorize_team_membership_change::<TeamError>(
+            tx,
+            scope.org.id,
+            &scope.grant,
+            scope.membership.as_ref(),
+            team.id,
+        )?;
         Ok(team)
     }
 
