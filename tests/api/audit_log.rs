@@ -268,6 +268,51 @@ async fn exports_larger_than_a_batch_stream_completely() {
     assert_eq!(seqs, (1..=4_501).collect::<Vec<_>>());
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn a_long_log_is_verified_in_capped_calls_that_resume_without_skipping_a_link() {
+    let app = TestApp::spawn().await;
+    let owner = app.token("owner");
+    let org = app.create_org(&owner, "Long").await;
+    app.db.seed_audit_chain(org_uuid(&org), 5_000);
+    let (mut from, mut calls, mut checked) = (1, 0, 0);
+    loop {
+        let path = format!("/v1/orgs/{org}/audit-log/verify?from_seq={from}&limit=2000");
+        let report = expect_status(app.get(&path, &owner).await, StatusCode::OK).await;
+        assert_eq!(report["ok"], true, "{report}");
+        calls += 1;
+        checked += report["verified"].as_u64().unwrap();
+        match report["resume_from_seq"].as_i64() {
+            Some(resume) => {
+                assert_eq!(report["complete"], false);
+                assert!(resume > from, "each call moves on");
+                from = resume;
+            }
+            None => {
+                assert_eq!((report["complete"].as_bool(), report["head_seq"].as_i64()), (Some(true), Some(5_001)));
+                break;
+            }
+        }
+    }
+    assert_eq!(calls, 3, "5,001 records in calls of at most 2,000");
+    assert_eq!(checked, 5_001 + 2, "each resumed call re-checks the record it starts at");
+
+    let id = org_uuid(&org);
+    tamper(
+        &app,
+        &format!(
+            "UPDATE audit_events SET prev_hash = decode(repeat('ab', 32), 'hex') WHERE org_id = '{id}' AND seq = 2001"
+        ),
+    );
+    let resumed = format!("/v1/orgs/{org}/audit-log/verify?from_seq=2000&limit=2000");
+    let report = expect_status(app.get(&resumed, &owner).await, StatusCode::OK).await;
+    assert_eq!((report["first_break"]["seq"].as_i64(), report["ok"].as_bool()), (Some(2001), Some(false)), "{report}");
+
+    for bad in ["from_seq=0", "from_seq=9&to_seq=3", "limit=0", "limit=100001"] {
+        let response = app.get(&format!("/v1/orgs/{org}/audit-log/verify?{bad}"), &owner).await;
+        crate::helpers::expect_problem(response, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+    }
+}
+
 /// Every mutating route of the OpenAPI document, the audit action it must write, and the
 /// body to send. A new mutating route without a row here fails the test below.
 const AUDITED: &[(&str, &str, &str)] = &[

@@ -226,3 +226,27 @@ async fn owners_leaving_at_once_always_leave_an_owner() {
     assert_eq!(members["data"].as_array().unwrap().len(), 1);
     assert_eq!(members["data"][0]["role"], "owner");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn members_say_whether_their_email_is_verified() {
+    let app = TestApp::spawn().await;
+    let owner = app.token("owner");
+    let org = app.create_org(&owner, "Verified").await;
+    app.seed_members(&org, "claimed", 1, "member");
+    app.db.execute("UPDATE users SET email_verified = false WHERE subject = 'claimed-1'").unwrap();
+    let listed = expect_status(app.get(&format!("/v1/orgs/{org}/members"), &owner).await, StatusCode::OK).await;
+    let verified: Vec<(String, bool)> = listed["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| (m["email"].as_str().unwrap().to_owned(), m["email_verified"].as_bool().unwrap()))
+        .collect();
+    assert_eq!(
+        verified,
+        vec![("owner@example.com".to_owned(), true), ("claimed-1@example.com".to_owned(), false)],
+        "an address nobody vouched for is marked so"
+    );
+    let id = listed["data"][1]["id"].as_str().unwrap();
+    let one = expect_status(app.get(&format!("/v1/orgs/{org}/members/{id}"), &owner).await, StatusCode::OK).await;
+    assert_eq!(one["email_verified"], false);
+}

@@ -103,7 +103,12 @@ impl State {
 
     fn member_view(&self, m: &Membership) -> Member {
         let user = &self.users[&m.user_id];
-        Member { membership: m.clone(), name: user.name.clone(), email: user.email.clone() }
+        Member {
+            membership: m.clone(),
+            name: user.name.clone(),
+            email: user.email.clone(),
+            email_verified: user.email_verified,
+        }
     }
 }
 

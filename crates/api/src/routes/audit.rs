@@ -174,10 +174,16 @@ pub async fn list_audit_log(
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct VerifyParams {
-    /// First record to check; the chain's start when absent.
+    /// First record to check; the chain's start when absent. To continue a call that
+    /// stopped at its limit, pass its `resume_from_seq`.
+    #[param(minimum = 1)]
     pub from_seq: Option<i64>,
     /// Last record to check; the chain's head when absent.
+    #[param(minimum = 1)]
     pub to_seq: Option<i64>,
+    /// The most records to check in this call, 1 to 100000 (the default).
+    #[param(minimum = 1, maximum = 100000)]
+    pub limit: Option<i64>,
 }
 
 /// Where the chain breaks.
@@ -201,9 +207,20 @@ pub struct VerifyResponse {
     /// wholesale rewrite later.
     pub head_seq: i64,
     pub head_hash: String,
+    /// The whole range was checked (or a break found). `false` when the call reached its
+    /// limit: call again with `from_seq=resume_from_seq`.
+    pub complete: bool,
+    /// Where to continue: the last record this call checked, so the next call checks its
+    /// link to the record after it.
+    pub resume_from_seq: Option<i64>,
 }
 
 /// Recompute the hash chain and report the first record where it breaks.
+///
+/// One call checks at most `limit` records (100,000 by default, about a second of work);
+/// when it stops before the end of the range, `complete` is `false` and `resume_from_seq`
+/// says where the next call starts. A whole log is verified by calling again until
+/// `complete` is `true`.
 #[utoipa::path(
     tag = "audit log",
     params(("org" = String, Path, description = ORG_PARAM), VerifyParams),
@@ -217,7 +234,7 @@ pub async fn verify_audit_log(
     query: web::Query<VerifyParams>,
 ) -> Result<HttpResponse, ApiError> {
     let org: OrgRef = path_id(&path, "organization")?;
-    let range = VerifyRange { from_seq: query.from_seq, to_seq: query.to_seq };
+    let range = VerifyRange { from_seq: query.from_seq, to_seq: query.to_seq, limit: query.limit };
     let report = state.run(move |s| s.audit.verify(&caller.0, &org, range)).await?;
     Ok(HttpResponse::Ok().json(VerifyResponse {
         ok: report.first_break.is_none(),
@@ -229,6 +246,8 @@ pub async fn verify_audit_log(
         }),
         head_seq: report.head_seq,
         head_hash: hex::encode(report.head_hash),
+        complete: report.resume_from_seq.is_none(),
+        resume_from_seq: report.resume_from_seq,
     }))
 }
 

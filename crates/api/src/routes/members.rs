@@ -33,6 +33,9 @@ pub struct MemberResponse {
     pub user_id: String,
     pub name: Option<String>,
     pub email: Option<String>,
+    /// The identity provider verified `email`. An unverified address may belong to
+    /// someone else: never grant access or send secrets on the strength of it.
+    pub email_verified: bool,
     #[schema(example = "admin")]
     pub role: String,
     pub joined_at: DateTime<Utc>,
@@ -45,6 +48,7 @@ impl From<Member> for MemberResponse {
             user_id: m.membership.user_id.to_string(),
             name: m.name,
             email: m.email.map(|e| e.as_str().to_owned()),
+            email_verified: m.email_verified,
             role: m.membership.role.to_string(),
             joined_at: m.membership.joined_at,
         }

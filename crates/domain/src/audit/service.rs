@@ -41,13 +41,49 @@ pub struct VerifyReport {
     /// The chain's head when verification ran; store it elsewhere to anchor later checks.
     pub head_seq: i64,
     pub head_hash: [u8; 32],
+    /// The call reached its limit before the end of the range: verify again from this
+    /// record (the last one checked, so its link to the next is checked too).
+    pub resume_from_seq: Option<i64>,
 }
+
+/// The most records one verification call checks: about a second of work, so that a few
+/// parallel calls on a huge log cannot starve the connection pool for every tenant.
+pub const MAX_VERIFY_PER_CALL: i64 = 100_000;
 
 /// Which part of the chain to verify; the whole chain when both ends are absent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct VerifyRange {
     pub from_seq: Option<i64>,
     pub to_seq: Option<i64>,
+    /// The most records to check in this call; [`MAX_VERIFY_PER_CALL`] when absent.
+    pub limit: Option<i64>,
+}
+
+impl VerifyRange {
+    /// The number of records this call may check, once the range is known to be sound.
+    fn validate(&self) -> Result<i64, Invalid> {
+        let mut invalid = Invalid::default();
+        for (field, seq) in [("from_seq", self.from_seq), ("to_seq", self.to_seq)] {
+            if seq.is_some_and(|s| s < 1) {
+                invalid.0.push(crate::FieldError::new(field, "out_of_range", "records are numbered from 1"));
+            }
+        }
+        if let (Some(from), Some(to)) = (self.from_seq, self.to_seq) {
+            if from > to {
+                invalid.0.push(crate::FieldError::new(
+                    "to_seq",
+                    "out_of_range",
+                    "`to_seq` must not be before `from_seq`",
+                ));
+            }
+        }
+        if self.limit.is_some_and(|l| !(1..=MAX_VERIFY_PER_CALL).contains(&l)) {
+            let message = format!("1 to {MAX_VERIFY_PER_CALL}");
+            invalid.0.push(crate::FieldError::new("limit", "out_of_range", message));
+        }
+        invalid.into_result()?;
+        Ok(self.limit.unwrap_or(MAX_VERIFY_PER_CALL))
+    }
 }
 
 /// Use cases of the audit log.
@@ -87,54 +123,69 @@ impl<S: Store> AuditService<S> {
         })
     }
 
-    /// Recomputes the chain, in batches, and reports the first break.
+    /// Recomputes the chain and reports the first break. Access is checked and the head read
+    /// in one transaction; the records are then read in batches of [`AUDIT_BATCH`], each in
+    /// its own short transaction, so a long log never holds one pooled connection for the
+    /// whole walk. One call checks at most `range.limit` (capped at [`MAX_VERIFY_PER_CALL`])
+    /// records; when it stops short, `resume_from_seq` says where the next call starts.
     pub fn verify(&self, caller: &Caller, org: &OrgRef, range: VerifyRange) -> Result<VerifyReport, AuditError> {
+        let budget = range.validate()?;
         let now = self.clock.now();
-        self.store.transaction(|tx| {
+        let (org_id, head) = self.store.transaction(|tx| {
             let scope = enter_org::<AuditError>(tx, caller, org, now, Lock::None)?;
             scope.grant.authorize(Permission::AuditRead)?;
-            let Some(head) = tx.audit_head(scope.org.id)? else {
-                return Ok(VerifyReport {
-                    verified: 0,
-                    first_break: None,
-                    head_seq: 0,
-                    head_hash: super::chain::ZERO_HASH,
-                });
-            };
-            let mut verifier = match range.from_seq {
-                Some(from) if from > head.base_seq + 1 => ChainVerifier::from(from),
-                _ => ChainVerifier::after(head.base_seq, head.base_hash),
-            };
-            let last = range.to_seq.map_or(head.seq, |to| to.min(head.seq));
-            let everything = AuditFilter::default();
-            let report = |verifier: &ChainVerifier, first_break| VerifyReport {
-                verified: verifier.verified(),
-                first_break,
-                head_seq: head.seq,
-                head_hash: head.hash,
-            };
-            loop {
-                let (next, _) = verifier.position();
-                if next > last {
-                    break;
-                }
-                let batch = tx.scan_audit(scope.org.id, &everything, next - 1, AUDIT_BATCH.min(last - next + 1))?;
-                if batch.is_empty() {
-                    let kind = BreakKind::Truncated { head_seq: head.seq };
-                    return Ok(report(&verifier, Some(ChainBreak { seq: next, event_id: None, kind })));
-                }
-                for event in &batch {
-                    if let Err(found) = verifier.check(event) {
-                        return Ok(report(&verifier, Some(found)));
-                    }
-                }
+            Ok::<_, AuditError>((scope.org.id, tx.audit_head(scope.org.id)?))
+        })?;
+        let Some(head) = head else {
+            return Ok(VerifyReport {
+                verified: 0,
+                first_break: None,
+                head_seq: 0,
+                head_hash: super::chain::ZERO_HASH,
+                resume_from_seq: None,
+            });
+        };
+        let mut verifier = match range.from_seq {
+            Some(from) if from > head.base_seq + 1 => ChainVerifier::from(from),
+            _ => ChainVerifier::after(head.base_seq, head.base_hash),
+        };
+        let last = range.to_seq.map_or(head.seq, |to| to.min(head.seq));
+        let report = |verifier: &ChainVerifier, first_break, resume_from_seq| VerifyReport {
+            verified: verifier.verified(),
+            first_break,
+            head_seq: head.seq,
+            head_hash: head.hash,
+            resume_from_seq,
+        };
+        let everything = AuditFilter::default();
+        loop {
+            let (next, _) = verifier.position();
+            if next > last {
+                break;
             }
-            if last == head.seq && verifier.position().1.is_some_and(|h| h != head.hash) && head.seq > head.base_seq {
+            let left = budget - verifier.verified() as i64;
+            if left <= 0 {
+                // The record just verified is checked again by the next call, which then checks
+                // its link to the one after: no link goes unchecked between calls.
+                return Ok(report(&verifier, None, Some(next - 1)));
+            }
+            let size = AUDIT_BATCH.min(last - next + 1).min(left);
+            let batch = self.store.transaction(|tx| tx.scan_audit(org_id, &everything, next - 1, size))?;
+            if batch.is_empty() {
                 let kind = BreakKind::Truncated { head_seq: head.seq };
-                return Ok(report(&verifier, Some(ChainBreak { seq: head.seq, event_id: None, kind })));
+                return Ok(report(&verifier, Some(ChainBreak { seq: next, event_id: None, kind }), None));
             }
-            Ok(report(&verifier, None))
-        })
+            for event in &batch {
+                if let Err(found) = verifier.check(event) {
+                    return Ok(report(&verifier, Some(found), None));
+                }
+            }
+        }
+        if last == head.seq && verifier.position().1.is_some_and(|h| h != head.hash) && head.seq > head.base_seq {
+            let kind = BreakKind::Truncated { head_seq: head.seq };
+            return Ok(report(&verifier, Some(ChainBreak { seq: head.seq, event_id: None, kind }), None));
+        }
+        Ok(report(&verifier, None, None))
     }
 
     /// Where an export of a time range starts and ends: the organization (resolved once,
@@ -232,6 +283,31 @@ mod tests {
         let report = audit.verify(&caller("ada"), &org, VerifyRange::default()).unwrap();
         let broken = report.first_break.unwrap();
         assert_eq!((broken.seq, broken.kind), (3, BreakKind::HashMismatch));
+    }
+
+    #[test]
+    fn a_capped_call_says_where_to_resume_and_resuming_checks_every_link() {
+        let (store, audit, org) = setup(9);
+        let first = VerifyRange { limit: Some(4), ..Default::default() };
+        let report = audit.verify(&caller("ada"), &org, first).unwrap();
+        assert_eq!((report.verified, report.first_break, report.resume_from_seq), (4, None, Some(4)));
+        let rest = VerifyRange { from_seq: report.resume_from_seq, limit: Some(100), ..Default::default() };
+        let report = audit.verify(&caller("ada"), &org, rest).unwrap();
+        assert_eq!((report.verified, report.first_break, report.resume_from_seq), (7, None, None));
+
+        // A record re-linked right after a resume point is still caught.
+        store.tamper_audit(4, |e| e.prev_hash = [7; 32]);
+        let report = audit.verify(&caller("ada"), &org, rest).unwrap();
+        assert_eq!(report.first_break.map(|b| (b.seq, b.kind)), Some((5, BreakKind::PrevHashMismatch)));
+    }
+
+    #[test]
+    fn a_range_that_cannot_exist_is_refused_by_field() {
+        let (_, audit, org) = setup(0);
+        let bad = VerifyRange { from_seq: Some(5), to_seq: Some(2), limit: Some(0) };
+        let AuditError::Invalid(invalid) = audit.verify(&caller("ada"), &org, bad).unwrap_err() else { panic!() };
+        let fields: Vec<_> = invalid.0.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, vec!["to_seq", "limit"]);
     }
 
     #[test]

@@ -21,6 +21,8 @@ pub struct Member {
     pub membership: Membership,
     pub name: Option<String>,
     pub email: Option<Email>,
+    /// The identity provider vouched for `email`; an unverified address proves nothing.
+    pub email_verified: bool,
 }
 
 /// A case-insensitive substring to find in members' names and emails: trimmed,

@@ -53,10 +53,11 @@ impl TryFrom<MembershipRow> for Membership {
     }
 }
 
-pub(super) type MemberRow = (MembershipRow, Option<String>, Option<String>);
+pub(super) type MemberRow = (MembershipRow, Option<String>, Option<String>, bool);
 
-pub(super) fn member_from_row((membership, name, email): MemberRow) -> Result<Member, StoreError> {
-    Ok(Member { membership: membership.try_into()?, name, email: email.as_deref().and_then(|e| Email::parse(e).ok()) })
+pub(super) fn member_from_row((membership, name, email, email_verified): MemberRow) -> Result<Member, StoreError> {
+    let email = email.as_deref().and_then(|e| Email::parse(e).ok());
+    Ok(Member { membership: membership.try_into()?, name, email_verified: email_verified && email.is_some(), email })
 }
 
 /// `text` as a LIKE pattern matching it anywhere, with its own wildcards taken literally.
@@ -132,7 +133,7 @@ impl MemberRepository for PgTx<'_> {
             .inner_join(users::table)
             .filter(memberships::org_id.eq(org.as_uuid()))
             .filter(memberships::id.eq(member.as_uuid()))
-            .select((MembershipRow::as_select(), users::name, users::email))
+            .select((MembershipRow::as_select(), users::name, users::email, users::email_verified))
             .first(self.conn)
             .optional()
             .map_err(store_error)?;
@@ -159,7 +160,7 @@ impl MemberRepository for PgTx<'_> {
         let rows: Vec<MemberRow> = query
             .order(memberships::id.asc())
             .limit(page.fetch_limit())
-            .select((MembershipRow::as_select(), users::name, users::email))
+            .select((MembershipRow::as_select(), users::name, users::email, users::email_verified))
             .load(self.conn)
             .map_err(store_error)?;
         let members = rows.into_iter().map(member_from_row).collect::<Result<Vec<_>, _>>()?;

@@ -63,11 +63,11 @@ fn write_error(err: diesel::result::Error) -> TeamWriteError {
     }
 }
 
-type TeamMemberRow = (bool, DateTime<Utc>, MembershipRow, Option<String>, Option<String>);
+type TeamMemberRow = (bool, DateTime<Utc>, MembershipRow, Option<String>, Option<String>, bool);
 
 fn team_member(row: TeamMemberRow) -> Result<TeamMember, StoreError> {
-    let (is_manager, added_at, membership, name, email) = row;
-    Ok(TeamMember { member: member_from_row((membership, name, email))?, is_manager, added_at })
+    let (is_manager, added_at, membership, name, email, email_verified) = row;
+    Ok(TeamMember { member: member_from_row((membership, name, email, email_verified))?, is_manager, added_at })
 }
 
 impl TeamRepository for PgTx<'_> {
@@ -183,6 +183,7 @@ impl TeamRepository for PgTx<'_> {
                 MembershipRow::as_select(),
                 users::name,
                 users::email,
+                users::email_verified,
             ))
             .first(self.conn)
             .optional()
@@ -236,6 +237,7 @@ impl TeamRepository for PgTx<'_> {
                 MembershipRow::as_select(),
                 users::name,
                 users::email,
+                users::email_verified,
             ))
             .load(self.conn)
             .map_err(store_error)?;
