@@ -7,10 +7,13 @@ SHELL := /bin/bash
 export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/orgd
 export ORGD_JWT_SECRET ?= dev-only-secret-do-not-deploy-0123456789abcdef
 export ORGD_HMAC_KEY ?= dev-only-hmac-key-do-not-deploy-0123456789abcdef
+export ORGD_ENCRYPTION_KEY ?= 00000000000000000000000000000000000000000000000000000000000000de
+
+SCHEMATHESIS_VERSION := 4.32.5
 
 FORBIDDEN_IN_DOMAIN := diesel|diesel_migrations|actix-web|actix-rt|tokio|r2d2|utoipa|validator
 
-.PHONY: help run test test-deps fmt lint check-domain openapi schema-check ci token bench bench-authz bench-members bench-audit
+.PHONY: help run test test-deps contract readme-check fmt lint check-domain openapi schema-check ci token bench bench-authz bench-gate bench-members bench-audit
 
 help: ## List targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -21,11 +24,19 @@ run: ## Start the service on 127.0.0.1:8080 (creates and migrates its database)
 test: test-deps ## Run every test (unit, doc and black-box HTTP against PostgreSQL)
 	cargo test --workspace --all-features
 
-test-deps: ## What the tests need beyond Rust: a real SMTP server (Python aiosmtpd) for email delivery tests
+test-deps: ## What the tests need beyond Rust: a real SMTP server (Python aiosmtpd) for email delivery tests, and the contract fuzzer (schemathesis)
 	@python3 -c 'import aiosmtpd' 2>/dev/null || python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore aiosmtpd
+	@python3 -c 'import importlib.metadata as m, sys; sys.exit(m.version("schemathesis") != "$(SCHEMATHESIS_VERSION)")' 2>/dev/null || python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore 'schemathesis==$(SCHEMATHESIS_VERSION)'
 
-token: ## Print a dev token: make token SUB=alice EMAIL=alice@example.com
-	@cargo run -q -p orgd -- token --sub "$(or $(SUB),alice)" --email "$(or $(EMAIL),alice@example.com)"
+contract: test-deps ## Fuzz the served OpenAPI document with schemathesis, every check, fixed seed (~3 min)
+	tests/contract/run.sh
+
+token: ## Print a dev token: make -s token SUB=alice EMAIL=alice@example.com ARGS='--ttl 5m --mfa --staff --name Alice'
+	@$(foreach v,TTL MFA STAFF NAME,$(if $(filter command line,$(origin $(v))),echo "make token: $(v)= is not read; pass flags in ARGS (as in ARGS='--ttl 5m --mfa')" >&2; exit 2;))
+	@cargo run -q -p orgd -- token --sub "$(or $(SUB),alice)" --email "$(or $(EMAIL),alice@example.com)" $(ARGS)
+
+readme-check: ## Follow the README's quick start and examples against a real server (fresh database, free port)
+	bash tests/readme_quickstart.sh
 
 fmt: ## Format the code
 	cargo fmt --all
@@ -40,7 +51,8 @@ check-domain: ## The domain crate must not depend on infrastructure
 	else echo "orgd-domain is free of $(FORBIDDEN_IN_DOMAIN)"; fi
 
 openapi: ## Regenerate docs/openapi.json from the code
-	cargo run -q -p orgd -- openapi > docs/openapi.json
+	@cargo run -q -p orgd -- openapi > docs/openapi.json.tmp && mv docs/openapi.json.tmp docs/openapi.json \
+		|| { rm -f docs/openapi.json.tmp; exit 1; }
 
 schema-check: ## The committed diesel schema matches the migrations
 	@command -v diesel >/dev/null || { echo "needs diesel_cli: cargo install diesel_cli --no-default-features --features postgres --locked"; exit 1; }
@@ -52,10 +64,20 @@ schema-check: ## The committed diesel schema matches the migrations
 	if diff -u crates/infra/src/postgres/schema.rs /tmp/$$db.rs; then echo "schema.rs matches the migrations"; \
 	else echo "schema.rs is stale: run diesel print-schema against a migrated database"; exit 1; fi
 
-bench: bench-authz bench-members bench-audit ## Every benchmark, printing its figures
+bench: bench-authz bench-gate bench-members bench-audit ## Every benchmark, printing its figures
 
 bench-authz: ## Time of one authorization decision in the domain (criterion)
 	cargo bench -p orgd-domain --bench authorize -- --noplot 2>&1 | grep -E '^(authorize|may_grant|permission map)|time:'
+
+bench-gate: ## Per-request cost of the policy gate: the check itself (criterion), and entering an org with vs without its policies (pgbench, ~30 s)
+	cargo bench -p orgd-domain --bench authorize -- --noplot gate 2>&1 | grep -E '^gate|time:'
+	@export PGOPTIONS=--client-min-messages=warning; db=orgd_bench_gate; base=$${DATABASE_URL%/*}; \
+	psql "$$base/postgres" -qc "DROP DATABASE IF EXISTS $$db" && psql "$$base/postgres" -qc "CREATE DATABASE $$db" && \
+	DATABASE_URL="$$base/$$db" cargo run -q -p orgd -- migrate >/dev/null && psql "$$base/$$db" -q -f bench/gate.sql && \
+	for script in gate_org_only gate_org_with_policies; do \
+		printf '%-26s ' "$$script:"; pgbench -n -M prepared -c 4 -j 2 -T 10 -f bench/$$script.sql "$$base/$$db" 2>/dev/null \
+			| awk '/latency average/ { lat = $$4 } /^tps/ { tps = $$3 } END { printf "%8.0f statements/s, %s ms average latency, 1 statement per request\n", tps, lat }'; \
+	done; status=$$?; psql "$$base/postgres" -qc "DROP DATABASE IF EXISTS $$db"; exit $$status
 
 bench-audit: ## Audit log at 1,000,000 records: newest page, filtered page, full verification (~3 min)
 	cargo bench -p orgd-infra --bench audit_log
@@ -67,4 +89,4 @@ bench-members: ## Query plans and timings of member listing in an org of 1,000,0
 	psql "$$base/$$db" -q -f bench/members_at_scale.sql | grep -E '^(===|Time:| Execution Time)'; status=$$?; \
 	psql "$$base/postgres" -qc "DROP DATABASE IF EXISTS $$db"; exit $$status
 
-ci: lint check-domain schema-check test ## What CI runs
+ci: lint check-domain schema-check test readme-check contract ## What CI runs

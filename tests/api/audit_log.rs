@@ -338,6 +338,18 @@ const AUDITED: &[(&str, &str, &str)] = &[
     ("POST", "/v1/orgs/{org}/invites/{invite}/resend", "invite.resent"),
     ("DELETE", "/v1/orgs/{org}/invites/{invite}", "invite.revoked"),
     ("POST", "/v1/invites/{token}/accept", "invite.accepted"),
+    ("PUT", "/v1/orgs/{org}/mfa/policy", "security.mfa_policy_updated"),
+    ("PUT", "/v1/orgs/{org}/sign-in-methods", "security.sign_in_methods_updated"),
+    ("PUT", "/v1/orgs/{org}/security-policy", "security.policy_updated"),
+    ("PUT", "/v1/orgs/{org}/sso", "sso.config_updated"),
+    ("PUT", "/v1/orgs/{org}/scim", "scim.config_updated"),
+    ("POST", "/v1/orgs/{org}/mfa/reminders", "security.mfa_reminders_sent"),
+];
+
+/// Mutating routes that change no organization, so write no audit record.
+const NOT_AUDITED: &[(&str, &str)] = &[
+    // Marks the caller's own notification read: their inbox, which no one else sees.
+    ("POST", "/v1/me/notifications/{notification}/read"),
 ];
 
 fn audited_body(method: &str, path: &str, f: &crate::authorization::Fixture) -> Option<Value> {
@@ -353,6 +365,11 @@ fn audited_body(method: &str, path: &str, f: &crate::authorization::Fixture) -> 
         ("PATCH", "/v1/orgs/{org}/teams/{team}") => json!({ "name": "Renamed team" }),
         ("POST", "/v1/orgs/{org}/teams/{team}/members") => json!({ "member_id": f.spare_member }),
         ("POST", "/v1/orgs/{org}/invites") => json!({ "role": "member" }),
+        ("PUT", "/v1/orgs/{org}/mfa/policy") => crate::authorization::graced_mfa(),
+        ("PUT", "/v1/orgs/{org}/sign-in-methods") => json!({ "allowed": ["password"] }),
+        ("PUT", "/v1/orgs/{org}/security-policy") => json!({ "max_session_age_secs": 86400 }),
+        ("PUT", "/v1/orgs/{org}/sso") => crate::authorization::sso_config(),
+        ("PUT", "/v1/orgs/{org}/scim") => json!({ "enabled": true }),
         ("PUT", _) => json!({ "is_manager": true }),
         ("POST", _) => json!({}),
         _ => return None,
@@ -369,7 +386,8 @@ async fn every_mutating_route_writes_exactly_one_audit_record() {
             item.as_object().unwrap().keys().filter(|m| ["post", "put", "patch", "delete"].contains(&m.as_str()))
         {
             let method = method.to_uppercase();
-            if !AUDITED.iter().any(|(m, p, _)| *m == method && p == path) {
+            let audited = AUDITED.iter().any(|(m, p, _)| *m == method && p == path);
+            if !audited && !NOT_AUDITED.iter().any(|(m, p)| *m == method && p == path) {
                 uncovered.push(format!("{method} {path}"));
             }
         }

@@ -42,7 +42,29 @@ const MATRIX: &[(&str, &str, &str)] = &[
     ("GET", "/v1/orgs/{org}/api-keys", "YYFFFN"),
     ("POST", "/v1/orgs/{org}/api-keys", "YYFFFN"),
     ("DELETE", "/v1/orgs/{org}/api-keys/{key}", "YYFFFN"),
+    ("GET", "/v1/orgs/{org}/mfa/policy", "YYFFFN"),
+    ("PUT", "/v1/orgs/{org}/mfa/policy", "YYFFFN"),
+    ("GET", "/v1/orgs/{org}/mfa", "YYFFFN"),
+    ("POST", "/v1/orgs/{org}/mfa/reminders", "YYFFFN"),
+    ("GET", "/v1/orgs/{org}/sign-in-methods", "YYFFFN"),
+    ("PUT", "/v1/orgs/{org}/sign-in-methods", "YYFFFN"),
+    ("GET", "/v1/orgs/{org}/security-policy", "YYFFFN"),
+    ("PUT", "/v1/orgs/{org}/security-policy", "YYFFFN"),
+    ("GET", "/v1/orgs/{org}/sso", "YYFFFN"),
+    ("PUT", "/v1/orgs/{org}/sso", "YYFFFN"),
+    ("GET", "/v1/orgs/{org}/scim", "YYFFFN"),
+    ("PUT", "/v1/orgs/{org}/scim", "YFFFFN"),
 ];
+
+/// A 2FA enforcement that starts in a month: a real change that locks nobody out today.
+pub fn graced_mfa() -> Value {
+    json!({ "enforced": true, "grace_until": (chrono::Utc::now() + chrono::Duration::days(30)).to_rfc3339() })
+}
+
+/// An OIDC connection with a client secret: a real SSO change.
+pub fn sso_config() -> Value {
+    json!({ "enabled": true, "connection": { "type": "oidc", "issuer": "https://idp.example.com", "client_id": "orgd", "client_secret": "a-client-secret-of-some-length" } })
+}
 
 fn body_for(method: &str, path: &str, member: &str) -> Option<Value> {
     match (method, path) {
@@ -56,6 +78,11 @@ fn body_for(method: &str, path: &str, member: &str) -> Option<Value> {
         ("POST", "/v1/orgs/{org}/invites") => Some(json!({ "role": "member" })),
         ("PATCH", "/v1/orgs/{org}/teams/{team}") => Some(json!({ "name": "Renamed team" })),
         ("POST", "/v1/orgs/{org}/teams/{team}/members") => Some(json!({ "member_id": member })),
+        ("PUT", "/v1/orgs/{org}/mfa/policy") => Some(graced_mfa()),
+        ("PUT", "/v1/orgs/{org}/sign-in-methods") => Some(json!({ "allowed": ["password"] })),
+        ("PUT", "/v1/orgs/{org}/security-policy") => Some(json!({ "max_session_age_secs": 86400 })),
+        ("PUT", "/v1/orgs/{org}/sso") => Some(sso_config()),
+        ("PUT", "/v1/orgs/{org}/scim") => Some(json!({ "enabled": true })),
         ("PUT", _) => Some(json!({ "is_manager": true })),
         ("POST", _) => Some(json!({})),
         _ => None,

@@ -12,6 +12,8 @@ use serde_json::{json, Value};
 pub const JWT_SECRET: &str = "test-secret-0123456789abcdef0123456789abcdef";
 pub const ISSUER: &str = "https://idp.test";
 pub const AUDIENCE: &str = "orgd-test";
+/// The key stored secrets are encrypted under in tests.
+pub const ENCRYPTION_KEY: [u8; 32] = [0x5e; 32];
 
 /// A running server with a database of its own.
 pub struct TestApp {
@@ -28,6 +30,7 @@ pub fn jwt_config() -> JwtConfig {
         issuer: Some(ISSUER.to_owned()),
         audience: Some(AUDIENCE.to_owned()),
         staff_claim: "orgd_staff".to_owned(),
+        sign_in_method_claim: Some("login_method".to_owned()),
     }
 }
 
@@ -56,6 +59,11 @@ impl TestApp {
             workers: 2,
             log_format: LogFormat::Text,
             trust_forwarded_for: false,
+            default_plan: domain::policy::Plan::Enterprise,
+            encryption: api::config::EncryptionKeys {
+                current: secrecy::SecretSlice::from(ENCRYPTION_KEY.to_vec()),
+                previous: None,
+            },
             public_url: "https://app.test".to_owned(),
             invites: domain::invite::InviteSettings {
                 accept_url_base: "https://app.test/invites/".to_owned(),
@@ -76,11 +84,20 @@ impl TestApp {
 
     /// A token for a user with a verified `{subject}@example.com` email.
     pub fn token(&self, subject: &str) -> String {
+        self.person_token(subject, false)
+    }
+
+    /// [`Self::token`] for a sign-in that proved a second factor.
+    pub fn token_with_mfa(&self, subject: &str) -> String {
+        self.person_token(subject, true)
+    }
+
+    fn person_token(&self, subject: &str, mfa: bool) -> String {
         self.token_with(DevToken {
             subject: subject.to_owned(),
             email: Some(format!("{subject}@example.com")),
             name: Some(format!("User {subject}")),
-            mfa: false,
+            mfa,
             staff: false,
             ttl: Duration::from_secs(600),
         })

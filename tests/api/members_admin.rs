@@ -35,25 +35,35 @@ async fn roles_change_within_the_callers_reach() {
     )
     .await;
     assert_eq!(promoted["role"], "admin");
-    let problem = expect_problem(
+    // Owners are made and unmade by owners only, whatever an admin's permissions.
+    expect_problem(
         app.patch(&format!("/v1/orgs/{org}/members/{dev}"), &admin, json!({ "role": "owner" })).await,
         StatusCode::FORBIDDEN,
-        "escalation_denied",
+        "owner_required",
     )
     .await;
-    assert!(problem["missing_permissions"].as_array().unwrap().contains(&json!("org:delete")));
     expect_problem(
         app.patch(&format!("/v1/orgs/{org}/members/{boss}"), &admin, json!({ "role": "member" })).await,
         StatusCode::FORBIDDEN,
-        "escalation_denied",
+        "owner_required",
     )
     .await;
     expect_problem(
         app.delete(&format!("/v1/orgs/{org}/members/{boss}"), &admin).await,
         StatusCode::FORBIDDEN,
+        "owner_required",
+    )
+    .await;
+    // Below owner, nobody hands out or takes away more than they hold.
+    let wide = json!({ "key": "deleter", "name": "Deleter", "permissions": ["org:read", "org:delete"] });
+    expect_status(app.post(&format!("/v1/orgs/{org}/roles"), &owner, wide).await, StatusCode::CREATED).await;
+    let problem = expect_problem(
+        app.patch(&format!("/v1/orgs/{org}/members/{dev}"), &admin, json!({ "role": "deleter" })).await,
+        StatusCode::FORBIDDEN,
         "escalation_denied",
     )
     .await;
+    assert_eq!(problem["missing_permissions"], json!(["org:delete"]));
     expect_problem(
         app.patch(&format!("/v1/orgs/{org}/members/{dev}"), &owner, json!({ "role": "ghost" })).await,
         StatusCode::UNPROCESSABLE_ENTITY,
@@ -130,7 +140,7 @@ async fn ownership_is_handed_over_in_one_step() {
     expect_problem(
         app.post(&format!("/v1/orgs/{org}/transfer-ownership"), &owner, json!({ "member_id": heir })).await,
         StatusCode::FORBIDDEN,
-        "forbidden",
+        "owner_required",
     )
     .await;
     assert_eq!(app.audit_actions(&org).last().map(String::as_str), Some("org.ownership_transferred"));

@@ -34,10 +34,8 @@ async fn unknown_routes_are_problem_documents() {
     let app = TestApp::spawn().await;
     expect_problem(app.request(Method::GET, "/v1/nowhere", None, None).await, StatusCode::NOT_FOUND, "not_found").await;
     let token = app.token("ada");
-    expect_problem(
-        app.request(Method::PUT, "/v1/orgs/me", Some(&token), None).await,
-        StatusCode::NOT_FOUND,
-        "not_found",
-    )
-    .await;
+    let wrong_method = app.request(Method::PUT, "/v1/orgs/me", Some(&token), None).await;
+    let allow = wrong_method.headers().get("allow").map(|v| v.to_str().unwrap().to_owned());
+    expect_problem(wrong_method, StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed").await;
+    assert_eq!(allow.as_deref(), Some("GET, PATCH, DELETE"), "a known path names the methods it answers");
 }

@@ -157,12 +157,13 @@ async fn malformed_bodies_are_400_and_wrong_media_types_415() {
         "malformed_request",
     )
     .await;
-    expect_problem(
+    let typo = expect_problem(
         send("{\"name\": \"A\", \"nmae\": \"typo\"}", "application/json").await.unwrap(),
-        StatusCode::BAD_REQUEST,
-        "malformed_request",
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
     )
     .await;
+    assert_eq!((&typo["errors"][0]["field"], &typo["errors"][0]["code"]), (&json!("nmae"), &json!("unknown_field")));
     expect_problem(
         send("name=Acme", "application/x-www-form-urlencoded").await.unwrap(),
         StatusCode::UNSUPPORTED_MEDIA_TYPE,

@@ -1,5 +1,6 @@
 //! The one place errors become HTTP responses: RFC 9457 `application/problem+json` with a
-//! stable machine `code`. Server-side causes go to the log, never to the client.
+//! stable machine `code`. Server-side causes go to the log (the request's line, see
+//! `telemetry`), never to the client.
 
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
@@ -8,9 +9,13 @@ use domain::apikey::ApiKeyError;
 use domain::audit::AuditError;
 use domain::invite::InviteError;
 use domain::member::MemberError;
+use domain::notification::NotificationError;
 use domain::org::OrgError;
 use domain::role::RoleError;
+use domain::scim::ScimError;
+use domain::sso::SsoError;
 use domain::team::TeamError;
+use domain::policy::{MfaError, PolicyError, PolicyRefusal};
 use domain::{AccessError, Invalid, StoreError};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -73,6 +78,8 @@ struct Details {
     cause: Option<String>,
     challenge: bool,
     retry_after: Option<u32>,
+    /// The methods the path answers (405 only).
+    allow: Option<String>,
 }
 
 impl std::fmt::Display for ApiError {
@@ -94,6 +101,7 @@ impl ApiError {
             cause: None,
             challenge: false,
             retry_after: None,
+            allow: None,
         }))
     }
 
@@ -103,6 +111,11 @@ impl ApiError {
 
     pub fn code(&self) -> &'static str {
         self.0.code
+    }
+
+    /// The server-side cause of a 5xx, for the request's log line (never sent to the client).
+    pub fn cause(&self) -> Option<&str> {
+        self.0.cause.as_deref()
     }
 
     fn with(mut self, change: impl FnOnce(&mut Details)) -> Self {
@@ -138,6 +151,13 @@ impl ApiError {
         Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, "Rule violated", detail)
     }
 
+    /// 405 for a method `path` does not answer, naming those it does.
+    pub fn method_not_allowed(allowed: &[&str]) -> Self {
+        let detail = format!("this path answers {}", allowed.join(", "));
+        Self::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "Method not allowed", detail)
+            .with(|d| d.allow = Some(allowed.join(", ")))
+    }
+
     pub fn conflict(code: &'static str, detail: impl Into<String>) -> Self {
         Self::new(StatusCode::CONFLICT, code, "Conflict", detail)
     }
@@ -147,16 +167,11 @@ impl ApiError {
     }
 
     pub fn unavailable(cause: impl Into<String>) -> Self {
-        let detail = "the service is temporarily unavailable; retry shortly";
-        Self::new(StatusCode::SERVICE_UNAVAILABLE, "service_unavailable", "Service unavailable", detail).with(|d| {
-            d.cause = Some(cause.into());
-            d.retry_after = Some(1);
-        })
+        StoreError::Unavailable(cause.into()).into()
     }
 
     pub fn internal(cause: impl Into<String>) -> Self {
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal_error", "Internal error", "an unexpected error occurred")
-            .with(|d| d.cause = Some(cause.into()))
+        StoreError::Internal(cause.into()).into()
     }
 
     fn problem(&self) -> Problem {
@@ -181,13 +196,13 @@ impl ResponseError for ApiError {
 
     fn error_response(&self) -> HttpResponse {
         let d = &self.0;
-        if d.status.is_server_error() {
-            tracing::error!(code = d.code, cause = d.cause.as_deref().unwrap_or(""), "request failed");
-        }
         let mut response = HttpResponse::build(d.status);
         response.insert_header((header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON)));
         if d.challenge {
             response.insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer")));
+        }
+        if let Some(methods) = d.allow.as_deref().and_then(|m| HeaderValue::from_str(m).ok()) {
+            response.insert_header((header::ALLOW, methods));
         }
         if let Some(seconds) = d.retry_after {
             response.insert_header((header::RETRY_AFTER, seconds));
@@ -196,45 +211,138 @@ impl ResponseError for ApiError {
     }
 }
 
-impl From<AccessError> for ApiError {
-    fn from(err: AccessError) -> Self {
-        match err {
-            AccessError::NotFound(what) => ApiError::not_found(what),
-            AccessError::Forbidden { permission } => {
-                let detail = format!("this requires the `{permission}` permission");
-                ApiError::new(StatusCode::FORBIDDEN, "forbidden", "Forbidden", detail)
-                    .with(|d| d.permission = Some(permission.to_owned()))
-            }
-            AccessError::NotAllowed(why) => ApiError::new(StatusCode::FORBIDDEN, "forbidden", "Forbidden", why),
-            AccessError::Escalation { missing } => {
-                let detail = format!("you cannot grant permissions you do not hold: {}", missing.join(", "));
-                ApiError::new(StatusCode::FORBIDDEN, "escalation_denied", "Forbidden", detail)
-                    .with(|d| d.missing_permissions = missing.iter().map(|p| (*p).to_owned()).collect())
-            }
-            AccessError::UserRequired => {
-                ApiError::new(StatusCode::FORBIDDEN, "user_required", "Forbidden", err.to_string())
-            }
-            AccessError::OwnerRequired => {
-                ApiError::new(StatusCode::FORBIDDEN, "owner_required", "Forbidden", err.to_string())
-            }
-            AccessError::Unauthenticated("expired") => {
-                ApiError::unauthenticated("token_expired", "the API key has expired")
-            }
-            AccessError::Unauthenticated(why) => {
-                ApiError::unauthenticated("invalid_token", format!("the API key is {why}"))
+/// One problem an error can become: the status and stable code a client sees, and when.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProblemDoc {
+    pub status: StatusCode,
+    pub code: &'static str,
+    /// When the problem happens, as the OpenAPI document says it.
+    pub when: &'static str,
+}
+
+/// An error type whose every problem is known, so that a route documents the problems its
+/// use case can produce from the type rather than from a hand-kept list
+/// ([`crate::openapi::Errors`]).
+pub trait Documented {
+    /// Every (status, code) the error's conversion into [`ApiError`] can produce.
+    fn problems() -> Vec<ProblemDoc>;
+}
+
+/// Declares how an error type becomes problems as one table, from which both
+/// `From<error> for ApiError` and its [`Documented`] list are generated: the mapping and the
+/// documentation cannot disagree. A row is `pattern => STATUS "code" "Title", "when", detail`
+/// and optionally `, |d| …` to add members or headers to the problem.
+///
+/// `use case` errors also hold the shared `Access`, `Invalid` and `Store` variants, which
+/// map as those errors do.
+macro_rules! problems {
+    (use case $error:ident as $err:ident { $($rows:tt)* }) => {
+        problems!(@emit $error, $err, [AccessError, Invalid, StoreError], {
+            $error::Access(e) => ApiError::from(e),
+            $error::Invalid(e) => ApiError::from(e),
+            $error::Store(e) => ApiError::from(e),
+        }, $($rows)*);
+    };
+    (shared $error:ident as $err:ident { $($rows:tt)* }) => {
+        problems!(@emit $error, $err, [], {}, $($rows)*);
+    };
+    (@emit $error:ident, $err:ident, [$($shared:ty),*], { $($delegations:tt)* },
+        $($pattern:pat => $status:ident $code:literal $title:literal, $when:literal, $detail:expr $(, $change:expr)?;)*
+    ) => {
+        impl From<$error> for ApiError {
+            fn from($err: $error) -> Self {
+                match $err {
+                    $($delegations)*
+                    $($pattern => ApiError::new(StatusCode::$status, $code, $title, $detail)$(.with($change))?,)*
+                }
             }
         }
+
+        impl Documented for $error {
+            fn problems() -> Vec<ProblemDoc> {
+                let own = vec![$(ProblemDoc { status: StatusCode::$status, code: $code, when: $when }),*];
+                own.into_iter()$(.chain(<$shared as Documented>::problems()))*.collect()
+            }
+        }
+    };
+}
+
+problems! {
+    shared AccessError as err {
+        AccessError::NotFound(what) => NOT_FOUND "not_found" "Not found",
+            "no such resource for this caller, including any resource of another organization",
+            format!("{what} not found");
+        AccessError::Forbidden { permission } => FORBIDDEN "forbidden" "Forbidden",
+            "the caller lacks the permission named in `permission`, or a rule not about permissions forbids it",
+            format!("this requires the `{permission}` permission"),
+            |d| d.permission = Some(permission.to_owned());
+        AccessError::NotAllowed(why) => FORBIDDEN "forbidden" "Forbidden",
+            "the caller lacks the permission named in `permission`, or a rule not about permissions forbids it",
+            why;
+        AccessError::Escalation { missing } => FORBIDDEN "escalation_denied" "Forbidden",
+            "the change would grant the `missing_permissions` the caller lacks",
+            format!("you cannot grant permissions you do not hold: {}", missing.join(", ")),
+            |d| d.missing_permissions = missing.iter().map(|p| (*p).to_owned()).collect();
+        AccessError::UserRequired => FORBIDDEN "user_required" "Forbidden",
+            "an API key may not do this; only a person may",
+            err.to_string();
+        AccessError::OwnerRequired => FORBIDDEN "owner_required" "Forbidden",
+            "only an owner, signed in as a person, may make, unmake, remove or transfer an owner",
+            err.to_string();
+        AccessError::Policy(refusal @ PolicyRefusal::IpNotAllowed { .. }) => FORBIDDEN "ip_not_allowed" "Refused by policy",
+            "the organization's IP allowlist does not include the client's address",
+            refusal.detail();
+        AccessError::Policy(refusal @ PolicyRefusal::MfaRequired { .. }) => FORBIDDEN "mfa_required" "Refused by policy",
+            "the organization enforces two-factor authentication (or a recent second factor) and this sign-in did not prove one",
+            refusal.detail();
+        AccessError::Policy(refusal @ PolicyRefusal::SignInMethodNotAllowed { .. }) => FORBIDDEN "sign_in_method_not_allowed" "Refused by policy",
+            "the organization does not allow the method the caller signed in with",
+            refusal.detail();
+        AccessError::Policy(refusal @ PolicyRefusal::SessionTooOld { .. }) => FORBIDDEN "session_too_old" "Refused by policy",
+            "the caller signed in longer ago than the organization's maximum session age",
+            refusal.detail();
+        AccessError::FeatureNotInPlan { feature, plan } => FORBIDDEN "feature_not_in_plan" "Forbidden",
+            "the organization's plan does not include the feature whose settings were written",
+            format!("the `{plan}` plan does not include `{feature}`; reading its settings stays possible");
+        AccessError::Unauthenticated("expired") => UNAUTHORIZED "token_expired" "Unauthenticated",
+            "the credential has expired",
+            "the API key has expired",
+            |d| d.challenge = true;
+        AccessError::Unauthenticated(why) => UNAUTHORIZED "invalid_token" "Unauthenticated",
+            "the credential is malformed, unknown or revoked",
+            format!("the API key is {why}"),
+            |d| d.challenge = true;
     }
 }
 
-impl From<StoreError> for ApiError {
-    fn from(err: StoreError) -> Self {
-        match err {
-            StoreError::Unavailable(cause) | StoreError::Contention(cause) => ApiError::unavailable(cause),
-            StoreError::Internal(cause) => ApiError::internal(cause),
-        }
+/// What a client reads when the service cannot serve it for now.
+const UNAVAILABLE_DETAIL: &str = "the service is temporarily unavailable; retry shortly";
+
+problems! {
+    shared StoreError as err {
+        StoreError::Unavailable(cause) | StoreError::Contention(cause) => SERVICE_UNAVAILABLE "service_unavailable" "Service unavailable",
+            "the database is unreachable or saturated; retry after `Retry-After`",
+            UNAVAILABLE_DETAIL,
+            |d| { d.cause = Some(cause); d.retry_after = Some(1); };
+        StoreError::Internal(cause) => INTERNAL_SERVER_ERROR "internal_error" "Internal error",
+            "a fault on the server; details are in its log under the request id",
+            "an unexpected error occurred",
+            |d| d.cause = Some(cause);
     }
 }
+
+impl Documented for Invalid {
+    fn problems() -> Vec<ProblemDoc> {
+        vec![VALIDATION_FAILED]
+    }
+}
+
+/// Every rejected field is listed in `errors`.
+pub const VALIDATION_FAILED: ProblemDoc = ProblemDoc {
+    status: StatusCode::UNPROCESSABLE_ENTITY,
+    code: "validation_failed",
+    when: "fields of the request are invalid; `errors` lists every one",
+};
 
 impl From<Invalid> for ApiError {
     fn from(invalid: Invalid) -> Self {
@@ -278,103 +386,268 @@ impl From<validator::ValidationErrors> for ApiError {
     }
 }
 
-impl From<OrgError> for ApiError {
-    fn from(err: OrgError) -> Self {
-        match err {
-            OrgError::Access(e) => e.into(),
-            OrgError::Invalid(e) => e.into(),
-            OrgError::Store(e) => e.into(),
-            OrgError::NameTaken => ApiError::conflict("org_name_taken", "another organization already has this name"),
-            OrgError::SlugTaken => ApiError::conflict("org_slug_taken", "another organization already has this slug"),
-            OrgError::VersionMismatch { .. } => {
-                ApiError::precondition_failed(format!("{err}; fetch it again and retry"))
-            }
-        }
+problems! {
+    use case OrgError as err {
+        OrgError::NameTaken => CONFLICT "org_name_taken" "Conflict",
+            "another organization has this name",
+            "another organization already has this name";
+        OrgError::SlugTaken => CONFLICT "org_slug_taken" "Conflict",
+            "another organization has this slug",
+            "another organization already has this slug";
+        OrgError::VersionMismatch { .. } => PRECONDITION_FAILED "precondition_failed" "Precondition failed",
+            "the organization changed since the `If-Match` version",
+            format!("{err}; fetch it again and retry");
     }
 }
 
-impl From<MemberError> for ApiError {
-    fn from(err: MemberError) -> Self {
-        match err {
-            MemberError::Access(e) => e.into(),
-            MemberError::Invalid(e) => e.into(),
-            MemberError::Store(e) => e.into(),
-            MemberError::LastOwner => ApiError::conflict("last_owner", err.to_string()),
-            MemberError::UnknownRole(_) => ApiError::rule("unknown_role", err.to_string()),
-        }
+problems! {
+    use case PolicyError as err {
+        PolicyError::VersionMismatch { .. } => PRECONDITION_FAILED "precondition_failed" "Precondition failed",
+            "the policy changed since the `If-Match` version",
+            format!("{err}; fetch it again and retry");
+        PolicyError::WouldLockOutCaller(_) => CONFLICT "would_lock_out_caller" "Conflict",
+            "the change would refuse the caller's own next request; preview it with `dry_run=true`, apply it with `force=true`",
+            err.to_string();
+        PolicyError::WouldLockOutEveryOwner => CONFLICT "would_lock_out_every_owner" "Conflict",
+            "the change would keep every owner out, so nobody could undo it",
+            err.to_string();
     }
 }
 
-impl From<RoleError> for ApiError {
-    fn from(err: RoleError) -> Self {
-        match err {
-            RoleError::Access(e) => e.into(),
-            RoleError::Invalid(e) => e.into(),
-            RoleError::Store(e) => e.into(),
-            RoleError::KeyTaken => ApiError::conflict("role_key_taken", err.to_string()),
-            RoleError::InUse { .. } => ApiError::conflict("role_in_use", err.to_string()),
-            RoleError::ReservedKey => ApiError::rule("reserved_role_key", err.to_string()),
-            RoleError::TooManyRoles(_) => ApiError::rule("too_many_roles", err.to_string()),
-            RoleError::UnknownRole(_) => ApiError::rule("unknown_role", err.to_string()),
-        }
+problems! {
+    use case MfaError as err {}
+}
+
+problems! {
+    use case NotificationError as err {}
+}
+
+problems! {
+    use case SsoError as err {
+        SsoError::VersionMismatch { .. } => PRECONDITION_FAILED "precondition_failed" "Precondition failed",
+            "the SSO configuration changed since the `If-Match` version",
+            format!("{err}; fetch it again and retry");
     }
 }
 
-impl From<ApiKeyError> for ApiError {
-    fn from(err: ApiKeyError) -> Self {
-        match err {
-            ApiKeyError::Access(e) => e.into(),
-            ApiKeyError::Invalid(e) => e.into(),
-            ApiKeyError::Store(e) => e.into(),
-        }
+problems! {
+    use case ScimError as err {
+        ScimError::VersionMismatch { .. } => PRECONDITION_FAILED "precondition_failed" "Precondition failed",
+            "the SCIM configuration changed since the `If-Match` version",
+            format!("{err}; fetch it again and retry");
     }
 }
 
-impl From<TeamError> for ApiError {
-    fn from(err: TeamError) -> Self {
-        match err {
-            TeamError::Access(e) => e.into(),
-            TeamError::Invalid(e) => e.into(),
-            TeamError::Store(e) => e.into(),
-            TeamError::NameTaken => ApiError::conflict("team_name_taken", err.to_string()),
-            TeamError::AlreadyInTeam => ApiError::conflict("already_in_team", err.to_string()),
-        }
+problems! {
+    use case MemberError as err {
+        MemberError::LastOwner => CONFLICT "last_owner" "Conflict",
+            "the change would leave the organization without an owner",
+            err.to_string();
+        MemberError::UnknownRole(_) => UNPROCESSABLE_ENTITY "unknown_role" "Rule violated",
+            "no role of the organization has this key",
+            err.to_string();
     }
 }
 
-impl From<AuditError> for ApiError {
-    fn from(err: AuditError) -> Self {
-        match err {
-            AuditError::Access(e) => e.into(),
-            AuditError::Invalid(e) => e.into(),
-            AuditError::Store(e) => e.into(),
-        }
+problems! {
+    use case RoleError as err {
+        RoleError::KeyTaken => CONFLICT "role_key_taken" "Conflict",
+            "the organization has a role with this key",
+            err.to_string();
+        RoleError::InUse { .. } => CONFLICT "role_in_use" "Conflict",
+            "members hold the role and no `reassign_to` was given",
+            err.to_string();
+        RoleError::ReservedKey => UNPROCESSABLE_ENTITY "reserved_role_key" "Rule violated",
+            "`owner` cannot be defined",
+            err.to_string();
+        RoleError::TooManyRoles(_) => UNPROCESSABLE_ENTITY "too_many_roles" "Rule violated",
+            "the organization has as many custom roles as it may",
+            err.to_string();
+        RoleError::UnknownRole(_) => UNPROCESSABLE_ENTITY "unknown_role" "Rule violated",
+            "no role of the organization has this key",
+            err.to_string();
     }
 }
 
-impl From<InviteError> for ApiError {
-    fn from(err: InviteError) -> Self {
-        let gone = |code| ApiError::new(StatusCode::GONE, code, "Gone", err.to_string());
-        match &err {
-            InviteError::Access(e) => e.clone().into(),
-            InviteError::Invalid(e) => e.clone().into(),
-            InviteError::Store(e) => e.clone().into(),
-            InviteError::OwnerRole => ApiError::rule("owner_not_invitable", err.to_string()),
-            InviteError::UnknownRole(_) => ApiError::rule("unknown_role", err.to_string()),
-            InviteError::NotAnEmailInvite => ApiError::rule("not_an_email_invite", err.to_string()),
-            InviteError::Expired => gone("invite_expired"),
-            InviteError::Revoked => gone("invite_revoked"),
-            InviteError::Exhausted => gone("invite_exhausted"),
-            InviteError::NoLongerValid => gone("invite_invalid"),
-            InviteError::EmailMismatch => {
-                ApiError::new(StatusCode::FORBIDDEN, "invite_email_mismatch", "Forbidden", err.to_string())
-            }
-            InviteError::AlreadyMember => ApiError::conflict("already_member", err.to_string()),
-            InviteError::ResendTooSoon { retry_after_secs } => {
-                let wait = *retry_after_secs;
-                ApiError::new(StatusCode::TOO_MANY_REQUESTS, "resend_too_soon", "Too many requests", err.to_string())
-                    .with(|d| d.retry_after = Some(wait))
-            }
+problems! {
+    use case ApiKeyError as err {}
+}
+
+problems! {
+    use case TeamError as err {
+        TeamError::NameTaken => CONFLICT "team_name_taken" "Conflict",
+            "the organization has a team with this name",
+            err.to_string();
+        TeamError::AlreadyInTeam => CONFLICT "already_in_team" "Conflict",
+            "the member is in the team already",
+            err.to_string();
+    }
+}
+
+problems! {
+    use case AuditError as err {}
+}
+
+problems! {
+    use case InviteError as err {
+        InviteError::OwnerRole => UNPROCESSABLE_ENTITY "owner_not_invitable" "Rule violated",
+            "no invite makes an owner",
+            err.to_string();
+        InviteError::UnknownRole(_) => UNPROCESSABLE_ENTITY "unknown_role" "Rule violated",
+            "no role of the organization has this key",
+            err.to_string();
+        InviteError::NotAnEmailInvite => UNPROCESSABLE_ENTITY "not_an_email_invite" "Rule violated",
+            "only email invites are sent",
+            err.to_string();
+        InviteError::Expired => GONE "invite_expired" "Gone",
+            "the invite has expired",
+            err.to_string();
+        InviteError::Revoked => GONE "invite_revoked" "Gone",
+            "the invite was revoked",
+            err.to_string();
+        InviteError::Exhausted => GONE "invite_exhausted" "Gone",
+            "the invite has been used as often as it allows",
+            err.to_string();
+        InviteError::NoLongerValid => GONE "invite_invalid" "Gone",
+            "the invite's role or its inviter's rights changed since it was made",
+            err.to_string();
+        InviteError::EmailMismatch => FORBIDDEN "invite_email_mismatch" "Forbidden",
+            "the invite is for another email address: sign in with the invited, verified one",
+            err.to_string();
+        InviteError::AlreadyMember => CONFLICT "already_member" "Conflict",
+            "the caller is a member already; the invite is not used up",
+            err.to_string();
+        InviteError::ResendTooSoon { retry_after_secs } => TOO_MANY_REQUESTS "resend_too_soon" "Too many requests",
+            "the invite was emailed moments ago; retry after `Retry-After`",
+            err.to_string(),
+            |d| d.retry_after = Some(retry_after_secs);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every sample's problem is one its type documents.
+    fn documented<E: Documented + std::fmt::Debug + Clone>(samples: &[E])
+    where
+        ApiError: From<E>,
+    {
+        let problems = E::problems();
+        for sample in samples {
+            let error = ApiError::from(sample.clone());
+            assert!(
+                problems.iter().any(|p| p.status == error.status() && p.code == error.code()),
+                "{sample:?} becomes {} {}, which {} does not document",
+                error.status(),
+                error.code(),
+                std::any::type_name::<E>()
+            );
         }
+    }
+
+    fn access() -> Vec<AccessError> {
+        vec![
+            AccessError::NotFound("member"),
+            AccessError::Forbidden { permission: "members:read" },
+            AccessError::NotAllowed("only an owner may"),
+            AccessError::Escalation { missing: vec!["org:delete"] },
+            AccessError::UserRequired,
+            AccessError::OwnerRequired,
+            AccessError::Policy(PolicyRefusal::IpNotAllowed { ip: None }),
+            AccessError::Policy(PolicyRefusal::MfaRequired { grace_ended_at: None, stale: false }),
+            AccessError::Policy(PolicyRefusal::SignInMethodNotAllowed { method: None, allowed: Vec::new() }),
+            AccessError::Policy(PolicyRefusal::SessionTooOld { max_age_secs: 60 }),
+            AccessError::FeatureNotInPlan { feature: "sso", plan: "free" },
+            AccessError::Unauthenticated("expired"),
+            AccessError::Unauthenticated("revoked"),
+        ]
+    }
+
+    fn store() -> Vec<StoreError> {
+        vec![
+            StoreError::Unavailable("down".into()),
+            StoreError::Contention("deadlock".into()),
+            StoreError::Internal("bug".into()),
+        ]
+    }
+
+    /// The shared variants, as every use-case error holds them.
+    fn shared<E: From<AccessError> + From<StoreError> + From<Invalid>>() -> Vec<E> {
+        let mut all: Vec<E> = access().into_iter().map(E::from).collect();
+        all.extend(store().into_iter().map(E::from));
+        all.push(E::from(Invalid::field("name", "required", "a name is required")));
+        all
+    }
+
+    fn with<E>(mut all: Vec<E>, own: impl IntoIterator<Item = E>) -> Vec<E> {
+        all.extend(own);
+        all
+    }
+
+    #[test]
+    fn every_variant_of_every_error_is_documented() {
+        documented(&access());
+        documented(&store());
+        documented(&[Invalid::field("name", "required", "a name is required")]);
+        documented(&with(
+            shared(),
+            [OrgError::NameTaken, OrgError::SlugTaken, OrgError::VersionMismatch { expected: 1, current: 2 }],
+        ));
+        documented(&with(shared(), [SsoError::VersionMismatch { expected: 1, current: 2 }]));
+        documented(&with(shared(), [ScimError::VersionMismatch { expected: 1, current: 2 }]));
+        documented(&with(shared(), [MemberError::LastOwner, MemberError::UnknownRole("ghost".into())]));
+        documented(&with(
+            shared(),
+            [
+                RoleError::KeyTaken,
+                RoleError::InUse { members: 3 },
+                RoleError::ReservedKey,
+                RoleError::TooManyRoles(100),
+                RoleError::UnknownRole("ghost".into()),
+            ],
+        ));
+        documented::<ApiKeyError>(&shared());
+        documented(&with(shared(), [TeamError::NameTaken, TeamError::AlreadyInTeam]));
+        documented::<AuditError>(&shared());
+        documented::<MfaError>(&shared());
+        documented::<NotificationError>(&shared());
+        documented(&with(
+            shared(),
+            [
+                PolicyError::VersionMismatch { expected: 1, current: 2 },
+                PolicyError::WouldLockOutCaller(PolicyRefusal::SessionTooOld { max_age_secs: 60 }),
+                PolicyError::WouldLockOutEveryOwner,
+            ],
+        ));
+        documented(&with(
+            shared(),
+            [
+                InviteError::OwnerRole,
+                InviteError::UnknownRole("ghost".into()),
+                InviteError::NotAnEmailInvite,
+                InviteError::Expired,
+                InviteError::Revoked,
+                InviteError::Exhausted,
+                InviteError::NoLongerValid,
+                InviteError::EmailMismatch,
+                InviteError::AlreadyMember,
+                InviteError::ResendTooSoon { retry_after_secs: 30 },
+            ],
+        ));
+    }
+
+    #[test]
+    fn problems_keep_their_extra_members_and_headers() {
+        let escalation = ApiError::from(AccessError::Escalation { missing: vec!["org:delete"] });
+        assert_eq!(escalation.problem().missing_permissions, vec!["org:delete".to_owned()]);
+        let forbidden = ApiError::from(AccessError::Forbidden { permission: "members:read" });
+        assert_eq!(forbidden.problem().permission.as_deref(), Some("members:read"));
+        let resend = ApiError::from(InviteError::ResendTooSoon { retry_after_secs: 30 }).error_response();
+        assert_eq!(resend.headers().get(header::RETRY_AFTER).and_then(|v| v.to_str().ok()), Some("30"));
+        let expired = ApiError::from(AccessError::Unauthenticated("expired")).error_response();
+        assert!(expired.headers().contains_key(header::WWW_AUTHENTICATE));
+        let unavailable = ApiError::from(StoreError::Contention("deadlock".into()));
+        assert_eq!(unavailable.0.cause.as_deref(), Some("deadlock"));
     }
 }

@@ -4,7 +4,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use api::auth::{mint_dev_token, DevToken};
-use api::config::{database_url_from_env, Config, JwtConfig};
+use api::config::{database_url_from_env, Config, JwtConfig, LogFormat, TOKEN_LEEWAY_SECS};
 use api::startup::{openapi, Application};
 use api::telemetry;
 use clap::{Parser, Subcommand};
@@ -23,7 +23,8 @@ enum Command {
     Serve,
     /// Create the database if needed, run pending migrations, and exit.
     Migrate,
-    /// Print a development JWT signed with ORGD_JWT_SECRET.
+    /// Print a development JWT signed with ORGD_JWT_SECRET (`make token` passes the
+    /// Makefile's development key, the one `make run` serves with).
     Token {
         /// Subject (the user's stable id at the identity provider).
         #[arg(long)]
@@ -35,15 +36,19 @@ enum Command {
         /// Claim a second factor (`amr` includes `otp` and `mfa`).
         #[arg(long)]
         mfa: bool,
-        /// Set the platform-staff claim.
+        /// Set the platform-staff claim (honoured only by a server with ORGD_JWT_ISSUER and
+        /// ORGD_JWT_AUDIENCE set).
         #[arg(long)]
         staff: bool,
-        /// Lifetime, e.g. `30m`, `1h`, `7d`.
+        /// Lifetime, e.g. `30m`, `1h`, `7d`. The server allows 30 s of clock skew past expiry.
         #[arg(long, default_value = "1h", value_parser = humantime::parse_duration)]
         ttl: Duration,
     },
     /// Print the OpenAPI document.
     Openapi,
+    /// Re-encrypt every stored secret still under ORGD_ENCRYPTION_KEY_PREVIOUS with
+    /// ORGD_ENCRYPTION_KEY, and exit; afterwards the previous key can be unset.
+    Reseal,
 }
 
 fn serve() -> Result<(), String> {
@@ -57,6 +62,7 @@ fn serve() -> Result<(), String> {
 
 fn migrate() -> Result<(), String> {
     let url = database_url_from_env(&|name| std::env::var(name).ok()).map_err(|e| e.to_string())?;
+    telemetry::init(LogFormat::Text);
     let applied = infra::setup::prepare_database(url.expose_secret()).map_err(|e| e.to_string())?;
     if applied.is_empty() {
         println!("database is up to date");
@@ -67,8 +73,27 @@ fn migrate() -> Result<(), String> {
 }
 
 fn token(token: DevToken) -> Result<(), String> {
-    let jwt = JwtConfig::from_env(&|name| std::env::var(name).ok()).map_err(|e| e.to_string())?;
+    let jwt = JwtConfig::signing_from_env(&|name| std::env::var(name).ok()).map_err(|e| e.to_string())?;
+    if token.staff && !jwt.trusts_staff_claim() {
+        eprintln!(
+            "orgd: note: the server ignores --staff unless ORGD_JWT_ISSUER and ORGD_JWT_AUDIENCE are set \
+             (for it and for this command)"
+        );
+    }
+    if token.ttl.as_secs() < TOKEN_LEEWAY_SECS {
+        eprintln!(
+            "orgd: note: the server accepts tokens up to {TOKEN_LEEWAY_SECS} s past expiry (clock skew allowance)"
+        );
+    }
     println!("{}", mint_dev_token(&jwt, &token).map_err(|e| e.to_string())?);
+    Ok(())
+}
+
+fn reseal() -> Result<(), String> {
+    let config = Config::from_process_env().map_err(|e| e.to_string())?;
+    telemetry::init(config.log_format);
+    let count = api::startup::reseal(&config)?;
+    println!("re-encrypted {count} secret(s) under ORGD_ENCRYPTION_KEY; ORGD_ENCRYPTION_KEY_PREVIOUS may now be unset");
     Ok(())
 }
 
@@ -86,11 +111,15 @@ fn main() -> ExitCode {
             token(DevToken { subject: sub, email: Some(email), name, mfa, staff, ttl })
         }
         Command::Openapi => print_openapi(),
+        Command::Reseal => reseal(),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
-            eprintln!("orgd: {message}");
+            // Configuration reports every problem at once, one per line; each keeps the prefix.
+            for line in message.lines() {
+                eprintln!("orgd: {line}");
+            }
             ExitCode::FAILURE
         }
     }

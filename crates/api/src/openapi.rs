@@ -1,15 +1,26 @@
 //! The OpenAPI 3.1 document, generated from the same registration as the routes.
 
+use std::collections::BTreeMap;
+use std::marker::PhantomData;
+
+use actix_web::http::StatusCode;
+use utoipa::openapi::extensions::Extensions;
 use utoipa::openapi::path::{Operation, PathItem};
+use utoipa::openapi::response::Response;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, OpenApi, Ref, RefOr, ResponseBuilder};
+use utoipa::IntoResponses;
 
-use crate::error::{FieldProblem, Problem, PROBLEM_JSON};
+use crate::error::{Documented, FieldProblem, Problem, ProblemDoc, PROBLEM_JSON, VALIDATION_FAILED};
+use crate::routes::audit::ExportFormat;
 
 pub const BEARER: &str = "bearer";
 
 /// `/v1` paths anyone may call without credentials.
 pub const PUBLIC_PATHS: &[&str] = &["/v1/permissions", "/v1/invites/{token}"];
+
+/// The extension of a problem response listing the codes it can carry, for programs.
+pub const PROBLEM_CODES: &str = "x-problem-codes";
 
 #[derive(utoipa::OpenApi)]
 #[openapi(
@@ -17,10 +28,13 @@ pub const PUBLIC_PATHS: &[&str] = &["/v1/permissions", "/v1/invites/{token}"];
         title = "orgd",
         description = "Organization management: organizations, members, roles and permissions, \
                        with a tamper-evident audit trail.\n\nEvery error is an RFC 9457 \
-                       `application/problem+json` document whose `code` is stable.",
+                       `application/problem+json` document whose `code` is stable; each \
+                       operation lists, per status, the codes it can answer with (also in \
+                       `x-problem-codes`).",
         license(name = "Apache-2.0")
     ),
-    components(schemas(Problem, FieldProblem)),
+    // Schemas named only by parameters: utoipa collects those of bodies and responses itself.
+    components(schemas(Problem, FieldProblem, ExportFormat)),
     tags(
         (name = "organizations", description = "Organizations: the tenant boundary."),
         (name = "members", description = "Members of an organization."),
@@ -30,39 +44,116 @@ pub const PUBLIC_PATHS: &[&str] = &["/v1/permissions", "/v1/invites/{token}"];
         (name = "api keys", description = "Organization API keys: credentials for programs."),
         (name = "invites", description = "Invitations: link and email-bound, and accepting them."),
         (name = "audit log", description = "The append-only, hash-chained record of every change."),
+        (name = "security", description = "Security policies enforced on every way into the organization: 2FA, sign-in methods, IP allowlist and session age."),
+        (name = "notifications", description = "In-app notices for the signed-in person, such as 2FA reminders."),
+        (name = "sso", description = "SSO federation: the organization's SAML or OIDC connection to its identity provider. Secrets are write-only."),
+        (name = "scim", description = "SCIM provisioning settings and the bearer token of the organization's identity provider."),
         (name = "operations", description = "Probes for orchestrators."),
     )
 )]
 pub struct ApiDoc;
 
-/// Errors every authenticated route can answer, by status.
-const COMMON: &[(&str, &str, &str)] = &[
-    ("400", "BadRequest", "`malformed_request`, `invalid_query` or `invalid_cursor`: the request cannot be read."),
-    ("401", "Unauthenticated", "`unauthenticated`, `invalid_token` or `token_expired`: send a valid bearer token (a user JWT or an `orgk_` API key)."),
-    ("500", "InternalError", "`internal_error`: a fault on the server; details are in its log under the request id."),
-    (
-        "503",
-        "Unavailable",
-        "`service_unavailable`: the database is unreachable or saturated; retry after `Retry-After`.",
-    ),
-];
+/// The problem responses of a route whose use case fails with `E`, derived from `E`'s
+/// mapping table: `responses((status = 200, body = …), Errors<OrgError>)`.
+pub struct Errors<E>(PhantomData<E>);
 
-/// Errors of routes inside one organization.
-const IN_ORG: &[(&str, &str, &str)] = &[
-    ("403", "Forbidden", "`forbidden`: the caller lacks the permission named in `permission`; `escalation_denied`: the change would grant the `missing_permissions` the caller lacks; `user_required`: an API key may not do this."),
-    (
-        "404",
-        "NotFound",
-        "`not_found`: no such resource for this caller, including any resource of another organization.",
-    ),
-];
-
-fn operations(item: &mut PathItem) -> impl Iterator<Item = &mut Operation> {
-    [&mut item.get, &mut item.put, &mut item.post, &mut item.patch, &mut item.delete].into_iter().flatten()
+impl<E: Documented> IntoResponses for Errors<E> {
+    fn responses() -> BTreeMap<String, RefOr<Response>> {
+        let mut responses = BTreeMap::new();
+        add_problems(&mut responses, E::problems());
+        responses
+    }
 }
 
-/// Adds what the route macros cannot say: the bearer scheme on every `/v1` operation, and
-/// the problem responses every such operation can give.
+const fn problem(status: StatusCode, code: &'static str, when: &'static str) -> ProblemDoc {
+    ProblemDoc { status, code, when }
+}
+
+/// What the bearer-token check of every authenticated route can answer.
+const AUTHENTICATION: &[ProblemDoc] = &[
+    problem(StatusCode::UNAUTHORIZED, "unauthenticated", "no `Authorization: Bearer` credential was sent"),
+    problem(StatusCode::UNAUTHORIZED, "invalid_token", "the credential is malformed, unknown or revoked"),
+    problem(StatusCode::UNAUTHORIZED, "token_expired", "the credential has expired"),
+    problem(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "internal_error",
+        "a fault on the server; details are in its log under the request id",
+    ),
+    problem(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "service_unavailable",
+        "the database is unreachable or saturated; retry after `Retry-After`",
+    ),
+];
+
+/// What reading a JSON body can answer.
+const JSON_BODY: &[ProblemDoc] = &[
+    problem(StatusCode::BAD_REQUEST, "malformed_request", "the body is not JSON"),
+    problem(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "the body is larger than 64 KiB"),
+    problem(
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "unsupported_media_type",
+        "the body is not sent as `Content-Type: application/json`",
+    ),
+    VALIDATION_FAILED,
+];
+
+/// What reading a query string can answer.
+const QUERY: &[ProblemDoc] =
+    &[problem(StatusCode::BAD_REQUEST, "invalid_query", "a query parameter is not of its type")];
+
+/// What reading a list's page parameters can answer, besides [`QUERY`].
+const PAGE: &[ProblemDoc] = &[
+    problem(StatusCode::BAD_REQUEST, "invalid_cursor", "the cursor is not one this list returned"),
+    VALIDATION_FAILED,
+];
+
+/// Merges problems into an operation's responses: one response per status, listing every
+/// code it can carry.
+fn add_problems(responses: &mut BTreeMap<String, RefOr<Response>>, problems: impl IntoIterator<Item = ProblemDoc>) {
+    for problem in problems {
+        let status = problem.status.as_u16().to_string();
+        let entry = responses.entry(status).or_insert_with(|| {
+            let content = ContentBuilder::new().schema(Some(Ref::from_schema_name("Problem"))).build();
+            let codes = Extensions::builder().add(PROBLEM_CODES, serde_json::json!([])).build();
+            RefOr::T(
+                ResponseBuilder::new()
+                    .description(problem.status.canonical_reason().unwrap_or("Problem"))
+                    .content(PROBLEM_JSON, content)
+                    .extensions(Some(codes))
+                    .build(),
+            )
+        });
+        // A response a route spelled out by hand is left as it is.
+        let RefOr::T(response) = entry else { continue };
+        let Some(codes) = response.extensions.as_mut().and_then(|e| e.get_mut(PROBLEM_CODES)) else { continue };
+        let Some(codes) = codes.as_array_mut() else { continue };
+        if codes.iter().any(|c| c == problem.code) {
+            continue;
+        }
+        codes.push(problem.code.into());
+        response.description.push_str(&format!("\n- `{}`: {}.", problem.code, problem.when));
+    }
+}
+
+fn operations(item: &mut PathItem) -> impl Iterator<Item = &mut Operation> {
+    [
+        &mut item.get,
+        &mut item.put,
+        &mut item.post,
+        &mut item.delete,
+        &mut item.options,
+        &mut item.head,
+        &mut item.patch,
+        &mut item.trace,
+    ]
+    .into_iter()
+    .flatten()
+}
+
+/// Adds what follows from the shape of each operation rather than from its use case: the
+/// bearer scheme and authentication problems on every `/v1` operation that needs a
+/// caller, and the problems of reading its query string and JSON body.
 pub fn finish(mut api: OpenApi) -> OpenApi {
     let components = api.components.get_or_insert_with(Default::default);
     components.add_security_scheme(
@@ -75,29 +166,217 @@ pub fn finish(mut api: OpenApi) -> OpenApi {
                 .build(),
         ),
     );
-    for (_, name, description) in COMMON.iter().chain(IN_ORG) {
-        let content = ContentBuilder::new().schema(Some(Ref::from_schema_name("Problem"))).build();
-        let response = ResponseBuilder::new().description(*description).content(PROBLEM_JSON, content).build();
-        components.responses.insert((*name).to_owned(), RefOr::T(response));
-    }
-    for (path, item) in api
-        .paths
-        .paths
-        .iter_mut()
-        .filter(|(path, _)| path.starts_with("/v1/") && !PUBLIC_PATHS.contains(&path.as_str()))
-    {
-        let in_org = path.contains("{org}");
+    for (path, item) in api.paths.paths.iter_mut() {
+        let authenticated = path.starts_with("/v1/") && !PUBLIC_PATHS.contains(&path.as_str());
         for operation in operations(item) {
-            operation.security = Some(vec![SecurityRequirement::new(BEARER, Vec::<String>::new())]);
-            let extra: &[_] = if in_org { IN_ORG } else { &[] };
-            for (status, name, _) in COMMON.iter().chain(extra) {
-                operation
-                    .responses
-                    .responses
-                    .entry((*status).to_owned())
-                    .or_insert_with(|| RefOr::Ref(Ref::from_response_name(*name)));
+            let responses = &mut operation.responses.responses;
+            if authenticated {
+                operation.security = Some(vec![SecurityRequirement::new(BEARER, Vec::<String>::new())]);
+                add_problems(responses, AUTHENTICATION.iter().copied());
+            }
+            let query: Vec<&str> = operation
+                .parameters
+                .iter()
+                .flatten()
+                .filter(|p| p.parameter_in == utoipa::openapi::path::ParameterIn::Query)
+                .map(|p| p.name.as_str())
+                .collect();
+            if !query.is_empty() {
+                add_problems(responses, QUERY.iter().copied());
+            }
+            if query.contains(&"cursor") {
+                add_problems(responses, PAGE.iter().copied());
+            }
+            if operation.request_body.is_some() {
+                add_problems(responses, JSON_BODY.iter().copied());
             }
         }
     }
     api
+}
+
+/// The methods each documented path answers, to tell a method a path lacks (405, with
+/// `Allow`) from a path that does not exist (404). Read from the document, which is read
+/// from the registered routes.
+#[derive(Debug, Clone, Default)]
+pub struct KnownRoutes(Vec<(Vec<Segment>, Vec<&'static str>)>);
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Segment {
+    Literal(String),
+    Parameter,
+}
+
+impl KnownRoutes {
+    pub fn from_openapi(api: &OpenApi) -> Self {
+        let routes = api
+            .paths
+            .paths
+            .iter()
+            .map(|(path, item)| {
+                let segments = path
+                    .split('/')
+                    .map(|s| {
+                        if s.starts_with('{') && s.ends_with('}') {
+                            Segment::Parameter
+                        } else {
+                            Segment::Literal(s.to_owned())
+                        }
+                    })
+                    .collect();
+                let methods = [
+                    ("GET", item.get.is_some()),
+                    ("HEAD", item.head.is_some()),
+                    ("POST", item.post.is_some()),
+                    ("PUT", item.put.is_some()),
+                    ("PATCH", item.patch.is_some()),
+                    ("DELETE", item.delete.is_some()),
+                    ("OPTIONS", item.options.is_some()),
+                    ("TRACE", item.trace.is_some()),
+                ];
+                (segments, methods.into_iter().filter(|(_, has)| *has).map(|(m, _)| m).collect())
+            })
+            .collect();
+        Self(routes)
+    }
+
+    /// The methods `path` answers, when it is a documented path.
+    pub fn allowed(&self, path: &str) -> Option<Vec<&'static str>> {
+        let segments: Vec<&str> = path.split('/').collect();
+        let mut allowed: Vec<&'static str> = Vec::new();
+        let matching = self.0.iter().filter(|(template, _)| {
+            template.len() == segments.len()
+                && template.iter().zip(&segments).all(|(t, s)| match t {
+                    Segment::Literal(literal) => literal == s,
+                    Segment::Parameter => !s.is_empty(),
+                })
+        });
+        for method in matching.flat_map(|(_, methods)| methods) {
+            if !allowed.contains(method) {
+                allowed.push(method);
+            }
+        }
+        (!allowed.is_empty()).then_some(allowed)
+    }
+}
+
+/// Schemas of values the domain parses, stating the rules its parsers apply, for request
+/// fields (`#[schema(schema_with = …)]`): a request the document allows is one the service
+/// accepts.
+pub mod shape {
+    use std::borrow::Cow;
+
+    use utoipa::openapi::schema::{Object, ObjectBuilder, Schema, SchemaType, Type};
+    use utoipa::openapi::RefOr;
+    use utoipa::{PartialSchema, ToSchema};
+
+    /// Unicode `Cc`, what `char::is_control` refuses.
+    const CONTROLS: &str = r"\x00-\x1f\x7f-\x9f";
+    /// Control characters but line breaks and tabs, which free text may hold.
+    const CONTROLS_BUT_BREAKS: &str = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f";
+    /// Unicode `White_Space`, what `str::trim` removes; spelled out, as `\s` means
+    /// something else to each regex dialect.
+    pub const SPACES: &str = r"\t\n\x0b\x0c\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000";
+
+    pub fn string(min: usize, max: usize, pattern: &str) -> ObjectBuilder {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .min_length(Some(min))
+            .max_length(Some(max))
+            .pattern(Some(pattern))
+    }
+
+    /// The same schema, `null` allowed too.
+    pub fn nullable(schema: ObjectBuilder) -> Object {
+        let mut object = schema.build();
+        if let SchemaType::Type(kind) = object.schema_type {
+            object.schema_type = SchemaType::from_iter([kind, Type::Null]);
+        }
+        object
+    }
+
+    /// A value its parser trims before judging `core`. `raw_max` is the bound a request
+    /// type checks before trimming, if any.
+    pub fn trimmed(core: &str, raw_max: Option<usize>) -> ObjectBuilder {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .pattern(Some(format!("^[{SPACES}]*{core}[{SPACES}]*$")))
+            .max_length(raw_max)
+    }
+
+    /// 1 to `max` characters none of which is `refused`, the first and last no space.
+    fn text(max: usize, refused: &str) -> String {
+        let edge = format!("[^{SPACES}{refused}]");
+        format!("{edge}(?:[^{refused}]{{0,{}}}{edge})?", max.saturating_sub(2))
+    }
+
+    /// A display name: 1 to `max` characters once trimmed, no control characters.
+    pub fn name(max: usize, raw_max: Option<usize>) -> ObjectBuilder {
+        trimmed(&text(max, CONTROLS), raw_max)
+    }
+
+    /// One line of text, blank meaning none: at most `max` characters once trimmed, no
+    /// control characters.
+    pub fn optional_line(max: usize, raw_max: Option<usize>) -> ObjectBuilder {
+        trimmed(&format!("(?:{})?", text(max, CONTROLS)), raw_max)
+    }
+
+    /// Free text that may span lines, blank meaning none: at most `max` characters once
+    /// trimmed, no control characters but line breaks and tabs.
+    pub fn description(max: usize, raw_max: Option<usize>) -> ObjectBuilder {
+        trimmed(&format!("(?:{})?", text(max, CONTROLS_BUT_BREAKS)), raw_max)
+    }
+
+    /// The role key pattern; `not_owner` also refuses `owner`, which no request may hand out.
+    pub fn role_key_pattern(not_owner: bool) -> &'static str {
+        if not_owner {
+            "^(?!owner$)[a-z][a-z0-9_-]*$"
+        } else {
+            "^[a-z][a-z0-9_-]*$"
+        }
+    }
+
+    pub fn role_key(not_owner: bool) -> ObjectBuilder {
+        string(1, domain::authz::RoleKey::MAX_LEN, role_key_pattern(not_owner))
+    }
+
+    /// A name of the permission catalogue.
+    pub struct Permission;
+
+    impl PartialSchema for Permission {
+        fn schema() -> RefOr<Schema> {
+            let names = domain::authz::Permission::ALL.iter().map(|p| p.as_str());
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .description(Some("A permission of the catalogue (`GET /v1/permissions`)."))
+                .enum_values(Some(names))
+                .into()
+        }
+    }
+
+    impl ToSchema for Permission {
+        fn name() -> Cow<'static, str> {
+            Cow::Borrowed("Permission")
+        }
+    }
+
+    /// An IANA time zone name.
+    pub struct TimeZone;
+
+    impl PartialSchema for TimeZone {
+        fn schema() -> RefOr<Schema> {
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .description(Some("An IANA time zone name."))
+                .enum_values(Some(chrono_tz::TZ_VARIANTS.iter().map(|tz| tz.name())))
+                .examples(["Europe/Paris"])
+                .into()
+        }
+    }
+
+    impl ToSchema for TimeZone {
+        fn name() -> Cow<'static, str> {
+            Cow::Borrowed("TimeZone")
+        }
+    }
 }

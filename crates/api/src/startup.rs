@@ -1,15 +1,17 @@
 //! Building and running the server.
 
 use std::net::{SocketAddr, TcpListener};
+use std::sync::Arc;
 
 use actix_web::dev::Server;
 use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
 use actix_web::http::StatusCode;
 use actix_web::{web, App, HttpRequest, HttpServer};
 use infra::mail::{OutboxWorker, SmtpMailer};
+use infra::sealing::{AeadSecretBox, KEY_LEN};
 use infra::secrets::SecretHasher;
 use infra::{PgStore, SetupError};
-use secrecy::ExposeSecret;
+use secrecy::{ExposeSecret, SecretSlice};
 use tracing_actix_web::TracingLogger;
 use utoipa::openapi::OpenApi;
 use utoipa::OpenApi as _;
@@ -18,8 +20,8 @@ use utoipa_swagger_ui::SwaggerUi;
 
 use crate::auth::JwtVerifier;
 use crate::config::{Config, ConfigError};
-use crate::error::ApiError;
-use crate::openapi::{finish, ApiDoc};
+use crate::error::{ApiError, FieldProblem};
+use crate::openapi::{finish, ApiDoc, KnownRoutes};
 use crate::routes;
 use crate::state::{AppState, Services};
 use crate::telemetry::RedactedRootSpan;
@@ -73,9 +75,38 @@ fn json_error(err: JsonPayloadError, _: &HttpRequest) -> actix_web::Error {
             "Payload too large",
             format!("the body exceeds {JSON_LIMIT_BYTES} bytes"),
         ),
+        // Well-formed JSON with a missing or unexpected field is an invalid field, reported like
+        // every other one; JSON that cannot be parsed stays a 400.
+        JsonPayloadError::Deserialize(serde_error) if serde_error.is_data() => match named_field_problem(serde_error) {
+            Some(problem) => ApiError::validation([problem]),
+            None => ApiError::bad_request("malformed_request", format!("the body cannot be read: {err}")),
+        },
         _ => ApiError::bad_request("malformed_request", format!("the body cannot be read: {err}")),
     };
     api_error.into()
+}
+
+/// The field a deserialization error names, as a field problem. serde reports the field
+/// only in its message (`missing field `name``, `unknown field `x`, expected one of …`),
+/// and only for these kinds; a value of the wrong type is reported without its field.
+fn named_field_problem(err: &serde_json::Error) -> Option<FieldProblem> {
+    let message = err.to_string();
+    // serde_json appends the position; the field name says more to the client.
+    let message = message.rsplit_once(" at line ").map_or(message.as_str(), |(text, _)| text);
+    let kinds = [
+        ("missing field `", "required", "is required"),
+        ("unknown field `", "unknown_field", "is not a field of this request"),
+        ("duplicate field `", "duplicate_field", "is given more than once"),
+    ];
+    kinds.iter().find_map(|(prefix, code, problem)| {
+        let (field, rest) = message.strip_prefix(prefix)?.split_once('`')?;
+        let hint = rest.strip_prefix(", ").map(|expected| format!("; {expected}")).unwrap_or_default();
+        Some(FieldProblem {
+            field: field.to_owned(),
+            code: (*code).to_owned(),
+            message: format!("`{field}` {problem}{hint}"),
+        })
+    })
 }
 
 fn query_error(err: QueryPayloadError, _: &HttpRequest) -> actix_web::Error {
@@ -100,8 +131,36 @@ async fn expose_request_id(
     Ok(response)
 }
 
-async fn no_route() -> Result<actix_web::HttpResponse, ApiError> {
-    Err(ApiError::not_found("route"))
+/// A request no route took: 405 with `Allow` when the path exists with other methods,
+/// 404 otherwise.
+async fn no_route(req: HttpRequest, routes: web::Data<KnownRoutes>) -> Result<actix_web::HttpResponse, ApiError> {
+    match routes.allowed(req.path()) {
+        Some(allowed) if !allowed.contains(&req.method().as_str()) => Err(ApiError::method_not_allowed(&allowed)),
+        _ => Err(ApiError::not_found("route")),
+    }
+}
+
+/// Encrypts and decrypts stored secrets under the configured keys.
+pub fn secret_box(config: &Config) -> Result<AeadSecretBox, ConfigError> {
+    fn key<'k>(var: &'static str, key: &'k SecretSlice<u8>) -> Result<&'k [u8; KEY_LEN], ConfigError> {
+        <&[u8; KEY_LEN]>::try_from(key.expose_secret()).map_err(|_| ConfigError {
+            var,
+            problem: format!("the key is not {KEY_LEN} bytes"),
+            fix: "use `openssl rand -hex 32`".to_owned(),
+        })
+    }
+    let current = key("ORGD_ENCRYPTION_KEY", &config.encryption.current)?;
+    let previous = config.encryption.previous.as_ref().map(|p| key("ORGD_ENCRYPTION_KEY_PREVIOUS", p)).transpose()?;
+    Ok(AeadSecretBox::new(current, previous))
+}
+
+/// Moves every stored secret to the current encryption key (`orgd reseal`); answers how
+/// many it re-encrypted.
+pub fn reseal(config: &Config) -> Result<usize, String> {
+    let store = PgStore::new(config.database_url(), 2, config.pool_timeout);
+    let secrets = Arc::new(secret_box(config).map_err(|e| e.to_string())?);
+    let sso = domain::sso::SsoService::new(store, Arc::new(domain::time::SystemClock), secrets);
+    sso.reseal_client_secrets(100).map_err(|e| e.to_string())
 }
 
 pub struct Application {
@@ -121,7 +180,15 @@ impl Application {
         }
         let store = PgStore::new(config.database_url(), config.pool_size, config.pool_timeout);
         let hasher = SecretHasher::new(config.hmac_key.expose_secret().as_bytes());
-        let services = Services::new(store, hasher.clone(), config.invites.clone());
+        let secrets = Arc::new(secret_box(config)?);
+        let services = Services::new(
+            store,
+            hasher.clone(),
+            config.invites.clone(),
+            config.default_plan,
+            &config.public_url,
+            secrets,
+        );
         let outbox = Self::start_outbox(config)?;
         let state = web::Data::new(AppState::new(services, verifier, hasher, config.trust_forwarded_for));
         let listener =
@@ -129,12 +196,14 @@ impl Application {
         let addr = listener.local_addr().map_err(|source| StartError::Bind { addr: config.bind, source })?;
         let server = HttpServer::new(move || {
             let (app, api) = register_routes!(App::new());
+            let api = finish(api);
             app.app_data(state.clone())
+                .app_data(web::Data::new(KnownRoutes::from_openapi(&api)))
                 .app_data(web::JsonConfig::default().limit(JSON_LIMIT_BYTES).error_handler(json_error))
                 .app_data(web::QueryConfig::default().error_handler(query_error))
                 .app_data(web::PathConfig::default().error_handler(path_error))
                 .service(web::redirect("/docs", "/docs/").permanent())
-                .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", finish(api)))
+                .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", api))
                 .default_service(web::to(no_route))
                 .wrap(actix_web::middleware::from_fn(expose_request_id))
                 .wrap(TracingLogger::<RedactedRootSpan>::new())

@@ -7,8 +7,12 @@ use domain::apikey::ApiKeyService;
 use domain::audit::AuditService;
 use domain::invite::{InviteService, InviteSettings};
 use domain::member::MemberService;
+use domain::notification::NotificationService;
 use domain::org::OrgService;
+use domain::policy::{MfaService, Plan, PolicyService};
 use domain::role::RoleService;
+use domain::scim::ScimService;
+use domain::sso::{SecretBox, SsoService};
 use domain::team::TeamService;
 use domain::time::{Clock, SystemClock};
 use domain::Store;
@@ -27,20 +31,38 @@ pub struct Services {
     pub api_keys: ApiKeyService<PgStore>,
     pub audit: AuditService<PgStore>,
     pub invites: InviteService<PgStore>,
+    pub policies: PolicyService<PgStore>,
+    pub mfa: MfaService<PgStore>,
+    pub notifications: NotificationService<PgStore>,
+    pub sso: SsoService<PgStore>,
+    pub scim: ScimService<PgStore>,
     pub store: PgStore,
 }
 
 impl Services {
-    pub fn new(store: PgStore, hasher: SecretHasher, invites: InviteSettings) -> Self {
+    /// `public_url` is where people open the product; reminder emails link to it.
+    pub fn new(
+        store: PgStore,
+        hasher: SecretHasher,
+        invites: InviteSettings,
+        default_plan: Plan,
+        public_url: &str,
+        secrets: Arc<dyn SecretBox>,
+    ) -> Self {
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         let minter = Arc::new(hasher);
         Self {
-            orgs: OrgService::new(store.clone(), clock.clone()),
+            orgs: OrgService::new(store.clone(), clock.clone()).with_default_plan(default_plan),
             members: MemberService::new(store.clone(), clock.clone()),
             roles: RoleService::new(store.clone(), clock.clone()),
             teams: TeamService::new(store.clone(), clock.clone()),
             api_keys: ApiKeyService::new(store.clone(), clock.clone(), minter.clone()),
-            invites: InviteService::new(store.clone(), clock.clone(), minter, invites),
+            invites: InviteService::new(store.clone(), clock.clone(), minter.clone(), invites),
+            sso: SsoService::new(store.clone(), clock.clone(), secrets),
+            scim: ScimService::new(store.clone(), clock.clone(), minter),
+            policies: PolicyService::new(store.clone(), clock.clone()),
+            mfa: MfaService::new(store.clone(), clock.clone(), public_url),
+            notifications: NotificationService::new(store.clone(), clock.clone()),
             audit: AuditService::new(store.clone(), clock),
             store,
         }

@@ -19,5 +19,28 @@ fn decisions(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, decisions);
+/// The policy gate every request into an organization passes, next to the decision above.
+fn gate(c: &mut Criterion) {
+    use chrono::Utc;
+    use domain::policy::{MfaPolicy, OrgPolicies, Presented, Presenter, SecurityPolicy, SignInMethod, SignInPolicy};
+    let now = Utc::now();
+    let person = Presented {
+        presenter: Presenter::Person { mfa: true, sign_in_method: Some(SignInMethod::Sso), auth_time: Some(now) },
+        client_ip: "2001:db8:ffff::1".parse().ok(),
+    };
+    let open = OrgPolicies::default();
+    c.bench_function("gate: no policy set", |b| b.iter(|| black_box(&open).admit(black_box(&person), now)));
+    // The worst case: the caller matches the last of 200 networks.
+    let mut cidrs: Vec<String> = (0..199).map(|n| format!("10.{n}.0.0/16")).collect();
+    cidrs.push("2001:db8::/32".to_owned());
+    let mut strict = OrgPolicies::default();
+    strict.mfa.policy = MfaPolicy { enforced: true, grace_until: None };
+    strict.sign_in.policy = SignInPolicy::parse(&["sso".to_owned(), "password".to_owned()]).unwrap_or_default();
+    strict.security.policy = SecurityPolicy::parse(&cidrs, Some(3_600), Some(3_600)).unwrap_or_default();
+    c.bench_function("gate: every policy, 200-network allowlist", |b| {
+        b.iter(|| black_box(&strict).admit(black_box(&person), now))
+    });
+}
+
+criterion_group!(benches, decisions, gate);
 criterion_main!(benches);

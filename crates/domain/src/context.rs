@@ -4,6 +4,8 @@ use std::net::IpAddr;
 
 use chrono::{DateTime, Utc};
 
+use crate::policy::{Presented, Presenter, SignInMethod};
+
 /// The identity an identity provider vouched for (the verified claims of a bearer JWT).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Identity {
@@ -15,6 +17,8 @@ pub struct Identity {
     /// Authentication methods (`amr`, RFC 8176), e.g. `pwd`, `otp`, `mfa`, `hwk`.
     pub auth_methods: Vec<String>,
     pub auth_time: Option<DateTime<Utc>>,
+    /// How the person signed in: the provider's sign-in-method claim, else `amr`.
+    pub sign_in_method: Option<SignInMethod>,
     /// The platform-staff claim was set.
     pub staff: bool,
 }
@@ -25,6 +29,11 @@ impl Identity {
 
     pub fn used_mfa(&self) -> bool {
         self.auth_methods.iter().any(|m| Self::MFA_METHODS.contains(&m.as_str()))
+    }
+
+    /// The named second-factor methods of this sign-in (not the generic `mfa` marker).
+    pub fn second_factors(&self) -> impl Iterator<Item = &str> {
+        self.auth_methods.iter().map(String::as_str).filter(|m| *m != "mfa" && Self::MFA_METHODS.contains(m))
     }
 }
 
@@ -65,6 +74,19 @@ impl Caller {
         Self { principal: Principal::User(identity), meta }
     }
 
+    /// What the caller shows an organization's policy gate.
+    pub fn presented(&self) -> Presented {
+        let presenter = match &self.principal {
+            Principal::User(identity) => Presenter::Person {
+                mfa: identity.used_mfa(),
+                sign_in_method: identity.sign_in_method,
+                auth_time: identity.auth_time,
+            },
+            Principal::ApiKey(_) => Presenter::ApiKey,
+        };
+        Presented { presenter, client_ip: self.meta.client_ip }
+    }
+
     /// The person calling; API keys are refused for what only a person may do.
     pub fn identity(&self) -> Result<&Identity, crate::AccessError> {
         match &self.principal {
@@ -86,6 +108,7 @@ mod tests {
             name: None,
             auth_methods: methods.iter().map(|m| (*m).to_owned()).collect(),
             auth_time: None,
+            sign_in_method: None,
             staff: false,
         }
     }

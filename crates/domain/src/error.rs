@@ -39,6 +39,12 @@ pub enum AccessError {
     /// API key, custom role or admin reaches it however many permissions it holds.
     #[error("only an owner, signed in as a person, can make, unmake, remove or transfer an owner")]
     OwnerRequired,
+    /// A security policy of the organization keeps this request out.
+    #[error("{}", .0.detail())]
+    Policy(crate::policy::PolicyRefusal),
+    /// The organization's plan does not include the feature whose settings were written.
+    #[error("the `{plan}` plan does not include `{feature}`")]
+    FeatureNotInPlan { feature: &'static str, plan: &'static str },
     /// The credential is unknown, revoked or expired.
     #[error("the credential is {0}")]
     Unauthenticated(&'static str),

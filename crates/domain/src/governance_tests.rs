@@ -312,3 +312,24 @@ fn only_an_owner_who_is_a_person_makes_unmakes_removes_or_transfers_owners_on_ev
         assert_eq!(invites.create(&acting, &w.org, input).unwrap_err(), InviteError::OwnerRole, "{who:?}");
     }
 }
+
+#[test]
+fn custom_roles_need_a_plan_that_includes_them_and_deleting_one_never_does() {
+    use crate::policy::Plan;
+    let w = world();
+    let viewer = w.roles.create(&caller("owner"), &w.org, w.role("viewer", &["org:read"])).unwrap();
+    w.store.set_plan(&w.org, Plan::Free);
+    assert_eq!(
+        w.roles.create(&caller("owner"), &w.org, w.role("auditor", &["audit:read"])).unwrap_err(),
+        RoleError::Access(AccessError::FeatureNotInPlan { feature: "custom_roles", plan: "free" })
+    );
+    let rename = UpdateRole { name: Some("Reader".into()), ..Default::default() };
+    assert!(matches!(
+        w.roles.update(&caller("owner"), &w.org, viewer.id, rename).unwrap_err(),
+        RoleError::Access(AccessError::FeatureNotInPlan { .. })
+    ));
+    assert!(w.roles.list(&caller("owner"), &w.org).is_ok(), "reading is never gated");
+    assert!(w.roles.delete(&caller("owner"), &w.org, viewer.id, None).is_ok(), "a downgraded org can clean up");
+    w.store.set_plan(&w.org, Plan::Team);
+    assert!(w.roles.create(&caller("owner"), &w.org, w.role("auditor", &["audit:read"])).is_ok());
+}

@@ -98,6 +98,10 @@ public_id!(
     /// An audit event.
     EventId, "evt", "audit event"
 );
+public_id!(
+    /// An in-app notice for one person.
+    NotificationId, "ntf", "notification"
+);
 
 #[cfg(test)]
 mod tests {

@@ -15,13 +15,18 @@ pub mod ids;
 pub mod invite;
 pub mod mail;
 pub mod member;
+pub mod notification;
 pub mod org;
 pub mod pagination;
+pub mod policy;
 pub mod role;
+pub mod scim;
+pub mod sso;
 pub mod store;
 pub mod team;
 pub mod text;
 pub mod time;
+pub mod token;
 pub mod user;
 
 #[cfg(any(test, feature = "testing"))]

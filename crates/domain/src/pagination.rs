@@ -5,11 +5,13 @@ use uuid::Uuid;
 
 use crate::error::ValueError;
 
+/// A page to fetch. Most lists continue after an id; a list in another order names its
+/// own key `K`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PageRequest {
+pub struct PageRequest<K = Uuid> {
     pub limit: u32,
     /// Continue after this key (exclusive); `None` starts at the beginning.
-    pub after: Option<Uuid>,
+    pub after: Option<K>,
 }
 
 impl PageRequest {
@@ -27,7 +29,9 @@ impl PageRequest {
     pub fn first(limit: u32) -> Self {
         Self { limit: limit.clamp(1, Self::MAX_LIMIT), after: None }
     }
+}
 
+impl<K> PageRequest<K> {
     /// How many rows an adapter should fetch: one more than the page, to learn whether
     /// another page follows without counting.
     pub fn fetch_limit(&self) -> i64 {
@@ -36,15 +40,15 @@ impl PageRequest {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Page<T> {
+pub struct Page<T, K = Uuid> {
     pub items: Vec<T>,
     /// The key to pass as `after` for the next page; `None` on the last page.
-    pub next_after: Option<Uuid>,
+    pub next_after: Option<K>,
 }
 
-impl<T> Page<T> {
+impl<T, K> Page<T, K> {
     /// Builds a page from up to `limit + 1` rows fetched in key order.
-    pub fn from_overfetch(mut rows: Vec<T>, request: PageRequest, key: impl Fn(&T) -> Uuid) -> Self {
+    pub fn from_overfetch(mut rows: Vec<T>, request: PageRequest<K>, key: impl Fn(&T) -> K) -> Self {
         let limit = request.limit as usize;
         let next_after = if rows.len() > limit {
             rows.truncate(limit);
@@ -55,7 +59,7 @@ impl<T> Page<T> {
         Self { items: rows, next_after }
     }
 
-    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
+    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U, K> {
         Page { items: self.items.into_iter().map(f).collect(), next_after: self.next_after }
     }
 }

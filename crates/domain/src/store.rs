@@ -6,8 +6,12 @@ use crate::error::StoreError;
 use crate::invite::InviteRepository;
 use crate::mail::Outbox;
 use crate::member::MemberRepository;
+use crate::notification::NotificationRepository;
 use crate::org::OrgRepository;
+use crate::policy::{MfaRepository, PolicyRepository};
 use crate::role::RoleRepository;
+use crate::scim::ScimRepository;
+use crate::sso::SsoRepository;
 use crate::team::TeamRepository;
 use crate::user::UserRepository;
 
@@ -23,6 +27,11 @@ pub trait Tx:
     + Outbox
     + AuditSink
     + AuditLog
+    + PolicyRepository
+    + MfaRepository
+    + NotificationRepository
+    + SsoRepository
+    + ScimRepository
 {
 }
 
@@ -37,6 +46,11 @@ impl<T> Tx for T where
         + Outbox
         + AuditSink
         + AuditLog
+        + PolicyRepository
+        + MfaRepository
+        + NotificationRepository
+        + SsoRepository
+        + ScimRepository
 {
 }
 

@@ -12,12 +12,17 @@ use crate::audit::{AuditEvent, AuditFilter, AuditLog, AuditRecord, AuditSink, Ch
 use crate::authz::RoleKey;
 use crate::context::{Caller, Identity, RequestMeta};
 use crate::error::StoreError;
-use crate::ids::{ApiKeyId, InviteId, MemberId, OrgId, RoleId, TeamId, UserId};
+use crate::ids::{ApiKeyId, InviteId, MemberId, NotificationId, OrgId, RoleId, TeamId, UserId};
 use crate::invite::{Invite, InviteRepository, InviteStatus, Redemption};
 use crate::mail::{Outbox, OutgoingEmail};
 use crate::member::{Member, MemberFilter, MemberRepository, MemberWriteError, Membership};
+use crate::notification::{Notification, NotificationCursor, NotificationRepository};
 use crate::org::{OrgRepository, OrgWriteError, Organization, Slug};
 use crate::pagination::{Page, PageRequest};
+use crate::policy::{
+    KeyAccessFacts, MemberAccessFacts, MfaPolicy, OrgPolicies, PolicyRepository, SecurityPolicy, SignInMethod,
+    SignInPolicy, Versioned,
+};
 use crate::role::{CustomRole, RoleRepository, RoleWriteError};
 use crate::store::{Store, Tx};
 use crate::team::{Team, TeamMember, TeamRepository, TeamSummary, TeamWriteError};
@@ -38,6 +43,12 @@ pub struct State {
     pub invites: BTreeMap<InviteId, (Invite, Vec<u8>)>,
     pub redemptions: Vec<Redemption>,
     pub outbox: Vec<OutgoingEmail>,
+    pub policies: BTreeMap<OrgId, OrgPolicies>,
+    pub sso: BTreeMap<OrgId, crate::policy::Versioned<crate::sso::SsoConfig>>,
+    pub scim: BTreeMap<OrgId, crate::policy::Versioned<crate::scim::ScimConfig>>,
+    pub notifications: BTreeMap<NotificationId, Notification>,
+    /// member → when it was last reminded to set up a second factor
+    pub mfa_reminded: BTreeMap<MemberId, DateTime<Utc>>,
 }
 
 /// A store whose transactions work on a copy of the state, kept only on success.
@@ -59,6 +70,12 @@ impl InMemoryStore {
 
     pub fn outbox(&self) -> Vec<OutgoingEmail> {
         self.state().outbox
+    }
+
+    /// Moves an organization to another plan, as platform staff would.
+    pub fn set_plan(&self, org: &crate::org::OrgRef, plan: crate::policy::Plan) {
+        let crate::org::OrgRef::Id(id) = org else { panic!("an organization id") };
+        self.0.lock().unwrap().orgs.get_mut(id).unwrap().0.plan = plan;
     }
 }
 
@@ -159,6 +176,68 @@ impl OrgRepository for State {
 
     fn org_slug_taken(&mut self, slug: &Slug) -> Result<bool, StoreError> {
         Ok(self.live_orgs().any(|o| &o.slug == slug))
+    }
+}
+
+impl PolicyRepository for State {
+    fn find_org_for_entry(
+        &mut self,
+        id: OrgId,
+        _lock: bool,
+    ) -> Result<Option<(Organization, OrgPolicies)>, StoreError> {
+        Ok(self.live(id).cloned().map(|org| (org, self.policies.get(&id).cloned().unwrap_or_default())))
+    }
+
+    fn save_mfa_policy(&mut self, org: OrgId, policy: &Versioned<MfaPolicy>) -> Result<(), StoreError> {
+        self.policies.entry(org).or_default().mfa = policy.clone();
+        Ok(())
+    }
+
+    fn save_sign_in_policy(&mut self, org: OrgId, policy: &Versioned<SignInPolicy>) -> Result<(), StoreError> {
+        self.policies.entry(org).or_default().sign_in = policy.clone();
+        Ok(())
+    }
+
+    fn save_security_policy(&mut self, org: OrgId, policy: &Versioned<SecurityPolicy>) -> Result<(), StoreError> {
+        self.policies.entry(org).or_default().security = policy.clone();
+        Ok(())
+    }
+
+    fn member_access_facts(
+        &mut self,
+        org: OrgId,
+        role: Option<&RoleKey>,
+        after: Option<MemberId>,
+        limit: i64,
+    ) -> Result<Vec<MemberAccessFacts>, StoreError> {
+        Ok(self
+            .memberships
+            .values()
+            .filter(|m| m.org_id == org && role.is_none_or(|r| &m.role == r) && after.is_none_or(|a| m.id > a))
+            .take(usize::try_from(limit).unwrap_or(0))
+            .map(|m| {
+                let user = &self.users[&m.user_id];
+                MemberAccessFacts {
+                    member_id: m.id,
+                    user_id: user.id,
+                    name: user.name.clone(),
+                    email: user.email.as_ref().map(|e| e.as_str().to_owned()),
+                    role: m.role.clone(),
+                    mfa_enrolled: user.mfa_enrolled,
+                    sign_in_method: user.last_sign_in_method.as_deref().and_then(|m| SignInMethod::parse(m).ok()),
+                    last_ip: user.last_ip,
+                }
+            })
+            .collect())
+    }
+
+    fn key_access_facts(&mut self, org: OrgId, now: DateTime<Utc>) -> Result<Vec<KeyAccessFacts>, StoreError> {
+        Ok(self
+            .api_keys
+            .values()
+            .filter(|(k, _)| k.org_id == org && k.unusable_at(now).is_none())
+            .map(|(k, _)| KeyAccessFacts { key_id: k.id, name: k.name.clone(), last_used_ip: k.last_used_ip })
+            .collect())
     }
 }
 
@@ -449,9 +528,15 @@ impl ApiKeyRepository for State {
         Ok(())
     }
 
-    fn touch_api_key(&mut self, id: ApiKeyId, at: DateTime<Utc>) -> Result<(), StoreError> {
+    fn touch_api_key(
+        &mut self,
+        id: ApiKeyId,
+        at: DateTime<Utc>,
+        ip: Option<std::net::IpAddr>,
+    ) -> Result<(), StoreError> {
         if let Some((k, _)) = self.api_keys.get_mut(&id) {
             k.last_used_at = Some(at);
+            k.last_used_ip = ip.or(k.last_used_ip);
         }
         Ok(())
     }
@@ -472,6 +557,74 @@ impl SecretMinter for CountingMinter {
         let n = self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let token = format!("test_invite_{n}");
         MintedSecret { lookup_hash: token.clone().into_bytes(), hint: token.clone(), token }
+    }
+
+    /// A well-formed SCIM token (its use case parses what it is presented with).
+    fn mint_scim_token(&self) -> MintedSecret {
+        let n = self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let token = crate::token::ScimToken::from_body(&format!("{n:032}")).unwrap();
+        MintedSecret { lookup_hash: token.expose().as_bytes().to_vec(), hint: token.hint(), token: token.into_secret() }
+    }
+}
+
+impl crate::token::TokenHasher for CountingMinter {
+    fn lookup_hash(&self, secret: &str) -> Vec<u8> {
+        secret.as_bytes().to_vec()
+    }
+}
+
+impl crate::sso::SsoRepository for State {
+    fn find_sso_config(&mut self, org: OrgId) -> Result<Option<Versioned<crate::sso::SsoConfig>>, StoreError> {
+        Ok(self.sso.get(&org).cloned())
+    }
+
+    fn save_sso_config(&mut self, org: OrgId, config: &Versioned<crate::sso::SsoConfig>) -> Result<(), StoreError> {
+        self.sso.insert(org, config.clone());
+        Ok(())
+    }
+
+    fn sso_secrets_not_under(
+        &mut self,
+        key_id: &str,
+        limit: i64,
+    ) -> Result<Vec<(OrgId, crate::sso::Sealed)>, StoreError> {
+        let stale = self.sso.iter().filter_map(|(org, config)| match &config.policy.connection {
+            Some(crate::sso::Connection::Oidc(oidc)) => {
+                oidc.client_secret.as_ref().filter(|s| s.sealed.key_id != key_id).map(|s| (*org, s.sealed.clone()))
+            }
+            _ => None,
+        });
+        Ok(stale.take(usize::try_from(limit).unwrap_or(0)).collect())
+    }
+
+    fn replace_sso_secret(&mut self, org: OrgId, sealed: &crate::sso::Sealed) -> Result<(), StoreError> {
+        if let Some(crate::sso::Connection::Oidc(oidc)) =
+            self.sso.get_mut(&org).and_then(|c| c.policy.connection.as_mut())
+        {
+            if let Some(secret) = oidc.client_secret.as_mut() {
+                secret.sealed = sealed.clone();
+            }
+        }
+        Ok(())
+    }
+}
+
+impl crate::scim::ScimRepository for State {
+    fn find_scim_config(&mut self, org: OrgId) -> Result<Option<Versioned<crate::scim::ScimConfig>>, StoreError> {
+        Ok(self.scim.get(&org).cloned())
+    }
+
+    fn save_scim_config(&mut self, org: OrgId, config: &Versioned<crate::scim::ScimConfig>) -> Result<(), StoreError> {
+        self.scim.insert(org, config.clone());
+        Ok(())
+    }
+
+    fn find_scim_org_by_token_hash(&mut self, lookup_hash: &[u8]) -> Result<Option<OrgId>, StoreError> {
+        let found = self
+            .scim
+            .iter()
+            .find(|(_, c)| c.policy.enabled && c.policy.token.as_ref().is_some_and(|t| t.lookup_hash == lookup_hash));
+        Ok(found.map(|(org, _)| *org).filter(|org| self.live(*org).is_some()))
     }
 }
 
@@ -635,6 +788,7 @@ pub fn identity(subject: &str, email: &str) -> Identity {
         name: Some(subject.to_owned()),
         auth_methods: vec!["pwd".to_owned()],
         auth_time: None,
+        sign_in_method: Some(crate::policy::SignInMethod::Password),
         staff: false,
     }
 }
@@ -656,7 +810,7 @@ pub fn join(store: &InMemoryStore, org: OrgId, subject: &str, role: &str) -> Mem
     let now = Utc::now();
     store
         .transaction(|tx| {
-            let user = crate::user::sync_user(tx, &identity(subject, &format!("{subject}@example.com")), now)?;
+            let user = crate::user::sync_user(tx, &identity(subject, &format!("{subject}@example.com")), None, now)?;
             let membership = Membership {
                 id: MemberId::generate(),
                 org_id: org,
@@ -669,4 +823,86 @@ pub fn join(store: &InMemoryStore, org: OrgId, subject: &str, role: &str) -> Mem
             Ok::<_, StoreError>(membership.id)
         })
         .unwrap()
+}
+
+impl crate::policy::MfaRepository for State {
+    fn mfa_totals(&mut self, org: OrgId) -> Result<crate::policy::MfaTotals, StoreError> {
+        let members: Vec<&Membership> = self.memberships.values().filter(|m| m.org_id == org).collect();
+        let enrolled = members.iter().filter(|m| self.users[&m.user_id].mfa_enrolled).count();
+        Ok(crate::policy::MfaTotals { members: members.len() as u64, enrolled: enrolled as u64 })
+    }
+
+    fn list_mfa_members(
+        &mut self,
+        org: OrgId,
+        enrolled: Option<bool>,
+        page: PageRequest,
+    ) -> Result<Page<crate::policy::MfaMember>, StoreError> {
+        let rows = self
+            .memberships
+            .values()
+            .filter(|m| m.org_id == org && page.after.is_none_or(|after| m.id.as_uuid() > after))
+            .map(|m| {
+                let user = &self.users[&m.user_id];
+                crate::policy::MfaMember {
+                    member_id: m.id,
+                    user_id: user.id,
+                    name: user.name.clone(),
+                    email: user.email.clone(),
+                    email_verified: user.email_verified,
+                    role: m.role.clone(),
+                    mfa_enrolled: user.mfa_enrolled,
+                    mfa_methods: user.mfa_methods.clone(),
+                    last_seen_at: user.last_seen_at,
+                    last_reminded_at: self.mfa_reminded.get(&m.id).copied(),
+                }
+            })
+            .filter(|m| enrolled.is_none_or(|e| m.mfa_enrolled == e))
+            .take(page.fetch_limit() as usize)
+            .collect();
+        Ok(Page::from_overfetch(rows, page, |m: &crate::policy::MfaMember| m.member_id.as_uuid()))
+    }
+
+    fn mark_mfa_reminded(&mut self, org: OrgId, members: &[MemberId], at: DateTime<Utc>) -> Result<(), StoreError> {
+        for id in members.iter().filter(|id| self.memberships.get(id).is_some_and(|m| m.org_id == org)) {
+            self.mfa_reminded.insert(*id, at);
+        }
+        Ok(())
+    }
+}
+
+impl NotificationRepository for State {
+    fn insert_notifications(&mut self, notifications: &[Notification]) -> Result<(), StoreError> {
+        for n in notifications {
+            self.notifications.insert(n.id, n.clone());
+        }
+        Ok(())
+    }
+
+    fn list_notifications(
+        &mut self,
+        user: UserId,
+        page: PageRequest<NotificationCursor>,
+    ) -> Result<Page<Notification, NotificationCursor>, StoreError> {
+        let mut rows: Vec<Notification> = self
+            .notifications
+            .values()
+            .filter(|n| n.user_id == user && page.after.is_none_or(|after| n.position() > after))
+            .cloned()
+            .collect();
+        rows.sort_by_key(Notification::position);
+        rows.truncate(page.fetch_limit() as usize);
+        Ok(Page::from_overfetch(rows, page, Notification::position))
+    }
+
+    fn mark_notification_read(
+        &mut self,
+        user: UserId,
+        id: NotificationId,
+        at: DateTime<Utc>,
+    ) -> Result<Option<Notification>, StoreError> {
+        let Some(n) = self.notifications.get_mut(&id).filter(|n| n.user_id == user) else { return Ok(None) };
+        n.read_at.get_or_insert(at);
+        Ok(Some(n.clone()))
+    }
 }

@@ -48,6 +48,7 @@ fn main() {
         name: None,
         auth_methods: vec![],
         auth_time: None,
+        sign_in_method: None,
         staff: false,
     };
     let caller = Caller::user(identity, RequestMeta::default());

@@ -3,6 +3,7 @@
 
 pub mod mail;
 pub mod postgres;
+pub mod sealing;
 pub mod secrets;
 pub mod setup;
 #[cfg(feature = "test-db")]

@@ -22,10 +22,88 @@ pub enum SetupError {
          or point DATABASE_URL at a running server"
     )]
     Unreachable { target: String, reason: String },
+    #[error(
+        "PostgreSQL at {target} is running, but {reason}. Create the role (as a superuser: \
+         `createuser --createdb <name>`) or put an existing one in DATABASE_URL (postgres://role:password@host/db)"
+    )]
+    MissingRole { target: String, reason: String },
+    #[error(
+        "PostgreSQL at {target} is running but refused the login: {reason}. Check the role and password in \
+         DATABASE_URL and that the server's pg_hba.conf admits this host"
+    )]
+    Authentication { target: String, reason: String },
+    #[error(
+        "PostgreSQL at {target} refused the connection: {reason}. Check the role, password and database in \
+         DATABASE_URL"
+    )]
+    Refused { target: String, reason: String },
     #[error("cannot create database `{database}`: {reason}. Create it yourself or use a role allowed to (CREATEDB)")]
     CreateDatabase { database: String, reason: String },
     #[error("migrations failed: {0}")]
     Migration(String),
+}
+
+/// Why PostgreSQL would not let us in. libpq reports these as text only (no SQLSTATE before
+/// a session exists), so they are told apart by its messages.
+#[derive(Debug, PartialEq, Eq)]
+enum Refusal {
+    MissingDatabase,
+    MissingRole,
+    Authentication,
+    /// The server answered with another error, or a message in a language not recognised here.
+    Other,
+    /// No server answered: nothing listens there, the host is unknown, or the network is down.
+    Unreachable,
+}
+
+fn classify(reason: &str) -> Refusal {
+    let lower = reason.to_ascii_lowercase();
+    if lower.contains("database \"") && lower.contains("does not exist") {
+        Refusal::MissingDatabase
+    } else if lower.contains("role \"") && lower.contains("does not exist") {
+        Refusal::MissingRole
+    } else if ["authentication failed", "no password supplied", "pg_hba.conf", "permission denied for database"]
+        .iter()
+        .any(|needle| lower.contains(needle))
+    {
+        Refusal::Authentication
+    } else if lower.contains("fatal:") {
+        Refusal::Other
+    } else {
+        Refusal::Unreachable
+    }
+}
+
+/// A failed connection: why, and libpq's message to show.
+struct Failure {
+    refusal: Refusal,
+    reason: String,
+}
+
+impl Failure {
+    fn of(err: &ConnectionError) -> Self {
+        let text = err.to_string();
+        let line = text.lines().next().unwrap_or_default().trim();
+        let refusal = classify(line);
+        // The preamble `connection to server at "host", port N failed: FATAL:` repeats the
+        // target, which the message names anyway; the hints on later lines are dropped.
+        let line = match line.split_once(" failed: ") {
+            Some((preamble, rest)) if preamble.starts_with("connection to server") => rest,
+            _ => line,
+        };
+        Self { refusal, reason: line.trim_start_matches("FATAL:").trim().to_owned() }
+    }
+
+    /// The error for any failure but a missing database.
+    fn into_error(self, target: &DatabaseUrl) -> SetupError {
+        let (target, reason) = (target.target(), self.reason);
+        match self.refusal {
+            Refusal::MissingRole => SetupError::MissingRole { target, reason },
+            Refusal::Authentication => SetupError::Authentication { target, reason },
+            Refusal::MissingDatabase | Refusal::Other => SetupError::Refused { target, reason },
+            Refusal::Unreachable => SetupError::Unreachable { target, reason },
+        }
+    }
 }
 
 struct DatabaseUrl {
@@ -59,11 +137,6 @@ impl DatabaseUrl {
     }
 }
 
-fn first_line(err: &ConnectionError) -> String {
-    let text = err.to_string();
-    text.lines().next().unwrap_or_default().trim().to_owned()
-}
-
 fn quote_ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
@@ -76,19 +149,28 @@ pub(crate) fn quote_ident_for_tests(name: &str) -> String {
 /// Connects to `database_url`, creating the database first if the server lacks it.
 pub fn ensure_database(database_url: &str) -> Result<(), SetupError> {
     let target = DatabaseUrl::parse(database_url)?;
-    let missing = match PgConnection::establish(database_url) {
+    match PgConnection::establish(database_url) {
         Ok(_) => return Ok(()),
         Err(err) => {
-            let reason = first_line(&err);
-            if !reason.contains("does not exist") {
-                return Err(SetupError::Unreachable { target: target.target(), reason });
+            let failure = Failure::of(&err);
+            if failure.refusal != Refusal::MissingDatabase {
+                return Err(failure.into_error(&target));
             }
-            reason
         }
-    };
-    tracing::info!(database = %target.database, %missing, "creating database");
-    let mut admin = PgConnection::establish(&target.maintenance())
-        .map_err(|e| SetupError::Unreachable { target: target.target(), reason: first_line(&e) })?;
+    }
+    // The expected path on a first start, so it is said plainly rather than as the
+    // server's FATAL message.
+    tracing::info!("creating database {}", target.database);
+    let mut admin = PgConnection::establish(&target.maintenance()).map_err(|err| {
+        let failure = Failure::of(&err);
+        match failure.refusal {
+            Refusal::MissingDatabase => SetupError::CreateDatabase {
+                database: target.database.clone(),
+                reason: format!("the server has no `postgres` database to create it from ({})", failure.reason),
+            },
+            _ => failure.into_error(&target),
+        }
+    })?;
     match admin.batch_execute(&format!("CREATE DATABASE {}", quote_ident(&target.database))) {
         Ok(()) => Ok(()),
         // Another instance created it first.
@@ -100,8 +182,7 @@ pub fn ensure_database(database_url: &str) -> Result<(), SetupError> {
 /// Applies pending migrations; returns the versions applied.
 pub fn run_migrations(database_url: &str) -> Result<Vec<String>, SetupError> {
     let target = DatabaseUrl::parse(database_url)?;
-    let mut conn = PgConnection::establish(database_url)
-        .map_err(|e| SetupError::Unreachable { target: target.target(), reason: first_line(&e) })?;
+    let mut conn = PgConnection::establish(database_url).map_err(|e| Failure::of(&e).into_error(&target))?;
     let lock =
         |conn: &mut PgConnection, sql: &str| conn.batch_execute(sql).map_err(|e| SetupError::Migration(e.to_string()));
     lock(&mut conn, &format!("SELECT pg_advisory_lock({MIGRATION_LOCK_KEY})"))?;
@@ -136,6 +217,49 @@ mod tests {
         assert_eq!(url.database, "orgd");
         assert_eq!(url.target(), "db.internal:6543");
         assert_eq!(url.maintenance(), "postgres://u:secret@db.internal:6543/postgres?sslmode=disable");
+    }
+
+    #[test]
+    fn refusals_are_told_apart_by_cause() {
+        let cases = [
+            (r#"database "orgd" does not exist"#, Refusal::MissingDatabase),
+            (r#"role "bob" does not exist"#, Refusal::MissingRole),
+            (r#"password authentication failed for user "bob""#, Refusal::Authentication),
+            ("fe_sendauth: no password supplied", Refusal::Authentication),
+            (
+                r#"no pg_hba.conf entry for host "10.0.0.7", user "bob", database "orgd", no encryption"#,
+                Refusal::Authentication,
+            ),
+            ("FATAL:  the database system is starting up", Refusal::Other),
+            ("Connection refused", Refusal::Unreachable),
+            (
+                r#"could not translate host name "db.invalid" to address: Name or service not known"#,
+                Refusal::Unreachable,
+            ),
+        ];
+        for (message, expected) in cases {
+            assert_eq!(classify(message), expected, "{message}");
+        }
+    }
+
+    #[test]
+    fn each_refusal_advises_its_own_fix() {
+        let url = DatabaseUrl::parse("postgres://bob@127.0.0.1:5432/orgd").unwrap();
+        let advice =
+            |line: &str| Failure::of(&ConnectionError::BadConnection(line.to_owned())).into_error(&url).to_string();
+        let refused = advice(
+            "connection to server at \"127.0.0.1\", port 5432 failed: Connection refused\n\tIs the server running",
+        );
+        assert!(refused.contains("Start PostgreSQL") && refused.contains(": Connection refused."), "{refused}");
+        let role =
+            advice(r#"connection to server at "127.0.0.1", port 5432 failed: FATAL:  role "bob" does not exist"#);
+        assert!(role.contains(r#"running, but role "bob" does not exist."#), "{role}");
+        assert!(role.contains("createuser") && !role.contains("Start PostgreSQL"), "{role}");
+        let login = advice(r#"password authentication failed for user "bob""#);
+        assert!(login.contains("password in DATABASE_URL") && !login.contains("Start PostgreSQL"), "{login}");
+        for message in [role, login] {
+            assert!(!message.contains('\n'), "one line: {message}");
+        }
     }
 
     #[test]

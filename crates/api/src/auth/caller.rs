@@ -4,8 +4,8 @@ use std::net::IpAddr;
 use actix_web::dev::Payload;
 use actix_web::http::header;
 use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
+use domain::token::{ApiKeyToken, ScimToken};
 use domain::{ApiKeyCredential, Caller, Principal, RequestMeta};
-use infra::secrets::{is_well_formed_api_key, API_KEY_PREFIX};
 use tracing_actix_web::RequestId;
 
 use super::jwt::TokenError;
@@ -57,12 +57,16 @@ fn bearer_token(req: &HttpRequest) -> Result<&str, ApiError> {
 fn authenticate(req: &HttpRequest) -> Result<Authenticated, ApiError> {
     let state = req.app_data::<web::Data<AppState>>().ok_or_else(|| ApiError::internal("application state missing"))?;
     let token = bearer_token(req)?;
-    let principal = if token.starts_with(API_KEY_PREFIX) {
+    let principal = if ApiKeyToken::is_claimed_by(token) {
         // A malformed key is refused here, before any database work.
-        if !is_well_formed_api_key(token) {
-            return Err(ApiError::unauthenticated("invalid_token", "the API key is malformed"));
-        }
-        Principal::ApiKey(ApiKeyCredential { lookup_hash: state.hasher().lookup_hash(token) })
+        let key = ApiKeyToken::parse(token)
+            .map_err(|_| ApiError::unauthenticated("invalid_token", "the API key is malformed"))?;
+        Principal::ApiKey(ApiKeyCredential { lookup_hash: key.lookup_hash(state.hasher()) })
+    } else if ScimToken::is_claimed_by(token) {
+        return Err(ApiError::unauthenticated(
+            "invalid_token",
+            "a SCIM token authenticates the SCIM endpoints only; send a user's token or an API key",
+        ));
     } else {
         let identity = state.verifier().verify(token).map_err(|e| {
             let code = match e {
@@ -73,6 +77,7 @@ fn authenticate(req: &HttpRequest) -> Result<Authenticated, ApiError> {
         })?;
         Principal::User(identity)
     };
+    crate::telemetry::record_principal(req, &principal);
     Ok(Authenticated(Caller { principal, meta: request_meta(req, state.trust_forwarded_for()) }))
 }
 

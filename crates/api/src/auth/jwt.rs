@@ -1,6 +1,7 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
+use domain::policy::SignInMethod;
 use domain::Identity;
 use jsonwebtoken::jwk::{AlgorithmParameters, JwkSet};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
@@ -8,10 +9,8 @@ use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::config::{ConfigError, JwtConfig};
+use crate::config::{missing_issuer_or_audience, ConfigError, JwtConfig, TOKEN_LEEWAY_SECS};
 
-/// Tokens older than their `exp` by more than this are refused (clock skew allowance).
-const LEEWAY_SECS: u64 = 30;
 const MAX_SUBJECT_LEN: usize = 255;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -53,7 +52,9 @@ pub struct JwtVerifier {
     public_keys: Vec<PublicKey>,
     issuer: Option<String>,
     audience: Option<String>,
-    staff_claim: String,
+    /// `None` when the staff claim is not believed (see [`JwtConfig::trusts_staff_claim`]).
+    staff_claim: Option<String>,
+    sign_in_method_claim: Option<String>,
 }
 
 fn load_jwks(path: &std::path::Path) -> Result<Vec<PublicKey>, ConfigError> {
@@ -84,7 +85,15 @@ fn load_jwks(path: &std::path::Path) -> Result<Vec<PublicKey>, ConfigError> {
 impl JwtVerifier {
     pub fn from_config(config: &JwtConfig) -> Result<Self, ConfigError> {
         let public_keys = match &config.jwks_file {
-            Some(path) => load_jwks(path)?,
+            Some(path) => {
+                // Checked when the settings are read too; repeated here for configurations
+                // built in code.
+                let missing = missing_issuer_or_audience(config.issuer.is_some(), config.audience.is_some());
+                if let Some(problem) = missing.into_iter().next() {
+                    return Err(problem);
+                }
+                load_jwks(path)?
+            }
             None => Vec::new(),
         };
         Ok(Self {
@@ -92,7 +101,8 @@ impl JwtVerifier {
             public_keys,
             issuer: config.issuer.clone(),
             audience: config.audience.clone(),
-            staff_claim: config.staff_claim.clone(),
+            staff_claim: config.trusts_staff_claim().then(|| config.staff_claim.clone()),
+            sign_in_method_claim: config.sign_in_method_claim.clone(),
         })
     }
 
@@ -101,7 +111,7 @@ impl JwtVerifier {
     /// another service without `aud` would otherwise be accepted.
     fn validation(&self, algorithm: Algorithm) -> Validation {
         let mut validation = Validation::new(algorithm);
-        validation.leeway = LEEWAY_SECS;
+        validation.leeway = TOKEN_LEEWAY_SECS;
         validation.validate_nbf = true;
         let mut required = vec!["exp", "sub"];
         match &self.audience {
@@ -152,7 +162,10 @@ impl JwtVerifier {
         {
             return Err(TokenError::BadSubject);
         }
-        let staff = matches!(claims.other.get(&self.staff_claim), Some(Value::Bool(true)));
+        let staff =
+            self.staff_claim.as_ref().is_some_and(|claim| matches!(claims.other.get(claim), Some(Value::Bool(true))));
+        let named = self.sign_in_method_claim.as_ref().and_then(|claim| claims.other.get(claim)).and_then(Value::as_str);
+        let sign_in_method = SignInMethod::from_claims(named, &claims.amr);
         Ok(Identity {
             subject: claims.sub,
             email_verified: claims.email_verified.unwrap_or(false),
@@ -160,6 +173,7 @@ impl JwtVerifier {
             name: claims.name,
             auth_methods: claims.amr,
             auth_time: claims.auth_time.and_then(|t| DateTime::<Utc>::from_timestamp(t, 0)),
+            sign_in_method,
             staff,
         })
     }
@@ -200,8 +214,9 @@ struct MintedClaims<'a> {
 pub fn mint_dev_token(config: &JwtConfig, token: &DevToken) -> Result<String, ConfigError> {
     let secret = config.hs256_secret.as_ref().ok_or_else(|| ConfigError {
         var: "ORGD_JWT_SECRET",
-        problem: "not set; development tokens are signed with it".to_owned(),
-        fix: "set ORGD_JWT_SECRET to the key the server uses".to_owned(),
+        problem: "not set; development tokens are signed with it (public keys cannot sign)".to_owned(),
+        fix: "set ORGD_JWT_SECRET to the server's key, or run `make -s token SUB=alice EMAIL=alice@example.com`"
+            .to_owned(),
     })?;
     let now = Utc::now().timestamp();
     let ttl = i64::try_from(token.ttl.as_secs()).unwrap_or(i64::MAX / 2);
@@ -249,6 +264,7 @@ mod tests {
             issuer: Some("https://idp.test".into()),
             audience: Some("orgd".into()),
             staff_claim: "orgd_staff".into(),
+            sign_in_method_claim: Some("login_method".into()),
         }
     }
 
@@ -298,6 +314,40 @@ mod tests {
         assert!(verifier.verify(&claims_past).is_ok());
         assert_eq!(verifier.verify("not.a.token").unwrap_err(), TokenError::Malformed);
         assert_eq!(verifier.verify("").unwrap_err(), TokenError::Malformed);
+    }
+
+    const JWKS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/fixtures/jwks-test.json");
+
+    #[test]
+    fn public_keys_are_refused_without_issuer_and_audience() {
+        let mut jwks = config(KEY);
+        jwks.jwks_file = Some(JWKS.into());
+        assert!(JwtVerifier::from_config(&jwks).is_ok());
+        for (issuer, audience, var) in
+            [(None, Some("orgd"), "ORGD_JWT_ISSUER"), (Some("https://idp.test"), None, "ORGD_JWT_AUDIENCE")]
+        {
+            jwks.issuer = issuer.map(Into::into);
+            jwks.audience = audience.map(Into::into);
+            assert_eq!(JwtVerifier::from_config(&jwks).err().map(|e| e.var), Some(var));
+        }
+    }
+
+    #[test]
+    fn the_staff_claim_counts_only_from_tokens_bound_by_issuer_and_audience() {
+        let mut unbound = config(KEY);
+        unbound.issuer = None;
+        unbound.audience = None;
+        let token = mint_dev_token(&unbound, &dev(60)).unwrap();
+        let identity = JwtVerifier::from_config(&unbound).unwrap().verify(&token).unwrap();
+        assert_eq!(identity.subject, "u1");
+        assert!(!identity.staff, "another application's token must not make its bearer staff");
+        for (issuer, audience) in [(Some("https://idp.test"), None), (None, Some("orgd"))] {
+            let mut partly = unbound.clone();
+            partly.issuer = issuer.map(Into::into);
+            partly.audience = audience.map(Into::into);
+            let token = mint_dev_token(&partly, &dev(60)).unwrap();
+            assert!(!JwtVerifier::from_config(&partly).unwrap().verify(&token).unwrap().staff);
+        }
     }
 
     #[test]

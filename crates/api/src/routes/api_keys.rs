@@ -2,18 +2,20 @@
 
 use actix_web::{delete, get, post, web, HttpResponse};
 use chrono::{DateTime, Utc};
-use domain::apikey::{ApiKey, CreateApiKey};
+use domain::apikey::{ApiKey, ApiKeyError, CreateApiKey};
 use domain::authz::Permission;
 use domain::ids::ApiKeyId;
 use domain::org::OrgRef;
 use serde::{Deserialize, Serialize};
+use utoipa::openapi::schema::Object;
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 use validator::Validate;
 
-use super::common::{org_and, path_id, ListResponse, PageParams, ORG_PARAM};
+use super::common::{org_and, page, path_id, Json, PageParams, ORG_PARAM};
 use crate::auth::Authenticated;
-use crate::error::{ApiError, Problem};
+use crate::error::ApiError;
+use crate::openapi::{shape, Errors};
 use crate::state::AppState;
 
 pub fn routes(cfg: &mut ServiceConfig) {
@@ -67,15 +69,27 @@ pub struct CreatedApiKey {
 #[derive(Debug, Deserialize, ToSchema, Validate)]
 #[serde(deny_unknown_fields)]
 pub struct CreateApiKeyRequest {
-    #[schema(example = "CI deploys")]
+    #[schema(schema_with = key_name)]
     #[validate(length(max = 1000, code = "too_long"))]
     pub name: String,
     /// Catalogue permission names; none may exceed the caller's own.
-    #[schema(example = json!(["members:read"]))]
+    #[schema(value_type = Vec<shape::Permission>, min_items = 1, max_items = 200, example = json!(["members:read"]))]
     #[validate(length(min = 1, max = 200))]
     pub permissions: Vec<String>,
     /// When the key stops working; never, when absent.
     pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// Longest key name (`apikey::parse_name`).
+const NAME_MAX_CHARS: usize = 100;
+
+fn key_name() -> Object {
+    shape::name(NAME_MAX_CHARS, Some(1000)).examples(["CI deploys"]).build()
+}
+
+page! {
+    /// A page of API keys.
+    ApiKeyPage of ApiKeyResponse
 }
 
 /// Create an API key. The response holds its secret, shown only this once.
@@ -83,17 +97,14 @@ pub struct CreateApiKeyRequest {
     tag = "api keys",
     params(("org" = String, Path, description = ORG_PARAM)),
     request_body = CreateApiKeyRequest,
-    responses(
-        (status = 201, body = CreatedApiKey),
-        (status = 422, description = "`validation_failed`.", body = Problem, content_type = "application/problem+json"),
-    )
+    responses((status = 201, body = CreatedApiKey), Errors<ApiKeyError>)
 )]
 #[post("/orgs/{org}/api-keys")]
 pub async fn create_api_key(
     state: web::Data<AppState>,
     caller: Authenticated,
     path: web::Path<String>,
-    body: web::Json<CreateApiKeyRequest>,
+    body: Json<CreateApiKeyRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let org: OrgRef = path_id(&path, "organization")?;
     body.validate()?;
@@ -107,26 +118,26 @@ pub async fn create_api_key(
 #[utoipa::path(
     tag = "api keys",
     params(("org" = String, Path, description = ORG_PARAM), PageParams),
-    responses((status = 200, body = ListResponse<ApiKeyResponse>))
+    responses((status = 200, body = ApiKeyPage), Errors<ApiKeyError>)
 )]
 #[get("/orgs/{org}/api-keys")]
 pub async fn list_api_keys(
     state: web::Data<AppState>,
     caller: Authenticated,
     path: web::Path<String>,
-    query: web::Query<PageParams>,
+    page: PageParams,
 ) -> Result<HttpResponse, ApiError> {
     let org: OrgRef = path_id(&path, "organization")?;
-    let page = query.page_request()?;
+    let page = page.request();
     let keys = state.run(move |s| s.api_keys.list(&caller.0, &org, page)).await?;
-    Ok(HttpResponse::Ok().json(ListResponse::new(keys, ApiKeyResponse::from)))
+    Ok(HttpResponse::Ok().json(ApiKeyPage::of(keys, ApiKeyResponse::from)))
 }
 
 /// Revoke an API key: it stops working at once.
 #[utoipa::path(
     tag = "api keys",
     params(("org" = String, Path, description = ORG_PARAM), ("key" = String, Path, description = "API key id (`key_…`).")),
-    responses((status = 204, description = "Revoked (or already revoked)."))
+    responses((status = 204, description = "Revoked (or already revoked)."), Errors<ApiKeyError>)
 )]
 #[delete("/orgs/{org}/api-keys/{key}")]
 pub async fn revoke_api_key(

@@ -3,21 +3,21 @@
 use actix_web::http::header;
 use actix_web::web::Bytes;
 use actix_web::{get, web, HttpResponse};
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
 use chrono::{DateTime, Utc};
-use domain::audit::{AuditEvent, AuditQuery, VerifyRange};
+use domain::audit::{AuditError, AuditEvent, AuditQuery, VerifyRange};
 use domain::org::OrgRef;
 use futures_util::stream;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use utoipa::openapi::schema::Object;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 use validator::Validate;
 
-use super::common::{path_id, ORG_PARAM};
+use super::common::{page, path_id, PageParams, Seq, ORG_PARAM};
 use crate::auth::Authenticated;
-use crate::error::{ApiError, Problem};
+use crate::error::ApiError;
+use crate::openapi::{shape, Errors};
 use crate::state::AppState;
 
 pub fn routes(cfg: &mut ServiceConfig) {
@@ -79,33 +79,35 @@ impl From<AuditEvent> for AuditEventResponse {
     }
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct AuditPageResponse {
-    pub data: Vec<AuditEventResponse>,
-    /// Pass as `cursor` for the next (older) page; `null` on the last page.
-    pub next_cursor: Option<String>,
+page! {
+    /// A page of the audit log, newest first; `next_cursor` leads to older records.
+    AuditEventPage of AuditEventResponse
 }
 
 #[derive(Debug, Deserialize, IntoParams, Validate)]
 #[into_params(parameter_in = Query)]
 pub struct AuditListParams {
     /// Actions starting with this, e.g. `member.` or `org.updated`.
+    #[param(schema_with = filter_token)]
     #[validate(length(max = 200, code = "too_long"))]
     pub action: Option<String>,
     /// Only records by this actor id (`usr_…`, `key_…`).
+    #[param(schema_with = filter_token)]
     #[validate(length(max = 200, code = "too_long"))]
     pub actor: Option<String>,
     /// Only records about this target id.
+    #[param(schema_with = filter_token)]
     #[validate(length(max = 200, code = "too_long"))]
     pub target: Option<String>,
     /// From this time (inclusive, RFC 3339).
     pub since: Option<DateTime<Utc>>,
-    /// Until this time (exclusive, RFC 3339).
+    /// Until this time (exclusive, RFC 3339); after `since`.
     pub until: Option<DateTime<Utc>>,
-    /// Page size, 1 to 100 (default 25).
-    #[validate(range(min = 1, max = 100))]
-    pub limit: Option<i64>,
-    pub cursor: Option<String>,
+}
+
+/// A filter value (`audit::AuditQuery`): 1 to 100 letters, digits, `.`, `_`, `-` or `:`.
+fn filter_token() -> Object {
+    shape::trimmed("[A-Za-z0-9._:-]{1,100}", Some(200)).build()
 }
 
 fn micros<S: serde::Serializer>(at: &DateTime<Utc>, serializer: S) -> Result<S::Ok, S::Error> {
@@ -121,29 +123,11 @@ fn inert(cell: String) -> String {
     }
 }
 
-const CURSOR_PREFIX: &[u8] = b"a";
-
-fn encode_seq(seq: i64) -> String {
-    let mut bytes = CURSOR_PREFIX.to_vec();
-    bytes.extend_from_slice(&seq.to_be_bytes());
-    URL_SAFE_NO_PAD.encode(bytes)
-}
-
-fn decode_seq(cursor: &str) -> Result<i64, ApiError> {
-    let invalid = || ApiError::bad_request("invalid_cursor", "the cursor is not one this API returned");
-    let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| invalid())?;
-    let digits = bytes.strip_prefix(CURSOR_PREFIX).ok_or_else(invalid)?;
-    Ok(i64::from_be_bytes(digits.try_into().map_err(|_| invalid())?))
-}
-
 /// Read the audit log, newest first.
 #[utoipa::path(
     tag = "audit log",
-    params(("org" = String, Path, description = ORG_PARAM), AuditListParams),
-    responses(
-        (status = 200, body = AuditPageResponse),
-        (status = 422, description = "`validation_failed`: a bad filter.", body = Problem, content_type = "application/problem+json"),
-    )
+    params(("org" = String, Path, description = ORG_PARAM), AuditListParams, PageParams<Seq>),
+    responses((status = 200, body = AuditEventPage), Errors<AuditError>)
 )]
 #[get("/orgs/{org}/audit-log")]
 pub async fn list_audit_log(
@@ -151,12 +135,13 @@ pub async fn list_audit_log(
     caller: Authenticated,
     path: web::Path<String>,
     query: web::Query<AuditListParams>,
+    page: PageParams<Seq>,
 ) -> Result<HttpResponse, ApiError> {
     let org: OrgRef = path_id(&path, "organization")?;
     query.validate()?;
     let params = query.into_inner();
-    let before = params.cursor.as_deref().map(decode_seq).transpose()?;
-    let limit = params.limit.unwrap_or(25);
+    let before = page.from.map(|seq| seq.0);
+    let limit = i64::from(page.limit);
     let filter = AuditQuery {
         action: params.action,
         actor: params.actor,
@@ -165,10 +150,8 @@ pub async fn list_audit_log(
         until: params.until,
     };
     let page = state.run(move |s| s.audit.list(&caller.0, &org, filter, before, limit)).await?;
-    Ok(HttpResponse::Ok().json(AuditPageResponse {
-        next_cursor: page.next_before.map(encode_seq),
-        data: page.events.into_iter().map(AuditEventResponse::from).collect(),
-    }))
+    let data = page.events.into_iter().map(AuditEventResponse::from).collect();
+    Ok(HttpResponse::Ok().json(AuditEventPage::new(data, page.next_before.map(Seq))))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -224,7 +207,7 @@ pub struct VerifyResponse {
 #[utoipa::path(
     tag = "audit log",
     params(("org" = String, Path, description = ORG_PARAM), VerifyParams),
-    responses((status = 200, body = VerifyResponse))
+    responses((status = 200, body = VerifyResponse), Errors<AuditError>)
 )]
 #[get("/orgs/{org}/audit-log/verify")]
 pub async fn verify_audit_log(
@@ -266,7 +249,7 @@ pub struct ExportParams {
     pub format: Option<ExportFormat>,
     /// From this time (inclusive, RFC 3339).
     pub since: Option<DateTime<Utc>>,
-    /// Until this time (exclusive, RFC 3339).
+    /// Until this time (exclusive, RFC 3339); after `since`.
     pub until: Option<DateTime<Utc>>,
 }
 
@@ -340,7 +323,7 @@ fn encode(format: ExportFormat, events: &[AuditEvent], header: bool) -> Result<B
     params(("org" = String, Path, description = ORG_PARAM), ExportParams),
     responses(
         (status = 200, description = "The records, streamed.", content((String = "application/x-ndjson"), (String = "text/csv"))),
-        (status = 422, description = "`validation_failed`: an empty time range.", body = Problem, content_type = "application/problem+json"),
+        Errors<AuditError>,
     )
 )]
 #[get("/orgs/{org}/audit-log/export")]

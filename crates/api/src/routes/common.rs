@@ -1,77 +1,262 @@
 //! Request and response pieces shared by every capability: pagination, ids, ETags.
 
 use actix_web::http::header::{self, HeaderValue};
-use actix_web::HttpRequest;
+use actix_web::{web, FromRequest, HttpRequest};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
+use domain::ids::NotificationId;
+use domain::notification::NotificationCursor;
 use domain::org::OrgRef;
 use domain::pagination::PageRequest;
-use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use serde::Deserialize;
+use utoipa::openapi::path::{Parameter, ParameterBuilder, ParameterIn};
+use utoipa::openapi::{ObjectBuilder, Required, Type};
+use utoipa::IntoParams;
 use uuid::Uuid;
-use validator::Validate;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, FieldProblem};
 
 /// How every `{org}` path parameter is documented.
 pub const ORG_PARAM: &str = "Organization id (`org_…`), or `me` for the caller's default organization.";
 
-/// Version byte of the cursor encoding, so the format can change without misreading old ones.
-const CURSOR_V1: u8 = 1;
-
-/// `limit` and `cursor` of a list request.
-#[derive(Debug, Deserialize, IntoParams, Validate)]
-#[into_params(parameter_in = Query)]
-pub struct PageParams {
-    /// Page size, 1 to 100 (default 25).
-    #[validate(range(min = 1, max = 100))]
-    pub limit: Option<u32>,
-    /// `next_cursor` of the previous page.
-    pub cursor: Option<String>,
+/// The key a list continues from. Every list's cursor has one encoding: URL-safe base64 of
+/// a kind byte and the key, so that a cursor of one kind of list is refused by another.
+pub trait CursorKey: Sized {
+    const KIND: u8;
+    /// Every cursor of this kind and nothing else, for the OpenAPI document: a client (or a
+    /// fuzzer) that sends anything matching it gets a page, never an error.
+    const PATTERN: &'static str;
+    fn write(&self, out: &mut Vec<u8>);
+    fn read(bytes: &[u8]) -> Option<Self>;
 }
 
-impl PageParams {
-    pub fn page_request(&self) -> Result<PageRequest, ApiError> {
-        self.validate()?;
-        page_request(self.limit, self.cursor.as_deref())
+/// Lists in id order continue after an id (a UUIDv7).
+impl CursorKey for Uuid {
+    const KIND: u8 = 1;
+    // 17 bytes: `A` and one of `Q`–`f` spell the kind byte 1; the last character carries 4
+    // bits and 2 zero bits.
+    const PATTERN: &'static str = "^A[Q-Za-f][A-Za-z0-9_-]{20}[AEIMQUYcgkosw048]$";
+
+    fn write(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(self.as_bytes());
+    }
+
+    fn read(bytes: &[u8]) -> Option<Self> {
+        Uuid::from_slice(bytes).ok()
     }
 }
 
-/// A page request from raw `limit` and `cursor` (list endpoints with more filters keep them
-/// in one flat struct: query strings cannot be deserialized through `#[serde(flatten)]`).
-pub fn page_request(limit: Option<u32>, cursor: Option<&str>) -> Result<PageRequest, ApiError> {
-    let after = cursor.map(decode_cursor).transpose()?;
-    PageRequest::new(limit, after).map_err(|e| ApiError::bad_request("invalid_limit", e.message))
+/// A position in an organization's audit chain: the audit log continues before it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Seq(pub i64);
+
+impl CursorKey for Seq {
+    const KIND: u8 = 2;
+    // 9 bytes: `A` and one of `g`–`v` spell the kind byte 2.
+    const PATTERN: &'static str = "^A[g-v][A-Za-z0-9_-]{10}$";
+
+    fn write(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.0.to_be_bytes());
+    }
+
+    fn read(bytes: &[u8]) -> Option<Self> {
+        bytes.try_into().ok().map(|b| Seq(i64::from_be_bytes(b)))
+    }
 }
 
-pub fn encode_cursor(key: Uuid) -> String {
-    let mut bytes = Vec::with_capacity(17);
-    bytes.push(CURSOR_V1);
-    bytes.extend_from_slice(key.as_bytes());
+/// A person's notifications list unread ones first, so their cursor carries the phase (a
+/// byte, 0 unread or 1 read) before the id.
+impl CursorKey for NotificationCursor {
+    const KIND: u8 = 3;
+    // 18 bytes: `Aw` spells the kind byte 3 and the phase byte's zero high bits; the third
+    // character holds the phase bit and two bits of the id.
+    const PATTERN: &'static str = "^Aw[A-H][A-Za-z0-9_-]{21}$";
+
+    fn write(&self, out: &mut Vec<u8>) {
+        out.push(u8::from(self.read));
+        out.extend_from_slice(self.id.as_uuid().as_bytes());
+    }
+
+    fn read(bytes: &[u8]) -> Option<Self> {
+        let (&phase, id) = bytes.split_first()?;
+        let read = match phase {
+            0 => false,
+            1 => true,
+            _ => return None,
+        };
+        Some(Self { read, id: NotificationId::from_uuid(Uuid::from_slice(id).ok()?) })
+    }
+}
+
+pub fn encode_cursor<K: CursorKey>(key: &K) -> String {
+    let mut bytes = vec![K::KIND];
+    key.write(&mut bytes);
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
-fn decode_cursor(cursor: &str) -> Result<Uuid, ApiError> {
-    let invalid = || ApiError::bad_request("invalid_cursor", "the cursor is not one this API returned");
+fn decode_cursor<K: CursorKey>(cursor: &str) -> Result<K, ApiError> {
+    let invalid = || ApiError::bad_request("invalid_cursor", "the cursor is not one this list returned");
     let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| invalid())?;
     match bytes.split_first() {
-        Some((&CURSOR_V1, key)) => Uuid::from_slice(key).map_err(|_| invalid()),
+        Some((&kind, key)) if kind == K::KIND => K::read(key).ok_or_else(invalid),
         _ => Err(invalid()),
     }
 }
 
-/// A page of results.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ListResponse<T> {
-    pub data: Vec<T>,
-    /// Pass as `cursor` to get the next page; `null` on the last page.
-    pub next_cursor: Option<String>,
+/// `limit` and `cursor` as the query string holds them.
+#[derive(Debug, Deserialize)]
+struct RawPage {
+    limit: Option<i64>,
+    cursor: Option<String>,
 }
 
-impl<T> ListResponse<T> {
-    pub fn new<D>(page: domain::pagination::Page<D>, convert: impl FnMut(D) -> T) -> Self {
-        let next_cursor = page.next_after.map(encode_cursor);
-        Self { data: page.items.into_iter().map(convert).collect(), next_cursor }
+/// The page a list request asks for: its `limit` and `cursor`. Every list reads them with
+/// this one extractor, so bounds, defaults and problems are the same everywhere: a limit
+/// out of range is 422 `validation_failed` on `limit`, a bad cursor 400 `invalid_cursor`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PageParams<K = Uuid> {
+    pub limit: u32,
+    /// Where the previous page ended.
+    pub from: Option<K>,
+}
+
+impl<K: CursorKey> PageParams<K> {
+    fn parse(query: &str) -> Result<Self, ApiError> {
+        let raw = web::Query::<RawPage>::from_query(query)
+            .map_err(|e| ApiError::bad_request("invalid_query", format!("the query string cannot be read: {e}")))?
+            .into_inner();
+        let out_of_range = |message: String| {
+            ApiError::validation([FieldProblem { field: "limit".to_owned(), code: "out_of_range".to_owned(), message }])
+        };
+        // A limit beyond `u32` is as far out of range as 0.
+        let limit = raw.limit.map(|n| u32::try_from(n).unwrap_or(0));
+        let limit = PageRequest::new(limit, None).map_err(|e| out_of_range(e.message))?.limit;
+        let from = raw.cursor.as_deref().map(decode_cursor).transpose()?;
+        Ok(Self { limit, from })
+    }
+}
+
+impl<K: CursorKey + Copy> PageParams<K> {
+    pub fn request(&self) -> PageRequest<K> {
+        PageRequest { limit: self.limit, after: self.from }
+    }
+}
+
+impl<K: CursorKey> FromRequest for PageParams<K> {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        std::future::ready(Self::parse(req.query_string()))
+    }
+}
+
+impl<K: CursorKey> IntoParams for PageParams<K> {
+    fn into_params(parameter_in: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        let limit = ObjectBuilder::new()
+            .schema_type(Type::Integer)
+            .minimum(Some(1))
+            .maximum(Some(PageRequest::MAX_LIMIT))
+            .default(Some(PageRequest::DEFAULT_LIMIT.into()));
+        let cursor = ObjectBuilder::new().schema_type(Type::String).pattern(Some(K::PATTERN));
+        let parameter = |name: &str, description: String, schema: ObjectBuilder| {
+            ParameterBuilder::new()
+                .name(name)
+                .parameter_in(parameter_in().unwrap_or(ParameterIn::Query))
+                .required(Required::False)
+                .description(Some(description))
+                .schema(Some(schema.build()))
+                .build()
+        };
+        vec![
+            parameter(
+                "limit",
+                format!("Page size, 1 to {} (default {}).", PageRequest::MAX_LIMIT, PageRequest::DEFAULT_LIMIT),
+                limit,
+            ),
+            parameter("cursor", "`next_cursor` of the previous page.".to_owned(), cursor),
+        ]
+    }
+}
+
+/// Declares the page type of one list: its items, by reference to their own schema, and
+/// the cursor of the next page.
+macro_rules! page {
+    ($(#[$doc:meta])* $name:ident of $item:ty) => {
+        $(#[$doc])*
+        #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+        pub struct $name {
+            pub data: Vec<$item>,
+            /// Pass as `cursor` to get the next page; `null` on the last page.
+            pub next_cursor: Option<String>,
+        }
+
+        impl $name {
+            pub fn new<K: $crate::routes::common::CursorKey>(data: Vec<$item>, next: Option<K>) -> Self {
+                Self { data, next_cursor: next.as_ref().map($crate::routes::common::encode_cursor) }
+            }
+
+            pub fn of<D, K: $crate::routes::common::CursorKey>(
+                page: domain::pagination::Page<D, K>,
+                convert: impl FnMut(D) -> $item,
+            ) -> Self {
+                Self::new(page.items.into_iter().map(convert).collect(), page.next_after)
+            }
+        }
+    };
+}
+pub(crate) use page;
+
+/// A JSON request body, which must be an object: serde would also read a struct from an
+/// array of its fields in order (`[null, "x"]`), which no client means and no schema here
+/// allows. Problems are those of `web::Json`, through the same configuration.
+#[derive(Debug)]
+pub struct Json<T>(pub T);
+
+impl<T> Json<T> {
+    pub fn into_inner(self) -> T {
+        self.0
+    }
+}
+
+impl<T> std::ops::Deref for Json<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T: serde::de::DeserializeOwned + 'static> FromRequest for Json<T> {
+    type Error = actix_web::Error;
+    type Future = futures_util::future::LocalBoxFuture<'static, Result<Self, actix_web::Error>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut actix_web::dev::Payload) -> Self::Future {
+        let body = web::Json::<Object<T>>::from_request(req, payload);
+        Box::pin(async move { body.await.map(|json| Json(json.into_inner().0)) })
+    }
+}
+
+/// `T` read only from a JSON object.
+struct Object<T>(T);
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Object<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Fields<T>(std::marker::PhantomData<T>);
+
+        impl<'de, T: Deserialize<'de>> serde::de::Visitor<'de> for Fields<T> {
+            type Value = T;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<T, A::Error> {
+                T::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+            }
+        }
+
+        deserializer.deserialize_map(Fields(std::marker::PhantomData)).map(Object)
     }
 }
 
@@ -121,9 +306,72 @@ mod tests {
     #[test]
     fn cursors_round_trip_and_garbage_is_refused() {
         let key = Uuid::now_v7();
-        assert_eq!(decode_cursor(&encode_cursor(key)).ok(), Some(key));
-        for bad in ["", "!!!", "AQ", &URL_SAFE_NO_PAD.encode([2u8; 17])] {
-            assert_eq!(decode_cursor(bad).unwrap_err().code(), "invalid_cursor");
+        assert_eq!(decode_cursor::<Uuid>(&encode_cursor(&key)).ok(), Some(key));
+        assert_eq!(decode_cursor::<Seq>(&encode_cursor(&Seq(-7))).ok(), Some(Seq(-7)));
+        for bad in ["", "!!!", "AQ", &URL_SAFE_NO_PAD.encode([2u8; 17]), &encode_cursor(&Seq(1))] {
+            assert_eq!(decode_cursor::<Uuid>(bad).unwrap_err().code(), "invalid_cursor", "{bad}");
         }
+        assert_eq!(decode_cursor::<Seq>(&encode_cursor(&key)).unwrap_err().code(), "invalid_cursor");
+        for read in [false, true] {
+            let position = NotificationCursor { read, id: NotificationId::generate() };
+            let cursor = encode_cursor(&position);
+            assert_eq!(decode_cursor::<NotificationCursor>(&cursor).ok(), Some(position));
+            assert!(cursor.len() == 24 && cursor.starts_with("Aw"), "{cursor}");
+        }
+        let bad_phase = URL_SAFE_NO_PAD.encode([[3u8, 2].as_slice(), key.as_bytes()].concat());
+        assert_eq!(decode_cursor::<NotificationCursor>(&bad_phase).unwrap_err().code(), "invalid_cursor");
+        assert_eq!(decode_cursor::<NotificationCursor>(&encode_cursor(&key)).unwrap_err().code(), "invalid_cursor");
+    }
+
+    #[test]
+    fn cursors_have_the_shape_the_document_states() {
+        // The extremes of every character class of the patterns decode.
+        for (first, last) in [("AQ", "A"), ("Af", "8"), ("AZ", "w"), ("Aa", "0")] {
+            for fill in ["A", "_", "-", "z", "9"] {
+                let cursor = format!("{first}{}{last}", fill.repeat(20));
+                assert!(decode_cursor::<Uuid>(&cursor).is_ok(), "{cursor}");
+            }
+        }
+        for second in ["g", "v", "q"] {
+            for fill in ["A", "_", "-", "z", "9"] {
+                let cursor = format!("A{second}{}", fill.repeat(10));
+                assert!(decode_cursor::<Seq>(&cursor).is_ok(), "{cursor}");
+            }
+        }
+        for third in ["A", "D", "E", "H"] {
+            for fill in ["A", "_", "-", "z", "9"] {
+                let cursor = format!("Aw{third}{}", fill.repeat(21));
+                assert!(decode_cursor::<NotificationCursor>(&cursor).is_ok(), "{cursor}");
+            }
+        }
+        let key = encode_cursor(&Uuid::now_v7());
+        assert!(key.len() == 23 && key.starts_with('A'));
+        assert_eq!(encode_cursor(&Seq(i64::MAX)).len(), 12);
+    }
+
+    #[test]
+    fn bodies_are_objects() {
+        #[derive(Debug, Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Body {
+            name: Option<String>,
+        }
+        let read = |json: &str| serde_json::from_str::<Object<Body>>(json).map(|b| b.0.name);
+        assert_eq!(read(r#"{"name": "x"}"#).ok(), Some(Some("x".to_owned())));
+        assert_eq!(read(r#"{"name": null}"#).ok(), Some(None));
+        assert!(read(r#"["x"]"#).is_err());
+        assert!(read(r#"{"other": 1}"#).is_err());
+    }
+
+    #[test]
+    fn limits_out_of_range_name_the_field() {
+        for query in ["limit=0", "limit=101", "limit=-1", "limit=99999999999"] {
+            let err = PageParams::<Uuid>::parse(query).unwrap_err();
+            assert_eq!((err.status().as_u16(), err.code()), (422, "validation_failed"), "{query}");
+        }
+        assert_eq!(PageParams::<Uuid>::parse("limit=ten").unwrap_err().code(), "invalid_query");
+        assert_eq!(PageParams::<Uuid>::parse("cursor=").unwrap_err().code(), "invalid_cursor");
+        let page = PageParams::<Uuid>::parse("").unwrap();
+        assert_eq!((page.limit, page.from), (PageRequest::DEFAULT_LIMIT, None));
     }
 }

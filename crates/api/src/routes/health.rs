@@ -1,10 +1,12 @@
 //! Liveness and readiness probes.
 
 use actix_web::{get, web, HttpResponse};
+use domain::StoreError;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::error::{ApiError, Problem};
+use crate::error::ApiError;
+use crate::openapi::Errors;
 use crate::state::AppState;
 
 #[derive(Serialize, ToSchema)]
@@ -23,10 +25,7 @@ pub async fn healthz() -> HttpResponse {
 /// The service can serve requests: its database answers.
 #[utoipa::path(
     tag = "operations",
-    responses(
-        (status = 200, body = Health),
-        (status = 503, description = "The database does not answer.", body = Problem, content_type = "application/problem+json"),
-    )
+    responses((status = 200, body = Health), Errors<StoreError>)
 )]
 #[get("/readyz")]
 pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {

@@ -4,18 +4,24 @@
 use actix_web::{delete, get, post, web, HttpResponse};
 use chrono::{DateTime, Utc};
 use domain::ids::{InviteId, TeamId};
-use domain::invite::{CreateInvite, InviteStatus, InviteView};
+use domain::invite::{CreateInvite, InviteError, InviteSettings, InviteStatus, InviteView};
 use domain::org::OrgRef;
-use infra::secrets::is_well_formed_invite;
+use domain::token::InviteToken;
+use domain::user::Email;
 use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use utoipa::openapi::schema::{
+    AllOfBuilder, AnyOfBuilder, Object, ObjectBuilder, Schema, SchemaFormat, SchemaType, Type,
+};
+use utoipa::openapi::RefOr;
+use utoipa::{IntoParams, PartialSchema, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 use validator::Validate;
 
-use super::common::{org_and, page_request, path_id, ListResponse, ORG_PARAM};
+use super::common::{org_and, page, path_id, Json, PageParams, ORG_PARAM};
 use super::orgs::OrgResponse;
 use crate::auth::Authenticated;
-use crate::error::{ApiError, Problem};
+use crate::error::ApiError;
+use crate::openapi::{shape, Errors};
 use crate::state::AppState;
 
 pub fn routes(cfg: &mut ServiceConfig) {
@@ -98,32 +104,93 @@ pub struct CreatedInvite {
     pub accept_url: String,
 }
 
-#[derive(Debug, Deserialize, ToSchema, Validate)]
+/// Its schema is written out below: an email invite is for one person.
+#[derive(Debug, Deserialize, Validate)]
 #[serde(deny_unknown_fields)]
 pub struct CreateInviteRequest {
-    /// The role the invitee gets; never `owner`, never wider than the inviter's own.
-    #[schema(example = "member")]
     #[validate(length(max = 100, code = "too_long"))]
     pub role: String,
-    /// A team (`team_…`) the invitee joins too.
     pub team_id: Option<String>,
-    /// Bind the invite to this address and email it there.
     #[validate(length(max = 320, code = "too_long"))]
     pub email: Option<String>,
-    /// How many people may use a link invite (default 1; email invites are single-use).
     pub max_uses: Option<i32>,
-    /// Default: in 7 days; at most 30 days ahead.
     pub expires_at: Option<DateTime<Utc>>,
 }
+
+impl PartialSchema for CreateInviteRequest {
+    fn schema() -> RefOr<Schema> {
+        let nullable = |kind: Type| SchemaType::from_iter([kind, Type::Null]);
+        let fields = ObjectBuilder::new()
+            .property(
+                "role",
+                shape::role_key(true)
+                    .description(Some("The role the invitee gets; never `owner`, never wider than the inviter's own."))
+                    .examples(["member"]),
+            )
+            .required("role")
+            .property(
+                "team_id",
+                ObjectBuilder::new()
+                    .schema_type(nullable(Type::String))
+                    .description(Some("A team (`team_…`) the invitee joins too.")),
+            )
+            .property(
+                "email",
+                ObjectBuilder::new()
+                    .schema_type(nullable(Type::String))
+                    .format(Some(SchemaFormat::Custom("email".to_owned())))
+                    .max_length(Some(Email::MAX_LEN))
+                    .description(Some("Bind the invite to this address and email it there.")),
+            )
+            .property(
+                "max_uses",
+                ObjectBuilder::new()
+                    .schema_type(nullable(Type::Integer))
+                    .minimum(Some(1))
+                    .maximum(Some(InviteSettings::default().max_uses))
+                    .description(Some(
+                        "How many people may use a link invite (default 1; email invites are single-use).",
+                    )),
+            )
+            .property(
+                "expires_at",
+                ObjectBuilder::new()
+                    .schema_type(nullable(Type::String))
+                    .format(Some(SchemaFormat::KnownFormat(utoipa::openapi::KnownFormat::DateTime)))
+                    .description(Some("Default: in 7 days; after now and at most 30 days ahead.")),
+            )
+            .additional_properties(Some(utoipa::openapi::schema::AdditionalProperties::FreeForm(false)));
+        let link = ObjectBuilder::new().property("email", ObjectBuilder::new().schema_type(Type::Null));
+        let single_use = ObjectBuilder::new().property(
+            "max_uses",
+            ObjectBuilder::new()
+                .schema_type(nullable(Type::Integer))
+                .enum_values(Some([serde_json::json!(1), serde_json::Value::Null])),
+        );
+        AllOfBuilder::new().item(fields).item(AnyOfBuilder::new().item(link).item(single_use)).into()
+    }
+}
+
+impl ToSchema for CreateInviteRequest {}
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct InviteListParams {
-    /// Only invites in this status: `pending`, `accepted`, `exhausted`, `expired`, `revoked`.
+    /// Only invites in this status.
+    #[param(schema_with = invite_status)]
     pub status: Option<String>,
-    /// Page size, 1 to 100 (default 25).
-    pub limit: Option<u32>,
-    pub cursor: Option<String>,
+}
+
+fn invite_status() -> Object {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(InviteStatus::ALL.iter().map(|s| s.as_str())))
+        .build()
+}
+
+page! {
+    /// A page of invites.
+    InvitePage of InviteResponse
 }
 
 /// What the holder of an invite link sees before accepting.
@@ -144,13 +211,11 @@ pub struct AcceptedInviteResponse {
     pub role: String,
 }
 
-/// An invite secret from a path. One this service could not have issued names nothing.
-fn invite_token(raw: &str) -> Result<&str, ApiError> {
-    if is_well_formed_invite(raw) {
-        Ok(raw)
-    } else {
-        Err(ApiError::not_found("invite"))
-    }
+/// The stored hash of an invite secret from a path. One this service could not have
+/// issued names nothing.
+fn invite_hash(state: &AppState, raw: &str) -> Result<Vec<u8>, ApiError> {
+    let token = InviteToken::parse(raw).map_err(|_| ApiError::not_found("invite"))?;
+    Ok(token.lookup_hash(state.hasher()))
 }
 
 /// Create a link or email-bound invite. An email invite is emailed to its address.
@@ -158,17 +223,14 @@ fn invite_token(raw: &str) -> Result<&str, ApiError> {
     tag = "invites",
     params(("org" = String, Path, description = ORG_PARAM)),
     request_body = CreateInviteRequest,
-    responses(
-        (status = 201, body = CreatedInvite),
-        (status = 422, description = "`validation_failed`, `owner_not_invitable` or `unknown_role`.", body = Problem, content_type = "application/problem+json"),
-    )
+    responses((status = 201, body = CreatedInvite), Errors<InviteError>)
 )]
 #[post("/orgs/{org}/invites")]
 pub async fn create_invite(
     state: web::Data<AppState>,
     caller: Authenticated,
     path: web::Path<String>,
-    body: web::Json<CreateInviteRequest>,
+    body: Json<CreateInviteRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let org: OrgRef = path_id(&path, "organization")?;
     body.validate()?;
@@ -190,11 +252,8 @@ pub async fn create_invite(
 /// List invites, newest first, with their status, uses and redemptions.
 #[utoipa::path(
     tag = "invites",
-    params(("org" = String, Path, description = ORG_PARAM), InviteListParams),
-    responses(
-        (status = 200, body = ListResponse<InviteResponse>),
-        (status = 422, description = "`validation_failed`: an unknown `status`.", body = Problem, content_type = "application/problem+json"),
-    )
+    params(("org" = String, Path, description = ORG_PARAM), InviteListParams, PageParams),
+    responses((status = 200, body = InvitePage), Errors<InviteError>)
 )]
 #[get("/orgs/{org}/invites")]
 pub async fn list_invites(
@@ -202,6 +261,7 @@ pub async fn list_invites(
     caller: Authenticated,
     path: web::Path<String>,
     query: web::Query<InviteListParams>,
+    page: PageParams,
 ) -> Result<HttpResponse, ApiError> {
     let org: OrgRef = path_id(&path, "organization")?;
     let query = query.into_inner();
@@ -211,9 +271,9 @@ pub async fn list_invites(
             domain::Invalid::field("status", "unknown_status", "one of pending, accepted, exhausted, expired, revoked")
         })?),
     };
-    let page = page_request(query.limit, query.cursor.as_deref())?;
+    let page = page.request();
     let invites = state.run(move |s| s.invites.list(&caller.0, &org, status, page)).await?;
-    Ok(HttpResponse::Ok().json(ListResponse::new(invites, InviteResponse::from)))
+    Ok(HttpResponse::Ok().json(InvitePage::of(invites, InviteResponse::from)))
 }
 
 /// Email an invite again, with a fresh link (the previous one stops working). At most
@@ -221,12 +281,7 @@ pub async fn list_invites(
 #[utoipa::path(
     tag = "invites",
     params(("org" = String, Path, description = ORG_PARAM), ("invite" = String, Path, description = INVITE_PARAM)),
-    responses(
-        (status = 204, description = "Queued for delivery."),
-        (status = 410, description = "`invite_expired`, `invite_revoked` or `invite_exhausted`.", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`not_an_email_invite`.", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "`resend_too_soon`; see `Retry-After`.", body = Problem, content_type = "application/problem+json"),
-    )
+    responses((status = 204, description = "Queued for delivery."), Errors<InviteError>)
 )]
 #[post("/orgs/{org}/invites/{invite}/resend")]
 pub async fn resend_invite(
@@ -243,7 +298,7 @@ pub async fn resend_invite(
 #[utoipa::path(
     tag = "invites",
     params(("org" = String, Path, description = ORG_PARAM), ("invite" = String, Path, description = INVITE_PARAM)),
-    responses((status = 204, description = "Revoked (or already revoked)."))
+    responses((status = 204, description = "Revoked (or already revoked)."), Errors<InviteError>)
 )]
 #[delete("/orgs/{org}/invites/{invite}")]
 pub async fn revoke_invite(
@@ -262,14 +317,11 @@ pub async fn revoke_invite(
     tag = "invites",
     security(()),
     params(("token" = String, Path, description = TOKEN_PARAM)),
-    responses(
-        (status = 200, body = InvitePreviewResponse),
-        (status = 404, description = "`not_found`.", body = Problem, content_type = "application/problem+json"),
-    )
+    responses((status = 200, body = InvitePreviewResponse), Errors<InviteError>)
 )]
 #[get("/invites/{token}")]
 pub async fn preview_invite(state: web::Data<AppState>, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
-    let hash = state.hasher().lookup_hash(invite_token(&path)?);
+    let hash = invite_hash(&state, &path)?;
     let preview = state.run(move |s| s.invites.preview(&hash)).await?;
     Ok(HttpResponse::Ok().json(InvitePreviewResponse {
         organization_name: preview.org_name,
@@ -284,13 +336,7 @@ pub async fn preview_invite(state: web::Data<AppState>, path: web::Path<String>)
 #[utoipa::path(
     tag = "invites",
     params(("token" = String, Path, description = TOKEN_PARAM)),
-    responses(
-        (status = 200, body = AcceptedInviteResponse),
-        (status = 403, description = "`invite_email_mismatch`: sign in with the invited, verified address.", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`not_found`: no such invite.", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`already_member`: the invite is not used up.", body = Problem, content_type = "application/problem+json"),
-        (status = 410, description = "`invite_expired`, `invite_revoked`, `invite_exhausted` or `invite_invalid`.", body = Problem, content_type = "application/problem+json"),
-    )
+    responses((status = 200, body = AcceptedInviteResponse), Errors<InviteError>)
 )]
 #[post("/invites/{token}/accept")]
 pub async fn accept_invite(
@@ -298,7 +344,7 @@ pub async fn accept_invite(
     caller: Authenticated,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let hash = state.hasher().lookup_hash(invite_token(&path)?);
+    let hash = invite_hash(&state, &path)?;
     let accepted = state.run(move |s| s.invites.accept(&caller.0, &hash)).await?;
     Ok(HttpResponse::Ok().json(AcceptedInviteResponse {
         organization: OrgResponse::from(&accepted.org),

@@ -3,16 +3,18 @@
 use actix_web::{delete, get, patch, post, web, HttpResponse};
 use chrono::{DateTime, Utc};
 use domain::ids::MemberId;
-use domain::member::{Member, MemberQuery};
+use domain::member::{Member, MemberError, MemberQuery, SearchText};
 use domain::org::OrgRef;
 use serde::{Deserialize, Serialize};
+use utoipa::openapi::schema::Object;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 use validator::Validate;
 
-use super::common::{org_and, page_request, path_id, ListResponse, ORG_PARAM};
+use super::common::{org_and, page, path_id, Json, PageParams, ORG_PARAM};
 use crate::auth::Authenticated;
-use crate::error::{ApiError, Problem};
+use crate::error::ApiError;
+use crate::openapi::{shape, Errors};
 use crate::state::AppState;
 
 pub fn routes(cfg: &mut ServiceConfig) {
@@ -59,26 +61,33 @@ impl From<Member> for MemberResponse {
 #[into_params(parameter_in = Query)]
 pub struct MemberListParams {
     /// Case-insensitive substring of the member's name or email.
+    #[param(schema_with = search_text)]
     #[validate(length(max = 1000, code = "too_long"))]
     pub q: Option<String>,
     /// Only members with this role key.
+    #[param(schema_with = role_key)]
     #[validate(length(max = 100, code = "too_long"))]
     pub role: Option<String>,
-    /// Page size, 1 to 100 (default 25).
-    #[validate(range(min = 1, max = 100))]
-    pub limit: Option<u32>,
-    /// `next_cursor` of the previous page.
-    pub cursor: Option<String>,
+}
+
+fn search_text() -> Object {
+    shape::optional_line(SearchText::MAX_CHARS, Some(1000)).build()
+}
+
+fn role_key() -> Object {
+    shape::role_key(false).examples(["admin"]).build()
+}
+
+page! {
+    /// A page of members.
+    MemberPage of MemberResponse
 }
 
 /// List members in join order, optionally searched and filtered by role.
 #[utoipa::path(
     tag = "members",
-    params(("org" = String, Path, description = ORG_PARAM), MemberListParams),
-    responses(
-        (status = 200, body = ListResponse<MemberResponse>),
-        (status = 422, description = "`validation_failed`: bad `q` or `role`.", body = Problem, content_type = "application/problem+json"),
-    )
+    params(("org" = String, Path, description = ORG_PARAM), MemberListParams, PageParams),
+    responses((status = 200, body = MemberPage), Errors<MemberError>)
 )]
 #[get("/orgs/{org}/members")]
 pub async fn list_members(
@@ -86,14 +95,15 @@ pub async fn list_members(
     caller: Authenticated,
     path: web::Path<String>,
     query: web::Query<MemberListParams>,
+    page: PageParams,
 ) -> Result<HttpResponse, ApiError> {
     let org: OrgRef = path_id(&path, "organization")?;
     query.validate()?;
     let query = query.into_inner();
-    let page = page_request(query.limit, query.cursor.as_deref())?;
+    let page = page.request();
     let filter = MemberQuery { q: query.q, role: query.role };
     let members = state.run(move |s| s.members.list(&caller.0, &org, filter, page)).await?;
-    Ok(HttpResponse::Ok().json(ListResponse::new(members, MemberResponse::from)))
+    Ok(HttpResponse::Ok().json(MemberPage::of(members, MemberResponse::from)))
 }
 
 /// Get one member.
@@ -103,7 +113,7 @@ pub async fn list_members(
         ("org" = String, Path, description = ORG_PARAM),
         ("member" = String, Path, description = "Member id (`mem_…`)."),
     ),
-    responses((status = 200, body = MemberResponse))
+    responses((status = 200, body = MemberResponse), Errors<MemberError>)
 )]
 #[get("/orgs/{org}/members/{member}")]
 pub async fn get_member(
@@ -120,10 +130,7 @@ pub async fn get_member(
 #[utoipa::path(
     tag = "members",
     params(("org" = String, Path, description = ORG_PARAM)),
-    responses(
-        (status = 204, description = "Left."),
-        (status = 409, description = "`last_owner`: the caller is the only owner.", body = Problem, content_type = "application/problem+json"),
-    )
+    responses((status = 204, description = "Left."), Errors<MemberError>)
 )]
 #[post("/orgs/{org}/leave")]
 pub async fn leave_org(
@@ -140,7 +147,7 @@ pub async fn leave_org(
 #[serde(deny_unknown_fields)]
 pub struct ChangeRoleRequest {
     /// The new role key (system or custom).
-    #[schema(example = "admin")]
+    #[schema(schema_with = role_key)]
     #[validate(length(max = 100, code = "too_long"))]
     pub role: String,
 }
@@ -158,18 +165,14 @@ pub struct TransferOwnershipRequest {
     tag = "members",
     params(("org" = String, Path, description = ORG_PARAM), ("member" = String, Path, description = "Member id (`mem_…`).")),
     request_body = ChangeRoleRequest,
-    responses(
-        (status = 200, body = MemberResponse),
-        (status = 409, description = "`last_owner`: the change would leave no owner.", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`unknown_role` or `validation_failed`.", body = Problem, content_type = "application/problem+json"),
-    )
+    responses((status = 200, body = MemberResponse), Errors<MemberError>)
 )]
 #[patch("/orgs/{org}/members/{member}")]
 pub async fn change_member_role(
     state: web::Data<AppState>,
     caller: Authenticated,
     path: web::Path<(String, String)>,
-    body: web::Json<ChangeRoleRequest>,
+    body: Json<ChangeRoleRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let (org, member): (OrgRef, MemberId) = org_and(&path.0, &path.1, "member")?;
     body.validate()?;
@@ -183,10 +186,7 @@ pub async fn change_member_role(
 #[utoipa::path(
     tag = "members",
     params(("org" = String, Path, description = ORG_PARAM), ("member" = String, Path, description = "Member id (`mem_…`).")),
-    responses(
-        (status = 204, description = "Removed."),
-        (status = 409, description = "`last_owner`.", body = Problem, content_type = "application/problem+json"),
-    )
+    responses((status = 204, description = "Removed."), Errors<MemberError>)
 )]
 #[delete("/orgs/{org}/members/{member}")]
 pub async fn remove_member(
@@ -204,17 +204,14 @@ pub async fn remove_member(
     tag = "members",
     params(("org" = String, Path, description = ORG_PARAM)),
     request_body = TransferOwnershipRequest,
-    responses(
-        (status = 200, description = "The new owner.", body = MemberResponse),
-        (status = 422, description = "`validation_failed`: e.g. transferring to oneself.", body = Problem, content_type = "application/problem+json"),
-    )
+    responses((status = 200, description = "The new owner.", body = MemberResponse), Errors<MemberError>)
 )]
 #[post("/orgs/{org}/transfer-ownership")]
 pub async fn transfer_ownership(
     state: web::Data<AppState>,
     caller: Authenticated,
     path: web::Path<String>,
-    body: web::Json<TransferOwnershipRequest>,
+    body: Json<TransferOwnershipRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let org: OrgRef = path_id(&path, "organization")?;
     let to: MemberId = body.member_id.parse().map_err(|_| ApiError::not_found("member"))?;

@@ -6,9 +6,14 @@ pub mod common;
 pub mod health;
 pub mod invites;
 pub mod members;
+pub mod mfa;
+pub mod notifications;
 pub mod orgs;
 pub mod permissions;
+pub mod policies;
 pub mod roles;
+pub mod scim;
+pub mod sso;
 pub mod teams;
 
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -22,5 +27,10 @@ pub fn v1(cfg: &mut ServiceConfig) {
     teams::routes(cfg);
     api_keys::routes(cfg);
     audit::routes(cfg);
+    policies::routes(cfg);
+    sso::routes(cfg);
+    scim::routes(cfg);
+    mfa::routes(cfg);
+    notifications::routes(cfg);
     invites::routes(cfg);
 }

@@ -3,15 +3,21 @@
 use actix_web::http::header;
 use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
-use domain::org::{CreateOrg, MyOrg, OrgRef, Organization, PostalAddress, PostalAddressInput, UpdateOrg};
+use domain::org::{
+    CreateOrg, LogoUrl, MyOrg, OrgError, OrgName, OrgRef, Organization, PostalAddress, PostalAddressInput, Slug,
+    UpdateOrg,
+};
 use serde::{Deserialize, Serialize};
+use utoipa::openapi::schema::{Object, ObjectBuilder};
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 use validator::Validate;
 
-use super::common::{etag, if_match, nullable, path_id, ListResponse, PageParams, ORG_PARAM};
+use super::common::{etag, if_match, nullable, page, path_id, Json, PageParams, ORG_PARAM};
+use super::policies::RefusalResponse;
 use crate::auth::Authenticated;
-use crate::error::{ApiError, Problem};
+use crate::error::ApiError;
+use crate::openapi::{shape, Errors};
 use crate::state::AppState;
 
 pub fn routes(cfg: &mut ServiceConfig) {
@@ -22,20 +28,71 @@ pub fn routes(cfg: &mut ServiceConfig) {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, Validate)]
 #[serde(deny_unknown_fields)]
 pub struct Address {
+    #[schema(schema_with = address_line)]
     #[validate(length(max = 1000, code = "too_long"))]
     pub line1: String,
+    #[schema(schema_with = optional_address_line)]
     #[validate(length(max = 1000, code = "too_long"))]
     pub line2: Option<String>,
+    #[schema(schema_with = address_line)]
     #[validate(length(max = 1000, code = "too_long"))]
     pub city: String,
+    #[schema(schema_with = optional_address_line)]
     #[validate(length(max = 1000, code = "too_long"))]
     pub region: Option<String>,
+    #[schema(schema_with = postal_code)]
     #[validate(length(max = 100, code = "too_long"))]
     pub postal_code: Option<String>,
     /// ISO 3166-1 alpha-2 country code.
-    #[schema(example = "FR")]
+    #[schema(schema_with = country)]
     #[validate(length(max = 10, code = "too_long"))]
     pub country: String,
+}
+
+/// Longest address line (`PostalAddress`).
+const ADDRESS_LINE_MAX_CHARS: usize = 200;
+
+fn address_line() -> Object {
+    shape::name(ADDRESS_LINE_MAX_CHARS, Some(1000)).build()
+}
+
+fn optional_address_line() -> Object {
+    shape::nullable(shape::optional_line(ADDRESS_LINE_MAX_CHARS, Some(1000)))
+}
+
+fn postal_code() -> Object {
+    shape::nullable(shape::optional_line(ADDRESS_LINE_MAX_CHARS, Some(100)))
+}
+
+fn country() -> Object {
+    shape::trimmed("[A-Za-z]{2}", Some(10)).examples(["FR"]).build()
+}
+
+fn org_name(raw_max: Option<usize>) -> ObjectBuilder {
+    shape::name(OrgName::MAX_CHARS, raw_max).examples(["Acme, Inc."])
+}
+
+fn slug() -> ObjectBuilder {
+    shape::string(Slug::MIN_LEN, Slug::MAX_LEN, "^[a-z0-9]+(-[a-z0-9]+)*$").examples(["acme"])
+}
+
+/// A host name of two labels or more, the last holding a letter, at most 253 characters
+/// once trailing dots are dropped.
+fn domain(raw_max: Option<usize>) -> Object {
+    let labels = "(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.)+\
+                  (?=[A-Za-z0-9-]*[A-Za-z])[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.*";
+    let length = format!("(?=[A-Za-z0-9.-]{{1,253}}\\.*[{}]*$)", shape::SPACES);
+    shape::nullable(shape::trimmed(&format!("{length}{labels}"), raw_max).examples(["acme.com"]))
+}
+
+/// An absolute http(s) URL with a host name whose last label starts with a letter (a URL
+/// parser reads a host ending in a number as an IPv4 address).
+const URL_PATTERN: &str = "^[Hh][Tt][Tt][Pp][Ss]?://(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\\.)*\
+                           [A-Za-z](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?::[0-9]{1,4})?\
+                           (?:/[A-Za-z0-9._~!$&'()*+,;=:@/-]*)?$";
+
+fn logo_url() -> Object {
+    shape::nullable(shape::string(10, LogoUrl::MAX_LEN, URL_PATTERN).examples(["https://cdn.acme.com/logo.png"]))
 }
 
 impl From<Address> for PostalAddressInput {
@@ -68,22 +125,22 @@ impl From<&PostalAddress> for Address {
 #[serde(deny_unknown_fields)]
 pub struct CreateOrgRequest {
     /// Display name, unique among organizations (case-insensitive); 1 to 100 characters.
-    #[schema(example = "Acme, Inc.")]
+    #[schema(schema_with = create_name)]
     #[validate(length(max = 1000, code = "too_long"))]
     pub name: String,
     /// URL handle; derived from the name when absent.
-    #[schema(example = "acme")]
+    #[schema(schema_with = slug_or_null)]
     #[validate(length(max = 1000, code = "too_long"))]
     pub slug: Option<String>,
     /// Email domain of the organization.
-    #[schema(example = "acme.com")]
+    #[schema(schema_with = create_domain)]
     #[validate(length(max = 1000, code = "too_long"))]
     pub domain: Option<String>,
-    #[schema(example = "https://cdn.acme.com/logo.png")]
+    #[schema(schema_with = logo_url)]
     #[validate(length(max = 4096, code = "too_long"))]
     pub logo_url: Option<String>,
     /// IANA time zone name.
-    #[schema(example = "Europe/Paris")]
+    #[schema(value_type = Option<shape::TimeZone>)]
     #[validate(length(max = 100, code = "too_long"))]
     pub timezone: Option<String>,
     #[validate(nested)]
@@ -94,24 +151,51 @@ pub struct CreateOrgRequest {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateOrgRequest {
+    /// Cannot be cleared.
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>)]
+    #[schema(schema_with = update_name)]
     pub name: Option<Option<String>>,
+    /// Cannot be cleared.
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>)]
+    #[schema(schema_with = slug_set)]
     pub slug: Option<Option<String>>,
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>)]
+    #[schema(schema_with = update_domain)]
     pub domain: Option<Option<String>>,
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>)]
+    #[schema(schema_with = logo_url)]
     pub logo_url: Option<Option<String>>,
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<shape::TimeZone>)]
     pub timezone: Option<Option<String>>,
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<Address>)]
     pub address: Option<Option<Address>>,
+}
+
+// The bounds of `CreateOrgRequest`'s validation, before the domain's own.
+fn create_name() -> Object {
+    org_name(Some(1000)).build()
+}
+
+fn create_domain() -> Object {
+    domain(Some(1000))
+}
+
+fn update_name() -> Object {
+    org_name(None).build()
+}
+
+fn update_domain() -> Object {
+    domain(None)
+}
+
+fn slug_or_null() -> Object {
+    shape::nullable(slug())
+}
+
+fn slug_set() -> Object {
+    slug().build()
 }
 
 impl UpdateOrgRequest {
@@ -180,6 +264,10 @@ pub struct MyOrgResponse {
     pub is_default: bool,
     /// Catalogue permissions the caller's role lacks here; anything not listed is allowed.
     pub denied_permissions: Vec<String>,
+    /// Set when a policy of the organization refuses the caller's current sign-in: every
+    /// request into it would get this problem code, until the caller does what `detail`
+    /// says (e.g. signs in with 2FA, or from an allowed network).
+    pub blocked_by: Option<RefusalResponse>,
 }
 
 impl From<MyOrg> for MyOrgResponse {
@@ -191,8 +279,14 @@ impl From<MyOrg> for MyOrgResponse {
             access: mine.grant.access.as_str().to_owned(),
             is_default: mine.is_default,
             denied_permissions: mine.grant.denied().iter().map(|p| p.as_str().to_owned()).collect(),
+            blocked_by: mine.blocked_by.as_ref().map(RefusalResponse::from),
         }
     }
+}
+
+page! {
+    /// A page of the caller's organizations.
+    MyOrgPage of MyOrgResponse
 }
 
 fn org_ok(status: actix_web::http::StatusCode, org: &Organization) -> HttpResponse {
@@ -205,15 +299,14 @@ fn org_ok(status: actix_web::http::StatusCode, org: &Organization) -> HttpRespon
     request_body = CreateOrgRequest,
     responses(
         (status = 201, description = "Created. `Location` names it, `ETag` is its version.", body = OrgResponse),
-        (status = 409, description = "`org_name_taken` or `org_slug_taken`.", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`validation_failed`, with every bad field.", body = Problem, content_type = "application/problem+json"),
+        Errors<OrgError>,
     )
 )]
 #[post("/orgs")]
 pub async fn create_org(
     state: web::Data<AppState>,
     caller: Authenticated,
-    body: web::Json<CreateOrgRequest>,
+    body: Json<CreateOrgRequest>,
 ) -> Result<HttpResponse, ApiError> {
     body.validate()?;
     let body = body.into_inner();
@@ -234,23 +327,27 @@ pub async fn create_org(
 }
 
 /// List the caller's organizations, in the order joined.
-#[utoipa::path(tag = "organizations", params(PageParams), responses((status = 200, body = ListResponse<MyOrgResponse>)))]
+#[utoipa::path(
+    tag = "organizations",
+    params(PageParams),
+    responses((status = 200, body = MyOrgPage), Errors<OrgError>)
+)]
 #[get("/orgs")]
 pub async fn list_my_orgs(
     state: web::Data<AppState>,
     caller: Authenticated,
-    query: web::Query<PageParams>,
+    page: PageParams,
 ) -> Result<HttpResponse, ApiError> {
-    let page = query.page_request()?;
+    let page = page.request();
     let orgs = state.run(move |s| s.orgs.list_mine(&caller.0, page)).await?;
-    Ok(HttpResponse::Ok().json(ListResponse::new(orgs, MyOrgResponse::from)))
+    Ok(HttpResponse::Ok().json(MyOrgPage::of(orgs, MyOrgResponse::from)))
 }
 
 /// Get an organization.
 #[utoipa::path(
     tag = "organizations",
     params(("org" = String, Path, description = ORG_PARAM)),
-    responses((status = 200, description = "The organization; `ETag` is its version.", body = OrgResponse))
+    responses((status = 200, description = "The organization; `ETag` is its version.", body = OrgResponse), Errors<OrgError>)
 )]
 #[get("/orgs/{org}")]
 pub async fn get_org(
@@ -274,9 +371,7 @@ pub async fn get_org(
     request_body = UpdateOrgRequest,
     responses(
         (status = 200, description = "The updated organization; `ETag` is its new version.", body = OrgResponse),
-        (status = 409, description = "`org_name_taken` or `org_slug_taken`.", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "`precondition_failed`: the organization changed since the `If-Match` version.", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`validation_failed`, with every bad field.", body = Problem, content_type = "application/problem+json"),
+        Errors<OrgError>,
     )
 )]
 #[patch("/orgs/{org}")]
@@ -285,7 +380,7 @@ pub async fn update_org(
     caller: Authenticated,
     req: HttpRequest,
     path: web::Path<String>,
-    body: web::Json<UpdateOrgRequest>,
+    body: Json<UpdateOrgRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let org: OrgRef = path_id(&path, "organization")?;
     let expected = if_match(&req)?;
@@ -299,7 +394,7 @@ pub async fn update_org(
 #[utoipa::path(
     tag = "organizations",
     params(("org" = String, Path, description = ORG_PARAM)),
-    responses((status = 204, description = "Deleted."))
+    responses((status = 204, description = "Deleted."), Errors<OrgError>)
 )]
 #[delete("/orgs/{org}")]
 pub async fn delete_org(

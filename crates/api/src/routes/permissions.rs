@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use actix_web::{get, web, HttpResponse};
 use domain::authz::{Grant, Permission};
-use domain::org::OrgRef;
+use domain::org::{OrgError, OrgRef};
 use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -12,6 +12,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use super::common::{path_id, ORG_PARAM};
 use crate::auth::Authenticated;
 use crate::error::ApiError;
+use crate::openapi::Errors;
 use crate::state::AppState;
 
 pub fn routes(cfg: &mut ServiceConfig) {
@@ -70,7 +71,7 @@ pub async fn catalogue() -> HttpResponse {
 #[utoipa::path(
     tag = "permissions",
     params(("org" = String, Path, description = ORG_PARAM)),
-    responses((status = 200, body = PermissionMap))
+    responses((status = 200, body = PermissionMap), Errors<OrgError>)
 )]
 #[get("/orgs/{org}/permissions")]
 pub async fn my_permissions(

@@ -5,15 +5,18 @@ use chrono::{DateTime, Utc};
 use domain::authz::Permission;
 use domain::ids::RoleId;
 use domain::org::OrgRef;
-use domain::role::{CreateRole, RoleView, UpdateRole};
+use domain::role::{CreateRole, RoleError, RoleName, RoleView, UpdateRole};
 use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use utoipa::openapi::schema::{AllOfBuilder, AnyOfBuilder, ArrayBuilder, Object, ObjectBuilder, Schema, Type};
+use utoipa::openapi::{Ref, RefOr};
+use utoipa::{IntoParams, PartialSchema, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 use validator::Validate;
 
-use super::common::{nullable, org_and, path_id, ORG_PARAM};
+use super::common::{nullable, org_and, path_id, Json, ORG_PARAM};
 use crate::auth::Authenticated;
-use crate::error::{ApiError, Problem};
+use crate::error::ApiError;
+use crate::openapi::{shape, Errors};
 use crate::state::AppState;
 
 pub fn routes(cfg: &mut ServiceConfig) {
@@ -78,33 +81,96 @@ pub struct RoleList {
     pub data: Vec<RoleResponse>,
 }
 
-#[derive(Debug, Deserialize, ToSchema, Validate)]
+/// Its schema is written out below: without a `key`, the name must yield one.
+#[derive(Debug, Deserialize, Validate)]
 #[serde(deny_unknown_fields)]
 pub struct CreateRoleRequest {
-    /// Stable key; derived from the name when absent. A key equal to a system role's
-    /// (`admin`, `member`) replaces that role in this organization; `owner` is reserved.
     #[validate(length(max = 100, code = "too_long"))]
     pub key: Option<String>,
-    #[schema(example = "Billing admin")]
     #[validate(length(max = 1000, code = "too_long"))]
     pub name: String,
     #[validate(length(max = 5000, code = "too_long"))]
     pub description: Option<String>,
-    /// Catalogue permission names; none may exceed the caller's own.
-    #[schema(example = json!(["billing:read", "billing:update"]))]
     #[validate(length(max = 200, code = "too_many"))]
     pub permissions: Vec<String>,
 }
 
-/// Absent fields are kept; the key cannot change.
+/// Most permissions a request may list.
+const MAX_PERMISSIONS: usize = 200;
+
+/// Longest role description (`role::parse_description`).
+const DESCRIPTION_MAX_CHARS: usize = 500;
+
+fn role_name() -> Object {
+    shape::name(RoleName::MAX_CHARS, Some(1000)).examples(["Billing admin"]).build()
+}
+
+fn role_name_or_null() -> Object {
+    shape::nullable(shape::name(RoleName::MAX_CHARS, Some(1000)))
+}
+
+fn create_description() -> Object {
+    shape::nullable(shape::description(DESCRIPTION_MAX_CHARS, Some(5000)))
+}
+
+fn update_description() -> Object {
+    shape::nullable(shape::description(DESCRIPTION_MAX_CHARS, None))
+}
+
+fn permissions() -> ArrayBuilder {
+    ArrayBuilder::new()
+        .items(Ref::from_schema_name(shape::Permission::name()))
+        .max_items(Some(MAX_PERMISSIONS))
+        .description(Some("Catalogue permission names; none may exceed the caller's own."))
+        .examples([serde_json::json!(["billing:read", "billing:update"])])
+}
+
+/// A name a key can be derived from: its first ASCII letter or digit is a letter, and it
+/// does not read `owner`, which is reserved.
+const KEYED_NAME: &str = "^(?![^A-Za-z0-9]*[Oo][Ww][Nn][Ee][Rr][^A-Za-z0-9]*$)[^A-Za-z0-9]*[A-Za-z]";
+
+impl PartialSchema for CreateRoleRequest {
+    fn schema() -> RefOr<Schema> {
+        let key = shape::nullable(shape::role_key(true).description(Some(
+            "Stable key; derived from the name when absent. A key equal to a system role's \
+             (`admin`, `member`) replaces that role in this organization; `owner` is reserved.",
+        )));
+        let fields = ObjectBuilder::new()
+            .property("key", key)
+            .property("name", role_name())
+            .required("name")
+            .property("description", create_description())
+            .property("permissions", permissions())
+            .required("permissions")
+            .additional_properties(Some(utoipa::openapi::schema::AdditionalProperties::FreeForm(false)));
+        let keyed =
+            ObjectBuilder::new().property("key", ObjectBuilder::new().schema_type(Type::String)).required("key");
+        let derivable = ObjectBuilder::new()
+            .property("name", ObjectBuilder::new().schema_type(Type::String).pattern(Some(KEYED_NAME)));
+        let key_or_name = AnyOfBuilder::new().item(keyed).item(derivable);
+        AllOfBuilder::new().item(fields).item(key_or_name).into()
+    }
+}
+
+impl ToSchema for CreateRoleRequest {
+    fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+        schemas.push((shape::Permission::name().into_owned(), shape::Permission::schema()));
+    }
+}
+
+/// Absent (or `null`) fields are kept, but `null` clears the description; the key cannot
+/// change.
 #[derive(Debug, Deserialize, ToSchema, Validate)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateRoleRequest {
+    #[schema(schema_with = role_name_or_null)]
     #[validate(length(max = 1000, code = "too_long"))]
     pub name: Option<String>,
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>)]
+    #[schema(schema_with = update_description)]
     pub description: Option<Option<String>>,
+    /// Catalogue permission names; none may exceed the caller's own.
+    #[schema(value_type = Option<Vec<shape::Permission>>, max_items = 200)]
     #[validate(length(max = 200, code = "too_many"))]
     pub permissions: Option<Vec<String>>,
 }
@@ -113,11 +179,20 @@ pub struct UpdateRoleRequest {
 #[into_params(parameter_in = Query)]
 pub struct DeleteRoleParams {
     /// Role key to move the role's members to; required while members hold the role.
+    #[param(schema_with = role_key)]
     pub reassign_to: Option<String>,
 }
 
+fn role_key() -> Object {
+    shape::role_key(false).build()
+}
+
 /// List the organization's roles: system roles (unless replaced) and custom roles.
-#[utoipa::path(tag = "roles", params(("org" = String, Path, description = ORG_PARAM)), responses((status = 200, body = RoleList)))]
+#[utoipa::path(
+    tag = "roles",
+    params(("org" = String, Path, description = ORG_PARAM)),
+    responses((status = 200, body = RoleList), Errors<RoleError>)
+)]
 #[get("/orgs/{org}/roles")]
 pub async fn list_roles(
     state: web::Data<AppState>,
@@ -134,18 +209,14 @@ pub async fn list_roles(
     tag = "roles",
     params(("org" = String, Path, description = ORG_PARAM)),
     request_body = CreateRoleRequest,
-    responses(
-        (status = 201, body = RoleResponse),
-        (status = 409, description = "`role_key_taken`.", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`validation_failed`, `reserved_role_key` or `too_many_roles`.", body = Problem, content_type = "application/problem+json"),
-    )
+    responses((status = 201, body = RoleResponse), Errors<RoleError>)
 )]
 #[post("/orgs/{org}/roles")]
 pub async fn create_role(
     state: web::Data<AppState>,
     caller: Authenticated,
     path: web::Path<String>,
-    body: web::Json<CreateRoleRequest>,
+    body: Json<CreateRoleRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let org: OrgRef = path_id(&path, "organization")?;
     body.validate()?;
@@ -162,17 +233,14 @@ pub async fn create_role(
     tag = "roles",
     params(("org" = String, Path, description = ORG_PARAM), ("role" = String, Path, description = "Custom role id (`role_…`).")),
     request_body = UpdateRoleRequest,
-    responses(
-        (status = 200, body = RoleResponse),
-        (status = 422, description = "`validation_failed`.", body = Problem, content_type = "application/problem+json"),
-    )
+    responses((status = 200, body = RoleResponse), Errors<RoleError>)
 )]
 #[patch("/orgs/{org}/roles/{role}")]
 pub async fn update_role(
     state: web::Data<AppState>,
     caller: Authenticated,
     path: web::Path<(String, String)>,
-    body: web::Json<UpdateRoleRequest>,
+    body: Json<UpdateRoleRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let (org, id): (OrgRef, RoleId) = org_and(&path.0, &path.1, "role")?;
     body.validate()?;
@@ -188,11 +256,7 @@ pub async fn update_role(
 #[utoipa::path(
     tag = "roles",
     params(("org" = String, Path, description = ORG_PARAM), ("role" = String, Path, description = "Custom role id (`role_…`)."), DeleteRoleParams),
-    responses(
-        (status = 204, description = "Deleted."),
-        (status = 409, description = "`role_in_use`: members hold it and no `reassign_to` was given.", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`unknown_role` or `validation_failed` for `reassign_to`.", body = Problem, content_type = "application/problem+json"),
-    )
+    responses((status = 204, description = "Deleted."), Errors<RoleError>)
 )]
 #[delete("/orgs/{org}/roles/{role}")]
 pub async fn delete_role(

@@ -4,16 +4,19 @@ use actix_web::{delete, get, patch, post, put, web, HttpResponse};
 use chrono::{DateTime, Utc};
 use domain::ids::{MemberId, TeamId};
 use domain::org::OrgRef;
-use domain::team::{CreateTeam, TeamDetail, TeamMember, TeamSummary, UpdateTeam};
+use domain::pagination::PageRequest;
+use domain::team::{CreateTeam, TeamDetail, TeamError, TeamMember, TeamName, TeamSummary, UpdateTeam};
 use serde::{Deserialize, Serialize};
+use utoipa::openapi::schema::Object;
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 use validator::Validate;
 
-use super::common::{encode_cursor, nullable, org_and, path_id, ListResponse, PageParams, ORG_PARAM};
+use super::common::{encode_cursor, nullable, org_and, page, path_id, Json, PageParams, ORG_PARAM};
 use super::members::MemberResponse;
 use crate::auth::Authenticated;
-use crate::error::{ApiError, Problem};
+use crate::error::ApiError;
+use crate::openapi::{shape, Errors};
 use crate::state::AppState;
 
 pub fn routes(cfg: &mut ServiceConfig) {
@@ -87,7 +90,7 @@ impl From<TeamDetail> for TeamDetailResponse {
     fn from(d: TeamDetail) -> Self {
         TeamDetailResponse {
             team: d.summary.into(),
-            members_next_cursor: d.members.next_after.map(encode_cursor),
+            members_next_cursor: d.members.next_after.as_ref().map(encode_cursor),
             members: d.members.items.into_iter().map(TeamMemberResponse::from).collect(),
         }
     }
@@ -97,21 +100,42 @@ impl From<TeamDetail> for TeamDetailResponse {
 #[serde(deny_unknown_fields)]
 pub struct CreateTeamRequest {
     /// Unique in the organization, case-insensitively; 1 to 100 characters.
-    #[schema(example = "Platform")]
+    #[schema(schema_with = team_name)]
     #[validate(length(max = 1000, code = "too_long"))]
     pub name: String,
+    #[schema(schema_with = create_description)]
     #[validate(length(max = 5000, code = "too_long"))]
     pub description: Option<String>,
 }
 
-/// Absent fields are kept; `null` clears the description.
+/// Longest team description (`team::parse_description`).
+const DESCRIPTION_MAX_CHARS: usize = 1000;
+
+fn team_name() -> Object {
+    shape::name(TeamName::MAX_CHARS, Some(1000)).examples(["Platform"]).build()
+}
+
+fn team_name_or_null() -> Object {
+    shape::nullable(shape::name(TeamName::MAX_CHARS, Some(1000)))
+}
+
+fn create_description() -> Object {
+    shape::nullable(shape::description(DESCRIPTION_MAX_CHARS, Some(5000)))
+}
+
+fn update_description() -> Object {
+    shape::nullable(shape::description(DESCRIPTION_MAX_CHARS, None))
+}
+
+/// Absent (or `null`) fields are kept, but `null` clears the description.
 #[derive(Debug, Deserialize, ToSchema, Validate)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateTeamRequest {
+    #[schema(schema_with = team_name_or_null)]
     #[validate(length(max = 1000, code = "too_long"))]
     pub name: Option<String>,
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>)]
+    #[schema(schema_with = update_description)]
     pub description: Option<Option<String>>,
 }
 
@@ -131,23 +155,29 @@ pub struct SetManagerRequest {
     pub is_manager: bool,
 }
 
+page! {
+    /// A page of teams.
+    TeamPage of TeamResponse
+}
+
+page! {
+    /// A page of a team's members.
+    TeamMemberPage of TeamMemberResponse
+}
+
 /// Create a team.
 #[utoipa::path(
     tag = "teams",
     params(("org" = String, Path, description = ORG_PARAM)),
     request_body = CreateTeamRequest,
-    responses(
-        (status = 201, body = TeamResponse),
-        (status = 409, description = "`team_name_taken`.", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`validation_failed`.", body = Problem, content_type = "application/problem+json"),
-    )
+    responses((status = 201, body = TeamResponse), Errors<TeamError>)
 )]
 #[post("/orgs/{org}/teams")]
 pub async fn create_team(
     state: web::Data<AppState>,
     caller: Authenticated,
     path: web::Path<String>,
-    body: web::Json<CreateTeamRequest>,
+    body: Json<CreateTeamRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let org: OrgRef = path_id(&path, "organization")?;
     body.validate()?;
@@ -158,25 +188,29 @@ pub async fn create_team(
 }
 
 /// List teams in creation order, with their member counts.
-#[utoipa::path(tag = "teams", params(("org" = String, Path, description = ORG_PARAM), PageParams), responses((status = 200, body = ListResponse<TeamResponse>)))]
+#[utoipa::path(
+    tag = "teams",
+    params(("org" = String, Path, description = ORG_PARAM), PageParams),
+    responses((status = 200, body = TeamPage), Errors<TeamError>)
+)]
 #[get("/orgs/{org}/teams")]
 pub async fn list_teams(
     state: web::Data<AppState>,
     caller: Authenticated,
     path: web::Path<String>,
-    query: web::Query<PageParams>,
+    page: PageParams,
 ) -> Result<HttpResponse, ApiError> {
     let org: OrgRef = path_id(&path, "organization")?;
-    let page = query.page_request()?;
+    let page = page.request();
     let teams = state.run(move |s| s.teams.list(&caller.0, &org, page)).await?;
-    Ok(HttpResponse::Ok().json(ListResponse::new(teams, TeamResponse::from)))
+    Ok(HttpResponse::Ok().json(TeamPage::of(teams, TeamResponse::from)))
 }
 
 /// Get a team with its members and managers.
 #[utoipa::path(
     tag = "teams",
     params(("org" = String, Path, description = ORG_PARAM), ("team" = String, Path, description = TEAM_PARAM)),
-    responses((status = 200, body = TeamDetailResponse))
+    responses((status = 200, body = TeamDetailResponse), Errors<TeamError>)
 )]
 #[get("/orgs/{org}/teams/{team}")]
 pub async fn get_team(
@@ -185,7 +219,7 @@ pub async fn get_team(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (org, team): (OrgRef, TeamId) = org_and(&path.0, &path.1, "team")?;
-    let page = PageParams { limit: Some(100), cursor: None }.page_request()?;
+    let page = PageRequest::first(PageRequest::MAX_LIMIT);
     let detail = state.run(move |s| s.teams.get(&caller.0, &org, team, page)).await?;
     Ok(HttpResponse::Ok().json(TeamDetailResponse::from(detail)))
 }
@@ -195,18 +229,14 @@ pub async fn get_team(
     tag = "teams",
     params(("org" = String, Path, description = ORG_PARAM), ("team" = String, Path, description = TEAM_PARAM)),
     request_body = UpdateTeamRequest,
-    responses(
-        (status = 200, body = TeamResponse),
-        (status = 409, description = "`team_name_taken`.", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`validation_failed`.", body = Problem, content_type = "application/problem+json"),
-    )
+    responses((status = 200, body = TeamResponse), Errors<TeamError>)
 )]
 #[patch("/orgs/{org}/teams/{team}")]
 pub async fn update_team(
     state: web::Data<AppState>,
     caller: Authenticated,
     path: web::Path<(String, String)>,
-    body: web::Json<UpdateTeamRequest>,
+    body: Json<UpdateTeamRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let (org, team): (OrgRef, TeamId) = org_and(&path.0, &path.1, "team")?;
     body.validate()?;
@@ -220,7 +250,7 @@ pub async fn update_team(
 #[utoipa::path(
     tag = "teams",
     params(("org" = String, Path, description = ORG_PARAM), ("team" = String, Path, description = TEAM_PARAM)),
-    responses((status = 204, description = "Deleted."))
+    responses((status = 204, description = "Deleted."), Errors<TeamError>)
 )]
 #[delete("/orgs/{org}/teams/{team}")]
 pub async fn delete_team(
@@ -237,19 +267,19 @@ pub async fn delete_team(
 #[utoipa::path(
     tag = "teams",
     params(("org" = String, Path, description = ORG_PARAM), ("team" = String, Path, description = TEAM_PARAM), PageParams),
-    responses((status = 200, body = ListResponse<TeamMemberResponse>))
+    responses((status = 200, body = TeamMemberPage), Errors<TeamError>)
 )]
 #[get("/orgs/{org}/teams/{team}/members")]
 pub async fn list_team_members(
     state: web::Data<AppState>,
     caller: Authenticated,
     path: web::Path<(String, String)>,
-    query: web::Query<PageParams>,
+    page: PageParams,
 ) -> Result<HttpResponse, ApiError> {
     let (org, team): (OrgRef, TeamId) = org_and(&path.0, &path.1, "team")?;
-    let page = query.page_request()?;
+    let page = page.request();
     let members = state.run(move |s| s.teams.list_members(&caller.0, &org, team, page)).await?;
-    Ok(HttpResponse::Ok().json(ListResponse::new(members, TeamMemberResponse::from)))
+    Ok(HttpResponse::Ok().json(TeamMemberPage::of(members, TeamMemberResponse::from)))
 }
 
 /// Add an organization member to a team (`teams:update`, or a manager of this team;
@@ -258,17 +288,14 @@ pub async fn list_team_members(
     tag = "teams",
     params(("org" = String, Path, description = ORG_PARAM), ("team" = String, Path, description = TEAM_PARAM)),
     request_body = AddTeamMemberRequest,
-    responses(
-        (status = 201, body = TeamMemberResponse),
-        (status = 409, description = "`already_in_team`.", body = Problem, content_type = "application/problem+json"),
-    )
+    responses((status = 201, body = TeamMemberResponse), Errors<TeamError>)
 )]
 #[post("/orgs/{org}/teams/{team}/members")]
 pub async fn add_team_member(
     state: web::Data<AppState>,
     caller: Authenticated,
     path: web::Path<(String, String)>,
-    body: web::Json<AddTeamMemberRequest>,
+    body: Json<AddTeamMemberRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let (org, team): (OrgRef, TeamId) = org_and(&path.0, &path.1, "team")?;
     let member: MemberId = path_id(&body.member_id, "member")?;
@@ -282,7 +309,7 @@ pub async fn add_team_member(
 #[utoipa::path(
     tag = "teams",
     params(("org" = String, Path, description = ORG_PARAM), ("team" = String, Path, description = TEAM_PARAM), ("member" = String, Path, description = MEMBER_PARAM)),
-    responses((status = 204, description = "Removed."))
+    responses((status = 204, description = "Removed."), Errors<TeamError>)
 )]
 #[delete("/orgs/{org}/teams/{team}/members/{member}")]
 pub async fn remove_team_member(
@@ -301,14 +328,14 @@ pub async fn remove_team_member(
     tag = "teams",
     params(("org" = String, Path, description = ORG_PARAM), ("team" = String, Path, description = TEAM_PARAM), ("member" = String, Path, description = MEMBER_PARAM)),
     request_body = SetManagerRequest,
-    responses((status = 200, body = TeamMemberResponse))
+    responses((status = 200, body = TeamMemberResponse), Errors<TeamError>)
 )]
 #[put("/orgs/{org}/teams/{team}/members/{member}/manager")]
 pub async fn set_team_manager(
     state: web::Data<AppState>,
     caller: Authenticated,
     path: web::Path<(String, String, String)>,
-    body: web::Json<SetManagerRequest>,
+    body: Json<SetManagerRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let (org, team): (OrgRef, TeamId) = org_and(&path.0, &path.1, "team")?;
     let member: MemberId = path_id(&path.2, "team member")?;

@@ -19,6 +19,8 @@ pub struct ApiKey {
     pub created_at: DateTime<Utc>,
     pub expires_at: Option<DateTime<Utc>>,
     pub last_used_at: Option<DateTime<Utc>>,
+    /// Where the key was last used from, to preview who an IP allowlist would lock out.
+    pub last_used_ip: Option<std::net::IpAddr>,
     pub revoked_at: Option<DateTime<Utc>>,
 }
 
@@ -43,12 +45,14 @@ pub struct MintedSecret {
     pub hint: String,
 }
 
-/// The port that generates secrets (API keys, invite tokens) and hashes them with the
-/// server's key.
-pub trait SecretMinter: Send + Sync + 'static {
+/// The port that generates secrets (API keys, invite tokens, SCIM tokens) and hashes
+/// them with the server's key.
+pub trait SecretMinter: crate::token::TokenHasher + Send + Sync + 'static {
     fn mint_api_key(&self) -> MintedSecret;
 
     fn mint_invite(&self) -> MintedSecret;
+
+    fn mint_scim_token(&self) -> MintedSecret;
 }
 
 /// A created key with its secret, which is never shown again.
@@ -89,5 +93,6 @@ pub trait ApiKeyRepository {
 
     fn revoke_api_key(&mut self, org: OrgId, id: ApiKeyId, at: DateTime<Utc>) -> Result<(), StoreError>;
 
-    fn touch_api_key(&mut self, id: ApiKeyId, at: DateTime<Utc>) -> Result<(), StoreError>;
+    /// Records a use of the key at `at`, from `ip` when known.
+    fn touch_api_key(&mut self, id: ApiKeyId, at: DateTime<Utc>, ip: Option<std::net::IpAddr>) -> Result<(), StoreError>;
 }

@@ -64,6 +64,7 @@ impl<S: Store> ApiKeyService<S> {
                 created_at: now,
                 expires_at: input.expires_at,
                 last_used_at: None,
+                last_used_ip: None,
                 revoked_at: None,
             };
             tx.insert_api_key(&key, &secret.lookup_hash)?;

@@ -41,6 +41,14 @@ pub enum AuditAction {
     InviteResent,
     InviteRevoked,
     InviteAccepted,
+    MfaPolicyUpdated,
+    SignInMethodsUpdated,
+    SecurityPolicyUpdated,
+    BreakGlassUsed,
+    MfaRemindersSent,
+    SsoConfigUpdated,
+    ScimConfigUpdated,
+    ScimTokenRotated,
 }
 
 impl AuditAction {
@@ -68,6 +76,14 @@ impl AuditAction {
             AuditAction::InviteResent => "invite.resent",
             AuditAction::InviteRevoked => "invite.revoked",
             AuditAction::InviteAccepted => "invite.accepted",
+            AuditAction::MfaPolicyUpdated => "security.mfa_policy_updated",
+            AuditAction::SignInMethodsUpdated => "security.sign_in_methods_updated",
+            AuditAction::SecurityPolicyUpdated => "security.policy_updated",
+            AuditAction::BreakGlassUsed => "security.break_glass_used",
+            AuditAction::SsoConfigUpdated => "sso.config_updated",
+            AuditAction::ScimConfigUpdated => "scim.config_updated",
+            AuditAction::ScimTokenRotated => "scim.token_rotated",
+            AuditAction::MfaRemindersSent => "security.mfa_reminders_sent",
         }
     }
 }

@@ -3,18 +3,10 @@
 use chrono::{DateTime, Utc};
 use html_escape::encode_text;
 
-/// What the email says.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct InviteEmail {
-    pub subject: String,
-    pub text: String,
-    pub html: String,
-}
+use crate::mail::{html_page, one_line, EmailContent};
 
-/// Header-safe: no line breaks (they would start new headers), bounded length.
-fn one_line(value: &str, max: usize) -> String {
-    value.chars().map(|c| if c.is_control() { ' ' } else { c }).take(max).collect()
-}
+/// What the email says.
+pub type InviteEmail = EmailContent;
 
 pub fn render_invite_email(
     org: &str,
@@ -31,17 +23,15 @@ pub fn render_invite_email(
         "{inviter} invited you to join {org} as {role}.\n\nAccept the invitation:\n{accept_url}\n\n\
          The invitation expires on {expires}. If you did not expect it, ignore this email.\n"
     );
-    let html = format!(
-        "<!doctype html><html><body style=\"font-family: sans-serif\">\
-         <p><strong>{inviter}</strong> invited you to join <strong>{org}</strong> as <strong>{role}</strong>.</p>\
+    let html = html_page(&format!(
+        "<p><strong>{inviter}</strong> invited you to join <strong>{org}</strong> as <strong>{role}</strong>.</p>\
          <p><a href=\"{url}\">Accept the invitation</a></p>\
-         <p style=\"color:#666\">The invitation expires on {expires}. If you did not expect it, ignore this email.</p>\
-         </body></html>",
+         <p style=\"color:#666\">The invitation expires on {expires}. If you did not expect it, ignore this email.</p>",
         inviter = encode_text(&inviter),
         org = encode_text(&org),
         role = encode_text(role),
         url = html_escape::encode_double_quoted_attribute(accept_url),
-    );
+    ));
     InviteEmail { subject, text, html }
 }
 

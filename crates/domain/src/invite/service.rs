@@ -13,7 +13,7 @@ use crate::audit::{Actor, AuditAction, AuditRecord, Changes, Target};
 use crate::authz::{Grant, Permission, RoleGrant, RoleKey};
 use crate::context::Caller;
 use crate::error::{AccessError, Invalid};
-use crate::ids::{EmailId, InviteId, MemberId, OrgId, TeamId};
+use crate::ids::{InviteId, MemberId, OrgId, TeamId};
 use crate::mail::OutgoingEmail;
 use crate::member::Membership;
 use crate::org::{OrgRef, Organization};
@@ -109,15 +109,7 @@ impl<S: Store> InviteService<S> {
             accept_url,
             invite.expires_at,
         );
-        let email = OutgoingEmail {
-            id: EmailId::generate(),
-            org_id: Some(org.id),
-            to: to.clone(),
-            subject: content.subject,
-            text: content.text,
-            html: content.html,
-        };
-        tx.enqueue_email(&email)?;
+        tx.enqueue_email(&OutgoingEmail::new(Some(org.id), to.clone(), content))?;
         Ok(())
     }
 
@@ -344,7 +336,7 @@ impl<S: Store> InviteService<S> {
                 InviteStatus::Revoked => return Err(InviteError::Revoked),
                 InviteStatus::Accepted | InviteStatus::Exhausted => return Err(InviteError::Exhausted),
             }
-            let user = sync_user(tx, &identity, now)?;
+            let user = sync_user(tx, &identity, caller.meta.client_ip, now)?;
             if let Some(invited) = &invite.email {
                 if !(user.email_verified && user.email.as_ref() == Some(invited)) {
                     return Err(InviteError::EmailMismatch);
@@ -353,6 +345,9 @@ impl<S: Store> InviteService<S> {
             if tx.find_membership_of_user(org.id, user.id)?.is_some() {
                 return Err(InviteError::AlreadyMember);
             }
+            // Joining is a way into the organization: its policies apply as on any request.
+            let (_, policies) = tx.find_org_for_entry(org.id, false)?.ok_or_else(not_found)?;
+            policies.admit(&caller.presented(), now).map_err(AccessError::Policy)?;
             Self::still_grantable(tx, &invite)?;
             let membership = Membership {
                 id: MemberId::generate(),

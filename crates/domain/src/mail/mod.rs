@@ -6,6 +6,24 @@ use crate::error::StoreError;
 use crate::ids::{EmailId, OrgId};
 use crate::user::Email;
 
+/// What an email says, rendered: its subject, a plain-text body and an HTML one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmailContent {
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+}
+
+/// Header-safe: no line breaks (they would start new headers), bounded length.
+pub fn one_line(value: &str, max: usize) -> String {
+    value.chars().map(|c| if c.is_control() { ' ' } else { c }).take(max).collect()
+}
+
+/// The HTML document every email wraps its body in; `body` must already be escaped.
+pub fn html_page(body: &str) -> String {
+    format!("<!doctype html><html><body style=\"font-family: sans-serif\">{body}</body></html>")
+}
+
 /// A message to deliver.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OutgoingEmail {
@@ -17,7 +35,20 @@ pub struct OutgoingEmail {
     pub html: String,
 }
 
+impl OutgoingEmail {
+    /// A new message to `to`, sent on behalf of `org_id` (if any).
+    pub fn new(org_id: Option<OrgId>, to: Email, content: EmailContent) -> Self {
+        let EmailContent { subject, text, html } = content;
+        Self { id: EmailId::generate(), org_id, to, subject, text, html }
+    }
+}
+
 /// The port emails are queued through.
 pub trait Outbox {
     fn enqueue_email(&mut self, email: &OutgoingEmail) -> Result<(), StoreError>;
+
+    /// Queues many at once; an adapter may do it in one round trip.
+    fn enqueue_emails(&mut self, emails: &[OutgoingEmail]) -> Result<(), StoreError> {
+        emails.iter().try_for_each(|email| self.enqueue_email(email))
+    }
 }

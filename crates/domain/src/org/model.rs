@@ -19,6 +19,8 @@ pub struct Organization {
     pub address: Option<PostalAddress>,
     /// Bumped by every change; the resource's ETag.
     pub version: i64,
+    /// The features the organization may configure; set by platform staff.
+    pub plan: crate::policy::Plan,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -58,6 +60,9 @@ pub struct MyOrg {
     pub grant: Grant,
     /// The organization `me` resolves to.
     pub is_default: bool,
+    /// The policy that keeps the caller's current sign-in out of the organization, if any:
+    /// listed all the same, so the person learns why and what to do.
+    pub blocked_by: Option<crate::policy::PolicyRefusal>,
 }
 
 /// Input of "create an organization", before validation.

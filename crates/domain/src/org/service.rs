@@ -14,6 +14,7 @@ use crate::error::{AccessError, Invalid, ValueError};
 use crate::ids::{MemberId, OrgId};
 use crate::member::{MemberWriteError, Membership};
 use crate::pagination::{Page, PageRequest};
+use crate::policy::Plan;
 use crate::store::{Store, Tx};
 use crate::time::Clock;
 use crate::user::sync_user;
@@ -23,6 +24,7 @@ use crate::user::sync_user;
 pub struct OrgService<S> {
     store: S,
     clock: Arc<dyn Clock>,
+    default_plan: Plan,
 }
 
 /// Validated optional fields shared by create and update.
@@ -67,7 +69,12 @@ fn audit_view(org: &Organization) -> [(&'static str, Value); 7] {
 
 impl<S: Store> OrgService<S> {
     pub fn new(store: S, clock: Arc<dyn Clock>) -> Self {
-        Self { store, clock }
+        Self { store, clock, default_plan: Plan::default() }
+    }
+
+    /// The plan new organizations start on.
+    pub fn with_default_plan(self, default_plan: Plan) -> Self {
+        Self { default_plan, ..self }
     }
 
     /// Creates an organization; the caller becomes its owner.
@@ -88,7 +95,7 @@ impl<S: Store> OrgService<S> {
         let now = self.clock.now();
 
         self.store.transaction(|tx| {
-            let user = sync_user(tx, caller.identity()?, now)?;
+            let user = sync_user(tx, caller.identity()?, caller.meta.client_ip, now)?;
             let id = OrgId::generate();
             let slug = match slug {
                 Some(slug) => slug,
@@ -103,6 +110,7 @@ impl<S: Store> OrgService<S> {
                 timezone: profile.timezone,
                 address: profile.address,
                 version: 1,
+                plan: self.default_plan,
                 created_at: now,
                 updated_at: now,
             };
@@ -138,7 +146,8 @@ impl<S: Store> OrgService<S> {
             .with_changes(changes);
             tx.append_audit(&record)?;
             let is_default = tx.default_org_of_user(user.id)? == Some(org.id);
-            Ok(MyOrg { grant: member_grant(tx, org.id, &membership.role)?, org, membership, is_default })
+            let grant = member_grant(tx, org.id, &membership.role)?;
+            Ok(MyOrg { grant, org, membership, is_default, blocked_by: None })
         })
     }
 
@@ -156,13 +165,16 @@ impl<S: Store> OrgService<S> {
     pub fn list_mine(&self, caller: &Caller, page: PageRequest) -> Result<Page<MyOrg>, OrgError> {
         let now = self.clock.now();
         self.store.transaction(|tx| {
-            let user = sync_user(tx, caller.identity()?, now)?;
+            let user = sync_user(tx, caller.identity()?, caller.meta.client_ip, now)?;
             let default = tx.default_org_of_user(user.id)?;
             let orgs = tx.list_orgs_of_user(user.id, page)?;
             let mut items = Vec::with_capacity(orgs.items.len());
+            let presented = caller.presented();
             for (org, membership) in orgs.items {
                 let grant = member_grant(tx, org.id, &membership.role)?;
-                items.push(MyOrg { is_default: Some(org.id) == default, grant, org, membership });
+                let policies = tx.find_org_for_entry(org.id, false)?.map(|(_, p)| p).unwrap_or_default();
+                let blocked_by = policies.admit(&presented, now).err();
+                items.push(MyOrg { is_default: Some(org.id) == default, grant, org, membership, blocked_by });
             }
             Ok(Page { items, next_after: orgs.next_after })
         })

@@ -1,6 +1,8 @@
 //! Users, provisioned just in time from the identity provider's claims.
 
-use chrono::{DateTime, Utc};
+use std::net::IpAddr;
+
+use chrono::{DateTime, Duration, Utc};
 
 use crate::context::Identity;
 use crate::error::{StoreError, ValueError};
@@ -42,16 +44,31 @@ pub struct User {
     /// Sticky: set once a token proved a second factor. Identity providers report the
     /// methods of one sign-in, not enrolment, so its absence later proves nothing.
     pub mfa_enrolled: bool,
+    /// The [`crate::policy::SignInMethod`] of the latest sign-in that named one.
     pub last_sign_in_method: Option<String>,
+    /// Second-factor methods (RFC 8176 names such as `otp`, `hwk`) seen in this person's
+    /// tokens, sorted; sticky like `mfa_enrolled`.
+    pub mfa_methods: Vec<String>,
+    /// When and from where the person was last seen, to [`SEEN_RESOLUTION`].
+    pub last_seen_at: Option<DateTime<Utc>>,
+    pub last_ip: Option<IpAddr>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
+
+/// How stale `last_seen_at` may grow before a request refreshes it, so that a busy person
+/// does not turn every request into a write.
+pub const SEEN_RESOLUTION: Duration = Duration::minutes(5);
 
 impl User {
     const NAME_MAX_CHARS: usize = 200;
 
     /// The user as these claims describe it, starting from what was stored (if anything).
-    fn from_claims(stored: Option<&User>, identity: &Identity, now: DateTime<Utc>) -> User {
+    fn from_claims(stored: Option<&User>, identity: &Identity, client_ip: Option<IpAddr>, now: DateTime<Utc>) -> User {
+        let mut mfa_methods: Vec<String> = stored.map(|u| u.mfa_methods.clone()).unwrap_or_default();
+        mfa_methods.extend(identity.second_factors().map(str::to_owned));
+        mfa_methods.sort();
+        mfa_methods.dedup();
         let name = identity
             .name
             .as_deref()
@@ -67,19 +84,22 @@ impl User {
             name,
             mfa_enrolled: stored.is_some_and(|u| u.mfa_enrolled) || identity.used_mfa(),
             last_sign_in_method: identity
-                .auth_methods
-                .iter()
-                .find(|m| Self::is_method_name(m))
-                .cloned()
+                .sign_in_method
+                .map(|m| m.as_str().to_owned())
                 .or_else(|| stored.and_then(|u| u.last_sign_in_method.clone())),
+            mfa_methods,
+            last_seen_at: Some(now),
+            last_ip: client_ip.or_else(|| stored.and_then(|u| u.last_ip)),
             created_at: stored.map_or(now, |u| u.created_at),
             updated_at: now,
         }
     }
 
-    /// RFC 8176 method names are short tokens; anything else is not stored.
-    fn is_method_name(method: &str) -> bool {
-        (1..=32).contains(&method.len()) && method.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    /// Whether `current` says nothing worth a write over this stored user.
+    fn is_current(&self, current: &User) -> bool {
+        self.same_profile(current)
+            && self.last_ip == current.last_ip
+            && self.last_seen_at.zip(current.last_seen_at).is_some_and(|(stored, now)| now - stored < SEEN_RESOLUTION)
     }
 
     fn same_profile(&self, other: &User) -> bool {
@@ -88,6 +108,7 @@ impl User {
             && self.name == other.name
             && self.mfa_enrolled == other.mfa_enrolled
             && self.last_sign_in_method == other.last_sign_in_method
+            && self.mfa_methods == other.mfa_methods
     }
 }
 
@@ -100,13 +121,19 @@ pub trait UserRepository {
     fn upsert_user(&mut self, user: &User) -> Result<User, StoreError>;
 }
 
-/// Provisions the caller's user on first sight of its subject and keeps its profile
-/// current. Writes only when a claim changed, so the common request is one read.
-pub fn sync_user(users: &mut dyn UserRepository, identity: &Identity, now: DateTime<Utc>) -> Result<User, StoreError> {
+/// Provisions the caller's user on first sight of its subject and keeps its profile, and
+/// where it was last seen from, current. Writes only when a claim or the address changed,
+/// or `last_seen_at` is older than [`SEEN_RESOLUTION`], so the common request is one read.
+pub fn sync_user(
+    users: &mut dyn UserRepository,
+    identity: &Identity,
+    client_ip: Option<IpAddr>,
+    now: DateTime<Utc>,
+) -> Result<User, StoreError> {
     let stored = users.find_user_by_subject(&identity.subject)?;
-    let current = User::from_claims(stored.as_ref(), identity, now);
+    let current = User::from_claims(stored.as_ref(), identity, client_ip, now);
     match stored {
-        Some(stored) if stored.same_profile(&current) => Ok(stored),
+        Some(stored) if stored.is_current(&current) => Ok(stored),
         _ => users.upsert_user(&current),
     }
 }
@@ -131,10 +158,10 @@ mod tests {
     fn first_sight_provisions_and_later_claims_update_the_profile() {
         let store = InMemoryStore::default();
         let now = Utc::now();
-        let first = store.transaction(|tx| sync_user(tx, &identity("sub-1", "ada@example.com"), now)).unwrap();
+        let first = store.transaction(|tx| sync_user(tx, &identity("sub-1", "ada@example.com"), None, now)).unwrap();
         let mut renamed = identity("sub-1", "ada@example.com");
         renamed.name = Some("Ada L.".into());
-        let second = store.transaction(|tx| sync_user(tx, &renamed, now)).unwrap();
+        let second = store.transaction(|tx| sync_user(tx, &renamed, None, now)).unwrap();
         assert_eq!(first.id, second.id);
         assert_eq!(second.name.as_deref(), Some("Ada L."));
         assert_eq!(store.user_count(), 1);
@@ -146,9 +173,9 @@ mod tests {
         let mut odd = identity("sub-4", "d@example.com");
         odd.name = Some("Ada\u{0}Lovelace".into());
         odd.auth_methods = vec!["p\u{0}wd".into(), "otp".into()];
-        let user = store.transaction(|tx| sync_user(tx, &odd, Utc::now())).unwrap();
+        let user = store.transaction(|tx| sync_user(tx, &odd, None, Utc::now())).unwrap();
         assert_eq!(user.name.as_deref(), Some("AdaLovelace"));
-        assert_eq!(user.last_sign_in_method.as_deref(), Some("otp"));
+        assert_eq!(user.mfa_methods, vec!["otp".to_owned()]);
     }
 
     #[test]
@@ -157,9 +184,26 @@ mod tests {
         let now = Utc::now();
         let mut with_mfa = identity("sub-2", "b@example.com");
         with_mfa.auth_methods = vec!["pwd".into(), "otp".into()];
-        store.transaction(|tx| sync_user(tx, &with_mfa, now)).unwrap();
-        let later = store.transaction(|tx| sync_user(tx, &identity("sub-2", "b@example.com"), now)).unwrap();
+        store.transaction(|tx| sync_user(tx, &with_mfa, None, now)).unwrap();
+        let later = store.transaction(|tx| sync_user(tx, &identity("sub-2", "b@example.com"), None, now)).unwrap();
         assert!(later.mfa_enrolled);
+        assert_eq!(later.mfa_methods, vec!["otp".to_owned()], "the generic `mfa` marker is no method");
+    }
+
+    #[test]
+    fn where_a_person_was_seen_is_kept_without_a_write_per_request() {
+        let store = InMemoryStore::default();
+        let now = Utc::now();
+        let ip = "2001:db8::1".parse().ok();
+        let first = store.transaction(|tx| sync_user(tx, &identity("sub-5", "e@example.com"), ip, now)).unwrap();
+        assert_eq!((first.last_ip, first.last_seen_at), (ip, Some(now)));
+        let soon = now + Duration::minutes(1);
+        let same = store.transaction(|tx| sync_user(tx, &identity("sub-5", "e@example.com"), ip, soon)).unwrap();
+        assert_eq!(same.last_seen_at, Some(now), "within the resolution nothing is written");
+        let moved = "192.0.2.1".parse().ok();
+        let elsewhere =
+            store.transaction(|tx| sync_user(tx, &identity("sub-5", "e@example.com"), moved, soon)).unwrap();
+        assert_eq!((elsewhere.last_ip, elsewhere.last_seen_at), (moved, Some(soon)));
     }
 
     #[test]
@@ -167,7 +211,7 @@ mod tests {
         let store = InMemoryStore::default();
         let mut bad = identity("sub-3", "nope");
         bad.email_verified = true;
-        let user = store.transaction(|tx| sync_user(tx, &bad, Utc::now())).unwrap();
+        let user = store.transaction(|tx| sync_user(tx, &bad, None, Utc::now())).unwrap();
         assert_eq!(user.email, None);
         assert!(!user.email_verified);
     }

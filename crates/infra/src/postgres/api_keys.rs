@@ -26,6 +26,7 @@ struct ApiKeyRow {
     expires_at: Option<DateTime<Utc>>,
     last_used_at: Option<DateTime<Utc>>,
     revoked_at: Option<DateTime<Utc>>,
+    last_used_ip: Option<ipnetwork::IpNetwork>,
 }
 
 #[derive(Insertable)]
@@ -66,6 +67,7 @@ impl TryFrom<ApiKeyRow> for ApiKey {
             created_at: row.created_at,
             expires_at: row.expires_at,
             last_used_at: row.last_used_at,
+            last_used_ip: row.last_used_ip.map(|net| net.ip()),
             revoked_at: row.revoked_at,
         })
     }
@@ -141,11 +143,19 @@ impl ApiKeyRepository for PgTx<'_> {
         .map_err(store_error)
     }
 
-    fn touch_api_key(&mut self, id: ApiKeyId, at: DateTime<Utc>) -> Result<(), StoreError> {
-        diesel::update(api_keys::table.filter(api_keys::id.eq(id.as_uuid())))
-            .set(api_keys::last_used_at.eq(at))
-            .execute(self.conn)
-            .map(|_| ())
-            .map_err(store_error)
+    fn touch_api_key(
+        &mut self,
+        id: ApiKeyId,
+        at: DateTime<Utc>,
+        ip: Option<std::net::IpAddr>,
+    ) -> Result<(), StoreError> {
+        let key = api_keys::table.filter(api_keys::id.eq(id.as_uuid()));
+        let updated = match ip {
+            Some(ip) => diesel::update(key)
+                .set((api_keys::last_used_at.eq(at), api_keys::last_used_ip.eq(ipnetwork::IpNetwork::from(ip))))
+                .execute(self.conn),
+            None => diesel::update(key).set(api_keys::last_used_at.eq(at)).execute(self.conn),
+        };
+        updated.map(|_| ()).map_err(store_error)
     }
 }

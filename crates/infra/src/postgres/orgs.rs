@@ -5,6 +5,7 @@ use domain::org::{
     DomainName, LogoUrl, OrgName, OrgRepository, OrgWriteError, Organization, PostalAddress, PostalAddressInput, Slug,
     TimeZone,
 };
+use domain::policy::Plan;
 use domain::StoreError;
 use serde_json::{json, Value};
 use uuid::Uuid;
@@ -24,6 +25,7 @@ pub(super) struct OrgRow {
     timezone: Option<String>,
     address: Option<Value>,
     version: i64,
+    plan: String,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
 }
@@ -44,6 +46,7 @@ impl From<&Organization> for OrgRow {
                 })
             }),
             version: org.version,
+            plan: org.plan.as_str().to_owned(),
             created_at: org.created_at,
             updated_at: org.updated_at,
         }
@@ -77,6 +80,7 @@ impl TryFrom<OrgRow> for Organization {
             timezone: row.timezone.as_deref().map(TimeZone::parse).transpose().map_err(bad)?,
             address: row.address.as_ref().map(address_from_json).transpose()?,
             version: row.version,
+            plan: Plan::parse(&row.plan).map_err(bad)?,
             created_at: row.created_at,
             updated_at: row.updated_at,
         })

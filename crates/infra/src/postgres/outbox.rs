@@ -11,23 +11,37 @@ use super::schema::outbox_emails;
 use super::store::PgTx;
 use crate::mail::{DeliverySettings, MailTransport, QueuedEmail};
 
+/// Emails per INSERT: well under PostgreSQL's 65,535 bind parameters at 8 a row.
+const ENQUEUE_CHUNK: usize = 1_000;
+
 impl Outbox for PgTx<'_> {
     fn enqueue_email(&mut self, email: &OutgoingEmail) -> Result<(), StoreError> {
+        self.enqueue_emails(std::slice::from_ref(email))
+    }
+
+    fn enqueue_emails(&mut self, emails: &[OutgoingEmail]) -> Result<(), StoreError> {
         let now = Utc::now();
-        diesel::insert_into(outbox_emails::table)
-            .values((
-                outbox_emails::id.eq(email.id.as_uuid()),
-                outbox_emails::org_id.eq(email.org_id.map(|o| o.as_uuid())),
-                outbox_emails::recipient.eq(email.to.as_str()),
-                outbox_emails::subject.eq(&email.subject),
-                outbox_emails::text_body.eq(&email.text),
-                outbox_emails::html_body.eq(&email.html),
-                outbox_emails::next_attempt_at.eq(now),
-                outbox_emails::created_at.eq(now),
-            ))
-            .execute(self.conn)
-            .map_err(store_error)?;
-        tracing::info!(email = %email.id, to = email.to.as_str(), subject = %email.subject, "email queued");
+        for chunk in emails.chunks(ENQUEUE_CHUNK) {
+            let rows: Vec<_> = chunk
+                .iter()
+                .map(|email| {
+                    (
+                        outbox_emails::id.eq(email.id.as_uuid()),
+                        outbox_emails::org_id.eq(email.org_id.map(|o| o.as_uuid())),
+                        outbox_emails::recipient.eq(email.to.as_str()),
+                        outbox_emails::subject.eq(&email.subject),
+                        outbox_emails::text_body.eq(&email.text),
+                        outbox_emails::html_body.eq(&email.html),
+                        outbox_emails::next_attempt_at.eq(now),
+                        outbox_emails::created_at.eq(now),
+                    )
+                })
+                .collect();
+            diesel::insert_into(outbox_emails::table).values(&rows).execute(self.conn).map_err(store_error)?;
+            for email in chunk {
+                tracing::info!(email = %email.id, to = email.to.as_str(), subject = %email.subject, "email queued");
+            }
+        }
         Ok(())
     }
 }

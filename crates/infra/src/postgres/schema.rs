@@ -14,6 +14,7 @@ diesel::table! {
         expires_at -> Nullable<Timestamptz>,
         last_used_at -> Nullable<Timestamptz>,
         revoked_at -> Nullable<Timestamptz>,
+        last_used_ip -> Nullable<Inet>,
     }
 }
 
@@ -84,6 +85,38 @@ diesel::table! {
         role -> Text,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        mfa_reminded_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    notifications (id) {
+        id -> Uuid,
+        user_id -> Uuid,
+        org_id -> Nullable<Uuid>,
+        kind -> Text,
+        title -> Text,
+        body -> Text,
+        created_at -> Timestamptz,
+        read_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    org_policies (org_id) {
+        org_id -> Uuid,
+        mfa_enforced -> Bool,
+        mfa_grace_until -> Nullable<Timestamptz>,
+        mfa_version -> Int8,
+        mfa_updated_at -> Nullable<Timestamptz>,
+        sign_in_methods -> Array<Nullable<Text>>,
+        sign_in_version -> Int8,
+        sign_in_updated_at -> Nullable<Timestamptz>,
+        ip_allowlist -> Array<Nullable<Cidr>>,
+        max_session_age_secs -> Nullable<Int4>,
+        mfa_max_age_secs -> Nullable<Int4>,
+        security_version -> Int8,
+        security_updated_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -100,6 +133,7 @@ diesel::table! {
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
         deleted_at -> Nullable<Timestamptz>,
+        plan -> Text,
     }
 }
 
@@ -129,6 +163,37 @@ diesel::table! {
         description -> Nullable<Text>,
         permissions -> Array<Nullable<Text>>,
         created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    scim_configs (org_id) {
+        org_id -> Uuid,
+        enabled -> Bool,
+        token_hash -> Nullable<Bytea>,
+        token_hint -> Nullable<Text>,
+        token_created_at -> Nullable<Timestamptz>,
+        version -> Int8,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    sso_configs (org_id) {
+        org_id -> Uuid,
+        enabled -> Bool,
+        enforced -> Bool,
+        protocol -> Nullable<Text>,
+        saml_idp_entity_id -> Nullable<Text>,
+        saml_sso_url -> Nullable<Text>,
+        saml_certificate_pem -> Nullable<Text>,
+        oidc_issuer -> Nullable<Text>,
+        oidc_client_id -> Nullable<Text>,
+        oidc_client_secret -> Nullable<Bytea>,
+        oidc_client_secret_key_id -> Nullable<Text>,
+        oidc_client_secret_last4 -> Nullable<Text>,
+        version -> Int8,
         updated_at -> Timestamptz,
     }
 }
@@ -166,6 +231,9 @@ diesel::table! {
         search_text -> Nullable<Text>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        mfa_methods -> Array<Nullable<Text>>,
+        last_seen_at -> Nullable<Timestamptz>,
+        last_ip -> Nullable<Inet>,
     }
 }
 
@@ -178,8 +246,13 @@ diesel::joinable!(invites -> organizations (org_id));
 diesel::joinable!(invites -> teams (team_id));
 diesel::joinable!(memberships -> organizations (org_id));
 diesel::joinable!(memberships -> users (user_id));
+diesel::joinable!(notifications -> organizations (org_id));
+diesel::joinable!(notifications -> users (user_id));
+diesel::joinable!(org_policies -> organizations (org_id));
 diesel::joinable!(outbox_emails -> organizations (org_id));
 diesel::joinable!(roles -> organizations (org_id));
+diesel::joinable!(scim_configs -> organizations (org_id));
+diesel::joinable!(sso_configs -> organizations (org_id));
 diesel::joinable!(team_members -> memberships (member_id));
 diesel::joinable!(team_members -> teams (team_id));
 diesel::joinable!(teams -> organizations (org_id));
@@ -191,9 +264,13 @@ diesel::allow_tables_to_appear_in_same_query!(
     invite_redemptions,
     invites,
     memberships,
+    notifications,
+    org_policies,
     organizations,
     outbox_emails,
     roles,
+    scim_configs,
+    sso_configs,
     team_members,
     teams,
     users,

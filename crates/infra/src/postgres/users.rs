@@ -4,6 +4,7 @@ use diesel::upsert::excluded;
 use domain::ids::UserId;
 use domain::user::{Email, User, UserRepository};
 use domain::StoreError;
+use ipnetwork::IpNetwork;
 use uuid::Uuid;
 
 use super::errors::store_error;
@@ -20,6 +21,9 @@ struct UserRow {
     name: Option<String>,
     mfa_enrolled: bool,
     last_sign_in_method: Option<String>,
+    mfa_methods: Vec<Option<String>>,
+    last_seen_at: Option<DateTime<Utc>>,
+    last_ip: Option<IpNetwork>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
 }
@@ -34,6 +38,9 @@ impl From<UserRow> for User {
             name: row.name,
             mfa_enrolled: row.mfa_enrolled,
             last_sign_in_method: row.last_sign_in_method,
+            mfa_methods: row.mfa_methods.into_iter().flatten().collect(),
+            last_seen_at: row.last_seen_at,
+            last_ip: row.last_ip.map(|net| net.ip()),
             created_at: row.created_at,
             updated_at: row.updated_at,
         }
@@ -50,6 +57,9 @@ impl From<&User> for UserRow {
             name: user.name.clone(),
             mfa_enrolled: user.mfa_enrolled,
             last_sign_in_method: user.last_sign_in_method.clone(),
+            mfa_methods: user.mfa_methods.iter().cloned().map(Some).collect(),
+            last_seen_at: user.last_seen_at,
+            last_ip: user.last_ip.map(IpNetwork::from),
             created_at: user.created_at,
             updated_at: user.updated_at,
         }
@@ -78,6 +88,9 @@ impl UserRepository for PgTx<'_> {
                 users::name.eq(excluded(users::name)),
                 users::mfa_enrolled.eq(users::mfa_enrolled.or(excluded(users::mfa_enrolled))),
                 users::last_sign_in_method.eq(excluded(users::last_sign_in_method)),
+                users::mfa_methods.eq(excluded(users::mfa_methods)),
+                users::last_seen_at.eq(excluded(users::last_seen_at)),
+                users::last_ip.eq(excluded(users::last_ip)),
                 users::updated_at.eq(excluded(users::updated_at)),
             ))
             .returning(UserRow::as_returning())

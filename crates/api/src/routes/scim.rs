@@ -1,0 +1,119 @@
+//! `/v1/orgs/{org}/scim`: whether the organization's identity provider provisions its
+//! members over SCIM, and the bearer token it does so with — shown once, when issued.
+
+use actix_web::{get, put, web, HttpRequest, HttpResponse};
+use chrono::{DateTime, Utc};
+use domain::org::OrgRef;
+use domain::policy::Versioned;
+use domain::scim::{ScimConfig, ScimError};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_actix_web::service_config::ServiceConfig;
+
+use super::common::{etag, if_match, path_id, ORG_PARAM};
+use crate::auth::Authenticated;
+use crate::error::ApiError;
+use crate::openapi::Errors;
+use crate::state::AppState;
+
+pub fn routes(cfg: &mut ServiceConfig) {
+    cfg.service(get_scim).service(put_scim);
+}
+
+/// The organization's SCIM provisioning settings.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ScimConfigResponse {
+    pub enabled: bool,
+    /// A token is issued; there is one exactly while provisioning is enabled.
+    pub has_token: bool,
+    /// The token's recognisable start and end, e.g. `orgs_Ab12…x9Qz`.
+    #[schema(example = "orgs_Ab12…x9Qz")]
+    pub token_hint: Option<String>,
+    pub token_created_at: Option<DateTime<Utc>>,
+    /// The settings' version, also their `ETag`; 0 until first written.
+    pub version: i64,
+    pub updated_at: Option<DateTime<Utc>>,
+}
+
+impl From<Versioned<ScimConfig>> for ScimConfigResponse {
+    fn from(config: Versioned<ScimConfig>) -> Self {
+        let token = config.policy.token;
+        Self {
+            enabled: config.policy.enabled,
+            has_token: token.is_some(),
+            token_created_at: token.as_ref().map(|t| t.created_at),
+            token_hint: token.map(|t| t.hint),
+            version: config.version,
+            updated_at: config.updated_at,
+        }
+    }
+}
+
+/// The settings after a write, with the token if this write issued one.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ScimConfigWrite {
+    #[serde(flatten)]
+    pub config: ScimConfigResponse,
+    /// The bearer token the identity provider authenticates with (`orgs_…`), when this
+    /// write issued one. It is shown this once; only a keyed hash of it is kept.
+    pub token: Option<String>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScimConfigRequest {
+    /// Provisioning on or off. Turning it on issues a token if there is none and needs the
+    /// `scim` feature of the plan; turning it off revokes the token at once.
+    pub enabled: bool,
+    /// Issue a new token, revoking the current one at once (needs `enabled: true`).
+    #[serde(default)]
+    pub rotate_token: bool,
+}
+
+/// Read the SCIM provisioning settings. The token is never shown here.
+#[utoipa::path(
+    tag = "scim",
+    params(("org" = String, Path, description = ORG_PARAM)),
+    responses((status = 200, description = "The settings; `ETag` is their version.", body = ScimConfigResponse), Errors<ScimError>)
+)]
+#[get("/orgs/{org}/scim")]
+pub async fn get_scim(
+    state: web::Data<AppState>,
+    caller: Authenticated,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let org: OrgRef = path_id(&path, "organization")?;
+    let config = state.run(move |s| s.scim.get(&caller.0, &org)).await?;
+    Ok(HttpResponse::Ok().insert_header(etag(config.version)).json(ScimConfigResponse::from(config)))
+}
+
+/// Turn SCIM provisioning on or off, or rotate its token. Owners only (`scim:write`),
+/// signed in as a person.
+#[utoipa::path(
+    tag = "scim",
+    params(
+        ("org" = String, Path, description = ORG_PARAM),
+        ("If-Match" = Option<String>, Header, description = "The `ETag` the change is based on."),
+    ),
+    request_body = ScimConfigRequest,
+    responses((status = 200, description = "Saved; `ETag` is the new version. `token` is set when this write issued one.", body = ScimConfigWrite), Errors<ScimError>)
+)]
+#[put("/orgs/{org}/scim")]
+pub async fn put_scim(
+    state: web::Data<AppState>,
+    caller: Authenticated,
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: web::Json<ScimConfigRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let org: OrgRef = path_id(&path, "organization")?;
+    let version = if_match(&req)?;
+    let ScimConfigRequest { enabled, rotate_token } = body.into_inner();
+    let write = state.run(move |s| s.scim.put(&caller.0, &org, enabled, rotate_token, version)).await?;
+    let body = ScimConfigWrite { token: write.token, config: ScimConfigResponse::from(write.config) };
+    // The body may carry a token shown this once: no cache may keep it.
+    Ok(HttpResponse::Ok()
+        .insert_header(etag(body.config.version))
+        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
+        .json(body))
+}

@@ -1,0 +1,235 @@
+//! The gate: whether one request may enter an organization under its policies.
+
+use std::net::IpAddr;
+
+use chrono::{DateTime, Utc};
+
+use super::document::{canonical_ip, OrgPolicies};
+use super::method::SignInMethod;
+
+/// What a request shows the gate about its caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Presented {
+    pub presenter: Presenter,
+    /// The client's address, as the server trusts it (see `ORGD_TRUST_FORWARDED_FOR`).
+    pub client_ip: Option<IpAddr>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Presenter {
+    /// A person, from the claims of their token.
+    Person {
+        /// This sign-in proved a second factor.
+        mfa: bool,
+        sign_in_method: Option<SignInMethod>,
+        /// When the person signed in (`auth_time`); unknown when the token does not say.
+        auth_time: Option<DateTime<Utc>>,
+    },
+    /// A program with an organization API key. Keys are bound by the IP allowlist only:
+    /// they have no sign-in, second factor or session.
+    ApiKey,
+}
+
+/// Why a policy keeps a request out, as the caller is told.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PolicyRefusal {
+    IpNotAllowed {
+        ip: Option<IpAddr>,
+    },
+    /// The organization enforces 2FA and this sign-in did not prove a second factor (or
+    /// proved it longer ago than the policy allows, when `stale`).
+    MfaRequired {
+        grace_ended_at: Option<DateTime<Utc>>,
+        stale: bool,
+    },
+    SignInMethodNotAllowed {
+        method: Option<SignInMethod>,
+        allowed: Vec<SignInMethod>,
+    },
+    SessionTooOld {
+        max_age_secs: i64,
+    },
+}
+
+impl PolicyRefusal {
+    /// The stable problem code.
+    pub const fn code(&self) -> &'static str {
+        match self {
+            PolicyRefusal::IpNotAllowed { .. } => "ip_not_allowed",
+            PolicyRefusal::MfaRequired { .. } => "mfa_required",
+            PolicyRefusal::SignInMethodNotAllowed { .. } => "sign_in_method_not_allowed",
+            PolicyRefusal::SessionTooOld { .. } => "session_too_old",
+        }
+    }
+
+    /// The policy that refused.
+    pub const fn policy(&self) -> &'static str {
+        match self {
+            PolicyRefusal::IpNotAllowed { .. } | PolicyRefusal::SessionTooOld { .. } => "security-policy",
+            PolicyRefusal::MfaRequired { stale: true, .. } => "security-policy",
+            PolicyRefusal::MfaRequired { .. } => "mfa",
+            PolicyRefusal::SignInMethodNotAllowed { .. } => "sign-in-methods",
+        }
+    }
+
+    /// What to do about it, for people.
+    pub fn detail(&self) -> String {
+        match self {
+            PolicyRefusal::IpNotAllowed { ip: Some(ip) } => {
+                format!("this organization admits requests only from its IP allowlist, which does not include {ip}")
+            }
+            PolicyRefusal::IpNotAllowed { ip: None } => {
+                "this organization admits requests only from its IP allowlist, and the client address is unknown"
+                    .to_owned()
+            }
+            PolicyRefusal::MfaRequired { stale: true, .. } => {
+                "this organization requires a recent second factor: sign in again with 2FA".to_owned()
+            }
+            PolicyRefusal::MfaRequired { grace_ended_at: Some(at), .. } => format!(
+                "this organization requires two-factor authentication since its grace period ended at {}: enrol a \
+                 second factor and sign in with it",
+                at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            ),
+            PolicyRefusal::MfaRequired { .. } => {
+                "this organization requires two-factor authentication: enrol a second factor and sign in with it"
+                    .to_owned()
+            }
+            PolicyRefusal::SignInMethodNotAllowed { allowed, .. } => {
+                let names: Vec<_> = allowed.iter().map(|m| m.as_str()).collect();
+                format!("this organization allows signing in only with: {}", names.join(", "))
+            }
+            PolicyRefusal::SessionTooOld { max_age_secs } => {
+                format!(
+                    "this organization requires having signed in within the last {max_age_secs} seconds: sign in again"
+                )
+            }
+        }
+    }
+}
+
+impl OrgPolicies {
+    /// The gate: the first policy this request breaks, if any. Checked on every way into
+    /// the organization.
+    pub fn admit(&self, who: &Presented, now: DateTime<Utc>) -> Result<(), PolicyRefusal> {
+        match self.refusals(who, now).into_iter().next() {
+            Some(refusal) => Err(refusal),
+            None => Ok(()),
+        }
+    }
+
+    /// Every policy this request breaks, most fundamental first.
+    pub fn refusals(&self, who: &Presented, now: DateTime<Utc>) -> Vec<PolicyRefusal> {
+        let mut refused = Vec::new();
+        let security = &self.security.policy;
+        if !security.allows_ip(who.client_ip) {
+            refused.push(PolicyRefusal::IpNotAllowed { ip: who.client_ip.map(canonical_ip) });
+        }
+        let Presenter::Person { mfa, sign_in_method, auth_time } = &who.presenter else { return refused };
+        let sign_in = &self.sign_in.policy;
+        if !sign_in.allows(*sign_in_method) {
+            refused.push(PolicyRefusal::SignInMethodNotAllowed {
+                method: *sign_in_method,
+                allowed: sign_in.allowed.iter().copied().collect(),
+            });
+        }
+        let age = |max: chrono::Duration| auth_time.is_none_or(|at| now - at > max);
+        let mfa_policy = &self.mfa.policy;
+        if mfa_policy.requires_mfa_at(now) && !mfa {
+            refused.push(PolicyRefusal::MfaRequired { grace_ended_at: mfa_policy.grace_until, stale: false });
+        } else if security.mfa_max_age.is_some_and(|max| !mfa || age(max)) {
+            refused.push(PolicyRefusal::MfaRequired { grace_ended_at: None, stale: true });
+        }
+        if let Some(max) = security.max_session_age.filter(|max| age(*max)) {
+            refused.push(PolicyRefusal::SessionTooOld { max_age_secs: max.num_seconds() });
+        }
+        refused
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::Duration;
+
+    use super::*;
+    use crate::policy::document::{MfaPolicy, SecurityPolicy, SignInPolicy, Versioned};
+
+    fn person(mfa: bool, method: Option<SignInMethod>, signed_in_ago: Option<i64>, ip: &str) -> Presented {
+        let now = Utc::now();
+        Presented {
+            presenter: Presenter::Person {
+                mfa,
+                sign_in_method: method,
+                auth_time: signed_in_ago.map(|s| now - Duration::seconds(s)),
+            },
+            client_ip: ip.parse().ok(),
+        }
+    }
+
+    fn policies(mfa: MfaPolicy, sign_in: &[&str], security: SecurityPolicy) -> OrgPolicies {
+        let methods: Vec<String> = sign_in.iter().map(|m| (*m).to_owned()).collect();
+        OrgPolicies {
+            mfa: Versioned { policy: mfa, ..Default::default() },
+            sign_in: Versioned { policy: SignInPolicy::parse(&methods).unwrap(), ..Default::default() },
+            security: Versioned { policy: security, ..Default::default() },
+        }
+    }
+
+    fn codes(refusals: Vec<PolicyRefusal>) -> Vec<&'static str> {
+        refusals.iter().map(PolicyRefusal::code).collect()
+    }
+
+    #[test]
+    fn no_policy_admits_everyone() {
+        let open = OrgPolicies::default();
+        assert_eq!(open.admit(&person(false, None, None, "nonsense"), Utc::now()), Ok(()));
+    }
+
+    #[test]
+    fn each_policy_refuses_with_its_own_code() {
+        let now = Utc::now();
+        let list = |cidrs: &[&str]| {
+            SecurityPolicy::parse(&cidrs.iter().map(|c| (*c).to_owned()).collect::<Vec<_>>(), Some(3_600), None)
+                .unwrap()
+        };
+        let strict = policies(MfaPolicy { enforced: true, grace_until: None }, &["sso"], list(&["2001:db8::/32"]));
+        let pwd = Some(SignInMethod::Password);
+        assert_eq!(
+            codes(strict.refusals(&person(false, pwd, Some(7_200), "2001:db9::1"), now)),
+            vec!["ip_not_allowed", "sign_in_method_not_allowed", "mfa_required", "session_too_old"]
+        );
+        assert_eq!(strict.admit(&person(true, Some(SignInMethod::Sso), Some(60), "2001:db8::1"), now), Ok(()));
+        let key = Presented { presenter: Presenter::ApiKey, client_ip: "2001:db8::7".parse().ok() };
+        assert_eq!(strict.admit(&key, now), Ok(()), "keys answer to the IP allowlist only");
+        let outside_key = Presented { presenter: Presenter::ApiKey, client_ip: "192.0.2.1".parse().ok() };
+        assert_eq!(codes(strict.refusals(&outside_key, now)), vec!["ip_not_allowed"]);
+        assert_eq!(
+            codes(strict.refusals(&person(true, Some(SignInMethod::Sso), None, "2001:db8::1"), now)),
+            vec!["session_too_old"],
+            "an unknown sign-in time is not fresh"
+        );
+    }
+
+    #[test]
+    fn a_grace_period_admits_until_it_ends_and_the_refusal_names_it() {
+        let now = Utc::now();
+        let end = now + Duration::days(3);
+        let graced = policies(MfaPolicy { enforced: true, grace_until: Some(end) }, &[], SecurityPolicy::default());
+        let without = person(false, None, None, "192.0.2.1");
+        assert_eq!(graced.admit(&without, now), Ok(()));
+        assert_eq!(
+            graced.admit(&without, end),
+            Err(PolicyRefusal::MfaRequired { grace_ended_at: Some(end), stale: false })
+        );
+    }
+
+    #[test]
+    fn mfa_recency_needs_a_recent_second_factor() {
+        let now = Utc::now();
+        let security = SecurityPolicy::parse(&[], None, Some(600)).unwrap();
+        let fresh = policies(MfaPolicy::default(), &[], security);
+        assert_eq!(fresh.admit(&person(true, None, Some(60), "192.0.2.1"), now), Ok(()));
+        let stale = fresh.admit(&person(true, None, Some(3_600), "192.0.2.1"), now);
+        assert_eq!(stale, Err(PolicyRefusal::MfaRequired { grace_ended_at: None, stale: true }));
+        assert!(fresh.admit(&person(false, None, Some(60), "192.0.2.1"), now).is_err());
+    }
+}

@@ -1,0 +1,133 @@
+//! Who a proposed policy would keep out, judged from how each member and key last came in.
+
+use chrono::{DateTime, Utc};
+
+use super::document::OrgPolicies;
+use super::gate::{PolicyRefusal, Presented, Presenter};
+use super::repo::{KeyAccessFacts, MemberAccessFacts};
+use crate::authz::RoleKey;
+use crate::context::Caller;
+use crate::error::StoreError;
+use crate::ids::{ApiKeyId, MemberId, OrgId, UserId};
+use crate::store::Tx;
+
+/// The most locked-out members a preview lists; it counts them all.
+pub const PREVIEW_LIMIT: usize = 1_000;
+const FACTS_BATCH: i64 = 1_000;
+
+/// A member a policy would keep out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LockedOutMember {
+    pub member_id: MemberId,
+    pub user_id: UserId,
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub role: RoleKey,
+    pub refusals: Vec<PolicyRefusal>,
+    /// When the lock-out starts: now, or the end of a 2FA grace period.
+    pub from: DateTime<Utc>,
+}
+
+/// An API key a policy would keep out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LockedOutKey {
+    pub key_id: ApiKeyId,
+    pub name: String,
+    pub refusals: Vec<PolicyRefusal>,
+}
+
+/// Who a proposed policy would keep out.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct LockoutPreview {
+    /// At most [`PREVIEW_LIMIT`], in join order.
+    pub members: Vec<LockedOutMember>,
+    pub members_total: u64,
+    pub api_keys: Vec<LockedOutKey>,
+    /// What would refuse the caller's own next request.
+    pub caller: Option<PolicyRefusal>,
+    /// No owner could get in any more (counting the caller as they are now).
+    pub every_owner: bool,
+}
+
+/// A member as the gate would see their next sign-in: second factor if enrolled, their
+/// latest sign-in method and address, and a fresh session (signing in again cures an old
+/// one, so session age never counts as a lock-out).
+fn presented(facts: &MemberAccessFacts, at: DateTime<Utc>) -> Presented {
+    Presented {
+        presenter: Presenter::Person {
+            mfa: facts.mfa_enrolled,
+            sign_in_method: facts.sign_in_method,
+            auth_time: Some(at),
+        },
+        client_ip: facts.last_ip,
+    }
+}
+
+/// Whether the member would be kept out, and from when.
+fn judge(policies: &OrgPolicies, facts: &MemberAccessFacts, now: DateTime<Utc>) -> Option<LockedOutMember> {
+    let mut from = now;
+    let mut refusals = policies.refusals(&presented(facts, now), now);
+    if refusals.is_empty() {
+        let grace_end = policies.mfa.policy.grace_until.filter(|end| *end > now)?;
+        refusals = policies.refusals(&presented(facts, grace_end), grace_end);
+        from = grace_end;
+    }
+    (!refusals.is_empty()).then(|| LockedOutMember {
+        member_id: facts.member_id,
+        user_id: facts.user_id,
+        name: facts.name.clone(),
+        email: facts.email.clone(),
+        role: facts.role.clone(),
+        refusals,
+        from,
+    })
+}
+
+/// Judges `proposed` against the caller's own request and every owner, and — when `all`
+/// — every member and API key.
+pub fn preview(
+    tx: &mut dyn Tx,
+    org: OrgId,
+    caller: &Caller,
+    caller_member: Option<MemberId>,
+    proposed: &OrgPolicies,
+    now: DateTime<Utc>,
+    all: bool,
+) -> Result<LockoutPreview, StoreError> {
+    let mut report = LockoutPreview { caller: proposed.admit(&caller.presented(), now).err(), ..Default::default() };
+    let owner = RoleKey::owner();
+    let owners = tx.member_access_facts(org, Some(&owner), None, i64::MAX)?;
+    report.every_owner = owners.iter().all(|facts| {
+        if Some(facts.member_id) == caller_member {
+            report.caller.is_some()
+        } else {
+            !proposed.refusals(&presented(facts, now), now).is_empty()
+        }
+    });
+    if !all {
+        return Ok(report);
+    }
+    let mut after = None;
+    loop {
+        let batch = tx.member_access_facts(org, None, after, FACTS_BATCH)?;
+        after = batch.last().map(|facts| facts.member_id);
+        for locked in batch.iter().filter_map(|facts| judge(proposed, facts, now)) {
+            report.members_total += 1;
+            if report.members.len() < PREVIEW_LIMIT {
+                report.members.push(locked);
+            }
+        }
+        if batch.len() < FACTS_BATCH as usize {
+            break;
+        }
+    }
+    report.api_keys = tx
+        .key_access_facts(org, now)?
+        .into_iter()
+        .filter_map(|KeyAccessFacts { key_id, name, last_used_ip }| {
+            let refusals = proposed.refusals(&Presented { presenter: Presenter::ApiKey, client_ip: last_used_ip }, now);
+            (!refusals.is_empty()).then_some(LockedOutKey { key_id, name, refusals })
+        })
+        .collect();
+    Ok(report)
+}

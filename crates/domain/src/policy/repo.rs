@@ -1,0 +1,57 @@
+//! The port policies are stored through.
+
+use std::net::IpAddr;
+
+use chrono::{DateTime, Utc};
+
+use super::document::{MfaPolicy, OrgPolicies, SecurityPolicy, SignInPolicy, Versioned};
+use super::method::SignInMethod;
+use crate::authz::RoleKey;
+use crate::error::StoreError;
+use crate::ids::{ApiKeyId, MemberId, OrgId, UserId};
+use crate::org::Organization;
+
+/// What is known of how a member last came in, for previewing who a policy locks out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemberAccessFacts {
+    pub member_id: MemberId,
+    pub user_id: UserId,
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub role: RoleKey,
+    pub mfa_enrolled: bool,
+    pub sign_in_method: Option<SignInMethod>,
+    pub last_ip: Option<IpAddr>,
+}
+
+/// What is known of where a live API key was last used from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyAccessFacts {
+    pub key_id: ApiKeyId,
+    pub name: String,
+    pub last_used_ip: Option<IpAddr>,
+}
+
+pub trait PolicyRepository {
+    /// The live organization and every policy of it, in one round trip; with `lock`, the
+    /// organization row is locked until the transaction ends.
+    fn find_org_for_entry(&mut self, id: OrgId, lock: bool) -> Result<Option<(Organization, OrgPolicies)>, StoreError>;
+
+    fn save_mfa_policy(&mut self, org: OrgId, policy: &Versioned<MfaPolicy>) -> Result<(), StoreError>;
+
+    fn save_sign_in_policy(&mut self, org: OrgId, policy: &Versioned<SignInPolicy>) -> Result<(), StoreError>;
+
+    fn save_security_policy(&mut self, org: OrgId, policy: &Versioned<SecurityPolicy>) -> Result<(), StoreError>;
+
+    /// Members in join order after `after`, optionally only those holding `role`.
+    fn member_access_facts(
+        &mut self,
+        org: OrgId,
+        role: Option<&RoleKey>,
+        after: Option<MemberId>,
+        limit: i64,
+    ) -> Result<Vec<MemberAccessFacts>, StoreError>;
+
+    /// Every usable (unrevoked, unexpired at `now`) API key of the organization.
+    fn key_access_facts(&mut self, org: OrgId, now: DateTime<Utc>) -> Result<Vec<KeyAccessFacts>, StoreError>;
+}

@@ -1,0 +1,37 @@
+use chrono::{DateTime, Utc};
+
+use crate::error::StoreError;
+use crate::ids::OrgId;
+use crate::policy::Versioned;
+
+/// An organization's SCIM provisioning settings.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ScimConfig {
+    pub enabled: bool,
+    /// The token the identity provider authenticates with; there is one exactly while
+    /// provisioning is enabled.
+    pub token: Option<StoredScimToken>,
+}
+
+/// What is kept of a SCIM token: never the token itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredScimToken {
+    /// The keyed hash a presented token is looked up by.
+    pub lookup_hash: Vec<u8>,
+    /// e.g. `orgs_Ab12…x9Qz`, for people to recognise it.
+    pub hint: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// The port SCIM settings are stored through.
+pub trait ScimRepository {
+    /// The organization's settings; `None` if it never wrote any.
+    fn find_scim_config(&mut self, org: OrgId) -> Result<Option<Versioned<ScimConfig>>, StoreError>;
+
+    /// Creates or replaces the organization's settings.
+    fn save_scim_config(&mut self, org: OrgId, config: &Versioned<ScimConfig>) -> Result<(), StoreError>;
+
+    /// The live organization whose SCIM token hashes to `lookup_hash`, if provisioning is
+    /// enabled there.
+    fn find_scim_org_by_token_hash(&mut self, lookup_hash: &[u8]) -> Result<Option<OrgId>, StoreError>;
+}

@@ -1,0 +1,145 @@
+//! Use cases of the SCIM provisioning settings, and authenticating a SCIM token.
+
+use std::sync::Arc;
+
+use super::model::{ScimConfig, StoredScimToken};
+use crate::access::{enter_org_to_administer_policies, Lock};
+use crate::apikey::SecretMinter;
+use crate::audit::{AuditAction, AuditRecord, Changes, Target};
+use crate::authz::Permission;
+use crate::context::Caller;
+use crate::error::{AccessError, Invalid, StoreError};
+use crate::ids::OrgId;
+use crate::org::OrgRef;
+use crate::policy::{audit_break_glass, Feature, Versioned};
+use crate::store::Store;
+use crate::time::Clock;
+use crate::token::ScimToken;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ScimError {
+    #[error(transparent)]
+    Access(#[from] AccessError),
+    #[error(transparent)]
+    Invalid(#[from] Invalid),
+    #[error("the SCIM configuration is at version {current}, not {expected}")]
+    VersionMismatch { expected: i64, current: i64 },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The outcome of writing the SCIM settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScimWrite {
+    pub config: Versioned<ScimConfig>,
+    /// The token this write issued. It is shown this once: only its hash is kept.
+    pub token: Option<String>,
+}
+
+/// Use cases of the SCIM provisioning settings.
+#[derive(Clone)]
+pub struct ScimService<S> {
+    store: S,
+    clock: Arc<dyn Clock>,
+    minter: Arc<dyn SecretMinter>,
+}
+
+impl<S: Store> ScimService<S> {
+    pub fn new(store: S, clock: Arc<dyn Clock>, minter: Arc<dyn SecretMinter>) -> Self {
+        Self { store, clock, minter }
+    }
+
+    /// The settings; never written: disabled, no token, version 0. Reading is never gated
+    /// by plan.
+    pub fn get(&self, caller: &Caller, org: &OrgRef) -> Result<Versioned<ScimConfig>, ScimError> {
+        let now = self.clock.now();
+        self.store.transaction(|tx| {
+            let scope = enter_org_to_administer_policies::<ScimError>(tx, caller, org, now, Lock::None)?;
+            scope.grant.authorize(Permission::ScimRead)?;
+            audit_break_glass(tx, &scope, caller, now)?;
+            Ok(tx.find_scim_config(scope.org.id)?.unwrap_or_default())
+        })
+    }
+
+    /// Enables or disables provisioning, and issues a new token with `rotate_token` (or
+    /// when enabling without one). Disabling or rotating kills the previous token at once.
+    pub fn put(
+        &self,
+        caller: &Caller,
+        org: &OrgRef,
+        enabled: bool,
+        rotate_token: bool,
+        if_match: Option<i64>,
+    ) -> Result<ScimWrite, ScimError> {
+        if rotate_token && !enabled {
+            return Err(Invalid::field(
+                "rotate_token",
+                "requires_enabled",
+                "a token is issued only with `enabled: true`",
+            )
+            .into());
+        }
+        let now = self.clock.now();
+        self.store.transaction(|tx| {
+            let scope = enter_org_to_administer_policies::<ScimError>(tx, caller, org, now, Lock::Org)?;
+            caller.identity()?;
+            scope.grant.authorize(Permission::ScimWrite)?;
+            // Switching provisioning off (and killing its token) stays possible on any plan.
+            if enabled {
+                scope.org.plan.require(Feature::Scim)?;
+            }
+            let current = tx.find_scim_config(scope.org.id)?.unwrap_or_default();
+            if let Some(expected) = if_match.filter(|v| *v != current.version) {
+                return Err(ScimError::VersionMismatch { expected, current: current.version });
+            }
+            audit_break_glass(tx, &scope, caller, now)?;
+            let minted =
+                (enabled && (rotate_token || current.policy.token.is_none())).then(|| self.minter.mint_scim_token());
+            let token = match &minted {
+                _ if !enabled => None,
+                Some(m) => {
+                    Some(StoredScimToken { lookup_hash: m.lookup_hash.clone(), hint: m.hint.clone(), created_at: now })
+                }
+                None => current.policy.token.clone(),
+            };
+            let next = ScimConfig { enabled, token };
+            if next == current.policy {
+                return Ok(ScimWrite { config: current, token: None });
+            }
+            let next = Versioned { policy: next, version: current.version + 1, updated_at: Some(now) };
+            tx.save_scim_config(scope.org.id, &next)?;
+            let mut changes = Changes::new();
+            changes.diff("enabled", &current.policy.enabled, &enabled);
+            let token_change = match (&current.policy.token, &next.policy.token) {
+                (None, Some(_)) => Some("issued"),
+                (Some(_), Some(_)) if minted.is_some() => Some("rotated"),
+                (Some(_), None) => Some("revoked"),
+                _ => None,
+            };
+            if let Some(change) = token_change {
+                changes.set("token", change);
+            }
+            changes.set("version", next.version);
+            // One record per write, named after its main change: turning provisioning on
+            // or off, else replacing the token.
+            let action = if current.policy.enabled == enabled {
+                AuditAction::ScimTokenRotated
+            } else {
+                AuditAction::ScimConfigUpdated
+            };
+            let target = Target::new("organization", scope.org.id);
+            let record = AuditRecord::new(scope.org.id, &scope.actor, action, target, &caller.meta, now);
+            tx.append_audit(&record.with_changes(changes))?;
+            Ok(ScimWrite { config: next, token: minted.map(|m| m.token) })
+        })
+    }
+
+    /// The organization a SCIM request presenting `token` acts for: one whose provisioning
+    /// is enabled with exactly this token. A disabled or rotated-away token names none.
+    pub fn authenticate_scim(&self, token: &ScimToken) -> Result<OrgId, ScimError> {
+        let lookup_hash = token.lookup_hash(self.minter.as_ref());
+        self.store.transaction(|tx| {
+            Ok(tx.find_scim_org_by_token_hash(&lookup_hash)?.ok_or(AccessError::Unauthenticated("unknown"))?)
+        })
+    }
+}

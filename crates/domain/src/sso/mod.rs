@@ -1,0 +1,20 @@
+//! SSO federation: an organization's connection to its identity provider, over SAML (with
+//! the provider's signing certificate) or OIDC (with a client secret encrypted at rest
+//! through the [`SecretBox`] port and never shown again).
+
+mod certificate;
+mod model;
+mod repo;
+mod sealing;
+mod service;
+
+pub use certificate::{SigningCertificate, EXPIRY_WARNING};
+pub use model::{
+    ClientSecret, Connection, ConnectionInput, OidcConnection, SamlConnection, SecretText, SsoConfig, SsoInput,
+};
+pub use repo::SsoRepository;
+pub use sealing::{SealError, Sealed, SecretBox};
+pub use service::{SsoError, SsoService};
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,85 @@
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use domain::ids::OrgId;
+use domain::policy::Versioned;
+use domain::scim::{ScimConfig, ScimRepository, StoredScimToken};
+use domain::StoreError;
+use uuid::Uuid;
+
+use super::errors::{corrupt, store_error};
+use super::schema::{organizations, scim_configs};
+use super::store::PgTx;
+
+#[derive(Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = scim_configs, check_for_backend(diesel::pg::Pg), treat_none_as_null = true)]
+struct ScimRow {
+    org_id: Uuid,
+    enabled: bool,
+    token_hash: Option<Vec<u8>>,
+    token_hint: Option<String>,
+    token_created_at: Option<DateTime<Utc>>,
+    version: i64,
+    updated_at: DateTime<Utc>,
+}
+
+impl From<ScimRow> for Versioned<ScimConfig> {
+    fn from(row: ScimRow) -> Self {
+        let token = match (row.token_hash, row.token_hint, row.token_created_at) {
+            (Some(lookup_hash), Some(hint), Some(created_at)) => {
+                Some(StoredScimToken { lookup_hash, hint, created_at })
+            }
+            _ => None,
+        };
+        Versioned {
+            policy: ScimConfig { enabled: row.enabled, token },
+            version: row.version,
+            updated_at: Some(row.updated_at),
+        }
+    }
+}
+
+impl ScimRepository for PgTx<'_> {
+    fn find_scim_config(&mut self, org: OrgId) -> Result<Option<Versioned<ScimConfig>>, StoreError> {
+        let row = scim_configs::table
+            .find(org.as_uuid())
+            .select(ScimRow::as_select())
+            .first(self.conn)
+            .optional()
+            .map_err(store_error)?;
+        Ok(row.map(Versioned::from))
+    }
+
+    fn save_scim_config(&mut self, org: OrgId, config: &Versioned<ScimConfig>) -> Result<(), StoreError> {
+        let token = config.policy.token.as_ref();
+        let row = ScimRow {
+            org_id: org.as_uuid(),
+            enabled: config.policy.enabled,
+            token_hash: token.map(|t| t.lookup_hash.clone()),
+            token_hint: token.map(|t| t.hint.clone()),
+            token_created_at: token.map(|t| t.created_at),
+            version: config.version,
+            updated_at: config.updated_at.ok_or_else(|| corrupt("scim_configs", "a saved configuration has a time"))?,
+        };
+        diesel::insert_into(scim_configs::table)
+            .values(&row)
+            .on_conflict(scim_configs::org_id)
+            .do_update()
+            .set(&row)
+            .execute(self.conn)
+            .map(|_| ())
+            .map_err(store_error)
+    }
+
+    fn find_scim_org_by_token_hash(&mut self, lookup_hash: &[u8]) -> Result<Option<OrgId>, StoreError> {
+        scim_configs::table
+            .inner_join(organizations::table)
+            .filter(scim_configs::token_hash.eq(lookup_hash))
+            .filter(scim_configs::enabled.eq(true))
+            .filter(organizations::deleted_at.is_null())
+            .select(scim_configs::org_id)
+            .first::<Uuid>(self.conn)
+            .optional()
+            .map(|org| org.map(OrgId::from_uuid))
+            .map_err(store_error)
+    }
+}

@@ -1,0 +1,2 @@
+DROP TABLE scim_configs;
+DROP TABLE sso_configs;

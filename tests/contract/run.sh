@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# The contract check: an independent fuzzer (schemathesis) reads the served OpenAPI document
+# and sends schema-valid and schema-invalid requests to every operation, with every check.
+# Any response the document does not promise is a failure, and so a non-zero exit.
+#
+# Runs the server binary against a fresh database of its own, as the owner of a real
+# organization. Tunables: CONTRACT_SEED, CONTRACT_MAX_EXAMPLES, CONTRACT_TIMEOUT (seconds),
+# CONTRACT_ST_ARGS (more `st run` options, e.g. `--include-path-regex audit`).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+seed=${CONTRACT_SEED:-42}
+max_examples=${CONTRACT_MAX_EXAMPLES:-30}
+time_limit=${CONTRACT_TIMEOUT:-300}
+
+command -v st >/dev/null || { echo "needs schemathesis: make test-deps"; exit 1; }
+cargo build -q -p orgd
+bin=target/debug/orgd
+
+base=${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/orgd}
+base=${base%/*}
+db=orgd_contract_$$
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+url=http://127.0.0.1:$port
+work=$(mktemp -d)
+
+export DATABASE_URL=$base/$db ORGD_BIND=127.0.0.1:$port
+export ORGD_JWT_SECRET=${ORGD_JWT_SECRET:-dev-only-secret-do-not-deploy-0123456789abcdef}
+export ORGD_HMAC_KEY=${ORGD_HMAC_KEY:-dev-only-hmac-key-do-not-deploy-0123456789abcdef}
+export ORGD_ENCRYPTION_KEY=${ORGD_ENCRYPTION_KEY:-00000000000000000000000000000000000000000000000000000000000000de}
+export ORGD_WORKERS=2 RUST_LOG=${RUST_LOG:-warn}
+unset ORGD_JWT_ISSUER ORGD_JWT_AUDIENCE ORGD_JWKS_FILE ORGD_SMTP_URL
+
+server=
+cleanup() {
+  if [ -n "$server" ]; then kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; fi
+  PGOPTIONS=--client-min-messages=warning psql "$base/postgres" -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)" || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+"$bin" serve >"$work/server.log" 2>&1 &
+server=$!
+for _ in $(seq 1 60); do
+  curl -fs "$url/readyz" >/dev/null 2>&1 && break
+  kill -0 "$server" 2>/dev/null || { cat "$work/server.log"; echo "the server did not start"; exit 1; }
+  sleep 0.5
+done
+curl -fs "$url/readyz" >/dev/null || { cat "$work/server.log"; echo "the server is not ready"; exit 1; }
+
+token=$("$bin" token --sub contract-owner --email owner@contract.test --name 'Contract Owner' --ttl 1h)
+# POSTs a JSON body as the owner and prints one field of the answer.
+create() {
+  curl -fsS -X POST "$url$1" -H "Authorization: Bearer $token" -H 'Content-Type: application/json' -d "$2" |
+    python3 -c "import json, sys; print(json.load(sys.stdin)['$3'])"
+}
+# Real ids for every path parameter, so that operations on them get past 404. What an
+# operation deletes would turn every later case on it into a 404 (or a 410): each deleting
+# operation gets a resource of its own (schemathesis.toml).
+org=$(create /v1/orgs '{"name": "Contract Org"}' id)
+CONTRACT_ORG=$org
+CONTRACT_DOOMED_ORG=$(create /v1/orgs '{"name": "Contract Org To Delete"}' id)
+CONTRACT_TEAM=$(create "/v1/orgs/$org/teams" '{"name": "Contract Team"}' id)
+CONTRACT_DOOMED_TEAM=$(create "/v1/orgs/$org/teams" '{"name": "Contract Team To Delete"}' id)
+CONTRACT_ROLE=$(create "/v1/orgs/$org/roles" '{"key": "contract", "name": "Contract", "permissions": ["org:read"]}' id)
+CONTRACT_DOOMED_ROLE=$(create "/v1/orgs/$org/roles" '{"key": "doomed", "name": "Doomed", "permissions": ["org:read"]}' id)
+CONTRACT_KEY=$(create "/v1/orgs/$org/api-keys" '{"name": "Contract", "permissions": ["org:read"]}' id)
+CONTRACT_INVITE=$(create "/v1/orgs/$org/invites" '{"role": "member", "email": "invited@contract.test"}' id)
+CONTRACT_DOOMED_INVITE=$(create "/v1/orgs/$org/invites" '{"role": "member"}' id)
+CONTRACT_INVITE_TOKEN=$(create "/v1/orgs/$org/invites" '{"role": "member", "max_uses": 5}' token)
+CONTRACT_MEMBER=$(curl -fsS "$url/v1/orgs/$org/members" -H "Authorization: Bearer $token" |
+  python3 -c 'import json, sys; print(json.load(sys.stdin)["data"][0]["id"])')
+export CONTRACT_ORG CONTRACT_DOOMED_ORG CONTRACT_TEAM CONTRACT_DOOMED_TEAM CONTRACT_ROLE CONTRACT_DOOMED_ROLE \
+  CONTRACT_KEY CONTRACT_INVITE CONTRACT_DOOMED_INVITE CONTRACT_INVITE_TOKEN CONTRACT_MEMBER
+export SCHEMATHESIS_HOOKS=$PWD/tests/contract/contract_hooks.py
+export PYTHONDONTWRITEBYTECODE=1
+
+# Run from the scratch directory: schemathesis keeps a cache of past failures in its working
+# directory and replays them first, which would make runs depend on earlier ones.
+command=(st --config-file "$PWD/tests/contract/schemathesis.toml" run "$url/openapi.json"
+  --checks all --phases examples,coverage,fuzzing --seed "$seed" --max-examples "$max_examples"
+  --generation-database none --workers 2 --no-color
+  --header "Authorization: Bearer $token" ${CONTRACT_ST_ARGS:-})
+echo "contract: ${command[*]/$token/\$TOKEN}"
+start=$SECONDS
+status=0
+(cd "$work" && timeout "$time_limit" "${command[@]}") || status=$?
+echo "contract: schemathesis exited with $status after $((SECONDS - start))s"
+if [ "$status" -ne 0 ]; then
+  cp "$work/server.log" target/contract-server.log
+  echo "contract: the server's log is in target/contract-server.log"
+fi
+exit "$status"
