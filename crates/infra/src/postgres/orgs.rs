@@ -116,11 +116,15 @@ impl OrgRepository for PgTx<'_> {
     }
 
     fn lock_org(&mut self, id: OrgId) -> Result<Option<Organization>, StoreError> {
+        // Not `FOR UPDATE`: that also blocks the key-share lock every insert of a row
+        // referencing the organization takes, so a transaction holding the audit chain head
+        // and inserting its record would deadlock with one holding this lock and waiting for
+        // the head.
         let row = organizations::table
             .filter(organizations::id.eq(id.as_uuid()))
             .filter(organizations::deleted_at.is_null())
             .select(OrgRow::as_select())
-            .for_update()
+            .for_no_key_update()
             .first(self.conn)
             .optional()
             .map_err(store_error)?;
