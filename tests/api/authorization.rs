@@ -106,7 +106,8 @@ pub struct Fixture {
 }
 
 pub async fn fixture(app: &TestApp, case: usize) -> Fixture {
-    let owner = app.token(&format!("c{case}-owner"));
+    // With a second factor, so that turning 2FA enforcement on locks no owner out.
+    let owner = app.token_with_mfa(&format!("c{case}-owner"));
     let org = app.create_org(&owner, &format!("Matrix {case}")).await;
     for role in ["admin", "member", "target"] {
         app.seed_members(&org, &format!("c{case}-{role}"), 1, if role == "admin" { "admin" } else { "member" });

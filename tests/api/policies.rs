@@ -49,7 +49,7 @@ async fn proxied_app() -> TestApp {
 #[tokio::test(flavor = "multi_thread")]
 async fn each_policy_round_trips_with_etags_and_a_stale_write_is_refused() {
     let app = TestApp::spawn().await;
-    let owner = app.token("owner");
+    let owner = with_mfa("owner");
     let org = app.create_org(&owner, "Versions").await;
     for (path, body) in [
         (
@@ -361,7 +361,7 @@ async fn outsiders_get_404_and_members_without_the_permission_403_on_every_polic
 #[tokio::test(flavor = "multi_thread")]
 async fn a_plan_without_the_feature_refuses_writing_it_but_never_reading() {
     let app = TestApp::spawn_with(|config| config.default_plan = domain::policy::Plan::Free).await;
-    let owner = app.token("owner");
+    let owner = with_mfa("owner");
     let org = app.create_org(&owner, "Small").await;
     let list = json!({ "ip_allowlist": ["127.0.0.0/8"] });
     let response = app.request(Method::PUT, &format!("/v1/orgs/{org}/security-policy"), Some(&owner), Some(list)).await;
@@ -376,4 +376,37 @@ async fn a_plan_without_the_feature_refuses_writing_it_but_never_reading() {
     expect_problem(response, StatusCode::FORBIDDEN, "feature_not_in_plan").await;
     let export = app.get(&format!("/v1/orgs/{org}/audit-log/export"), &owner).await;
     expect_problem(export, StatusCode::FORBIDDEN, "feature_not_in_plan").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_short_grace_period_is_no_way_around_the_every_owner_rule() {
+    let app = TestApp::spawn().await;
+    let owner = app.token("owner");
+    let org = app.create_org(&owner, "Grace").await;
+    app.seed_members(&org, "admin", 1, "admin");
+    let admin = with_mfa("admin-1");
+    let soon = (chrono::Utc::now() + chrono::Duration::seconds(5)).to_rfc3339();
+    let graced = json!({ "enforced": true, "grace_until": soon });
+    let path = format!("/v1/orgs/{org}/mfa/policy");
+    for who in [&owner, &admin] {
+        let put = app.request(Method::PUT, &path, Some(who), Some(graced.clone())).await;
+        expect_problem(put, StatusCode::CONFLICT, "would_lock_out_every_owner").await;
+    }
+    // Once an owner has a second factor, the same change is fine.
+    let owner_with_mfa = with_mfa("owner");
+    let put = app.request(Method::PUT, &path, Some(&owner_with_mfa), Some(graced)).await;
+    expect_status(put, StatusCode::OK).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_sign_in_time_in_the_future_proves_no_fresh_session() {
+    let app = TestApp::spawn().await;
+    let owner = with_mfa("owner");
+    let org = app.create_org(&owner, "Fresh").await;
+    let sessions = json!({ "max_session_age_secs": 300 });
+    let put = app.request(Method::PUT, &format!("/v1/orgs/{org}/security-policy"), Some(&owner), Some(sessions)).await;
+    expect_status(put, StatusCode::OK).await;
+    let future = chrono::Utc::now().timestamp() + 365 * 86_400;
+    let forged = token_with("owner", json!({ "amr": ["pwd", "otp"], "auth_time": future }));
+    expect_problem(app.get(&format!("/v1/orgs/{org}"), &forged).await, StatusCode::FORBIDDEN, "session_too_old").await;
 }

@@ -327,6 +327,80 @@ pub mod shape {
         trimmed(&format!("(?:{})?", text(max, CONTROLS_BUT_BREAKS)), raw_max)
     }
 
+    /// Objects whose boolean `field`, when present, is `value`: a branch of an `anyOf`
+    /// stating a rule between fields ("`a` only with `b: true`").
+    pub fn field_is(field: &str, value: bool) -> ObjectBuilder {
+        ObjectBuilder::new().property(field, ObjectBuilder::new().schema_type(Type::Boolean).enum_values(Some([value])))
+    }
+
+    /// Free text that may span lines: 1 to `max` characters once trimmed, no control
+    /// characters but line breaks and tabs.
+    pub fn text_block(max: usize, raw_max: Option<usize>) -> ObjectBuilder {
+        trimmed(&text(max, CONTROLS_BUT_BREAKS), raw_max)
+    }
+
+    /// A token, such as an OAuth client id: 1 to `max` characters once trimmed, none a space
+    /// or a control character. (A bound its parser counts in UTF-8 bytes, no schema states.)
+    pub fn token(max: usize) -> ObjectBuilder {
+        trimmed(&format!("[^{SPACES}{CONTROLS}]{{1,{max}}}"), None)
+    }
+
+    /// A DNS label; none is `xn--…`, which would have to hold valid punycode.
+    const LABEL: &str = "(?![Xx][Nn]--)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?";
+    /// The last label of a host name, which a URL parser does not read as a number.
+    const LAST_LABEL: &str = "(?![Xx][Nn]--)[A-Za-z](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?";
+    /// A port number, 0 to 65535.
+    const PORT: &str = "(?:[0-9]{1,4}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])";
+    /// Characters of a URL path that no URL parser changes the meaning of.
+    const PATH_CHARS: &str = "A-Za-z0-9._~!$&'()*+,;=:@%/-";
+
+    /// An absolute `https` URL of at most `max_len` characters once trimmed, without a
+    /// fragment (and, unless `with_query`, a query), whose host is a DNS name ending in a
+    /// label that starts with a letter: a URL parser reads a host ending in a number as an
+    /// IPv4 address.
+    pub fn https_url(max_len: usize, with_query: bool) -> ObjectBuilder {
+        let query = if with_query { format!("(?:\\?[?{PATH_CHARS}]*)?") } else { String::new() };
+        let core = format!(
+            "(?![!-~]{{{}}})https://(?:{LABEL}\\.)*{LAST_LABEL}(?::{PORT})?(?:/[{PATH_CHARS}]*)?{query}",
+            max_len + 1
+        );
+        trimmed(&core, None)
+    }
+
+    /// An IPv4 or IPv6 address, optionally with a prefix length: a network in CIDR
+    /// notation. IPv4 octets have no leading zeros, and `::` stands for one group or more
+    /// (RFC 3986's `IPv6address`).
+    pub fn ip_network() -> ObjectBuilder {
+        let octet = "(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])";
+        let v4 = format!("{octet}(?:\\.{octet}){{3}}");
+        let h = "[0-9A-Fa-f]{1,4}";
+        let last = format!("(?:{h}:{h}|{v4})");
+        let v6 = [
+            format!("(?:{h}:){{6}}{last}"),
+            format!("::(?:{h}:){{5}}{last}"),
+            format!("(?:{h})?::(?:{h}:){{4}}{last}"),
+            format!("(?:(?:{h}:){{0,1}}{h})?::(?:{h}:){{3}}{last}"),
+            format!("(?:(?:{h}:){{0,2}}{h})?::(?:{h}:){{2}}{last}"),
+            format!("(?:(?:{h}:){{0,3}}{h})?::{h}:{last}"),
+            format!("(?:(?:{h}:){{0,4}}{h})?::{last}"),
+            format!("(?:(?:{h}:){{0,5}}{h})?::{h}"),
+            format!("(?:(?:{h}:){{0,6}}{h})?::"),
+        ]
+        .join("|");
+        let v4_prefix = "(?:3[0-2]|[12]?[0-9])";
+        let v6_prefix = "(?:12[0-8]|1[01][0-9]|[1-9]?[0-9])";
+        trimmed(&format!("(?:{v4}(?:/{v4_prefix})?|(?:{v6})(?:/{v6_prefix})?)"), None)
+    }
+
+    /// One PEM `CERTIFICATE` block of base64 lines: its shape, not that it holds an X.509
+    /// certificate.
+    pub fn pem_certificate() -> ObjectBuilder {
+        trimmed(
+            "-----BEGIN CERTIFICATE-----\\r?\\n(?:[A-Za-z0-9+/=]{1,76}\\r?\\n){1,200}-----END CERTIFICATE-----",
+            None,
+        )
+    }
+
     /// The role key pattern; `not_owner` also refuses `owner`, which no request may hand out.
     pub fn role_key_pattern(not_owner: bool) -> &'static str {
         if not_owner {

@@ -79,7 +79,15 @@ fn json_error(err: JsonPayloadError, _: &HttpRequest) -> actix_web::Error {
         // every other one; JSON that cannot be parsed stays a 400.
         JsonPayloadError::Deserialize(serde_error) if serde_error.is_data() => match named_field_problem(serde_error) {
             Some(problem) => ApiError::validation([problem]),
-            None => ApiError::bad_request("malformed_request", format!("the body cannot be read: {err}")),
+            // serde's own words would repeat the offending value, which may be a secret.
+            None => ApiError::bad_request(
+                "malformed_request",
+                format!(
+                    "a value in the body has the wrong JSON type or is not one of those allowed (line {}, column {})",
+                    serde_error.line(),
+                    serde_error.column()
+                ),
+            ),
         },
         _ => ApiError::bad_request("malformed_request", format!("the body cannot be read: {err}")),
     };

@@ -72,17 +72,31 @@ pub fn record_principal(req: &HttpRequest, principal: &Principal) {
 /// Longest unmatched path logged; anyone can send any path.
 const MAX_LOGGED_PATH: usize = 100;
 
-/// A path that matched no route, as logged: `/v1/invites/{token}` segments are redacted,
-/// the query string is dropped and the length capped.
+/// A path that matched no route, as logged. Anyone can send any path, spelled any way:
+/// each segment is judged percent-decoded (so `/v1/%69nvites/%6Frgi_…` is recognised),
+/// the segment after `/v1/invites/` and any segment holding a secret's prefix are replaced
+/// by `{token}`, the query string is dropped and the length capped.
 pub fn loggable_path(path: &str) -> String {
-    let path = match path.strip_prefix("/v1/invites/") {
-        Some(rest) => match rest.split_once('/') {
-            Some((_, tail)) => format!("/v1/invites/{{token}}/{tail}"),
-            None => "/v1/invites/{token}".to_owned(),
-        },
-        None => path.to_owned(),
+    const SECRET_PREFIXES: [&str; 3] = ["orgi_", "orgk_", "orgs_"];
+    let segments: Vec<String> =
+        path.split('/').map(|raw| percent_encoding::percent_decode_str(raw).decode_utf8_lossy().into_owned()).collect();
+    let invite_token = match segments.as_slice() {
+        [_, v1, invites, ..] if v1.eq_ignore_ascii_case("v1") && invites.eq_ignore_ascii_case("invites") => Some(3),
+        _ => None,
     };
-    path.chars().take(MAX_LOGGED_PATH).collect()
+    let logged: Vec<&str> = segments
+        .iter()
+        .enumerate()
+        .map(|(i, segment)| {
+            let lowered = segment.to_ascii_lowercase();
+            if Some(i) == invite_token || SECRET_PREFIXES.iter().any(|prefix| lowered.contains(prefix)) {
+                "{token}"
+            } else {
+                segment.as_str()
+            }
+        })
+        .collect();
+    logged.join("/").chars().take(MAX_LOGGED_PATH).collect()
 }
 
 impl tracing_actix_web::RootSpanBuilder for RedactedRootSpan {
@@ -151,6 +165,11 @@ mod tests {
         assert_eq!(loggable_path("/v1/invites/orgi_secret"), "/v1/invites/{token}");
         assert_eq!(loggable_path("/v1/invites/orgi_secret/accept"), "/v1/invites/{token}/accept");
         assert_eq!(loggable_path("/v1/orgs/me/members"), "/v1/orgs/me/members");
+        // However the path is spelled.
+        assert_eq!(loggable_path("/v1/%69nvites/%6Frgi_secret"), "/v1/invites/{token}");
+        assert_eq!(loggable_path("/V1/Invites/orgi_secret/nowhere"), "/V1/Invites/{token}/nowhere");
+        assert_eq!(loggable_path("/v1/orgs/%6FRGK_secret/x"), "/v1/orgs/{token}/x");
+        assert_eq!(loggable_path("/v2/anything/orgs_secret"), "/v2/anything/{token}");
         assert_eq!(loggable_path(&"/x".repeat(500)).len(), MAX_LOGGED_PATH);
     }
 

@@ -24,11 +24,21 @@ pub struct Identity {
 }
 
 impl Identity {
-    /// RFC 8176 methods that prove a second factor (or a phishing-resistant first one).
-    const MFA_METHODS: &'static [&'static str] = &["mfa", "otp", "hwk", "swk", "sms", "fido", "sc"];
+    /// RFC 8176 methods of possession or inherence: a second factor beside a password.
+    const MFA_METHODS: &'static [&'static str] =
+        &["mfa", "otp", "hwk", "swk", "sms", "tel", "fido", "sc", "fpt", "face"];
+    /// Methods that prove two factors on their own: the provider's own `mfa` statement, and
+    /// hardware keys and smart cards, which need the device and a PIN or biometric.
+    const MULTI_FACTOR: &'static [&'static str] = &["mfa", "hwk", "fido", "sc"];
+    /// Knowledge factors.
+    const KNOWLEDGE: &'static [&'static str] = &["pwd", "pin", "kba"];
 
+    /// This sign-in proved more than one factor: a multi-factor method, or a knowledge
+    /// factor together with a possession or inherence one. A one-time code alone (a
+    /// passwordless email or SMS sign-in) is a single factor.
     pub fn used_mfa(&self) -> bool {
-        self.auth_methods.iter().any(|m| Self::MFA_METHODS.contains(&m.as_str()))
+        let has = |names: &[&str]| self.auth_methods.iter().any(|m| names.contains(&m.as_str()));
+        has(Self::MULTI_FACTOR) || (has(Self::KNOWLEDGE) && has(Self::MFA_METHODS))
     }
 
     /// The named second-factor methods of this sign-in (not the generic `mfa` marker).
@@ -118,6 +128,10 @@ mod tests {
         assert!(!identity(&["pwd"]).used_mfa());
         assert!(identity(&["pwd", "otp"]).used_mfa());
         assert!(identity(&["hwk"]).used_mfa());
+        assert!(identity(&["mfa"]).used_mfa());
         assert!(!identity(&[]).used_mfa());
+        assert!(!identity(&["otp"]).used_mfa(), "a one-time code alone is one factor");
+        assert!(!identity(&["sms"]).used_mfa());
+        assert!(!identity(&["swk"]).used_mfa(), "a synced passkey alone is not counted as two factors");
     }
 }

@@ -23,7 +23,9 @@ pub struct Authenticated(pub Caller);
 pub fn request_meta(req: &HttpRequest, trust_forwarded_for: bool) -> RequestMeta {
     let request_id = req.extensions().get::<RequestId>().map(ToString::to_string).unwrap_or_default();
     let peer = req.peer_addr().map(|a| a.ip());
-    let client_ip = if trust_forwarded_for { forwarded_client(req).or(peer) } else { peer };
+    // Behind the proxy the peer is the proxy itself: without a usable forwarded entry the
+    // client is unknown (which an IP allowlist refuses), never the proxy's own address.
+    let client_ip = if trust_forwarded_for { forwarded_client(req) } else { peer };
     let user_agent = req
         .headers()
         .get(header::USER_AGENT)

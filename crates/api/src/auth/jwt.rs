@@ -164,7 +164,8 @@ impl JwtVerifier {
         }
         let staff =
             self.staff_claim.as_ref().is_some_and(|claim| matches!(claims.other.get(claim), Some(Value::Bool(true))));
-        let named = self.sign_in_method_claim.as_ref().and_then(|claim| claims.other.get(claim)).and_then(Value::as_str);
+        let named =
+            self.sign_in_method_claim.as_ref().and_then(|claim| claims.other.get(claim)).and_then(Value::as_str);
         let sign_in_method = SignInMethod::from_claims(named, &claims.amr);
         Ok(Identity {
             subject: claims.sub,
@@ -172,7 +173,10 @@ impl JwtVerifier {
             email: claims.email,
             name: claims.name,
             auth_methods: claims.amr,
-            auth_time: claims.auth_time.and_then(|t| DateTime::<Utc>::from_timestamp(t, 0)),
+            // A sign-in time in the future proves no freshness; unknown counts as old.
+            auth_time: claims.auth_time.and_then(|t| DateTime::<Utc>::from_timestamp(t, 0)).filter(|at| {
+                *at <= Utc::now() + chrono::Duration::seconds(i64::try_from(TOKEN_LEEWAY_SECS).unwrap_or(0))
+            }),
             sign_in_method,
             staff,
         })

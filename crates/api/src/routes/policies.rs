@@ -10,15 +10,19 @@ use domain::policy::{
     SecurityPolicyInput, SignInMethod, SignInPolicy, Versioned, WriteMode,
 };
 use serde::{Deserialize, Serialize};
-use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Type};
-use utoipa::{IntoParams, ToSchema};
+use utoipa::openapi::schema::{
+    AdditionalProperties, AllOfBuilder, AnyOfBuilder, ArrayBuilder, KnownFormat, ObjectBuilder, Schema, SchemaFormat,
+    SchemaType, Type,
+};
+use utoipa::openapi::RefOr;
+use utoipa::{IntoParams, PartialSchema, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 use validator::Validate;
 
 use super::common::{etag, if_match, path_id, ORG_PARAM};
 use crate::auth::Authenticated;
 use crate::error::ApiError;
-use crate::openapi::Errors;
+use crate::openapi::{shape, Errors};
 use crate::state::AppState;
 
 pub fn routes(cfg: &mut ServiceConfig) {
@@ -246,15 +250,44 @@ fn read<R: Serialize>(version: i64, body: R) -> HttpResponse {
     HttpResponse::Ok().insert_header(etag(version)).json(body)
 }
 
-#[derive(Debug, Deserialize, ToSchema, Validate)]
+/// Its schema is written out below: a grace period needs `enforced: true`.
+#[derive(Debug, Deserialize, Validate)]
 #[serde(deny_unknown_fields)]
 pub struct MfaPolicyRequest {
-    /// Require a second factor of every person entering the organization.
     pub enforced: bool,
-    /// Let members without a second factor in until then (at most 90 days ahead; needs
-    /// `enforced`).
     pub grace_until: Option<DateTime<Utc>>,
 }
+
+impl PartialSchema for MfaPolicyRequest {
+    fn schema() -> RefOr<Schema> {
+        let grace = format!(
+            "Let members without a second factor in until then: after now and at most {} days ahead; \
+             only with `enforced: true`.",
+            MfaPolicy::MAX_GRACE_DAYS
+        );
+        let fields = ObjectBuilder::new()
+            .property(
+                "enforced",
+                ObjectBuilder::new()
+                    .schema_type(Type::Boolean)
+                    .description(Some("Require a second factor of every person entering the organization.")),
+            )
+            .required("enforced")
+            .property(
+                "grace_until",
+                ObjectBuilder::new()
+                    .schema_type(SchemaType::from_iter([Type::String, Type::Null]))
+                    .format(Some(SchemaFormat::KnownFormat(KnownFormat::DateTime)))
+                    .description(Some(grace)),
+            )
+            .additional_properties(Some(AdditionalProperties::FreeForm(false)));
+        let no_grace = ObjectBuilder::new().property("grace_until", ObjectBuilder::new().schema_type(Type::Null));
+        let grace_needs_enforcement = AnyOfBuilder::new().item(no_grace).item(shape::field_is("enforced", true));
+        AllOfBuilder::new().item(fields).item(grace_needs_enforcement).into()
+    }
+}
+
+impl ToSchema for MfaPolicyRequest {}
 
 /// Read the 2FA enforcement policy.
 #[utoipa::path(
@@ -359,13 +392,24 @@ pub async fn put_sign_in_methods(
     }))
 }
 
+/// The networks of a security policy, as the schema states them (`SecurityPolicy::parse`);
+/// that no host bit is set is a rule it cannot state.
+fn ip_allowlist() -> ArrayBuilder {
+    ArrayBuilder::new()
+        .items(shape::ip_network())
+        .max_items(Some(SecurityPolicy::MAX_CIDRS))
+        .description(Some(
+            "IPv4 and IPv6 networks (CIDR) or single addresses; empty admits any address. Host bits must be \
+             zero (`10.1.2.0/8` is refused). Needs the `ip_allowlist` feature of the plan when not empty.",
+        ))
+        .examples([serde_json::json!(["203.0.113.0/24", "2001:db8::/32"])])
+}
+
 #[derive(Debug, Deserialize, ToSchema, Validate)]
 #[serde(deny_unknown_fields)]
 pub struct SecurityPolicyRequest {
-    /// IPv4 and IPv6 networks (CIDR) or single addresses; empty admits any address. Host
-    /// bits must be zero. Needs the `ip_allowlist` feature of the plan when not empty.
     #[validate(length(max = 200))]
-    #[schema(max_items = 200, example = json!(["203.0.113.0/24", "2001:db8::/32"]))]
+    #[schema(schema_with = ip_allowlist)]
     #[serde(default)]
     pub ip_allowlist: Vec<String>,
     /// 300 to 7776000 seconds (90 days); absent: no limit.

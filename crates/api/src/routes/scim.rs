@@ -7,13 +7,15 @@ use domain::org::OrgRef;
 use domain::policy::Versioned;
 use domain::scim::{ScimConfig, ScimError};
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use utoipa::openapi::schema::{AdditionalProperties, AllOfBuilder, AnyOfBuilder, ObjectBuilder, Schema, Type};
+use utoipa::openapi::RefOr;
+use utoipa::{PartialSchema, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::common::{etag, if_match, path_id, ORG_PARAM};
 use crate::auth::Authenticated;
 use crate::error::ApiError;
-use crate::openapi::Errors;
+use crate::openapi::{shape, Errors};
 use crate::state::AppState;
 
 pub fn routes(cfg: &mut ServiceConfig) {
@@ -59,16 +61,40 @@ pub struct ScimConfigWrite {
     pub token: Option<String>,
 }
 
-#[derive(Deserialize, ToSchema)]
+/// Its schema is written out below: rotating the token needs `enabled: true`.
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ScimConfigRequest {
-    /// Provisioning on or off. Turning it on issues a token if there is none and needs the
-    /// `scim` feature of the plan; turning it off revokes the token at once.
     pub enabled: bool,
-    /// Issue a new token, revoking the current one at once (needs `enabled: true`).
     #[serde(default)]
     pub rotate_token: bool,
 }
+
+impl PartialSchema for ScimConfigRequest {
+    fn schema() -> RefOr<Schema> {
+        let fields = ObjectBuilder::new()
+            .property(
+                "enabled",
+                ObjectBuilder::new().schema_type(Type::Boolean).description(Some(
+                    "Provisioning on or off. Turning it on issues a token if there is none and needs the `scim` \
+                     feature of the plan; turning it off revokes the token at once.",
+                )),
+            )
+            .required("enabled")
+            .property(
+                "rotate_token",
+                ObjectBuilder::new().schema_type(Type::Boolean).description(Some(
+                    "Issue a new token, revoking the current one at once; only with `enabled: true`.",
+                )),
+            )
+            .additional_properties(Some(AdditionalProperties::FreeForm(false)));
+        let rotation_needs_enabled =
+            AnyOfBuilder::new().item(shape::field_is("rotate_token", false)).item(shape::field_is("enabled", true));
+        AllOfBuilder::new().item(fields).item(rotation_needs_enabled).into()
+    }
+}
+
+impl ToSchema for ScimConfigRequest {}
 
 /// Read the SCIM provisioning settings. The token is never shown here.
 #[utoipa::path(

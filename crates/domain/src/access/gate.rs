@@ -13,7 +13,7 @@ pub const BREAK_GLASS_WINDOW: Duration = Duration::minutes(10);
 
 /// Refuses a caller the organization's policies keep out. Platform staff reading an
 /// organization they do not belong to answer to the platform's own sign-in rules, not to
-/// the customer's policies: their access is read-only and recorded.
+/// the customer's policies; their access is read-only.
 pub(super) fn admit(scope: &OrgScope, caller: &Caller, now: DateTime<Utc>) -> Result<(), AccessError> {
     if scope.grant.access == Access::Staff {
         return Ok(());

@@ -134,6 +134,18 @@ pub fn canonical_ip(ip: IpAddr) -> IpAddr {
     }
 }
 
+/// An IPv4-mapped IPv6 network (`::ffff:203.0.113.0/120`) is that IPv4 network, as clients
+/// are judged by their IPv4 address; otherwise it would silently never match.
+fn canonical_net(net: IpNet) -> IpNet {
+    match net {
+        IpNet::V6(v6) if v6.prefix_len() >= 96 => match v6.addr().to_ipv4_mapped() {
+            Some(v4) => ipnet::Ipv4Net::new(v4, v6.prefix_len() - 96).map_or(net, IpNet::V4),
+            None => net,
+        },
+        other => other,
+    }
+}
+
 /// A network in CIDR notation, or a single address. Host bits must be zero: `10.1.2.0/8`
 /// is refused rather than silently widened to `10.0.0.0/8`.
 fn parse_cidr(raw: &str) -> Result<IpNet, (&'static str, String)> {
@@ -150,7 +162,7 @@ fn parse_cidr(raw: &str) -> Result<IpNet, (&'static str, String)> {
     if net.trunc() != net {
         return Err(("host_bits_set", format!("`{raw}` has host bits set; did you mean {}?", net.trunc())));
     }
-    Ok(net)
+    Ok(canonical_net(net))
 }
 
 /// A policy with the version that is its `ETag`. A policy never written is the default at
@@ -189,6 +201,9 @@ mod tests {
         assert!(!policy.allows_ip("198.51.100.8".parse().ok()));
         assert!(!policy.allows_ip("2001:db9::1".parse().ok()));
         assert!(!policy.allows_ip(None), "an unknown client address is outside every list");
+        let mapped = SecurityPolicy::parse(&strings(&["::ffff:192.0.2.0/120"]), None, None).unwrap();
+        assert_eq!(mapped.ip_allowlist[0].to_string(), "192.0.2.0/24");
+        assert!(mapped.allows_ip("192.0.2.7".parse().ok()) && mapped.allows_ip("::ffff:192.0.2.7".parse().ok()));
         assert!(SecurityPolicy::default().allows_ip(None));
     }
 

@@ -97,11 +97,21 @@ pub fn preview(
     let mut report = LockoutPreview { caller: proposed.admit(&caller.presented(), now).err(), ..Default::default() };
     let owner = RoleKey::owner();
     let owners = tx.member_access_facts(org, Some(&owner), None, i64::MAX)?;
+    // An owner counts as kept out if refused now or once a 2FA grace period ends: a short
+    // grace must not be a way around this rule.
+    let grace_end = proposed.mfa.policy.grace_until.filter(|end| *end > now);
     report.every_owner = owners.iter().all(|facts| {
         if Some(facts.member_id) == caller_member {
-            report.caller.is_some()
+            let later = |at| {
+                let mut fresh = caller.presented();
+                if let Presenter::Person { auth_time, .. } = &mut fresh.presenter {
+                    *auth_time = Some(at);
+                }
+                proposed.admit(&fresh, at).is_err()
+            };
+            report.caller.is_some() || grace_end.is_some_and(later)
         } else {
-            !proposed.refusals(&presented(facts, now), now).is_empty()
+            judge(proposed, facts, now).is_some()
         }
     });
     if !all {

@@ -211,6 +211,8 @@ impl<S: Store> PolicyService<S> {
             *(kind.slot)(&mut proposed) = next.clone();
             let member = scope.membership.as_ref().filter(|_| scope.grant.is_owner()).map(|m| m.id);
             let lockout = preview(tx, scope.org.id, caller, member, &proposed, now, mode.dry_run)?;
+            // A preview through the break-glass path shows who comes from where: audited too.
+            audit_break_glass(tx, &scope, caller, now)?;
             if mode.dry_run {
                 let policy = Versioned { version: current.version, updated_at: current.updated_at, ..next };
                 return Ok(PolicyWrite { policy, applied: false, lockout });
@@ -221,7 +223,6 @@ impl<S: Store> PolicyService<S> {
             if let Some(refusal) = lockout.caller.clone().filter(|_| !mode.force) {
                 return Err(PolicyError::WouldLockOutCaller(refusal));
             }
-            audit_break_glass(tx, &scope, caller, now)?;
             if next.policy == current.policy {
                 return Ok(PolicyWrite { policy: current, applied: true, lockout });
             }

@@ -11,6 +11,7 @@ mod service;
 pub use certificate::{SigningCertificate, EXPIRY_WARNING};
 pub use model::{
     ClientSecret, Connection, ConnectionInput, OidcConnection, SamlConnection, SecretText, SsoConfig, SsoInput,
+    MAX_CLIENT_ID_LEN, MAX_ENTITY_ID_LEN, MAX_SECRET_LEN, MAX_URL_LEN,
 };
 pub use repo::SsoRepository;
 pub use sealing::{SealError, Sealed, SecretBox};

@@ -153,10 +153,14 @@ pub(crate) enum ProposedConnection {
     Oidc { issuer: String, client_id: String, client_secret: Patch<SecretText> },
 }
 
-const MAX_URL_LEN: usize = 2048;
-const MAX_ENTITY_ID_LEN: usize = 1024;
-const MAX_CLIENT_ID_LEN: usize = 255;
-const MAX_SECRET_LEN: usize = 1024;
+/// Longest URL, in bytes once trimmed.
+pub const MAX_URL_LEN: usize = 2048;
+/// Longest identity provider entity id, in characters once trimmed.
+pub const MAX_ENTITY_ID_LEN: usize = 1024;
+/// Longest OIDC client id, in bytes once trimmed.
+pub const MAX_CLIENT_ID_LEN: usize = 255;
+/// Longest OIDC client secret, in bytes.
+pub const MAX_SECRET_LEN: usize = 1024;
 
 impl SsoInput {
     /// Validates every field, reporting each bad one (`connection.sso_url`, …) at once.

@@ -127,7 +127,15 @@ impl<S: Store> SsoService<S> {
             Patch::Clear => Ok((None, stored.is_some())),
             Patch::Keep => match (stored, &current.connection) {
                 (Some(secret), Some(Connection::Oidc(old))) if old.issuer == issuer && old.client_id == client_id => {
-                    Ok((Some(secret.clone()), false))
+                    // A kept secret is written back under the current key: otherwise a write
+                    // racing a reseal could put an old-key ciphertext back after it.
+                    let mut kept = secret.clone();
+                    if kept.sealed.key_id != self.secrets.current_key_id() {
+                        let context = secret_context(org);
+                        let plain = self.secrets.open(&kept.sealed, &context).map_err(StoreError::from)?;
+                        kept.sealed = self.secrets.seal(&plain, &context).map_err(StoreError::from)?;
+                    }
+                    Ok((Some(kept), false))
                 }
                 (Some(_), _) => Err(Invalid::field(
                     "connection.client_secret",

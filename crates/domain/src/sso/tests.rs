@@ -199,3 +199,16 @@ fn resealing_moves_every_secret_to_the_current_key() {
     assert_eq!(rotated.client_secret(org_id).unwrap().as_deref(), Some(SECRET));
     assert_eq!(w.store.audit().len(), 2, "re-sealing changes no setting");
 }
+
+#[test]
+fn a_kept_secret_is_written_back_under_the_current_key() {
+    let w = world(Plan::Enterprise);
+    let owner = caller("owner");
+    let set = oidc("https://idp.example.com", Patch::Set(SecretText::new(SECRET.into())));
+    w.sso.put(&owner, &w.org, set, None).unwrap();
+    let rotated = SsoService::new(w.store.clone(), Arc::new(SystemClock), Arc::new(FakeBox { key_id: "k2".into() }));
+    let resaved = rotated.put(&owner, &w.org, oidc("https://idp.example.com", Patch::Keep), None).unwrap();
+    assert_eq!(stored_secret(&resaved.policy).map(|s| s.sealed.key_id.as_str()), Some("k2"));
+    let OrgRef::Id(org_id) = w.org else { unreachable!() };
+    assert_eq!(rotated.client_secret(org_id).unwrap().as_deref(), Some(SECRET));
+}

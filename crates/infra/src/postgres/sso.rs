@@ -139,8 +139,9 @@ impl SsoRepository for PgTx<'_> {
             .select((sso_configs::org_id, sso_configs::oidc_client_secret, sso_configs::oidc_client_secret_key_id))
             .order(sso_configs::org_id)
             .limit(limit)
+            // Waits for a row an SSO write holds rather than skipping it: a skipped row would
+            // stay under the key about to be retired.
             .for_update()
-            .skip_locked()
             .load(self.conn)
             .map_err(store_error)?;
         rows.into_iter()
