@@ -21,7 +21,8 @@ CREATE TABLE sso_configs (
     updated_at               timestamptz NOT NULL,
     CHECK (enabled OR NOT enforced),
     CHECK (protocol IS NOT NULL OR NOT enabled),
-    CHECK ((protocol = 'saml') IS NOT DISTINCT FROM
+    -- A SAML connection has every SAML field; no connection (NULL) is not SAML.
+    CONSTRAINT sso_configs_saml_complete CHECK ((protocol IS NOT DISTINCT FROM 'saml') =
            (saml_idp_entity_id IS NOT NULL AND saml_sso_url IS NOT NULL AND saml_certificate_pem IS NOT NULL)),
     CHECK (protocol = 'saml' OR (saml_idp_entity_id IS NULL AND saml_sso_url IS NULL AND saml_certificate_pem IS NULL)),
     CHECK (protocol = 'oidc' OR (oidc_issuer IS NULL AND oidc_client_id IS NULL AND oidc_client_secret IS NULL)),

@@ -330,6 +330,33 @@ async fn bad_policies_are_refused_by_field() {
     expect_problem(response, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
 }
 
+/// A body is a JSON object, and an integer may be spelled `600.0`, which JSON Schema calls an
+/// integer too; a fraction is not one.
+#[tokio::test(flavor = "multi_thread")]
+async fn policy_bodies_are_objects_whose_integers_may_be_spelled_as_floats() {
+    let app = TestApp::spawn().await;
+    let owner = app.token("owner");
+    let org = app.create_org(&owner, "Numbers").await;
+    let path = format!("/v1/orgs/{org}/security-policy");
+    let whole = json!({ "mfa_max_age_secs": 600.0, "max_session_age_secs": 3.6e3 });
+    let dry_run = format!("{path}?dry_run=true");
+    let proposed =
+        expect_status(app.request(Method::PUT, &dry_run, Some(&owner), Some(whole)).await, StatusCode::OK).await;
+    assert_eq!(
+        (proposed["policy"]["mfa_max_age_secs"].as_i64(), proposed["policy"]["max_session_age_secs"].as_i64()),
+        (Some(600), Some(3600))
+    );
+    let fraction = json!({ "mfa_max_age_secs": 600.5 });
+    let response = app.request(Method::PUT, &path, Some(&owner), Some(fraction)).await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    for (route, body) in
+        [("security-policy", json!([])), ("mfa/policy", json!([false, null])), ("scim", json!([false]))]
+    {
+        let response = app.request(Method::PUT, &format!("/v1/orgs/{org}/{route}"), Some(&owner), Some(body)).await;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{route}");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn outsiders_get_404_and_members_without_the_permission_403_on_every_policy_route() {
     let app = TestApp::spawn().await;

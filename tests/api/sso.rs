@@ -106,6 +106,25 @@ async fn a_saml_connection_round_trips_with_etags_and_its_certificate_facts() {
     assert_eq!(last.changes["certificate_sha256"]["to"], fingerprint);
 }
 
+/// A saved connection, SAML or OIDC with its secret, can be removed.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_saved_connection_can_be_removed() {
+    let app = TestApp::spawn().await;
+    let owner = app.token("owner");
+    let org = app.create_org(&owner, "Unfederated").await;
+    let path = format!("/v1/orgs/{org}/sso");
+    let now = Utc::now();
+    let pem = certificate(now - Duration::days(1), now + Duration::days(365));
+    for connected in
+        [saml("https://idp.example.com/saml/sso", &pem), oidc("https://idp.example.com", Some(Some(SECRET)))]
+    {
+        expect_status(put(&app, &path, &owner, connected, None).await, StatusCode::OK).await;
+        let removed =
+            expect_status(put(&app, &path, &owner, json!({ "enabled": false }), None).await, StatusCode::OK).await;
+        assert_eq!((removed["enabled"].as_bool(), removed["connection"].is_null()), (Some(false), true), "{removed}");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn bad_certificates_and_plain_http_urls_are_refused_by_field() {
     let app = TestApp::spawn().await;

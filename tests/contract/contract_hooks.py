@@ -1,11 +1,13 @@
 """Real data for the rules of orgd that no JSON Schema can state.
 
-They depend on the clock, on what the organization holds, or on another field of the same
-request. A generated request that is schema-valid but breaks one of them is rewritten to meet
+They depend on the clock, on what the organization holds, on another field of the same
+request, or on what no pattern can judge (a certificate that parses, the host bits of a
+network, a length in UTF-8 bytes). A generated request that is schema-valid but breaks one of them is rewritten to meet
 it, in every phase; everything else about it stays as generated, and a request the schema
 already refuses is left alone, so it is still expected to be refused.
 """
 
+import ipaddress
 import os
 import re
 from collections.abc import MutableMapping
@@ -21,6 +23,28 @@ ROLE = "member"
 MEMBER = os.environ["CONTRACT_MEMBER"]
 NOBODY = "mem_00000000000070008000000000000000"
 ROLE_KEY = re.compile(r"(?!owner$)[a-z][a-z0-9_-]{0,39}")
+# What `str::trim` removes (Unicode White_Space), and control characters (Unicode Cc), as the
+# schema's patterns spell them (`openapi::shape`).
+SPACES = "\t\n\x0b\x0c\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+CONTROLS = "\x00-\x1f\x7f-\x9f"
+TRIMMED = re.compile(rf"([{SPACES}]*)(.*?)([{SPACES}]*)", re.DOTALL)
+# A date-time in the shape of RFC 3339, whatever its value.
+DATE_TIME = re.compile(r"\d{4}-\d\d-\d\d[Tt ]\d\d:\d\d:\d\d(?:\.\d+)?(?:[Zz]|[+-]\d\d:\d\d)")
+# A network with a prefix length, as the schema allows them; its host bits are for the hook.
+CIDR = re.compile(r"[0-9A-Fa-f:.]+/(?:0|[1-9][0-9]{0,2})")
+# An X.509 signing certificate run.sh made, valid for 30 days, and the PEM shape the schema
+# allows, which generated certificates have without being readable ones.
+SAML_CERT = os.environ["CONTRACT_SAML_CERT"]
+PEM = re.compile(
+    rf"[{SPACES}]*-----BEGIN CERTIFICATE-----\r?\n(?:[A-Za-z0-9+/=]{{1,76}}\r?\n){{1,200}}"
+    rf"-----END CERTIFICATE-----[{SPACES}]*"
+)
+# An OIDC client id and secret as the schema allows them; the service bounds them in UTF-8
+# bytes, which no schema can state.
+CLIENT_ID = re.compile(rf"[{SPACES}]*[^{SPACES}{CONTROLS}]{{1,255}}[{SPACES}]*")
+CLIENT_ID_MAX_BYTES = 255
+CLIENT_SECRET = re.compile(rf"[^{CONTROLS}]{{1,1024}}")
+CLIENT_SECRET_MAX_BYTES = 1024
 
 
 def _time(value):
@@ -52,6 +76,46 @@ def _order(container, low, high, parse):
         del container[high]
 
 
+def _network(item):
+    """A network with host bits set, as its network: `10.1.2.0/8` as `10.0.0.0/8`."""
+    if not isinstance(item, str):
+        return item
+    before, core, after = TRIMMED.fullmatch(item).groups()
+    if not CIDR.fullmatch(core):
+        return item
+    try:
+        ipaddress.ip_network(core)
+        return item
+    except ValueError as error:
+        if "host bits set" not in str(error):
+            return item
+    return before + str(ipaddress.ip_network(core, strict=False)) + after
+
+
+def _utf8_prefix(text, max_bytes):
+    """The longest prefix of `text` whose UTF-8 encoding has at most `max_bytes` bytes."""
+    while len(text.encode()) > max_bytes:
+        text = text[:-1]
+    return text
+
+
+def _meet_sso_rules(connection):
+    # Only a certificate that parses and is valid now is taken.
+    if isinstance(connection.get("certificate"), str) and PEM.fullmatch(connection["certificate"]):
+        connection["certificate"] = SAML_CERT
+    client_id = connection.get("client_id")
+    if isinstance(client_id, str) and CLIENT_ID.fullmatch(client_id):
+        before, core, after = TRIMMED.fullmatch(client_id).groups()
+        connection["client_id"] = before + _utf8_prefix(core, CLIENT_ID_MAX_BYTES) + after
+    secret = connection.get("client_secret")
+    if isinstance(secret, str) and CLIENT_SECRET.fullmatch(secret):
+        connection["client_secret"] = _utf8_prefix(secret, CLIENT_SECRET_MAX_BYTES)
+    # Leaving the secret out keeps the stored one, which only the same issuer and client id
+    # may: whether one is stored depends on earlier cases, so the secret is always named.
+    if connection.get("type") == "oidc" and "client_secret" not in connection:
+        connection["client_secret"] = None
+
+
 def meet_rules(case):
     label = f"{case.operation.method.upper()} {case.operation.path}"
     body = case.body if isinstance(case.body, MutableMapping) else None
@@ -62,6 +126,16 @@ def meet_rules(case):
     if label in ("POST /v1/orgs/{org}/invites", "PATCH /v1/orgs/{org}/members/{member}") and body is not None:
         if isinstance(body.get("role"), str) and ROLE_KEY.fullmatch(body["role"]):
             body["role"] = ROLE
+    # A grace period ends after now and at most 90 days ahead.
+    if label == "PUT /v1/orgs/{org}/mfa/policy" and body is not None:
+        if isinstance(body.get("grace_until"), str) and DATE_TIME.fullmatch(body["grace_until"]):
+            body["grace_until"] = SOON
+    # No host bit of an allowed network is set.
+    if label == "PUT /v1/orgs/{org}/security-policy" and body is not None:
+        if isinstance(body.get("ip_allowlist"), list):
+            body["ip_allowlist"] = [_network(item) for item in body["ip_allowlist"]]
+    if label == "PUT /v1/orgs/{org}/sso" and body is not None and isinstance(body.get("connection"), MutableMapping):
+        _meet_sso_rules(body["connection"])
     if label == "DELETE /v1/orgs/{org}/roles/{role}" and isinstance(case.query, MutableMapping):
         if isinstance(case.query.get("reassign_to"), str) and ROLE_KEY.fullmatch(case.query["reassign_to"]):
             case.query["reassign_to"] = ROLE

@@ -14,6 +14,7 @@ max_examples=${CONTRACT_MAX_EXAMPLES:-30}
 time_limit=${CONTRACT_TIMEOUT:-300}
 
 command -v st >/dev/null || { echo "needs schemathesis: make test-deps"; exit 1; }
+command -v openssl >/dev/null || { echo "needs openssl, to make a SAML signing certificate"; exit 1; }
 cargo build -q -p orgd
 bin=target/debug/orgd
 
@@ -38,6 +39,13 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
+
+# A real, current signing certificate, which the hooks put in place of the PEM-shaped ones
+# schemathesis generates: the SSO settings take only a certificate that parses and is valid now.
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 30 -subj '/CN=Contract IdP signing' \
+  -keyout "$work/idp-key.pem" -out "$work/idp-cert.pem" 2>/dev/null
+CONTRACT_SAML_CERT=$(cat "$work/idp-cert.pem")
+export CONTRACT_SAML_CERT
 
 "$bin" serve >"$work/server.log" 2>&1 &
 server=$!

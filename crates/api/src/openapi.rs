@@ -345,6 +345,12 @@ pub mod shape {
         trimmed(&format!("[^{SPACES}{CONTROLS}]{{1,{max}}}"), None)
     }
 
+    /// A secret, taken as sent (untrimmed): 1 to `max` characters, none a control
+    /// character. (A bound its parser counts in UTF-8 bytes, no schema states.)
+    pub fn secret(max: usize) -> ObjectBuilder {
+        string(1, max, &format!("^[^{CONTROLS}]*$"))
+    }
+
     /// A DNS label; none is `xn--…`, which would have to hold valid punycode.
     const LABEL: &str = "(?![Xx][Nn]--)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?";
     /// The last label of a host name, which a URL parser does not read as a number.

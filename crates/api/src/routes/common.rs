@@ -268,6 +268,56 @@ pub fn nullable<'de, T: Deserialize<'de>, D: serde::Deserializer<'de>>(
     Option::<T>::deserialize(deserializer).map(Some)
 }
 
+/// For `Option` integer fields of a body: a JSON number without a fractional part however
+/// it is spelled (`5`, `5.0` or `5e0`), as JSON Schema's `integer` means.
+pub fn whole_number<'de, T: TryFrom<i64>, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<T>, D::Error> {
+    use serde::de::{Error, Unexpected, Visitor};
+
+    struct Whole(i64);
+
+    impl<'de> Deserialize<'de> for Whole {
+        fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+            struct Number;
+
+            impl Visitor<'_> for Number {
+                type Value = Whole;
+
+                fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                    f.write_str("an integer")
+                }
+
+                fn visit_i64<E: Error>(self, v: i64) -> Result<Whole, E> {
+                    Ok(Whole(v))
+                }
+
+                fn visit_u64<E: Error>(self, v: u64) -> Result<Whole, E> {
+                    i64::try_from(v).map(Whole).map_err(|_| E::invalid_value(Unexpected::Unsigned(v), &self))
+                }
+
+                fn visit_f64<E: Error>(self, v: f64) -> Result<Whole, E> {
+                    // -2^63 and 2^63 are exact as floats: the range of `i64` is [-2^63, 2^63).
+                    const BOUND: f64 = 9_223_372_036_854_775_808.0;
+                    if v.fract() == 0.0 && (-BOUND..BOUND).contains(&v) {
+                        // Whole and in range: the cast is exact.
+                        Ok(Whole(v as i64))
+                    } else {
+                        Err(E::invalid_type(Unexpected::Float(v), &self))
+                    }
+                }
+            }
+
+            deserializer.deserialize_any(Number)
+        }
+    }
+
+    match Option::<Whole>::deserialize(deserializer)? {
+        None => Ok(None),
+        Some(Whole(v)) => {
+            T::try_from(v).map(Some).map_err(|_| D::Error::invalid_value(Unexpected::Signed(v), &"a smaller integer"))
+        }
+    }
+}
+
 /// Parses a public id from a path segment. An id that cannot exist names nothing: 404.
 pub fn path_id<T: std::str::FromStr>(raw: &str, what: &str) -> Result<T, ApiError> {
     raw.parse().map_err(|_| ApiError::not_found(what))

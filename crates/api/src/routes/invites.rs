@@ -17,7 +17,7 @@ use utoipa::{IntoParams, PartialSchema, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 use validator::Validate;
 
-use super::common::{org_and, page, path_id, Json, PageParams, ORG_PARAM};
+use super::common::{org_and, page, path_id, whole_number, Json, PageParams, ORG_PARAM};
 use super::orgs::OrgResponse;
 use crate::auth::Authenticated;
 use crate::error::ApiError;
@@ -113,6 +113,7 @@ pub struct CreateInviteRequest {
     pub team_id: Option<String>,
     #[validate(length(max = 320, code = "too_long"))]
     pub email: Option<String>,
+    #[serde(default, deserialize_with = "whole_number")]
     pub max_uses: Option<i32>,
     pub expires_at: Option<DateTime<Utc>>,
 }

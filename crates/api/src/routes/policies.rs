@@ -19,7 +19,7 @@ use utoipa::{IntoParams, PartialSchema, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 use validator::Validate;
 
-use super::common::{etag, if_match, path_id, ORG_PARAM};
+use super::common::{etag, if_match, path_id, whole_number, Json, ORG_PARAM};
 use crate::auth::Authenticated;
 use crate::error::ApiError;
 use crate::openapi::{shape, Errors};
@@ -326,7 +326,7 @@ pub async fn put_mfa_policy(
     req: HttpRequest,
     path: web::Path<String>,
     params: web::Query<WriteParams>,
-    body: web::Json<MfaPolicyRequest>,
+    body: Json<MfaPolicyRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let org: OrgRef = path_id(&path, "organization")?;
     let mode = mode(&req, &params)?;
@@ -380,7 +380,7 @@ pub async fn put_sign_in_methods(
     req: HttpRequest,
     path: web::Path<String>,
     params: web::Query<WriteParams>,
-    body: web::Json<SignInMethodsRequest>,
+    body: Json<SignInMethodsRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let org: OrgRef = path_id(&path, "organization")?;
     body.validate()?;
@@ -414,9 +414,11 @@ pub struct SecurityPolicyRequest {
     pub ip_allowlist: Vec<String>,
     /// 300 to 7776000 seconds (90 days); absent: no limit.
     #[schema(minimum = 300, maximum = 7776000)]
+    #[serde(default, deserialize_with = "whole_number")]
     pub max_session_age_secs: Option<i64>,
     /// 60 to 2592000 seconds (30 days); absent: no limit.
     #[schema(minimum = 60, maximum = 2592000)]
+    #[serde(default, deserialize_with = "whole_number")]
     pub mfa_max_age_secs: Option<i64>,
 }
 
@@ -456,7 +458,7 @@ pub async fn put_security_policy(
     req: HttpRequest,
     path: web::Path<String>,
     params: web::Query<WriteParams>,
-    body: web::Json<SecurityPolicyRequest>,
+    body: Json<SecurityPolicyRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let org: OrgRef = path_id(&path, "organization")?;
     body.validate()?;

@@ -12,7 +12,7 @@ use utoipa::openapi::RefOr;
 use utoipa::{PartialSchema, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use super::common::{etag, if_match, path_id, ORG_PARAM};
+use super::common::{etag, if_match, path_id, Json, ORG_PARAM};
 use crate::auth::Authenticated;
 use crate::error::ApiError;
 use crate::openapi::{shape, Errors};
@@ -130,7 +130,7 @@ pub async fn put_scim(
     caller: Authenticated,
     req: HttpRequest,
     path: web::Path<String>,
-    body: web::Json<ScimConfigRequest>,
+    body: Json<ScimConfigRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let org: OrgRef = path_id(&path, "organization")?;
     let version = if_match(&req)?;

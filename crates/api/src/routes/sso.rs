@@ -5,15 +5,22 @@ use actix_web::{get, put, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use domain::org::{OrgRef, Patch};
 use domain::policy::Versioned;
-use domain::sso::{Connection, ConnectionInput, SecretText, SsoConfig, SsoError, SsoInput};
+use domain::sso::{
+    Connection, ConnectionInput, SecretText, SsoConfig, SsoError, SsoInput, MAX_CLIENT_ID_LEN, MAX_ENTITY_ID_LEN,
+    MAX_SECRET_LEN, MAX_URL_LEN,
+};
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use utoipa::openapi::schema::{
+    AdditionalProperties, AllOfBuilder, AnyOfBuilder, ObjectBuilder, OneOfBuilder, Schema, Type,
+};
+use utoipa::openapi::{Ref, RefOr};
+use utoipa::{PartialSchema, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use super::common::{etag, if_match, nullable, path_id, ORG_PARAM};
+use super::common::{etag, if_match, nullable, path_id, Json, ORG_PARAM};
 use crate::auth::Authenticated;
 use crate::error::ApiError;
-use crate::openapi::Errors;
+use crate::openapi::{shape, Errors};
 use crate::state::AppState;
 
 pub fn routes(cfg: &mut ServiceConfig) {
@@ -109,48 +116,143 @@ impl SsoConfigResponse {
     }
 }
 
-/// The connection to configure. (No `Debug`: it may hold a client secret.)
-#[derive(Deserialize, ToSchema)]
+/// The connection to configure; its schema is written out below. (No `Debug`: it may hold
+/// a client secret.)
+#[derive(Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum ConnectionRequest {
     Saml {
-        /// The identity provider's entity id (usually a URL or URN).
-        #[schema(example = "https://idp.example.com/saml")]
         idp_entity_id: String,
-        /// Where sign-in requests go; `https` only.
-        #[schema(example = "https://idp.example.com/saml/sso")]
         sso_url: String,
-        /// The X.509 certificate the identity provider signs with, as PEM. Refused when
-        /// unreadable, expired or not yet valid.
         certificate: String,
     },
     Oidc {
-        /// The provider's issuer URL (`https`), where its discovery document is.
-        #[schema(example = "https://idp.example.com")]
         issuer: String,
         client_id: String,
-        /// Absent: keep the stored secret (only while `issuer` and `client_id` stay the
-        /// same); `null`: remove it (a public client); a string: replace it. Stored
-        /// encrypted and never shown again.
+        /// Absent: keep the stored secret; `null`: remove it; a string: replace it.
         #[serde(default, deserialize_with = "nullable")]
-        #[schema(value_type = Option<String>, nullable)]
         client_secret: Option<Option<String>>,
     },
 }
 
-/// The new configuration; it replaces the stored one (except an omitted client secret).
-#[derive(Deserialize, ToSchema)]
+impl PartialSchema for ConnectionRequest {
+    fn schema() -> RefOr<Schema> {
+        let kind = |name: &str| ObjectBuilder::new().schema_type(Type::String).enum_values(Some([name]));
+        let saml = ObjectBuilder::new()
+            .property("type", kind("saml"))
+            .required("type")
+            .property(
+                "idp_entity_id",
+                shape::text_block(MAX_ENTITY_ID_LEN, None)
+                    .description(Some("The identity provider's entity id (usually a URL or URN)."))
+                    .examples(["https://idp.example.com/saml"]),
+            )
+            .required("idp_entity_id")
+            .property(
+                "sso_url",
+                shape::https_url(MAX_URL_LEN, true)
+                    .description(Some("Where sign-in requests go: an absolute `https` URL, without a fragment."))
+                    .examples(["https://idp.example.com/saml/sso"]),
+            )
+            .required("sso_url")
+            .property(
+                "certificate",
+                shape::pem_certificate().description(Some(
+                    "The X.509 certificate the identity provider signs with, as PEM. Refused when unreadable, \
+                     expired or not yet valid.",
+                )),
+            )
+            .required("certificate")
+            .additional_properties(Some(AdditionalProperties::FreeForm(false)));
+        let oidc = ObjectBuilder::new()
+            .property("type", kind("oidc"))
+            .required("type")
+            .property(
+                "issuer",
+                shape::https_url(MAX_URL_LEN, false)
+                    .description(Some(
+                        "The provider's issuer, where its discovery document is: an absolute `https` URL, \
+                         without a query or a fragment.",
+                    ))
+                    .examples(["https://idp.example.com"]),
+            )
+            .required("issuer")
+            .property(
+                "client_id",
+                shape::token(MAX_CLIENT_ID_LEN)
+                    .description(Some(
+                        "The client id the identity provider issued: no spaces, at most 255 bytes once trimmed.",
+                    ))
+                    .examples(["orgd-client"]),
+            )
+            .required("client_id")
+            .property(
+                "client_secret",
+                shape::nullable(shape::secret(MAX_SECRET_LEN).description(Some(
+                    "Absent: keep the stored secret (only while `issuer` and `client_id` stay the same); \
+                     `null`: remove it (a public client); a string: replace it (at most 1024 bytes, no control \
+                     characters). Stored encrypted and never shown again.",
+                ))),
+            )
+            .additional_properties(Some(AdditionalProperties::FreeForm(false)));
+        OneOfBuilder::new().item(saml).item(oidc).description(Some("The connection to configure.")).into()
+    }
+}
+
+impl ToSchema for ConnectionRequest {}
+
+/// The new configuration; it replaces the stored one (except an omitted client secret). Its
+/// schema is written out below: enabling needs a connection, enforcing needs enabling.
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SsoConfigRequest {
-    /// Offer sign-in through the identity provider; needs a `connection`, and the `sso`
-    /// feature of the plan.
     pub enabled: bool,
-    /// Require it of members of the organization's verified domains (needs `enabled`).
     #[serde(default)]
     pub enforced: bool,
-    /// `null` or absent: no connection.
     #[serde(default)]
     pub connection: Option<ConnectionRequest>,
+}
+
+impl PartialSchema for SsoConfigRequest {
+    fn schema() -> RefOr<Schema> {
+        let connection = OneOfBuilder::new()
+            .item(ObjectBuilder::new().schema_type(Type::Null))
+            .item(Ref::from_schema_name(ConnectionRequest::name()))
+            .description(Some("`null` or absent: no connection."));
+        let fields = ObjectBuilder::new()
+            .property(
+                "enabled",
+                ObjectBuilder::new().schema_type(Type::Boolean).description(Some(
+                    "Offer sign-in through the identity provider; needs a `connection`, and the `sso` feature of \
+                     the plan.",
+                )),
+            )
+            .required("enabled")
+            .property(
+                "enforced",
+                ObjectBuilder::new().schema_type(Type::Boolean).description(Some(
+                    "Require it of members of the organization's verified domains; only with `enabled: true`.",
+                )),
+            )
+            .property("connection", connection)
+            .additional_properties(Some(AdditionalProperties::FreeForm(false)));
+        let connected = ObjectBuilder::new().property("connection", ObjectBuilder::new()).required("connection");
+        let enabled_needs_connection = AnyOfBuilder::new().item(shape::field_is("enabled", false)).item(connected);
+        let enforced_needs_enabled =
+            AnyOfBuilder::new().item(shape::field_is("enforced", false)).item(shape::field_is("enabled", true));
+        AllOfBuilder::new()
+            .item(fields)
+            .item(enabled_needs_connection)
+            .item(enforced_needs_enabled)
+            .description(Some("The new configuration; it replaces the stored one (except an omitted client secret)."))
+            .into()
+    }
+}
+
+impl ToSchema for SsoConfigRequest {
+    fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+        schemas.push((ConnectionRequest::name().into_owned(), ConnectionRequest::schema()));
+    }
 }
 
 impl From<SsoConfigRequest> for SsoInput {
@@ -204,7 +306,7 @@ pub async fn put_sso(
     caller: Authenticated,
     req: HttpRequest,
     path: web::Path<String>,
-    body: web::Json<SsoConfigRequest>,
+    body: Json<SsoConfigRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let org: OrgRef = path_id(&path, "organization")?;
     let version = if_match(&req)?;

@@ -94,5 +94,10 @@ pub trait ApiKeyRepository {
     fn revoke_api_key(&mut self, org: OrgId, id: ApiKeyId, at: DateTime<Utc>) -> Result<(), StoreError>;
 
     /// Records a use of the key at `at`, from `ip` when known.
-    fn touch_api_key(&mut self, id: ApiKeyId, at: DateTime<Utc>, ip: Option<std::net::IpAddr>) -> Result<(), StoreError>;
+    fn touch_api_key(
+        &mut self,
+        id: ApiKeyId,
+        at: DateTime<Utc>,
+        ip: Option<std::net::IpAddr>,
+    ) -> Result<(), StoreError>;
 }
