@@ -188,6 +188,10 @@ impl PolicyRepository for State {
         Ok(self.live(id).cloned().map(|org| (org, self.policies.get(&id).cloned().unwrap_or_default())))
     }
 
+    fn policies_of(&mut self, orgs: &[OrgId]) -> Result<Vec<(OrgId, OrgPolicies)>, StoreError> {
+        Ok(orgs.iter().filter_map(|id| self.policies.get(id).map(|p| (*id, p.clone()))).collect())
+    }
+
     fn save_mfa_policy(&mut self, org: OrgId, policy: &Versioned<MfaPolicy>) -> Result<(), StoreError> {
         self.policies.entry(org).or_default().mfa = policy.clone();
         Ok(())

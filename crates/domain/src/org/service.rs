@@ -170,10 +170,11 @@ impl<S: Store> OrgService<S> {
             let orgs = tx.list_orgs_of_user(user.id, page)?;
             let mut items = Vec::with_capacity(orgs.items.len());
             let presented = caller.presented();
+            let ids: Vec<OrgId> = orgs.items.iter().map(|(org, _)| org.id).collect();
+            let policies: std::collections::HashMap<OrgId, _> = tx.policies_of(&ids)?.into_iter().collect();
             for (org, membership) in orgs.items {
                 let grant = member_grant(tx, org.id, &membership.role)?;
-                let policies = tx.find_org_for_entry(org.id, false)?.map(|(_, p)| p).unwrap_or_default();
-                let blocked_by = policies.admit(&presented, now).err();
+                let blocked_by = policies.get(&org.id).and_then(|p| p.admit(&presented, now).err());
                 items.push(MyOrg { is_default: Some(org.id) == default, grant, org, membership, blocked_by });
             }
             Ok(Page { items, next_after: orgs.next_after })

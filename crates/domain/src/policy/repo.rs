@@ -37,6 +37,10 @@ pub trait PolicyRepository {
     /// organization row is locked until the transaction ends.
     fn find_org_for_entry(&mut self, id: OrgId, lock: bool) -> Result<Option<(Organization, OrgPolicies)>, StoreError>;
 
+    /// The policies of each of these organizations that wrote any, in one round trip; an
+    /// organization left out has every policy off.
+    fn policies_of(&mut self, orgs: &[OrgId]) -> Result<Vec<(OrgId, OrgPolicies)>, StoreError>;
+
     fn save_mfa_policy(&mut self, org: OrgId, policy: &Versioned<MfaPolicy>) -> Result<(), StoreError>;
 
     fn save_sign_in_policy(&mut self, org: OrgId, policy: &Versioned<SignInPolicy>) -> Result<(), StoreError>;

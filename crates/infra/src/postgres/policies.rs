@@ -116,6 +116,16 @@ impl PolicyRepository for PgTx<'_> {
         Ok(Some((Organization::try_from(org)?, policies)))
     }
 
+    fn policies_of(&mut self, orgs: &[OrgId]) -> Result<Vec<(OrgId, OrgPolicies)>, StoreError> {
+        let ids: Vec<Uuid> = orgs.iter().map(OrgId::as_uuid).collect();
+        let rows: Vec<(Uuid, PolicyRow)> = org_policies::table
+            .filter(org_policies::org_id.eq_any(ids))
+            .select((org_policies::org_id, PolicyRow::as_select()))
+            .load(self.conn)
+            .map_err(store_error)?;
+        rows.into_iter().map(|(id, row)| Ok((OrgId::from_uuid(id), OrgPolicies::try_from(row)?))).collect()
+    }
+
     fn save_mfa_policy(&mut self, org: OrgId, policy: &Versioned<MfaPolicy>) -> Result<(), StoreError> {
         self.policy_row(org)?;
         diesel::update(org_policies::table.find(org.as_uuid()))
