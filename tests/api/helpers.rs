@@ -249,6 +249,12 @@ impl Drop for SmtpSink {
     }
 }
 
+/// Points the server's outbound email at an SMTP server on loopback `port`, delivering quickly.
+pub fn deliver_to(config: &mut Config, port: u16) {
+    config.mail.smtp_url = Some(SecretString::from(format!("smtp://127.0.0.1:{port}")));
+    config.mail.delivery = fast_delivery();
+}
+
 /// Delivery settings quick enough for tests.
 pub fn fast_delivery() -> infra::mail::DeliverySettings {
     infra::mail::DeliverySettings {

@@ -4,7 +4,7 @@ use api::auth::DevToken;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::helpers::{expect_problem, expect_status, fast_delivery, free_port, org_uuid, SmtpSink, TestApp};
+use crate::helpers::{deliver_to, expect_problem, expect_status, free_port, org_uuid, SmtpSink, TestApp};
 
 fn person(app: &TestApp, subject: &str, email: &str, verified: bool) -> String {
     let token = DevToken {
@@ -307,8 +307,7 @@ async fn an_email_invite_is_delivered_over_smtp_with_its_link() {
     let sink = SmtpSink::start();
     let port = sink.port;
     let app = TestApp::spawn_with(|config| {
-        config.mail.smtp_url = Some(secrecy::SecretString::from(format!("smtp://127.0.0.1:{port}")));
-        config.mail.delivery = fast_delivery();
+        deliver_to(config, port);
     })
     .await;
     let owner = app.token_with(DevToken {
@@ -348,8 +347,7 @@ async fn an_email_invite_is_delivered_over_smtp_with_its_link() {
 async fn mail_waits_out_an_smtp_outage_and_resends_rotate_the_link() {
     let port = free_port();
     let app = TestApp::spawn_with(|config| {
-        config.mail.smtp_url = Some(secrecy::SecretString::from(format!("smtp://127.0.0.1:{port}")));
-        config.mail.delivery = fast_delivery();
+        deliver_to(config, port);
         config.invites.resend_interval = chrono::Duration::zero();
     })
     .await;

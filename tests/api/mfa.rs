@@ -6,7 +6,7 @@ use std::time::Duration;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::helpers::{expect_problem, expect_status, fast_delivery, SmtpSink, TestApp};
+use crate::helpers::{deliver_to, expect_problem, expect_status, SmtpSink, TestApp};
 
 /// An organization whose owner has 2FA, with `plain` seeded members `dev-1` … without it
 /// and `secure` members `sec-1` … with it.
@@ -115,8 +115,7 @@ async fn reminders_email_each_member_without_2fa_once_a_day_and_notify_them() {
     let sink = SmtpSink::start();
     let port = sink.port;
     let app = TestApp::spawn_with(|config| {
-        config.mail.smtp_url = Some(secrecy::SecretString::from(format!("smtp://127.0.0.1:{port}")));
-        config.mail.delivery = fast_delivery();
+        deliver_to(config, port);
     })
     .await;
     let (org, owner) = org_with(&app, "acme", 3, 1).await;

@@ -104,7 +104,10 @@ impl tracing_actix_web::RootSpanBuilder for RedactedRootSpan {
         request.extensions_mut().insert(Arrived(Instant::now()));
         let request_id =
             request.extensions().get::<tracing_actix_web::RequestId>().map(ToString::to_string).unwrap_or_default();
-        let route = request.match_pattern().unwrap_or_else(|| loggable_path(request.path()));
+        // Matched on the path as the router sees it (percent-decoded where it decodes), so a
+        // request routed to `/v1/invites/{token}` is logged as that pattern however spelled.
+        let routed = request.match_info().as_str();
+        let route = request.resource_map().match_pattern(routed).unwrap_or_else(|| loggable_path(routed));
         tracing::info_span!("request", method = %request.method(), route = %route, request_id = %request_id)
     }
 
@@ -260,10 +263,11 @@ mod tests {
                 bearer(http::TestRequest::post().uri(&format!("/v1/invites/{INVITE}/accept?token={INVITE}"))),
                 bearer(http::TestRequest::get().uri("/v1/orgs/me/members?q=alice")),
                 http::TestRequest::get().uri(&format!("/v1/invites/{INVITE}/nowhere")),
+                bearer(http::TestRequest::post().uri(&format!("/v1/%69nvites/{INVITE}/accept"))),
             ],
         )
         .await;
-        assert_eq!(lines.len(), 4, "{lines:#?}");
+        assert_eq!(lines.len(), 5, "{lines:#?}");
         for line in &lines {
             assert!(!line.contains(INVITE) && !line.contains("orgi_"), "invite token logged: {line}");
             assert!(!line.contains(BEARER) && !line.contains("eyJ"), "bearer token logged: {line}");
@@ -277,6 +281,11 @@ mod tests {
         assert!(lines[2].contains("route=/v1/orgs/{org}/members") && !lines[2].contains("alice"), "{}", lines[2]);
         assert!(lines[2].contains("status=204") && lines[2].contains("principal=api_key"), "{}", lines[2]);
         assert!(lines[3].contains("route=/v1/invites/{token}/nowhere") && lines[3].contains("status=404"));
+        assert!(
+            lines[4].contains("route=/v1/invites/{token}/accept") && lines[4].contains("status=200"),
+            "{}",
+            lines[4]
+        );
     }
 
     #[actix_web::test]

@@ -329,7 +329,7 @@ impl<S: Store> InviteService<S> {
         self.store.transaction(|tx| {
             let not_found = || InviteError::Access(AccessError::NotFound("invite"));
             let invite = tx.find_invite_by_hash(lookup_hash, true)?.ok_or_else(not_found)?;
-            let org = tx.find_org(invite.org_id)?.ok_or_else(not_found)?;
+            let (org, policies) = tx.find_org_for_entry(invite.org_id, false)?.ok_or_else(not_found)?;
             match invite.status(now) {
                 InviteStatus::Pending => {}
                 InviteStatus::Expired => return Err(InviteError::Expired),
@@ -346,7 +346,6 @@ impl<S: Store> InviteService<S> {
                 return Err(InviteError::AlreadyMember);
             }
             // Joining is a way into the organization: its policies apply as on any request.
-            let (_, policies) = tx.find_org_for_entry(org.id, false)?.ok_or_else(not_found)?;
             policies.admit(&caller.presented(), now).map_err(AccessError::Policy)?;
             Self::still_grantable(tx, &invite)?;
             let membership = Membership {
