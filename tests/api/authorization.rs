@@ -1,6 +1,7 @@
 //! The authorization matrix: for every organization route, who may call it, asserted
 //! against the real server. Each case runs in an organization of its own.
 
+use api::auth::DevToken;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
@@ -54,6 +55,16 @@ const MATRIX: &[(&str, &str, &str)] = &[
     ("PUT", "/v1/orgs/{org}/sso", "YYFFFN"),
     ("GET", "/v1/orgs/{org}/scim", "YYFFFN"),
     ("PUT", "/v1/orgs/{org}/scim", "YFFFFN"),
+    ("POST", "/v1/orgs/{org}/domains", "YYFFFN"),
+    ("GET", "/v1/orgs/{org}/domains", "YYFFFN"),
+    ("GET", "/v1/orgs/{org}/domains/{domain}", "YYFFFN"),
+    ("PATCH", "/v1/orgs/{org}/domains/{domain}", "YYFFFN"),
+    ("DELETE", "/v1/orgs/{org}/domains/{domain}", "YYFFFN"),
+    ("POST", "/v1/orgs/{org}/domains/{domain}/verify", "YYFFFN"),
+    ("POST", "/v1/orgs/{org}/join-requests", "YYYYFN"),
+    ("GET", "/v1/orgs/{org}/join-requests", "YYFFFN"),
+    ("POST", "/v1/orgs/{org}/join-requests/{request}/approve", "YYFFFN"),
+    ("POST", "/v1/orgs/{org}/join-requests/{request}/deny", "YYFFFN"),
 ];
 
 /// A 2FA enforcement that starts in a month: a real change that locks nobody out today.
@@ -83,10 +94,28 @@ fn body_for(method: &str, path: &str, member: &str) -> Option<Value> {
         ("PUT", "/v1/orgs/{org}/security-policy") => Some(json!({ "max_session_age_secs": 86400 })),
         ("PUT", "/v1/orgs/{org}/sso") => Some(sso_config()),
         ("PUT", "/v1/orgs/{org}/scim") => Some(json!({ "enabled": true })),
+        ("POST", "/v1/orgs/{org}/domains") => Some(json!({ "domain": "claimed-in-matrix.com" })),
+        ("PATCH", "/v1/orgs/{org}/domains/{domain}") => Some(json!({ "join_policy": "off" })),
         ("PUT", _) => Some(json!({ "is_manager": true })),
         ("POST", _) => Some(json!({})),
         _ => None,
     }
+}
+
+/// Claims `name` for `org`, publishes its TXT record on the test DNS server, verifies it
+/// and sets its join policy; answers the domain's id.
+pub async fn verified_domain(app: &TestApp, org: &str, owner: &str, name: &str, join_policy: &str) -> String {
+    let claimed = json!({ "domain": name });
+    let claimed =
+        expect_status(app.post(&format!("/v1/orgs/{org}/domains"), owner, claimed).await, StatusCode::CREATED).await;
+    let record = &claimed["verification"];
+    app.dns.set_txt(record["name"].as_str().unwrap(), &[record["value"].as_str().unwrap()]);
+    let id = claimed["id"].as_str().unwrap();
+    expect_status(app.post(&format!("/v1/orgs/{org}/domains/{id}/verify"), owner, json!({})).await, StatusCode::OK)
+        .await;
+    let policy = json!({ "join_policy": join_policy });
+    expect_status(app.patch(&format!("/v1/orgs/{org}/domains/{id}"), owner, policy).await, StatusCode::OK).await;
+    id.to_owned()
 }
 
 /// An organization with one actor of each kind, and a member, a role and a key to act on.
@@ -101,6 +130,9 @@ pub struct Fixture {
     pub member: String,
     pub role: String,
     pub key: String,
+    /// A verified domain open to its people (`suggest`), and a pending request to join.
+    pub domain: String,
+    pub join_request: String,
     /// owner, admin, member, auditor, API key, outsider: the matrix's columns.
     pub tokens: Vec<String>,
 }
@@ -142,7 +174,23 @@ pub async fn fixture(app: &TestApp, case: usize) -> Fixture {
     let invite = json!({ "role": "member", "email": "invitee@example.com" });
     let invite =
         expect_status(app.post(&format!("/v1/orgs/{org}/invites"), &owner, invite).await, StatusCode::CREATED).await;
+    let domain = verified_domain(app, &org, &owner, &format!("c{case}.matrix-org.com"), "suggest").await;
+    let requester = app.token_with(DevToken {
+        subject: format!("c{case}-requester"),
+        email: Some(format!("requester@c{case}.matrix-org.com")),
+        name: None,
+        mfa: false,
+        staff: false,
+        ttl: std::time::Duration::from_secs(600),
+    });
+    let join_request = expect_status(
+        app.post(&format!("/v1/orgs/{org}/join-requests"), &requester, json!({})).await,
+        StatusCode::CREATED,
+    )
+    .await;
     Fixture {
+        domain,
+        join_request: join_request["id"].as_str().unwrap().to_owned(),
         invite: invite["id"].as_str().unwrap().to_owned(),
         invite_token: invite["token"].as_str().unwrap().to_owned(),
         spare_member: spare["data"][0]["id"].as_str().unwrap().to_owned(),
@@ -177,7 +225,9 @@ async fn every_org_route_admits_exactly_whom_the_matrix_says() {
                 .replace("{role}", &f.role)
                 .replace("{key}", &f.key)
                 .replace("{team}", &f.team)
-                .replace("{invite}", &f.invite);
+                .replace("{invite}", &f.invite)
+                .replace("{domain}", &f.domain)
+                .replace("{request}", &f.join_request);
             let body = body_for(method, template, &f.member);
             let method = Method::from_bytes(method.as_bytes()).unwrap();
             let response = app.request(method.clone(), &path, Some(&f.tokens[actor_index]), body).await;

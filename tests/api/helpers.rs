@@ -4,7 +4,9 @@ use api::auth::{mint_dev_token, DevToken};
 use api::config::{Config, JwtConfig, LogFormat};
 use api::startup::Application;
 use domain::ids::OrgId;
+use infra::dns::DnsResolverSetting;
 use infra::test_db::{StoredAuditEvent, TestDatabase};
+use infra::test_dns::TestDnsServer;
 use reqwest::{Method, Response, StatusCode};
 use secrecy::SecretString;
 use serde_json::{json, Value};
@@ -20,6 +22,8 @@ pub struct TestApp {
     pub base: String,
     pub db: TestDatabase,
     pub jwt: JwtConfig,
+    /// The DNS server the app's resolver asks, on loopback.
+    pub dns: TestDnsServer,
     client: reqwest::Client,
 }
 
@@ -49,6 +53,7 @@ impl TestApp {
             api::telemetry::init(LogFormat::Text);
         }
         let db = tokio::task::spawn_blocking(TestDatabase::create).await.unwrap();
+        let dns = TestDnsServer::start();
         let mut config = Config {
             database_url: SecretString::from(db.url().to_owned()),
             hmac_key: SecretString::from("test-hmac-key-0123456789abcdef0123456789".to_owned()),
@@ -74,12 +79,16 @@ impl TestApp {
                 from: "Acme <no-reply@acme.test>".to_owned(),
                 delivery: Default::default(),
             },
+            domains: api::config::DomainConfig {
+                resolver: DnsResolverSetting::Server(dns.addr()),
+                recheck_interval: Duration::from_secs(3600),
+            },
         };
         adjust(&mut config);
         let app = tokio::task::block_in_place(|| Application::build(&config)).expect("server starts");
         let base = format!("http://{}", app.addr());
         tokio::spawn(app.run_until_stopped());
-        Self { base, db, jwt: config.jwt, client: reqwest::Client::new() }
+        Self { base, db, jwt: config.jwt, dns, client: reqwest::Client::new() }
     }
 
     /// A token for a user with a verified `{subject}@example.com` email.
@@ -157,6 +166,22 @@ impl TestApp {
     pub fn audit_actions(&self, org: &str) -> Vec<String> {
         self.audit(org).into_iter().map(|e| e.action).collect()
     }
+}
+
+/// A token with the claims a password sign-in of `subject` would carry (verified email
+/// `{subject}@example.com`, `amr: ["pwd"]`, signed in now), `extra` replacing any of them.
+pub fn claims_token(subject: &str, extra: Value) -> String {
+    let now = chrono::Utc::now().timestamp();
+    let mut claims = json!({
+        "sub": subject, "email": format!("{subject}@example.com"), "email_verified": true,
+        "name": format!("User {subject}"), "amr": ["pwd"], "iat": now, "auth_time": now, "exp": now + 600,
+        "iss": ISSUER, "aud": AUDIENCE,
+    });
+    for (key, value) in extra.as_object().unwrap() {
+        claims[key] = value.clone();
+    }
+    let key = jsonwebtoken::EncodingKey::from_secret(JWT_SECRET.as_bytes());
+    jsonwebtoken::encode(&jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256), &claims, &key).unwrap()
 }
 
 pub fn org_uuid(org: &str) -> uuid::Uuid {

@@ -6,6 +6,7 @@ mod api_keys;
 mod audit_log;
 mod auth;
 pub mod authorization;
+mod domains;
 mod escalation;
 mod first_steps;
 mod helpers;

@@ -4,21 +4,11 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::helpers::{expect_problem, expect_status, TestApp, AUDIENCE, ISSUER, JWT_SECRET};
+use crate::helpers::{expect_problem, expect_status, TestApp};
 
 /// A token with exactly these claims on top of the usual ones.
 fn token_with(subject: &str, extra: Value) -> String {
-    let now = chrono::Utc::now().timestamp();
-    let mut claims = json!({
-        "sub": subject, "email": format!("{subject}@example.com"), "email_verified": true,
-        "name": format!("User {subject}"), "amr": ["pwd"], "iat": now, "auth_time": now, "exp": now + 600,
-        "iss": ISSUER, "aud": AUDIENCE,
-    });
-    for (key, value) in extra.as_object().unwrap() {
-        claims[key] = value.clone();
-    }
-    let key = jsonwebtoken::EncodingKey::from_secret(JWT_SECRET.as_bytes());
-    jsonwebtoken::encode(&jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256), &claims, &key).unwrap()
+    crate::helpers::claims_token(subject, extra)
 }
 
 fn with_mfa(subject: &str) -> String {

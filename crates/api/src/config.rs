@@ -7,6 +7,7 @@ use std::time::Duration;
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
 use base64::Engine;
 use domain::policy::Plan;
+use infra::dns::DnsResolverSetting;
 use secrecy::{ExposeSecret, SecretSlice, SecretString};
 
 pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/orgd";
@@ -180,6 +181,17 @@ pub struct Config {
     /// The plan new organizations start on; platform staff change it per organization.
     pub default_plan: Plan,
     pub encryption: EncryptionKeys,
+    pub domains: DomainConfig,
+}
+
+/// How domain ownership is checked.
+#[derive(Debug, Clone)]
+pub struct DomainConfig {
+    /// `ORGD_DNS_RESOLVER`: `system` (default) or one resolver's `ip[:port]`.
+    pub resolver: DnsResolverSetting,
+    /// `ORGD_DOMAIN_RECHECK_INTERVAL_SECS`: how often the worker looks for verified domains
+    /// due for their daily re-check.
+    pub recheck_interval: Duration,
 }
 
 /// The keys secrets that must be read back (OIDC client secrets) are encrypted under, each
@@ -350,6 +362,7 @@ impl Config {
         let jwt = JwtConfig::from_env(env, deployment, &mut problems);
         let default_plan = problems.check(default_plan_from_env(env));
         let encryption = encryption_keys_from_env(env, deployment, &mut problems);
+        let domains = problems.check(domains_from_env(env));
         let (
             Some(database_url),
             Some(bind),
@@ -364,6 +377,7 @@ impl Config {
             Some(jwt),
             Some(default_plan),
             Some(encryption),
+            Some(domains),
             true,
         ) = (
             database_url,
@@ -379,6 +393,7 @@ impl Config {
             jwt,
             default_plan,
             encryption,
+            domains,
             problems.0.is_empty(),
         )
         else {
@@ -402,6 +417,7 @@ impl Config {
             trust_forwarded_for,
             default_plan,
             encryption,
+            domains,
         })
     }
 
@@ -478,6 +494,26 @@ fn encryption_keys_from_env(
         return None;
     }
     Some(EncryptionKeys { current, previous })
+}
+
+fn domains_from_env(env: &dyn Fn(&str) -> Option<String>) -> Result<DomainConfig, ConfigError> {
+    let resolver = match var("ORGD_DNS_RESOLVER", env) {
+        None => DnsResolverSetting::System,
+        Some(raw) => DnsResolverSetting::parse(&raw).map_err(|e| {
+            ConfigError::new(
+                "ORGD_DNS_RESOLVER",
+                e.to_string(),
+                "use `system` or a resolver's address, e.g. 127.0.0.1:53",
+            )
+        })?,
+    };
+    let interval = parse_number(
+        "ORGD_DOMAIN_RECHECK_INTERVAL_SECS",
+        var("ORGD_DOMAIN_RECHECK_INTERVAL_SECS", env),
+        600,
+        (1, 86_400),
+    )?;
+    Ok(DomainConfig { resolver, recheck_interval: Duration::from_secs(interval) })
 }
 
 /// `ORGD_DEFAULT_PLAN`: the plan new organizations start on.

@@ -8,6 +8,7 @@ use actix_web::{HttpResponse, ResponseError};
 use domain::apikey::ApiKeyError;
 use domain::audit::AuditError;
 use domain::invite::InviteError;
+use domain::join::JoinError;
 use domain::member::MemberError;
 use domain::notification::NotificationError;
 use domain::org::OrgError;
@@ -16,6 +17,7 @@ use domain::role::RoleError;
 use domain::scim::ScimError;
 use domain::sso::SsoError;
 use domain::team::TeamError;
+use domain::verified_domain::DomainError;
 use domain::{AccessError, Invalid, StoreError};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -301,6 +303,9 @@ problems! {
         AccessError::Policy(refusal @ PolicyRefusal::SessionTooOld { .. }) => FORBIDDEN "session_too_old" "Refused by policy",
             "the caller signed in longer ago than the organization's maximum session age",
             refusal.detail();
+        AccessError::Policy(refusal @ PolicyRefusal::SsoRequired { .. }) => FORBIDDEN "sso_required" "Refused by policy",
+            "the caller's verified email is in a verified domain of the organization, which enforces its SSO, and they signed in another way",
+            refusal.detail();
         AccessError::FeatureNotInPlan { feature, plan } => FORBIDDEN "feature_not_in_plan" "Forbidden",
             "the organization's plan does not include the feature whose settings were written",
             format!("the `{plan}` plan does not include `{feature}`; reading its settings stays possible");
@@ -427,6 +432,71 @@ problems! {
         SsoError::VersionMismatch { .. } => PRECONDITION_FAILED "precondition_failed" "Precondition failed",
             "the SSO configuration changed since the `If-Match` version",
             format!("{err}; fetch it again and retry");
+        SsoError::WouldLockOutCaller(_) => CONFLICT "would_lock_out_caller" "Conflict",
+            "enforcing SSO would refuse the caller's own next request; preview it with `dry_run=true`, apply it with `force=true`",
+            err.to_string();
+        SsoError::WouldLockOutEveryOwner => CONFLICT "would_lock_out_every_owner" "Conflict",
+            "enforcing SSO would keep every owner out, so nobody could undo it",
+            err.to_string();
+    }
+}
+
+problems! {
+    use case DomainError as err {
+        DomainError::AlreadyClaimed(_) => CONFLICT "domain_already_claimed" "Conflict",
+            "the organization already claimed this domain (a lapsed claim is renewed instead)",
+            err.to_string();
+        DomainError::VerifiedElsewhere(_) => CONFLICT "domain_verified_elsewhere" "Conflict",
+            "another organization verified this domain; a domain is verified by at most one",
+            err.to_string();
+        DomainError::TooMany => CONFLICT "too_many_domains" "Conflict",
+            "the organization holds as many domains as it may",
+            err.to_string();
+        DomainError::NotVerified(_) => CONFLICT "domain_not_verified" "Conflict",
+            "only a verified domain may be opened to its people (`suggest`, `auto`)",
+            err.to_string();
+        DomainError::ClaimExpired(_) => GONE "claim_expired" "Gone",
+            "the claim lapsed unverified; claim the domain again for a new record",
+            err.to_string();
+        DomainError::VerificationFailed { .. } => UNPROCESSABLE_ENTITY "verification_failed" "Verification failed",
+            "no TXT record at the claim's name holds its value (yet): publish it and try again",
+            err.to_string();
+        DomainError::DnsUnavailable(_) => SERVICE_UNAVAILABLE "dns_unavailable" "Service unavailable",
+            "the TXT record could not be looked up (resolver timeout or failure); retry after `Retry-After`",
+            err.to_string(),
+            |d| d.retry_after = Some(30);
+        DomainError::UnknownRole(_) => UNPROCESSABLE_ENTITY "unknown_role" "Rule violated",
+            "no role of the organization has this key",
+            err.to_string();
+        DomainError::WouldLockOutCaller(_) => CONFLICT "would_lock_out_caller" "Conflict",
+            "with SSO enforced, verifying would refuse the caller's own next request; apply it with `force=true`",
+            err.to_string();
+        DomainError::WouldLockOutEveryOwner => CONFLICT "would_lock_out_every_owner" "Conflict",
+            "with SSO enforced, verifying would keep every owner out, so nobody could undo it",
+            err.to_string();
+    }
+}
+
+problems! {
+    use case JoinError as err {
+        JoinError::EmailNotVerified => FORBIDDEN "email_not_verified" "Forbidden",
+            "joining by domain needs an email address the identity provider verified",
+            err.to_string();
+        JoinError::AlreadyMember => CONFLICT "already_member" "Conflict",
+            "the person is already a member of the organization",
+            err.to_string();
+        JoinError::AlreadyRequested => CONFLICT "join_request_pending" "Conflict",
+            "the person already has a pending request to join",
+            err.to_string();
+        JoinError::AlreadyDecided(_) => CONFLICT "join_request_decided" "Conflict",
+            "the join request was already approved or denied",
+            err.to_string();
+        JoinError::NoLongerEligible => CONFLICT "not_eligible" "Conflict",
+            "the requester's verified email is no longer in a domain the organization holds verified",
+            err.to_string();
+        JoinError::UnknownRole(_) => UNPROCESSABLE_ENTITY "unknown_role" "Rule violated",
+            "no role of the organization has this key",
+            err.to_string();
     }
 }
 
@@ -594,7 +664,40 @@ mod tests {
             shared(),
             [OrgError::NameTaken, OrgError::SlugTaken, OrgError::VersionMismatch { expected: 1, current: 2 }],
         ));
-        documented(&with(shared(), [SsoError::VersionMismatch { expected: 1, current: 2 }]));
+        documented(&with(
+            shared(),
+            [
+                SsoError::VersionMismatch { expected: 1, current: 2 },
+                SsoError::WouldLockOutCaller(PolicyRefusal::SessionTooOld { max_age_secs: 60 }),
+                SsoError::WouldLockOutEveryOwner,
+            ],
+        ));
+        documented(&with(
+            shared(),
+            [
+                DomainError::AlreadyClaimed("acme.com".into()),
+                DomainError::VerifiedElsewhere("acme.com".into()),
+                DomainError::TooMany,
+                DomainError::NotVerified("acme.com".into()),
+                DomainError::ClaimExpired("acme.com".into()),
+                DomainError::VerificationFailed { record_name: "n".into(), expected: "v".into(), found: vec![] },
+                DomainError::DnsUnavailable(domain::verified_domain::DnsError("timeout".into())),
+                DomainError::UnknownRole("ghost".into()),
+                DomainError::WouldLockOutCaller(PolicyRefusal::SessionTooOld { max_age_secs: 60 }),
+                DomainError::WouldLockOutEveryOwner,
+            ],
+        ));
+        documented(&with(
+            shared(),
+            [
+                JoinError::EmailNotVerified,
+                JoinError::AlreadyMember,
+                JoinError::AlreadyRequested,
+                JoinError::AlreadyDecided("denied"),
+                JoinError::NoLongerEligible,
+                JoinError::UnknownRole("ghost".into()),
+            ],
+        ));
         documented(&with(shared(), [ScimError::VersionMismatch { expected: 1, current: 2 }]));
         documented(&with(shared(), [MemberError::LastOwner, MemberError::UnknownRole("ghost".into())]));
         documented(&with(

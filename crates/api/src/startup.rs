@@ -7,6 +7,8 @@ use actix_web::dev::Server;
 use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
 use actix_web::http::StatusCode;
 use actix_web::{web, App, HttpRequest, HttpServer};
+use domain::verified_domain::{DomainRecheck, TxtResolver};
+use infra::dns::{DnsLimits, HickoryTxtResolver};
 use infra::mail::{OutboxWorker, SmtpMailer};
 use infra::sealing::{AeadSecretBox, KEY_LEN};
 use infra::secrets::SecretHasher;
@@ -25,6 +27,7 @@ use crate::openapi::{finish, ApiDoc, KnownRoutes};
 use crate::routes;
 use crate::state::{AppState, Services};
 use crate::telemetry::RedactedRootSpan;
+use crate::workers::DomainRecheckWorker;
 
 /// Largest accepted JSON body.
 const JSON_LIMIT_BYTES: usize = 64 * 1024;
@@ -176,6 +179,8 @@ pub struct Application {
     addr: SocketAddr,
     /// Stops when the application is dropped.
     _outbox: Option<OutboxWorker>,
+    /// Re-verifies domains daily; stops when the application is dropped.
+    _recheck: DomainRecheckWorker,
 }
 
 impl Application {
@@ -189,6 +194,20 @@ impl Application {
         let store = PgStore::new(config.database_url(), config.pool_size, config.pool_timeout);
         let hasher = SecretHasher::new(config.hmac_key.expose_secret().as_bytes());
         let secrets = Arc::new(secret_box(config)?);
+        let resolver: Arc<dyn TxtResolver> =
+            Arc::new(HickoryTxtResolver::new(&config.domains.resolver, DnsLimits::default()).map_err(|e| {
+                ConfigError {
+                    var: "ORGD_DNS_RESOLVER",
+                    problem: e.to_string(),
+                    fix: "use `system` on a host with /etc/resolv.conf, or a resolver's address, e.g. 127.0.0.1:53"
+                        .to_owned(),
+                }
+            })?);
+        let recheck = DomainRecheckWorker::spawn(
+            DomainRecheck::new(store.clone(), Arc::new(domain::time::SystemClock), Arc::clone(&resolver)),
+            config.domains.recheck_interval,
+        )
+        .map_err(StartError::Worker)?;
         let services = Services::new(
             store,
             hasher.clone(),
@@ -196,6 +215,7 @@ impl Application {
             config.default_plan,
             &config.public_url,
             secrets,
+            resolver,
         );
         let outbox = Self::start_outbox(config)?;
         let state = web::Data::new(AppState::new(services, verifier, hasher, config.trust_forwarded_for));
@@ -221,7 +241,7 @@ impl Application {
         .listen(listener)
         .map_err(|source| StartError::Bind { addr: config.bind, source })?
         .run();
-        Ok(Self { server, addr, _outbox: outbox })
+        Ok(Self { server, addr, _outbox: outbox, _recheck: recheck })
     }
 
     /// Delivers queued email when SMTP is configured; otherwise it waits in the outbox.

@@ -6,6 +6,7 @@ use actix_web::web;
 use domain::apikey::ApiKeyService;
 use domain::audit::AuditService;
 use domain::invite::{InviteService, InviteSettings};
+use domain::join::JoinService;
 use domain::member::MemberService;
 use domain::notification::NotificationService;
 use domain::org::OrgService;
@@ -15,6 +16,7 @@ use domain::scim::ScimService;
 use domain::sso::{SecretBox, SsoService};
 use domain::team::TeamService;
 use domain::time::{Clock, SystemClock};
+use domain::verified_domain::{DomainService, TxtResolver};
 use domain::Store;
 use infra::secrets::SecretHasher;
 use infra::PgStore;
@@ -36,6 +38,8 @@ pub struct Services {
     pub notifications: NotificationService<PgStore>,
     pub sso: SsoService<PgStore>,
     pub scim: ScimService<PgStore>,
+    pub domains: DomainService<PgStore>,
+    pub joins: JoinService<PgStore>,
     pub store: PgStore,
 }
 
@@ -48,6 +52,7 @@ impl Services {
         default_plan: Plan,
         public_url: &str,
         secrets: Arc<dyn SecretBox>,
+        resolver: Arc<dyn TxtResolver>,
     ) -> Self {
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         let minter = Arc::new(hasher);
@@ -63,6 +68,8 @@ impl Services {
             policies: PolicyService::new(store.clone(), clock.clone()),
             mfa: MfaService::new(store.clone(), clock.clone(), public_url),
             notifications: NotificationService::new(store.clone(), clock.clone()),
+            domains: DomainService::new(store.clone(), clock.clone(), resolver),
+            joins: JoinService::new(store.clone(), clock.clone()),
             audit: AuditService::new(store.clone(), clock),
             store,
         }

@@ -25,7 +25,12 @@ fn gate(c: &mut Criterion) {
     use domain::policy::{MfaPolicy, OrgPolicies, Presented, Presenter, SecurityPolicy, SignInMethod, SignInPolicy};
     let now = Utc::now();
     let person = Presented {
-        presenter: Presenter::Person { mfa: true, sign_in_method: Some(SignInMethod::Sso), auth_time: Some(now) },
+        presenter: Presenter::Person {
+            mfa: true,
+            sign_in_method: Some(SignInMethod::Sso),
+            auth_time: Some(now),
+            verified_email: Some("alice@acme.com".to_owned()),
+        },
         client_ip: "2001:db8:ffff::1".parse().ok(),
     };
     let open = OrgPolicies::default();

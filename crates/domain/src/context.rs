@@ -91,6 +91,7 @@ impl Caller {
                 mfa: identity.used_mfa(),
                 sign_in_method: identity.sign_in_method,
                 auth_time: identity.auth_time,
+                verified_email: identity.email.clone().filter(|_| identity.email_verified),
             },
             Principal::ApiKey(_) => Presenter::ApiKey,
         };

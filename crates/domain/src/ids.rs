@@ -102,6 +102,14 @@ public_id!(
     /// An in-app notice for one person.
     NotificationId, "ntf", "notification"
 );
+public_id!(
+    /// An email domain an organization claimed.
+    DomainId, "dom", "domain"
+);
+public_id!(
+    /// A person's request to join an organization by their email's domain.
+    JoinRequestId, "jrq", "join request"
+);
 
 #[cfg(test)]
 mod tests {

@@ -13,6 +13,7 @@ pub mod context;
 pub mod error;
 pub mod ids;
 pub mod invite;
+pub mod join;
 pub mod mail;
 pub mod member;
 pub mod notification;
@@ -28,6 +29,7 @@ pub mod text;
 pub mod time;
 pub mod token;
 pub mod user;
+pub mod verified_domain;
 
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;

@@ -4,6 +4,7 @@ use crate::apikey::ApiKeyRepository;
 use crate::audit::{AuditLog, AuditSink};
 use crate::error::StoreError;
 use crate::invite::InviteRepository;
+use crate::join::JoinRequestRepository;
 use crate::mail::Outbox;
 use crate::member::MemberRepository;
 use crate::notification::NotificationRepository;
@@ -14,6 +15,7 @@ use crate::scim::ScimRepository;
 use crate::sso::SsoRepository;
 use crate::team::TeamRepository;
 use crate::user::UserRepository;
+use crate::verified_domain::DomainRepository;
 
 /// Everything a use case may read or write inside one transaction.
 pub trait Tx:
@@ -32,6 +34,8 @@ pub trait Tx:
     + NotificationRepository
     + SsoRepository
     + ScimRepository
+    + DomainRepository
+    + JoinRequestRepository
 {
 }
 
@@ -51,6 +55,8 @@ impl<T> Tx for T where
         + NotificationRepository
         + SsoRepository
         + ScimRepository
+        + DomainRepository
+        + JoinRequestRepository
 {
 }
 

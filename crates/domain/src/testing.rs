@@ -49,6 +49,8 @@ pub struct State {
     pub notifications: BTreeMap<NotificationId, Notification>,
     /// member → when it was last reminded to set up a second factor
     pub mfa_reminded: BTreeMap<MemberId, DateTime<Utc>>,
+    pub domains: BTreeMap<crate::ids::DomainId, crate::verified_domain::OrgDomain>,
+    pub join_requests: BTreeMap<crate::ids::JoinRequestId, crate::join::JoinRequest>,
 }
 
 /// A store whose transactions work on a copy of the state, kept only on success.
@@ -99,6 +101,15 @@ impl Store for InMemoryStore {
 }
 
 impl State {
+    fn org_policies(&self, id: OrgId) -> OrgPolicies {
+        let mut policies = self.policies.get(&id).cloned().unwrap_or_default();
+        if self.sso.get(&id).is_some_and(|sso| sso.policy.enforced) {
+            policies.sso_domains =
+                self.domains.values().filter(|d| d.org_id == id && d.is_verified()).map(|d| d.name.clone()).collect();
+        }
+        policies
+    }
+
     fn live(&self, id: OrgId) -> Option<&Organization> {
         self.orgs.get(&id).filter(|(_, deleted)| deleted.is_none()).map(|(org, _)| org)
     }
@@ -132,6 +143,10 @@ impl State {
 impl UserRepository for State {
     fn find_user_by_subject(&mut self, subject: &str) -> Result<Option<User>, StoreError> {
         Ok(self.users.values().find(|u| u.subject == subject).cloned())
+    }
+
+    fn find_user(&mut self, id: UserId) -> Result<Option<User>, StoreError> {
+        Ok(self.users.get(&id).cloned())
     }
 
     fn upsert_user(&mut self, user: &User) -> Result<User, StoreError> {
@@ -185,11 +200,11 @@ impl PolicyRepository for State {
         id: OrgId,
         _lock: bool,
     ) -> Result<Option<(Organization, OrgPolicies)>, StoreError> {
-        Ok(self.live(id).cloned().map(|org| (org, self.policies.get(&id).cloned().unwrap_or_default())))
+        Ok(self.live(id).cloned().map(|org| (org, self.org_policies(id))))
     }
 
     fn policies_of(&mut self, orgs: &[OrgId]) -> Result<Vec<(OrgId, OrgPolicies)>, StoreError> {
-        Ok(orgs.iter().filter_map(|id| self.policies.get(id).map(|p| (*id, p.clone()))).collect())
+        Ok(orgs.iter().map(|id| (*id, self.org_policies(*id))).collect())
     }
 
     fn save_mfa_policy(&mut self, org: OrgId, policy: &Versioned<MfaPolicy>) -> Result<(), StoreError> {
@@ -226,6 +241,7 @@ impl PolicyRepository for State {
                     user_id: user.id,
                     name: user.name.clone(),
                     email: user.email.as_ref().map(|e| e.as_str().to_owned()),
+                    email_verified: user.email_verified,
                     role: m.role.clone(),
                     mfa_enrolled: user.mfa_enrolled,
                     sign_in_method: user.last_sign_in_method.as_deref().and_then(|m| SignInMethod::parse(m).ok()),
@@ -908,5 +924,139 @@ impl NotificationRepository for State {
         let Some(n) = self.notifications.get_mut(&id).filter(|n| n.user_id == user) else { return Ok(None) };
         n.read_at.get_or_insert(at);
         Ok(Some(n.clone()))
+    }
+}
+
+impl crate::verified_domain::DomainRepository for State {
+    fn insert_domain(
+        &mut self,
+        domain: &crate::verified_domain::OrgDomain,
+    ) -> Result<(), crate::verified_domain::DomainWriteError> {
+        if self.domains.values().any(|d| d.org_id == domain.org_id && d.name == domain.name) {
+            return Err(crate::verified_domain::DomainWriteError::AlreadyClaimed);
+        }
+        self.update_domain(domain)
+    }
+
+    fn update_domain(
+        &mut self,
+        domain: &crate::verified_domain::OrgDomain,
+    ) -> Result<(), crate::verified_domain::DomainWriteError> {
+        let taken = domain.is_verified()
+            && self.domains.values().any(|d| d.id != domain.id && d.name == domain.name && d.is_verified());
+        if taken {
+            return Err(crate::verified_domain::DomainWriteError::VerifiedElsewhere);
+        }
+        self.domains.insert(domain.id, domain.clone());
+        Ok(())
+    }
+
+    fn find_domain(
+        &mut self,
+        org: OrgId,
+        domain: &crate::verified_domain::DomainRef,
+        _lock: bool,
+    ) -> Result<Option<crate::verified_domain::OrgDomain>, StoreError> {
+        use crate::verified_domain::DomainRef;
+        Ok(self
+            .domains
+            .values()
+            .find(|d| {
+                d.org_id == org
+                    && match domain {
+                        DomainRef::Id(id) => d.id == *id,
+                        DomainRef::Name(name) => d.name == *name,
+                    }
+            })
+            .cloned())
+    }
+
+    fn list_domains(&mut self, org: OrgId) -> Result<Vec<crate::verified_domain::OrgDomain>, StoreError> {
+        let mut domains: Vec<_> = self.domains.values().filter(|d| d.org_id == org).cloned().collect();
+        domains.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(domains)
+    }
+
+    fn delete_domain(&mut self, org: OrgId, id: crate::ids::DomainId) -> Result<(), StoreError> {
+        self.domains.retain(|_, d| !(d.org_id == org && d.id == id));
+        Ok(())
+    }
+
+    fn verified_domain(
+        &mut self,
+        name: &crate::verified_domain::DomainName,
+    ) -> Result<Option<crate::verified_domain::OrgDomain>, StoreError> {
+        Ok(self.domains.values().find(|d| d.name == *name && d.is_verified() && self.live(d.org_id).is_some()).cloned())
+    }
+
+    fn domains_due_for_recheck(
+        &mut self,
+        before: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<crate::verified_domain::OrgDomain>, StoreError> {
+        let mut due: Vec<_> = self
+            .domains
+            .values()
+            .filter(|d| d.is_verified() && d.last_checked_at.is_none_or(|at| at < before))
+            .cloned()
+            .collect();
+        due.sort_by_key(|d| (d.last_checked_at, d.id));
+        due.truncate(usize::try_from(limit).unwrap_or(0));
+        Ok(due)
+    }
+
+    fn sso_enforced_domains(&mut self, org: OrgId) -> Result<Vec<crate::verified_domain::DomainName>, StoreError> {
+        Ok(self.org_policies(org).sso_domains.into_iter().collect())
+    }
+}
+
+impl crate::join::JoinRequestRepository for State {
+    fn insert_join_request(&mut self, request: &crate::join::JoinRequest) -> Result<(), StoreError> {
+        self.join_requests.insert(request.id, request.clone());
+        Ok(())
+    }
+
+    fn update_join_request(&mut self, request: &crate::join::JoinRequest) -> Result<(), StoreError> {
+        self.join_requests.insert(request.id, request.clone());
+        Ok(())
+    }
+
+    fn find_join_request(
+        &mut self,
+        org: OrgId,
+        id: crate::ids::JoinRequestId,
+        _lock: bool,
+    ) -> Result<Option<crate::join::JoinRequest>, StoreError> {
+        Ok(self.join_requests.get(&id).filter(|r| r.org_id == org).cloned())
+    }
+
+    fn pending_join_request(
+        &mut self,
+        org: OrgId,
+        user: UserId,
+    ) -> Result<Option<crate::join::JoinRequest>, StoreError> {
+        Ok(self
+            .join_requests
+            .values()
+            .find(|r| r.org_id == org && r.user_id == user && r.status == crate::join::JoinRequestStatus::Pending)
+            .cloned())
+    }
+
+    fn list_join_requests(
+        &mut self,
+        org: OrgId,
+        status: Option<crate::join::JoinRequestStatus>,
+        page: PageRequest,
+    ) -> Result<Page<crate::join::JoinRequest>, StoreError> {
+        let rows: Vec<_> = self
+            .join_requests
+            .values()
+            .rev()
+            .filter(|r| r.org_id == org && status.is_none_or(|s| r.status == s))
+            .filter(|r| page.after.is_none_or(|after| r.id.as_uuid() < after))
+            .take(usize::try_from(page.fetch_limit()).unwrap_or(0))
+            .cloned()
+            .collect();
+        Ok(Page::from_overfetch(rows, page, |r| r.id.as_uuid()))
     }
 }

@@ -1,6 +1,7 @@
 //! Adapters for the domain's ports: PostgreSQL through diesel and r2d2, with the schema's
 //! migrations embedded in the binary.
 
+pub mod dns;
 pub mod mail;
 pub mod postgres;
 pub mod sealing;
@@ -8,6 +9,8 @@ pub mod secrets;
 pub mod setup;
 #[cfg(feature = "test-db")]
 pub mod test_db;
+#[cfg(feature = "test-dns")]
+pub mod test_dns;
 
 pub use postgres::PgStore;
 pub use setup::SetupError;

@@ -245,6 +245,18 @@ impl TestDatabase {
         rows.into_iter().map(|r| (r.status, r.attempts, r.has_body)).collect()
     }
 
+    /// The single `bigint` a query answers, such as a `count(*)`.
+    pub fn count(&self, sql: &str) -> i64 {
+        #[derive(diesel::QueryableByName)]
+        struct Count {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            count: i64,
+        }
+        let rows: Vec<Count> =
+            diesel::sql_query(format!("SELECT ({sql}) AS count")).load(&mut self.connect()).expect("count");
+        rows.first().map_or(0, |r| r.count)
+    }
+
     /// Runs SQL as the database owner, for fixtures and for checks that the database
     /// itself refuses something. Returns the error text on failure.
     pub fn execute(&self, sql: &str) -> Result<(), String> {

@@ -55,7 +55,7 @@ fn a_client_secret_is_stored_encrypted_and_survives_a_key_rotation() {
             client_secret: Patch::Set(SecretText::new(SECRET.into())),
         }),
     };
-    before.put(&owner(), &org, input, None).unwrap();
+    before.put(&owner(), &org, input, Default::default()).unwrap();
     let hex: String = SECRET.bytes().map(|b| format!("{b:02x}")).collect();
     let stored_encrypted = format!(
         "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM sso_configs WHERE oidc_client_secret IS NOT NULL) \

@@ -3,8 +3,10 @@
 pub mod api_keys;
 pub mod audit;
 pub mod common;
+pub mod domains;
 pub mod health;
 pub mod invites;
+pub mod join_requests;
 pub mod members;
 pub mod mfa;
 pub mod notifications;
@@ -29,6 +31,8 @@ pub fn v1(cfg: &mut ServiceConfig) {
     audit::routes(cfg);
     policies::routes(cfg);
     sso::routes(cfg);
+    domains::routes(cfg);
+    join_requests::routes(cfg);
     scim::routes(cfg);
     mfa::routes(cfg);
     notifications::routes(cfg);

@@ -115,7 +115,8 @@ impl From<Versioned<SecurityPolicy>> for SecurityPolicyResponse {
 /// Why a policy would refuse someone.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct RefusalResponse {
-    /// `ip_not_allowed`, `mfa_required`, `sign_in_method_not_allowed` or `session_too_old`:
+    /// `ip_not_allowed`, `mfa_required`, `sign_in_method_not_allowed`, `session_too_old` or
+    /// `sso_required`:
     /// the problem code their requests would get.
     pub code: &'static str,
     pub detail: String,
@@ -223,7 +224,7 @@ pub struct WriteParams {
     pub force: Option<bool>,
 }
 
-fn mode(req: &HttpRequest, params: &WriteParams) -> Result<WriteMode, ApiError> {
+pub(crate) fn write_mode(req: &HttpRequest, params: &WriteParams) -> Result<WriteMode, ApiError> {
     Ok(WriteMode {
         if_match: if_match(req)?,
         dry_run: params.dry_run.unwrap_or(false),
@@ -329,7 +330,7 @@ pub async fn put_mfa_policy(
     body: Json<MfaPolicyRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let org: OrgRef = path_id(&path, "organization")?;
-    let mode = mode(&req, &params)?;
+    let mode = write_mode(&req, &params)?;
     let MfaPolicyRequest { enforced, grace_until } = body.into_inner();
     let write = state.run(move |s| s.policies.put_mfa(&caller.0, &org, enforced, grace_until, mode)).await?;
     Ok(written(write, |applied, policy, lockout| HttpResponse::Ok().json(MfaPolicyWrite { applied, policy, lockout })))
@@ -384,7 +385,7 @@ pub async fn put_sign_in_methods(
 ) -> Result<HttpResponse, ApiError> {
     let org: OrgRef = path_id(&path, "organization")?;
     body.validate()?;
-    let mode = mode(&req, &params)?;
+    let mode = write_mode(&req, &params)?;
     let allowed = body.into_inner().allowed;
     let write = state.run(move |s| s.policies.put_sign_in_methods(&caller.0, &org, &allowed, mode)).await?;
     Ok(written(write, |applied, policy, lockout| {
@@ -462,7 +463,7 @@ pub async fn put_security_policy(
 ) -> Result<HttpResponse, ApiError> {
     let org: OrgRef = path_id(&path, "organization")?;
     body.validate()?;
-    let mode = mode(&req, &params)?;
+    let mode = write_mode(&req, &params)?;
     let SecurityPolicyRequest { ip_allowlist, max_session_age_secs, mfa_max_age_secs } = body.into_inner();
     let input = SecurityPolicyInput { ip_allowlist, max_session_age_secs, mfa_max_age_secs };
     let write = state.run(move |s| s.policies.put_security_policy(&caller.0, &org, input, mode)).await?;

@@ -4,7 +4,7 @@
 use actix_web::{get, put, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use domain::org::{OrgRef, Patch};
-use domain::policy::Versioned;
+use domain::policy::{PolicyWrite, Versioned};
 use domain::sso::{
     Connection, ConnectionInput, SecretText, SsoConfig, SsoError, SsoInput, MAX_CLIENT_ID_LEN, MAX_ENTITY_ID_LEN,
     MAX_SECRET_LEN, MAX_URL_LEN,
@@ -17,7 +17,8 @@ use utoipa::openapi::{Ref, RefOr};
 use utoipa::{PartialSchema, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use super::common::{etag, if_match, nullable, path_id, Json, ORG_PARAM};
+use super::common::{etag, nullable, path_id, Json, ORG_PARAM};
+use super::policies::{write_mode, LockoutResponse, WriteParams};
 use crate::auth::Authenticated;
 use crate::error::ApiError;
 use crate::openapi::{shape, Errors};
@@ -68,14 +69,19 @@ pub enum ConnectionResponse {
 pub struct SsoConfigResponse {
     /// Sign-in through the identity provider is offered.
     pub enabled: bool,
-    /// Members of the organization's verified domains must sign in through it (stored now,
-    /// enforced once verified domains are available).
+    /// People whose verified email is in one of the organization's verified domains must
+    /// sign in through it (`sso_required`); others, such as contractors, are not affected
+    /// (restrict everyone with the sign-in methods policy).
     pub enforced: bool,
     /// `null` until configured.
     pub connection: Option<ConnectionResponse>,
     /// The configuration's version, also its `ETag`; 0 until first written.
     pub version: i64,
     pub updated_at: Option<DateTime<Utc>>,
+    /// Only on a dry run (`dry_run=true`, nothing saved): every member and API key the
+    /// configuration would keep out.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lockout: Option<LockoutResponse>,
 }
 
 impl SsoConfigResponse {
@@ -107,12 +113,24 @@ impl SsoConfigResponse {
             connection,
             version: config.version,
             updated_at: config.updated_at,
+            lockout: None,
         }
     }
 
     /// The configuration with its `ETag`.
     fn respond(config: Versioned<SsoConfig>) -> HttpResponse {
         HttpResponse::Ok().insert_header(etag(config.version)).json(Self::new(config, Utc::now()))
+    }
+
+    /// A write: the saved configuration with its `ETag`, or on a dry run the proposed one
+    /// with who it would keep out.
+    fn written(write: PolicyWrite<SsoConfig>) -> HttpResponse {
+        if write.applied {
+            return Self::respond(write.policy);
+        }
+        let mut body = Self::new(write.policy, Utc::now());
+        body.lockout = Some(write.lockout.into());
+        HttpResponse::Ok().json(body)
     }
 }
 
@@ -290,12 +308,15 @@ pub async fn get_sso(
 
 /// Replace the SSO configuration: a SAML or OIDC connection to the identity provider.
 /// Needs a person (not an API key) with `sso:write`; enabling it needs the `sso` feature
-/// of the plan.
+/// of the plan. Enforcing it holds the people of the verified domains to SSO, under the
+/// no-lock-out rules of every policy write: `dry_run` previews, `force` accepts locking
+/// the caller out, and nothing locks out every owner.
 #[utoipa::path(
     tag = "sso",
     params(
         ("org" = String, Path, description = ORG_PARAM),
         ("If-Match" = Option<String>, Header, description = "The `ETag` the change is based on."),
+        WriteParams,
     ),
     request_body = SsoConfigRequest,
     responses((status = 200, description = "Saved; `ETag` is the new version.", body = SsoConfigResponse), Errors<SsoError>)
@@ -306,11 +327,12 @@ pub async fn put_sso(
     caller: Authenticated,
     req: HttpRequest,
     path: web::Path<String>,
+    params: web::Query<WriteParams>,
     body: Json<SsoConfigRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let org: OrgRef = path_id(&path, "organization")?;
-    let version = if_match(&req)?;
+    let mode = write_mode(&req, &params)?;
     let input = SsoInput::from(body.into_inner());
-    let config = state.run(move |s| s.sso.put(&caller.0, &org, input, version)).await?;
-    Ok(SsoConfigResponse::respond(config))
+    let write = state.run(move |s| s.sso.put(&caller.0, &org, input, mode)).await?;
+    Ok(SsoConfigResponse::written(write))
 }

@@ -49,6 +49,15 @@ pub enum AuditAction {
     SsoConfigUpdated,
     ScimConfigUpdated,
     ScimTokenRotated,
+    DomainClaimed,
+    DomainVerified,
+    DomainVerificationLost,
+    DomainJoinPolicyUpdated,
+    DomainReleased,
+    JoinRequested,
+    JoinRequestApproved,
+    JoinRequestDenied,
+    JoinedByDomain,
 }
 
 impl AuditAction {
@@ -84,6 +93,15 @@ impl AuditAction {
             AuditAction::ScimConfigUpdated => "scim.config_updated",
             AuditAction::ScimTokenRotated => "scim.token_rotated",
             AuditAction::MfaRemindersSent => "security.mfa_reminders_sent",
+            AuditAction::DomainClaimed => "domain.claimed",
+            AuditAction::DomainVerified => "domain.verified",
+            AuditAction::DomainVerificationLost => "domain.verification_lost",
+            AuditAction::DomainJoinPolicyUpdated => "domain.join_policy_updated",
+            AuditAction::DomainReleased => "domain.released",
+            AuditAction::JoinRequested => "join_request.created",
+            AuditAction::JoinRequestApproved => "join_request.approved",
+            AuditAction::JoinRequestDenied => "join_request.denied",
+            AuditAction::JoinedByDomain => "member.joined_by_domain",
         }
     }
 }
@@ -93,6 +111,8 @@ impl AuditAction {
 pub enum Actor {
     User(UserId),
     ApiKey(ApiKeyId),
+    /// The service itself, on a schedule (re-verifying domains).
+    System,
 }
 
 impl Actor {
@@ -100,6 +120,7 @@ impl Actor {
         match self {
             Actor::User(_) => "user",
             Actor::ApiKey(_) => "api_key",
+            Actor::System => "system",
         }
     }
 
@@ -107,6 +128,7 @@ impl Actor {
         match self {
             Actor::User(id) => id.to_string(),
             Actor::ApiKey(id) => id.to_string(),
+            Actor::System => "orgd".to_owned(),
         }
     }
 }

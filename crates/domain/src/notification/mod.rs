@@ -18,14 +18,21 @@ pub use service::{NotificationError, NotificationService};
 pub enum NotificationKind {
     /// An organization asks the person to set up a second factor.
     MfaReminder,
+    /// An admin approved the person's request to join an organization.
+    JoinRequestApproved,
+    /// An admin declined it.
+    JoinRequestDenied,
 }
 
 impl NotificationKind {
-    pub const ALL: [NotificationKind; 1] = [NotificationKind::MfaReminder];
+    pub const ALL: [NotificationKind; 3] =
+        [NotificationKind::MfaReminder, NotificationKind::JoinRequestApproved, NotificationKind::JoinRequestDenied];
 
     pub const fn as_str(self) -> &'static str {
         match self {
             NotificationKind::MfaReminder => "mfa_reminder",
+            NotificationKind::JoinRequestApproved => "join_request_approved",
+            NotificationKind::JoinRequestDenied => "join_request_denied",
         }
     }
 

@@ -8,6 +8,7 @@ use ipnet::IpNet;
 
 use super::method::SignInMethod;
 use crate::error::{FieldError, Invalid};
+use crate::verified_domain::DomainName;
 
 /// Org-wide 2FA enforcement.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -180,6 +181,9 @@ pub struct OrgPolicies {
     pub mfa: Versioned<MfaPolicy>,
     pub sign_in: Versioned<SignInPolicy>,
     pub security: Versioned<SecurityPolicy>,
+    /// Verified domains whose people must sign in through the organization's SSO: every
+    /// verified domain while SSO is enforced, none otherwise. Derived, not a document.
+    pub sso_domains: BTreeSet<DomainName>,
 }
 
 #[cfg(test)]

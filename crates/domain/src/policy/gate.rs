@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 
 use super::document::{canonical_ip, OrgPolicies};
 use super::method::SignInMethod;
+use crate::verified_domain::DomainName;
 
 /// What a request shows the gate about its caller.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,6 +25,9 @@ pub enum Presenter {
         sign_in_method: Option<SignInMethod>,
         /// When the person signed in (`auth_time`); unknown when the token does not say.
         auth_time: Option<DateTime<Utc>>,
+        /// Their email address, only when the identity provider verified it: an
+        /// unverified address proves nothing about whose domain they belong to.
+        verified_email: Option<String>,
     },
     /// A program with an organization API key. Keys are bound by the IP allowlist only:
     /// they have no sign-in, second factor or session.
@@ -49,6 +53,11 @@ pub enum PolicyRefusal {
     SessionTooOld {
         max_age_secs: i64,
     },
+    /// The person's verified email is in a verified domain of the organization, which
+    /// enforces its SSO, and they signed in some other way.
+    SsoRequired {
+        domain: DomainName,
+    },
 }
 
 impl PolicyRefusal {
@@ -59,6 +68,7 @@ impl PolicyRefusal {
             PolicyRefusal::MfaRequired { .. } => "mfa_required",
             PolicyRefusal::SignInMethodNotAllowed { .. } => "sign_in_method_not_allowed",
             PolicyRefusal::SessionTooOld { .. } => "session_too_old",
+            PolicyRefusal::SsoRequired { .. } => "sso_required",
         }
     }
 
@@ -69,6 +79,7 @@ impl PolicyRefusal {
             PolicyRefusal::MfaRequired { stale: true, .. } => "security-policy",
             PolicyRefusal::MfaRequired { .. } => "mfa",
             PolicyRefusal::SignInMethodNotAllowed { .. } => "sign-in-methods",
+            PolicyRefusal::SsoRequired { .. } => "sso",
         }
     }
 
@@ -103,6 +114,10 @@ impl PolicyRefusal {
                     "this organization requires having signed in within the last {max_age_secs} seconds: sign in again"
                 )
             }
+            PolicyRefusal::SsoRequired { domain } => format!(
+                "people with an email address at {domain} must sign in to this organization through its single \
+                 sign-on: sign in again with SSO"
+            ),
         }
     }
 }
@@ -124,13 +139,20 @@ impl OrgPolicies {
         if !security.allows_ip(who.client_ip) {
             refused.push(PolicyRefusal::IpNotAllowed { ip: who.client_ip.map(canonical_ip) });
         }
-        let Presenter::Person { mfa, sign_in_method, auth_time } = &who.presenter else { return refused };
+        let Presenter::Person { mfa, sign_in_method, auth_time, verified_email } = &who.presenter else {
+            return refused;
+        };
         let sign_in = &self.sign_in.policy;
         if !sign_in.allows(*sign_in_method) {
             refused.push(PolicyRefusal::SignInMethodNotAllowed {
                 method: *sign_in_method,
                 allowed: sign_in.allowed.iter().copied().collect(),
             });
+        }
+        if *sign_in_method != Some(SignInMethod::Sso) {
+            if let Some(domain) = self.sso_domain_of(verified_email.as_deref()) {
+                refused.push(PolicyRefusal::SsoRequired { domain });
+            }
         }
         let age = |max: chrono::Duration| auth_time.is_none_or(|at| now - at > max);
         let mfa_policy = &self.mfa.policy;
@@ -143,6 +165,16 @@ impl OrgPolicies {
             refused.push(PolicyRefusal::SessionTooOld { max_age_secs: max.num_seconds() });
         }
         refused
+    }
+
+    /// The SSO-enforced domain this verified address is in, if any. Parsed only when some
+    /// domain is enforced, so the common request pays nothing for it.
+    fn sso_domain_of(&self, verified_email: Option<&str>) -> Option<DomainName> {
+        if self.sso_domains.is_empty() {
+            return None;
+        }
+        let domain = DomainName::of_address(verified_email?)?;
+        self.sso_domains.contains(&domain).then_some(domain)
     }
 }
 
@@ -160,9 +192,17 @@ mod tests {
                 mfa,
                 sign_in_method: method,
                 auth_time: signed_in_ago.map(|s| now - Duration::seconds(s)),
+                verified_email: None,
             },
             client_ip: ip.parse().ok(),
         }
+    }
+
+    fn with_email(mut who: Presented, email: &str) -> Presented {
+        if let Presenter::Person { verified_email, .. } = &mut who.presenter {
+            *verified_email = Some(email.to_owned());
+        }
+        who
     }
 
     fn policies(mfa: MfaPolicy, sign_in: &[&str], security: SecurityPolicy) -> OrgPolicies {
@@ -171,7 +211,28 @@ mod tests {
             mfa: Versioned { policy: mfa, ..Default::default() },
             sign_in: Versioned { policy: SignInPolicy::parse(&methods).unwrap(), ..Default::default() },
             security: Versioned { policy: security, ..Default::default() },
+            sso_domains: Default::default(),
         }
+    }
+
+    #[test]
+    fn people_of_an_sso_enforced_domain_must_come_through_sso_and_no_one_else_must() {
+        let mut org = policies(MfaPolicy::default(), &[], SecurityPolicy::default());
+        org.sso_domains.insert(DomainName::parse("acme.com").unwrap());
+        let now = Utc::now();
+        let password = person(false, Some(SignInMethod::Password), Some(10), "198.51.100.1");
+        let sso = person(false, Some(SignInMethod::Sso), Some(10), "198.51.100.1");
+        let refused = org.admit(&with_email(password.clone(), "Alice@ACME.com"), now).unwrap_err();
+        assert_eq!((refused.code(), refused.policy()), ("sso_required", "sso"));
+        assert!(refused.detail().contains("acme.com"), "{}", refused.detail());
+        assert_eq!(org.admit(&with_email(sso, "alice@acme.com"), now), Ok(()));
+        // A contractor from elsewhere, a subdomain, an unknown method and no verified email.
+        assert_eq!(org.admit(&with_email(password.clone(), "bob@contractor.io"), now), Ok(()));
+        assert_eq!(org.admit(&with_email(password.clone(), "eve@eng.acme.com"), now), Ok(()));
+        assert_eq!(org.admit(&password, now), Ok(()), "an unverified address proves nothing");
+        let unknown = person(false, None, Some(10), "198.51.100.1");
+        assert_eq!(codes(org.refusals(&with_email(unknown, "a@acme.com"), now)), vec!["sso_required"]);
+        assert_eq!(org.admit(&Presented { presenter: Presenter::ApiKey, client_ip: None }, now), Ok(()));
     }
 
     fn codes(refusals: Vec<PolicyRefusal>) -> Vec<&'static str> {

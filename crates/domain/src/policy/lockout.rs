@@ -15,6 +15,37 @@ use crate::store::Tx;
 pub const PREVIEW_LIMIT: usize = 1_000;
 const FACTS_BATCH: i64 = 1_000;
 
+/// Why a change that would keep people out is refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LockoutRefusal {
+    /// It would refuse the caller's own next request; `force` overrides.
+    Caller(PolicyRefusal),
+    /// It would keep every owner out; nothing overrides this.
+    EveryOwner,
+}
+
+/// The no-lock-out rules every change to who gets in obeys: `proposed` is judged against
+/// the caller and every owner; it may not keep every owner out, nor the caller unless
+/// `force`. Answers the preview when the change may go ahead.
+pub(crate) fn guard(
+    tx: &mut dyn Tx,
+    scope: &crate::access::OrgScope,
+    caller: &Caller,
+    proposed: &OrgPolicies,
+    now: DateTime<Utc>,
+    force: bool,
+) -> Result<Result<LockoutPreview, LockoutRefusal>, StoreError> {
+    let member = scope.membership.as_ref().filter(|_| scope.grant.is_owner()).map(|m| m.id);
+    let report = preview(tx, scope.org.id, caller, member, proposed, now, false)?;
+    Ok(if report.every_owner {
+        Err(LockoutRefusal::EveryOwner)
+    } else if let Some(refusal) = report.caller.clone().filter(|_| !force) {
+        Err(LockoutRefusal::Caller(refusal))
+    } else {
+        Ok(report)
+    })
+}
+
 /// A member a policy would keep out.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LockedOutMember {
@@ -58,6 +89,7 @@ fn presented(facts: &MemberAccessFacts, at: DateTime<Utc>) -> Presented {
             mfa: facts.mfa_enrolled,
             sign_in_method: facts.sign_in_method,
             auth_time: Some(at),
+            verified_email: facts.email.clone().filter(|_| facts.email_verified),
         },
         client_ip: facts.last_ip,
     }

@@ -13,7 +13,8 @@ mod service;
 
 pub use document::{canonical_ip, MfaPolicy, OrgPolicies, SecurityPolicy, SignInPolicy, Versioned};
 pub use gate::{PolicyRefusal, Presented, Presenter};
-pub use lockout::{LockedOutKey, LockedOutMember, LockoutPreview, PREVIEW_LIMIT};
+pub(crate) use lockout::{guard as guard_lockout, preview as preview_lockout};
+pub use lockout::{LockedOutKey, LockedOutMember, LockoutPreview, LockoutRefusal, PREVIEW_LIMIT};
 pub use method::SignInMethod;
 pub use mfa::{
     render_mfa_reminder_email, MfaDashboard, MfaError, MfaMember, MfaReminderText, MfaReminders, MfaRepository,

@@ -18,6 +18,7 @@ pub struct MemberAccessFacts {
     pub user_id: UserId,
     pub name: Option<String>,
     pub email: Option<String>,
+    pub email_verified: bool,
     pub role: RoleKey,
     pub mfa_enrolled: bool,
     pub sign_in_method: Option<SignInMethod>,

@@ -13,7 +13,10 @@ use crate::context::Caller;
 use crate::error::{AccessError, Invalid, StoreError};
 use crate::ids::OrgId;
 use crate::org::{OrgRef, Patch};
-use crate::policy::{audit_break_glass, Feature, Versioned};
+use crate::policy::{
+    audit_break_glass, guard_lockout, preview_lockout, Feature, LockoutRefusal, OrgPolicies, PolicyRefusal,
+    PolicyWrite, Versioned, WriteMode,
+};
 use crate::store::{Store, Tx};
 use crate::time::Clock;
 
@@ -25,8 +28,35 @@ pub enum SsoError {
     Invalid(#[from] Invalid),
     #[error("the SSO configuration is at version {current}, not {expected}")]
     VersionMismatch { expected: i64, current: i64 },
+    /// Enforcing SSO would refuse the caller's own next request; `force` overrides.
+    #[error("this change would lock you out ({}): {}; send `force=true` to apply it anyway", .0.code(), .0.detail())]
+    WouldLockOutCaller(PolicyRefusal),
+    /// Enforcing SSO would keep every owner out; nothing overrides this.
+    #[error("this change would lock out every owner of the organization; no owner could undo it")]
+    WouldLockOutEveryOwner,
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+impl From<LockoutRefusal> for SsoError {
+    fn from(refusal: LockoutRefusal) -> Self {
+        match refusal {
+            LockoutRefusal::Caller(refusal) => SsoError::WouldLockOutCaller(refusal),
+            LockoutRefusal::EveryOwner => SsoError::WouldLockOutEveryOwner,
+        }
+    }
+}
+
+/// The policies as they would be with SSO enforced or not: enforcement holds the people
+/// of every verified domain to SSO.
+fn with_enforcement(tx: &mut dyn Tx, scope: &OrgScope, enforced: bool) -> Result<OrgPolicies, StoreError> {
+    let mut proposed = scope.policies.clone();
+    proposed.sso_domains = if enforced {
+        tx.list_domains(scope.org.id)?.into_iter().filter(|d| d.is_verified()).map(|d| d.name).collect()
+    } else {
+        Default::default()
+    };
+    Ok(proposed)
 }
 
 /// What an OIDC client secret is bound to when sealed: its organization, so that a
@@ -68,8 +98,8 @@ impl<S: Store> SsoService<S> {
         caller: &Caller,
         org: &OrgRef,
         input: SsoInput,
-        if_match: Option<i64>,
-    ) -> Result<Versioned<SsoConfig>, SsoError> {
+        mode: WriteMode,
+    ) -> Result<PolicyWrite<SsoConfig>, SsoError> {
         let now = self.clock.now();
         let proposed = input.parse(now)?;
         self.store.transaction(|tx| {
@@ -81,7 +111,7 @@ impl<S: Store> SsoService<S> {
                 scope.org.plan.require(Feature::Sso)?;
             }
             let current = tx.find_sso_config(scope.org.id)?.unwrap_or_default();
-            if let Some(expected) = if_match.filter(|v| *v != current.version) {
+            if let Some(expected) = mode.if_match.filter(|v| *v != current.version) {
                 return Err(SsoError::VersionMismatch { expected, current: current.version });
             }
             audit_break_glass(tx, &scope, caller, now)?;
@@ -97,13 +127,28 @@ impl<S: Store> SsoService<S> {
                 }
             };
             let next = SsoConfig { enabled: proposed.enabled, enforced: proposed.enforced, connection };
+            let policies = with_enforcement(tx, &scope, next.enforced)?;
+            if mode.dry_run {
+                let member = scope.membership.as_ref().filter(|_| scope.grant.is_owner()).map(|m| m.id);
+                let lockout = preview_lockout(tx, scope.org.id, caller, member, &policies, now, true)?;
+                let policy = Versioned { policy: next, ..current };
+                return Ok(PolicyWrite { policy, applied: false, lockout });
+            }
+            // Only holding more people to SSO can lock anyone out.
+            let lockout = if policies.sso_domains.is_superset(&scope.policies.sso_domains)
+                && policies.sso_domains != scope.policies.sso_domains
+            {
+                guard_lockout(tx, &scope, caller, &policies, now, mode.force)??
+            } else {
+                Default::default()
+            };
             if next == current.policy {
-                return Ok(current);
+                return Ok(PolicyWrite { policy: current, applied: true, lockout });
             }
             let next = Versioned { policy: next, version: current.version + 1, updated_at: Some(now) };
             tx.save_sso_config(scope.org.id, &next)?;
-            audit(tx, &scope, caller, now, &current.policy, &next, secret_changed)?;
-            Ok(next)
+            audit(tx, &scope, caller, now, &current.policy, &next, (secret_changed, lockout.caller.is_some()))?;
+            Ok(PolicyWrite { policy: next, applied: true, lockout })
         })
     }
 
@@ -197,7 +242,7 @@ fn audit(
     now: DateTime<Utc>,
     before: &SsoConfig,
     after: &Versioned<SsoConfig>,
-    secret_changed: bool,
+    (secret_changed, forced): (bool, bool),
 ) -> Result<(), StoreError> {
     let (before, after_fields) = (before.describe(), after.policy.describe());
     let mut changes = Changes::new();
@@ -211,6 +256,9 @@ fn audit(
     }
     if secret_changed {
         changes.set("client_secret", "changed");
+    }
+    if forced {
+        changes.set("forced", true);
     }
     changes.set("version", after.version);
     let target = Target::new("organization", scope.org.id);

@@ -116,6 +116,8 @@ impl User {
 pub trait UserRepository {
     fn find_user_by_subject(&mut self, subject: &str) -> Result<Option<User>, StoreError>;
 
+    fn find_user(&mut self, id: UserId) -> Result<Option<User>, StoreError>;
+
     /// Inserts the user, or updates the profile of the user with the same subject (two
     /// first requests of a new user may race), returning the stored row.
     fn upsert_user(&mut self, user: &User) -> Result<User, StoreError>;

@@ -2,8 +2,10 @@
 
 mod api_keys;
 pub mod audit;
+mod domains;
 mod errors;
 mod invites;
+mod join_requests;
 mod members;
 mod mfa;
 mod notifications;

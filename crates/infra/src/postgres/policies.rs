@@ -7,6 +7,7 @@ use domain::policy::{
     KeyAccessFacts, MemberAccessFacts, MfaPolicy, OrgPolicies, PolicyRepository, SecurityPolicy, SignInMethod,
     SignInPolicy, Versioned,
 };
+use domain::verified_domain::DomainName;
 use domain::StoreError;
 use ipnetwork::IpNetwork;
 use uuid::Uuid;
@@ -69,8 +70,25 @@ impl TryFrom<PolicyRow> for OrgPolicies {
                 version: row.security_version,
                 updated_at: row.security_updated_at,
             },
+            sso_domains: Default::default(),
         })
     }
+}
+
+/// The organization's verified domains held to its SSO (every one while SSO is enforced),
+/// read in the same statement as its policies, so the gate stays one round trip.
+fn sso_domains() -> diesel::expression::SqlLiteral<diesel::sql_types::Array<diesel::sql_types::Text>> {
+    diesel::dsl::sql(
+        "ARRAY(SELECT d.domain FROM org_domains d JOIN sso_configs s ON s.org_id = d.org_id AND s.enforced \
+         WHERE d.org_id = organizations.id AND d.verified_at IS NOT NULL)",
+    )
+}
+
+fn with_sso_domains(policies: Option<PolicyRow>, sso: Vec<String>) -> Result<OrgPolicies, StoreError> {
+    let mut policies = policies.map(OrgPolicies::try_from).transpose()?.unwrap_or_default();
+    policies.sso_domains =
+        sso.iter().map(|d| DomainName::parse(d).map_err(|e| corrupt("org_domains", e))).collect::<Result<_, _>>()?;
+    Ok(policies)
 }
 
 fn seconds(duration: Option<chrono::Duration>) -> Option<i32> {
@@ -95,35 +113,42 @@ impl PolicyRepository for PgTx<'_> {
             // PostgreSQL locks no row on the nullable side of an outer join: lock the
             // organization, then read its policies (written only under that lock).
             let Some(org) = self.lock_org(id)? else { return Ok(None) };
-            let policies = org_policies::table
-                .find(id.as_uuid())
-                .select(PolicyRow::as_select())
+            let row = organizations::table
+                .left_join(org_policies::table)
+                .filter(organizations::id.eq(id.as_uuid()))
+                .select((Option::<PolicyRow>::as_select(), sso_domains()))
                 .first(self.conn)
                 .optional()
                 .map_err(store_error)?;
-            return Ok(Some((org, policies.map(OrgPolicies::try_from).transpose()?.unwrap_or_default())));
+            let policies = match row {
+                Some((policies, sso)) => with_sso_domains(policies, sso)?,
+                None => OrgPolicies::default(),
+            };
+            return Ok(Some((org, policies)));
         }
         let row = organizations::table
             .left_join(org_policies::table)
             .filter(organizations::id.eq(id.as_uuid()))
             .filter(organizations::deleted_at.is_null())
-            .select((OrgRow::as_select(), Option::<PolicyRow>::as_select()))
+            .select((OrgRow::as_select(), Option::<PolicyRow>::as_select(), sso_domains()))
             .first(self.conn)
             .optional()
             .map_err(store_error)?;
-        let Some((org, policies)) = row else { return Ok(None) };
-        let policies = policies.map(OrgPolicies::try_from).transpose()?.unwrap_or_default();
-        Ok(Some((Organization::try_from(org)?, policies)))
+        let Some((org, policies, sso)) = row else { return Ok(None) };
+        Ok(Some((Organization::try_from(org)?, with_sso_domains(policies, sso)?)))
     }
 
     fn policies_of(&mut self, orgs: &[OrgId]) -> Result<Vec<(OrgId, OrgPolicies)>, StoreError> {
         let ids: Vec<Uuid> = orgs.iter().map(OrgId::as_uuid).collect();
-        let rows: Vec<(Uuid, PolicyRow)> = org_policies::table
-            .filter(org_policies::org_id.eq_any(ids))
-            .select((org_policies::org_id, PolicyRow::as_select()))
+        let rows: Vec<(Uuid, Option<PolicyRow>, Vec<String>)> = organizations::table
+            .left_join(org_policies::table)
+            .filter(organizations::id.eq_any(ids))
+            .select((organizations::id, Option::<PolicyRow>::as_select(), sso_domains()))
             .load(self.conn)
             .map_err(store_error)?;
-        rows.into_iter().map(|(id, row)| Ok((OrgId::from_uuid(id), OrgPolicies::try_from(row)?))).collect()
+        rows.into_iter()
+            .map(|(id, policies, sso)| Ok((OrgId::from_uuid(id), with_sso_domains(policies, sso)?)))
+            .collect()
     }
 
     fn save_mfa_policy(&mut self, org: OrgId, policy: &Versioned<MfaPolicy>) -> Result<(), StoreError> {
@@ -190,6 +215,7 @@ impl PolicyRepository for PgTx<'_> {
                 users::id,
                 users::name,
                 users::email,
+                users::email_verified,
                 memberships::role,
                 users::mfa_enrolled,
                 users::last_sign_in_method,
@@ -204,15 +230,16 @@ impl PolicyRepository for PgTx<'_> {
         if let Some(after) = after {
             query = query.filter(memberships::id.gt(after.as_uuid()));
         }
-        type Row = (Uuid, Uuid, Option<String>, Option<String>, String, bool, Option<String>, Option<IpNetwork>);
+        type Row = (Uuid, Uuid, Option<String>, Option<String>, bool, String, bool, Option<String>, Option<IpNetwork>);
         let rows: Vec<Row> = query.load(self.conn).map_err(store_error)?;
         rows.into_iter()
-            .map(|(member, user, name, email, role, mfa_enrolled, method, last_ip)| {
+            .map(|(member, user, name, email, email_verified, role, mfa_enrolled, method, last_ip)| {
                 Ok(MemberAccessFacts {
                     member_id: MemberId::from_uuid(member),
                     user_id: UserId::from_uuid(user),
                     name,
                     email,
+                    email_verified,
                     role: RoleKey::parse(&role).map_err(|e| corrupt("memberships", e))?,
                     mfa_enrolled,
                     sign_in_method: method.as_deref().and_then(|m| SignInMethod::parse(m).ok()),

@@ -78,6 +78,22 @@ diesel::table! {
 }
 
 diesel::table! {
+    join_requests (id) {
+        id -> Uuid,
+        org_id -> Uuid,
+        user_id -> Uuid,
+        email -> Text,
+        domain -> Text,
+        status -> Text,
+        decided_by -> Nullable<Uuid>,
+        decided_at -> Nullable<Timestamptz>,
+        role -> Nullable<Text>,
+        member_id -> Nullable<Uuid>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     memberships (id) {
         id -> Uuid,
         org_id -> Uuid,
@@ -99,6 +115,23 @@ diesel::table! {
         body -> Text,
         created_at -> Timestamptz,
         read_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    org_domains (id) {
+        id -> Uuid,
+        org_id -> Uuid,
+        domain -> Text,
+        challenge -> Text,
+        verified_at -> Nullable<Timestamptz>,
+        expires_at -> Nullable<Timestamptz>,
+        last_checked_at -> Nullable<Timestamptz>,
+        join_policy -> Text,
+        join_role -> Nullable<Text>,
+        join_role_set_by -> Nullable<Uuid>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
     }
 }
 
@@ -244,10 +277,13 @@ diesel::joinable!(invite_redemptions -> invites (invite_id));
 diesel::joinable!(invite_redemptions -> users (user_id));
 diesel::joinable!(invites -> organizations (org_id));
 diesel::joinable!(invites -> teams (team_id));
+diesel::joinable!(join_requests -> organizations (org_id));
 diesel::joinable!(memberships -> organizations (org_id));
 diesel::joinable!(memberships -> users (user_id));
 diesel::joinable!(notifications -> organizations (org_id));
 diesel::joinable!(notifications -> users (user_id));
+diesel::joinable!(org_domains -> organizations (org_id));
+diesel::joinable!(org_domains -> users (join_role_set_by));
 diesel::joinable!(org_policies -> organizations (org_id));
 diesel::joinable!(outbox_emails -> organizations (org_id));
 diesel::joinable!(roles -> organizations (org_id));
@@ -263,8 +299,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_events,
     invite_redemptions,
     invites,
+    join_requests,
     memberships,
     notifications,
+    org_domains,
     org_policies,
     organizations,
     outbox_emails,

@@ -77,6 +77,16 @@ impl UserRepository for PgTx<'_> {
             .map_err(store_error)
     }
 
+    fn find_user(&mut self, id: UserId) -> Result<Option<User>, StoreError> {
+        users::table
+            .find(id.as_uuid())
+            .select(UserRow::as_select())
+            .first(self.conn)
+            .optional()
+            .map(|row| row.map(User::from))
+            .map_err(store_error)
+    }
+
     fn upsert_user(&mut self, user: &User) -> Result<User, StoreError> {
         diesel::insert_into(users::table)
             .values(UserRow::from(user))

@@ -1,0 +1,1 @@
+//! Joining by domain, against in-memory fakes.

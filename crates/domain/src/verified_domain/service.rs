@@ -1,0 +1,349 @@
+//! Use cases of an organization's claimed domains.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+use super::dns::{DnsError, TxtResolver};
+use super::model::{DomainRef, DomainStatus, DomainWriteError, JoinPolicy, OrgDomain, CLAIM_TTL, MAX_DOMAINS_PER_ORG};
+use super::name::DomainName;
+use crate::access::{enter_org_to_administer_policies, role_permissions, Lock, OrgScope};
+use crate::audit::{AuditAction, AuditRecord, Changes, Target};
+use crate::authz::{Grant, Permission, RoleGrant, RoleKey};
+use crate::context::Caller;
+use crate::error::{AccessError, Invalid, StoreError};
+use crate::ids::{DomainId, OrgId};
+use crate::org::OrgRef;
+use crate::policy::{audit_break_glass, guard_lockout, LockoutRefusal, PolicyRefusal};
+use crate::store::{Store, Tx};
+use crate::time::Clock;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DomainError {
+    #[error(transparent)]
+    Access(#[from] AccessError),
+    #[error(transparent)]
+    Invalid(#[from] Invalid),
+    #[error("the organization already claimed {0}")]
+    AlreadyClaimed(String),
+    #[error("{0} is verified by another organization; a domain is verified by at most one")]
+    VerifiedElsewhere(String),
+    #[error("an organization holds at most {MAX_DOMAINS_PER_ORG} domains: release one first")]
+    TooMany,
+    #[error("{0} is not verified: verify it before opening it to its people")]
+    NotVerified(String),
+    #[error("the claim on {0} lapsed unverified: claim it again for a new record to publish")]
+    ClaimExpired(String),
+    #[error("no TXT record at {record_name} holds `{expected}` (found {})", if .found.is_empty() { "none".to_owned() } else { format!("{:?}", .found) })]
+    VerificationFailed { record_name: String, expected: String, found: Vec<String> },
+    #[error("the TXT record could not be looked up; try again shortly ({0})")]
+    DnsUnavailable(DnsError),
+    #[error("no role of the organization has the key `{0}`")]
+    UnknownRole(String),
+    #[error("this change would lock you out ({}): {}; send `force=true` to apply it anyway", .0.code(), .0.detail())]
+    WouldLockOutCaller(PolicyRefusal),
+    #[error("this change would lock out every owner of the organization; no owner could undo it")]
+    WouldLockOutEveryOwner,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<LockoutRefusal> for DomainError {
+    fn from(refusal: LockoutRefusal) -> Self {
+        match refusal {
+            LockoutRefusal::Caller(refusal) => DomainError::WouldLockOutCaller(refusal),
+            LockoutRefusal::EveryOwner => DomainError::WouldLockOutEveryOwner,
+        }
+    }
+}
+
+/// A join policy as the client sent it.
+#[derive(Debug, Clone, Default)]
+pub struct JoinPolicyInput {
+    pub join_policy: String,
+    /// Only with `auto`: the role people join with.
+    pub role: Option<String>,
+}
+
+/// The join policy a client asked for, before the rights behind it are checked.
+enum ProposedJoin {
+    Off,
+    Suggest,
+    Auto(RoleKey),
+}
+
+impl JoinPolicyInput {
+    fn parse(&self) -> Result<ProposedJoin, Invalid> {
+        let role = || -> Result<RoleKey, Invalid> {
+            let raw = self.role.as_deref().ok_or_else(|| {
+                Invalid::field("role", "required", "`auto` admits people with a role: name it in `role`")
+            })?;
+            let role = RoleKey::parse(raw).map_err(|e| Invalid::field("role", e.code, e.message))?;
+            if role.is_owner() {
+                return Err(Invalid::field("role", "owner_not_allowed", "nobody becomes an owner by their domain"));
+            }
+            Ok(role)
+        };
+        let proposed = match self.join_policy.as_str() {
+            "off" => ProposedJoin::Off,
+            "suggest" => ProposedJoin::Suggest,
+            "auto" => ProposedJoin::Auto(role()?),
+            _ => return Err(Invalid::field("join_policy", "invalid_join_policy", "one of off, suggest, auto")),
+        };
+        if self.role.is_some() && !matches!(proposed, ProposedJoin::Auto(_)) {
+            return Err(Invalid::field("role", "role_without_auto", "a role is set only with `join_policy: auto`"));
+        }
+        Ok(proposed)
+    }
+}
+
+/// What admitting people with `role` by their domain takes: the right to change members'
+/// roles and every permission of the role. Checked when the policy is set, and against
+/// the setter's rights as they are now whenever it admits someone.
+pub(crate) fn authorize_admission(
+    tx: &mut dyn Tx,
+    org: OrgId,
+    grant: &Grant,
+    role: &RoleKey,
+) -> Result<(), DomainError> {
+    grant.authorize(Permission::MembersUpdate)?;
+    let permissions = role_permissions(tx, org, role)?.ok_or_else(|| DomainError::UnknownRole(role.to_string()))?;
+    grant.may_change_role(None, Some(&RoleGrant { key: role, permissions }))?;
+    Ok(())
+}
+
+/// How a domain is described in the audit log.
+fn describe(domain: &OrgDomain) -> Value {
+    json!({
+        "join_policy": domain.join.name(),
+        "role": domain.join.role().map(RoleKey::as_str),
+    })
+}
+
+pub(crate) fn audit(
+    tx: &mut dyn Tx,
+    scope_actor: &crate::audit::Actor,
+    caller_meta: &crate::context::RequestMeta,
+    domain: &OrgDomain,
+    action: AuditAction,
+    mut changes: Changes,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    changes.set("domain", domain.name.as_str());
+    let target = Target::new("domain", domain.id);
+    let record = AuditRecord::new(domain.org_id, scope_actor, action, target, caller_meta, now);
+    tx.append_audit(&record.with_changes(changes))
+}
+
+/// Use cases of an organization's claimed domains. Every route enters the organization
+/// as a policy route: an owner locked out by SSO enforcement can still fix its domains.
+#[derive(Clone)]
+pub struct DomainService<S> {
+    store: S,
+    clock: Arc<dyn Clock>,
+    resolver: Arc<dyn TxtResolver>,
+}
+
+impl<S: Store> DomainService<S> {
+    pub fn new(store: S, clock: Arc<dyn Clock>, resolver: Arc<dyn TxtResolver>) -> Self {
+        Self { store, clock, resolver }
+    }
+
+    fn enter(
+        tx: &mut dyn Tx,
+        caller: &Caller,
+        org: &OrgRef,
+        permission: Permission,
+        now: DateTime<Utc>,
+        lock: Lock,
+    ) -> Result<OrgScope, DomainError> {
+        let scope = enter_org_to_administer_policies::<DomainError>(tx, caller, org, now, lock)?;
+        scope.grant.authorize(permission)?;
+        audit_break_glass(tx, &scope, caller, now)?;
+        Ok(scope)
+    }
+
+    fn find(tx: &mut dyn Tx, org: OrgId, domain: &str, lock: bool) -> Result<OrgDomain, DomainError> {
+        let not_found = || DomainError::Access(AccessError::NotFound("domain"));
+        let reference = DomainRef::parse(domain).ok_or_else(not_found)?;
+        tx.find_domain(org, &reference, lock)?.ok_or_else(not_found)
+    }
+
+    /// Claims a domain; the answer holds the TXT record to publish. A claim that lapsed
+    /// is renewed with a new challenge.
+    pub fn claim(&self, caller: &Caller, org: &OrgRef, domain: &str) -> Result<OrgDomain, DomainError> {
+        let now = self.clock.now();
+        let name = DomainName::parse_claimable(domain).map_err(|e| Invalid::field("domain", e.code, e.message))?;
+        self.store.transaction(|tx| {
+            let scope = Self::enter(tx, caller, org, Permission::SecurityUpdate, now, Lock::Org)?;
+            if tx.verified_domain(&name)?.is_some_and(|held| held.org_id != scope.org.id) {
+                return Err(DomainError::VerifiedElsewhere(name.to_string()));
+            }
+            let existing = tx.find_domain(scope.org.id, &DomainRef::Name(name.clone()), true)?;
+            let renewed = match existing {
+                Some(claim) if claim.status(now) == DomainStatus::Expired => Some(claim),
+                Some(_) => return Err(DomainError::AlreadyClaimed(name.to_string())),
+                None if tx.list_domains(scope.org.id)?.len() >= MAX_DOMAINS_PER_ORG => {
+                    return Err(DomainError::TooMany)
+                }
+                None => None,
+            };
+            let claim = OrgDomain {
+                id: renewed.as_ref().map_or_else(DomainId::generate, |c| c.id),
+                org_id: scope.org.id,
+                name: name.clone(),
+                challenge: Uuid::new_v4().simple().to_string(),
+                verified_at: None,
+                expires_at: Some(now + CLAIM_TTL),
+                last_checked_at: None,
+                join: renewed.as_ref().map(|c| c.join.clone()).unwrap_or_default(),
+                created_at: renewed.as_ref().map_or(now, |c| c.created_at),
+                updated_at: now,
+            };
+            match renewed {
+                Some(_) => tx.update_domain(&claim),
+                None => tx.insert_domain(&claim),
+            }
+            .map_err(|e| with_name(e, &name))?;
+            let mut changes = Changes::new();
+            changes.set("record_name", claim.record_name());
+            changes.set("expires_at", claim.expires_at.map(|t| t.to_rfc3339()));
+            audit(tx, &scope.actor, &caller.meta, &claim, AuditAction::DomainClaimed, changes, now)?;
+            Ok(claim)
+        })
+    }
+
+    /// Every domain of the organization, by name.
+    pub fn list(&self, caller: &Caller, org: &OrgRef) -> Result<Vec<OrgDomain>, DomainError> {
+        let now = self.clock.now();
+        self.store.transaction(|tx| {
+            let scope = Self::enter(tx, caller, org, Permission::SecurityRead, now, Lock::None)?;
+            Ok(tx.list_domains(scope.org.id)?)
+        })
+    }
+
+    pub fn get(&self, caller: &Caller, org: &OrgRef, domain: &str) -> Result<OrgDomain, DomainError> {
+        let now = self.clock.now();
+        self.store.transaction(|tx| {
+            let scope = Self::enter(tx, caller, org, Permission::SecurityRead, now, Lock::None)?;
+            Self::find(tx, scope.org.id, domain, false)
+        })
+    }
+
+    /// Sets who of the domain's people may join and how. `suggest` and `auto` need a
+    /// verified domain; `auto` needs a person who could admit people with that role
+    /// themselves, and stays bound to their rights.
+    pub fn set_join_policy(
+        &self,
+        caller: &Caller,
+        org: &OrgRef,
+        domain: &str,
+        input: JoinPolicyInput,
+    ) -> Result<OrgDomain, DomainError> {
+        let now = self.clock.now();
+        let proposed = input.parse()?;
+        self.store.transaction(|tx| {
+            let scope = Self::enter(tx, caller, org, Permission::SecurityUpdate, now, Lock::Org)?;
+            let current = Self::find(tx, scope.org.id, domain, true)?;
+            let join = match proposed {
+                ProposedJoin::Off => JoinPolicy::Off,
+                ProposedJoin::Suggest => JoinPolicy::Suggest,
+                ProposedJoin::Auto(role) => {
+                    let user = scope.user.as_ref().ok_or(AccessError::UserRequired)?;
+                    authorize_admission(tx, scope.org.id, &scope.grant, &role)?;
+                    JoinPolicy::Auto { role, set_by: user.id }
+                }
+            };
+            if join.is_open() && !current.is_verified() {
+                return Err(DomainError::NotVerified(current.name.to_string()));
+            }
+            if join == current.join {
+                return Ok(current);
+            }
+            let next = OrgDomain { join, updated_at: now, ..current.clone() };
+            tx.update_domain(&next).map_err(|e| with_name(e, &next.name))?;
+            let mut changes = Changes::new();
+            changes.diff("join", &describe(&current), &describe(&next));
+            audit(tx, &scope.actor, &caller.meta, &next, AuditAction::DomainJoinPolicyUpdated, changes, now)?;
+            Ok(next)
+        })
+    }
+
+    /// Gives the domain up: its people are no longer offered or admitted, nor held to SSO.
+    pub fn release(&self, caller: &Caller, org: &OrgRef, domain: &str) -> Result<(), DomainError> {
+        let now = self.clock.now();
+        self.store.transaction(|tx| {
+            let scope = Self::enter(tx, caller, org, Permission::SecurityUpdate, now, Lock::Org)?;
+            let current = Self::find(tx, scope.org.id, domain, true)?;
+            tx.delete_domain(scope.org.id, current.id)?;
+            let mut changes = Changes::new();
+            changes.set("was", current.status(now).as_str());
+            audit(tx, &scope.actor, &caller.meta, &current, AuditAction::DomainReleased, changes, now)?;
+            Ok(())
+        })
+    }
+
+    /// Looks the TXT record up now and, if it proves the claim, verifies the domain. The
+    /// lookup runs outside any transaction; the claim is then checked again, locked, so a
+    /// renewed or released claim is never verified by a stale answer. With SSO enforced,
+    /// verifying brings the domain's people under it: the no-lock-out rules apply, and
+    /// `force` lets the caller lock themselves out (never every owner).
+    pub fn verify(&self, caller: &Caller, org: &OrgRef, domain: &str, force: bool) -> Result<OrgDomain, DomainError> {
+        let seen = self.store.transaction(|tx| {
+            let scope = Self::enter(tx, caller, org, Permission::SecurityUpdate, self.clock.now(), Lock::None)?;
+            Self::find(tx, scope.org.id, domain, false)
+        })?;
+        match seen.status(self.clock.now()) {
+            DomainStatus::Verified => return Ok(seen),
+            DomainStatus::Expired => return Err(DomainError::ClaimExpired(seen.name.to_string())),
+            DomainStatus::Unverified => {}
+        }
+        let records = self.resolver.txt_records(&seen.record_name()).map_err(DomainError::DnsUnavailable)?;
+        if !seen.proven_by(&records) {
+            return Err(DomainError::VerificationFailed {
+                record_name: seen.record_name(),
+                expected: seen.record_value(),
+                found: records.into_iter().take(10).collect(),
+            });
+        }
+        let now = self.clock.now();
+        self.store.transaction(|tx| {
+            let scope = Self::enter(tx, caller, org, Permission::SecurityUpdate, now, Lock::Org)?;
+            let current = Self::find(tx, scope.org.id, &seen.id.to_string(), true)?;
+            if current.challenge != seen.challenge || current.status(now) != DomainStatus::Unverified {
+                return Err(AccessError::NotFound("domain").into());
+            }
+            if tx.verified_domain(&current.name)?.is_some() {
+                return Err(DomainError::VerifiedElsewhere(current.name.to_string()));
+            }
+            if tx.find_sso_config(scope.org.id)?.is_some_and(|sso| sso.policy.enforced) {
+                let mut proposed = scope.policies.clone();
+                proposed.sso_domains.insert(current.name.clone());
+                guard_lockout(tx, &scope, caller, &proposed, now, force)??;
+            }
+            let next = OrgDomain {
+                verified_at: Some(now),
+                expires_at: None,
+                last_checked_at: Some(now),
+                updated_at: now,
+                ..current
+            };
+            tx.update_domain(&next).map_err(|e| with_name(e, &next.name))?;
+            let mut changes = Changes::new();
+            changes.set("record_name", next.record_name());
+            audit(tx, &scope.actor, &caller.meta, &next, AuditAction::DomainVerified, changes, now)?;
+            Ok(next)
+        })
+    }
+}
+
+/// Names the domain in a write error the repository could only describe.
+fn with_name(err: DomainWriteError, name: &DomainName) -> DomainError {
+    match err {
+        DomainWriteError::AlreadyClaimed => DomainError::AlreadyClaimed(name.to_string()),
+        DomainWriteError::VerifiedElsewhere => DomainError::VerifiedElsewhere(name.to_string()),
+        DomainWriteError::Store(e) => DomainError::Store(e),
+    }
+}

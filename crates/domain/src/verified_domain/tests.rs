@@ -1,0 +1,1 @@
+//! Claiming, verifying and re-verifying domains, against in-memory fakes.
