@@ -24,8 +24,9 @@ run: ## Start the service on 127.0.0.1:8080 (creates and migrates its database)
 test: test-deps ## Run every test (unit, doc and black-box HTTP against PostgreSQL)
 	cargo test --workspace --all-features
 
-test-deps: ## What the tests need beyond Rust: a real SMTP server (Python aiosmtpd) for email delivery tests, and the contract fuzzer (schemathesis)
+test-deps: ## What the tests need beyond Rust: a real SMTP server (Python aiosmtpd) for email delivery tests, the contract fuzzer (schemathesis) and its DNS server (dnslib)
 	@python3 -c 'import aiosmtpd' 2>/dev/null || python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore aiosmtpd
+	@python3 -c 'import dnslib' 2>/dev/null || python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore dnslib
 	@python3 -c 'import importlib.metadata as m, sys; sys.exit(m.version("schemathesis") != "$(SCHEMATHESIS_VERSION)")' 2>/dev/null || python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore 'schemathesis==$(SCHEMATHESIS_VERSION)'
 
 contract: test-deps ## Fuzz the served OpenAPI document with schemathesis, every check, fixed seed (~3 min)

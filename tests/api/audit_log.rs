@@ -344,6 +344,13 @@ const AUDITED: &[(&str, &str, &str)] = &[
     ("PUT", "/v1/orgs/{org}/sso", "sso.config_updated"),
     ("PUT", "/v1/orgs/{org}/scim", "scim.config_updated"),
     ("POST", "/v1/orgs/{org}/mfa/reminders", "security.mfa_reminders_sent"),
+    ("POST", "/v1/orgs/{org}/domains", "domain.claimed"),
+    ("PATCH", "/v1/orgs/{org}/domains/{domain}", "domain.join_policy_updated"),
+    ("DELETE", "/v1/orgs/{org}/domains/{domain}", "domain.released"),
+    ("POST", "/v1/orgs/{org}/domains/{pending_domain}/verify", "domain.verified"),
+    ("POST", "/v1/orgs/{org}/join-requests", "join_request.created"),
+    ("POST", "/v1/orgs/{org}/join-requests/{request}/approve", "join_request.approved"),
+    ("POST", "/v1/orgs/{org}/join-requests/{request}/deny", "join_request.denied"),
 ];
 
 /// Mutating routes that change no organization, so write no audit record.
@@ -370,6 +377,8 @@ fn audited_body(method: &str, path: &str, f: &crate::authorization::Fixture) -> 
         ("PUT", "/v1/orgs/{org}/security-policy") => json!({ "max_session_age_secs": 86400 }),
         ("PUT", "/v1/orgs/{org}/sso") => crate::authorization::sso_config(),
         ("PUT", "/v1/orgs/{org}/scim") => json!({ "enabled": true }),
+        ("POST", "/v1/orgs/{org}/domains") => json!({ "domain": "audit-claim.example.com" }),
+        ("PATCH", "/v1/orgs/{org}/domains/{domain}") => json!({ "join_policy": "off" }),
         ("PUT", _) => json!({ "is_manager": true }),
         ("POST", _) => json!({}),
         _ => return None,
@@ -386,7 +395,8 @@ async fn every_mutating_route_writes_exactly_one_audit_record() {
             item.as_object().unwrap().keys().filter(|m| ["post", "put", "patch", "delete"].contains(&m.as_str()))
         {
             let method = method.to_uppercase();
-            let audited = AUDITED.iter().any(|(m, p, _)| *m == method && p == path);
+            let audited =
+                AUDITED.iter().any(|(m, p, _)| *m == method && p.replace("{pending_domain}", "{domain}") == *path);
             if !audited && !NOT_AUDITED.iter().any(|(m, p)| *m == method && p == path) {
                 uncovered.push(format!("{method} {path}"));
             }
@@ -404,7 +414,14 @@ async fn every_mutating_route_writes_exactly_one_audit_record() {
             .replace("{key}", &f.key)
             .replace("{team}", &f.team)
             .replace("{invite}", &f.invite)
-            .replace("{token}", &f.invite_token);
+            .replace("{token}", &f.invite_token)
+            .replace("{pending_domain}", &f.pending_domain)
+            .replace("{domain}", &f.domain)
+            .replace("{request}", &f.join_request);
+        let joiner = crate::helpers::claims_token(
+            &format!("joiner-{case}"),
+            json!({ "email": format!("joiner@{}", f.domain_name) }),
+        );
         let invitee = app.token_with(api::auth::DevToken {
             subject: format!("invitee-{case}"),
             email: Some("invitee@example.com".into()),
@@ -417,6 +434,7 @@ async fn every_mutating_route_writes_exactly_one_audit_record() {
         let token = match *template {
             "/v1/orgs/{org}/leave" => &f.tokens[2],
             "/v1/invites/{token}/accept" => &invitee,
+            "/v1/orgs/{org}/join-requests" => &joiner,
             _ => &f.tokens[0],
         };
         let response = app

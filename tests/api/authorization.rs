@@ -130,8 +130,12 @@ pub struct Fixture {
     pub member: String,
     pub role: String,
     pub key: String,
-    /// A verified domain open to its people (`suggest`), and a pending request to join.
+    /// A verified domain open to its people (`suggest`), its name, and a pending request to
+    /// join by it.
     pub domain: String,
+    pub domain_name: String,
+    /// A claimed domain whose record is published but not yet verified.
+    pub pending_domain: String,
     pub join_request: String,
     /// owner, admin, member, auditor, API key, outsider: the matrix's columns.
     pub tokens: Vec<String>,
@@ -174,7 +178,13 @@ pub async fn fixture(app: &TestApp, case: usize) -> Fixture {
     let invite = json!({ "role": "member", "email": "invitee@example.com" });
     let invite =
         expect_status(app.post(&format!("/v1/orgs/{org}/invites"), &owner, invite).await, StatusCode::CREATED).await;
-    let domain = verified_domain(app, &org, &owner, &format!("c{case}.matrix-org.com"), "suggest").await;
+    let domain_name = format!("c{case}.matrix-org.com");
+    let domain = verified_domain(app, &org, &owner, &domain_name, "suggest").await;
+    let pending = json!({ "domain": format!("p{case}.matrix-org.com") });
+    let pending =
+        expect_status(app.post(&format!("/v1/orgs/{org}/domains"), &owner, pending).await, StatusCode::CREATED).await;
+    let record = &pending["verification"];
+    app.dns.set_txt(record["name"].as_str().unwrap(), &[record["value"].as_str().unwrap()]);
     let requester = app.token_with(DevToken {
         subject: format!("c{case}-requester"),
         email: Some(format!("requester@c{case}.matrix-org.com")),
@@ -190,6 +200,8 @@ pub async fn fixture(app: &TestApp, case: usize) -> Fixture {
     .await;
     Fixture {
         domain,
+        domain_name,
+        pending_domain: pending["id"].as_str().unwrap().to_owned(),
         join_request: join_request["id"].as_str().unwrap().to_owned(),
         invite: invite["id"].as_str().unwrap().to_owned(),
         invite_token: invite["token"].as_str().unwrap().to_owned(),

@@ -40,11 +40,9 @@ async fn claim_publish_verify_then_suggest_request_and_approve() {
     let verify = format!("/v1/orgs/{org}/domains/{id}/verify");
 
     // Not published yet, then someone else's value: refused, and the claim stays unverified.
-    expect_problem(app.post(&verify, &owner, json!({})).await, StatusCode::UNPROCESSABLE_ENTITY, "verification_failed")
-        .await;
+    expect_problem(app.post(&verify, &owner, json!({})).await, StatusCode::CONFLICT, "verification_failed").await;
     app.dns.set_txt("_orgd-challenge.acme-corp.com", &["orgd-domain-verification=someone-elses"]);
-    expect_problem(app.post(&verify, &owner, json!({})).await, StatusCode::UNPROCESSABLE_ENTITY, "verification_failed")
-        .await;
+    expect_problem(app.post(&verify, &owner, json!({})).await, StatusCode::CONFLICT, "verification_failed").await;
     // A resolver that cannot tell is not a proof of anything.
     app.dns.fail("_orgd-challenge.acme-corp.com");
     expect_problem(app.post(&verify, &owner, json!({})).await, StatusCode::SERVICE_UNAVAILABLE, "dns_unavailable")

@@ -136,6 +136,14 @@ def meet_rules(case):
             body["ip_allowlist"] = [_network(item) for item in body["ip_allowlist"]]
     if label == "PUT /v1/orgs/{org}/sso" and body is not None and isinstance(body.get("connection"), MutableMapping):
         _meet_sso_rules(body["connection"])
+    # A role is set only with `auto`, and `auto` needs one the organization has.
+    if label == "PATCH /v1/orgs/{org}/domains/{domain}" and body is not None:
+        if body.get("join_policy") == "auto":
+            if body.get("role") is None or (isinstance(body.get("role"), str) and ROLE_KEY.fullmatch(body["role"])):
+                body["role"] = ROLE
+        elif body.get("join_policy") in ("off", "suggest") and isinstance(body.get("role"), str):
+            if ROLE_KEY.fullmatch(body["role"]):
+                del body["role"]
     if label == "DELETE /v1/orgs/{org}/roles/{role}" and isinstance(case.query, MutableMapping):
         if isinstance(case.query.get("reassign_to"), str) and ROLE_KEY.fullmatch(case.query["reassign_to"]):
             case.query["reassign_to"] = ROLE

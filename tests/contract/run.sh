@@ -33,8 +33,10 @@ export ORGD_WORKERS=2 RUST_LOG=${RUST_LOG:-warn}
 unset ORGD_JWT_ISSUER ORGD_JWT_AUDIENCE ORGD_JWKS_FILE ORGD_SMTP_URL
 
 server=
+dns=
 cleanup() {
   if [ -n "$server" ]; then kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; fi
+  if [ -n "$dns" ]; then kill "$dns" 2>/dev/null || true; wait "$dns" 2>/dev/null || true; fi
   PGOPTIONS=--client-min-messages=warning psql "$base/postgres" -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)" || true
   rm -rf "$work"
 }
@@ -46,6 +48,13 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 30 -s
   -keyout "$work/idp-key.pem" -out "$work/idp-cert.pem" 2>/dev/null
 CONTRACT_SAML_CERT=$(cat "$work/idp-cert.pem")
 export CONTRACT_SAML_CERT
+
+# Domain verification asks a DNS server of the run's own, which knows no name.
+dns_port=$(python3 -c 'import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+echo '{}' >"$work/dns.json"
+python3 tests/contract/dns_server.py "$dns_port" "$work/dns.json" >"$work/dns.log" 2>&1 &
+dns=$!
+export ORGD_DNS_RESOLVER=127.0.0.1:$dns_port
 
 "$bin" serve >"$work/server.log" 2>&1 &
 server=$!
@@ -76,10 +85,25 @@ CONTRACT_KEY=$(create "/v1/orgs/$org/api-keys" '{"name": "Contract", "permission
 CONTRACT_INVITE=$(create "/v1/orgs/$org/invites" '{"role": "member", "email": "invited@contract.test"}' id)
 CONTRACT_DOOMED_INVITE=$(create "/v1/orgs/$org/invites" '{"role": "member"}' id)
 CONTRACT_INVITE_TOKEN=$(create "/v1/orgs/$org/invites" '{"role": "member", "max_uses": 5}' token)
+CONTRACT_DOMAIN=$(create "/v1/orgs/$org/domains" '{"domain": "contract.example.com"}' id)
+CONTRACT_DOOMED_DOMAIN=$(create "/v1/orgs/$org/domains" '{"domain": "doomed.example.com"}' id)
+# A verified domain open to its people, and a person of it asking to join.
+joined=$(curl -fsS -X POST "$url/v1/orgs/$org/domains" -H "Authorization: Bearer $token" \
+  -H 'Content-Type: application/json' -d '{"domain": "joiners.example.com"}')
+python3 -c 'import json, sys; r = json.loads(sys.argv[1])["verification"]; print(json.dumps({r["name"]: [r["value"]]}))' \
+  "$joined" >"$work/dns.json"
+joined=$(python3 -c 'import json, sys; print(json.loads(sys.argv[1])["id"])' "$joined")
+curl -fsS -o /dev/null -X POST "$url/v1/orgs/$org/domains/$joined/verify" -H "Authorization: Bearer $token"
+curl -fsS -o /dev/null -X PATCH "$url/v1/orgs/$org/domains/$joined" -H "Authorization: Bearer $token" \
+  -H 'Content-Type: application/json' -d '{"join_policy": "suggest"}'
+joiner=$("$bin" token --sub contract-joiner --email joiner@joiners.example.com --name 'Contract Joiner' --ttl 1h)
+CONTRACT_JOIN_REQUEST=$(curl -fsS -X POST "$url/v1/orgs/$org/join-requests" -H "Authorization: Bearer $joiner" |
+  python3 -c 'import json, sys; print(json.load(sys.stdin)["id"])')
 CONTRACT_MEMBER=$(curl -fsS "$url/v1/orgs/$org/members" -H "Authorization: Bearer $token" |
   python3 -c 'import json, sys; print(json.load(sys.stdin)["data"][0]["id"])')
 export CONTRACT_ORG CONTRACT_DOOMED_ORG CONTRACT_TEAM CONTRACT_DOOMED_TEAM CONTRACT_ROLE CONTRACT_DOOMED_ROLE \
-  CONTRACT_KEY CONTRACT_INVITE CONTRACT_DOOMED_INVITE CONTRACT_INVITE_TOKEN CONTRACT_MEMBER
+  CONTRACT_KEY CONTRACT_INVITE CONTRACT_DOOMED_INVITE CONTRACT_INVITE_TOKEN CONTRACT_MEMBER \
+  CONTRACT_DOMAIN CONTRACT_DOOMED_DOMAIN CONTRACT_JOIN_REQUEST
 export SCHEMATHESIS_HOOKS=$PWD/tests/contract/contract_hooks.py
 export PYTHONDONTWRITEBYTECODE=1
 

@@ -458,7 +458,7 @@ problems! {
         DomainError::ClaimExpired(_) => GONE "claim_expired" "Gone",
             "the claim lapsed unverified; claim the domain again for a new record",
             err.to_string();
-        DomainError::VerificationFailed { .. } => UNPROCESSABLE_ENTITY "verification_failed" "Verification failed",
+        DomainError::VerificationFailed { .. } => CONFLICT "verification_failed" "Conflict",
             "no TXT record at the claim's name holds its value (yet): publish it and try again",
             err.to_string();
         DomainError::DnsUnavailable(_) => SERVICE_UNAVAILABLE "dns_unavailable" "Service unavailable",

@@ -360,6 +360,13 @@ pub mod shape {
     /// Characters of a URL path that no URL parser changes the meaning of.
     const PATH_CHARS: &str = "A-Za-z0-9._~!$&'()*+,;=:@%/-";
 
+    /// A domain name of at most `max_len` characters once trimmed (one trailing dot
+    /// allowed): two labels or more, the last starting with a letter.
+    pub fn domain_name(max_len: usize, raw_max: usize) -> ObjectBuilder {
+        let core = format!("(?![!-~]{{{}}})(?:{LABEL}\\.)+{LAST_LABEL}\\.?", max_len + 1);
+        trimmed(&core, Some(raw_max))
+    }
+
     /// An absolute `https` URL of at most `max_len` characters once trimmed, without a
     /// fragment (and, unless `with_query`, a query), whose host is a DNS name ending in a
     /// label that starts with a letter: a URL parser reads a host ending in a number as an

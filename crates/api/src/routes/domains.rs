@@ -93,10 +93,12 @@ pub struct DomainList {
 #[derive(Debug, Deserialize, ToSchema, Validate)]
 #[serde(deny_unknown_fields)]
 pub struct ClaimDomainRequest {
-    /// A domain the organization's people have email addresses at; never a public email
-    /// provider (gmail.com, outlook.com, …) or a public suffix.
-    #[schema(example = "acme.com", min_length = 1, max_length = 253)]
-    #[validate(length(min = 1, max = 253, code = "invalid_domain"))]
+    /// A domain the organization's people have email addresses at (an internationalized
+    /// one in its ASCII `xn--` form); never a public email provider (gmail.com,
+    /// outlook.com, …) or a public suffix (`co.uk`), which are refused with
+    /// `public_email_provider` and `public_suffix`.
+    #[schema(schema_with = claimable_domain)]
+    #[validate(length(max = 1000, code = "too_long"))]
     pub domain: String,
 }
 
@@ -124,10 +126,22 @@ impl JoinPolicyName {
 #[serde(deny_unknown_fields)]
 pub struct JoinPolicyRequest {
     pub join_policy: JoinPolicyName,
-    /// Only with `auto`, and required there: the role people join with.
-    #[schema(example = "member", min_length = 1, max_length = 64, pattern = "^[a-z][a-z0-9_-]*$")]
-    #[validate(length(min = 1, max = 64, code = "invalid_length"))]
+    /// Only with `auto`, and required there (`required`; with another policy,
+    /// `role_without_auto`): the role people join with, one the organization has, never
+    /// `owner`.
+    #[schema(schema_with = join_role)]
+    #[validate(length(min = 1, max = 40, code = "invalid_length"))]
     pub role: Option<String>,
+}
+
+fn claimable_domain() -> utoipa::openapi::schema::Object {
+    crate::openapi::shape::domain_name(domain::verified_domain::DomainName::MAX_CLAIMABLE_LEN, 1000)
+        .examples(["acme.com"])
+        .build()
+}
+
+fn join_role() -> utoipa::openapi::schema::Object {
+    crate::openapi::shape::nullable(crate::openapi::shape::role_key(true).examples(["member"]))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

@@ -123,8 +123,12 @@ fn join_request_status() -> Object {
 pub struct ApproveParams {
     /// The role to admit with; default the domain's `auto` role, else `member`. The
     /// approver must be able to grant it.
-    #[param(min_length = 1, max_length = 64, pattern = "^[a-z][a-z0-9_-]*$")]
+    #[param(schema_with = approve_role)]
     pub role: Option<String>,
+}
+
+fn approve_role() -> Object {
+    crate::openapi::shape::role_key(false).examples(["member"]).build()
 }
 
 /// Organizations the caller may join by their verified email's domain (at most one: a

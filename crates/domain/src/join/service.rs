@@ -151,10 +151,11 @@ impl<S: Store> JoinService<S> {
                 return Err(JoinError::EmailNotVerified);
             }
             let (org, policies) = tx.find_org_for_entry(*org_id, true)?.ok_or_else(not_found)?;
-            let domain = open_domain_of(tx, org.id, &user)?.ok_or_else(not_found)?;
+            // A member learns nothing from being told so.
             if tx.find_membership_of_user(org.id, user.id)?.is_some() {
                 return Err(JoinError::AlreadyMember);
             }
+            let domain = open_domain_of(tx, org.id, &user)?.ok_or_else(not_found)?;
             if tx.pending_join_request(org.id, user.id)?.is_some() {
                 return Err(JoinError::AlreadyRequested);
             }

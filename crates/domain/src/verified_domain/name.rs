@@ -35,6 +35,9 @@ impl DomainName {
     pub const MAX_LEN: usize = 253;
     /// Longest label.
     pub const MAX_LABEL_LEN: usize = 63;
+    /// Longest name that can be claimed: its challenge record `_orgd-challenge.<name>`
+    /// must itself be a name.
+    pub const MAX_CLAIMABLE_LEN: usize = Self::MAX_LEN - "_orgd-challenge.".len();
 
     /// Trims, drops one trailing dot, lower-cases and converts an internationalized name
     /// to its ASCII form, then checks it is a domain name someone can own.
