@@ -299,6 +299,10 @@ impl<S: Store> JoinService<S> {
                     domain.as_ref().and_then(|d| d.join.role().cloned()).unwrap_or_else(|| SystemRole::Member.key())
                 }
             };
+            // As with invites: nobody joins as an owner; ownership is handed over later.
+            if role.is_owner() {
+                return Err(Invalid::field("role", "owner_not_allowed", "nobody joins as an owner").into());
+            }
             let permissions =
                 role_permissions(tx, scope.org.id, &role)?.ok_or_else(|| JoinError::UnknownRole(role.to_string()))?;
             scope.grant.may_change_role(None, Some(&RoleGrant { key: &role, permissions }))?;

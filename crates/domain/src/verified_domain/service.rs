@@ -159,9 +159,23 @@ impl<S: Store> DomainService<S> {
         now: DateTime<Utc>,
         lock: Lock,
     ) -> Result<OrgScope, DomainError> {
+        let scope = Self::enter_unaudited(tx, caller, org, permission, now, lock)?;
+        audit_break_glass(tx, &scope, caller, now)?;
+        Ok(scope)
+    }
+
+    /// [`Self::enter`] for the second transaction of one request, whose first one already
+    /// recorded a break-glass entry.
+    fn enter_unaudited(
+        tx: &mut dyn Tx,
+        caller: &Caller,
+        org: &OrgRef,
+        permission: Permission,
+        now: DateTime<Utc>,
+        lock: Lock,
+    ) -> Result<OrgScope, DomainError> {
         let scope = enter_org_to_administer_policies::<DomainError>(tx, caller, org, now, lock)?;
         scope.grant.authorize(permission)?;
-        audit_break_glass(tx, &scope, caller, now)?;
         Ok(scope)
     }
 
@@ -310,7 +324,7 @@ impl<S: Store> DomainService<S> {
         }
         let now = self.clock.now();
         self.store.transaction(|tx| {
-            let scope = Self::enter(tx, caller, org, Permission::SecurityUpdate, now, Lock::Org)?;
+            let scope = Self::enter_unaudited(tx, caller, org, Permission::SecurityUpdate, now, Lock::Org)?;
             let current = Self::find(tx, scope.org.id, &seen.id.to_string(), true)?;
             if current.challenge != seen.challenge || current.status(now) != DomainStatus::Unverified {
                 return Err(AccessError::NotFound("domain").into());
@@ -318,10 +332,11 @@ impl<S: Store> DomainService<S> {
             if tx.verified_domain(&current.name)?.is_some() {
                 return Err(DomainError::VerifiedElsewhere(current.name.to_string()));
             }
+            let mut forced = false;
             if tx.find_sso_config(scope.org.id)?.is_some_and(|sso| sso.policy.enforced) {
                 let mut proposed = scope.policies.clone();
                 proposed.sso_domains.insert(current.name.clone());
-                guard_lockout(tx, &scope, caller, &proposed, now, force)??;
+                forced = guard_lockout(tx, &scope, caller, &proposed, now, force)??.caller.is_some();
             }
             let next = OrgDomain {
                 verified_at: Some(now),
@@ -333,6 +348,9 @@ impl<S: Store> DomainService<S> {
             tx.update_domain(&next).map_err(|e| with_name(e, &next.name))?;
             let mut changes = Changes::new();
             changes.set("record_name", next.record_name());
+            if forced {
+                changes.set("forced", true);
+            }
             audit(tx, &scope.actor, &caller.meta, &next, AuditAction::DomainVerified, changes, now)?;
             Ok(next)
         })
