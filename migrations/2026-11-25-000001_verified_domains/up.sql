@@ -12,6 +12,8 @@ CREATE TABLE org_domains (
     -- When an unverified claim lapses; a verified one does not.
     expires_at       timestamptz,
     last_checked_at  timestamptz,
+    -- When the daily check first found the record gone; unverified only if still gone later.
+    missing_since    timestamptz,
     join_policy      text NOT NULL DEFAULT 'off' CHECK (join_policy IN ('off', 'suggest', 'auto')),
     -- Under `auto`: the role people join with, and who chose it (whose rights bound it).
     join_role        text CHECK (join_role <> 'owner'),
@@ -20,6 +22,7 @@ CREATE TABLE org_domains (
     updated_at       timestamptz NOT NULL,
     CONSTRAINT org_domains_org_domain_key UNIQUE (org_id, domain),
     CHECK ((verified_at IS NULL) = (expires_at IS NOT NULL)),
+    CHECK (missing_since IS NULL OR verified_at IS NOT NULL),
     CHECK ((join_policy = 'auto') = (join_role IS NOT NULL)),
     CHECK ((join_role IS NULL) = (join_role_set_by IS NULL))
 );

@@ -278,10 +278,27 @@ async fn a_domain_whose_record_disappears_is_unverified_by_the_daily_check_and_t
     let lost = verified_domain(&app, &org, &owner, "lost.example.com", "suggest").await;
     app.dns.remove("_orgd-challenge.lost.example.com");
     app.db.execute("UPDATE org_domains SET last_checked_at = now() - interval '25 hours'").unwrap();
+    let lost_path = format!("/v1/orgs/{org}/domains/{lost}");
+    // Gone at the first look: marked, still verified, looked at again an hour later.
+    let mut marked = Value::Null;
+    for _ in 0..100 {
+        marked = expect_status(app.get(&lost_path, &owner).await, StatusCode::OK).await;
+        if marked["record_missing_since"].is_string() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(marked["status"], "verified", "{marked}");
+    assert!(marked["record_missing_since"].is_string(), "{marked}");
+    app.db
+        .execute(
+            "UPDATE org_domains SET missing_since = now() - interval '2 hours', \
+             last_checked_at = now() - interval '25 hours' WHERE missing_since IS NOT NULL",
+        )
+        .unwrap();
     let mut status = Value::Null;
     for _ in 0..100 {
-        let domain =
-            expect_status(app.get(&format!("/v1/orgs/{org}/domains/{lost}"), &owner).await, StatusCode::OK).await;
+        let domain = expect_status(app.get(&lost_path, &owner).await, StatusCode::OK).await;
         status = domain["status"].clone();
         if status == "unverified" {
             assert!(domain["expires_at"].is_string(), "a new 7-day window to publish the record again");
@@ -361,4 +378,27 @@ async fn sso_enforced_holds_the_domain_s_people_to_sso_and_nobody_else() {
         "would_lock_out_every_owner",
     )
     .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn deleting_an_organization_releases_its_domains() {
+    let app = TestApp::spawn().await;
+    let owner = app.token_with_mfa("owner");
+    let org = app.create_org(&owner, "Leaving").await;
+    verified_domain(&app, &org, &owner, "leaving.example.com", "suggest").await;
+    expect_status(app.delete(&format!("/v1/orgs/{org}"), &owner).await, StatusCode::NO_CONTENT).await;
+    let deleted = app.audit(&org).into_iter().find(|e| e.action == "org.deleted").expect("audited");
+    assert!(deleted.changes.to_string().contains("leaving.example.com"), "{}", deleted.changes);
+
+    let next_owner = app.token_with_mfa("next");
+    let next = app.create_org(&next_owner, "Arriving").await;
+    let claimed = claim(&app, &next, &next_owner, "leaving.example.com").await;
+    publish(&app, &claimed);
+    let id = claimed["id"].as_str().unwrap();
+    let verified = expect_status(
+        app.post(&format!("/v1/orgs/{next}/domains/{id}/verify"), &next_owner, json!({})).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(verified["status"], "verified");
 }

@@ -982,6 +982,12 @@ impl crate::verified_domain::DomainRepository for State {
         Ok(())
     }
 
+    fn delete_domains_of_org(&mut self, org: OrgId) -> Result<Vec<crate::verified_domain::DomainName>, StoreError> {
+        let released = self.domains.values().filter(|d| d.org_id == org).map(|d| d.name.clone()).collect();
+        self.domains.retain(|_, d| d.org_id != org);
+        Ok(released)
+    }
+
     fn verified_domain(
         &mut self,
         name: &crate::verified_domain::DomainName,

@@ -266,9 +266,12 @@ async fn lookup(resolver: &TokioResolver, name: &str) -> Result<Vec<String>, Dns
 /// un-verify a domain.
 fn txt_records_from(name: &str, answer: Result<Lookup, NetError>) -> Result<Vec<String>, DnsError> {
     match answer {
+        // Only records owned by the name asked: one reached through a CNAME (a wildcard
+        // pointing at someone else's host, say) proves nothing about this name.
         Ok(lookup) => Ok(lookup
             .answers()
             .iter()
+            .filter(|record| record.name == *lookup.query().name())
             .filter_map(|record| match &record.data {
                 RData::TXT(txt) => Some(String::from_utf8_lossy(&txt.txt_data.concat()).into_owned()),
                 _ => None,
@@ -341,6 +344,18 @@ mod tests {
         ];
         let found = txt_records_from("x", Ok(Lookup::new_with_max_ttl(q, records))).unwrap();
         assert_eq!(found, vec!["v=spf1 -all".to_owned(), "café".to_owned(), "\u{fffd}".to_owned()]);
+    }
+
+    #[test]
+    fn records_reached_through_a_cname_do_not_count() {
+        let q = query();
+        let elsewhere = Name::from_ascii("dangling.attacker.example.").unwrap();
+        let records = [
+            Record::from_rdata(q.name().clone(), 60, RData::TXT(TXT::from_bytes(vec![b"mine"]))),
+            Record::from_rdata(elsewhere, 60, RData::TXT(TXT::from_bytes(vec![b"theirs"]))),
+        ];
+        let found = txt_records_from("x", Ok(Lookup::new_with_max_ttl(q, records))).unwrap();
+        assert_eq!(found, vec!["mine".to_owned()]);
     }
 
     #[test]

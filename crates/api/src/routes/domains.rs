@@ -57,6 +57,9 @@ pub struct DomainResponse {
     pub expires_at: Option<DateTime<Utc>>,
     /// When the record was last looked up again (daily while verified).
     pub last_checked_at: Option<DateTime<Utc>>,
+    /// Set when the daily check found the record gone: the domain is unverified if it is
+    /// still gone an hour later. Publish it again.
+    pub record_missing_since: Option<DateTime<Utc>>,
     /// `off`, `suggest` or `auto`.
     #[schema(example = "suggest")]
     pub join_policy: &'static str,
@@ -76,6 +79,7 @@ impl From<OrgDomain> for DomainResponse {
             verified_at: d.verified_at,
             expires_at: d.expires_at,
             last_checked_at: d.last_checked_at,
+            record_missing_since: d.missing_since,
             join_policy: d.join.name(),
             role: d.join.role().map(ToString::to_string),
             created_at: d.created_at,

@@ -312,6 +312,8 @@ impl<S: Store> OrgService<S> {
                 return Err(AccessError::NotAllowed("only an owner can delete the organization").into());
             }
             tx.soft_delete_org(scope.org.id, now)?;
+            // A deleted organization keeps no domain from the organization that owns it next.
+            let released = tx.delete_domains_of_org(scope.org.id)?;
             let record = AuditRecord::new(
                 scope.org.id,
                 &scope.actor,
@@ -320,6 +322,13 @@ impl<S: Store> OrgService<S> {
                 &caller.meta,
                 now,
             );
+            let record = if released.is_empty() {
+                record
+            } else {
+                let mut changes = crate::audit::Changes::new();
+                changes.set("released_domains", released.iter().map(|d| d.as_str()).collect::<Vec<_>>());
+                record.with_changes(changes)
+            };
             tx.append_audit(&record)?;
             Ok(())
         })

@@ -13,7 +13,7 @@ mod tests;
 pub use dns::{DnsError, TxtResolver};
 pub use model::{
     DomainRef, DomainRepository, DomainStatus, DomainWriteError, JoinPolicy, OrgDomain, CHALLENGE_PREFIX, CLAIM_TTL,
-    MAX_DOMAINS_PER_ORG, RECHECK_EVERY,
+    CONFIRM_ABSENCE_AFTER, MAX_DOMAINS_PER_ORG, RECHECK_EVERY,
 };
 pub use name::DomainName;
 pub use recheck::{DomainRecheck, RecheckRound, RETRY_AFTER_DNS_FAILURE};

@@ -11,6 +11,9 @@ use crate::ids::{DomainId, OrgId, UserId};
 pub const CLAIM_TTL: Duration = Duration::days(7);
 /// How often a verified domain's record is looked up again.
 pub const RECHECK_EVERY: Duration = Duration::hours(24);
+/// How long a vanished record must stay gone before the domain is unverified, so that one
+/// bad answer (a zone being redeployed, a spoofed reply) never lifts SSO enforcement.
+pub const CONFIRM_ABSENCE_AFTER: Duration = Duration::hours(1);
 /// The most domains one organization may hold (claimed or verified).
 pub const MAX_DOMAINS_PER_ORG: usize = 50;
 /// What the TXT record's value starts with, so that it is recognisable among others.
@@ -80,6 +83,9 @@ pub struct OrgDomain {
     /// When an unverified claim lapses.
     pub expires_at: Option<DateTime<Utc>>,
     pub last_checked_at: Option<DateTime<Utc>>,
+    /// When the daily check first found the record gone, while the domain is still
+    /// verified; see [`CONFIRM_ABSENCE_AFTER`].
+    pub missing_since: Option<DateTime<Utc>>,
     pub join: JoinPolicy,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -161,11 +167,15 @@ pub trait DomainRepository {
 
     fn delete_domain(&mut self, org: OrgId, id: DomainId) -> Result<(), StoreError>;
 
+    /// Deletes every domain of the organization, answering their names.
+    fn delete_domains_of_org(&mut self, org: OrgId) -> Result<Vec<DomainName>, StoreError>;
+
     /// The organization holding `name` verified, if any.
     fn verified_domain(&mut self, name: &DomainName) -> Result<Option<OrgDomain>, StoreError>;
 
     /// Verified domains last checked before `before` (or never), least recently checked
-    /// first, locked and skipping rows another worker holds.
+    /// first. Nothing is locked: the lookups happen outside any transaction, and each
+    /// result is applied only if nobody checked the domain meanwhile.
     fn domains_due_for_recheck(&mut self, before: DateTime<Utc>, limit: i64) -> Result<Vec<OrgDomain>, StoreError>;
 
     /// The verified domains whose people must sign in through the organization's SSO:

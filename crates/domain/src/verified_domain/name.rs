@@ -27,6 +27,9 @@ static PUBLIC_EMAIL_PROVIDERS: LazyLock<HashSet<&'static str>> = LazyLock::new(|
 ///
 /// Never an IP address and never a public suffix (`com`, `co.uk`, `github.io`), since
 /// nobody owns all the names registered under one.
+/// The IDNA deviation characters (UTS #46 §1.3.2).
+const IDNA_DEVIATIONS: [char; 4] = ['ß', 'ς', '\u{200c}', '\u{200d}'];
+
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct DomainName(String);
 
@@ -50,6 +53,13 @@ impl DomainName {
         let unbracketed = value.strip_prefix('[').and_then(|v| v.strip_suffix(']')).unwrap_or(value);
         if unbracketed.parse::<IpAddr>().is_ok() {
             return Err(invalid(format!("`{value}` is an IP address, not a domain name")));
+        }
+        // IDNA 2003 and 2008 map these differently (`faß.de` is `fass.de` to one and
+        // `xn--fa-hia.de` to the other), so such a name could be two domains at once.
+        if value.contains(IDNA_DEVIATIONS) {
+            return Err(invalid(format!(
+                "`{value}` holds ß, ς or a zero-width joiner, which mail systems read as different domains"
+            )));
         }
         let ascii = if value.is_ascii() { value.to_ascii_lowercase() } else { to_ascii(value)? };
         check_syntax(&ascii)?;
@@ -98,6 +108,12 @@ impl DomainName {
             )));
         }
         Ok(name)
+    }
+
+    /// A name [`DomainName::parse`] produced before, as stored: not judged again, so that a
+    /// name a later Public Suffix List would refuse still reads, and can be released.
+    pub fn from_stored(name: String) -> Self {
+        Self(name)
     }
 
     /// The domain of an email address: the part after the last `@`, if it parses.
@@ -393,5 +409,13 @@ mod tests {
         for domain in PUBLIC_EMAIL_PROVIDERS.iter() {
             assert!(!domain.starts_with('#') && *domain == domain.to_ascii_lowercase(), "{domain}");
         }
+    }
+
+    #[test]
+    fn names_idna_versions_read_differently_are_refused() {
+        for ambiguous in ["faß.de", "ΒΌΛΟς.com", "a\u{200d}b.example"] {
+            assert_eq!(DomainName::parse(ambiguous).unwrap_err().code, "invalid_domain", "{ambiguous}");
+        }
+        assert_eq!(DomainName::of_address("x@faß.de"), None, "so no address there matches anything");
     }
 }

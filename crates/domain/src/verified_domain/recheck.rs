@@ -1,12 +1,12 @@
-//! The daily re-verification: a verified domain whose TXT record is gone goes back to
-//! unverified, with an audit record and an email to the owners.
+//! The daily re-verification: a verified domain whose TXT record is gone, and still gone an
+//! hour later, goes back to unverified, with an audit record and an email to the owners.
 
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 
 use super::dns::TxtResolver;
-use super::model::{OrgDomain, CLAIM_TTL, RECHECK_EVERY};
+use super::model::{OrgDomain, CLAIM_TTL, CONFIRM_ABSENCE_AFTER, RECHECK_EVERY};
 use super::service::audit;
 use crate::audit::{Actor, AuditAction, Changes};
 use crate::authz::RoleKey;
@@ -25,7 +25,10 @@ pub const RETRY_AFTER_DNS_FAILURE: Duration = Duration::hours(1);
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct RecheckRound {
     pub still_verified: usize,
-    /// The record was gone: back to unverified.
+    /// The record was gone for the first time: looked at again after
+    /// [`CONFIRM_ABSENCE_AFTER`] before anything changes.
+    pub missing: usize,
+    /// The record was still gone: back to unverified.
     pub lost: usize,
     /// The lookup could not tell; nothing changed.
     pub undecided: usize,
@@ -35,7 +38,7 @@ pub struct RecheckRound {
 
 impl RecheckRound {
     pub fn handled(&self) -> usize {
-        self.still_verified + self.lost + self.undecided
+        self.still_verified + self.missing + self.lost + self.undecided
     }
 }
 
@@ -74,50 +77,80 @@ impl<S: Store> DomainRecheck<S> {
                     Outcome::Undecided
                 }
             };
-            let applied = self.store.transaction(|tx| apply(tx, &seen, &outcome, self.clock.now()))?;
-            if applied {
-                match outcome {
-                    Outcome::Proven => round.still_verified += 1,
-                    Outcome::Gone => round.lost += 1,
-                    Outcome::Undecided => round.undecided += 1,
-                }
+            match self.store.transaction(|tx| apply(tx, &seen, &outcome, self.clock.now()))? {
+                Some(Applied::StillVerified) => round.still_verified += 1,
+                Some(Applied::Missing) => round.missing += 1,
+                Some(Applied::Lost) => round.lost += 1,
+                Some(Applied::Undecided) => round.undecided += 1,
+                None => {}
             }
         }
         Ok(round)
     }
 }
 
-fn apply(tx: &mut dyn Tx, seen: &OrgDomain, outcome: &Outcome, now: DateTime<Utc>) -> Result<bool, StoreError> {
-    let Some(current) = tx.find_domain(seen.org_id, &super::DomainRef::Id(seen.id), true)? else { return Ok(false) };
+fn apply(
+    tx: &mut dyn Tx,
+    seen: &OrgDomain,
+    outcome: &Outcome,
+    now: DateTime<Utc>,
+) -> Result<Option<Applied>, StoreError> {
+    let Some(current) = tx.find_domain(seen.org_id, &super::DomainRef::Id(seen.id), true)? else { return Ok(None) };
     if current.last_checked_at != seen.last_checked_at || current.challenge != seen.challenge || !current.is_verified()
     {
-        return Ok(false);
+        return Ok(None);
     }
-    let next = match outcome {
-        Outcome::Proven => OrgDomain { last_checked_at: Some(now), ..current },
-        Outcome::Undecided => {
-            OrgDomain { last_checked_at: Some(now - RECHECK_EVERY + RETRY_AFTER_DNS_FAILURE), ..current }
+    // Due again this long after `now`, rather than a day later.
+    let again_after = |wait: Duration| Some(now - RECHECK_EVERY + wait);
+    let (next, applied) = match outcome {
+        Outcome::Proven => {
+            (OrgDomain { last_checked_at: Some(now), missing_since: None, ..current }, Applied::StillVerified)
         }
-        Outcome::Gone => OrgDomain {
-            verified_at: None,
-            expires_at: Some(now + CLAIM_TTL),
-            last_checked_at: Some(now),
-            updated_at: now,
-            ..current
+        Outcome::Undecided => {
+            (OrgDomain { last_checked_at: again_after(RETRY_AFTER_DNS_FAILURE), ..current }, Applied::Undecided)
+        }
+        Outcome::Gone => match current.missing_since {
+            Some(since) if now - since >= CONFIRM_ABSENCE_AFTER => (
+                OrgDomain {
+                    verified_at: None,
+                    expires_at: Some(now + CLAIM_TTL),
+                    last_checked_at: Some(now),
+                    missing_since: None,
+                    updated_at: now,
+                    ..current
+                },
+                Applied::Lost,
+            ),
+            since => (
+                OrgDomain {
+                    last_checked_at: again_after(CONFIRM_ABSENCE_AFTER),
+                    missing_since: Some(since.unwrap_or(now)),
+                    ..current
+                },
+                Applied::Missing,
+            ),
         },
     };
     tx.update_domain(&next).map_err(|e| match e {
         super::DomainWriteError::Store(e) => e,
         other => StoreError::Internal(other.to_string()),
     })?;
-    if matches!(outcome, Outcome::Gone) {
+    if applied == Applied::Lost {
         let mut changes = Changes::new();
         changes.set("record_name", next.record_name());
         changes.set("expires_at", next.expires_at.map(|t| t.to_rfc3339()));
         audit(tx, &Actor::System, &RequestMeta::default(), &next, AuditAction::DomainVerificationLost, changes, now)?;
         email_owners(tx, &next)?;
     }
-    Ok(true)
+    Ok(Some(applied))
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Applied {
+    StillVerified,
+    Missing,
+    Lost,
+    Undecided,
 }
 
 /// Tells every owner with a verified address that the domain is no longer verified.

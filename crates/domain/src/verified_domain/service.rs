@@ -212,6 +212,7 @@ impl<S: Store> DomainService<S> {
                 verified_at: None,
                 expires_at: Some(now + CLAIM_TTL),
                 last_checked_at: None,
+                missing_since: None,
                 join: renewed.as_ref().map(|c| c.join.clone()).unwrap_or_default(),
                 created_at: renewed.as_ref().map_or(now, |c| c.created_at),
                 updated_at: now,
@@ -319,7 +320,7 @@ impl<S: Store> DomainService<S> {
             return Err(DomainError::VerificationFailed {
                 record_name: seen.record_name(),
                 expected: seen.record_value(),
-                found: records.into_iter().take(10).collect(),
+                found: records.into_iter().take(10).map(|r| r.chars().take(255).collect()).collect(),
             });
         }
         let now = self.clock.now();
@@ -342,6 +343,7 @@ impl<S: Store> DomainService<S> {
                 verified_at: Some(now),
                 expires_at: None,
                 last_checked_at: Some(now),
+                missing_since: None,
                 updated_at: now,
                 ..current
             };

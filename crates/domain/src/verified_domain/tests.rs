@@ -656,6 +656,13 @@ fn a_vanished_record_unverifies_the_domain_and_tells_the_owners() {
 
     w.dns.answer(&verified.record_name(), Ok(vec![]));
     w.clock.advance(RECHECK_EVERY + Duration::minutes(1));
+    // Gone once proves little: nothing changes until it is still gone an hour later.
+    assert_eq!(w.recheck.run_round(10).unwrap(), RecheckRound { missing: 1, ..Default::default() });
+    assert!(w.stored(verified.id).is_verified());
+    assert_eq!(w.store.outbox().len(), mail_before);
+    w.clock.advance(Duration::minutes(30));
+    assert_eq!(w.recheck.run_round(10).unwrap().handled(), 0, "not due again yet");
+    w.clock.advance(Duration::minutes(31));
     let round = w.recheck.run_round(10).unwrap();
     assert_eq!(round, RecheckRound { lost: 1, ..Default::default() });
     assert_eq!(round.handled(), 1);
@@ -786,6 +793,8 @@ fn a_loss_seen_by_two_workers_is_reported_once() {
     let verified = w.verified("acme.com");
     w.dns.answer(&verified.record_name(), Ok(vec![]));
     w.clock.advance(RECHECK_EVERY + Duration::minutes(1));
+    assert_eq!(w.recheck.run_round(10).unwrap().missing, 1);
+    w.clock.advance(CONFIRM_ABSENCE_AFTER + Duration::minutes(1));
     // Another worker runs a whole round while this one's lookup is in flight.
     let other = w.recheck.clone();
     let other_round = Arc::new(Mutex::new(None));
@@ -878,4 +887,21 @@ fn a_forced_self_lock_out_is_recorded_in_the_audit_log() {
     let record = audit.last().unwrap();
     assert_eq!(record.action, AuditAction::DomainVerified);
     assert_eq!(record.changes.clone().into_value()["forced"]["to"], serde_json::json!(true));
+}
+
+#[test]
+fn a_record_back_before_the_second_look_keeps_the_domain_verified() {
+    let w = world();
+    let verified = w.verified("acme.com");
+    w.dns.answer(&verified.record_name(), Ok(vec![]));
+    w.clock.advance(RECHECK_EVERY + Duration::minutes(1));
+    assert_eq!(w.recheck.run_round(10).unwrap().missing, 1);
+    assert!(w.stored(verified.id).missing_since.is_some());
+    w.dns.publish(&verified);
+    w.clock.advance(CONFIRM_ABSENCE_AFTER + Duration::minutes(1));
+    assert_eq!(w.recheck.run_round(10).unwrap(), RecheckRound { still_verified: 1, ..Default::default() });
+    let kept = w.stored(verified.id);
+    assert!(kept.is_verified());
+    assert_eq!(kept.missing_since, None, "a later loss needs two looks again");
+    assert!(!w.actions().contains(&AuditAction::DomainVerificationLost));
 }

@@ -24,6 +24,7 @@ struct DomainRow {
     verified_at: Option<DateTime<Utc>>,
     expires_at: Option<DateTime<Utc>>,
     last_checked_at: Option<DateTime<Utc>>,
+    missing_since: Option<DateTime<Utc>>,
     join_policy: String,
     join_role: Option<String>,
     join_role_set_by: Option<Uuid>,
@@ -45,6 +46,7 @@ impl From<&OrgDomain> for DomainRow {
             verified_at: d.verified_at,
             expires_at: d.expires_at,
             last_checked_at: d.last_checked_at,
+            missing_since: d.missing_since,
             join_policy: d.join.name().to_owned(),
             join_role,
             join_role_set_by,
@@ -71,11 +73,12 @@ impl TryFrom<DomainRow> for OrgDomain {
         Ok(OrgDomain {
             id: DomainId::from_uuid(row.id),
             org_id: OrgId::from_uuid(row.org_id),
-            name: DomainName::parse(&row.domain).map_err(|_| bad("domain"))?,
+            name: DomainName::from_stored(row.domain),
             challenge: row.challenge,
             verified_at: row.verified_at,
             expires_at: row.expires_at,
             last_checked_at: row.last_checked_at,
+            missing_since: row.missing_since,
             join,
             created_at: row.created_at,
             updated_at: row.updated_at,
@@ -148,6 +151,14 @@ impl DomainRepository for PgTx<'_> {
             .map_err(store_error)
     }
 
+    fn delete_domains_of_org(&mut self, org: OrgId) -> Result<Vec<DomainName>, StoreError> {
+        let names: Vec<String> = diesel::delete(org_domains::table.filter(org_domains::org_id.eq(org.as_uuid())))
+            .returning(org_domains::domain)
+            .get_results(self.conn)
+            .map_err(store_error)?;
+        Ok(names.into_iter().map(DomainName::from_stored).collect())
+    }
+
     fn verified_domain(&mut self, name: &DomainName) -> Result<Option<OrgDomain>, StoreError> {
         let row = org_domains::table
             .inner_join(organizations::table)
@@ -184,6 +195,6 @@ impl DomainRepository for PgTx<'_> {
             .select(org_domains::domain)
             .load(self.conn)
             .map_err(store_error)?;
-        names.iter().map(|n| DomainName::parse(n).map_err(|e| corrupt("org_domains", e))).collect()
+        Ok(names.into_iter().map(DomainName::from_stored).collect())
     }
 }

@@ -57,7 +57,7 @@ impl TryFrom<JoinRequestRow> for JoinRequest {
             org_id: OrgId::from_uuid(row.org_id),
             user_id: UserId::from_uuid(row.user_id),
             email: Email::parse(&row.email).map_err(|_| bad("email"))?,
-            domain: DomainName::parse(&row.domain).map_err(|_| bad("domain"))?,
+            domain: DomainName::from_stored(row.domain),
             status: JoinRequestStatus::parse(&row.status).ok_or_else(|| bad("status"))?,
             decided_by: row.decided_by.map(UserId::from_uuid),
             decided_at: row.decided_at,

@@ -86,8 +86,7 @@ fn sso_domains() -> diesel::expression::SqlLiteral<diesel::sql_types::Array<dies
 
 fn with_sso_domains(policies: Option<PolicyRow>, sso: Vec<String>) -> Result<OrgPolicies, StoreError> {
     let mut policies = policies.map(OrgPolicies::try_from).transpose()?.unwrap_or_default();
-    policies.sso_domains =
-        sso.iter().map(|d| DomainName::parse(d).map_err(|e| corrupt("org_domains", e))).collect::<Result<_, _>>()?;
+    policies.sso_domains = sso.into_iter().map(DomainName::from_stored).collect();
     Ok(policies)
 }
 

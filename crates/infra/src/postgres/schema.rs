@@ -127,6 +127,7 @@ diesel::table! {
         verified_at -> Nullable<Timestamptz>,
         expires_at -> Nullable<Timestamptz>,
         last_checked_at -> Nullable<Timestamptz>,
+        missing_since -> Nullable<Timestamptz>,
         join_policy -> Text,
         join_role -> Nullable<Text>,
         join_role_set_by -> Nullable<Uuid>,
