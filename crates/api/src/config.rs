@@ -687,6 +687,9 @@ mod tests {
             (&[SECRET, HMAC, ("ORGD_SMTP_URL", "http://mail")], "ORGD_SMTP_URL"),
             (&[SECRET, HMAC, ("ORGD_SMTP_URL", "smtp://127.0.0.1:25"), ("ORGD_MAIL_FROM", "nobody")], "ORGD_MAIL_FROM"),
             (&[SECRET, HMAC, ("ORGD_ENV", "prod")], "ORGD_ENV"),
+            (&[SECRET, HMAC, ("ORGD_DNS_RESOLVER", "dns.example.com")], "ORGD_DNS_RESOLVER"),
+            (&[SECRET, HMAC, ("ORGD_DNS_RESOLVER", "127.0.0.1:0")], "ORGD_DNS_RESOLVER"),
+            (&[SECRET, HMAC, ("ORGD_DOMAIN_RECHECK_INTERVAL_SECS", "0")], "ORGD_DOMAIN_RECHECK_INTERVAL_SECS"),
         ];
         for (vars, expected) in cases {
             assert_eq!(refused(vars), [*expected], "{vars:?}");

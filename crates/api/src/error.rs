@@ -12,7 +12,7 @@ use domain::join::JoinError;
 use domain::member::MemberError;
 use domain::notification::NotificationError;
 use domain::org::OrgError;
-use domain::policy::{MfaError, PolicyError, PolicyRefusal};
+use domain::policy::{LockoutRefusal, MfaError, PolicyError, PolicyRefusal};
 use domain::role::RoleError;
 use domain::scim::ScimError;
 use domain::sso::SsoError;
@@ -432,10 +432,10 @@ problems! {
         SsoError::VersionMismatch { .. } => PRECONDITION_FAILED "precondition_failed" "Precondition failed",
             "the SSO configuration changed since the `If-Match` version",
             format!("{err}; fetch it again and retry");
-        SsoError::WouldLockOutCaller(_) => CONFLICT "would_lock_out_caller" "Conflict",
+        SsoError::Lockout(LockoutRefusal::Caller(_)) => CONFLICT "would_lock_out_caller" "Conflict",
             "enforcing SSO would refuse the caller's own next request; preview it with `dry_run=true`, apply it with `force=true`",
             err.to_string();
-        SsoError::WouldLockOutEveryOwner => CONFLICT "would_lock_out_every_owner" "Conflict",
+        SsoError::Lockout(LockoutRefusal::EveryOwner) => CONFLICT "would_lock_out_every_owner" "Conflict",
             "enforcing SSO would keep every owner out, so nobody could undo it",
             err.to_string();
     }
@@ -468,10 +468,10 @@ problems! {
         DomainError::UnknownRole(_) => UNPROCESSABLE_ENTITY "unknown_role" "Rule violated",
             "no role of the organization has this key",
             err.to_string();
-        DomainError::WouldLockOutCaller(_) => CONFLICT "would_lock_out_caller" "Conflict",
+        DomainError::Lockout(LockoutRefusal::Caller(_)) => CONFLICT "would_lock_out_caller" "Conflict",
             "with SSO enforced, verifying would refuse the caller's own next request; apply it with `force=true`",
             err.to_string();
-        DomainError::WouldLockOutEveryOwner => CONFLICT "would_lock_out_every_owner" "Conflict",
+        DomainError::Lockout(LockoutRefusal::EveryOwner) => CONFLICT "would_lock_out_every_owner" "Conflict",
             "with SSO enforced, verifying would keep every owner out, so nobody could undo it",
             err.to_string();
     }
@@ -668,8 +668,8 @@ mod tests {
             shared(),
             [
                 SsoError::VersionMismatch { expected: 1, current: 2 },
-                SsoError::WouldLockOutCaller(PolicyRefusal::SessionTooOld { max_age_secs: 60 }),
-                SsoError::WouldLockOutEveryOwner,
+                SsoError::Lockout(LockoutRefusal::Caller(PolicyRefusal::SessionTooOld { max_age_secs: 60 })),
+                SsoError::Lockout(LockoutRefusal::EveryOwner),
             ],
         ));
         documented(&with(
@@ -683,8 +683,8 @@ mod tests {
                 DomainError::VerificationFailed { record_name: "n".into(), expected: "v".into(), found: vec![] },
                 DomainError::DnsUnavailable(domain::verified_domain::DnsError("timeout".into())),
                 DomainError::UnknownRole("ghost".into()),
-                DomainError::WouldLockOutCaller(PolicyRefusal::SessionTooOld { max_age_secs: 60 }),
-                DomainError::WouldLockOutEveryOwner,
+                DomainError::Lockout(LockoutRefusal::Caller(PolicyRefusal::SessionTooOld { max_age_secs: 60 })),
+                DomainError::Lockout(LockoutRefusal::EveryOwner),
             ],
         ));
         documented(&with(

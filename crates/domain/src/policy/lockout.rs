@@ -16,11 +16,13 @@ pub const PREVIEW_LIMIT: usize = 1_000;
 const FACTS_BATCH: i64 = 1_000;
 
 /// Why a change that would keep people out is refused.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum LockoutRefusal {
     /// It would refuse the caller's own next request; `force` overrides.
+    #[error("this change would lock you out ({}): {}; send `force=true` to apply it anyway", .0.code(), .0.detail())]
     Caller(PolicyRefusal),
     /// It would keep every owner out; nothing overrides this.
+    #[error("this change would lock out every owner of the organization; no owner could undo it")]
     EveryOwner,
 }
 

@@ -14,8 +14,8 @@ use crate::error::{AccessError, Invalid, StoreError};
 use crate::ids::OrgId;
 use crate::org::{OrgRef, Patch};
 use crate::policy::{
-    audit_break_glass, guard_lockout, preview_lockout, Feature, LockoutRefusal, OrgPolicies, PolicyRefusal,
-    PolicyWrite, Versioned, WriteMode,
+    audit_break_glass, guard_lockout, preview_lockout, Feature, LockoutRefusal, OrgPolicies, PolicyWrite, Versioned,
+    WriteMode,
 };
 use crate::store::{Store, Tx};
 use crate::time::Clock;
@@ -28,23 +28,11 @@ pub enum SsoError {
     Invalid(#[from] Invalid),
     #[error("the SSO configuration is at version {current}, not {expected}")]
     VersionMismatch { expected: i64, current: i64 },
-    /// Enforcing SSO would refuse the caller's own next request; `force` overrides.
-    #[error("this change would lock you out ({}): {}; send `force=true` to apply it anyway", .0.code(), .0.detail())]
-    WouldLockOutCaller(PolicyRefusal),
-    /// Enforcing SSO would keep every owner out; nothing overrides this.
-    #[error("this change would lock out every owner of the organization; no owner could undo it")]
-    WouldLockOutEveryOwner,
+    /// The change would keep people out (the no-lock-out rules of every policy write).
+    #[error(transparent)]
+    Lockout(#[from] LockoutRefusal),
     #[error(transparent)]
     Store(#[from] StoreError),
-}
-
-impl From<LockoutRefusal> for SsoError {
-    fn from(refusal: LockoutRefusal) -> Self {
-        match refusal {
-            LockoutRefusal::Caller(refusal) => SsoError::WouldLockOutCaller(refusal),
-            LockoutRefusal::EveryOwner => SsoError::WouldLockOutEveryOwner,
-        }
-    }
 }
 
 /// The policies as they would be with SSO enforced or not: enforcement holds the people

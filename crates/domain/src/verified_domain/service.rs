@@ -16,7 +16,7 @@ use crate::context::Caller;
 use crate::error::{AccessError, Invalid, StoreError};
 use crate::ids::{DomainId, OrgId};
 use crate::org::OrgRef;
-use crate::policy::{audit_break_glass, guard_lockout, LockoutRefusal, PolicyRefusal};
+use crate::policy::{audit_break_glass, guard_lockout, LockoutRefusal};
 use crate::store::{Store, Tx};
 use crate::time::Clock;
 
@@ -42,21 +42,11 @@ pub enum DomainError {
     DnsUnavailable(DnsError),
     #[error("no role of the organization has the key `{0}`")]
     UnknownRole(String),
-    #[error("this change would lock you out ({}): {}; send `force=true` to apply it anyway", .0.code(), .0.detail())]
-    WouldLockOutCaller(PolicyRefusal),
-    #[error("this change would lock out every owner of the organization; no owner could undo it")]
-    WouldLockOutEveryOwner,
+    /// The change would keep people out (the no-lock-out rules of every policy write).
+    #[error(transparent)]
+    Lockout(#[from] LockoutRefusal),
     #[error(transparent)]
     Store(#[from] StoreError),
-}
-
-impl From<LockoutRefusal> for DomainError {
-    fn from(refusal: LockoutRefusal) -> Self {
-        match refusal {
-            LockoutRefusal::Caller(refusal) => DomainError::WouldLockOutCaller(refusal),
-            LockoutRefusal::EveryOwner => DomainError::WouldLockOutEveryOwner,
-        }
-    }
 }
 
 /// A join policy as the client sent it.

@@ -12,6 +12,7 @@ use crate::authz::{Permission, RoleKey};
 use crate::error::AccessError;
 use crate::ids::{OrgId, UserId};
 use crate::org::{CreateOrg, OrgRef, OrgService, Patch};
+use crate::policy::LockoutRefusal;
 use crate::policy::{Plan, PolicyRefusal, SignInMethod, WriteMode};
 use crate::role::{CreateRole, RoleService};
 use crate::sso::{ConnectionInput, SealError, Sealed, SecretBox, SsoInput, SsoService};
@@ -585,13 +586,19 @@ fn verifying_under_enforced_sso_never_locks_out_every_owner() {
     // rules count the calling owner as refused when their own request would be), every
     // owner is locked out. That is the stronger refusal and nothing overrides it, not
     // even `force`.
-    assert_eq!(w.domains.verify(&owner(), &w.org, "acme.com", false).unwrap_err(), DomainError::WouldLockOutEveryOwner);
-    assert_eq!(w.domains.verify(&owner(), &w.org, "acme.com", true).unwrap_err(), DomainError::WouldLockOutEveryOwner);
+    assert_eq!(
+        w.domains.verify(&owner(), &w.org, "acme.com", false).unwrap_err(),
+        DomainError::Lockout(LockoutRefusal::EveryOwner)
+    );
+    assert_eq!(
+        w.domains.verify(&owner(), &w.org, "acme.com", true).unwrap_err(),
+        DomainError::Lockout(LockoutRefusal::EveryOwner)
+    );
     assert!(!w.stored(claim.id).is_verified());
     // An admin at another domain is no owner: the owners would still be locked out.
     assert_eq!(
         w.domains.verify(&caller("admin"), &w.org, "acme.com", true).unwrap_err(),
-        DomainError::WouldLockOutEveryOwner
+        DomainError::Lockout(LockoutRefusal::EveryOwner)
     );
 
     // Signed in through SSO, the owner is not held out.
@@ -614,7 +621,7 @@ fn verifying_under_enforced_sso_may_lock_out_the_caller_only_with_force() {
     let acme = DomainName::parse("acme.com").unwrap();
     assert_eq!(
         w.domains.verify(&owner(), &w.org, "acme.com", false).unwrap_err(),
-        DomainError::WouldLockOutCaller(PolicyRefusal::SsoRequired { domain: acme.clone() })
+        DomainError::Lockout(LockoutRefusal::Caller(PolicyRefusal::SsoRequired { domain: acme.clone() }))
     );
     assert!(!w.stored(claim.id).is_verified());
 
@@ -867,7 +874,7 @@ fn one_verification_through_the_break_glass_path_is_audited_once() {
     // lock-out rules refuse even a domain that changes nothing for them, unless forced.
     assert_eq!(
         w.domains.verify(&fresh, &w.org, "acme.org", false).unwrap_err(),
-        DomainError::WouldLockOutCaller(PolicyRefusal::SsoRequired { domain: acme.name.clone() })
+        DomainError::Lockout(LockoutRefusal::Caller(PolicyRefusal::SsoRequired { domain: acme.name.clone() }))
     );
     let before = w.store.audit().len();
     w.domains.verify(&fresh, &w.org, "acme.org", true).unwrap();
