@@ -817,6 +817,14 @@ pub fn caller(subject: &str) -> Caller {
     Caller::user(identity(subject, &format!("{subject}@example.com")), RequestMeta::default())
 }
 
+/// A person signed in by password at `email`, which their identity provider verified or
+/// not.
+pub fn person(subject: &str, email: &str, verified: bool) -> Caller {
+    let mut id = identity(subject, email);
+    id.email_verified = verified;
+    Caller::user(id, RequestMeta::default())
+}
+
 /// A caller presenting the API key whose token is `token`.
 pub fn key_caller(token: &str) -> Caller {
     Caller {

@@ -12,7 +12,7 @@ use crate::notification::NotificationKind;
 use crate::org::{CreateOrg, OrgRef, OrgService};
 use crate::pagination::PageRequest;
 use crate::role::{CreateRole, RoleService, UpdateRole};
-use crate::testing::{caller, identity, join, InMemoryStore};
+use crate::testing::{caller, identity, join, person, InMemoryStore};
 use crate::time::SystemClock;
 use crate::verified_domain::{DnsError, DomainService, JoinPolicyInput, TxtResolver};
 use crate::{Caller, RequestMeta};
@@ -36,14 +36,6 @@ struct World {
     org: OrgRef,
     org_id: OrgId,
     admin: MemberId,
-}
-
-/// A person signed in by password; `verified` is what their identity provider says of
-/// their address.
-fn person(subject: &str, email: &str, verified: bool) -> Caller {
-    let mut id = identity(subject, email);
-    id.email_verified = verified;
-    Caller::user(id, RequestMeta::default())
 }
 
 fn owner() -> Caller {

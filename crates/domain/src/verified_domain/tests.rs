@@ -16,7 +16,7 @@ use crate::policy::LockoutRefusal;
 use crate::policy::{Plan, PolicyRefusal, SignInMethod, WriteMode};
 use crate::role::{CreateRole, RoleService};
 use crate::sso::{ConnectionInput, SealError, Sealed, SecretBox, SsoInput, SsoService};
-use crate::testing::{caller, identity, join, key_caller, CountingMinter, InMemoryStore};
+use crate::testing::{caller, identity, join, key_caller, person, CountingMinter, InMemoryStore};
 use crate::time::{Clock, SystemClock};
 use crate::{Caller, RequestMeta, Store};
 
@@ -107,14 +107,6 @@ struct World {
     orgs: OrgService<InMemoryStore>,
     org: OrgRef,
     org_id: OrgId,
-}
-
-/// A person signed in by password, whose identity provider may or may not have verified
-/// their address.
-fn person(subject: &str, email: &str, verified: bool) -> Caller {
-    let mut id = identity(subject, email);
-    id.email_verified = verified;
-    Caller::user(id, RequestMeta::default())
 }
 
 /// The owner of Acme: `owner@acme.com`, signed in by password.
