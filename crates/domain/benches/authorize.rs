@@ -45,6 +45,21 @@ fn gate(c: &mut Criterion) {
     c.bench_function("gate: every policy, 200-network allowlist", |b| {
         b.iter(|| black_box(&strict).admit(black_box(&person), now))
     });
+    // SSO enforced for 50 verified domains: the caller's address is parsed and looked up.
+    let mut sso = OrgPolicies::default();
+    sso.sso_domains = (0..49)
+        .map(|n| format!("domain-{n}.example.com"))
+        .chain(["acme.com".to_owned()])
+        .filter_map(|d| domain::verified_domain::DomainName::parse(&d).ok())
+        .collect();
+    // A password sign-in, so the address is judged (and refused).
+    let mut by_password = person.clone();
+    if let Presenter::Person { sign_in_method, .. } = &mut by_password.presenter {
+        *sign_in_method = Some(SignInMethod::Password);
+    }
+    c.bench_function("gate: SSO enforced for 50 verified domains", |b| {
+        b.iter(|| black_box(&sso).admit(black_box(&by_password), now))
+    });
 }
 
 criterion_group!(benches, decisions, gate);
