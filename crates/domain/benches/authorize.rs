@@ -46,12 +46,14 @@ fn gate(c: &mut Criterion) {
         b.iter(|| black_box(&strict).admit(black_box(&person), now))
     });
     // SSO enforced for 50 verified domains: the caller's address is parsed and looked up.
-    let mut sso = OrgPolicies::default();
-    sso.sso_domains = (0..49)
-        .map(|n| format!("domain-{n}.example.com"))
-        .chain(["acme.com".to_owned()])
-        .filter_map(|d| domain::verified_domain::DomainName::parse(&d).ok())
-        .collect();
+    let sso = OrgPolicies {
+        sso_domains: (0..49)
+            .map(|n| format!("domain-{n}.example.com"))
+            .chain(["acme.com".to_owned()])
+            .filter_map(|d| domain::verified_domain::DomainName::parse(&d).ok())
+            .collect(),
+        ..Default::default()
+    };
     // A password sign-in, so the address is judged (and refused).
     let mut by_password = person.clone();
     if let Presenter::Person { sign_in_method, .. } = &mut by_password.presenter {
