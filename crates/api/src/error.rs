@@ -410,10 +410,10 @@ problems! {
         PolicyError::VersionMismatch { .. } => PRECONDITION_FAILED "precondition_failed" "Precondition failed",
             "the policy changed since the `If-Match` version",
             format!("{err}; fetch it again and retry");
-        PolicyError::WouldLockOutCaller(_) => CONFLICT "would_lock_out_caller" "Conflict",
+        PolicyError::Lockout(LockoutRefusal::Caller(_)) => CONFLICT "would_lock_out_caller" "Conflict",
             "the change would refuse the caller's own next request; preview it with `dry_run=true`, apply it with `force=true`",
             err.to_string();
-        PolicyError::WouldLockOutEveryOwner => CONFLICT "would_lock_out_every_owner" "Conflict",
+        PolicyError::Lockout(LockoutRefusal::EveryOwner) => CONFLICT "would_lock_out_every_owner" "Conflict",
             "the change would keep every owner out, so nobody could undo it",
             err.to_string();
     }
@@ -719,8 +719,8 @@ mod tests {
             shared(),
             [
                 PolicyError::VersionMismatch { expected: 1, current: 2 },
-                PolicyError::WouldLockOutCaller(PolicyRefusal::SessionTooOld { max_age_secs: 60 }),
-                PolicyError::WouldLockOutEveryOwner,
+                PolicyError::Lockout(LockoutRefusal::Caller(PolicyRefusal::SessionTooOld { max_age_secs: 60 })),
+                PolicyError::Lockout(LockoutRefusal::EveryOwner),
             ],
         ));
         documented(&with(

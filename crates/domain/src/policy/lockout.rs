@@ -39,13 +39,22 @@ pub(crate) fn guard(
 ) -> Result<Result<LockoutPreview, LockoutRefusal>, StoreError> {
     let member = scope.membership.as_ref().filter(|_| scope.grant.is_owner()).map(|m| m.id);
     let report = preview(tx, scope.org.id, caller, member, proposed, now, false)?;
-    Ok(if report.every_owner {
-        Err(LockoutRefusal::EveryOwner)
-    } else if let Some(refusal) = report.caller.clone().filter(|_| !force) {
-        Err(LockoutRefusal::Caller(refusal))
-    } else {
-        Ok(report)
+    Ok(match report.refusal(force) {
+        Some(refusal) => Err(refusal),
+        None => Ok(report),
     })
+}
+
+impl LockoutPreview {
+    /// What the no-lock-out rules say of the change this previews: never every owner out;
+    /// the caller out only with `force`.
+    pub fn refusal(&self, force: bool) -> Option<LockoutRefusal> {
+        if self.every_owner {
+            Some(LockoutRefusal::EveryOwner)
+        } else {
+            self.caller.clone().filter(|_| !force).map(LockoutRefusal::Caller)
+        }
+    }
 }
 
 /// A member a policy would keep out.

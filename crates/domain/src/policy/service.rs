@@ -6,8 +6,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
 use super::document::{MfaPolicy, OrgPolicies, SecurityPolicy, SignInPolicy, Versioned};
-use super::gate::PolicyRefusal;
-use super::lockout::{preview, LockoutPreview};
+use super::lockout::{preview, LockoutPreview, LockoutRefusal};
 use super::plan::Feature;
 use crate::access::{enter_org_to_administer_policies, Lock, OrgScope};
 use crate::audit::{AuditAction, AuditRecord, Changes, Target};
@@ -27,12 +26,9 @@ pub enum PolicyError {
     Invalid(#[from] Invalid),
     #[error("the policy is at version {current}, not {expected}")]
     VersionMismatch { expected: i64, current: i64 },
-    /// Saving would refuse the caller's own next request; `force` overrides.
-    #[error("this change would lock you out ({}): {}; send `force=true` to apply it anyway", .0.code(), .0.detail())]
-    WouldLockOutCaller(PolicyRefusal),
-    /// Saving would keep every owner out; nothing overrides this.
-    #[error("this change would lock out every owner of the organization; no owner could undo it")]
-    WouldLockOutEveryOwner,
+    /// Saving would keep the caller (unless `force`) or every owner out.
+    #[error(transparent)]
+    Lockout(#[from] LockoutRefusal),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -217,11 +213,8 @@ impl<S: Store> PolicyService<S> {
                 let policy = Versioned { version: current.version, updated_at: current.updated_at, ..next };
                 return Ok(PolicyWrite { policy, applied: false, lockout });
             }
-            if lockout.every_owner {
-                return Err(PolicyError::WouldLockOutEveryOwner);
-            }
-            if let Some(refusal) = lockout.caller.clone().filter(|_| !mode.force) {
-                return Err(PolicyError::WouldLockOutCaller(refusal));
+            if let Some(refusal) = lockout.refusal(mode.force) {
+                return Err(refusal.into());
             }
             if next.policy == current.policy {
                 return Ok(PolicyWrite { policy: current, applied: true, lockout });

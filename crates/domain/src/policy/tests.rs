@@ -172,7 +172,11 @@ fn sessions_and_sign_in_methods_are_enforced() {
         &["sso".into()],
         WriteMode { force: true, ..Default::default() },
     );
-    assert_eq!(sso_only.unwrap_err(), PolicyError::WouldLockOutEveryOwner, "the only owner signs in with a password");
+    assert_eq!(
+        sso_only.unwrap_err(),
+        PolicyError::Lockout(LockoutRefusal::EveryOwner),
+        "the only owner signs in with a password"
+    );
     w.policies.put_sign_in_methods(&owner, &w.org, &["password".into()], WriteMode::default()).unwrap();
     let password =
         w.members.list(&person("plain", OFFICE, false, 60), &w.org, MemberQuery::default(), PageRequest::first(1));
@@ -234,14 +238,14 @@ fn nobody_locks_themselves_out_by_accident_and_nothing_locks_out_every_owner() {
     let admin = person("admin", HOME, true, 60);
     w.visit("admin", HOME, true).unwrap();
     let err = w.allowlist(&admin, &["203.0.113.0/24"], WriteMode::default()).unwrap_err();
-    assert!(matches!(err, PolicyError::WouldLockOutCaller(PolicyRefusal::IpNotAllowed { .. })), "{err:?}");
+    assert!(matches!(err, PolicyError::Lockout(LockoutRefusal::Caller(PolicyRefusal::IpNotAllowed { .. }))), "{err:?}");
     let forced = w.allowlist(&admin, &["203.0.113.0/24"], WriteMode { force: true, ..Default::default() }).unwrap();
     assert!(forced.applied);
     let record = w.store.audit().last().cloned().unwrap();
     assert_eq!(record.changes.into_value()["forced"]["to"], serde_json::json!(true));
 
     let everyone_out = w.allowlist(&owner, &["192.0.2.0/24"], WriteMode { force: true, ..Default::default() });
-    assert_eq!(everyone_out.unwrap_err(), PolicyError::WouldLockOutEveryOwner);
+    assert_eq!(everyone_out.unwrap_err(), PolicyError::Lockout(LockoutRefusal::EveryOwner));
 }
 
 #[test]
