@@ -402,3 +402,39 @@ async fn deleting_an_organization_releases_its_domains() {
     .await;
     assert_eq!(verified["status"], "verified");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn racing_verifications_and_requests_settle_on_one_winner_without_errors() {
+    let app = TestApp::spawn().await;
+    let (a_owner, b_owner) = (app.token_with_mfa("a-owner"), app.token_with_mfa("b-owner"));
+    let a = app.create_org(&a_owner, "Org A").await;
+    let b = app.create_org(&b_owner, "Org B").await;
+    let a_claim = claim(&app, &a, &a_owner, "contested.example.com").await;
+    let b_claim = claim(&app, &b, &b_owner, "contested.example.com").await;
+    let values: Vec<&str> = [&a_claim, &b_claim].iter().map(|c| c["verification"]["value"].as_str().unwrap()).collect();
+    app.dns.set_txt("_orgd-challenge.contested.example.com", &values);
+    let (a_id, b_id) = (a_claim["id"].as_str().unwrap(), b_claim["id"].as_str().unwrap());
+    let (a_path, b_path) =
+        (format!("/v1/orgs/{a}/domains/{a_id}/verify"), format!("/v1/orgs/{b}/domains/{b_id}/verify"));
+    let (first, second) = tokio::join!(app.post(&a_path, &a_owner, json!({})), app.post(&b_path, &b_owner, json!({})));
+    let mut statuses = [first.status(), second.status()];
+    statuses.sort();
+    assert_eq!(statuses, [StatusCode::OK, StatusCode::CONFLICT], "exactly one organization holds the domain");
+
+    // One person asking twice at once gets one request.
+    let winner = if is_verified(&app, &a, &a_owner, a_id).await { (&a, &a_owner, a_id) } else { (&b, &b_owner, b_id) };
+    let (org, owner, id) = winner;
+    let opened = json!({ "join_policy": "suggest" });
+    expect_status(app.patch(&format!("/v1/orgs/{org}/domains/{id}"), owner, opened).await, StatusCode::OK).await;
+    let hana = person("hana", "hana@contested.example.com");
+    let join = format!("/v1/orgs/{org}/join-requests");
+    let (one, two) = tokio::join!(app.post(&join, &hana, json!({})), app.post(&join, &hana, json!({})));
+    let mut statuses = [one.status(), two.status()];
+    statuses.sort();
+    assert_eq!(statuses, [StatusCode::CREATED, StatusCode::CONFLICT]);
+}
+
+async fn is_verified(app: &TestApp, org: &str, owner: &str, id: &str) -> bool {
+    let domain = expect_status(app.get(&format!("/v1/orgs/{org}/domains/{id}"), owner).await, StatusCode::OK).await;
+    domain["status"] == "verified"
+}
