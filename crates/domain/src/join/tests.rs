@@ -353,6 +353,7 @@ fn approving_admits_with_member_by_default_and_tells_the_requester() {
     assert_eq!(told[0].kind, NotificationKind::JoinRequestApproved);
     assert_eq!(told[0].org_id, Some(w.org_id));
     assert!(told[0].title.contains("Acme"), "{}", told[0].title);
+    assert!(told[0].title.starts_with("You joined"), "{}", told[0].title);
 
     let audit = w.store.audit();
     let record = audit.last().unwrap();
@@ -429,6 +430,7 @@ fn denying_tells_the_requester_who_may_ask_again() {
     let told = w.notifications_of("dana");
     assert_eq!(told.len(), 1);
     assert_eq!(told[0].kind, NotificationKind::JoinRequestDenied);
+    assert!(told[0].title.contains("declined") && told[0].title.contains("Acme"), "{}", told[0].title);
     assert_eq!(w.actions().last(), Some(&AuditAction::JoinRequestDenied));
 
     assert_eq!(w.joins.deny(&admin(), &w.org, request.id).unwrap_err(), JoinError::AlreadyDecided("denied"));

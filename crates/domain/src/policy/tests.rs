@@ -206,6 +206,18 @@ fn a_grace_period_lets_members_in_until_it_ends() {
 }
 
 #[test]
+fn a_grace_period_is_no_way_for_the_only_owner_to_lock_themselves_out_later() {
+    let w = world(Plan::Enterprise);
+    // This sign-in proved no second factor: once the grace ends, the only owner is out.
+    let owner = person("owner", OFFICE, false, 60);
+    let end = Utc::now() + Duration::days(7);
+    let write = w.policies.put_mfa(&owner, &w.org, true, Some(end), WriteMode { force: true, ..Default::default() });
+    assert_eq!(write.unwrap_err(), PolicyError::Lockout(LockoutRefusal::EveryOwner));
+    let with_second_factor = person("owner", OFFICE, true, 60);
+    assert!(w.policies.put_mfa(&with_second_factor, &w.org, true, Some(end), WriteMode::default()).unwrap().applied);
+}
+
+#[test]
 fn a_dry_run_names_exactly_who_would_be_locked_out_and_saves_nothing() {
     let w = world(Plan::Enterprise);
     let owner = person("owner", OFFICE, true, 60);

@@ -1,7 +1,9 @@
 //! SCIM provisioning: whether an organization's identity provider may provision its
 //! members, and the bearer token it does so with (shown once, stored as a keyed hash).
 
+pub mod filter;
 mod model;
+pub mod path;
 mod service;
 
 pub use model::{ScimConfig, ScimRepository, StoredScimToken};

@@ -96,8 +96,9 @@ fn apply(
     now: DateTime<Utc>,
 ) -> Result<Option<Applied>, StoreError> {
     let Some(current) = tx.find_domain(seen.org_id, &super::DomainRef::Id(seen.id), true)? else { return Ok(None) };
-    if current.last_checked_at != seen.last_checked_at || current.challenge != seen.challenge || !current.is_verified()
-    {
+    // Applied only to the row as it was read: another worker's result, or any change made
+    // meanwhile, wins, and the domain comes round again if it is still due.
+    if current != *seen {
         return Ok(None);
     }
     // Due again this long after `now`, rather than a day later.

@@ -317,8 +317,16 @@ impl<S: Store> DomainService<S> {
         self.store.transaction(|tx| {
             let scope = Self::enter_unaudited(tx, caller, org, Permission::SecurityUpdate, now, Lock::Org)?;
             let current = Self::find(tx, scope.org.id, &seen.id.to_string(), true)?;
-            if current.challenge != seen.challenge || current.status(now) != DomainStatus::Unverified {
+            // Released, or renewed with a new challenge, while the lookup ran: the answer
+            // proved a claim that is gone.
+            if current.challenge != seen.challenge {
                 return Err(AccessError::NotFound("domain").into());
+            }
+            match current.status(now) {
+                // Another request verified it meanwhile: one verification, one record.
+                DomainStatus::Verified => return Ok(current),
+                DomainStatus::Expired => return Err(DomainError::ClaimExpired(current.name.to_string())),
+                DomainStatus::Unverified => {}
             }
             if tx.verified_domain(&current.name)?.is_some() {
                 return Err(DomainError::VerifiedElsewhere(current.name.to_string()));
@@ -333,7 +341,6 @@ impl<S: Store> DomainService<S> {
                 verified_at: Some(now),
                 expires_at: None,
                 last_checked_at: Some(now),
-                missing_since: None,
                 updated_at: now,
                 ..current
             };

@@ -671,6 +671,7 @@ fn a_vanished_record_unverifies_the_domain_and_tells_the_owners() {
     assert_eq!(lost.verified_at, None);
     assert_eq!(lost.expires_at, Some(w.now() + Duration::days(7)));
     assert_eq!(lost.last_checked_at, Some(w.now()));
+    assert_eq!((lost.missing_since, lost.updated_at), (None, w.now()));
     assert_eq!(lost.challenge, verified.challenge, "the same record verifies it again");
 
     let audit = w.store.audit();
@@ -903,4 +904,72 @@ fn a_record_back_before_the_second_look_keeps_the_domain_verified() {
     assert!(kept.is_verified());
     assert_eq!(kept.missing_since, None, "a later loss needs two looks again");
     assert!(!w.actions().contains(&AuditAction::DomainVerificationLost));
+}
+
+#[test]
+fn a_claim_verified_by_another_request_during_the_lookup_is_verified_once() {
+    let w = world();
+    let claim = w.domains.claim(&owner(), &w.org, "acme.com").unwrap();
+    w.dns.publish(&claim);
+    let (domains, org) = (w.domains.clone(), w.org);
+    w.dns.meanwhile(move || {
+        domains.verify(&owner(), &org, "acme.com", false).unwrap();
+    });
+    w.clock.advance(Duration::minutes(1));
+    let verified = w.domains.verify(&owner(), &w.org, "acme.com", false).unwrap();
+    assert!(verified.is_verified());
+    let records = w.actions().iter().filter(|a| **a == AuditAction::DomainVerified).count();
+    assert_eq!(records, 1, "one verification, one record");
+}
+
+#[test]
+fn changing_a_domain_stamps_it() {
+    let w = world();
+    let claim = w.domains.claim(&owner(), &w.org, "acme.com").unwrap();
+    w.dns.publish(&claim);
+    w.clock.advance(Duration::minutes(5));
+    let verified = w.domains.verify(&owner(), &w.org, "acme.com", false).unwrap();
+    assert_eq!((verified.verified_at, verified.updated_at), (Some(w.now()), w.now()));
+    assert_eq!(verified.created_at, claim.created_at);
+    w.clock.advance(Duration::minutes(5));
+    let opened = w.domains.set_join_policy(&owner(), &w.org, "acme.com", join_policy("suggest", None)).unwrap();
+    assert_eq!(opened.updated_at, w.now());
+    assert_eq!(w.stored(claim.id).updated_at, w.now());
+}
+
+#[test]
+fn a_vanished_record_is_unverified_only_after_the_hour_whenever_it_is_looked_at() {
+    let w = world();
+    let verified = w.verified("acme.com");
+    w.dns.answer(&verified.record_name(), Ok(vec![]));
+    w.clock.advance(RECHECK_EVERY + Duration::minutes(1));
+    assert_eq!(w.recheck.run_round(10).unwrap().missing, 1);
+    // Due again at once (say, a clock change): still within the hour, still only missing.
+    let marked = w.stored(verified.id);
+    let due_now = OrgDomain { last_checked_at: Some(w.now() - RECHECK_EVERY - Duration::minutes(1)), ..marked };
+    w.store.transaction(|tx| tx.update_domain(&due_now)).unwrap();
+    w.clock.advance(Duration::minutes(10));
+    assert_eq!(w.recheck.run_round(10).unwrap(), RecheckRound { missing: 1, ..Default::default() });
+    let still = w.stored(verified.id);
+    assert!(still.is_verified());
+    assert_eq!(still.missing_since, marked.missing_since, "the first sighting counts");
+}
+
+#[test]
+fn a_round_counts_each_outcome() {
+    let w = world();
+    let kept = w.verified("kept.com");
+    let gone = w.verified("gone.com");
+    let broken = w.verified("broken.com");
+    w.dns.answer(&gone.record_name(), Ok(vec![]));
+    w.dns.answer(&broken.record_name(), Err(DnsError("SERVFAIL".into())));
+    w.clock.advance(RECHECK_EVERY + Duration::minutes(1));
+    let round = w.recheck.run_round(10).unwrap();
+    assert_eq!((round.still_verified, round.missing, round.lost, round.undecided), (1, 1, 0, 1));
+    assert_eq!(round.handled(), 3);
+    assert!(round.last_error.as_deref().is_some_and(|e| e.contains("broken.com")), "{round:?}");
+    assert!(w.stored(kept.id).is_verified());
+    assert_eq!(DomainStatus::Unverified.as_str(), "unverified");
+    assert_eq!(DomainStatus::Verified.as_str(), "verified");
+    assert_eq!(DomainStatus::Expired.as_str(), "expired");
 }
