@@ -1018,10 +1018,6 @@ impl crate::verified_domain::DomainRepository for State {
         due.truncate(usize::try_from(limit).unwrap_or(0));
         Ok(due)
     }
-
-    fn sso_enforced_domains(&mut self, org: OrgId) -> Result<Vec<crate::verified_domain::DomainName>, StoreError> {
-        Ok(self.org_policies(org).sso_domains.into_iter().collect())
-    }
 }
 
 impl crate::join::JoinRequestRepository for State {

@@ -323,6 +323,19 @@ pub fn path_id<T: std::str::FromStr>(raw: &str, what: &str) -> Result<T, ApiErro
     raw.parse().map_err(|_| ApiError::not_found(what))
 }
 
+/// A list's `status` filter: absent, or one of `all` by its name.
+pub fn status_filter<T: Copy>(
+    raw: Option<&str>,
+    all: &[T],
+    name: impl Fn(T) -> &'static str,
+) -> Result<Option<T>, domain::Invalid> {
+    let Some(raw) = raw else { return Ok(None) };
+    all.iter().copied().find(|s| name(*s) == raw).map(Some).ok_or_else(|| {
+        let names: Vec<_> = all.iter().map(|s| name(*s)).collect();
+        domain::Invalid::field("status", "unknown_status", format!("one of {}", names.join(", ")))
+    })
+}
+
 /// The organization and one of its resources, from a path's two segments.
 pub fn org_and<T: std::str::FromStr>(org: &str, child: &str, what: &str) -> Result<(OrgRef, T), ApiError> {
     Ok((path_id(org, "organization")?, path_id(child, what)?))

@@ -9,7 +9,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 use validator::Validate;
 
-use super::common::{path_id, Json, ORG_PARAM};
+use super::common::{org_and, path_id, Json, ORG_PARAM};
 use crate::auth::Authenticated;
 use crate::error::ApiError;
 use crate::openapi::Errors;
@@ -156,10 +156,6 @@ pub struct VerifyParams {
     pub force: Option<bool>,
 }
 
-fn org_and_domain(path: &(String, String)) -> Result<(OrgRef, String), ApiError> {
-    Ok((path_id(&path.0, "organization")?, path.1.clone()))
-}
-
 /// Claim a domain. The answer holds the TXT record to publish at
 /// `_orgd-challenge.<domain>`; verify within 7 days or the claim lapses.
 #[utoipa::path(
@@ -211,7 +207,7 @@ pub async fn get_domain(
     caller: Authenticated,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
-    let (org, domain) = org_and_domain(&path)?;
+    let (org, domain): (OrgRef, String) = org_and(&path.0, &path.1, "domain")?;
     let found = state.run(move |s| s.domains.get(&caller.0, &org, &domain)).await?;
     Ok(HttpResponse::Ok().json(DomainResponse::from(found)))
 }
@@ -232,7 +228,7 @@ pub async fn update_domain(
     path: web::Path<(String, String)>,
     body: Json<JoinPolicyRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let (org, domain) = org_and_domain(&path)?;
+    let (org, domain): (OrgRef, String) = org_and(&path.0, &path.1, "domain")?;
     body.validate()?;
     let body = body.into_inner();
     let input = JoinPolicyInput { join_policy: body.join_policy.as_str().to_owned(), role: body.role };
@@ -253,7 +249,7 @@ pub async fn release_domain(
     caller: Authenticated,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
-    let (org, domain) = org_and_domain(&path)?;
+    let (org, domain): (OrgRef, String) = org_and(&path.0, &path.1, "domain")?;
     state.run(move |s| s.domains.release(&caller.0, &org, &domain)).await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -276,7 +272,7 @@ pub async fn verify_domain(
     path: web::Path<(String, String)>,
     query: web::Query<VerifyParams>,
 ) -> Result<HttpResponse, ApiError> {
-    let (org, domain) = org_and_domain(&path)?;
+    let (org, domain): (OrgRef, String) = org_and(&path.0, &path.1, "domain")?;
     let force = query.force.unwrap_or(false);
     let verified = state.run(move |s| s.domains.verify(&caller.0, &org, &domain, force)).await?;
     Ok(HttpResponse::Ok().json(DomainResponse::from(verified)))

@@ -17,7 +17,7 @@ use utoipa::{IntoParams, PartialSchema, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 use validator::Validate;
 
-use super::common::{org_and, page, path_id, whole_number, Json, PageParams, ORG_PARAM};
+use super::common::{org_and, page, path_id, status_filter, whole_number, Json, PageParams, ORG_PARAM};
 use super::orgs::OrgResponse;
 use crate::auth::Authenticated;
 use crate::error::ApiError;
@@ -265,13 +265,7 @@ pub async fn list_invites(
     page: PageParams,
 ) -> Result<HttpResponse, ApiError> {
     let org: OrgRef = path_id(&path, "organization")?;
-    let query = query.into_inner();
-    let status = match query.status.as_deref() {
-        None => None,
-        Some(raw) => Some(InviteStatus::parse(raw).ok_or_else(|| {
-            domain::Invalid::field("status", "unknown_status", "one of pending, accepted, exhausted, expired, revoked")
-        })?),
-    };
+    let status = status_filter(query.status.as_deref(), InviteStatus::ALL, InviteStatus::as_str)?;
     let page = page.request();
     let invites = state.run(move |s| s.invites.list(&caller.0, &org, status, page)).await?;
     Ok(HttpResponse::Ok().json(InvitePage::of(invites, InviteResponse::from)))

@@ -11,7 +11,7 @@ use utoipa::openapi::schema::{Object, ObjectBuilder, Type};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use super::common::{org_and, page, path_id, PageParams, ORG_PARAM};
+use super::common::{org_and, page, path_id, status_filter, PageParams, ORG_PARAM};
 use super::orgs::OrgResponse;
 use crate::auth::Authenticated;
 use crate::error::ApiError;
@@ -181,13 +181,7 @@ pub async fn list_join_requests(
     page: PageParams,
 ) -> Result<HttpResponse, ApiError> {
     let org: OrgRef = path_id(&path, "organization")?;
-    let status =
-        match query.into_inner().status.as_deref() {
-            None => None,
-            Some(raw) => Some(JoinRequestStatus::parse(raw).ok_or_else(|| {
-                domain::Invalid::field("status", "unknown_status", "one of pending, approved, denied")
-            })?),
-        };
+    let status = status_filter(query.status.as_deref(), &JoinRequestStatus::ALL, JoinRequestStatus::as_str)?;
     let page = page.request();
     let requests = state.run(move |s| s.joins.list(&caller.0, &org, status, page)).await?;
     Ok(HttpResponse::Ok().json(JoinRequestPage::of(requests, JoinRequestResponse::from)))

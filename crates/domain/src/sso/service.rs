@@ -123,9 +123,7 @@ impl<S: Store> SsoService<S> {
                 return Ok(PolicyWrite { policy, applied: false, lockout });
             }
             // Only holding more people to SSO can lock anyone out.
-            let lockout = if policies.sso_domains.is_superset(&scope.policies.sso_domains)
-                && policies.sso_domains != scope.policies.sso_domains
-            {
+            let lockout = if !policies.sso_domains.is_subset(&scope.policies.sso_domains) {
                 guard_lockout(tx, &scope, caller, &policies, now, mode.force)??
             } else {
                 Default::default()

@@ -177,8 +177,4 @@ pub trait DomainRepository {
     /// first. Nothing is locked: the lookups happen outside any transaction, and each
     /// result is applied only if nobody checked the domain meanwhile.
     fn domains_due_for_recheck(&mut self, before: DateTime<Utc>, limit: i64) -> Result<Vec<OrgDomain>, StoreError>;
-
-    /// The verified domains whose people must sign in through the organization's SSO:
-    /// all of them while SSO is enforced, none otherwise.
-    fn sso_enforced_domains(&mut self, org: OrgId) -> Result<Vec<DomainName>, StoreError>;
 }

@@ -11,7 +11,7 @@ use domain::StoreError;
 use uuid::Uuid;
 
 use super::errors::{corrupt, store_error, violated_unique};
-use super::schema::{org_domains, organizations, sso_configs};
+use super::schema::{org_domains, organizations};
 use super::store::PgTx;
 
 #[derive(Queryable, Selectable, Insertable, AsChangeset)]
@@ -183,18 +183,5 @@ impl DomainRepository for PgTx<'_> {
                 .load(self.conn)
                 .map_err(store_error)?,
         )
-    }
-
-    fn sso_enforced_domains(&mut self, org: OrgId) -> Result<Vec<DomainName>, StoreError> {
-        let names: Vec<String> = org_domains::table
-            .inner_join(sso_configs::table.on(sso_configs::org_id.eq(org_domains::org_id)))
-            .filter(org_domains::org_id.eq(org.as_uuid()))
-            .filter(org_domains::verified_at.is_not_null())
-            .filter(sso_configs::enforced)
-            .order(org_domains::domain)
-            .select(org_domains::domain)
-            .load(self.conn)
-            .map_err(store_error)?;
-        Ok(names.into_iter().map(DomainName::from_stored).collect())
     }
 }
