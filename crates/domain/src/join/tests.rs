@@ -497,3 +497,23 @@ fn asking_to_join_answers_to_the_organizations_policies() {
     let outcome = w.joins.request(&Caller::user(dana_via_sso, RequestMeta::default()), &w.org).unwrap();
     assert!(matches!(outcome, JoinOutcome::Joined(..)));
 }
+
+#[test]
+fn an_api_key_holding_every_permission_lists_requests_but_decides_none() {
+    let w = world();
+    w.open(&owner(), "suggest", None);
+    let request = w.pending(&dana());
+    let keys = crate::apikey::ApiKeyService::new(
+        w.store.clone(),
+        Arc::new(SystemClock),
+        Arc::new(crate::testing::CountingMinter::default()),
+    );
+    let every = crate::authz::Permission::ALL.iter().map(|p| p.as_str().to_owned()).collect();
+    let create = crate::apikey::CreateApiKey { name: "bot".into(), permissions: every, expires_at: None };
+    let bot = crate::testing::key_caller(&keys.create(&owner(), &w.org, create).unwrap().token);
+    assert_eq!(w.joins.list(&bot, &w.org, None, PageRequest::first(10)).unwrap().items.len(), 1);
+    let refused = JoinError::Access(AccessError::UserRequired);
+    assert_eq!(w.joins.approve(&bot, &w.org, request.id, None).unwrap_err(), refused);
+    assert_eq!(w.joins.deny(&bot, &w.org, request.id).unwrap_err(), refused);
+    assert_eq!(w.membership_of("dana"), None, "a decision is a person's");
+}
