@@ -306,6 +306,9 @@ problems! {
         AccessError::Policy(refusal @ PolicyRefusal::SsoRequired { .. }) => FORBIDDEN "sso_required" "Refused by policy",
             "the caller's verified email is in a verified domain of the organization, which enforces its SSO, and they signed in another way",
             refusal.detail();
+        AccessError::MembershipSuspended => FORBIDDEN "membership_suspended" "Forbidden",
+            "the caller's membership is suspended: the organization's identity provider deactivated it",
+            err.to_string();
         AccessError::FeatureNotInPlan { feature, plan } => FORBIDDEN "feature_not_in_plan" "Forbidden",
             "the organization's plan does not include the feature whose settings were written",
             format!("the `{plan}` plan does not include `{feature}`; reading its settings stays possible");
@@ -629,6 +632,7 @@ mod tests {
             AccessError::Policy(PolicyRefusal::SignInMethodNotAllowed { method: None, allowed: Vec::new() }),
             AccessError::Policy(PolicyRefusal::SessionTooOld { max_age_secs: 60 }),
             AccessError::FeatureNotInPlan { feature: "sso", plan: "free" },
+            AccessError::MembershipSuspended,
             AccessError::Unauthenticated("expired"),
             AccessError::Unauthenticated("revoked"),
         ]

@@ -45,6 +45,10 @@ pub enum AccessError {
     /// The organization's plan does not include the feature whose settings were written.
     #[error("the `{plan}` plan does not include `{feature}`")]
     FeatureNotInPlan { feature: &'static str, plan: &'static str },
+    /// The caller's membership is suspended (deactivated by the organization's identity
+    /// provider): it keeps its role and teams but opens nothing until reactivated.
+    #[error("your membership of this organization is suspended; its identity provider deactivated it")]
+    MembershipSuspended,
     /// The credential is unknown, revoked or expired.
     #[error("the credential is {0}")]
     Unauthenticated(&'static str),

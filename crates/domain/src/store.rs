@@ -11,7 +11,7 @@ use crate::notification::NotificationRepository;
 use crate::org::OrgRepository;
 use crate::policy::{MfaRepository, PolicyRepository};
 use crate::role::RoleRepository;
-use crate::scim::ScimRepository;
+use crate::scim::{DirectoryRepository, ScimRepository};
 use crate::sso::SsoRepository;
 use crate::team::TeamRepository;
 use crate::user::UserRepository;
@@ -34,6 +34,7 @@ pub trait Tx:
     + NotificationRepository
     + SsoRepository
     + ScimRepository
+    + DirectoryRepository
     + DomainRepository
     + JoinRequestRepository
 {
@@ -55,6 +56,7 @@ impl<T> Tx for T where
         + NotificationRepository
         + SsoRepository
         + ScimRepository
+        + DirectoryRepository
         + DomainRepository
         + JoinRequestRepository
 {

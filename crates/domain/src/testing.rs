@@ -142,7 +142,7 @@ impl State {
 
 impl UserRepository for State {
     fn find_user_by_subject(&mut self, subject: &str) -> Result<Option<User>, StoreError> {
-        Ok(self.users.values().find(|u| u.subject == subject).cloned())
+        Ok(self.users.values().find(|u| u.subject.as_deref() == Some(subject)).cloned())
     }
 
     fn find_user(&mut self, id: UserId) -> Result<Option<User>, StoreError> {
@@ -150,10 +150,51 @@ impl UserRepository for State {
     }
 
     fn upsert_user(&mut self, user: &User) -> Result<User, StoreError> {
-        let existing = self.users.values().find(|u| u.subject == user.subject).map(|u| u.id);
+        let existing = self.users.values().find(|u| u.subject.is_some() && u.subject == user.subject).map(|u| u.id);
         let stored = User { id: existing.unwrap_or(user.id), ..user.clone() };
         self.users.insert(stored.id, stored.clone());
         Ok(stored)
+    }
+
+    fn save_provisioned_user(&mut self, user: &User) -> Result<(), StoreError> {
+        self.users.insert(user.id, user.clone());
+        Ok(())
+    }
+
+    fn find_unlinked_users(&mut self, email: &crate::user::Email) -> Result<Vec<UserId>, StoreError> {
+        Ok(self.users.values().filter(|u| u.subject.is_none() && u.email.as_ref() == Some(email)).map(|u| u.id).collect())
+    }
+
+    fn merge_provisioned_user(
+        &mut self,
+        from: UserId,
+        into: UserId,
+        at: DateTime<Utc>,
+    ) -> Result<Vec<Membership>, StoreError> {
+        let provisioned: Vec<MemberId> =
+            self.memberships.values().filter(|m| m.user_id == from).map(|m| m.id).collect();
+        let mut merged = Vec::new();
+        for id in provisioned {
+            let org = self.memberships[&id].org_id;
+            let own = self.memberships.values().find(|m| m.user_id == into && m.org_id == org).cloned();
+            let m = self.memberships.get_mut(&id).unwrap();
+            m.user_id = into;
+            m.updated_at = at;
+            if let Some(own) = own {
+                m.role = own.role.clone();
+                m.role_from_group = own.role_from_group;
+                let seats: Vec<_> =
+                    self.team_members.iter().filter(|((_, mm), _)| *mm == own.id).map(|(k, v)| (k.0, *v)).collect();
+                for (team, seat) in seats {
+                    self.team_members.entry((team, id)).or_insert(seat);
+                }
+                self.memberships.remove(&own.id);
+                self.team_members.retain(|(_, mm), _| *mm != own.id);
+            }
+            merged.push(self.memberships[&id].clone());
+        }
+        self.users.remove(&from);
+        Ok(merged)
     }
 }
 
@@ -327,7 +368,7 @@ impl MemberRepository for State {
     }
 
     fn count_owners(&mut self, org: OrgId) -> Result<u64, StoreError> {
-        Ok(self.memberships.values().filter(|m| m.org_id == org && m.role.is_owner()).count() as u64)
+        Ok(self.memberships.values().filter(|m| m.org_id == org && m.is_active_owner()).count() as u64)
     }
 
     fn set_member_role(
@@ -838,15 +879,8 @@ pub fn join(store: &InMemoryStore, org: OrgId, subject: &str, role: &str) -> Mem
     let now = Utc::now();
     store
         .transaction(|tx| {
-            let user = crate::user::sync_user(tx, &identity(subject, &format!("{subject}@example.com")), None, now)?;
-            let membership = Membership {
-                id: MemberId::generate(),
-                org_id: org,
-                user_id: user.id,
-                role: RoleKey::parse(role).unwrap(),
-                joined_at: now,
-                updated_at: now,
-            };
+            let user = crate::user::sync_user(tx, &identity(subject, &format!("{subject}@example.com")), &crate::context::RequestMeta::default(), now)?;
+            let membership = Membership::new(org, user.id, RoleKey::parse(role).unwrap(), now);
             tx.insert_membership(&membership).map_err(|_| StoreError::Internal("duplicate".into()))?;
             Ok::<_, StoreError>(membership.id)
         })

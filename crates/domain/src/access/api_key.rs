@@ -47,7 +47,7 @@ where
 
 /// What a key's creator may do in the organization now. A key is capped by this on every
 /// use, so demoting or removing a person takes their keys' power with it; a key whose
-/// creator has left authenticates no more.
+/// creator has left, or is suspended, authenticates no more.
 fn creator_permissions<E>(tx: &mut dyn Tx, org: OrgId, creator: &Actor) -> Result<PermissionSet, E>
 where
     E: From<AccessError> + From<StoreError>,
@@ -55,6 +55,9 @@ where
     let orphaned = || AccessError::Unauthenticated("orphaned");
     let Actor::User(user) = creator else { return Err(orphaned().into()) };
     let membership = tx.find_membership_of_user(org, *user)?.ok_or_else(orphaned)?;
+    if membership.is_suspended() {
+        return Err(AccessError::Unauthenticated("suspended with its creator").into());
+    }
     Ok(member_grant(tx, org, &membership.role)?.permissions)
 }
 

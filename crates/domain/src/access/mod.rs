@@ -154,7 +154,7 @@ where
     E: From<AccessError> + From<StoreError>,
 {
     let not_found = || AccessError::NotFound("organization");
-    let user = sync_user(tx, identity, caller.meta.client_ip, now)?;
+    let user = sync_user(tx, identity, &caller.meta, now)?;
     let org_id = match org {
         OrgRef::Id(id) => *id,
         // Still a 404, but one that tells a newcomer what to do next.
@@ -163,8 +163,15 @@ where
         ))?,
     };
     let (org, policies) = find_org::<E>(tx, org_id, lock)?;
-    let membership = tx.find_membership_of_user(org.id, user.id)?;
+    let mut membership = tx.find_membership_of_user(org.id, user.id)?;
+    if membership.is_none() {
+        // Provisioned here since this person's profile was last written: link now rather
+        // than at the next refresh.
+        let linked = crate::user::link_provisioned(tx, &user, &caller.meta, now)?;
+        membership = linked.into_iter().find(|m| m.org_id == org.id);
+    }
     let grant = match &membership {
+        Some(m) if m.is_suspended() => return Err(AccessError::MembershipSuspended.into()),
         Some(m) => member_grant(tx, org.id, &m.role)?,
         None if identity.staff => staff::grant(),
         None => return Err(not_found().into()),

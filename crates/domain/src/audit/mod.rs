@@ -58,6 +58,13 @@ pub enum AuditAction {
     JoinRequestApproved,
     JoinRequestDenied,
     JoinedByDomain,
+    MemberLinked,
+    ScimUserCreated,
+    ScimUserUpdated,
+    ScimUserDeactivated,
+    ScimUserReactivated,
+    ScimUserDeleted,
+    ScimGroupRolesUpdated,
 }
 
 impl AuditAction {
@@ -102,6 +109,13 @@ impl AuditAction {
             AuditAction::JoinRequestApproved => "join_request.approved",
             AuditAction::JoinRequestDenied => "join_request.denied",
             AuditAction::JoinedByDomain => "member.joined_by_domain",
+            AuditAction::MemberLinked => "member.linked",
+            AuditAction::ScimUserCreated => "scim.user_created",
+            AuditAction::ScimUserUpdated => "scim.user_updated",
+            AuditAction::ScimUserDeactivated => "scim.user_deactivated",
+            AuditAction::ScimUserReactivated => "scim.user_reactivated",
+            AuditAction::ScimUserDeleted => "scim.user_deleted",
+            AuditAction::ScimGroupRolesUpdated => "scim.group_roles_updated",
         }
     }
 }
@@ -113,6 +127,8 @@ pub enum Actor {
     ApiKey(ApiKeyId),
     /// The service itself, on a schedule (re-verifying domains).
     System,
+    /// The organization's identity provider, through its SCIM token.
+    Scim,
 }
 
 impl Actor {
@@ -121,6 +137,7 @@ impl Actor {
             Actor::User(_) => "user",
             Actor::ApiKey(_) => "api_key",
             Actor::System => "system",
+            Actor::Scim => "scim",
         }
     }
 
@@ -129,6 +146,7 @@ impl Actor {
             Actor::User(id) => id.to_string(),
             Actor::ApiKey(id) => id.to_string(),
             Actor::System => "orgd".to_owned(),
+            Actor::Scim => "scim".to_owned(),
         }
     }
 }

@@ -166,7 +166,9 @@ impl From<crate::team::TeamWriteError> for InviteError {
     fn from(err: crate::team::TeamWriteError) -> Self {
         match err {
             // A fresh member cannot already sit in the team.
-            crate::team::TeamWriteError::NameTaken | crate::team::TeamWriteError::AlreadyInTeam => {
+            crate::team::TeamWriteError::NameTaken
+            | crate::team::TeamWriteError::AlreadyInTeam
+            | crate::team::TeamWriteError::ExternalIdTaken => {
                 InviteError::AlreadyMember
             }
             crate::team::TeamWriteError::Store(e) => InviteError::Store(e),

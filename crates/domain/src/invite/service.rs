@@ -13,7 +13,7 @@ use crate::audit::{Actor, AuditAction, AuditRecord, Changes, Target};
 use crate::authz::{Grant, Permission, RoleGrant, RoleKey};
 use crate::context::Caller;
 use crate::error::{AccessError, Invalid};
-use crate::ids::{InviteId, MemberId, OrgId, TeamId};
+use crate::ids::{InviteId, OrgId, TeamId};
 use crate::mail::OutgoingEmail;
 use crate::member::Membership;
 use crate::org::{OrgRef, Organization};
@@ -336,7 +336,7 @@ impl<S: Store> InviteService<S> {
                 InviteStatus::Revoked => return Err(InviteError::Revoked),
                 InviteStatus::Accepted | InviteStatus::Exhausted => return Err(InviteError::Exhausted),
             }
-            let user = sync_user(tx, &identity, caller.meta.client_ip, now)?;
+            let user = sync_user(tx, &identity, &caller.meta, now)?;
             if let Some(invited) = &invite.email {
                 if !(user.email_verified && user.email.as_ref() == Some(invited)) {
                     return Err(InviteError::EmailMismatch);
@@ -348,14 +348,7 @@ impl<S: Store> InviteService<S> {
             // Joining is a way into the organization: its policies apply as on any request.
             policies.admit(&caller.presented(), now).map_err(AccessError::Policy)?;
             Self::still_grantable(tx, &invite)?;
-            let membership = Membership {
-                id: MemberId::generate(),
-                org_id: org.id,
-                user_id: user.id,
-                role: invite.role.clone(),
-                joined_at: now,
-                updated_at: now,
-            };
+            let membership = Membership::new(org.id, user.id, invite.role.clone(), now);
             tx.insert_membership(&membership)?;
             if let Some(team) = invite.team_id {
                 if tx.find_team(org.id, team)?.is_some() {

@@ -10,7 +10,7 @@ use crate::audit::{Actor, AuditAction, AuditRecord, Changes, Target};
 use crate::authz::{Permission, RoleGrant, RoleKey, SystemRole};
 use crate::context::Caller;
 use crate::error::{AccessError, Invalid, StoreError};
-use crate::ids::{JoinRequestId, MemberId, NotificationId, OrgId};
+use crate::ids::{JoinRequestId, NotificationId, OrgId};
 use crate::member::{MemberWriteError, Membership};
 use crate::notification::{Notification, NotificationKind};
 use crate::org::{OrgRef, Organization};
@@ -124,7 +124,7 @@ impl<S: Store> JoinService<S> {
         let now = self.clock.now();
         let identity = caller.identity()?.clone();
         self.store.transaction(|tx| {
-            let user = sync_user(tx, &identity, caller.meta.client_ip, now)?;
+            let user = sync_user(tx, &identity, &caller.meta, now)?;
             let Some(name) = verified_domain_of(&user) else { return Ok(Vec::new()) };
             let Some(domain) = tx.verified_domain(&name)?.filter(|d| d.join.is_open()) else { return Ok(Vec::new()) };
             if tx.find_membership_of_user(domain.org_id, user.id)?.is_some() {
@@ -146,7 +146,7 @@ impl<S: Store> JoinService<S> {
         let not_found = || JoinError::Access(AccessError::NotFound("organization"));
         let OrgRef::Id(org_id) = org else { return Err(not_found()) };
         self.store.transaction(|tx| {
-            let user = sync_user(tx, &identity, caller.meta.client_ip, now)?;
+            let user = sync_user(tx, &identity, &caller.meta, now)?;
             if verified_domain_of(&user).is_none() {
                 return Err(JoinError::EmailNotVerified);
             }
@@ -224,14 +224,7 @@ impl<S: Store> JoinService<S> {
         decided_by: Option<crate::ids::UserId>,
         now: DateTime<Utc>,
     ) -> Result<Membership, JoinError> {
-        let membership = Membership {
-            id: MemberId::generate(),
-            org_id: request.org_id,
-            user_id: request.user_id,
-            role: role.clone(),
-            joined_at: now,
-            updated_at: now,
-        };
+        let membership = Membership::new(request.org_id, request.user_id, role.clone(), now);
         tx.insert_membership(&membership)?;
         request.status = JoinRequestStatus::Approved;
         request.decided_by = decided_by;

@@ -107,7 +107,7 @@ impl World {
 }
 
 fn user_id(store: &InMemoryStore, subject: &str) -> UserId {
-    store.state().users.values().find(|u| u.subject == subject).unwrap().id
+    store.state().users.values().find(|u| u.subject.as_deref() == Some(subject)).unwrap().id
 }
 
 fn not_found() -> JoinError {

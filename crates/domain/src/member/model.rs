@@ -13,6 +13,37 @@ pub struct Membership {
     pub role: RoleKey,
     pub joined_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// When the identity provider deactivated the member (SCIM `active: false`). A
+    /// suspended member keeps role and team seats and is refused at the gate.
+    pub suspended_at: Option<DateTime<Utc>>,
+    /// The role was given by a SCIM group-to-role mapping, so leaving the group takes it
+    /// back.
+    pub role_from_group: bool,
+}
+
+impl Membership {
+    /// A new, active membership.
+    pub fn new(org_id: OrgId, user_id: UserId, role: RoleKey, now: DateTime<Utc>) -> Self {
+        Self {
+            id: MemberId::generate(),
+            org_id,
+            user_id,
+            role,
+            joined_at: now,
+            updated_at: now,
+            suspended_at: None,
+            role_from_group: false,
+        }
+    }
+
+    pub fn is_suspended(&self) -> bool {
+        self.suspended_at.is_some()
+    }
+
+    /// An owner who holds the organization now: the last-owner rule counts these.
+    pub fn is_active_owner(&self) -> bool {
+        self.role.is_owner() && !self.is_suspended()
+    }
 }
 
 /// A membership with the user's profile, as member listings show it.

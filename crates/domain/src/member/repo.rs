@@ -42,6 +42,7 @@ pub trait MemberRepository {
         page: PageRequest,
     ) -> Result<Page<Member>, StoreError>;
 
+    /// Owners who are not suspended: the ones the last-owner rule keeps.
     fn count_owners(&mut self, org: OrgId) -> Result<u64, StoreError>;
 
     fn set_member_role(

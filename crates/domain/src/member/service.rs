@@ -89,9 +89,9 @@ impl<S: Store> MemberService<S> {
         role_permissions(tx, scope.org.id, role)?.ok_or_else(|| MemberError::UnknownRole(role.to_string()))
     }
 
-    /// Refuses taking the last owner's owner role away.
+    /// Refuses taking the last active owner's owner role away.
     fn keep_an_owner(tx: &mut dyn Tx, scope: &OrgScope, target: &Membership) -> Result<(), MemberError> {
-        if target.role.is_owner() && tx.count_owners(scope.org.id)? <= 1 {
+        if target.is_active_owner() && tx.count_owners(scope.org.id)? <= 1 {
             return Err(MemberError::LastOwner);
         }
         Ok(())
@@ -175,6 +175,14 @@ impl<S: Store> MemberService<S> {
             scope.grant.may_change_role(Some(&from), Some(&to_owner))?;
             if target.id == own.id {
                 return Err(Invalid::field("member_id", "self_transfer", "ownership must go to another member").into());
+            }
+            if target.is_suspended() {
+                return Err(Invalid::field(
+                    "member_id",
+                    "member_suspended",
+                    "ownership must go to an active member; this one is suspended by the identity provider",
+                )
+                .into());
             }
             let admin = SystemRole::Admin.key();
             tx.set_member_role(scope.org.id, target.id, &RoleKey::owner(), now)?;

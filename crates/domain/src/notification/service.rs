@@ -42,7 +42,7 @@ impl<S: Store> NotificationService<S> {
     ) -> Result<Page<Notification, NotificationCursor>, NotificationError> {
         let now = self.clock.now();
         self.store.transaction(|tx| {
-            let user = sync_user(tx, caller.identity()?, caller.meta.client_ip, now)?;
+            let user = sync_user(tx, caller.identity()?, &caller.meta, now)?;
             Ok(tx.list_notifications(user.id, page)?)
         })
     }
@@ -55,7 +55,7 @@ impl<S: Store> NotificationService<S> {
     pub fn mark_read(&self, caller: &Caller, id: NotificationId) -> Result<Notification, NotificationError> {
         let now = self.clock.now();
         self.store.transaction(|tx| {
-            let user = sync_user(tx, caller.identity()?, caller.meta.client_ip, now)?;
+            let user = sync_user(tx, caller.identity()?, &caller.meta, now)?;
             tx.mark_notification_read(user.id, id, now)?
                 .ok_or(NotificationError::Access(AccessError::NotFound("notification")))
         })
@@ -80,7 +80,7 @@ mod tests {
 
     fn user_of(store: &InMemoryStore, subject: &str) -> UserId {
         let who = identity(subject, &format!("{subject}@example.com"));
-        store.transaction(|tx| sync_user(tx, &who, None, Utc::now())).unwrap().id
+        store.transaction(|tx| sync_user(tx, &who, &crate::context::RequestMeta::default(), Utc::now())).unwrap().id
     }
 
     /// `count` notifications for `user`, oldest first.

@@ -11,7 +11,7 @@ use crate::audit::{Actor, AuditAction, AuditRecord, Changes, Target};
 use crate::authz::{Permission, RoleKey};
 use crate::context::Caller;
 use crate::error::{AccessError, Invalid, ValueError};
-use crate::ids::{MemberId, OrgId};
+use crate::ids::OrgId;
 use crate::member::{MemberWriteError, Membership};
 use crate::pagination::{Page, PageRequest};
 use crate::policy::Plan;
@@ -95,7 +95,7 @@ impl<S: Store> OrgService<S> {
         let now = self.clock.now();
 
         self.store.transaction(|tx| {
-            let user = sync_user(tx, caller.identity()?, caller.meta.client_ip, now)?;
+            let user = sync_user(tx, caller.identity()?, &caller.meta, now)?;
             let id = OrgId::generate();
             let slug = match slug {
                 Some(slug) => slug,
@@ -115,14 +115,7 @@ impl<S: Store> OrgService<S> {
                 updated_at: now,
             };
             tx.insert_org(&org)?;
-            let membership = Membership {
-                id: MemberId::generate(),
-                org_id: org.id,
-                user_id: user.id,
-                role: RoleKey::owner(),
-                joined_at: now,
-                updated_at: now,
-            };
+            let membership = Membership::new(org.id, user.id, RoleKey::owner(), now);
             tx.insert_membership(&membership).map_err(|e| match e {
                 MemberWriteError::Store(e) => OrgError::Store(e),
                 MemberWriteError::AlreadyMember => {
@@ -165,7 +158,7 @@ impl<S: Store> OrgService<S> {
     pub fn list_mine(&self, caller: &Caller, page: PageRequest) -> Result<Page<MyOrg>, OrgError> {
         let now = self.clock.now();
         self.store.transaction(|tx| {
-            let user = sync_user(tx, caller.identity()?, caller.meta.client_ip, now)?;
+            let user = sync_user(tx, caller.identity()?, &caller.meta, now)?;
             let default = tx.default_org_of_user(user.id)?;
             let orgs = tx.list_orgs_of_user(user.id, page)?;
             let mut items = Vec::with_capacity(orgs.items.len());

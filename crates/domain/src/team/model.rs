@@ -80,6 +80,9 @@ pub enum TeamWriteError {
     NameTaken,
     #[error("the member is already in the team")]
     AlreadyInTeam,
+    /// Another team mirrors the same identity-provider group.
+    #[error("the organization already has a team with this external id")]
+    ExternalIdTaken,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -103,6 +106,10 @@ impl From<TeamWriteError> for TeamError {
         match err {
             TeamWriteError::NameTaken => TeamError::NameTaken,
             TeamWriteError::AlreadyInTeam => TeamError::AlreadyInTeam,
+            // Only SCIM sets external ids; a team written here keeps the one it had.
+            TeamWriteError::ExternalIdTaken => {
+                TeamError::Store(StoreError::Internal("a team's external id changed outside SCIM".into()))
+            }
             TeamWriteError::Store(e) => TeamError::Store(e),
         }
     }

@@ -4,9 +4,15 @@ use std::net::IpAddr;
 
 use chrono::{DateTime, Duration, Utc};
 
-use crate::context::Identity;
+mod link;
+
+pub use link::link_provisioned;
+
+use crate::context::{Identity, RequestMeta};
 use crate::error::{StoreError, ValueError};
 use crate::ids::UserId;
+use crate::member::Membership;
+use crate::store::Tx;
 
 /// A normalised, syntactically valid email address (lower-cased).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -37,7 +43,9 @@ impl Email {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct User {
     pub id: UserId,
-    pub subject: String,
+    /// The identity provider's subject; `None` for a person an organization's identity
+    /// provider provisioned over SCIM who has not signed in yet (see [`link`]).
+    pub subject: Option<String>,
     pub email: Option<Email>,
     pub email_verified: bool,
     pub name: Option<String>,
@@ -78,7 +86,7 @@ impl User {
         let email = identity.email.as_deref().and_then(|e| Email::parse(e).ok());
         User {
             id: stored.map_or_else(UserId::generate, |u| u.id),
-            subject: identity.subject.clone(),
+            subject: Some(identity.subject.clone()),
             email_verified: email.is_some() && identity.email_verified,
             email,
             name,
@@ -121,22 +129,42 @@ pub trait UserRepository {
     /// Inserts the user, or updates the profile of the user with the same subject (two
     /// first requests of a new user may race), returning the stored row.
     fn upsert_user(&mut self, user: &User) -> Result<User, StoreError>;
+
+    /// Inserts or updates a person provisioned over SCIM who has not signed in (no
+    /// subject): their email and name as the identity provider sent them, unverified.
+    fn save_provisioned_user(&mut self, user: &User) -> Result<(), StoreError>;
+
+    /// Provisioned people not yet linked to a sign-in whose email is `email`.
+    fn find_unlinked_users(&mut self, email: &Email) -> Result<Vec<UserId>, StoreError>;
+
+    /// Hands the memberships of the unlinked user `from` to `into` and deletes `from`.
+    /// Where `into` is already a member of the same organization the two memberships
+    /// become one: the provisioned membership's id stays (it is the identity provider's
+    /// SCIM id) with the role and team seats of `into`'s own. Returns the resulting
+    /// memberships.
+    fn merge_provisioned_user(
+        &mut self,
+        from: UserId,
+        into: UserId,
+        at: DateTime<Utc>,
+    ) -> Result<Vec<Membership>, StoreError>;
 }
 
 /// Provisions the caller's user on first sight of its subject and keeps its profile, and
 /// where it was last seen from, current. Writes only when a claim or the address changed,
 /// or `last_seen_at` is older than [`SEEN_RESOLUTION`], so the common request is one read.
-pub fn sync_user(
-    users: &mut dyn UserRepository,
-    identity: &Identity,
-    client_ip: Option<IpAddr>,
-    now: DateTime<Utc>,
-) -> Result<User, StoreError> {
-    let stored = users.find_user_by_subject(&identity.subject)?;
-    let current = User::from_claims(stored.as_ref(), identity, client_ip, now);
+/// Whenever it writes, the people provisioned over SCIM with the caller's verified email
+/// are linked to them ([`link_provisioned`]).
+pub fn sync_user(tx: &mut dyn Tx, identity: &Identity, meta: &RequestMeta, now: DateTime<Utc>) -> Result<User, StoreError> {
+    let stored = tx.find_user_by_subject(&identity.subject)?;
+    let current = User::from_claims(stored.as_ref(), identity, meta.client_ip, now);
     match stored {
         Some(stored) if stored.is_current(&current) => Ok(stored),
-        _ => users.upsert_user(&current),
+        _ => {
+            let user = tx.upsert_user(&current)?;
+            link_provisioned(tx, &user, meta, now)?;
+            Ok(user)
+        }
     }
 }
 
@@ -145,6 +173,10 @@ mod tests {
     use super::*;
     use crate::testing::{identity, InMemoryStore};
     use crate::Store;
+
+    fn meta(client_ip: Option<IpAddr>) -> RequestMeta {
+        RequestMeta { client_ip, ..RequestMeta::default() }
+    }
 
     #[test]
     fn emails_are_validated_and_normalised() {
@@ -160,10 +192,10 @@ mod tests {
     fn first_sight_provisions_and_later_claims_update_the_profile() {
         let store = InMemoryStore::default();
         let now = Utc::now();
-        let first = store.transaction(|tx| sync_user(tx, &identity("sub-1", "ada@example.com"), None, now)).unwrap();
+        let first = store.transaction(|tx| sync_user(tx, &identity("sub-1", "ada@example.com"), &RequestMeta::default(), now)).unwrap();
         let mut renamed = identity("sub-1", "ada@example.com");
         renamed.name = Some("Ada L.".into());
-        let second = store.transaction(|tx| sync_user(tx, &renamed, None, now)).unwrap();
+        let second = store.transaction(|tx| sync_user(tx, &renamed, &RequestMeta::default(), now)).unwrap();
         assert_eq!(first.id, second.id);
         assert_eq!(second.name.as_deref(), Some("Ada L."));
         assert_eq!(store.user_count(), 1);
@@ -175,7 +207,7 @@ mod tests {
         let mut odd = identity("sub-4", "d@example.com");
         odd.name = Some("Ada\u{0}Lovelace".into());
         odd.auth_methods = vec!["p\u{0}wd".into(), "otp".into()];
-        let user = store.transaction(|tx| sync_user(tx, &odd, None, Utc::now())).unwrap();
+        let user = store.transaction(|tx| sync_user(tx, &odd, &RequestMeta::default(), Utc::now())).unwrap();
         assert_eq!(user.name.as_deref(), Some("AdaLovelace"));
         assert_eq!(user.mfa_methods, vec!["otp".to_owned()]);
     }
@@ -186,8 +218,8 @@ mod tests {
         let now = Utc::now();
         let mut with_mfa = identity("sub-2", "b@example.com");
         with_mfa.auth_methods = vec!["pwd".into(), "otp".into()];
-        store.transaction(|tx| sync_user(tx, &with_mfa, None, now)).unwrap();
-        let later = store.transaction(|tx| sync_user(tx, &identity("sub-2", "b@example.com"), None, now)).unwrap();
+        store.transaction(|tx| sync_user(tx, &with_mfa, &RequestMeta::default(), now)).unwrap();
+        let later = store.transaction(|tx| sync_user(tx, &identity("sub-2", "b@example.com"), &RequestMeta::default(), now)).unwrap();
         assert!(later.mfa_enrolled);
         assert_eq!(later.mfa_methods, vec!["otp".to_owned()], "the generic `mfa` marker is no method");
     }
@@ -197,14 +229,14 @@ mod tests {
         let store = InMemoryStore::default();
         let now = Utc::now();
         let ip = "2001:db8::1".parse().ok();
-        let first = store.transaction(|tx| sync_user(tx, &identity("sub-5", "e@example.com"), ip, now)).unwrap();
+        let first = store.transaction(|tx| sync_user(tx, &identity("sub-5", "e@example.com"), &meta(ip), now)).unwrap();
         assert_eq!((first.last_ip, first.last_seen_at), (ip, Some(now)));
         let soon = now + Duration::minutes(1);
-        let same = store.transaction(|tx| sync_user(tx, &identity("sub-5", "e@example.com"), ip, soon)).unwrap();
+        let same = store.transaction(|tx| sync_user(tx, &identity("sub-5", "e@example.com"), &meta(ip), soon)).unwrap();
         assert_eq!(same.last_seen_at, Some(now), "within the resolution nothing is written");
         let moved = "192.0.2.1".parse().ok();
         let elsewhere =
-            store.transaction(|tx| sync_user(tx, &identity("sub-5", "e@example.com"), moved, soon)).unwrap();
+            store.transaction(|tx| sync_user(tx, &identity("sub-5", "e@example.com"), &meta(moved), soon)).unwrap();
         assert_eq!((elsewhere.last_ip, elsewhere.last_seen_at), (moved, Some(soon)));
     }
 
@@ -213,7 +245,7 @@ mod tests {
         let store = InMemoryStore::default();
         let mut bad = identity("sub-3", "nope");
         bad.email_verified = true;
-        let user = store.transaction(|tx| sync_user(tx, &bad, None, Utc::now())).unwrap();
+        let user = store.transaction(|tx| sync_user(tx, &bad, &RequestMeta::default(), Utc::now())).unwrap();
         assert_eq!(user.email, None);
         assert!(!user.email_verified);
     }

@@ -183,7 +183,7 @@ impl World {
 }
 
 fn user_id(store: &InMemoryStore, subject: &str) -> UserId {
-    store.state().users.values().find(|u| u.subject == subject).unwrap().id
+    store.state().users.values().find(|u| u.subject.as_deref() == Some(subject)).unwrap().id
 }
 
 fn join_policy(policy: &str, role: Option<&str>) -> JoinPolicyInput {
@@ -646,7 +646,7 @@ fn a_vanished_record_unverifies_the_domain_and_tells_the_owners() {
     join(&w.store, w.org_id, "co-owner", "owner");
     w.store
         .transaction(|tx| {
-            crate::user::sync_user(tx, &identity_unverified("co-owner", "co-owner@acme.com"), None, w.now())
+            crate::user::sync_user(tx, &identity_unverified("co-owner", "co-owner@acme.com"), &crate::context::RequestMeta::default(), w.now())
         })
         .unwrap();
     let verified = w.verified("acme.com");

@@ -102,6 +102,8 @@ diesel::table! {
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
         mfa_reminded_at -> Nullable<Timestamptz>,
+        suspended_at -> Nullable<Timestamptz>,
+        role_source -> Nullable<Text>,
     }
 }
 
@@ -214,6 +216,27 @@ diesel::table! {
 }
 
 diesel::table! {
+    scim_group_roles (org_id, team_id) {
+        org_id -> Uuid,
+        team_id -> Uuid,
+        role -> Text,
+        position -> Int4,
+    }
+}
+
+diesel::table! {
+    scim_users (member_id) {
+        member_id -> Uuid,
+        org_id -> Uuid,
+        user_name -> Text,
+        external_id -> Nullable<Text>,
+        attributes -> Jsonb,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     sso_configs (org_id) {
         org_id -> Uuid,
         enabled -> Bool,
@@ -256,7 +279,7 @@ diesel::table! {
 diesel::table! {
     users (id) {
         id -> Uuid,
-        subject -> Text,
+        subject -> Nullable<Text>,
         email -> Nullable<Text>,
         email_verified -> Bool,
         name -> Nullable<Text>,
@@ -289,6 +312,10 @@ diesel::joinable!(org_policies -> organizations (org_id));
 diesel::joinable!(outbox_emails -> organizations (org_id));
 diesel::joinable!(roles -> organizations (org_id));
 diesel::joinable!(scim_configs -> organizations (org_id));
+diesel::joinable!(scim_group_roles -> organizations (org_id));
+diesel::joinable!(scim_group_roles -> teams (team_id));
+diesel::joinable!(scim_users -> memberships (member_id));
+diesel::joinable!(scim_users -> organizations (org_id));
 diesel::joinable!(sso_configs -> organizations (org_id));
 diesel::joinable!(team_members -> memberships (member_id));
 diesel::joinable!(team_members -> teams (team_id));
@@ -309,6 +336,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     outbox_emails,
     roles,
     scim_configs,
+    scim_group_roles,
+    scim_users,
     sso_configs,
     team_members,
     teams,

@@ -59,6 +59,7 @@ fn write_error(err: diesel::result::Error) -> TeamWriteError {
     match violated_unique(&err) {
         Some("teams_org_name_key") => TeamWriteError::NameTaken,
         Some("team_members_pkey") => TeamWriteError::AlreadyInTeam,
+        Some("teams_org_external_id_key") => TeamWriteError::ExternalIdTaken,
         _ => TeamWriteError::Store(store_error(err)),
     }
 }
