@@ -115,6 +115,11 @@ impl ApiError {
         self.0.code
     }
 
+    /// What went wrong, for the client.
+    pub fn detail(&self) -> &str {
+        &self.0.detail
+    }
+
     /// The server-side cause of a 5xx, for the request's log line (never sent to the client).
     pub fn cause(&self) -> Option<&str> {
         self.0.cause.as_deref()

@@ -15,6 +15,8 @@ use crate::error::{Documented, FieldProblem, Problem, ProblemDoc, PROBLEM_JSON, 
 use crate::routes::audit::ExportFormat;
 
 pub const BEARER: &str = "bearer";
+/// The security scheme of `/scim/v2`.
+pub const SCIM_TOKEN: &str = "scim_token";
 
 /// `/v1` paths anyone may call without credentials.
 pub const PUBLIC_PATHS: &[&str] = &["/v1/permissions", "/v1/invites/{token}"];
@@ -48,6 +50,7 @@ pub const PROBLEM_CODES: &str = "x-problem-codes";
         (name = "notifications", description = "In-app notices for the signed-in person, such as 2FA reminders."),
         (name = "sso", description = "SSO federation: the organization's SAML or OIDC connection to its identity provider. Secrets are write-only."),
         (name = "scim", description = "SCIM provisioning settings and the bearer token of the organization's identity provider."),
+        (name = "scim-protocol", description = "SCIM 2.0 (RFC 7643 / 7644) for the organization's identity provider, with its SCIM token: members as Users, teams as Groups. Bodies and errors are `application/scim+json`."),
         (name = "operations", description = "Probes for orchestrators."),
     )
 )]
@@ -163,6 +166,18 @@ pub fn finish(mut api: OpenApi) -> OpenApi {
                 .scheme(HttpAuthScheme::Bearer)
                 .bearer_format("JWT or orgk_ API key")
                 .description(Some("An access token (JWT) from the platform's identity provider, or an organization API key (`orgk_…`)."))
+                .build(),
+        ),
+    );
+    components.add_security_scheme(
+        SCIM_TOKEN,
+        SecurityScheme::Http(
+            HttpBuilder::new()
+                .scheme(HttpAuthScheme::Bearer)
+                .bearer_format("orgs_ SCIM token")
+                .description(Some(
+                    "The organization's SCIM token (`orgs_…`), issued by `PUT /v1/orgs/{org}/scim`; it reaches `/scim/v2` only.",
+                ))
                 .build(),
         ),
     );

@@ -54,6 +54,7 @@ macro_rules! register_routes {
             .service(routes::health::healthz)
             .service(routes::health::readyz)
             .service(scope::scope("/v1").configure(routes::v1))
+            .service(scope::scope(routes::scim_v2::SCIM_ROOT).configure(routes::scim_v2::routes))
             .split_for_parts()
     };
 }
@@ -144,10 +145,18 @@ async fn expose_request_id(
 
 /// A request no route took: 405 with `Allow` when the path exists with other methods,
 /// 404 otherwise.
-async fn no_route(req: HttpRequest, routes: web::Data<KnownRoutes>) -> Result<actix_web::HttpResponse, ApiError> {
+async fn no_route(
+    req: HttpRequest,
+    routes: web::Data<KnownRoutes>,
+) -> Result<actix_web::HttpResponse, actix_web::Error> {
+    if req.path() == routes::scim_v2::SCIM_ROOT || req.path().starts_with(&format!("{}/", routes::scim_v2::SCIM_ROOT)) {
+        return Err(routes::scim_v2::scim_no_route(routes.allowed(req.path()), req.method().as_str()).into());
+    }
     match routes.allowed(req.path()) {
-        Some(allowed) if !allowed.contains(&req.method().as_str()) => Err(ApiError::method_not_allowed(&allowed)),
-        _ => Err(ApiError::not_found("route")),
+        Some(allowed) if !allowed.contains(&req.method().as_str()) => {
+            Err(ApiError::method_not_allowed(&allowed).into())
+        }
+        _ => Err(ApiError::not_found("route").into()),
     }
 }
 

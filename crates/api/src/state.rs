@@ -12,7 +12,7 @@ use domain::notification::NotificationService;
 use domain::org::OrgService;
 use domain::policy::{MfaService, Plan, PolicyService};
 use domain::role::RoleService;
-use domain::scim::ScimService;
+use domain::scim::{ScimProvisioning, ScimService};
 use domain::sso::{SecretBox, SsoService};
 use domain::team::TeamService;
 use domain::time::{Clock, SystemClock};
@@ -38,6 +38,8 @@ pub struct Services {
     pub notifications: NotificationService<PgStore>,
     pub sso: SsoService<PgStore>,
     pub scim: ScimService<PgStore>,
+    /// The `/scim/v2` protocol.
+    pub directory: ScimProvisioning<PgStore>,
     pub domains: DomainService<PgStore>,
     pub joins: JoinService<PgStore>,
     pub store: PgStore,
@@ -65,6 +67,7 @@ impl Services {
             invites: InviteService::new(store.clone(), clock.clone(), minter.clone(), invites),
             sso: SsoService::new(store.clone(), clock.clone(), secrets),
             scim: ScimService::new(store.clone(), clock.clone(), minter),
+            directory: ScimProvisioning::new(store.clone(), clock.clone()),
             policies: PolicyService::new(store.clone(), clock.clone()),
             mfa: MfaService::new(store.clone(), clock.clone(), public_url),
             notifications: NotificationService::new(store.clone(), clock.clone()),
@@ -108,11 +111,16 @@ impl AppState {
         T: Send + 'static,
         E: Into<ApiError> + Send + 'static,
     {
+        self.blocking(work).await?.map_err(Into::into)
+    }
+
+    /// [`run`](Self::run) for a use case whose errors the route maps itself.
+    pub async fn blocking<T>(&self, work: impl FnOnce(&Services) -> T + Send + 'static) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+    {
         let services = Arc::clone(&self.services);
-        web::block(move || work(&services))
-            .await
-            .map_err(|e| ApiError::unavailable(format!("blocking pool: {e}")))?
-            .map_err(Into::into)
+        web::block(move || work(&services)).await.map_err(|e| ApiError::unavailable(format!("blocking pool: {e}")))
     }
 
     pub async fn ping(&self) -> Result<(), ApiError> {

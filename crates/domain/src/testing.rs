@@ -2,6 +2,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod scim;
+
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
@@ -46,6 +48,9 @@ pub struct State {
     pub policies: BTreeMap<OrgId, OrgPolicies>,
     pub sso: BTreeMap<OrgId, crate::policy::Versioned<crate::sso::SsoConfig>>,
     pub scim: BTreeMap<OrgId, crate::policy::Versioned<crate::scim::ScimConfig>>,
+    /// The SCIM attributes of provisioned (or taken-over) members; gone with the
+    /// membership, as the database cascades.
+    pub scim_users: BTreeMap<MemberId, crate::scim::ScimUserRecord>,
     pub notifications: BTreeMap<NotificationId, Notification>,
     /// member → when it was last reminded to set up a second factor
     pub mfa_reminded: BTreeMap<MemberId, DateTime<Utc>>,
@@ -162,7 +167,12 @@ impl UserRepository for State {
     }
 
     fn find_unlinked_users(&mut self, email: &crate::user::Email) -> Result<Vec<UserId>, StoreError> {
-        Ok(self.users.values().filter(|u| u.subject.is_none() && u.email.as_ref() == Some(email)).map(|u| u.id).collect())
+        Ok(self
+            .users
+            .values()
+            .filter(|u| u.subject.is_none() && u.email.as_ref() == Some(email))
+            .map(|u| u.id)
+            .collect())
     }
 
     fn merge_provisioned_user(
@@ -190,6 +200,7 @@ impl UserRepository for State {
                 }
                 self.memberships.remove(&own.id);
                 self.team_members.retain(|(_, mm), _| *mm != own.id);
+                self.scim_users.remove(&own.id);
             }
             merged.push(self.memberships[&id].clone());
         }
@@ -390,6 +401,7 @@ impl MemberRepository for State {
         if found {
             self.memberships.remove(&member);
             self.team_members.retain(|(_, m), _| *m != member);
+            self.scim_users.remove(&member);
         }
         Ok(found)
     }
@@ -489,6 +501,15 @@ impl TeamRepository for State {
             .any(|t| t.org_id == team.org_id && t.id != team.id && t.name.as_str().to_lowercase() == lower)
         {
             return Err(TeamWriteError::NameTaken);
+        }
+        // `teams_org_external_id_key`
+        if team.external_id.is_some()
+            && self
+                .teams
+                .values()
+                .any(|t| t.org_id == team.org_id && t.id != team.id && t.external_id == team.external_id)
+        {
+            return Err(TeamWriteError::ExternalIdTaken);
         }
         self.teams.insert(team.id, team.clone());
         Ok(())
@@ -879,7 +900,12 @@ pub fn join(store: &InMemoryStore, org: OrgId, subject: &str, role: &str) -> Mem
     let now = Utc::now();
     store
         .transaction(|tx| {
-            let user = crate::user::sync_user(tx, &identity(subject, &format!("{subject}@example.com")), &crate::context::RequestMeta::default(), now)?;
+            let user = crate::user::sync_user(
+                tx,
+                &identity(subject, &format!("{subject}@example.com")),
+                &crate::context::RequestMeta::default(),
+                now,
+            )?;
             let membership = Membership::new(org, user.id, RoleKey::parse(role).unwrap(), now);
             tx.insert_membership(&membership).map_err(|_| StoreError::Internal("duplicate".into()))?;
             Ok::<_, StoreError>(membership.id)

@@ -15,6 +15,7 @@ pub mod permissions;
 pub mod policies;
 pub mod roles;
 pub mod scim;
+pub mod scim_v2;
 pub mod sso;
 pub mod teams;
 

@@ -168,9 +168,7 @@ impl From<crate::team::TeamWriteError> for InviteError {
             // A fresh member cannot already sit in the team.
             crate::team::TeamWriteError::NameTaken
             | crate::team::TeamWriteError::AlreadyInTeam
-            | crate::team::TeamWriteError::ExternalIdTaken => {
-                InviteError::AlreadyMember
-            }
+            | crate::team::TeamWriteError::ExternalIdTaken => InviteError::AlreadyMember,
             crate::team::TeamWriteError::Store(e) => InviteError::Store(e),
         }
     }

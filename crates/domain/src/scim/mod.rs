@@ -17,7 +17,7 @@ mod service;
 
 pub use directory::{DirectoryGroup, DirectoryRepository, DirectoryUser, Lookup, ScimUserRecord, Start};
 pub use fault::ScimFault;
-pub use listing::{ListQuery, ListResponse};
+pub use listing::{ListQuery, ListResponse, DEFAULT_COUNT, MAX_COUNT};
 pub use model::{ScimConfig, ScimRepository, StoredScimToken};
 pub use provisioning::{ScimContext, ScimProvisioning, ScimResource};
 pub use service::{ScimError, ScimService, ScimWrite};

@@ -30,7 +30,8 @@ pub(super) fn user_doc(user: &DirectoryUser) -> Map<String, Value> {
         }
         None => {
             let mut doc = Map::new();
-            let user_name = user.email.as_ref().map_or_else(|| user.membership.id.to_string(), |e| e.as_str().to_owned());
+            let user_name =
+                user.email.as_ref().map_or_else(|| user.membership.id.to_string(), |e| e.as_str().to_owned());
             doc.insert("userName".into(), Value::String(user_name));
             if let Some(name) = &user.name {
                 doc.insert("displayName".into(), Value::String(name.clone()));

@@ -316,7 +316,10 @@ mod tests {
             {"value": "a@x.com", "primary": true}, {"value": "b@x.com", "primary": true}, {"value": "b@x.com", "primary": true}
         ]});
         let out = normalize(&body, &USER_RESOURCE).unwrap();
-        assert_eq!(out["emails"], json!([{"value": "a@x.com", "primary": false}, {"value": "b@x.com", "primary": true}]));
+        assert_eq!(
+            out["emails"],
+            json!([{"value": "a@x.com", "primary": false}, {"value": "b@x.com", "primary": true}])
+        );
     }
 
     #[test]
@@ -326,7 +329,11 @@ mod tests {
             "name": {"givenName": "g", "familyName": "f"},
             ENTERPRISE_USER_SCHEMA: {"department": "x", "costCenter": "c"},
         });
-        let only = Projection::parse(Some("userName,name.givenName,urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department"), None).unwrap();
+        let only = Projection::parse(
+            Some("userName,name.givenName,urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department"),
+            None,
+        )
+        .unwrap();
         assert_eq!(
             only.apply(full.clone(), &USER_RESOURCE),
             json!({"schemas": ["s"], "id": "mem_1", "userName": "u", "name": {"givenName": "g"}, ENTERPRISE_USER_SCHEMA: {"department": "x"}})

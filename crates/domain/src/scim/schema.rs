@@ -236,8 +236,12 @@ pub struct SchemaDef {
     pub attributes: &'static [AttrDef],
 }
 
-pub const USER: SchemaDef =
-    SchemaDef { id: USER_SCHEMA, name: "User", description: "A member of the organization.", attributes: USER_ATTRIBUTES };
+pub const USER: SchemaDef = SchemaDef {
+    id: USER_SCHEMA,
+    name: "User",
+    description: "A member of the organization.",
+    attributes: USER_ATTRIBUTES,
+};
 
 pub const ENTERPRISE_USER: SchemaDef = SchemaDef {
     id: ENTERPRISE_USER_SCHEMA,
@@ -246,8 +250,12 @@ pub const ENTERPRISE_USER: SchemaDef = SchemaDef {
     attributes: ENTERPRISE_ATTRIBUTES,
 };
 
-pub const GROUP: SchemaDef =
-    SchemaDef { id: GROUP_SCHEMA, name: "Group", description: "A team of the organization.", attributes: GROUP_ATTRIBUTES };
+pub const GROUP: SchemaDef = SchemaDef {
+    id: GROUP_SCHEMA,
+    name: "Group",
+    description: "A team of the organization.",
+    attributes: GROUP_ATTRIBUTES,
+};
 
 /// Every schema, as `/Schemas` lists them.
 pub const ALL: [SchemaDef; 3] = [USER, ENTERPRISE_USER, GROUP];
@@ -341,7 +349,10 @@ impl AttributeSchema for ResourceSchema {
     fn case_exact(&self, path: &AttrPath) -> bool {
         match self.resolve(path) {
             Some(Resolved::Common { name, sub }) => {
-                matches!((name, sub), ("id" | "externalId", None) | ("meta", Some("location" | "version" | "resourceType")))
+                matches!(
+                    (name, sub),
+                    ("id" | "externalId", None) | ("meta", Some("location" | "version" | "resourceType"))
+                )
             }
             Some(Resolved::Attr { sub: Some(sub), .. }) => sub.case_exact,
             Some(Resolved::Attr { attr, sub: None, .. }) => attr.case_exact,
@@ -386,7 +397,9 @@ mod tests {
         for schema in ALL {
             let json = schema.to_json("https://orgd.example/scim/v2");
             for attr in json["attributes"].as_array().unwrap() {
-                for key in ["name", "type", "multiValued", "required", "caseExact", "mutability", "returned", "uniqueness"] {
+                for key in
+                    ["name", "type", "multiValued", "required", "caseExact", "mutability", "returned", "uniqueness"]
+                {
                     assert!(attr.get(key).is_some(), "{} lacks {key}", attr["name"]);
                 }
             }

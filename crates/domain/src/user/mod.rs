@@ -155,7 +155,12 @@ pub trait UserRepository {
 /// or `last_seen_at` is older than [`SEEN_RESOLUTION`], so the common request is one read.
 /// Whenever it writes, the people provisioned over SCIM with the caller's verified email
 /// are linked to them ([`link_provisioned`]).
-pub fn sync_user(tx: &mut dyn Tx, identity: &Identity, meta: &RequestMeta, now: DateTime<Utc>) -> Result<User, StoreError> {
+pub fn sync_user(
+    tx: &mut dyn Tx,
+    identity: &Identity,
+    meta: &RequestMeta,
+    now: DateTime<Utc>,
+) -> Result<User, StoreError> {
     let stored = tx.find_user_by_subject(&identity.subject)?;
     let current = User::from_claims(stored.as_ref(), identity, meta.client_ip, now);
     match stored {
@@ -192,7 +197,9 @@ mod tests {
     fn first_sight_provisions_and_later_claims_update_the_profile() {
         let store = InMemoryStore::default();
         let now = Utc::now();
-        let first = store.transaction(|tx| sync_user(tx, &identity("sub-1", "ada@example.com"), &RequestMeta::default(), now)).unwrap();
+        let first = store
+            .transaction(|tx| sync_user(tx, &identity("sub-1", "ada@example.com"), &RequestMeta::default(), now))
+            .unwrap();
         let mut renamed = identity("sub-1", "ada@example.com");
         renamed.name = Some("Ada L.".into());
         let second = store.transaction(|tx| sync_user(tx, &renamed, &RequestMeta::default(), now)).unwrap();
@@ -219,7 +226,9 @@ mod tests {
         let mut with_mfa = identity("sub-2", "b@example.com");
         with_mfa.auth_methods = vec!["pwd".into(), "otp".into()];
         store.transaction(|tx| sync_user(tx, &with_mfa, &RequestMeta::default(), now)).unwrap();
-        let later = store.transaction(|tx| sync_user(tx, &identity("sub-2", "b@example.com"), &RequestMeta::default(), now)).unwrap();
+        let later = store
+            .transaction(|tx| sync_user(tx, &identity("sub-2", "b@example.com"), &RequestMeta::default(), now))
+            .unwrap();
         assert!(later.mfa_enrolled);
         assert_eq!(later.mfa_methods, vec!["otp".to_owned()], "the generic `mfa` marker is no method");
     }

@@ -646,7 +646,12 @@ fn a_vanished_record_unverifies_the_domain_and_tells_the_owners() {
     join(&w.store, w.org_id, "co-owner", "owner");
     w.store
         .transaction(|tx| {
-            crate::user::sync_user(tx, &identity_unverified("co-owner", "co-owner@acme.com"), &crate::context::RequestMeta::default(), w.now())
+            crate::user::sync_user(
+                tx,
+                &identity_unverified("co-owner", "co-owner@acme.com"),
+                &crate::context::RequestMeta::default(),
+                w.now(),
+            )
         })
         .unwrap();
     let verified = w.verified("acme.com");

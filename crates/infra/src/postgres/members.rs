@@ -23,7 +23,12 @@ pub(super) struct MembershipRow {
     role: String,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
+    suspended_at: Option<DateTime<Utc>>,
+    role_source: Option<String>,
 }
+
+/// `memberships.role_source` of a role a SCIM group mapping gave.
+const ROLE_FROM_GROUP: &str = "scim_group";
 
 impl From<&Membership> for MembershipRow {
     fn from(m: &Membership) -> Self {
@@ -34,6 +39,8 @@ impl From<&Membership> for MembershipRow {
             role: m.role.as_str().to_owned(),
             created_at: m.joined_at,
             updated_at: m.updated_at,
+            suspended_at: m.suspended_at,
+            role_source: m.role_from_group.then(|| ROLE_FROM_GROUP.to_owned()),
         }
     }
 }
@@ -49,6 +56,8 @@ impl TryFrom<MembershipRow> for Membership {
             role: RoleKey::parse(&row.role).map_err(|e| corrupt("memberships", e))?,
             joined_at: row.created_at,
             updated_at: row.updated_at,
+            suspended_at: row.suspended_at,
+            role_from_group: row.role_source.as_deref() == Some(ROLE_FROM_GROUP),
         })
     }
 }
@@ -93,6 +102,7 @@ impl MemberRepository for PgTx<'_> {
         memberships::table
             .inner_join(organizations::table)
             .filter(memberships::user_id.eq(user.as_uuid()))
+            .filter(memberships::suspended_at.is_null())
             .filter(organizations::deleted_at.is_null())
             .order(memberships::id.asc())
             .select(memberships::org_id)
@@ -171,6 +181,7 @@ impl MemberRepository for PgTx<'_> {
         let count: i64 = memberships::table
             .filter(memberships::org_id.eq(org.as_uuid()))
             .filter(memberships::role.eq(RoleKey::owner().as_str().to_owned()))
+            .filter(memberships::suspended_at.is_null())
             .count()
             .get_result(self.conn)
             .map_err(store_error)?;

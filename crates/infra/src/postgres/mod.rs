@@ -2,6 +2,7 @@
 
 mod api_keys;
 pub mod audit;
+mod directory;
 mod domains;
 mod errors;
 mod invites;

@@ -15,7 +15,7 @@ use super::store::PgTx;
 
 #[derive(Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = teams, check_for_backend(diesel::pg::Pg), treat_none_as_null = true)]
-struct TeamRow {
+pub(super) struct TeamRow {
     id: Uuid,
     org_id: Uuid,
     name: String,

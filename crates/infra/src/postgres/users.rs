@@ -2,20 +2,22 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::upsert::excluded;
 use domain::ids::UserId;
+use domain::member::Membership;
 use domain::user::{Email, User, UserRepository};
 use domain::StoreError;
 use ipnetwork::IpNetwork;
 use uuid::Uuid;
 
 use super::errors::store_error;
-use super::schema::users;
+use super::members::MembershipRow;
+use super::schema::{memberships, users};
 use super::store::PgTx;
 
 #[derive(Queryable, Selectable, Insertable)]
 #[diesel(table_name = users, check_for_backend(diesel::pg::Pg))]
 struct UserRow {
     id: Uuid,
-    subject: String,
+    subject: Option<String>,
     email: Option<String>,
     email_verified: bool,
     name: Option<String>,
@@ -108,4 +110,91 @@ impl UserRepository for PgTx<'_> {
             .map(User::from)
             .map_err(store_error)
     }
+
+    fn save_provisioned_user(&mut self, user: &User) -> Result<(), StoreError> {
+        let row = UserRow::from(user);
+        diesel::insert_into(users::table)
+            .values(&row)
+            .on_conflict(users::id)
+            .do_update()
+            .set((
+                users::email.eq(excluded(users::email)),
+                users::name.eq(excluded(users::name)),
+                users::updated_at.eq(excluded(users::updated_at)),
+            ))
+            .execute(self.conn)
+            .map(|_| ())
+            .map_err(store_error)
+    }
+
+    fn find_unlinked_users(&mut self, email: &Email) -> Result<Vec<UserId>, StoreError> {
+        users::table
+            .filter(users::email.eq(email.as_str()))
+            .filter(users::subject.is_null())
+            .select(users::id)
+            .load::<Uuid>(self.conn)
+            .map(|ids| ids.into_iter().map(UserId::from_uuid).collect())
+            .map_err(store_error)
+    }
+
+    fn merge_provisioned_user(
+        &mut self,
+        from: UserId,
+        into: UserId,
+        at: DateTime<Utc>,
+    ) -> Result<Vec<Membership>, StoreError> {
+        // Organizations where both hold a membership: the provisioned one stays (its id is
+        // the identity provider's SCIM id) with the role and team seats of the other.
+        let pairs: Vec<(Uuid, Uuid)> = diesel::sql_query(
+            "SELECT p.id AS provisioned, e.id AS own FROM memberships p \
+             JOIN memberships e ON e.org_id = p.org_id AND e.user_id = $2 WHERE p.user_id = $1",
+        )
+        .bind::<diesel::sql_types::Uuid, _>(from.as_uuid())
+        .bind::<diesel::sql_types::Uuid, _>(into.as_uuid())
+        .load::<MergePair>(self.conn)
+        .map_err(store_error)?
+        .into_iter()
+        .map(|p| (p.provisioned, p.own))
+        .collect();
+        for (provisioned, own) in pairs {
+            diesel::sql_query(
+                "UPDATE memberships p SET role = e.role, role_source = e.role_source \
+                 FROM memberships e WHERE p.id = $1 AND e.id = $2",
+            )
+            .bind::<diesel::sql_types::Uuid, _>(provisioned)
+            .bind::<diesel::sql_types::Uuid, _>(own)
+            .execute(self.conn)
+            .map_err(store_error)?;
+            diesel::sql_query(
+                "INSERT INTO team_members (team_id, member_id, is_manager, created_at) \
+                 SELECT team_id, $1, is_manager, created_at FROM team_members WHERE member_id = $2 \
+                 ON CONFLICT (team_id, member_id) DO UPDATE SET is_manager = team_members.is_manager OR excluded.is_manager",
+            )
+            .bind::<diesel::sql_types::Uuid, _>(provisioned)
+            .bind::<diesel::sql_types::Uuid, _>(own)
+            .execute(self.conn)
+            .map_err(store_error)?;
+            diesel::delete(memberships::table.filter(memberships::id.eq(own)))
+                .execute(self.conn)
+                .map_err(store_error)?;
+        }
+        let moved: Vec<MembershipRow> =
+            diesel::update(memberships::table.filter(memberships::user_id.eq(from.as_uuid())))
+                .set((memberships::user_id.eq(into.as_uuid()), memberships::updated_at.eq(at)))
+                .returning(MembershipRow::as_returning())
+                .get_results(self.conn)
+                .map_err(store_error)?;
+        diesel::delete(users::table.filter(users::id.eq(from.as_uuid())).filter(users::subject.is_null()))
+            .execute(self.conn)
+            .map_err(store_error)?;
+        moved.into_iter().map(Membership::try_from).collect()
+    }
+}
+
+#[derive(QueryableByName)]
+struct MergePair {
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    provisioned: Uuid,
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    own: Uuid,
 }

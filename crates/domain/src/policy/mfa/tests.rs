@@ -60,7 +60,9 @@ fn world(plain: usize, secure: usize) -> World {
         join(&store, org_id, &subject, "member");
         let mut id = identity(&subject, &format!("{subject}@example.com"));
         id.auth_methods.push("hwk".into());
-        store.transaction(|tx| crate::user::sync_user(tx, &id, &crate::context::RequestMeta::default(), Utc::now())).unwrap();
+        store
+            .transaction(|tx| crate::user::sync_user(tx, &id, &crate::context::RequestMeta::default(), Utc::now()))
+            .unwrap();
     }
     World {
         mfa: MfaService::new(store.clone(), clock.clone(), "https://app.test"),
@@ -188,7 +190,9 @@ fn reminders_walk_a_large_org_in_batches_and_email_only_verified_addresses() {
     join(&w.store, w.org_id, unverified, "member");
     let mut id = identity(unverified, "nobody@example.com");
     id.email_verified = false;
-    w.store.transaction(|tx| crate::user::sync_user(tx, &id, &crate::context::RequestMeta::default(), Utc::now())).unwrap();
+    w.store
+        .transaction(|tx| crate::user::sync_user(tx, &id, &crate::context::RequestMeta::default(), Utc::now()))
+        .unwrap();
 
     let sent = w.mfa.remind(&owner(), &w.org).unwrap();
     assert_eq!(sent, MfaReminders { reminded: 1_204, emailed: 1_203, skipped: 0 });

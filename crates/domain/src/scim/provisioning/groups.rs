@@ -54,16 +54,16 @@ struct GroupInput {
 
 fn input(tx: &mut dyn Tx, org: OrgId, doc: &Map<String, Value>) -> Result<GroupInput, ScimFault> {
     let display_name = doc.get("displayName").and_then(Value::as_str).unwrap_or_default();
-    let name = TeamName::parse(display_name).map_err(|e| ScimFault::InvalidValue(format!("displayName: {}", e.message)))?;
+    let name =
+        TeamName::parse(display_name).map_err(|e| ScimFault::InvalidValue(format!("displayName: {}", e.message)))?;
     let mut members = BTreeSet::new();
     for member in doc.get("members").and_then(Value::as_array).into_iter().flatten() {
         if member.get("type").and_then(Value::as_str).is_some_and(|t| t != "User") {
             return Err(ScimFault::InvalidValue("a group's members are Users: groups do not nest".into()));
         }
         let value = member.get("value").and_then(Value::as_str).unwrap_or_default();
-        let id: MemberId = value
-            .parse()
-            .map_err(|_| ScimFault::InvalidValue(format!("`{value}` is no User of this organization")))?;
+        let id: MemberId =
+            value.parse().map_err(|_| ScimFault::InvalidValue(format!("`{value}` is no User of this organization")))?;
         members.insert(id);
     }
     let wanted: Vec<MemberId> = members.iter().copied().collect();
@@ -76,7 +76,9 @@ fn input(tx: &mut dyn Tx, org: OrgId, doc: &Map<String, Value>) -> Result<GroupI
 
 fn write_error(err: TeamWriteError) -> ScimFault {
     match err {
-        TeamWriteError::NameTaken => ScimFault::Uniqueness("the organization already has a group with this displayName".into()),
+        TeamWriteError::NameTaken => {
+            ScimFault::Uniqueness("the organization already has a group with this displayName".into())
+        }
         TeamWriteError::ExternalIdTaken => {
             ScimFault::Uniqueness("the organization already has a group with this externalId".into())
         }
@@ -98,8 +100,7 @@ impl<S: Store> ScimProvisioning<S> {
         self.store.transaction(|tx| {
             let org = enter(tx, ctx, false)?;
             let mut page = ListResponse::slice(matching(tx, org, &listing, &ctx.base_url)?, &listing);
-            page.resources =
-                page.resources.into_iter().map(|r| listing.projection.apply(r, &GROUP_RESOURCE)).collect();
+            page.resources = page.resources.into_iter().map(|r| listing.projection.apply(r, &GROUP_RESOURCE)).collect();
             Ok(page)
         })
     }

@@ -100,10 +100,8 @@ fn provisioned_name(doc: &Map<String, Value>) -> Option<String> {
     text(doc.get("displayName"))
         .or_else(|| text(name.and_then(|n| n.get("formatted"))))
         .or_else(|| {
-            let parts: Vec<String> = ["givenName", "familyName"]
-                .iter()
-                .filter_map(|p| text(name.and_then(|n| n.get(*p))))
-                .collect();
+            let parts: Vec<String> =
+                ["givenName", "familyName"].iter().filter_map(|p| text(name.and_then(|n| n.get(*p)))).collect();
             (!parts.is_empty()).then(|| parts.join(" "))
         })
         .map(|n| n.chars().filter(|c| !c.is_control()).take(200).collect())

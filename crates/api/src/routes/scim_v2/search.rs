@@ -1,0 +1,109 @@
+//! `POST /.search` (RFC 7644 §3.4.3): a listing whose parameters travel in the body, over
+//! every resource type at the root, or over one type at `/Users/.search`, `/Groups/.search`.
+
+use actix_web::{post, web, HttpResponse};
+use domain::scim::ListQuery;
+use serde::Deserialize;
+use serde_json::Value;
+use utoipa_actix_web::service_config::ServiceConfig;
+
+use super::http::{list_response, run, ScimApiError, ScimBody, ScimCaller, ScimErrorBody};
+use crate::state::AppState;
+
+pub fn routes(cfg: &mut ServiceConfig) {
+    cfg.service(search_all).service(search_users).service(search_groups);
+}
+
+/// A SearchRequest message; `attributes` and `excludedAttributes` are lists.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+struct SearchRequest {
+    filter: Option<String>,
+    start_index: Option<i64>,
+    count: Option<i64>,
+    attributes: Option<Vec<String>>,
+    excluded_attributes: Option<Vec<String>>,
+}
+
+fn query(body: Value) -> Result<ListQuery, ScimApiError> {
+    let request: SearchRequest = serde_json::from_value(body).map_err(|e| {
+        ScimApiError::new(
+            actix_web::http::StatusCode::BAD_REQUEST,
+            Some("invalidSyntax"),
+            format!("not a SearchRequest: {e}"),
+        )
+    })?;
+    Ok(ListQuery {
+        filter: request.filter,
+        start_index: request.start_index,
+        count: request.count,
+        attributes: request.attributes.map(|a| a.join(",")),
+        excluded_attributes: request.excluded_attributes.map(|a| a.join(",")),
+    })
+}
+
+/// Search Users and Groups at once.
+#[utoipa::path(
+    tag = "scim-protocol",
+    request_body(content = Object, content_type = "application/scim+json", description = "A SearchRequest message: `filter`, `startIndex`, `count`, `attributes`, `excludedAttributes`."),
+    responses(
+        (status = 200, description = "A ListResponse of Users, then Groups.", content_type = "application/scim+json", body = Object),
+        (status = 400, description = "`invalidSyntax`, `invalidFilter`, `invalidPath` or `invalidValue`.", content_type = "application/scim+json", body = ScimErrorBody),
+        (status = 401, description = "The SCIM token is missing, unknown, rotated or disabled.", content_type = "application/scim+json", body = ScimErrorBody),
+        (status = 413, description = "The body is larger than 4 MiB.", content_type = "application/scim+json", body = ScimErrorBody),
+    ),
+    security(("scim_token" = []))
+)]
+#[post("/.search")]
+pub async fn search_all(
+    state: web::Data<AppState>,
+    caller: ScimCaller,
+    body: ScimBody,
+) -> Result<HttpResponse, ScimApiError> {
+    let query = query(body.0)?;
+    Ok(list_response(run(&state, move |s| s.directory.search_all(&caller.0, &query)).await?))
+}
+
+/// Search Users.
+#[utoipa::path(
+    tag = "scim-protocol",
+    request_body(content = Object, content_type = "application/scim+json", description = "A SearchRequest message."),
+    responses(
+        (status = 200, description = "A ListResponse of Users.", content_type = "application/scim+json", body = Object),
+        (status = 400, description = "`invalidSyntax`, `invalidFilter`, `invalidPath` or `invalidValue`.", content_type = "application/scim+json", body = ScimErrorBody),
+        (status = 401, description = "The SCIM token is missing, unknown, rotated or disabled.", content_type = "application/scim+json", body = ScimErrorBody),
+        (status = 413, description = "The body is larger than 4 MiB.", content_type = "application/scim+json", body = ScimErrorBody),
+    ),
+    security(("scim_token" = []))
+)]
+#[post("/Users/.search")]
+pub async fn search_users(
+    state: web::Data<AppState>,
+    caller: ScimCaller,
+    body: ScimBody,
+) -> Result<HttpResponse, ScimApiError> {
+    let query = query(body.0)?;
+    Ok(list_response(run(&state, move |s| s.directory.list_users(&caller.0, &query)).await?))
+}
+
+/// Search Groups.
+#[utoipa::path(
+    tag = "scim-protocol",
+    request_body(content = Object, content_type = "application/scim+json", description = "A SearchRequest message."),
+    responses(
+        (status = 200, description = "A ListResponse of Groups.", content_type = "application/scim+json", body = Object),
+        (status = 400, description = "`invalidSyntax`, `invalidFilter`, `invalidPath` or `invalidValue`.", content_type = "application/scim+json", body = ScimErrorBody),
+        (status = 401, description = "The SCIM token is missing, unknown, rotated or disabled.", content_type = "application/scim+json", body = ScimErrorBody),
+        (status = 413, description = "The body is larger than 4 MiB.", content_type = "application/scim+json", body = ScimErrorBody),
+    ),
+    security(("scim_token" = []))
+)]
+#[post("/Groups/.search")]
+pub async fn search_groups(
+    state: web::Data<AppState>,
+    caller: ScimCaller,
+    body: ScimBody,
+) -> Result<HttpResponse, ScimApiError> {
+    let query = query(body.0)?;
+    Ok(list_response(run(&state, move |s| s.directory.list_groups(&caller.0, &query)).await?))
+}
