@@ -10,10 +10,12 @@ export ORGD_HMAC_KEY ?= dev-only-hmac-key-do-not-deploy-0123456789abcdef
 export ORGD_ENCRYPTION_KEY ?= 00000000000000000000000000000000000000000000000000000000000000de
 
 SCHEMATHESIS_VERSION := 4.32.5
+SCIM2_CLI_VERSION := 0.6.0
+SCIM2_TESTER_VERSION := 0.5.2
 
 FORBIDDEN_IN_DOMAIN := diesel|diesel_migrations|actix-web|actix-rt|tokio|r2d2|utoipa|validator
 
-.PHONY: help run test test-deps contract readme-check fmt lint check-domain openapi schema-check ci token bench bench-authz bench-gate bench-members bench-audit
+.PHONY: help run test test-deps contract scim-compliance readme-check fmt lint check-domain openapi schema-check ci token bench bench-authz bench-gate bench-members bench-audit bench-scim
 
 help: ## List targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -24,13 +26,17 @@ run: ## Start the service on 127.0.0.1:8080 (creates and migrates its database)
 test: test-deps ## Run every test (unit, doc and black-box HTTP against PostgreSQL)
 	cargo test --workspace --all-features
 
-test-deps: ## What the tests need beyond Rust: a real SMTP server (Python aiosmtpd) for email delivery tests, the contract fuzzer (schemathesis) and its DNS server (dnslib)
+test-deps: ## What the tests need beyond Rust: a real SMTP server (Python aiosmtpd) for email delivery tests, the contract fuzzer (schemathesis) and its DNS server (dnslib), the SCIM compliance suite (scim2-tester)
 	@python3 -c 'import aiosmtpd' 2>/dev/null || python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore aiosmtpd
 	@python3 -c 'import dnslib' 2>/dev/null || python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore dnslib
 	@python3 -c 'import importlib.metadata as m, sys; sys.exit(m.version("schemathesis") != "$(SCHEMATHESIS_VERSION)")' 2>/dev/null || python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore 'schemathesis==$(SCHEMATHESIS_VERSION)'
+	@python3 -c 'import importlib.metadata as m, sys; sys.exit(m.version("scim2-tester") != "$(SCIM2_TESTER_VERSION)" or m.version("scim2-cli") != "$(SCIM2_CLI_VERSION)")' 2>/dev/null || python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore 'scim2-cli==$(SCIM2_CLI_VERSION)' 'scim2-tester==$(SCIM2_TESTER_VERSION)'
 
 contract: test-deps ## Fuzz the served OpenAPI document with schemathesis, every check, fixed seed (~3 min)
 	tests/contract/run.sh
+
+scim-compliance: test-deps ## Run the independent SCIM 2.0 compliance suite (scim2-tester) against /scim/v2 of a real server
+	tests/scim/run.sh
 
 token: ## Print a dev token: make -s token SUB=alice EMAIL=alice@example.com ARGS='--ttl 5m --mfa --staff --name Alice'
 	@$(foreach v,TTL MFA STAFF NAME,$(if $(filter command line,$(origin $(v))),echo "make token: $(v)= is not read; pass flags in ARGS (as in ARGS='--ttl 5m --mfa')" >&2; exit 2;))
@@ -65,7 +71,7 @@ schema-check: ## The committed diesel schema matches the migrations
 	if diff -u crates/infra/src/postgres/schema.rs /tmp/$$db.rs; then echo "schema.rs matches the migrations"; \
 	else echo "schema.rs is stale: run diesel print-schema against a migrated database"; exit 1; fi
 
-bench: bench-authz bench-gate bench-members bench-audit ## Every benchmark, printing its figures
+bench: bench-authz bench-gate bench-members bench-audit bench-scim ## Every benchmark, printing its figures
 
 bench-authz: ## Time of one authorization decision in the domain (criterion)
 	cargo bench -p orgd-domain --bench authorize -- --noplot 2>&1 | grep -E '^(authorize|may_grant|permission map)|time:'
@@ -83,6 +89,9 @@ bench-gate: ## Per-request cost of the policy gate: the check itself (criterion)
 bench-audit: ## Audit log at 1,000,000 records: newest page, filtered page, full verification (~3 min)
 	cargo bench -p orgd-infra --bench audit_log
 
+bench-scim: ## SCIM through the real server: provisioning 10,000 users one by one, then paging a 100,000-member directory (~3 min)
+	cargo bench -p orgd --bench scim_directory 2>&1 | grep -vE '^ +(Compiling|Running|Finished)'
+
 bench-members: ## Query plans and timings of member listing in an org of 1,000,000 members (~1 min)
 	@export PGOPTIONS=--client-min-messages=warning; db=orgd_bench_members; base=$${DATABASE_URL%/*}; \
 	psql "$$base/postgres" -qc "DROP DATABASE IF EXISTS $$db" && psql "$$base/postgres" -qc "CREATE DATABASE $$db" && \
@@ -90,4 +99,4 @@ bench-members: ## Query plans and timings of member listing in an org of 1,000,0
 	psql "$$base/$$db" -q -f bench/members_at_scale.sql | grep -E '^(===|Time:| Execution Time)'; status=$$?; \
 	psql "$$base/postgres" -qc "DROP DATABASE IF EXISTS $$db"; exit $$status
 
-ci: lint check-domain schema-check test readme-check contract ## What CI runs
+ci: lint check-domain schema-check test readme-check contract scim-compliance ## What CI runs

@@ -351,12 +351,26 @@ const AUDITED: &[(&str, &str, &str)] = &[
     ("POST", "/v1/orgs/{org}/join-requests", "join_request.created"),
     ("POST", "/v1/orgs/{org}/join-requests/{request}/approve", "join_request.approved"),
     ("POST", "/v1/orgs/{org}/join-requests/{request}/deny", "join_request.denied"),
+    // SCIM 2.0, called with the organization's SCIM token (actor `scim`); `{id}` is the
+    // fixture's member for Users, its team for Groups.
+    ("POST", "/scim/v2/Users", "scim.user_created"),
+    ("PUT", "/scim/v2/Users/{id}", "scim.user_updated"),
+    ("PATCH", "/scim/v2/Users/{id}", "scim.user_updated"),
+    ("DELETE", "/scim/v2/Users/{id}", "scim.user_deleted"),
+    ("POST", "/scim/v2/Groups", "team.created"),
+    ("PUT", "/scim/v2/Groups/{id}", "team.updated"),
+    ("PATCH", "/scim/v2/Groups/{id}", "team.updated"),
+    ("DELETE", "/scim/v2/Groups/{id}", "team.deleted"),
 ];
 
 /// Mutating routes that change no organization, so write no audit record.
 const NOT_AUDITED: &[(&str, &str)] = &[
     // Marks the caller's own notification read: their inbox, which no one else sees.
     ("POST", "/v1/me/notifications/{notification}/read"),
+    // SCIM searches: reads sent as POST (RFC 7644 §3.4.3).
+    ("POST", "/scim/v2/.search"),
+    ("POST", "/scim/v2/Users/.search"),
+    ("POST", "/scim/v2/Groups/.search"),
 ];
 
 fn audited_body(method: &str, path: &str, f: &crate::authorization::Fixture) -> Option<Value> {
@@ -379,6 +393,18 @@ fn audited_body(method: &str, path: &str, f: &crate::authorization::Fixture) -> 
         ("PUT", "/v1/orgs/{org}/scim") => json!({ "enabled": true }),
         ("POST", "/v1/orgs/{org}/domains") => json!({ "domain": "audit-claim.example.com" }),
         ("PATCH", "/v1/orgs/{org}/domains/{domain}") => json!({ "join_policy": "off" }),
+        ("POST", "/scim/v2/Users") => json!({ "userName": "audited@acme.com", "active": true }),
+        ("PUT", "/scim/v2/Users/{id}") => json!({ "userName": "audited-put@acme.com", "active": true }),
+        ("PATCH", "/scim/v2/Users/{id}") => {
+            json!({ "Operations": [{ "op": "replace", "path": "displayName", "value": "Audited" }] })
+        }
+        ("POST", "/scim/v2/Groups") => json!({ "displayName": "Audited group" }),
+        ("PUT", "/scim/v2/Groups/{id}") => {
+            json!({ "displayName": "Audited group", "members": [{ "value": f.member }] })
+        }
+        ("PATCH", "/scim/v2/Groups/{id}") => {
+            json!({ "Operations": [{ "op": "replace", "path": "displayName", "value": "Audited group" }] })
+        }
         ("PUT", _) => json!({ "is_manager": true }),
         ("POST", _) => json!({}),
         _ => return None,
@@ -406,6 +432,14 @@ async fn every_mutating_route_writes_exactly_one_audit_record() {
 
     for (case, (method, template, action)) in AUDITED.iter().enumerate() {
         let f = crate::authorization::fixture(&app, 1000 + case).await;
+        // SCIM routes take the organization's SCIM token, issued before counting.
+        let scim_token = if template.starts_with("/scim/v2/") {
+            let scim = format!("/v1/orgs/{}/scim", f.org);
+            let enabled = crate::sso::put(&app, &scim, &f.tokens[0], json!({ "enabled": true }), None).await;
+            Some(expect_status(enabled, StatusCode::OK).await["token"].as_str().unwrap().to_owned())
+        } else {
+            None
+        };
         let before = app.audit(&f.org).len();
         let path = template
             .replace("{org}", &f.org)
@@ -417,7 +451,8 @@ async fn every_mutating_route_writes_exactly_one_audit_record() {
             .replace("{token}", &f.invite_token)
             .replace("{pending_domain}", &f.pending_domain)
             .replace("{domain}", &f.domain)
-            .replace("{request}", &f.join_request);
+            .replace("{request}", &f.join_request)
+            .replace("{id}", if template.starts_with("/scim/v2/Groups/") { &f.team } else { &f.member });
         let joiner = crate::helpers::claims_token(
             &format!("joiner-{case}"),
             json!({ "email": format!("joiner@{}", f.domain_name) }),
@@ -431,10 +466,11 @@ async fn every_mutating_route_writes_exactly_one_audit_record() {
             ttl: std::time::Duration::from_secs(600),
         });
         // Leaving is done by a plain member (the owner is the last owner); accepting, by the invitee.
-        let token = match *template {
-            "/v1/orgs/{org}/leave" => &f.tokens[2],
-            "/v1/invites/{token}/accept" => &invitee,
-            "/v1/orgs/{org}/join-requests" => &joiner,
+        let token = match (*template, &scim_token) {
+            (_, Some(scim)) => scim,
+            ("/v1/orgs/{org}/leave", _) => &f.tokens[2],
+            ("/v1/invites/{token}/accept", _) => &invitee,
+            ("/v1/orgs/{org}/join-requests", _) => &joiner,
             _ => &f.tokens[0],
         };
         let response = app

@@ -21,5 +21,6 @@ mod orgs;
 mod policies;
 mod roles;
 mod scim_config;
+mod scim_protocol;
 mod sso;
 mod teams;

@@ -8,6 +8,7 @@ already refuses is left alone, so it is still expected to be refused.
 """
 
 import ipaddress
+import json
 import os
 import re
 from collections.abc import MutableMapping
@@ -45,6 +46,16 @@ CLIENT_ID = re.compile(rf"[{SPACES}]*[^{SPACES}{CONTROLS}]{{1,255}}[{SPACES}]*")
 CLIENT_ID_MAX_BYTES = 255
 CLIENT_SECRET = re.compile(rf"[^{CONTROLS}]{{1,1024}}")
 CLIENT_SECRET_MAX_BYTES = 1024
+# SCIM: a User of the organization run.sh provisions through /scim/v2, and what its grammar
+# takes that no schema can state: filters, attribute paths, PATCH paths and the values they
+# call for. Only the longest filter the schema allows (in characters) is a schema rule.
+SCIM_USER = os.environ["CONTRACT_SCIM_USER"]
+SCIM_FILTER_MAX_CHARS = 4096
+SCIM_NAME = r"(?:[A-Za-z][A-Za-z0-9_-]*|\$[Rr][Ee][Ff])"
+# An attribute path every part of the service reads (no schema URN, no value filter).
+SCIM_ATTR_PATH = re.compile(rf"[ \t]*{SCIM_NAME}(?:\.{SCIM_NAME})?[ \t]*")
+SCIM_PATCH_OP = re.compile(r"(?:[Aa][Dd][Dd]|[Rr][Ee][Pp][Ll][Aa][Cc][Ee]|[Rr][Ee][Mm][Oo][Vv][Ee])")
+SCIM_STRING = re.compile(r"[^\x00-\x08\x0b-\x1f\x7f-\x9f]{0,2048}")
 
 
 def _time(value):
@@ -116,9 +127,90 @@ def _meet_sso_rules(connection):
         connection["client_secret"] = None
 
 
+def _scim_filter(attribute, value):
+    """A filter that parses, comparing `attribute` with what was generated."""
+    if not isinstance(value, str) or len(value) > SCIM_FILTER_MAX_CHARS:
+        return value
+    # A JSON string literal, as the filter grammar takes them; never longer than the service
+    # takes a filter (4096 bytes).
+    literal = "".join(c for c in value[:256] if not 0xD800 <= ord(c) <= 0xDFFF)
+    return f"{attribute} eq {json.dumps(literal, ensure_ascii=False)}"
+
+
+def _scim_attribute_paths(paths):
+    """Attribute paths that parse, for those that may not."""
+    if isinstance(paths, str):
+        return ",".join(_scim_attribute_paths(paths.split(",")))
+    if not isinstance(paths, list):
+        return paths
+    return [
+        path if not isinstance(path, str) or path.strip(" \t") == "" or SCIM_ATTR_PATH.fullmatch(path)
+        else "displayName"
+        for path in paths
+    ]
+
+
+def _scim_members(members):
+    """Members that are Users of the organization."""
+    items = members if isinstance(members, list) else [members]
+    for item in items:
+        if isinstance(item, MutableMapping):
+            item["value"] = SCIM_USER
+
+
+def _scim_patch(body, group):
+    """PATCH operations whose `path` parses and whose `value` fits it."""
+    operations = body.get("Operations")
+    if not isinstance(operations, list):
+        return
+    for operation in operations:
+        if not isinstance(operation, MutableMapping):
+            continue
+        op = operation.get("op")
+        if not isinstance(op, str) or not SCIM_PATCH_OP.fullmatch(op):
+            continue
+        remove = op.lower() == "remove"
+        value = operation.pop("value", None)
+        if group and remove:
+            operation["path"] = f'members[value eq "{SCIM_USER}"]'
+        elif group:
+            operation["path"] = "members"
+            operation["value"] = [{"value": SCIM_USER}]
+        else:
+            operation["path"] = "title"
+            if not remove:
+                operation["value"] = value if isinstance(value, str) and SCIM_STRING.fullmatch(value) else "Contract"
+
+
+def _meet_scim_rules(case, label, body):
+    path = case.operation.path
+    group = path.startswith("/scim/v2/Groups")
+    query = case.query if isinstance(case.query, MutableMapping) else None
+    if query is not None:
+        if "filter" in query:
+            query["filter"] = _scim_filter("displayName" if group else "userName", query["filter"])
+        for name in ("attributes", "excludedAttributes"):
+            if name in query:
+                query[name] = _scim_attribute_paths(query[name])
+    if body is None:
+        return
+    if path.endswith("/.search"):
+        if "filter" in body:
+            body["filter"] = _scim_filter("displayName" if group else "userName", body["filter"])
+        for name in ("attributes", "excludedAttributes"):
+            if name in body:
+                body[name] = _scim_attribute_paths(body[name])
+    elif case.operation.method.upper() == "PATCH":
+        _scim_patch(body, group)
+    elif group and "members" in body:
+        _scim_members(body["members"])
+
+
 def meet_rules(case):
     label = f"{case.operation.method.upper()} {case.operation.path}"
     body = case.body if isinstance(case.body, MutableMapping) else None
+    if case.operation.path.startswith("/scim/v2/"):
+        _meet_scim_rules(case, label, body)
     if label in ("POST /v1/orgs/{org}/invites", "POST /v1/orgs/{org}/api-keys") and body is not None:
         if _time(body.get("expires_at")) is not None:
             body["expires_at"] = SOON

@@ -25,7 +25,8 @@ port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0));
 url=http://127.0.0.1:$port
 work=$(mktemp -d)
 
-export DATABASE_URL=$base/$db ORGD_BIND=127.0.0.1:$port
+# Every feature, SCIM's included, is open to the run's organizations.
+export DATABASE_URL=$base/$db ORGD_BIND=127.0.0.1:$port ORGD_DEFAULT_PLAN=enterprise
 export ORGD_JWT_SECRET=${ORGD_JWT_SECRET:-dev-only-secret-do-not-deploy-0123456789abcdef}
 export ORGD_HMAC_KEY=${ORGD_HMAC_KEY:-dev-only-hmac-key-do-not-deploy-0123456789abcdef}
 export ORGD_ENCRYPTION_KEY=${ORGD_ENCRYPTION_KEY:-00000000000000000000000000000000000000000000000000000000000000de}
@@ -101,9 +102,25 @@ CONTRACT_JOIN_REQUEST=$(curl -fsS -X POST "$url/v1/orgs/$org/join-requests" -H "
   python3 -c 'import json, sys; print(json.load(sys.stdin)["id"])')
 CONTRACT_MEMBER=$(curl -fsS "$url/v1/orgs/$org/members" -H "Authorization: Bearer $token" |
   python3 -c 'import json, sys; print(json.load(sys.stdin)["data"][0]["id"])')
+# /scim/v2 answers an organization's SCIM token. The contract org's SCIM settings are
+# fuzzed too (PUT /v1/orgs/{org}/scim rotates and disables its token), so SCIM is enabled on
+# an organization of its own, whose settings no operation names: its token stays valid.
+scim_org=$(create /v1/orgs '{"name": "Contract SCIM Org"}' id)
+CONTRACT_SCIM_TOKEN=$(curl -fsS -X PUT "$url/v1/orgs/$scim_org/scim" -H "Authorization: Bearer $token" \
+  -H 'Content-Type: application/json' -d '{"enabled": true}' | python3 -c 'import json, sys; print(json.load(sys.stdin)["token"])')
+# POSTs a SCIM resource with the SCIM token and prints its id.
+scim_create() {
+  curl -fsS -X POST "$url/scim/v2/$1" -H "Authorization: Bearer $CONTRACT_SCIM_TOKEN" \
+    -H 'Content-Type: application/scim+json' -d "$2" | python3 -c 'import json, sys; print(json.load(sys.stdin)["id"])'
+}
+CONTRACT_SCIM_USER=$(scim_create Users '{"userName": "contract.user@contract.test"}')
+CONTRACT_SCIM_DOOMED_USER=$(scim_create Users '{"userName": "doomed.user@contract.test"}')
+CONTRACT_SCIM_GROUP=$(scim_create Groups '{"displayName": "Contract SCIM Group"}')
+CONTRACT_SCIM_DOOMED_GROUP=$(scim_create Groups '{"displayName": "Contract SCIM Group To Delete"}')
 export CONTRACT_ORG CONTRACT_DOOMED_ORG CONTRACT_TEAM CONTRACT_DOOMED_TEAM CONTRACT_ROLE CONTRACT_DOOMED_ROLE \
   CONTRACT_KEY CONTRACT_INVITE CONTRACT_DOOMED_INVITE CONTRACT_INVITE_TOKEN CONTRACT_MEMBER \
-  CONTRACT_DOMAIN CONTRACT_DOOMED_DOMAIN CONTRACT_JOIN_REQUEST
+  CONTRACT_DOMAIN CONTRACT_DOOMED_DOMAIN CONTRACT_JOIN_REQUEST \
+  CONTRACT_SCIM_TOKEN CONTRACT_SCIM_USER CONTRACT_SCIM_DOOMED_USER CONTRACT_SCIM_GROUP CONTRACT_SCIM_DOOMED_GROUP
 export SCHEMATHESIS_HOOKS=$PWD/tests/contract/contract_hooks.py
 export PYTHONDONTWRITEBYTECODE=1
 

@@ -183,6 +183,9 @@ pub fn finish(mut api: OpenApi) -> OpenApi {
     );
     for (path, item) in api.paths.paths.iter_mut() {
         let authenticated = path.starts_with("/v1/") && !PUBLIC_PATHS.contains(&path.as_str());
+        // The SCIM protocol reads its own query strings and bodies and answers SCIM errors,
+        // which its operations document themselves.
+        let scim = path.starts_with(crate::routes::scim_v2::SCIM_ROOT);
         for operation in operations(item) {
             let responses = &mut operation.responses.responses;
             if authenticated {
@@ -196,6 +199,9 @@ pub fn finish(mut api: OpenApi) -> OpenApi {
                 .filter(|p| p.parameter_in == utoipa::openapi::path::ParameterIn::Query)
                 .map(|p| p.name.as_str())
                 .collect();
+            if scim {
+                continue;
+            }
             if !query.is_empty() {
                 add_problems(responses, QUERY.iter().copied());
             }
@@ -255,17 +261,27 @@ impl KnownRoutes {
         Self(routes)
     }
 
-    /// The methods `path` answers, when it is a documented path.
+    /// The methods `path` answers, when it is a documented path. Where templates overlap
+    /// (`/Users/.search` and `/Users/{id}`), the most specific one names them: the one with a
+    /// literal where the others have a parameter, from the left.
     pub fn allowed(&self, path: &str) -> Option<Vec<&'static str>> {
         let segments: Vec<&str> = path.split('/').collect();
         let mut allowed: Vec<&'static str> = Vec::new();
-        let matching = self.0.iter().filter(|(template, _)| {
-            template.len() == segments.len()
-                && template.iter().zip(&segments).all(|(t, s)| match t {
-                    Segment::Literal(literal) => literal == s,
-                    Segment::Parameter => !s.is_empty(),
-                })
-        });
+        let matching: Vec<&(Vec<Segment>, Vec<&'static str>)> = self
+            .0
+            .iter()
+            .filter(|(template, _)| {
+                template.len() == segments.len()
+                    && template.iter().zip(&segments).all(|(t, s)| match t {
+                        Segment::Literal(literal) => literal == s,
+                        Segment::Parameter => !s.is_empty(),
+                    })
+            })
+            .collect();
+        let specificity =
+            |template: &[Segment]| -> Vec<bool> { template.iter().map(|s| matches!(s, Segment::Literal(_))).collect() };
+        let most_specific = matching.iter().map(|(template, _)| specificity(template)).max();
+        let matching = matching.iter().filter(|(template, _)| Some(specificity(template)) == most_specific);
         for method in matching.flat_map(|(_, methods)| methods) {
             if !allowed.contains(method) {
                 allowed.push(method);

@@ -20,7 +20,8 @@ pub struct ScimUserRecord {
     pub org_id: OrgId,
     pub user_name: String,
     pub external_id: Option<String>,
-    /// The normalised resource (see [`super::resource`]) without `active`.
+    /// The normalised resource as the identity provider last sent it (see
+    /// [`super::resource`]), `userName`, `externalId` and `active` included.
     pub attributes: Map<String, Value>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,

@@ -51,7 +51,12 @@ pub fn apply(doc: &mut Map<String, Value>, body: &Value, schema: &ResourceSchema
         match field(operation, "path").and_then(Value::as_str).map(str::trim).filter(|p| !p.is_empty()) {
             Some(path) => match schema.extension(path) {
                 Some(ext) => apply_extension(doc, op, ext.id, value, schema)?,
-                None => apply_at(doc, op, &PatchPath::parse(path)?, value, schema)?,
+                None => {
+                    let path = PatchPath::parse(path)?;
+                    if !unimplemented(&path, schema) {
+                        apply_at(doc, op, &path, value, schema)?;
+                    }
+                }
             },
             None if op == Op::Remove => {
                 return Err(ScimFault::NoTarget("a `remove` operation names the attribute to remove in `path`".into()))
@@ -100,7 +105,9 @@ fn apply_extension(
 }
 
 /// [`apply_at`] for an attribute named inside a value rather than by `path`: one this
-/// service does not implement is ignored, as in a POST or PUT body.
+/// service does not implement is ignored, as in a POST or PUT body, and so are `id`,
+/// `meta` and `schemas`, which identity providers echo back (Okta renames a group with
+/// `{"id": …, "displayName": …}`).
 fn apply_known(
     doc: &mut Map<String, Value>,
     op: Op,
@@ -108,10 +115,18 @@ fn apply_known(
     value: &Value,
     schema: &ResourceSchema,
 ) -> Result<(), ScimFault> {
-    if schema.resolve(path.attr()).is_none() {
-        return Ok(());
+    match schema.resolve(path.attr()) {
+        None | Some(Resolved::Common { name: "id" | "meta", .. }) => Ok(()),
+        Some(_) => apply_at(doc, op, path, value, schema),
     }
-    apply_at(doc, op, path, value, schema)
+}
+
+/// Whether a `path` names an attribute this service does not implement, such as the
+/// `addresses` of Microsoft Entra ID's default mapping: such an operation is ignored, as
+/// the attribute would be in a POST or PUT body, rather than failing the identity
+/// provider's whole update.
+fn unimplemented(path: &PatchPath, schema: &ResourceSchema) -> bool {
+    schema.resolve(&AttrPath::new(path.attr().schema(), path.attr().name(), None)).is_none()
 }
 
 fn field<'a>(map: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {

@@ -122,12 +122,18 @@ impl DirectoryRepository for State {
     }
 
     fn save_scim_user(&mut self, record: &ScimUserRecord) -> Result<(), StoreError> {
-        // The foreign key to the membership, and `scim_users_org_user_name_key`.
-        if !self.memberships.get(&record.member_id).is_some_and(|m| m.org_id == record.org_id) {
+        // The foreign key to the membership, the check on `user_name`, and
+        // `scim_users_org_user_name_key`.
+        if self.memberships.get(&record.member_id).is_none_or(|m| m.org_id != record.org_id) {
             return Err(StoreError::Internal(format!(
                 "scim_users: no membership {} in {}",
                 record.member_id, record.org_id
             )));
+        }
+        if !(1..=256).contains(&record.user_name.chars().count()) {
+            return Err(StoreError::Internal(
+                "new row for relation \"scim_users\" violates check constraint \"scim_users_user_name_check\"".into(),
+            ));
         }
         let lower = record.user_name.to_lowercase();
         if self.scim_users.values().any(|r| {

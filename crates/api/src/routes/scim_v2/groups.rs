@@ -4,6 +4,7 @@ use actix_web::http::StatusCode;
 use actix_web::{delete, get, patch, post, put, web, HttpRequest, HttpResponse};
 use utoipa_actix_web::service_config::ServiceConfig;
 
+use super::bodies::{GroupResource, PatchOp};
 use super::http::{
     if_match, list_response, query_error, resource_response, run, AttributeParams, ListParams, ScimApiError, ScimBody,
     ScimCaller, ScimErrorBody,
@@ -49,7 +50,7 @@ pub async fn list_groups(
 /// Create a team from a group; its members are Users of the organization.
 #[utoipa::path(
     tag = "scim-protocol",
-    request_body(content = Object, content_type = "application/scim+json", description = "A Group resource."),
+    request_body(content = GroupResource, content_type = "application/scim+json", description = "A Group resource."),
     responses(
         (status = 201, description = "Created; `Location` is its address, `ETag` its version.", content_type = "application/scim+json", body = Object),
         (status = 400, description = "`invalidSyntax` or `invalidValue`.", content_type = "application/scim+json", body = ScimErrorBody),
@@ -104,7 +105,7 @@ pub async fn get_group(
         ("id" = String, Path, description = "The Group's id (`team_…`)."),
         ("If-Match" = Option<String>, Header, description = "The version (`ETag`) the change is based on."),
     ),
-    request_body(content = Object, content_type = "application/scim+json", description = "The whole Group resource."),
+    request_body(content = GroupResource, content_type = "application/scim+json", description = "The whole Group resource."),
     responses(
         (status = 200, description = "Replaced; `ETag` is the new version.", content_type = "application/scim+json", body = Object),
         (status = 400, description = "`invalidSyntax`, `invalidValue` or `mutability`.", content_type = "application/scim+json", body = ScimErrorBody),
@@ -138,7 +139,7 @@ pub async fn replace_group(
         ("id" = String, Path, description = "The Group's id (`team_…`)."),
         ("If-Match" = Option<String>, Header, description = "The version (`ETag`) the change is based on."),
     ),
-    request_body(content = Object, content_type = "application/scim+json", description = "A PatchOp message: `{\"schemas\": [\"urn:ietf:params:scim:api:messages:2.0:PatchOp\"], \"Operations\": [...]}`."),
+    request_body(content = PatchOp, content_type = "application/scim+json", description = "A PatchOp message."),
     responses(
         (status = 200, description = "Changed; `ETag` is the new version.", content_type = "application/scim+json", body = Object),
         (status = 400, description = "`invalidSyntax`, `invalidPath`, `invalidFilter`, `invalidValue`, `noTarget`, `tooMany` or `mutability`.", content_type = "application/scim+json", body = ScimErrorBody),

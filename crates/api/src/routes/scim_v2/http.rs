@@ -31,11 +31,13 @@ pub struct ScimApiError {
     detail: String,
     /// Server-side cause of a 5xx, for the log only.
     cause: Option<String>,
+    /// The methods the path answers, for the `Allow` of a 405.
+    allow: Vec<&'static str>,
 }
 
 impl ScimApiError {
     pub fn new(status: StatusCode, scim_type: Option<&'static str>, detail: impl Into<String>) -> Self {
-        Self { status, scim_type, detail: detail.into(), cause: None }
+        Self { status, scim_type, detail: detail.into(), cause: None, allow: Vec::new() }
     }
 }
 
@@ -58,6 +60,7 @@ impl From<ScimFault> for ScimApiError {
                     "a fault on the server; details are in its log under the request id".into()
                 },
                 cause: Some(e.to_string()),
+                allow: Vec::new(),
             },
             _ => Self::new(status, fault.scim_type(), fault.to_string()),
         }
@@ -71,6 +74,7 @@ impl From<ApiError> for ScimApiError {
             scim_type: None,
             detail: err.detail().to_owned(),
             cause: err.cause().map(str::to_owned),
+            allow: Vec::new(),
         }
     }
 }
@@ -97,8 +101,8 @@ impl ResponseError for ScimApiError {
         if self.status == StatusCode::UNAUTHORIZED {
             response.insert_header((header::WWW_AUTHENTICATE, "Bearer realm=\"scim\""));
         }
-        if self.status == StatusCode::METHOD_NOT_ALLOWED {
-            response.insert_header((header::ALLOW, "GET"));
+        if self.status == StatusCode::METHOD_NOT_ALLOWED && !self.allow.is_empty() {
+            response.insert_header((header::ALLOW, self.allow.join(", ")));
         }
         response.body(body.to_string())
     }
@@ -121,11 +125,14 @@ pub struct ScimErrorBody {
 /// Unmatched `/scim/v2` paths and methods, answered in SCIM.
 pub fn scim_no_route(allowed: Option<Vec<&'static str>>, method: &str) -> ScimApiError {
     match allowed {
-        Some(allowed) if !allowed.contains(&method) => ScimApiError::new(
-            StatusCode::METHOD_NOT_ALLOWED,
-            None,
-            format!("this endpoint answers {} only", allowed.join(", ")),
-        ),
+        Some(allowed) if !allowed.contains(&method) => ScimApiError {
+            allow: allowed.clone(),
+            ..ScimApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                None,
+                format!("this endpoint answers {} only", allowed.join(", ")),
+            )
+        },
         _ => ScimApiError::new(StatusCode::NOT_FOUND, None, "no such SCIM endpoint or resource"),
     }
 }
@@ -198,34 +205,53 @@ impl FromRequest for ScimBody {
     }
 }
 
+/// The longest filter, in characters.
+pub const MAX_FILTER_CHARS: usize = 4096;
+
 /// Query parameters of a listing.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ListParams {
-    /// A SCIM filter (RFC 7644 §3.4.2.2), e.g. `userName eq "ada@example.com"`.
+    /// A SCIM filter (RFC 7644 §3.4.2.2), e.g. `userName eq "ada@example.com"`, of at most
+    /// 4096 characters; one that does not parse is `invalidFilter`.
     #[param(max_length = 4096)]
     pub filter: Option<String>,
     /// 1-based index of the first result; below 1 reads as 1.
     #[serde(rename = "startIndex")]
-    #[param(rename = "startIndex")]
+    #[param(rename = "startIndex", value_type = Option<i64>, format = Int64)]
     pub start_index: Option<String>,
     /// Results per page: 100 by default, at most 1000; a negative value reads as 0.
+    #[param(value_type = Option<i64>, format = Int64)]
     pub count: Option<String>,
-    /// Only these attributes (comma-separated), with those always returned.
+    /// Only these attributes (comma-separated attribute paths, e.g. `userName,name.givenName`),
+    /// with those always returned; a path that does not parse is `invalidPath`.
     pub attributes: Option<String>,
-    /// All attributes but these (comma-separated).
+    /// All attributes but these (comma-separated attribute paths).
     #[serde(rename = "excludedAttributes")]
     #[param(rename = "excludedAttributes")]
     pub excluded_attributes: Option<String>,
+}
+
+/// Refuses a filter longer than [`MAX_FILTER_CHARS`].
+pub fn check_filter(filter: Option<&str>) -> Result<(), ScimApiError> {
+    match filter {
+        Some(f) if f.chars().count() > MAX_FILTER_CHARS => Err(ScimApiError::new(
+            StatusCode::BAD_REQUEST,
+            Some("invalidFilter"),
+            format!("a filter has at most {MAX_FILTER_CHARS} characters"),
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// Attribute selection of a single resource.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct AttributeParams {
-    /// Only these attributes (comma-separated), with those always returned.
+    /// Only these attributes (comma-separated attribute paths, e.g. `userName,name.givenName`),
+    /// with those always returned; a path that does not parse is `invalidPath`.
     pub attributes: Option<String>,
-    /// All attributes but these (comma-separated).
+    /// All attributes but these (comma-separated attribute paths).
     #[serde(rename = "excludedAttributes")]
     #[param(rename = "excludedAttributes")]
     pub excluded_attributes: Option<String>,
@@ -242,6 +268,7 @@ fn integer(name: &str, raw: Option<&str>) -> Result<Option<i64>, ScimApiError> {
 
 impl ListParams {
     pub fn into_query(self) -> Result<ListQuery, ScimApiError> {
+        check_filter(self.filter.as_deref())?;
         Ok(ListQuery {
             start_index: integer("startIndex", self.start_index.as_deref())?,
             count: integer("count", self.count.as_deref())?,

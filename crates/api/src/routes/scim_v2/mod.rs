@@ -5,6 +5,7 @@
 //! `application/scim+json` (requests are also accepted as `application/json`, as identity
 //! providers send them), errors are SCIM Error messages with a `scimType`.
 
+mod bodies;
 mod discovery;
 mod groups;
 mod http;

@@ -7,7 +7,8 @@ use serde::Deserialize;
 use serde_json::Value;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use super::http::{list_response, run, ScimApiError, ScimBody, ScimCaller, ScimErrorBody};
+use super::bodies::SearchRequest;
+use super::http::{check_filter, list_response, run, ScimApiError, ScimBody, ScimCaller, ScimErrorBody};
 use crate::state::AppState;
 
 pub fn routes(cfg: &mut ServiceConfig) {
@@ -17,7 +18,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
 /// A SearchRequest message; `attributes` and `excludedAttributes` are lists.
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
-struct SearchRequest {
+struct SearchBody {
     filter: Option<String>,
     start_index: Option<i64>,
     count: Option<i64>,
@@ -26,13 +27,14 @@ struct SearchRequest {
 }
 
 fn query(body: Value) -> Result<ListQuery, ScimApiError> {
-    let request: SearchRequest = serde_json::from_value(body).map_err(|e| {
-        ScimApiError::new(
-            actix_web::http::StatusCode::BAD_REQUEST,
-            Some("invalidSyntax"),
-            format!("not a SearchRequest: {e}"),
-        )
-    })?;
+    let invalid =
+        |detail: String| ScimApiError::new(actix_web::http::StatusCode::BAD_REQUEST, Some("invalidSyntax"), detail);
+    // serde would also read a struct from a JSON array.
+    if !body.is_object() {
+        return Err(invalid("a SearchRequest is a JSON object".into()));
+    }
+    let request: SearchBody = serde_json::from_value(body).map_err(|e| invalid(format!("not a SearchRequest: {e}")))?;
+    check_filter(request.filter.as_deref())?;
     Ok(ListQuery {
         filter: request.filter,
         start_index: request.start_index,
@@ -45,7 +47,7 @@ fn query(body: Value) -> Result<ListQuery, ScimApiError> {
 /// Search Users and Groups at once.
 #[utoipa::path(
     tag = "scim-protocol",
-    request_body(content = Object, content_type = "application/scim+json", description = "A SearchRequest message: `filter`, `startIndex`, `count`, `attributes`, `excludedAttributes`."),
+    request_body(content = SearchRequest, content_type = "application/scim+json", description = "A SearchRequest message: `filter`, `startIndex`, `count`, `attributes`, `excludedAttributes`."),
     responses(
         (status = 200, description = "A ListResponse of Users, then Groups.", content_type = "application/scim+json", body = Object),
         (status = 400, description = "`invalidSyntax`, `invalidFilter`, `invalidPath` or `invalidValue`.", content_type = "application/scim+json", body = ScimErrorBody),
@@ -67,7 +69,7 @@ pub async fn search_all(
 /// Search Users.
 #[utoipa::path(
     tag = "scim-protocol",
-    request_body(content = Object, content_type = "application/scim+json", description = "A SearchRequest message."),
+    request_body(content = SearchRequest, content_type = "application/scim+json", description = "A SearchRequest message."),
     responses(
         (status = 200, description = "A ListResponse of Users.", content_type = "application/scim+json", body = Object),
         (status = 400, description = "`invalidSyntax`, `invalidFilter`, `invalidPath` or `invalidValue`.", content_type = "application/scim+json", body = ScimErrorBody),
@@ -89,7 +91,7 @@ pub async fn search_users(
 /// Search Groups.
 #[utoipa::path(
     tag = "scim-protocol",
-    request_body(content = Object, content_type = "application/scim+json", description = "A SearchRequest message."),
+    request_body(content = SearchRequest, content_type = "application/scim+json", description = "A SearchRequest message."),
     responses(
         (status = 200, description = "A ListResponse of Groups.", content_type = "application/scim+json", body = Object),
         (status = 400, description = "`invalidSyntax`, `invalidFilter`, `invalidPath` or `invalidValue`.", content_type = "application/scim+json", body = ScimErrorBody),

@@ -197,12 +197,17 @@ fn write(
     now: DateTime<Utc>,
 ) -> Result<DirectoryGroup, ScimFault> {
     let team = Team { name: input.name, external_id: input.external_id, updated_at: now, ..current.team.clone() };
-    if !created {
-        tx.update_team(&team).map_err(write_error)?;
-    }
     let before: BTreeSet<MemberId> = current.members.iter().map(|(id, _)| *id).collect();
     let added: Vec<MemberId> = input.members.difference(&before).copied().collect();
     let removed: Vec<MemberId> = before.difference(&input.members).copied().collect();
+    let unchanged = team.name == current.team.name && team.external_id == current.team.external_id;
+    if !created && unchanged && added.is_empty() && removed.is_empty() {
+        // Nothing to write: the version stays, as no change is recorded.
+        return Ok(current);
+    }
+    if !created {
+        tx.update_team(&team).map_err(write_error)?;
+    }
     tx.set_team_members(org, team.id, &added, &removed, now)?;
     let mut changes = Changes::new();
     changes.diff("name", &current.team.name.as_str().to_owned(), &team.name.as_str().to_owned());

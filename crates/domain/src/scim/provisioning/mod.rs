@@ -135,3 +135,7 @@ mod tests {
         assert!(check_version(Some("W/\"2\""), "W/\"1\"").is_err());
     }
 }
+
+#[cfg(test)]
+#[path = "tests.rs"]
+mod scenarios;

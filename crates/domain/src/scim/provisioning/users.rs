@@ -18,6 +18,9 @@ use crate::scim::{patch, resource};
 use crate::store::{Store, Tx};
 use crate::user::{Email, User};
 
+/// The longest `userName` kept.
+const MAX_USER_NAME_CHARS: usize = 256;
+
 /// How many members a filtered listing reads at a time.
 const SCAN_BATCH: u64 = 1000;
 /// The most candidates an index lookup may return before the filter decides.
@@ -63,7 +66,13 @@ pub(super) fn matching(
 fn filtered(tx: &mut dyn Tx, org: OrgId, filter: &Filter, base_url: &str) -> Result<Vec<Value>, ScimFault> {
     let keep = |u: &DirectoryUser| {
         let json = user_json(u, base_url);
-        filter.matches(&json, &USER_RESOURCE).then_some(json)
+        // `active eq true` is about the membership, also when the identity provider never
+        // sent `active` (which the resource then leaves out, as it was sent).
+        let mut judged = json.clone();
+        if judged.get("active").is_none() {
+            judged["active"] = Value::Bool(!u.membership.is_suspended());
+        }
+        filter.matches(&judged, &USER_RESOURCE).then_some(json)
     };
     if let Some(lookup) = lookup_of(filter, false) {
         let candidates = tx.list_directory_users(org, Some(&lookup), Start::Offset(0), LOOKUP_LIMIT)?;
@@ -277,8 +286,18 @@ fn write(
     now: DateTime<Utc>,
 ) -> Result<DirectoryUser, ScimFault> {
     let member = current.membership.id;
+    if current.scim.as_ref().is_some_and(|r| r.attributes == doc) {
+        // Nothing to write: the version stays, as no change is recorded.
+        return Ok(current);
+    }
     let user_name = doc.get("userName").and_then(Value::as_str).unwrap_or_default().to_owned();
-    if tx.user_name_taken(org, &user_name, Some(member))? {
+    if user_name.chars().count() > MAX_USER_NAME_CHARS {
+        return Err(ScimFault::InvalidValue(format!("`userName` has at most {MAX_USER_NAME_CHARS} characters")));
+    }
+    // Checked when the name is new to this member only: a clash that arose otherwise (a
+    // person who joined with the address unverified) must never block a deactivation.
+    let renamed = current.scim.as_ref().is_none_or(|r| r.user_name.to_lowercase() != user_name.to_lowercase());
+    if renamed && tx.user_name_taken(org, &user_name, Some(member))? {
         return Err(ScimFault::Uniqueness(format!("another member of this organization has userName `{user_name}`")));
     }
     let was_active = !current.membership.is_suspended();
