@@ -326,6 +326,31 @@ async fn okta_probes_creates_refuses_a_duplicate_and_deactivates_by_put_and_by_p
     assert!(conflict["detail"].as_str().unwrap().contains("ada@acme.com"), "{conflict}");
     let shouting = okta.post("/Users", &okta_user("ADA@ACME.COM", "Ada", "Lovelace", "00uOther")).await;
     expect_scim_error(shouting, StatusCode::CONFLICT, Some("uniqueness")).await;
+    // Okta retrying a create in parallel: one is created, the others are duplicates.
+    let retries = (0..5).map(|_| {
+        let body = okta_user("grace@acme.com", "Grace", "Hopper", "00ugrace").to_string();
+        let (app, token) = (&app, token.clone());
+        async move { send(app, Method::POST, "/Users", Some(&token), Some(body), None).await }
+    });
+    let mut created = 0;
+    for response in futures::future::join_all(retries).await {
+        if response.status() == StatusCode::CREATED {
+            created += 1;
+            expect_scim(response, StatusCode::CREATED).await;
+        } else {
+            expect_scim_error(response, StatusCode::CONFLICT, Some("uniqueness")).await;
+        }
+    }
+    assert_eq!(created, 1, "exactly one of the parallel creates wins");
+    let grace = okta.filter_users(r#"userName eq "grace@acme.com""#).await;
+    assert_eq!(grace["totalResults"], 1, "{grace}");
+    let grace_id = ids(&grace).remove(0);
+    expect_scim(okta.delete(&format!("/Users/{grace_id}")).await, StatusCode::NO_CONTENT).await;
+    assert_eq!(
+        app.db.count("SELECT count(*) FROM users WHERE email = 'grace@acme.com'"),
+        0,
+        "a deleted person who never signed in leaves no user behind"
+    );
     let all = okta.read("/Users").await;
     assert_eq!(all["totalResults"], 2, "the founder and Ada, no duplicate: {all}");
 
@@ -595,6 +620,35 @@ async fn okta_suspension_round_trip_of_a_person_who_signs_in() {
     assert_eq!(linked, 1, "only Carol was linked");
     let listed = okta.read(&format!("/Users/{dave_id}")).await;
     assert_eq!((listed["userName"].as_str(), listed["active"].as_bool()), (Some("dave@acme.com"), Some(true)));
+
+    // The real Dave, his address verified, is linked.
+    let dave_token =
+        claims_token("dave-okta-sub", json!({ "email": "dave@acme.com", "email_verified": true, "name": "Dave" }));
+    expect_status(app.get(&format!("/v1/orgs/{org}"), &dave_token).await, StatusCode::OK).await;
+    assert_eq!(unlinked("dave@acme.com"), 0);
+
+    // Provisioned deactivated: the first sign-in links, and is refused until Okta activates.
+    let mut erin = okta_user("erin@acme.com", "Erin", "Ek", "00uerin");
+    erin["active"] = json!(false);
+    let erin = okta.create_user(&erin).await;
+    assert_eq!(erin["active"], false, "{erin}");
+    let erin_id = erin["id"].as_str().unwrap().to_owned();
+    let erin_token = claims_token("erin-okta-sub", json!({ "email": "erin@acme.com", "email_verified": true }));
+    let refused = app.get(&format!("/v1/orgs/{org}"), &erin_token).await;
+    expect_problem(refused, StatusCode::FORBIDDEN, "membership_suspended").await;
+    okta.patched(&format!("/Users/{erin_id}"), &okta_set_active(true)).await;
+    expect_status(app.get(&format!("/v1/orgs/{org}"), &erin_token).await, StatusCode::OK).await;
+    let own =
+        expect_status(app.get(&format!("/v1/orgs/{org}/members/{erin_id}"), &erin_token).await, StatusCode::OK).await;
+    assert_eq!(own["email"], "erin@acme.com");
+    assert_eq!(unlinked("erin@acme.com"), 0);
+
+    // DELETE removes the membership: a signed-in person is then a stranger to the org.
+    expect_scim(okta.delete(&format!("/Users/{carol_id}")).await, StatusCode::NO_CONTENT).await;
+    expect_problem(app.get(&format!("/v1/orgs/{org}"), &carol_token).await, StatusCode::NOT_FOUND, "not_found").await;
+    let detail = expect_status(app.get(&format!("/v1/orgs/{org}/teams/{team}"), &owner).await, StatusCode::OK).await;
+    assert_eq!(detail["members"], json!([]), "{detail}");
+    expect_scim_error(okta.get(&format!("/Users/{carol_id}")).await, StatusCode::NOT_FOUND, None).await;
 }
 
 /// The org's creator, an owner who never came from Okta, is listed as a User; Okta can
@@ -843,6 +897,11 @@ async fn okta_and_entra_id_are_answered_scim_errors_for_every_mistake() {
     assert_eq!(not_allowed.headers().get("allow").and_then(|v| v.to_str().ok()), Some("GET"));
     expect_scim_error(not_allowed, StatusCode::METHOD_NOT_ALLOWED, None).await;
 
+    let not_allowed = send(&app, Method::DELETE, "/Users", Some(&token), None, None).await;
+    let allow = not_allowed.headers().get("allow").map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
+    assert!(allow.contains("GET") && allow.contains("POST"), "{allow}");
+    expect_scim_error(not_allowed, StatusCode::METHOD_NOT_ALLOWED, None).await;
+
     // If-Match: the current version goes through, a stale one is 412.
     let current = idp.get(&path).await.headers()["etag"].to_str().unwrap().to_owned();
     let rename = entra_patch(json!({ "op": "Replace", "path": "displayName", "value": "Countess" }));
@@ -860,6 +919,19 @@ async fn okta_and_entra_id_are_answered_scim_errors_for_every_mistake() {
     expect_scim_error(stale, StatusCode::PRECONDITION_FAILED, None).await;
     let after = idp.read(&path).await;
     assert_eq!((after["displayName"].as_str(), after["active"].as_bool()), (Some("Countess"), Some(true)));
+    let group = json!({ "schemas": [GROUP_SCHEMA], "displayName": "Versioned" });
+    let (group, headers) = expect_scim(idp.post("/Groups", &group).await, StatusCode::CREATED).await;
+    let group_path = format!("/Groups/{}", group["id"].as_str().unwrap());
+    let first = headers["etag"].to_str().unwrap().to_owned();
+    let rename =
+        json!({ "schemas": [PATCH_OP], "Operations": [{ "op": "replace", "path": "displayName", "value": "V2" }] });
+    expect_scim(idp.send(Method::PATCH, &group_path, Some(&rename), Some(&first)).await, StatusCode::OK).await;
+    let stale = idp.send(Method::PATCH, &group_path, Some(&rename), Some(&first)).await;
+    expect_scim_error(stale, StatusCode::PRECONDITION_FAILED, None).await;
+    let stale = idp.send(Method::DELETE, &group_path, None, Some(&first)).await;
+    expect_scim_error(stale, StatusCode::PRECONDITION_FAILED, None).await;
+    expect_scim(idp.send(Method::DELETE, &group_path, None, Some("*")).await, StatusCode::NO_CONTENT).await;
+
     let deleted = idp.send(Method::DELETE, &path, None, Some(&newer)).await;
     expect_scim(deleted, StatusCode::NO_CONTENT).await;
     expect_scim_error(idp.get(&path).await, StatusCode::NOT_FOUND, None).await;
@@ -1004,85 +1076,4 @@ async fn okta_pages_through_users_with_start_index_and_count() {
         filtered.extend(page_ids);
     }
     assert_eq!(filtered, created);
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn zz_scratch_probe() {
-    let app = TestApp::spawn().await;
-    let (org, owner, token) = provisioned_org(&app, "founder", "Acme").await;
-    let idp = Idp::new(&app, &token);
-    let ada = idp.create_user(&okta_user("ada@acme.com", "Ada", "Lovelace", "00uada")).await;
-    let id = ada["id"].as_str().unwrap().to_owned();
-    let path = format!("/Users/{id}");
-    let show = |label: &str, v: &Value| println!("=== {label}: {v}");
-    show("lastModified gt", &idp.filter_users(r#"meta.lastModified gt "2000-01-01T00:00:00Z""#).await);
-    show("emails.value eq upper", &idp.filter_users(r#"emails.value eq "ADA@acme.com""#).await);
-    show("not", &idp.filter_users(r#"not (userName eq "ada@acme.com")"#).await);
-    show("attributes", &idp.read("/Users?attributes=userName").await);
-    let r = idp.post("/Users/.search", &json!({"schemas":["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],"filter":"userName eq \"ada@acme.com\""})).await;
-    println!("=== search {} {}", r.status(), r.text().await.unwrap());
-    // suspend then PUT without active
-    idp.patched(&path, &okta_set_active(false)).await;
-    let r = idp.put(&path, &json!({"schemas":[USER_SCHEMA],"userName":"ada@acme.com"})).await;
-    println!("=== PUT without active after suspend {} {}", r.status(), r.text().await.unwrap());
-    idp.patched(&path, &okta_set_active(false)).await;
-    let r = idp.patch(&path, &entra_patch(json!({"op":"remove","path":"active"}))).await;
-    println!("=== PATCH remove active after suspend {} {}", r.status(), r.text().await.unwrap());
-    let r = idp.post("/Users", &json!({"schemas":[USER_SCHEMA],"userName":"erin@acme.com","active":"False","emails":[{"value":"erin@acme.com","primary":true}]})).await;
-    println!("=== create inactive string {} {}", r.status(), r.text().await.unwrap());
-    let r = idp.patch(&path, &entra_patch(json!({"op":"remove","path":"emails[type eq \"work\"]"}))).await;
-    println!("=== remove work email {} {}", r.status(), r.text().await.unwrap());
-    let r = idp.patch(&path, &entra_patch(json!({"op":"replace","path":"id","value":"mem_x"}))).await;
-    println!("=== replace id {} {}", r.status(), r.text().await.unwrap());
-    let r = idp.patch(&path, &entra_patch(json!({"op":"replace","path":"userName","value":""}))).await;
-    println!("=== empty userName {} {}", r.status(), r.text().await.unwrap());
-    let r = idp.patch(&path, &entra_patch(json!({"op":"remove","path":"userName"}))).await;
-    println!("=== remove userName {} {}", r.status(), r.text().await.unwrap());
-    let r = idp.get("/Users?count=abc").await;
-    println!("=== count abc {} {}", r.status(), r.text().await.unwrap());
-    let r = idp.get("/Users?filter=a&filter=b").await;
-    println!("=== repeated filter {} {}", r.status(), r.text().await.unwrap());
-    let r = idp.get("/Users?sortBy=userName").await;
-    println!("=== sortBy {} {}", r.status(), r.text().await.unwrap());
-    let r = idp.get("/Users?attributes=nope..x").await;
-    println!("=== bad attributes {} {}", r.status(), r.text().await.unwrap());
-    let r = send(&app, Method::POST, "/Users", Some(&token), Some("{\"userName\": 5}".into()), None).await;
-    println!("=== userName number {} {}", r.status(), r.text().await.unwrap());
-    let r = send(&app, Method::GET, "", Some(&token), None, None).await;
-    println!("=== root {} {:?} {}", r.status(), r.headers().get("content-type").cloned(), r.text().await.unwrap());
-    let r = send(&app, Method::DELETE, "/Users", Some(&token), None, None).await;
-    println!(
-        "=== DELETE /Users {} {:?} {:?} {}",
-        r.status(),
-        r.headers().get("content-type").cloned(),
-        r.headers().get("allow").cloned(),
-        r.text().await.unwrap()
-    );
-    let r = send(&app, Method::GET, "/Users/.search", Some(&token), None, None).await;
-    println!(
-        "=== GET /Users/.search {} {:?} {:?} {}",
-        r.status(),
-        r.headers().get("content-type").cloned(),
-        r.headers().get("allow").cloned(),
-        r.text().await.unwrap()
-    );
-    let r = app
-        .raw()
-        .post(format!("{}/scim/v2/Users", app.base))
-        .bearer_auth(&token)
-        .header("content-type", "text/plain")
-        .body("{\"userName\":\"tp@acme.com\"}")
-        .send()
-        .await
-        .unwrap();
-    println!("=== text/plain {} {}", r.status(), r.text().await.unwrap());
-    let big = "x".repeat(5 << 20);
-    let r = send(&app, Method::POST, "/Users", Some(&token), Some(big), None).await;
-    println!(
-        "=== big {} {:?} {}",
-        r.status(),
-        r.headers().get("content-type").cloned(),
-        r.text().await.unwrap().chars().take(300).collect::<String>()
-    );
-    let _ = (org, owner);
 }

@@ -151,10 +151,15 @@ def _scim_attribute_paths(paths):
 
 
 def _scim_members(members):
-    """Members that are Users of the organization."""
+    """Members that are Users of the organization, in place of the ids the schema allows."""
     items = members if isinstance(members, list) else [members]
     for item in items:
-        if isinstance(item, MutableMapping):
+        if not isinstance(item, MutableMapping):
+            continue
+        value = item.get("value")
+        if value is None or isinstance(value, (int, float)) and not isinstance(value, bool):
+            item["value"] = SCIM_USER
+        elif isinstance(value, str) and SCIM_STRING.fullmatch(value):
             item["value"] = SCIM_USER
 
 

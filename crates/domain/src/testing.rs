@@ -387,10 +387,12 @@ impl MemberRepository for State {
         org: OrgId,
         member: MemberId,
         role: &RoleKey,
+        from_group: bool,
         at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         if let Some(m) = self.memberships.get_mut(&member).filter(|m| m.org_id == org) {
             m.role = role.clone();
+            m.role_from_group = from_group;
             m.updated_at = at;
         }
         Ok(())

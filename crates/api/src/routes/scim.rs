@@ -32,9 +32,23 @@ pub struct ScimConfigResponse {
     #[schema(example = "orgs_Ab12…x9Qz")]
     pub token_hint: Option<String>,
     pub token_created_at: Option<DateTime<Utc>>,
+    /// Which role the members of a group (team) get, the first that applies winning;
+    /// leaving every mapped group takes such a role back to `member`. Never `owner`.
+    pub group_roles: Vec<GroupRoleMapping>,
     /// The settings' version, also their `ETag`; 0 until first written.
     pub version: i64,
     pub updated_at: Option<DateTime<Utc>>,
+}
+
+/// Members of the team (the SCIM group) get the role.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GroupRoleMapping {
+    #[schema(example = "team_01hzy3v4k8d7f2g9a6s5q0w1e3")]
+    pub team_id: String,
+    /// A role key of the organization, not `owner`.
+    #[schema(example = "admin", min_length = 1, max_length = 40, pattern = "^[a-z][a-z0-9_-]{0,39}$")]
+    pub role: String,
 }
 
 impl From<Versioned<ScimConfig>> for ScimConfigResponse {
@@ -45,6 +59,12 @@ impl From<Versioned<ScimConfig>> for ScimConfigResponse {
             has_token: token.is_some(),
             token_created_at: token.as_ref().map(|t| t.created_at),
             token_hint: token.map(|t| t.hint),
+            group_roles: config
+                .policy
+                .group_roles
+                .into_iter()
+                .map(|g| GroupRoleMapping { team_id: g.team.to_string(), role: g.role.to_string() })
+                .collect(),
             version: config.version,
             updated_at: config.updated_at,
         }
@@ -68,6 +88,9 @@ pub struct ScimConfigRequest {
     pub enabled: bool,
     #[serde(default)]
     pub rotate_token: bool,
+    /// Replaces the mappings when given; absent keeps them.
+    #[serde(default)]
+    pub group_roles: Option<Vec<GroupRoleMapping>>,
 }
 
 impl PartialSchema for ScimConfigRequest {
@@ -81,6 +104,17 @@ impl PartialSchema for ScimConfigRequest {
                 )),
             )
             .required("enabled")
+            .property(
+                "group_roles",
+                utoipa::openapi::schema::ArrayBuilder::new()
+                    .items(GroupRoleMapping::schema())
+                    .max_items(Some(domain::scim::MAX_GROUP_ROLES))
+                    .description(Some(
+                        "Replaces the group-to-role mappings (absent keeps them): members of each team get its role, \
+                         the first mapping that applies winning. A role is never `owner`, and only one the caller \
+                         could give.",
+                    )),
+            )
             .property(
                 "rotate_token",
                 ObjectBuilder::new().schema_type(Type::Boolean).description(Some(
@@ -134,8 +168,10 @@ pub async fn put_scim(
 ) -> Result<HttpResponse, ApiError> {
     let org: OrgRef = path_id(&path, "organization")?;
     let version = if_match(&req)?;
-    let ScimConfigRequest { enabled, rotate_token } = body.into_inner();
-    let write = state.run(move |s| s.scim.put(&caller.0, &org, enabled, rotate_token, version)).await?;
+    let ScimConfigRequest { enabled, rotate_token, group_roles } = body.into_inner();
+    let group_roles = group_roles
+        .map(|list| list.into_iter().map(|g| domain::scim::GroupRoleInput { team: g.team_id, role: g.role }).collect());
+    let write = state.run(move |s| s.scim.put(&caller.0, &org, enabled, rotate_token, group_roles, version)).await?;
     let body = ScimConfigWrite { token: write.token, config: ScimConfigResponse::from(write.config) };
     // The body may carry a token shown this once: no cache may keep it.
     Ok(HttpResponse::Ok()

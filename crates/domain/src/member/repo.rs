@@ -45,11 +45,14 @@ pub trait MemberRepository {
     /// Owners who are not suspended: the ones the last-owner rule keeps.
     fn count_owners(&mut self, org: OrgId) -> Result<u64, StoreError>;
 
+    /// Gives the member `role`; `from_group` says a SCIM group mapping gave it (see
+    /// [`Membership::role_from_group`]); any other role change clears that.
     fn set_member_role(
         &mut self,
         org: OrgId,
         member: MemberId,
         role: &RoleKey,
+        from_group: bool,
         at: DateTime<Utc>,
     ) -> Result<(), StoreError>;
 

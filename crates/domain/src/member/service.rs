@@ -132,7 +132,7 @@ impl<S: Store> MemberService<S> {
                 if !role.is_owner() {
                     Self::keep_an_owner(tx, &scope, &target)?;
                 }
-                tx.set_member_role(scope.org.id, member, &role, now)?;
+                tx.set_member_role(scope.org.id, member, &role, false, now)?;
                 let mut changes = Changes::new();
                 changes.diff("role", &target.role.to_string(), &role.to_string());
                 tx.append_audit(&Self::record(&scope, caller, AuditAction::MemberRoleChanged, member, changes, now))?;
@@ -185,8 +185,8 @@ impl<S: Store> MemberService<S> {
                 .into());
             }
             let admin = SystemRole::Admin.key();
-            tx.set_member_role(scope.org.id, target.id, &RoleKey::owner(), now)?;
-            tx.set_member_role(scope.org.id, own.id, &admin, now)?;
+            tx.set_member_role(scope.org.id, target.id, &RoleKey::owner(), false, now)?;
+            tx.set_member_role(scope.org.id, own.id, &admin, false, now)?;
             let mut changes = Changes::new();
             changes.set("from_member", own.id.to_string());
             changes.set("to_member", target.id.to_string());

@@ -18,9 +18,9 @@ mod service;
 pub use directory::{DirectoryGroup, DirectoryRepository, DirectoryUser, Lookup, ScimUserRecord, Start};
 pub use fault::ScimFault;
 pub use listing::{ListQuery, ListResponse, DEFAULT_COUNT, MAX_COUNT};
-pub use model::{ScimConfig, ScimRepository, StoredScimToken};
+pub use model::{GroupRole, ScimConfig, ScimRepository, StoredScimToken, MAX_GROUP_ROLES};
 pub use provisioning::{ScimContext, ScimProvisioning, ScimResource};
-pub use service::{ScimError, ScimService, ScimWrite};
+pub use service::{GroupRoleInput, ScimError, ScimService, ScimWrite};
 
 #[cfg(test)]
 mod tests;

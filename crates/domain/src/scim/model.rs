@@ -1,7 +1,8 @@
 use chrono::{DateTime, Utc};
 
+use crate::authz::RoleKey;
 use crate::error::StoreError;
-use crate::ids::OrgId;
+use crate::ids::{OrgId, TeamId};
 use crate::policy::Versioned;
 
 /// An organization's SCIM provisioning settings.
@@ -11,7 +12,19 @@ pub struct ScimConfig {
     /// The token the identity provider authenticates with; there is one exactly while
     /// provisioning is enabled.
     pub token: Option<StoredScimToken>,
+    /// Which role the members of a group (team) get, the first that applies winning.
+    pub group_roles: Vec<GroupRole>,
 }
+
+/// Members of `team` get `role` (never `owner`) while they are in it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupRole {
+    pub team: TeamId,
+    pub role: RoleKey,
+}
+
+/// The most group-to-role mappings an organization keeps.
+pub const MAX_GROUP_ROLES: usize = 50;
 
 /// What is kept of a SCIM token: never the token itself.
 #[derive(Debug, Clone, PartialEq, Eq)]

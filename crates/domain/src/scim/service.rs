@@ -2,17 +2,17 @@
 
 use std::sync::Arc;
 
-use super::model::{ScimConfig, StoredScimToken};
-use crate::access::{enter_org_to_administer_policies, Lock};
+use super::model::{GroupRole, ScimConfig, StoredScimToken, MAX_GROUP_ROLES};
+use crate::access::{enter_org_to_administer_policies, role_permissions, Lock, OrgScope};
 use crate::apikey::SecretMinter;
 use crate::audit::{AuditAction, AuditRecord, Changes, Target};
-use crate::authz::Permission;
+use crate::authz::{Permission, RoleGrant, RoleKey};
 use crate::context::Caller;
 use crate::error::{AccessError, Invalid, StoreError};
-use crate::ids::OrgId;
+use crate::ids::{OrgId, TeamId};
 use crate::org::OrgRef;
 use crate::policy::{audit_break_glass, Feature, Versioned};
-use crate::store::Store;
+use crate::store::{Store, Tx};
 use crate::time::Clock;
 use crate::token::ScimToken;
 
@@ -26,6 +26,47 @@ pub enum ScimError {
     VersionMismatch { expected: i64, current: i64 },
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+/// A group-to-role mapping as the client sent it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupRoleInput {
+    pub team: String,
+    pub role: String,
+}
+
+fn parse_group_roles(tx: &mut dyn Tx, scope: &OrgScope, input: &[GroupRoleInput]) -> Result<Vec<GroupRole>, ScimError> {
+    if input.len() > MAX_GROUP_ROLES {
+        return Err(Invalid::field("group_roles", "too_many", format!("at most {MAX_GROUP_ROLES} mappings")).into());
+    }
+    let mut out: Vec<GroupRole> = Vec::with_capacity(input.len());
+    for (i, mapping) in input.iter().enumerate() {
+        let field = |name: &str| format!("group_roles[{i}].{name}");
+        let team: TeamId = mapping
+            .team
+            .parse()
+            .map_err(|_| Invalid::field(&field("team_id"), "unknown_team", "no such team in this organization"))?;
+        if tx.find_team(scope.org.id, team)?.is_none() {
+            return Err(Invalid::field(&field("team_id"), "unknown_team", "no such team in this organization").into());
+        }
+        if out.iter().any(|g| g.team == team) {
+            return Err(Invalid::field(&field("team_id"), "duplicate_team", "each team is mapped once").into());
+        }
+        let role = RoleKey::parse(&mapping.role).map_err(|e| Invalid::field(&field("role"), e.code, e.message))?;
+        if role.is_owner() {
+            return Err(Invalid::field(
+                &field("role"),
+                "owner_not_provisioned",
+                "a group never makes an owner: only an owner makes one",
+            )
+            .into());
+        }
+        let permissions = role_permissions(tx, scope.org.id, &role)?
+            .ok_or_else(|| Invalid::field(&field("role"), "unknown_role", "no such role in this organization"))?;
+        scope.grant.may_change_role(None, Some(&RoleGrant { key: &role, permissions }))?;
+        out.push(GroupRole { team, role });
+    }
+    Ok(out)
 }
 
 /// The outcome of writing the SCIM settings.
@@ -63,12 +104,15 @@ impl<S: Store> ScimService<S> {
 
     /// Enables or disables provisioning, and issues a new token with `rotate_token` (or
     /// when enabling without one). Disabling or rotating kills the previous token at once.
+    /// `group_roles`, when given, replaces the group-to-role mappings: each names a team of
+    /// the organization and a role that is not `owner` and that the caller could give.
     pub fn put(
         &self,
         caller: &Caller,
         org: &OrgRef,
         enabled: bool,
         rotate_token: bool,
+        group_roles: Option<Vec<GroupRoleInput>>,
         if_match: Option<i64>,
     ) -> Result<ScimWrite, ScimError> {
         if rotate_token && !enabled {
@@ -102,7 +146,11 @@ impl<S: Store> ScimService<S> {
                 }
                 None => current.policy.token.clone(),
             };
-            let next = ScimConfig { enabled, token };
+            let group_roles = match &group_roles {
+                Some(input) => parse_group_roles(tx, &scope, input)?,
+                None => current.policy.group_roles.clone(),
+            };
+            let next = ScimConfig { enabled, token, group_roles };
             if next == current.policy {
                 return Ok(ScimWrite { config: current, token: None });
             }
@@ -110,6 +158,10 @@ impl<S: Store> ScimService<S> {
             tx.save_scim_config(scope.org.id, &next)?;
             let mut changes = Changes::new();
             changes.diff("enabled", &current.policy.enabled, &enabled);
+            let describe = |roles: &[GroupRole]| -> Vec<String> {
+                roles.iter().map(|g| format!("{}={}", g.team, g.role)).collect()
+            };
+            changes.diff("group_roles", &describe(&current.policy.group_roles), &describe(&next.policy.group_roles));
             let token_change = match (&current.policy.token, &next.policy.token) {
                 (None, Some(_)) => Some("issued"),
                 (Some(_), Some(_)) if minted.is_some() => Some("rotated"),

@@ -38,23 +38,23 @@ fn token(write: &ScimWrite) -> ScimToken {
 fn enabling_issues_a_token_that_authenticates_until_rotated_or_disabled() {
     let w = world(Plan::Enterprise);
     let owner = caller("owner");
-    let enabled = w.scim.put(&owner, &w.org, true, false, None).unwrap();
+    let enabled = w.scim.put(&owner, &w.org, true, false, None, None).unwrap();
     let first = token(&enabled);
     assert_eq!(enabled.config.version, 1);
     let stored = enabled.config.policy.token.as_ref().unwrap();
     assert_eq!(stored.hint, first.hint());
     assert_eq!(w.scim.authenticate_scim(&first), Ok(w.org_id));
 
-    let again = w.scim.put(&owner, &w.org, true, false, Some(1)).unwrap();
+    let again = w.scim.put(&owner, &w.org, true, false, None, Some(1)).unwrap();
     assert_eq!((again.config.version, again.token), (1, None), "nothing changed; the token is not shown again");
 
-    let rotated = w.scim.put(&owner, &w.org, true, true, Some(1)).unwrap();
+    let rotated = w.scim.put(&owner, &w.org, true, true, None, Some(1)).unwrap();
     let second = token(&rotated);
     assert_ne!(first, second);
     assert_eq!(w.scim.authenticate_scim(&first), Err(ScimError::Access(AccessError::Unauthenticated("unknown"))));
     assert_eq!(w.scim.authenticate_scim(&second), Ok(w.org_id));
 
-    let disabled = w.scim.put(&owner, &w.org, false, false, None).unwrap();
+    let disabled = w.scim.put(&owner, &w.org, false, false, None, None).unwrap();
     assert_eq!((disabled.config.policy.token.as_ref(), disabled.token.as_ref()), (None, None));
     assert!(w.scim.authenticate_scim(&second).is_err(), "disabling kills the token at once");
 
@@ -81,18 +81,18 @@ fn only_owners_who_are_people_write_and_only_on_a_plan_with_scim() {
     let w = world(Plan::Free);
     let owner = caller("owner");
     assert_eq!(
-        w.scim.put(&owner, &w.org, true, true, None).unwrap_err(),
+        w.scim.put(&owner, &w.org, true, true, None, None).unwrap_err(),
         ScimError::Access(AccessError::FeatureNotInPlan { feature: "scim", plan: "free" })
     );
     assert!(w.scim.get(&owner, &w.org).is_ok(), "reading is never gated");
-    assert!(w.scim.put(&owner, &w.org, false, false, None).is_ok(), "disabling needs no plan");
-    assert!(matches!(w.scim.put(&owner, &w.org, false, true, None), Err(ScimError::Invalid(_))));
+    assert!(w.scim.put(&owner, &w.org, false, false, None, None).is_ok(), "disabling needs no plan");
+    assert!(matches!(w.scim.put(&owner, &w.org, false, true, None, None), Err(ScimError::Invalid(_))));
 
     w.store.set_plan(&w.org, Plan::Enterprise);
     assert!(w.scim.get(&caller("admin"), &w.org).is_ok(), "admins read");
     for who in ["admin", "plain"] {
         assert_eq!(
-            w.scim.put(&caller(who), &w.org, true, true, None).unwrap_err(),
+            w.scim.put(&caller(who), &w.org, true, true, None, None).unwrap_err(),
             ScimError::Access(AccessError::Forbidden { permission: "scim:write" }),
             "{who}"
         );
@@ -102,7 +102,7 @@ fn only_owners_who_are_people_write_and_only_on_a_plan_with_scim() {
     let key = keys.create(&owner, &w.org, input).unwrap();
     assert!(w.scim.get(&key_caller(&key.token), &w.org).is_ok());
     assert_eq!(
-        w.scim.put(&key_caller(&key.token), &w.org, true, true, None).unwrap_err(),
+        w.scim.put(&key_caller(&key.token), &w.org, true, true, None, None).unwrap_err(),
         ScimError::Access(AccessError::UserRequired)
     );
 }
@@ -110,7 +110,7 @@ fn only_owners_who_are_people_write_and_only_on_a_plan_with_scim() {
 #[test]
 fn a_deleted_organization_s_token_names_nothing() {
     let w = world(Plan::Enterprise);
-    let issued = w.scim.put(&caller("owner"), &w.org, true, false, None).unwrap();
+    let issued = w.scim.put(&caller("owner"), &w.org, true, false, None, None).unwrap();
     let orgs = OrgService::new(w.store.clone(), Arc::new(SystemClock));
     orgs.delete(&caller("owner"), &w.org).unwrap();
     assert!(w.scim.authenticate_scim(&token(&issued)).is_err());

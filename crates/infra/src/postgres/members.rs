@@ -193,6 +193,7 @@ impl MemberRepository for PgTx<'_> {
         org: OrgId,
         member: MemberId,
         role: &RoleKey,
+        from_group: bool,
         at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         diesel::update(
@@ -200,7 +201,11 @@ impl MemberRepository for PgTx<'_> {
                 .filter(memberships::org_id.eq(org.as_uuid()))
                 .filter(memberships::id.eq(member.as_uuid())),
         )
-        .set((memberships::role.eq(role.as_str()), memberships::updated_at.eq(at)))
+        .set((
+            memberships::role.eq(role.as_str()),
+            memberships::role_source.eq(from_group.then_some(ROLE_FROM_GROUP)),
+            memberships::updated_at.eq(at),
+        ))
         .execute(self.conn)
         .map(|_| ())
         .map_err(store_error)

@@ -1,13 +1,14 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use domain::ids::OrgId;
+use domain::authz::RoleKey;
+use domain::ids::{OrgId, TeamId};
 use domain::policy::Versioned;
-use domain::scim::{ScimConfig, ScimRepository, StoredScimToken};
+use domain::scim::{GroupRole, ScimConfig, ScimRepository, StoredScimToken};
 use domain::StoreError;
 use uuid::Uuid;
 
 use super::errors::{corrupt, store_error};
-use super::schema::{organizations, scim_configs};
+use super::schema::{organizations, scim_configs, scim_group_roles};
 use super::store::PgTx;
 
 #[derive(Queryable, Selectable, Insertable, AsChangeset)]
@@ -31,7 +32,7 @@ impl From<ScimRow> for Versioned<ScimConfig> {
             _ => None,
         };
         Versioned {
-            policy: ScimConfig { enabled: row.enabled, token },
+            policy: ScimConfig { enabled: row.enabled, token, group_roles: Vec::new() },
             version: row.version,
             updated_at: Some(row.updated_at),
         }
@@ -46,7 +47,23 @@ impl ScimRepository for PgTx<'_> {
             .first(self.conn)
             .optional()
             .map_err(store_error)?;
-        Ok(row.map(Versioned::from))
+        let Some(mut config) = row.map(Versioned::<ScimConfig>::from) else { return Ok(None) };
+        let mappings: Vec<(Uuid, String)> = scim_group_roles::table
+            .filter(scim_group_roles::org_id.eq(org.as_uuid()))
+            .order(scim_group_roles::position.asc())
+            .select((scim_group_roles::team_id, scim_group_roles::role))
+            .load(self.conn)
+            .map_err(store_error)?;
+        config.policy.group_roles = mappings
+            .into_iter()
+            .map(|(team, role)| {
+                Ok(GroupRole {
+                    team: TeamId::from_uuid(team),
+                    role: RoleKey::parse(&role).map_err(|e| corrupt("scim_group_roles", e))?,
+                })
+            })
+            .collect::<Result<_, StoreError>>()?;
+        Ok(Some(config))
     }
 
     fn save_scim_config(&mut self, org: OrgId, config: &Versioned<ScimConfig>) -> Result<(), StoreError> {
@@ -66,8 +83,25 @@ impl ScimRepository for PgTx<'_> {
             .do_update()
             .set(&row)
             .execute(self.conn)
-            .map(|_| ())
-            .map_err(store_error)
+            .map_err(store_error)?;
+        diesel::delete(scim_group_roles::table.filter(scim_group_roles::org_id.eq(org.as_uuid())))
+            .execute(self.conn)
+            .map_err(store_error)?;
+        let rows: Vec<_> = config
+            .policy
+            .group_roles
+            .iter()
+            .enumerate()
+            .map(|(position, g)| {
+                (
+                    scim_group_roles::org_id.eq(org.as_uuid()),
+                    scim_group_roles::team_id.eq(g.team.as_uuid()),
+                    scim_group_roles::role.eq(g.role.as_str().to_owned()),
+                    scim_group_roles::position.eq(i32::try_from(position).unwrap_or(i32::MAX)),
+                )
+            })
+            .collect();
+        diesel::insert_into(scim_group_roles::table).values(rows).execute(self.conn).map(|_| ()).map_err(store_error)
     }
 
     fn find_scim_org_by_token_hash(&mut self, lookup_hash: &[u8]) -> Result<Option<OrgId>, StoreError> {

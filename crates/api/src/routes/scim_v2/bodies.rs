@@ -33,6 +33,8 @@ const NAME_SPACES: &str = r"\t\n \xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f
 const CONTROLS: &str = r"\x00-\x1f\x7f-\x9f";
 /// `true` or `false` in any case, as Microsoft Entra ID sends booleans.
 const BOOLEAN_TEXT: &str = "^(?:[Tt][Rr][Uu][Ee]|[Ff][Aa][Ll][Ss][Ee])$";
+/// The longest `userName` the service keeps (`domain::scim::provisioning::users`).
+const MAX_USER_NAME_CHARS: usize = 256;
 /// A PATCH operation's `op`, in any case.
 const PATCH_OP: &str = "^(?:[Aa][Dd][Dd]|[Rr][Ee][Pp][Ll][Aa][Cc][Ee]|[Rr][Ee][Mm][Oo][Vv][Ee])$";
 
@@ -130,7 +132,14 @@ impl PartialSchema for UserResource {
             &USER_RESOURCE,
             "A SCIM User (RFC 7643 §4.1) with the enterprise extension, attributes named in any case. \
              `id`, `meta`, `schemas` and attributes this service does not implement are ignored.",
-            |_| None,
+            |def| {
+                (def.name == "userName").then(|| {
+                    string_value(def.description, true, true)
+                        .max_length(Some(MAX_USER_NAME_CHARS))
+                        .description(Some(format!("{} At most {MAX_USER_NAME_CHARS} characters.", def.description)))
+                        .into()
+                })
+            },
         )
     }
 }

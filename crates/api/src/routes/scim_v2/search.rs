@@ -20,10 +20,30 @@ pub fn routes(cfg: &mut ServiceConfig) {
 #[serde(rename_all = "camelCase", default)]
 struct SearchBody {
     filter: Option<String>,
-    start_index: Option<i64>,
-    count: Option<i64>,
+    /// Integers; JSON may also write them with a fraction of zero (`10.0`).
+    start_index: Option<serde_json::Number>,
+    count: Option<serde_json::Number>,
     attributes: Option<Vec<String>>,
     excluded_attributes: Option<Vec<String>>,
+}
+
+/// An integer of 64 bits, also written with a fraction of zero.
+fn integer(name: &str, number: Option<serde_json::Number>) -> Result<Option<i64>, ScimApiError> {
+    // 2^63, exactly: the first float past i64::MAX.
+    const LIMIT: f64 = 9_223_372_036_854_775_808.0;
+    let Some(number) = number else { return Ok(None) };
+    if let Some(n) = number.as_i64() {
+        return Ok(Some(n));
+    }
+    match number.as_f64() {
+        #[allow(clippy::cast_possible_truncation)]
+        Some(f) if f.fract() == 0.0 && (-LIMIT..LIMIT).contains(&f) => Ok(Some(f as i64)),
+        _ => Err(ScimApiError::new(
+            actix_web::http::StatusCode::BAD_REQUEST,
+            Some("invalidValue"),
+            format!("`{name}` is an integer of 64 bits"),
+        )),
+    }
 }
 
 fn query(body: Value) -> Result<ListQuery, ScimApiError> {
@@ -37,8 +57,8 @@ fn query(body: Value) -> Result<ListQuery, ScimApiError> {
     check_filter(request.filter.as_deref())?;
     Ok(ListQuery {
         filter: request.filter,
-        start_index: request.start_index,
-        count: request.count,
+        start_index: integer("startIndex", request.start_index)?,
+        count: integer("count", request.count)?,
         attributes: request.attributes.map(|a| a.join(",")),
         excluded_attributes: request.excluded_attributes.map(|a| a.join(",")),
     })

@@ -182,7 +182,9 @@ impl<S: Store> ScimProvisioning<S> {
             tx.delete_team(org, current.team.id)?;
             let mut changes = Changes::new();
             changes.set("name", current.team.name.as_str());
-            audit(tx, org, ctx, AuditAction::TeamDeleted, Target::new("team", current.team.id), changes, now)
+            audit(tx, org, ctx, AuditAction::TeamDeleted, Target::new("team", current.team.id), changes, now)?;
+            let members: Vec<MemberId> = current.members.iter().map(|(id, _)| *id).collect();
+            super::roles::apply(tx, org, ctx, &members, now)
         })
     }
 }
@@ -209,6 +211,8 @@ fn write(
         tx.update_team(&team).map_err(write_error)?;
     }
     tx.set_team_members(org, team.id, &added, &removed, now)?;
+    let moved: Vec<MemberId> = added.iter().chain(&removed).copied().collect();
+    super::roles::apply(tx, org, ctx, &moved, now)?;
     let mut changes = Changes::new();
     changes.diff("name", &current.team.name.as_str().to_owned(), &team.name.as_str().to_owned());
     changes.diff("external_id", &current.team.external_id, &team.external_id);

@@ -7,6 +7,7 @@
 //! parallel requests; every change is recorded with actor `scim` in the same transaction.
 
 mod groups;
+mod roles;
 mod users;
 
 use std::sync::Arc;

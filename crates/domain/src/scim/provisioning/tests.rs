@@ -83,7 +83,7 @@ impl World {
     fn org_with_scim(&self, owner: &str, name: &str) -> (OrgId, MemberId, ScimContext) {
         let orgs = OrgService::new(self.store.clone(), self.clock.clone()).with_default_plan(Plan::Enterprise);
         let created = orgs.create(&caller(owner), CreateOrg { name: name.into(), ..Default::default() }).unwrap();
-        let enabled = self.settings.put(&caller(owner), &OrgRef::Id(created.org.id), true, false, None).unwrap();
+        let enabled = self.settings.put(&caller(owner), &OrgRef::Id(created.org.id), true, false, None, None).unwrap();
         (created.org.id, created.membership.id, self.context(&enabled))
     }
 
@@ -627,7 +627,7 @@ fn a_token_reaches_only_its_own_organization() {
 fn a_rotated_or_disabled_token_is_refused_at_once() {
     let w = world();
     let owner = caller("owner");
-    let rotated = w.settings.put(&owner, &OrgRef::Id(w.org), true, true, None).unwrap();
+    let rotated = w.settings.put(&owner, &OrgRef::Id(w.org), true, true, None, None).unwrap();
     let current = w.context(&rotated);
 
     let unauthorized = |r: Result<(), ScimFault>| match r {
@@ -644,7 +644,7 @@ fn a_rotated_or_disabled_token_is_refused_at_once() {
     assert_eq!(w.scim.authenticate(&current), Ok(w.org));
     assert!(w.scim.get_user(&current, &w.owner.to_string()).is_ok());
 
-    w.settings.put(&owner, &OrgRef::Id(w.org), false, false, None).unwrap();
+    w.settings.put(&owner, &OrgRef::Id(w.org), false, false, None, None).unwrap();
     assert!(unauthorized(w.scim.authenticate(&current).map(drop)));
     assert!(unauthorized(w.patch(&w.plain.to_string(), deactivate()).map(drop)));
     assert!(unauthorized(w.scim.patch_user(&current, &w.plain.to_string(), &patch(deactivate()), None).map(drop)));
@@ -1055,3 +1055,6 @@ fn malformed_or_forbidden_operations_are_refused_with_their_scim_type() {
         w.patch(&id, json!([{"op": "replace", "path": "addresses[type eq \"work\"].formatted", "value": "x"}]));
     assert!(ignored.is_ok_and(|r| r.json.get("addresses").is_none()));
 }
+
+#[path = "group_roles_tests.rs"]
+mod group_roles;
