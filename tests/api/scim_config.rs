@@ -18,7 +18,7 @@ async fn the_token_is_shown_once_rotated_and_revoked_with_etags() {
     let unset = expect_status(app.get(&path, &owner).await, StatusCode::OK).await;
     assert_eq!(
         unset,
-        json!({ "enabled": false, "has_token": false, "token_hint": null, "token_created_at": null, "version": 0, "updated_at": null })
+        json!({ "enabled": false, "has_token": false, "token_hint": null, "token_created_at": null, "group_roles": [], "version": 0, "updated_at": null })
     );
 
     let enabled = put(&app, &path, &owner, json!({ "enabled": true }), Some("\"0\"")).await;

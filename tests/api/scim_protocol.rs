@@ -544,7 +544,16 @@ async fn entra_id_patch_dialect_users_and_group_members() {
 async fn okta_suspension_round_trip_of_a_person_who_signs_in() {
     let app = TestApp::spawn().await;
     let (org, owner, token) = provisioned_org(&app, "founder", "Acme").await;
+    // Provisioned people are linked only at addresses of the organization's verified domains.
+    crate::authorization::verified_domain(&app, &org, &owner, "acme.com", "off").await;
     let okta = Idp::new(&app, &token);
+
+    // An address elsewhere is never linked, however verified: no organization pulls in
+    // someone else's people by provisioning their address.
+    okta.create_user(&okta_user("erin@partner.example", "Erin", "Vale", "00uerin")).await;
+    let erin =
+        claims_token("erin-sub", json!({ "email": "erin@partner.example", "email_verified": true, "name": "E" }));
+    expect_problem(app.get(&format!("/v1/orgs/{org}"), &erin).await, StatusCode::NOT_FOUND, "not_found").await;
 
     let carol = okta.create_user(&okta_user("carol@acme.com", "Carol", "Shaw", "00ucarol")).await;
     let carol_id = carol["id"].as_str().unwrap().to_owned();
@@ -978,7 +987,8 @@ async fn okta_writes_are_audited_with_actor_scim() {
     let (group, _) = expect_scim(okta.post("/Groups", &push).await, StatusCode::CREATED).await;
     let team = group["id"].as_str().unwrap().to_owned();
     let created = expect_audited(&["team.created"]);
-    assert!(created.iter().all(|e| e.target_id == team || e.target_type == "member"), "{created:?}");
+    let team_created = created.iter().find(|e| e.action == "team.created").unwrap();
+    assert_eq!((team_created.target_type.as_str(), team_created.target_id.as_str()), ("team", team.as_str()));
     let group_path = format!("/Groups/{team}");
     let rename =
         json!({ "schemas": [PATCH_OP], "Operations": [{ "op": "replace", "path": "displayName", "value": "Eng" }] });

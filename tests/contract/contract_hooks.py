@@ -46,6 +46,10 @@ CLIENT_ID = re.compile(rf"[{SPACES}]*[^{SPACES}{CONTROLS}]{{1,255}}[{SPACES}]*")
 CLIENT_ID_MAX_BYTES = 255
 CLIENT_SECRET = re.compile(rf"[^{CONTROLS}]{{1,1024}}")
 CLIENT_SECRET_MAX_BYTES = 1024
+# A team of the contract organization, which a SCIM group-to-role mapping names; each team
+# is mapped once at most.
+TEAM = os.environ["CONTRACT_TEAM"]
+GROUP_ROLES_MAX = 50
 # SCIM: a User of the organization run.sh provisions through /scim/v2, and what its grammar
 # takes that no schema can state: filters, attribute paths, PATCH paths and the values they
 # call for. Only the longest filter the schema allows (in characters) is a schema rule.
@@ -187,6 +191,25 @@ def _scim_patch(body, group):
                 operation["value"] = value if isinstance(value, str) and SCIM_STRING.fullmatch(value) else "Contract"
 
 
+def _group_roles(mappings):
+    """Schema-valid group-to-role mappings as one that names a team and a role the
+    organization has (each team is mapped once, and run.sh keeps one team for them)."""
+    if not isinstance(mappings, list) or not mappings or len(mappings) > GROUP_ROLES_MAX:
+        return mappings
+    for mapping in mappings:
+        if not (
+            isinstance(mapping, MutableMapping)
+            and set(mapping) == {"team_id", "role"}
+            and isinstance(mapping["team_id"], str)
+            and isinstance(mapping["role"], str)
+            and ROLE_KEY.fullmatch(mapping["role"])
+        ):
+            return mappings
+    first = mappings[0]
+    first["team_id"], first["role"] = TEAM, ROLE
+    return [first]
+
+
 def _meet_scim_rules(case, label, body):
     path = case.operation.path
     group = path.startswith("/scim/v2/Groups")
@@ -231,6 +254,8 @@ def meet_rules(case):
     if label == "PUT /v1/orgs/{org}/security-policy" and body is not None:
         if isinstance(body.get("ip_allowlist"), list):
             body["ip_allowlist"] = [_network(item) for item in body["ip_allowlist"]]
+    if label == "PUT /v1/orgs/{org}/scim" and body is not None and "group_roles" in body:
+        body["group_roles"] = _group_roles(body["group_roles"])
     if label == "PUT /v1/orgs/{org}/sso" and body is not None and isinstance(body.get("connection"), MutableMapping):
         _meet_sso_rules(body["connection"])
     # A role is set only with `auto`, and `auto` needs one the organization has.

@@ -175,37 +175,35 @@ impl UserRepository for State {
             .collect())
     }
 
-    fn merge_provisioned_user(
+    fn provisioned_memberships(&mut self, user: UserId) -> Result<Vec<Membership>, StoreError> {
+        Ok(self.memberships.values().filter(|m| m.user_id == user).cloned().collect())
+    }
+
+    fn merge_provisioned_membership(
         &mut self,
-        from: UserId,
+        member: MemberId,
         into: UserId,
         at: DateTime<Utc>,
-    ) -> Result<Vec<Membership>, StoreError> {
-        let provisioned: Vec<MemberId> =
-            self.memberships.values().filter(|m| m.user_id == from).map(|m| m.id).collect();
-        let mut merged = Vec::new();
-        for id in provisioned {
-            let org = self.memberships[&id].org_id;
-            let own = self.memberships.values().find(|m| m.user_id == into && m.org_id == org).cloned();
-            let m = self.memberships.get_mut(&id).unwrap();
-            m.user_id = into;
-            m.updated_at = at;
-            if let Some(own) = own {
-                m.role = own.role.clone();
-                m.role_from_group = own.role_from_group;
-                let seats: Vec<_> =
-                    self.team_members.iter().filter(|((_, mm), _)| *mm == own.id).map(|(k, v)| (k.0, *v)).collect();
-                for (team, seat) in seats {
-                    self.team_members.entry((team, id)).or_insert(seat);
-                }
-                self.memberships.remove(&own.id);
-                self.team_members.retain(|(_, mm), _| *mm != own.id);
-                self.scim_users.remove(&own.id);
+    ) -> Result<crate::user::LinkedMembership, StoreError> {
+        let org = self.memberships[&member].org_id;
+        let own = self.memberships.values().find(|m| m.user_id == into && m.org_id == org).cloned();
+        let m = self.memberships.get_mut(&member).unwrap();
+        m.user_id = into;
+        m.updated_at = at;
+        if let Some(own) = &own {
+            m.role = own.role.clone();
+            m.role_from_group = own.role_from_group;
+            m.suspended_at = own.suspended_at;
+            let seats: Vec<_> =
+                self.team_members.iter().filter(|((_, mm), _)| *mm == own.id).map(|(k, v)| (k.0, *v)).collect();
+            for (team, seat) in seats {
+                self.team_members.entry((team, member)).or_insert(seat);
             }
-            merged.push(self.memberships[&id].clone());
+            self.memberships.remove(&own.id);
+            self.team_members.retain(|(_, mm), _| *mm != own.id);
+            self.scim_users.remove(&own.id);
         }
-        self.users.remove(&from);
-        Ok(merged)
+        Ok(crate::user::LinkedMembership { membership: self.memberships[&member].clone(), replaced: own.map(|o| o.id) })
     }
 }
 
@@ -1131,4 +1129,23 @@ impl crate::join::JoinRequestRepository for State {
             .collect();
         Ok(Page::from_overfetch(rows, page, |r| r.id.as_uuid()))
     }
+}
+
+/// Records `name` as a domain `org` has verified, as if its DNS proof had passed.
+pub fn verified_domain_of(store: &InMemoryStore, org: OrgId, name: &str) {
+    let now = Utc::now();
+    let domain = crate::verified_domain::OrgDomain {
+        id: crate::ids::DomainId::generate(),
+        org_id: org,
+        name: crate::verified_domain::DomainName::parse(name).unwrap(),
+        challenge: "test".into(),
+        verified_at: Some(now),
+        expires_at: None,
+        last_checked_at: Some(now),
+        missing_since: None,
+        join: crate::verified_domain::JoinPolicy::Off,
+        created_at: now,
+        updated_at: now,
+    };
+    store.transaction(|tx| tx.insert_domain(&domain).map_err(|_| StoreError::Internal("domain".into()))).unwrap();
 }

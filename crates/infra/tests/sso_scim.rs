@@ -80,14 +80,14 @@ fn a_scim_token_is_found_by_its_hash_until_rotated_disabled_or_its_org_deleted()
     let org = org(&store);
     let OrgRef::Id(org_id) = org else { unreachable!() };
     let scim = ScimService::new(store.clone(), Arc::new(SystemClock), Arc::new(SecretHasher::new(b"server key")));
-    let issued = scim.put(&owner(), &org, true, false, None).unwrap();
+    let issued = scim.put(&owner(), &org, true, false, None, None).unwrap();
     let first = ScimToken::parse(issued.token.as_deref().unwrap()).unwrap();
     assert_eq!(scim.authenticate_scim(&first), Ok(org_id));
     let other_server =
         ScimService::new(store.clone(), Arc::new(SystemClock), Arc::new(SecretHasher::new(b"other key")));
     assert!(other_server.authenticate_scim(&first).is_err(), "the hash is keyed");
 
-    let rotated = scim.put(&owner(), &org, true, true, None).unwrap();
+    let rotated = scim.put(&owner(), &org, true, true, None, None).unwrap();
     let second = ScimToken::parse(rotated.token.as_deref().unwrap()).unwrap();
     assert!(scim.authenticate_scim(&first).is_err());
     assert_eq!(scim.authenticate_scim(&second), Ok(org_id));
@@ -95,6 +95,6 @@ fn a_scim_token_is_found_by_its_hash_until_rotated_disabled_or_its_org_deleted()
     db.execute(&format!("UPDATE organizations SET deleted_at = now() WHERE id = '{}'", org_id.as_uuid())).unwrap();
     assert!(scim.authenticate_scim(&second).is_err(), "a deleted organization provisions nothing");
     db.execute(&format!("UPDATE organizations SET deleted_at = NULL WHERE id = '{}'", org_id.as_uuid())).unwrap();
-    scim.put(&owner(), &org, false, false, None).unwrap();
+    scim.put(&owner(), &org, false, false, None, None).unwrap();
     assert!(scim.authenticate_scim(&second).is_err(), "disabling revokes it");
 }

@@ -311,7 +311,10 @@ impl<S: Store> InviteService<S> {
     /// away stops their invites.
     fn still_grantable(tx: &mut dyn Tx, invite: &Invite) -> Result<(), InviteError> {
         let Actor::User(inviter) = invite.created_by else { return Err(InviteError::NoLongerValid) };
-        let membership = tx.find_membership_of_user(invite.org_id, inviter)?.ok_or(InviteError::NoLongerValid)?;
+        let membership = tx
+            .find_membership_of_user(invite.org_id, inviter)?
+            .filter(|m| !m.is_suspended())
+            .ok_or(InviteError::NoLongerValid)?;
         let grant = member_grant(tx, invite.org_id, &membership.role)?;
         authorize_inviter(tx, invite.org_id, &grant, Some(&membership), &invite.role, invite.team_id).map_err(|e| {
             match e {

@@ -208,7 +208,10 @@ impl<S: Store> JoinService<S> {
         set_by: crate::ids::UserId,
         role: &RoleKey,
     ) -> Result<bool, JoinError> {
-        let Some(setter) = tx.find_membership_of_user(org, set_by)? else { return Ok(false) };
+        // A suspended setter vouches for nobody, as one who left.
+        let Some(setter) = tx.find_membership_of_user(org, set_by)?.filter(|m| !m.is_suspended()) else {
+            return Ok(false);
+        };
         let grant = member_grant(tx, org, &setter.role)?;
         match authorize_admission(tx, org, &grant, role) {
             Ok(()) => Ok(true),

@@ -205,9 +205,10 @@ fn apply_whole(container: &mut Map<String, Value>, op: Op, attr: &AttrDef, value
         Op::Remove if attr.multi && !value.is_null() => {
             // `{"op": "remove", "path": "members", "value": [{"value": "…"}]}`: those values.
             let doomed = attribute_value(attr, value)?.unwrap_or(Value::Array(Vec::new()));
-            let doomed: Vec<&Value> = doomed.as_array().map(|a| a.iter().collect()).unwrap_or_default();
+            let doomed: std::collections::HashSet<String> =
+                doomed.as_array().map(|a| a.iter().map(identity).collect()).unwrap_or_default();
             if let Some(Value::Array(items)) = container.get_mut(attr.name) {
-                items.retain(|item| !doomed.iter().any(|d| same_value(d, item)));
+                items.retain(|item| !doomed.contains(&identity(item)));
             }
             return Ok(());
         }
@@ -225,10 +226,15 @@ fn apply_whole(container: &mut Map<String, Value>, op: Op, attr: &AttrDef, value
     };
     let merged = match (op, container.remove(attr.name), new) {
         (Op::Add, Some(Value::Array(mut old)), Value::Array(added)) => {
+            let mut at: std::collections::HashMap<String, usize> =
+                old.iter().enumerate().map(|(i, o)| (identity(o), i)).collect();
             for v in added {
-                match old.iter().position(|o| same_value(o, &v)) {
-                    Some(i) => old[i] = v,
-                    None => old.push(v),
+                match at.get(&identity(&v)) {
+                    Some(i) => old[*i] = v,
+                    None => {
+                        at.insert(identity(&v), old.len());
+                        old.push(v);
+                    }
                 }
             }
             Value::Array(old)
@@ -375,12 +381,12 @@ fn equalities(filter: &Filter) -> Option<Map<String, Value>> {
     Some(out)
 }
 
-/// Two values of a multi-valued attribute are the same value when their `value`s are
-/// equal (compared exactly), or when they are equal as a whole.
-fn same_value(a: &Value, b: &Value) -> bool {
-    match (a.get("value"), b.get("value")) {
-        (Some(x), Some(y)) => x == y,
-        _ => a == b,
+/// What makes two values of a multi-valued attribute the same value: their `value`s
+/// (compared exactly), or, without one, the whole value.
+fn identity(v: &Value) -> String {
+    match v.get("value") {
+        Some(value) => format!("value:{value}"),
+        None => format!("whole:{v}"),
     }
 }
 

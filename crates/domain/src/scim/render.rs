@@ -23,8 +23,9 @@ pub(super) fn user_doc(user: &DirectoryUser) -> Map<String, Value> {
     match &user.scim {
         Some(record) => {
             let mut doc = record.attributes.clone();
-            if suspended {
-                doc.insert("active".into(), Value::Bool(false));
+            // `active` as sent, but never other than the membership's state.
+            if suspended || doc.contains_key("active") {
+                doc.insert("active".into(), Value::Bool(!suspended));
             }
             doc
         }

@@ -16,6 +16,10 @@ use super::schema::{AttrDef, Mutability, ResourceSchema, Returned};
 pub const MAX_STRING_CHARS: usize = 2048;
 /// The most values a multi-valued attribute other than `members` holds.
 pub const MAX_VALUES: usize = 100;
+/// The most members a group holds.
+pub const MAX_MEMBERS: usize = 50_000;
+/// The longest `externalId` kept, in characters.
+pub const MAX_EXTERNAL_ID_CHARS: usize = 256;
 
 /// Normalises a whole resource (the body of POST or PUT, or a resource after PATCH).
 /// Read-only and common attributes (`id`, `meta`, `schemas`) are ignored, `externalId` is
@@ -28,6 +32,11 @@ pub fn normalize(body: &Value, schema: &ResourceSchema) -> Result<Map<String, Va
     for (key, value) in input {
         if key.eq_ignore_ascii_case("externalId") {
             if let Some(v) = string_value("externalId", value, false)? {
+                if v.chars().count() > MAX_EXTERNAL_ID_CHARS {
+                    return Err(ScimFault::invalid_value(format!(
+                        "`externalId` has at most {MAX_EXTERNAL_ID_CHARS} characters"
+                    )));
+                }
                 out.insert("externalId".into(), Value::String(v));
             }
             continue;
@@ -78,16 +87,18 @@ pub(crate) fn attribute_value(def: &AttrDef, value: &Value) -> Result<Option<Val
         Value::Array(items) => items.as_slice(),
         other => std::slice::from_ref(other),
     };
+    let limit = if def.name == "members" { MAX_MEMBERS } else { MAX_VALUES };
+    if items.len() > limit {
+        return Err(ScimFault::invalid_value(format!("`{}` holds at most {limit} values", def.name)));
+    }
     let mut out: Vec<Value> = Vec::with_capacity(items.len());
+    let mut seen = std::collections::HashSet::with_capacity(items.len());
     for item in items {
         if let Some(v) = single_value(def, def.name, item)? {
-            if !out.contains(&v) {
+            if seen.insert(v.to_string()) {
                 out.push(v);
             }
         }
-    }
-    if def.name != "members" && out.len() > MAX_VALUES {
-        return Err(ScimFault::invalid_value(format!("`{}` holds at most {MAX_VALUES} values", def.name)));
     }
     keep_one_primary(&mut out);
     Ok((!out.is_empty()).then_some(Value::Array(out)))

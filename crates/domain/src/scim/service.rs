@@ -45,24 +45,24 @@ fn parse_group_roles(tx: &mut dyn Tx, scope: &OrgScope, input: &[GroupRoleInput]
         let team: TeamId = mapping
             .team
             .parse()
-            .map_err(|_| Invalid::field(&field("team_id"), "unknown_team", "no such team in this organization"))?;
+            .map_err(|_| Invalid::field(field("team_id"), "unknown_team", "no such team in this organization"))?;
         if tx.find_team(scope.org.id, team)?.is_none() {
-            return Err(Invalid::field(&field("team_id"), "unknown_team", "no such team in this organization").into());
+            return Err(Invalid::field(field("team_id"), "unknown_team", "no such team in this organization").into());
         }
         if out.iter().any(|g| g.team == team) {
-            return Err(Invalid::field(&field("team_id"), "duplicate_team", "each team is mapped once").into());
+            return Err(Invalid::field(field("team_id"), "duplicate_team", "each team is mapped once").into());
         }
-        let role = RoleKey::parse(&mapping.role).map_err(|e| Invalid::field(&field("role"), e.code, e.message))?;
+        let role = RoleKey::parse(&mapping.role).map_err(|e| Invalid::field(field("role"), e.code, e.message))?;
         if role.is_owner() {
             return Err(Invalid::field(
-                &field("role"),
+                field("role"),
                 "owner_not_provisioned",
                 "a group never makes an owner: only an owner makes one",
             )
             .into());
         }
         let permissions = role_permissions(tx, scope.org.id, &role)?
-            .ok_or_else(|| Invalid::field(&field("role"), "unknown_role", "no such role in this organization"))?;
+            .ok_or_else(|| Invalid::field(field("role"), "unknown_role", "no such role in this organization"))?;
         scope.grant.may_change_role(None, Some(&RoleGrant { key: &role, permissions }))?;
         out.push(GroupRole { team, role });
     }

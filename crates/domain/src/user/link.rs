@@ -2,9 +2,12 @@
 //! ever signed in, to their sign-in.
 //!
 //! A provisioned person is a user without a subject, holding the email the identity
-//! provider sent. The first time someone signs in with that email *verified* by the
-//! platform's identity provider, the provisioned memberships become theirs. An unverified
-//! email links nothing: anyone can claim an address they do not own.
+//! provider sent. When someone signs in with that email *verified* by the platform's
+//! identity provider, and the provisioning organization has verified the email's domain,
+//! the provisioned membership becomes theirs. An unverified email links nothing (anyone can
+//! claim an address), and neither does an address outside the organization's verified
+//! domains: otherwise any organization could pull any person in by provisioning their
+//! address, and read their profile.
 
 use chrono::{DateTime, Utc};
 
@@ -14,9 +17,11 @@ use crate::context::RequestMeta;
 use crate::error::StoreError;
 use crate::member::Membership;
 use crate::store::Tx;
+use crate::verified_domain::DomainName;
 
-/// Links to `user` every provisioned person holding `user`'s verified email, recording
-/// each membership gained in its organization's audit log. Returns those memberships.
+/// Links to `user` the memberships provisioned with `user`'s verified email by the
+/// organization that verified its domain, recording each in that organization's audit
+/// log. Returns those memberships.
 pub fn link_provisioned(
     tx: &mut dyn Tx,
     user: &User,
@@ -26,23 +31,35 @@ pub fn link_provisioned(
     let Some(email) = user.email.as_ref().filter(|_| user.email_verified && user.subject.is_some()) else {
         return Ok(Vec::new());
     };
+    let Some(domain) = DomainName::of_email(email) else { return Ok(Vec::new()) };
+    let Some(org) = tx.verified_domain(&domain)?.map(|d| d.org_id) else { return Ok(Vec::new()) };
     let mut linked = Vec::new();
     for provisioned in tx.find_unlinked_users(email)? {
-        for membership in tx.merge_provisioned_user(provisioned, user.id, now)? {
+        for membership in tx.provisioned_memberships(provisioned)?.into_iter().filter(|m| m.org_id == org) {
+            // As every writer of the organization: the last-owner rule and SCIM writes see
+            // the merge whole.
+            tx.lock_org(org)?;
+            let merged = tx.merge_provisioned_membership(membership.id, user.id, now)?;
             let mut changes = Changes::new();
             changes.set("user_id", user.id.to_string());
             changes.set("email", email.as_str());
+            if let Some(replaced) = merged.replaced {
+                changes.set("replaced_member", replaced.to_string());
+                changes.set("role", merged.membership.role.as_str());
+                changes.set("suspended", merged.membership.is_suspended());
+            }
             let record = AuditRecord::new(
-                membership.org_id,
+                org,
                 &Actor::User(user.id),
                 AuditAction::MemberLinked,
-                Target::new("member", membership.id),
+                Target::new("member", merged.membership.id),
                 meta,
                 now,
             );
             tx.append_audit(&record.with_changes(changes))?;
-            linked.push(membership);
+            linked.push(merged.membership);
         }
+        tx.delete_user_if_unlinked_and_orphaned(provisioned)?;
     }
     Ok(linked)
 }

@@ -10,7 +10,7 @@ pub use link::link_provisioned;
 
 use crate::context::{Identity, RequestMeta};
 use crate::error::{StoreError, ValueError};
-use crate::ids::UserId;
+use crate::ids::{MemberId, UserId};
 use crate::member::Membership;
 use crate::store::Tx;
 
@@ -120,6 +120,14 @@ impl User {
     }
 }
 
+/// A provisioned membership handed to the person who signed in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkedMembership {
+    pub membership: Membership,
+    /// The person's own membership of the same organization, merged into it and removed.
+    pub replaced: Option<MemberId>,
+}
+
 /// The port users are stored through.
 pub trait UserRepository {
     fn find_user_by_subject(&mut self, subject: &str) -> Result<Option<User>, StoreError>;
@@ -137,17 +145,19 @@ pub trait UserRepository {
     /// Provisioned people not yet linked to a sign-in whose email is `email`.
     fn find_unlinked_users(&mut self, email: &Email) -> Result<Vec<UserId>, StoreError>;
 
-    /// Hands the memberships of the unlinked user `from` to `into` and deletes `from`.
-    /// Where `into` is already a member of the same organization the two memberships
-    /// become one: the provisioned membership's id stays (it is the identity provider's
-    /// SCIM id) with the role and team seats of `into`'s own. Returns the resulting
-    /// memberships.
-    fn merge_provisioned_user(
+    /// The memberships of a provisioned, unlinked user.
+    fn provisioned_memberships(&mut self, user: UserId) -> Result<Vec<Membership>, StoreError>;
+
+    /// Hands the provisioned membership `member` to the user `into`. Where `into` is
+    /// already a member of the same organization the two become one: the provisioned
+    /// membership's id stays (it is the identity provider's SCIM id) with the role, the
+    /// suspension and the team seats of `into`'s own, which is removed.
+    fn merge_provisioned_membership(
         &mut self,
-        from: UserId,
+        member: MemberId,
         into: UserId,
         at: DateTime<Utc>,
-    ) -> Result<Vec<Membership>, StoreError>;
+    ) -> Result<LinkedMembership, StoreError>;
 }
 
 /// Provisions the caller's user on first sight of its subject and keeps its profile, and

@@ -342,10 +342,13 @@ impl DirectoryRepository for PgTx<'_> {
     }
 }
 
+/// A team member's id and name.
+type GroupMember = (MemberId, Option<String>);
+
 impl PgTx<'_> {
     /// The members of each of `teams`, by team, in join order, with their names.
-    fn members_of(&mut self, teams: &[Uuid]) -> Result<HashMap<Uuid, Vec<(MemberId, Option<String>)>>, StoreError> {
-        let mut out: HashMap<Uuid, Vec<(MemberId, Option<String>)>> = HashMap::new();
+    fn members_of(&mut self, teams: &[Uuid]) -> Result<HashMap<Uuid, Vec<GroupMember>>, StoreError> {
+        let mut out: HashMap<Uuid, Vec<GroupMember>> = HashMap::new();
         if teams.is_empty() {
             return Ok(out);
         }

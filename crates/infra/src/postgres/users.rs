@@ -1,9 +1,9 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::upsert::excluded;
-use domain::ids::UserId;
+use domain::ids::{MemberId, UserId};
 use domain::member::Membership;
-use domain::user::{Email, User, UserRepository};
+use domain::user::{Email, LinkedMembership, User, UserRepository};
 use domain::StoreError;
 use ipnetwork::IpNetwork;
 use uuid::Uuid;
@@ -137,31 +137,39 @@ impl UserRepository for PgTx<'_> {
             .map_err(store_error)
     }
 
-    fn merge_provisioned_user(
+    fn provisioned_memberships(&mut self, user: UserId) -> Result<Vec<Membership>, StoreError> {
+        let rows: Vec<MembershipRow> = memberships::table
+            .filter(memberships::user_id.eq(user.as_uuid()))
+            .select(MembershipRow::as_select())
+            .load(self.conn)
+            .map_err(store_error)?;
+        rows.into_iter().map(Membership::try_from).collect()
+    }
+
+    fn merge_provisioned_membership(
         &mut self,
-        from: UserId,
+        member: MemberId,
         into: UserId,
         at: DateTime<Utc>,
-    ) -> Result<Vec<Membership>, StoreError> {
-        // Organizations where both hold a membership: the provisioned one stays (its id is
-        // the identity provider's SCIM id) with the role and team seats of the other.
-        let pairs: Vec<(Uuid, Uuid)> = diesel::sql_query(
-            "SELECT p.id AS provisioned, e.id AS own FROM memberships p \
-             JOIN memberships e ON e.org_id = p.org_id AND e.user_id = $2 WHERE p.user_id = $1",
+    ) -> Result<LinkedMembership, StoreError> {
+        let own: Option<Uuid> = diesel::sql_query(
+            "SELECT e.id AS id FROM memberships p JOIN memberships e ON e.org_id = p.org_id AND e.user_id = $2 \
+             WHERE p.id = $1",
         )
-        .bind::<diesel::sql_types::Uuid, _>(from.as_uuid())
+        .bind::<diesel::sql_types::Uuid, _>(member.as_uuid())
         .bind::<diesel::sql_types::Uuid, _>(into.as_uuid())
-        .load::<MergePair>(self.conn)
+        .get_result::<OwnMembership>(self.conn)
+        .optional()
         .map_err(store_error)?
-        .into_iter()
-        .map(|p| (p.provisioned, p.own))
-        .collect();
-        for (provisioned, own) in pairs {
+        .map(|row| row.id);
+        if let Some(own) = own {
+            // The person's own membership decides role, suspension and seats: linking never
+            // changes what they hold in the organization.
             diesel::sql_query(
-                "UPDATE memberships p SET role = e.role, role_source = e.role_source \
+                "UPDATE memberships p SET role = e.role, role_source = e.role_source, suspended_at = e.suspended_at \
                  FROM memberships e WHERE p.id = $1 AND e.id = $2",
             )
-            .bind::<diesel::sql_types::Uuid, _>(provisioned)
+            .bind::<diesel::sql_types::Uuid, _>(member.as_uuid())
             .bind::<diesel::sql_types::Uuid, _>(own)
             .execute(self.conn)
             .map_err(store_error)?;
@@ -170,7 +178,7 @@ impl UserRepository for PgTx<'_> {
                  SELECT team_id, $1, is_manager, created_at FROM team_members WHERE member_id = $2 \
                  ON CONFLICT (team_id, member_id) DO UPDATE SET is_manager = team_members.is_manager OR excluded.is_manager",
             )
-            .bind::<diesel::sql_types::Uuid, _>(provisioned)
+            .bind::<diesel::sql_types::Uuid, _>(member.as_uuid())
             .bind::<diesel::sql_types::Uuid, _>(own)
             .execute(self.conn)
             .map_err(store_error)?;
@@ -178,23 +186,17 @@ impl UserRepository for PgTx<'_> {
                 .execute(self.conn)
                 .map_err(store_error)?;
         }
-        let moved: Vec<MembershipRow> =
-            diesel::update(memberships::table.filter(memberships::user_id.eq(from.as_uuid())))
-                .set((memberships::user_id.eq(into.as_uuid()), memberships::updated_at.eq(at)))
-                .returning(MembershipRow::as_returning())
-                .get_results(self.conn)
-                .map_err(store_error)?;
-        diesel::delete(users::table.filter(users::id.eq(from.as_uuid())).filter(users::subject.is_null()))
-            .execute(self.conn)
+        let row: MembershipRow = diesel::update(memberships::table.filter(memberships::id.eq(member.as_uuid())))
+            .set((memberships::user_id.eq(into.as_uuid()), memberships::updated_at.eq(at)))
+            .returning(MembershipRow::as_returning())
+            .get_result(self.conn)
             .map_err(store_error)?;
-        moved.into_iter().map(Membership::try_from).collect()
+        Ok(LinkedMembership { membership: row.try_into()?, replaced: own.map(MemberId::from_uuid) })
     }
 }
 
 #[derive(QueryableByName)]
-struct MergePair {
+struct OwnMembership {
     #[diesel(sql_type = diesel::sql_types::Uuid)]
-    provisioned: Uuid,
-    #[diesel(sql_type = diesel::sql_types::Uuid)]
-    own: Uuid,
+    id: Uuid,
 }

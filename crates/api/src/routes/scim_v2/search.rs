@@ -27,17 +27,17 @@ struct SearchBody {
     excluded_attributes: Option<Vec<String>>,
 }
 
-/// An integer of 64 bits, also written with a fraction of zero.
+/// An integer of 64 bits, also written with a fraction of zero (`10.0`). JSON read as a
+/// float is exact up to 2^53 only: past that, it is refused rather than rounded into range.
 fn integer(name: &str, number: Option<serde_json::Number>) -> Result<Option<i64>, ScimApiError> {
-    // 2^63, exactly: the first float past i64::MAX.
-    const LIMIT: f64 = 9_223_372_036_854_775_808.0;
+    const EXACT: f64 = 9_007_199_254_740_992.0;
     let Some(number) = number else { return Ok(None) };
     if let Some(n) = number.as_i64() {
         return Ok(Some(n));
     }
     match number.as_f64() {
         #[allow(clippy::cast_possible_truncation)]
-        Some(f) if f.fract() == 0.0 && (-LIMIT..LIMIT).contains(&f) => Ok(Some(f as i64)),
+        Some(f) if number.is_f64() && f.fract() == 0.0 && f.abs() <= EXACT => Ok(Some(f as i64)),
         _ => Err(ScimApiError::new(
             actix_web::http::StatusCode::BAD_REQUEST,
             Some("invalidValue"),

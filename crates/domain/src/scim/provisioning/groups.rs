@@ -107,10 +107,10 @@ impl<S: Store> ScimProvisioning<S> {
 
     /// `POST /Groups`: a new team.
     pub fn create_group(&self, ctx: &ScimContext, body: &Value) -> Result<ScimResource, ScimFault> {
-        let doc = resource::normalize(body, &GROUP_RESOURCE)?;
         let now = self.clock.now();
         self.store.transaction(|tx| {
             let org = enter(tx, ctx, true)?;
+            let doc = resource::normalize(body, &GROUP_RESOURCE)?;
             let input = input(tx, org, &doc)?;
             let team = Team {
                 id: TeamId::generate(),
@@ -135,8 +135,7 @@ impl<S: Store> ScimProvisioning<S> {
         body: &Value,
         if_match: Option<&str>,
     ) -> Result<ScimResource, ScimFault> {
-        let doc = resource::normalize(body, &GROUP_RESOURCE)?;
-        self.update_group(ctx, id, if_match, |_, _| Ok(doc))
+        self.update_group(ctx, id, if_match, |_, _| resource::normalize(body, &GROUP_RESOURCE))
     }
 
     pub fn patch_group(

@@ -93,6 +93,11 @@ fn enter(tx: &mut dyn Tx, ctx: &ScimContext, lock: bool) -> Result<OrgId, ScimFa
     let org = tx.find_scim_org_by_token_hash(&ctx.token_hash)?.ok_or_else(unauthorized)?;
     if lock {
         tx.lock_org(org)?.ok_or_else(unauthorized)?;
+        // A rotation or a disabling holds the same lock: once it is ours, the token must
+        // still be the organization's.
+        if tx.find_scim_org_by_token_hash(&ctx.token_hash)? != Some(org) {
+            return Err(unauthorized());
+        }
     }
     Ok(org)
 }

@@ -20,7 +20,7 @@ use crate::scim::patch::PATCH_OP_SCHEMA;
 use crate::scim::schema::{ENTERPRISE_USER_SCHEMA, GROUP_SCHEMA, USER_SCHEMA};
 use crate::scim::{ListQuery, ListResponse, ScimFault, ScimService, ScimWrite};
 use crate::store::Store;
-use crate::testing::{caller, identity, join, person, CountingMinter, InMemoryStore};
+use crate::testing::{caller, identity, join, person, verified_domain_of, CountingMinter, InMemoryStore};
 use crate::time::{Clock, SystemClock};
 use crate::token::ScimToken;
 
@@ -73,6 +73,8 @@ fn world() -> World {
     };
     let (org, owner, ctx) = w.org_with_scim("owner", "Acme");
     w.plain = join(&w.store, org, "plain", "member");
+    // Provisioned people of acme.test are linked at sign-in: the organization owns it.
+    verified_domain_of(&w.store, org, "acme.test");
     (w.org, w.owner, w.ctx) = (org, owner, ctx);
     w
 }
@@ -1058,3 +1060,34 @@ fn malformed_or_forbidden_operations_are_refused_with_their_scim_type() {
 
 #[path = "group_roles_tests.rs"]
 mod group_roles;
+
+#[test]
+fn an_address_outside_the_organization_s_verified_domains_is_never_linked() {
+    // Otherwise any organization could pull anyone in by provisioning their address.
+    let w = world();
+    let (id, member) = w.create(&okta_user("victim@elsewhere.test"));
+    let victim = Caller::user(identity("victim-sub", "victim@elsewhere.test"), RequestMeta::default());
+    assert!(matches!(w.enter(&victim), Err(MemberError::Access(AccessError::NotFound(_)))));
+    let state = w.store.state();
+    assert!(state.users[&state.memberships[&member].user_id].subject.is_none(), "still unlinked");
+    assert!(w.scim.get_user(&w.ctx, &id).is_ok());
+}
+
+#[test]
+fn linking_keeps_what_the_person_already_holds_in_the_organization() {
+    // The identity provider provisions the owner's own address, deactivated: linking must
+    // neither suspend nor demote the owner.
+    let w = world();
+    let owner_email = "owner@acme.test";
+    let (id, provisioned) = w.create(&json!({"userName": "boss", "emails": [{"value": owner_email}], "active": false}));
+    let owner = Caller::user(identity("owner", owner_email), RequestMeta::default());
+    let scope = w.enter(&owner).expect("the owner still gets in");
+    assert_eq!(scope.membership.as_ref().map(|m| m.id), Some(provisioned), "the SCIM id is kept");
+    let state = w.store.state();
+    let merged = &state.memberships[&provisioned];
+    assert!(merged.is_active_owner(), "role and suspension are the owner's own");
+    assert!(!state.memberships.contains_key(&w.owner), "one membership left");
+    assert_eq!(w.scim.get_user(&w.ctx, &id).unwrap().json["active"], true, "`active` tells the truth");
+    let linked = w.store.audit().into_iter().find(|r| r.action == AuditAction::MemberLinked).unwrap();
+    assert_eq!(linked.changes.clone().into_value()["replaced_member"]["to"], w.owner.to_string());
+}

@@ -166,10 +166,10 @@ impl<S: Store> ScimProvisioning<S> {
 
     /// `POST /Users`: a new member, not yet linked to anyone's sign-in.
     pub fn create_user(&self, ctx: &ScimContext, body: &Value) -> Result<ScimResource, ScimFault> {
-        let doc = resource::normalize(body, &USER_RESOURCE)?;
         let now = self.clock.now();
         self.store.transaction(|tx| {
             let org = enter(tx, ctx, true)?;
+            let doc = resource::normalize(body, &USER_RESOURCE)?;
             let user = User {
                 id: UserId::generate(),
                 subject: None,
@@ -208,8 +208,7 @@ impl<S: Store> ScimProvisioning<S> {
         body: &Value,
         if_match: Option<&str>,
     ) -> Result<ScimResource, ScimFault> {
-        let doc = resource::normalize(body, &USER_RESOURCE)?;
-        self.update_user(ctx, id, if_match, |_| Ok(doc))
+        self.update_user(ctx, id, if_match, |_| resource::normalize(body, &USER_RESOURCE))
     }
 
     /// `PATCH /Users/{id}`.
