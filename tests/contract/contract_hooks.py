@@ -210,7 +210,7 @@ def _group_roles(mappings):
     return [first]
 
 
-def _meet_scim_rules(case, label, body):
+def _meet_scim_rules(case, body):
     path = case.operation.path
     group = path.startswith("/scim/v2/Groups")
     query = case.query if isinstance(case.query, MutableMapping) else None
@@ -238,7 +238,7 @@ def meet_rules(case):
     label = f"{case.operation.method.upper()} {case.operation.path}"
     body = case.body if isinstance(case.body, MutableMapping) else None
     if case.operation.path.startswith("/scim/v2/"):
-        _meet_scim_rules(case, label, body)
+        _meet_scim_rules(case, body)
     if label in ("POST /v1/orgs/{org}/invites", "POST /v1/orgs/{org}/api-keys") and body is not None:
         if _time(body.get("expires_at")) is not None:
             body["expires_at"] = SOON

@@ -17,6 +17,7 @@ use crate::routes::audit::ExportFormat;
 pub const BEARER: &str = "bearer";
 /// The security scheme of `/scim/v2`.
 pub const SCIM_TOKEN: &str = "scim_token";
+const SCIM_JSON: &str = crate::routes::scim_v2::SCIM_JSON;
 
 /// `/v1` paths anyone may call without credentials.
 pub const PUBLIC_PATHS: &[&str] = &["/v1/permissions", "/v1/invites/{token}"];
@@ -139,6 +140,21 @@ fn add_problems(responses: &mut BTreeMap<String, RefOr<Response>>, problems: imp
     }
 }
 
+/// The SCIM errors any `/scim/v2` operation can answer, besides its own.
+fn add_scim_errors(responses: &mut BTreeMap<String, RefOr<Response>>) {
+    let errors = [
+        (StatusCode::UNAUTHORIZED, "The SCIM token is missing, unknown, rotated or disabled."),
+        (StatusCode::INTERNAL_SERVER_ERROR, "A fault on the server; details are in its log under the request id."),
+        (StatusCode::SERVICE_UNAVAILABLE, "The database is unreachable or saturated; retry later."),
+    ];
+    for (status, description) in errors {
+        responses.entry(status.as_u16().to_string()).or_insert_with(|| {
+            let content = ContentBuilder::new().schema(Some(Ref::from_schema_name("ScimErrorBody"))).build();
+            RefOr::T(ResponseBuilder::new().description(description).content(SCIM_JSON, content).build())
+        });
+    }
+}
+
 fn operations(item: &mut PathItem) -> impl Iterator<Item = &mut Operation> {
     [
         &mut item.get,
@@ -200,6 +216,8 @@ pub fn finish(mut api: OpenApi) -> OpenApi {
                 .map(|p| p.name.as_str())
                 .collect();
             if scim {
+                operation.security = Some(vec![SecurityRequirement::new(SCIM_TOKEN, Vec::<String>::new())]);
+                add_scim_errors(responses);
                 continue;
             }
             if !query.is_empty() {

@@ -47,7 +47,7 @@ pub struct GroupRoleMapping {
     #[schema(example = "team_01hzy3v4k8d7f2g9a6s5q0w1e3")]
     pub team_id: String,
     /// A role key of the organization, not `owner`.
-    #[schema(example = "admin", min_length = 1, max_length = 40, pattern = "^[a-z][a-z0-9_-]{0,39}$")]
+    #[schema(example = "admin", min_length = 1, max_length = 40, pattern = "^(?!owner$)[a-z][a-z0-9_-]{0,39}$")]
     pub role: String,
 }
 
@@ -107,10 +107,11 @@ impl PartialSchema for ScimConfigRequest {
             .property(
                 "group_roles",
                 utoipa::openapi::schema::ArrayBuilder::new()
+                    .schema_type(utoipa::openapi::schema::SchemaType::from_iter([Type::Array, Type::Null]))
                     .items(GroupRoleMapping::schema())
                     .max_items(Some(domain::scim::MAX_GROUP_ROLES))
                     .description(Some(
-                        "Replaces the group-to-role mappings (absent keeps them): members of each team get its role, \
+                        "Replaces the group-to-role mappings (absent or `null` keeps them): members of each team get its role, \
                          the first mapping that applies winning. A role is never `owner`, and only one the caller \
                          could give.",
                     )),

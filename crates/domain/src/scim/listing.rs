@@ -91,6 +91,15 @@ impl ListResponse {
 /// What an index can narrow `filter` to: an `eq` on an indexed attribute, alone or as one
 /// term of an `and`. The filter itself still decides on every candidate.
 pub(super) fn lookup_of(filter: &Filter, group: bool) -> Option<Lookup> {
+    lookup_term(filter, group).filter(|lookup| {
+        // No stored value holds a NUL (and PostgreSQL takes none in a query): the filter
+        // alone then decides, and finds nothing.
+        let (Lookup::UserName(v) | Lookup::ExternalId(v) | Lookup::Email(v) | Lookup::DisplayName(v)) = lookup;
+        !v.contains('\0')
+    })
+}
+
+fn lookup_term(filter: &Filter, group: bool) -> Option<Lookup> {
     let terms: Vec<&Filter> = match filter {
         Filter::And(parts) => parts.iter().collect(),
         other => vec![other],
@@ -162,6 +171,7 @@ mod tests {
         assert_eq!(lookup(r#"displayName eq "Ops""#, true), Some(Lookup::DisplayName("Ops".into())));
         assert_eq!(lookup(r#"userName eq "a" or userName eq "b""#, false), None);
         assert_eq!(lookup(r#"userName co "a""#, false), None);
+        assert_eq!(lookup(r#"userName eq "a\u0000""#, false), None, "no index holds a NUL");
     }
 
     #[test]

@@ -19,7 +19,7 @@ pub use directory::{DirectoryGroup, DirectoryRepository, DirectoryUser, Lookup, 
 pub use fault::ScimFault;
 pub use listing::{ListQuery, ListResponse, DEFAULT_COUNT, MAX_COUNT};
 pub use model::{GroupRole, ScimConfig, ScimRepository, StoredScimToken, MAX_GROUP_ROLES};
-pub use provisioning::{ScimContext, ScimProvisioning, ScimResource};
+pub use provisioning::{ScimContext, ScimProvisioning, ScimResource, MAX_USER_NAME_CHARS};
 pub use service::{GroupRoleInput, ScimError, ScimService, ScimWrite};
 
 #[cfg(test)]

@@ -7,14 +7,14 @@
 //! `"True"`/`"False"`, a multi-valued attribute as a single value. What no JSON Schema can
 //! state is checked by the service and also answered with a SCIM `400`: the grammar of
 //! filters and PATCH paths, what a PATCH operation's `value` must be for its `path`, that a
-//! group's members are Users of the organization, at most 100 distinct values of a
-//! multi-valued attribute other than `members`.
+//! group's members are Users of the organization.
 
 use std::borrow::Cow;
 
 use domain::scim::filter::AttributeKind;
-use domain::scim::resource::MAX_STRING_CHARS;
+use domain::scim::resource::{MAX_EXTERNAL_ID_CHARS, MAX_MEMBERS, MAX_STRING_CHARS, MAX_VALUES};
 use domain::scim::schema::{AttrDef, Mutability, ResourceSchema, GROUP_RESOURCE, USER_RESOURCE};
+use domain::scim::MAX_USER_NAME_CHARS;
 use serde_json::Value;
 use utoipa::openapi::schema::{
     AnyOfBuilder, ArrayBuilder, KnownFormat, Object, ObjectBuilder, Schema, SchemaFormat, SchemaType, Type,
@@ -34,7 +34,6 @@ const CONTROLS: &str = r"\x00-\x1f\x7f-\x9f";
 /// `true` or `false` in any case, as Microsoft Entra ID sends booleans.
 const BOOLEAN_TEXT: &str = "^(?:[Tt][Rr][Uu][Ee]|[Ff][Aa][Ll][Ss][Ee])$";
 /// The longest `userName` the service keeps (`domain::scim::provisioning::users`).
-const MAX_USER_NAME_CHARS: usize = 256;
 /// A PATCH operation's `op`, in any case.
 const PATCH_OP: &str = "^(?:[Aa][Dd][Dd]|[Rr][Ee][Pp][Ll][Aa][Cc][Ee]|[Rr][Ee][Mm][Oo][Vv][Ee])$";
 
@@ -83,6 +82,24 @@ fn single_value(def: &AttrDef) -> RefOr<Schema> {
     }
 }
 
+/// The most values a multi-valued attribute holds, as sent (duplicates included).
+fn max_values(def: &AttrDef) -> usize {
+    if def.name == "members" {
+        MAX_MEMBERS
+    } else {
+        MAX_VALUES
+    }
+}
+
+/// A multi-valued attribute: a list of at most [`max_values`] values, or a single value.
+fn multi_valued(def: &AttrDef, item: RefOr<Schema>) -> RefOr<Schema> {
+    AnyOfBuilder::new()
+        .item(ArrayBuilder::new().items(item.clone()).max_items(Some(max_values(def))))
+        .item(item)
+        .description(Some(format!("{} A list of at most {}, or a single value.", def.description, max_values(def))))
+        .into()
+}
+
 /// An attribute as a body may carry it.
 fn attribute(def: &AttrDef) -> RefOr<Schema> {
     if def.mutability == Mutability::ReadOnly {
@@ -91,12 +108,7 @@ fn attribute(def: &AttrDef) -> RefOr<Schema> {
     if !def.multi {
         return single_value(def);
     }
-    let item = single_value(def);
-    AnyOfBuilder::new()
-        .item(ArrayBuilder::new().items(item.clone()))
-        .item(item)
-        .description(Some(format!("{} A list, or a single value.", def.description)))
-        .into()
+    multi_valued(def, single_value(def))
 }
 
 /// A resource of `schema` as POST and PUT take it; `attr` may replace an attribute's schema.
@@ -112,7 +124,14 @@ fn resource(
             object = object.required(def.name);
         }
     }
-    object = object.property("externalId", string_value("The identity provider's id for the resource.", false, false));
+    object = object.property(
+        "externalId",
+        string_value("The identity provider's id for the resource.", false, false)
+            .max_length(Some(MAX_EXTERNAL_ID_CHARS))
+            .description(Some(format!(
+                "The identity provider's id for the resource, at most {MAX_EXTERNAL_ID_CHARS} characters."
+            ))),
+    );
     for extension in schema.extensions {
         let mut fields = ObjectBuilder::new().schema_type(types(&[Type::Object, Type::Null]));
         for def in extension.attributes {
@@ -194,14 +213,7 @@ impl PartialSchema for GroupResource {
                         };
                         item = item.property(sub.name, schema);
                     }
-                    let item: RefOr<Schema> = item.description(Some(def.description)).into();
-                    Some(
-                        AnyOfBuilder::new()
-                            .item(ArrayBuilder::new().items(item.clone()))
-                            .item(item)
-                            .description(Some(format!("{} A list, or a single value.", def.description)))
-                            .into(),
-                    )
+                    Some(multi_valued(def, item.description(Some(def.description)).into()))
                 }
                 _ => None,
             },

@@ -10,6 +10,8 @@ mod groups;
 mod roles;
 mod users;
 
+pub use users::MAX_USER_NAME_CHARS;
+
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};

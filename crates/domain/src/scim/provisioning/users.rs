@@ -19,7 +19,7 @@ use crate::store::{Store, Tx};
 use crate::user::{Email, User};
 
 /// The longest `userName` kept.
-const MAX_USER_NAME_CHARS: usize = 256;
+pub const MAX_USER_NAME_CHARS: usize = 256;
 
 /// How many members a filtered listing reads at a time.
 const SCAN_BATCH: u64 = 1000;
