@@ -133,13 +133,11 @@ impl DirectoryRepository for PgTx<'_> {
         start: Start,
         limit: u64,
     ) -> Result<Vec<DirectoryUser>, StoreError> {
-        let mut query = memberships::table
-            .inner_join(users::table)
-            .left_join(scim_users::table)
-            .filter(memberships::org_id.eq(org.as_uuid()))
-            .into_boxed();
+        // The page's ids first, from the (org_id, id) index alone, then their rows: the
+        // planner never trades that index's order for a join over the rest of the directory.
+        let mut ids = memberships::table.filter(memberships::org_id.eq(org.as_uuid())).into_boxed();
         if let Some((statement, value)) = lookup.and_then(lookup_sql) {
-            let ids: Vec<Uuid> = diesel::sql_query(statement)
+            let found: Vec<Uuid> = diesel::sql_query(statement)
                 .bind::<SqlUuid, _>(org.as_uuid())
                 .bind::<Text, _>(value)
                 .load::<IdRow>(self.conn)
@@ -147,15 +145,27 @@ impl DirectoryRepository for PgTx<'_> {
                 .into_iter()
                 .map(|r| r.id)
                 .collect();
-            query = query.filter(memberships::id.eq_any(ids));
+            ids = ids.filter(memberships::id.eq_any(found));
         }
-        query = match start {
-            Start::After(after) => query.filter(memberships::id.gt(after)),
-            Start::Offset(skip) => query.offset(i64::try_from(skip).unwrap_or(i64::MAX)),
+        ids = match start {
+            Start::After(after) => ids.filter(memberships::id.gt(after)),
+            Start::Offset(skip) => ids.offset(i64::try_from(skip).unwrap_or(i64::MAX)),
         };
-        let rows: Vec<DirectoryRow> = query
+        let page: Vec<Uuid> = ids
             .order(memberships::id.asc())
             .limit(i64::try_from(limit).unwrap_or(i64::MAX))
+            .select(memberships::id)
+            .load(self.conn)
+            .map_err(store_error)?;
+        if page.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows: Vec<DirectoryRow> = memberships::table
+            .inner_join(users::table)
+            .left_join(scim_users::table)
+            .filter(memberships::org_id.eq(org.as_uuid()))
+            .filter(memberships::id.eq_any(page))
+            .order(memberships::id.asc())
             .select((MembershipRow::as_select(), users::email, users::name, Option::<ScimUserRow>::as_select()))
             .load(self.conn)
             .map_err(store_error)?;
