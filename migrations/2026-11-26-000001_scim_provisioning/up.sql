@@ -29,11 +29,13 @@ CREATE TABLE scim_users (
 CREATE UNIQUE INDEX scim_users_org_user_name_key ON scim_users (org_id, lower(user_name));
 CREATE INDEX scim_users_org_external_id ON scim_users (org_id, external_id) WHERE external_id IS NOT NULL;
 
--- Which role the members of a group (team) get, in the order the mappings apply.
+-- Which role the members of a group (team) get, in the order the mappings apply; a
+-- mapping gives its role only while the person who set it could still set it.
 CREATE TABLE scim_group_roles (
     org_id     uuid NOT NULL REFERENCES organizations (id),
     team_id    uuid NOT NULL REFERENCES teams (id) ON DELETE CASCADE,
     role       text NOT NULL CHECK (role ~ '^[a-z][a-z0-9_-]{0,39}$' AND role <> 'owner'),
+    set_by     uuid NOT NULL REFERENCES users (id),
     position   integer NOT NULL CHECK (position >= 0),
     PRIMARY KEY (org_id, team_id),
     CONSTRAINT scim_group_roles_position_key UNIQUE (org_id, position) DEFERRABLE INITIALLY DEFERRED

@@ -14,7 +14,7 @@ use crate::audit::Actor;
 use crate::authz::{Access, Grant, Permission, PermissionSet, RoleKey, SystemRole};
 use crate::context::{Caller, Identity, Principal};
 use crate::error::{AccessError, StoreError};
-use crate::ids::OrgId;
+use crate::ids::{OrgId, UserId};
 use crate::member::Membership;
 use crate::org::{OrgRef, Organization};
 use crate::policy::{OrgPolicies, PolicyRefusal};
@@ -62,6 +62,60 @@ pub fn role_permissions(tx: &mut dyn Tx, org: OrgId, role: &RoleKey) -> Result<O
 pub fn member_grant(tx: &mut dyn Tx, org: OrgId, role: &RoleKey) -> Result<Grant, StoreError> {
     let permissions = role_permissions(tx, org, role)?.unwrap_or(PermissionSet::EMPTY);
     Ok(Grant { role: role.clone(), permissions, access: Access::Direct })
+}
+
+/// What a standing rule that gives people `role` without anyone deciding each case (a
+/// domain's automatic join, a SCIM group's role) takes of whoever sets it: the right to
+/// change members' roles and every permission of the role. `unknown_role` is the error for
+/// a role the organization does not have.
+pub fn authorize_role_assignment<E>(
+    tx: &mut dyn Tx,
+    org: OrgId,
+    grant: &Grant,
+    role: &RoleKey,
+    unknown_role: impl FnOnce() -> E,
+) -> Result<(), E>
+where
+    E: From<AccessError> + From<StoreError>,
+{
+    grant.authorize(Permission::MembersUpdate)?;
+    let Some(permissions) = role_permissions(tx, org, role)? else { return Err(unknown_role()) };
+    grant.may_change_role(None, Some(&crate::authz::RoleGrant { key: role, permissions }))?;
+    Ok(())
+}
+
+/// Whether the person who set such a rule could still set it now: an active member whose
+/// rights pass [`authorize_role_assignment`]. A rule whose setter was demoted, suspended or
+/// left gives nothing more.
+pub fn setter_may_assign(tx: &mut dyn Tx, org: OrgId, set_by: UserId, role: &RoleKey) -> Result<bool, StoreError> {
+    let Some(setter) = tx.find_membership_of_user(org, set_by)?.filter(|m| !m.is_suspended()) else {
+        return Ok(false);
+    };
+    let grant = member_grant(tx, org, &setter.role)?;
+    match authorize_role_assignment(tx, org, &grant, role, || SetterRefused::UnknownRole) {
+        Ok(()) => Ok(true),
+        Err(SetterRefused::Store(e)) => Err(e),
+        Err(_) => Ok(false),
+    }
+}
+
+/// Why [`setter_may_assign`] says no, before it becomes `false`.
+enum SetterRefused {
+    UnknownRole,
+    Access,
+    Store(StoreError),
+}
+
+impl From<AccessError> for SetterRefused {
+    fn from(_: AccessError) -> Self {
+        SetterRefused::Access
+    }
+}
+
+impl From<StoreError> for SetterRefused {
+    fn from(e: StoreError) -> Self {
+        SetterRefused::Store(e)
+    }
 }
 
 /// Authorizes changing one team's membership: `teams:update` organization-wide, or being

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 
 use super::{JoinRequest, JoinRequestStatus, SuggestedOrg};
-use crate::access::{enter_org, member_grant, role_permissions, Lock, OrgScope};
+use crate::access::{enter_org, role_permissions, Lock, OrgScope};
 use crate::audit::{Actor, AuditAction, AuditRecord, Changes, Target};
 use crate::authz::{Permission, RoleGrant, RoleKey, SystemRole};
 use crate::context::Caller;
@@ -18,7 +18,7 @@ use crate::pagination::{Page, PageRequest};
 use crate::store::{Store, Tx};
 use crate::time::Clock;
 use crate::user::{sync_user, User};
-use crate::verified_domain::{authorize_admission, DomainName, JoinPolicy, OrgDomain};
+use crate::verified_domain::{DomainName, JoinPolicy, OrgDomain};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum JoinError {
@@ -184,7 +184,7 @@ impl<S: Store> JoinService<S> {
                 &record(org.id, &actor, caller, AuditAction::JoinRequested, request.id, now).with_changes(changes),
             )?;
             let JoinPolicy::Auto { role, set_by } = &domain.join else { return Ok(JoinOutcome::Pending(request)) };
-            if !Self::setter_may_admit(tx, org.id, *set_by, role)? {
+            if !crate::access::setter_may_assign(tx, org.id, *set_by, role)? {
                 return Ok(JoinOutcome::Pending(request));
             }
             let membership = Self::admit(tx, &mut request, role.clone(), None, now)?;
@@ -198,26 +198,6 @@ impl<S: Store> JoinService<S> {
             )?;
             Ok(JoinOutcome::Joined(request, membership))
         })
-    }
-
-    /// Whether whoever set an `auto` policy could still admit people with its role
-    /// themselves: a member holding `members:update` and every permission of the role.
-    fn setter_may_admit(
-        tx: &mut dyn Tx,
-        org: OrgId,
-        set_by: crate::ids::UserId,
-        role: &RoleKey,
-    ) -> Result<bool, JoinError> {
-        // A suspended setter vouches for nobody, as one who left.
-        let Some(setter) = tx.find_membership_of_user(org, set_by)?.filter(|m| !m.is_suspended()) else {
-            return Ok(false);
-        };
-        let grant = member_grant(tx, org, &setter.role)?;
-        match authorize_admission(tx, org, &grant, role) {
-            Ok(()) => Ok(true),
-            Err(crate::verified_domain::DomainError::Store(e)) => Err(e.into()),
-            Err(_) => Ok(false),
-        }
     }
 
     fn admit(

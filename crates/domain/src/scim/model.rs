@@ -2,7 +2,7 @@ use chrono::{DateTime, Utc};
 
 use crate::authz::RoleKey;
 use crate::error::StoreError;
-use crate::ids::{OrgId, TeamId};
+use crate::ids::{OrgId, TeamId, UserId};
 use crate::policy::Versioned;
 
 /// An organization's SCIM provisioning settings.
@@ -16,11 +16,13 @@ pub struct ScimConfig {
     pub group_roles: Vec<GroupRole>,
 }
 
-/// Members of `team` get `role` (never `owner`) while they are in it.
+/// Members of `team` get `role` (never `owner`) while they are in it, and while the
+/// person who set the mapping could still set it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GroupRole {
     pub team: TeamId,
     pub role: RoleKey,
+    pub set_by: UserId,
 }
 
 /// The most group-to-role mappings an organization keeps.

@@ -3,10 +3,10 @@
 use std::sync::Arc;
 
 use super::model::{GroupRole, ScimConfig, StoredScimToken, MAX_GROUP_ROLES};
-use crate::access::{enter_org_to_administer_policies, role_permissions, Lock, OrgScope};
+use crate::access::{authorize_role_assignment, enter_org_to_administer_policies, Lock, OrgScope};
 use crate::apikey::SecretMinter;
 use crate::audit::{AuditAction, AuditRecord, Changes, Target};
-use crate::authz::{Permission, RoleGrant, RoleKey};
+use crate::authz::{Permission, RoleKey};
 use crate::context::Caller;
 use crate::error::{AccessError, Invalid, StoreError};
 use crate::ids::{OrgId, TeamId};
@@ -36,6 +36,7 @@ pub struct GroupRoleInput {
 }
 
 fn parse_group_roles(tx: &mut dyn Tx, scope: &OrgScope, input: &[GroupRoleInput]) -> Result<Vec<GroupRole>, ScimError> {
+    let set_by = scope.user.as_ref().ok_or(AccessError::UserRequired)?.id;
     if input.len() > MAX_GROUP_ROLES {
         return Err(Invalid::field("group_roles", "too_many", format!("at most {MAX_GROUP_ROLES} mappings")).into());
     }
@@ -61,10 +62,10 @@ fn parse_group_roles(tx: &mut dyn Tx, scope: &OrgScope, input: &[GroupRoleInput]
             )
             .into());
         }
-        let permissions = role_permissions(tx, scope.org.id, &role)?
-            .ok_or_else(|| Invalid::field(field("role"), "unknown_role", "no such role in this organization"))?;
-        scope.grant.may_change_role(None, Some(&RoleGrant { key: &role, permissions }))?;
-        out.push(GroupRole { team, role });
+        authorize_role_assignment(tx, scope.org.id, &scope.grant, &role, || {
+            ScimError::from(Invalid::field(field("role"), "unknown_role", "no such role in this organization"))
+        })?;
+        out.push(GroupRole { team, role, set_by });
     }
     Ok(out)
 }

@@ -17,5 +17,4 @@ pub use model::{
 };
 pub use name::DomainName;
 pub use recheck::{DomainRecheck, RecheckRound, RETRY_AFTER_DNS_FAILURE};
-pub(crate) use service::authorize_admission;
 pub use service::{DomainError, DomainService, JoinPolicyInput};

@@ -9,9 +9,9 @@ use uuid::Uuid;
 use super::dns::{DnsError, TxtResolver};
 use super::model::{DomainRef, DomainStatus, DomainWriteError, JoinPolicy, OrgDomain, CLAIM_TTL, MAX_DOMAINS_PER_ORG};
 use super::name::DomainName;
-use crate::access::{enter_org_to_administer_policies, role_permissions, Lock, OrgScope};
+use crate::access::{authorize_role_assignment, enter_org_to_administer_policies, Lock, OrgScope};
 use crate::audit::{AuditAction, AuditRecord, Changes, Target};
-use crate::authz::{Grant, Permission, RoleGrant, RoleKey};
+use crate::authz::{Permission, RoleKey};
 use crate::context::Caller;
 use crate::error::{AccessError, Invalid, StoreError};
 use crate::ids::{DomainId, OrgId};
@@ -87,21 +87,6 @@ impl JoinPolicyInput {
         }
         Ok(proposed)
     }
-}
-
-/// What admitting people with `role` by their domain takes: the right to change members'
-/// roles and every permission of the role. Checked when the policy is set, and against
-/// the setter's rights as they are now whenever it admits someone.
-pub(crate) fn authorize_admission(
-    tx: &mut dyn Tx,
-    org: OrgId,
-    grant: &Grant,
-    role: &RoleKey,
-) -> Result<(), DomainError> {
-    grant.authorize(Permission::MembersUpdate)?;
-    let permissions = role_permissions(tx, org, role)?.ok_or_else(|| DomainError::UnknownRole(role.to_string()))?;
-    grant.may_change_role(None, Some(&RoleGrant { key: role, permissions }))?;
-    Ok(())
 }
 
 /// How a domain is described in the audit log.
@@ -257,7 +242,9 @@ impl<S: Store> DomainService<S> {
                 ProposedJoin::Suggest => JoinPolicy::Suggest,
                 ProposedJoin::Auto(role) => {
                     let user = scope.user.as_ref().ok_or(AccessError::UserRequired)?;
-                    authorize_admission(tx, scope.org.id, &scope.grant, &role)?;
+                    authorize_role_assignment(tx, scope.org.id, &scope.grant, &role, || {
+                        DomainError::UnknownRole(role.to_string())
+                    })?;
                     JoinPolicy::Auto { role, set_by: user.id }
                 }
             };

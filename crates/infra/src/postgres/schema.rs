@@ -220,6 +220,7 @@ diesel::table! {
         org_id -> Uuid,
         team_id -> Uuid,
         role -> Text,
+        set_by -> Uuid,
         position -> Int4,
     }
 }
@@ -314,6 +315,7 @@ diesel::joinable!(roles -> organizations (org_id));
 diesel::joinable!(scim_configs -> organizations (org_id));
 diesel::joinable!(scim_group_roles -> organizations (org_id));
 diesel::joinable!(scim_group_roles -> teams (team_id));
+diesel::joinable!(scim_group_roles -> users (set_by));
 diesel::joinable!(scim_users -> memberships (member_id));
 diesel::joinable!(scim_users -> organizations (org_id));
 diesel::joinable!(sso_configs -> organizations (org_id));

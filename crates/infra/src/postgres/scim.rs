@@ -1,7 +1,7 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use domain::authz::RoleKey;
-use domain::ids::{OrgId, TeamId};
+use domain::ids::{OrgId, TeamId, UserId};
 use domain::policy::Versioned;
 use domain::scim::{GroupRole, ScimConfig, ScimRepository, StoredScimToken};
 use domain::StoreError;
@@ -48,18 +48,19 @@ impl ScimRepository for PgTx<'_> {
             .optional()
             .map_err(store_error)?;
         let Some(mut config) = row.map(Versioned::<ScimConfig>::from) else { return Ok(None) };
-        let mappings: Vec<(Uuid, String)> = scim_group_roles::table
+        let mappings: Vec<(Uuid, String, Uuid)> = scim_group_roles::table
             .filter(scim_group_roles::org_id.eq(org.as_uuid()))
             .order(scim_group_roles::position.asc())
-            .select((scim_group_roles::team_id, scim_group_roles::role))
+            .select((scim_group_roles::team_id, scim_group_roles::role, scim_group_roles::set_by))
             .load(self.conn)
             .map_err(store_error)?;
         config.policy.group_roles = mappings
             .into_iter()
-            .map(|(team, role)| {
+            .map(|(team, role, set_by)| {
                 Ok(GroupRole {
                     team: TeamId::from_uuid(team),
                     role: RoleKey::parse(&role).map_err(|e| corrupt("scim_group_roles", e))?,
+                    set_by: UserId::from_uuid(set_by),
                 })
             })
             .collect::<Result<_, StoreError>>()?;
@@ -97,6 +98,7 @@ impl ScimRepository for PgTx<'_> {
                     scim_group_roles::org_id.eq(org.as_uuid()),
                     scim_group_roles::team_id.eq(g.team.as_uuid()),
                     scim_group_roles::role.eq(g.role.as_str().to_owned()),
+                    scim_group_roles::set_by.eq(g.set_by.as_uuid()),
                     scim_group_roles::position.eq(i32::try_from(position).unwrap_or(i32::MAX)),
                 )
             })

@@ -55,7 +55,6 @@ async fn authenticate(state: &AppState, caller: ScimCaller) -> Result<String, Sc
     tag = "scim-protocol",
     responses(
         (status = 200, description = "The service provider's configuration.", content_type = "application/scim+json", body = Object),
-        (status = 401, description = "The SCIM token is missing, unknown, rotated or disabled.", content_type = "application/scim+json", body = ScimErrorBody),
     ),
     security(("scim_token" = []))
 )]
@@ -88,7 +87,6 @@ pub async fn get_service_provider_config(
     tag = "scim-protocol",
     responses(
         (status = 200, description = "A ListResponse of the resource types.", content_type = "application/scim+json", body = Object),
-        (status = 401, description = "The SCIM token is missing, unknown, rotated or disabled.", content_type = "application/scim+json", body = ScimErrorBody),
     ),
     security(("scim_token" = []))
 )]
@@ -104,7 +102,6 @@ pub async fn list_resource_types(state: web::Data<AppState>, caller: ScimCaller)
     params(("id" = String, Path, description = "`User` or `Group`.")),
     responses(
         (status = 200, description = "The resource type.", content_type = "application/scim+json", body = Object),
-        (status = 401, description = "The SCIM token is missing, unknown, rotated or disabled.", content_type = "application/scim+json", body = ScimErrorBody),
         (status = 404, description = "No such resource type.", content_type = "application/scim+json", body = ScimErrorBody),
     ),
     security(("scim_token" = []))
@@ -127,7 +124,6 @@ pub async fn get_resource_type(
     tag = "scim-protocol",
     responses(
         (status = 200, description = "A ListResponse of the schemas.", content_type = "application/scim+json", body = Object),
-        (status = 401, description = "The SCIM token is missing, unknown, rotated or disabled.", content_type = "application/scim+json", body = ScimErrorBody),
     ),
     security(("scim_token" = []))
 )]
@@ -143,7 +139,6 @@ pub async fn list_schemas(state: web::Data<AppState>, caller: ScimCaller) -> Res
     params(("id" = String, Path, description = "The schema's URN, e.g. `urn:ietf:params:scim:schemas:core:2.0:User`.")),
     responses(
         (status = 200, description = "The schema.", content_type = "application/scim+json", body = Object),
-        (status = 401, description = "The SCIM token is missing, unknown, rotated or disabled.", content_type = "application/scim+json", body = ScimErrorBody),
         (status = 404, description = "No such schema.", content_type = "application/scim+json", body = ScimErrorBody),
     ),
     security(("scim_token" = []))

@@ -31,7 +31,6 @@ fn selection(params: AttributeParams) -> Result<domain::scim::resource::Projecti
     responses(
         (status = 200, description = "A ListResponse of groups.", content_type = "application/scim+json", body = Object),
         (status = 400, description = "`invalidFilter`, `invalidPath` (in `attributes`) or `invalidValue`.", content_type = "application/scim+json", body = ScimErrorBody),
-        (status = 401, description = "The SCIM token is missing, unknown, rotated or disabled.", content_type = "application/scim+json", body = ScimErrorBody),
     ),
     security(("scim_token" = []))
 )]
@@ -54,7 +53,6 @@ pub async fn list_groups(
     responses(
         (status = 201, description = "Created; `Location` is its address, `ETag` its version.", content_type = "application/scim+json", body = Object),
         (status = 400, description = "`invalidSyntax` or `invalidValue`.", content_type = "application/scim+json", body = ScimErrorBody),
-        (status = 401, description = "The SCIM token is missing, unknown, rotated or disabled.", content_type = "application/scim+json", body = ScimErrorBody),
         (status = 409, description = "`uniqueness`: another team has this `displayName` or `externalId`.", content_type = "application/scim+json", body = ScimErrorBody),
         (status = 413, description = "The body is larger than 4 MiB.", content_type = "application/scim+json", body = ScimErrorBody),
     ),
@@ -78,7 +76,6 @@ pub async fn create_group(
     responses(
         (status = 200, description = "The Group; `ETag` is its version.", content_type = "application/scim+json", body = Object),
         (status = 400, description = "`invalidPath` (in `attributes`).", content_type = "application/scim+json", body = ScimErrorBody),
-        (status = 401, description = "The SCIM token is missing, unknown, rotated or disabled.", content_type = "application/scim+json", body = ScimErrorBody),
         (status = 404, description = "No such Group in the token's organization.", content_type = "application/scim+json", body = ScimErrorBody),
     ),
     security(("scim_token" = []))
@@ -109,7 +106,6 @@ pub async fn get_group(
     responses(
         (status = 200, description = "Replaced; `ETag` is the new version.", content_type = "application/scim+json", body = Object),
         (status = 400, description = "`invalidSyntax`, `invalidValue` or `mutability`.", content_type = "application/scim+json", body = ScimErrorBody),
-        (status = 401, description = "The SCIM token is missing, unknown, rotated or disabled.", content_type = "application/scim+json", body = ScimErrorBody),
         (status = 404, description = "No such Group in the token's organization.", content_type = "application/scim+json", body = ScimErrorBody),
         (status = 409, description = "`uniqueness`: another team has this `displayName` or `externalId`.", content_type = "application/scim+json", body = ScimErrorBody),
         (status = 412, description = "`If-Match` names another version.", content_type = "application/scim+json", body = ScimErrorBody),
@@ -143,7 +139,6 @@ pub async fn replace_group(
     responses(
         (status = 200, description = "Changed; `ETag` is the new version.", content_type = "application/scim+json", body = Object),
         (status = 400, description = "`invalidSyntax`, `invalidPath`, `invalidFilter`, `invalidValue`, `noTarget`, `tooMany` or `mutability`.", content_type = "application/scim+json", body = ScimErrorBody),
-        (status = 401, description = "The SCIM token is missing, unknown, rotated or disabled.", content_type = "application/scim+json", body = ScimErrorBody),
         (status = 404, description = "No such Group in the token's organization.", content_type = "application/scim+json", body = ScimErrorBody),
         (status = 409, description = "`uniqueness`: another team has this `displayName` or `externalId`.", content_type = "application/scim+json", body = ScimErrorBody),
         (status = 412, description = "`If-Match` names another version.", content_type = "application/scim+json", body = ScimErrorBody),
@@ -174,7 +169,6 @@ pub async fn patch_group(
     ),
     responses(
         (status = 204, description = "Deleted."),
-        (status = 401, description = "The SCIM token is missing, unknown, rotated or disabled.", content_type = "application/scim+json", body = ScimErrorBody),
         (status = 404, description = "No such Group in the token's organization.", content_type = "application/scim+json", body = ScimErrorBody),
         (status = 412, description = "`If-Match` names another version.", content_type = "application/scim+json", body = ScimErrorBody),
     ),

@@ -71,7 +71,6 @@ fn query(body: Value) -> Result<ListQuery, ScimApiError> {
     responses(
         (status = 200, description = "A ListResponse of Users, then Groups.", content_type = "application/scim+json", body = Object),
         (status = 400, description = "`invalidSyntax`, `invalidFilter`, `invalidPath` or `invalidValue`.", content_type = "application/scim+json", body = ScimErrorBody),
-        (status = 401, description = "The SCIM token is missing, unknown, rotated or disabled.", content_type = "application/scim+json", body = ScimErrorBody),
         (status = 413, description = "The body is larger than 4 MiB.", content_type = "application/scim+json", body = ScimErrorBody),
     ),
     security(("scim_token" = []))
@@ -93,7 +92,6 @@ pub async fn search_all(
     responses(
         (status = 200, description = "A ListResponse of Users.", content_type = "application/scim+json", body = Object),
         (status = 400, description = "`invalidSyntax`, `invalidFilter`, `invalidPath` or `invalidValue`.", content_type = "application/scim+json", body = ScimErrorBody),
-        (status = 401, description = "The SCIM token is missing, unknown, rotated or disabled.", content_type = "application/scim+json", body = ScimErrorBody),
         (status = 413, description = "The body is larger than 4 MiB.", content_type = "application/scim+json", body = ScimErrorBody),
     ),
     security(("scim_token" = []))
@@ -115,7 +113,6 @@ pub async fn search_users(
     responses(
         (status = 200, description = "A ListResponse of Groups.", content_type = "application/scim+json", body = Object),
         (status = 400, description = "`invalidSyntax`, `invalidFilter`, `invalidPath` or `invalidValue`.", content_type = "application/scim+json", body = ScimErrorBody),
-        (status = 401, description = "The SCIM token is missing, unknown, rotated or disabled.", content_type = "application/scim+json", body = ScimErrorBody),
         (status = 413, description = "The body is larger than 4 MiB.", content_type = "application/scim+json", body = ScimErrorBody),
     ),
     security(("scim_token" = []))

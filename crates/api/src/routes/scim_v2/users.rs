@@ -31,7 +31,6 @@ fn selection(params: AttributeParams) -> Result<domain::scim::resource::Projecti
     responses(
         (status = 200, description = "A ListResponse of users.", content_type = "application/scim+json", body = Object),
         (status = 400, description = "`invalidFilter`, `invalidPath` (in `attributes`) or `invalidValue`.", content_type = "application/scim+json", body = ScimErrorBody),
-        (status = 401, description = "The SCIM token is missing, unknown, rotated or disabled.", content_type = "application/scim+json", body = ScimErrorBody),
     ),
     security(("scim_token" = []))
 )]
@@ -54,7 +53,6 @@ pub async fn list_users(
     responses(
         (status = 201, description = "Created; `Location` is its address, `ETag` its version.", content_type = "application/scim+json", body = Object),
         (status = 400, description = "`invalidSyntax` or `invalidValue`.", content_type = "application/scim+json", body = ScimErrorBody),
-        (status = 401, description = "The SCIM token is missing, unknown, rotated or disabled.", content_type = "application/scim+json", body = ScimErrorBody),
         (status = 409, description = "`uniqueness`: another member has this `userName` (or, for a member the identity provider never described, this email).", content_type = "application/scim+json", body = ScimErrorBody),
         (status = 413, description = "The body is larger than 4 MiB.", content_type = "application/scim+json", body = ScimErrorBody),
     ),
@@ -78,7 +76,6 @@ pub async fn create_user(
     responses(
         (status = 200, description = "The User; `ETag` is its version.", content_type = "application/scim+json", body = Object),
         (status = 400, description = "`invalidPath` (in `attributes`).", content_type = "application/scim+json", body = ScimErrorBody),
-        (status = 401, description = "The SCIM token is missing, unknown, rotated or disabled.", content_type = "application/scim+json", body = ScimErrorBody),
         (status = 404, description = "No such User in the token's organization.", content_type = "application/scim+json", body = ScimErrorBody),
     ),
     security(("scim_token" = []))
@@ -109,7 +106,6 @@ pub async fn get_user(
     responses(
         (status = 200, description = "Replaced; `ETag` is the new version.", content_type = "application/scim+json", body = Object),
         (status = 400, description = "`invalidSyntax`, `invalidValue` or `mutability` (the last active owner is not deactivated).", content_type = "application/scim+json", body = ScimErrorBody),
-        (status = 401, description = "The SCIM token is missing, unknown, rotated or disabled.", content_type = "application/scim+json", body = ScimErrorBody),
         (status = 404, description = "No such User in the token's organization.", content_type = "application/scim+json", body = ScimErrorBody),
         (status = 409, description = "`uniqueness`: another member has this `userName` (or, for a member the identity provider never described, this email).", content_type = "application/scim+json", body = ScimErrorBody),
         (status = 412, description = "`If-Match` names another version.", content_type = "application/scim+json", body = ScimErrorBody),
@@ -143,7 +139,6 @@ pub async fn replace_user(
     responses(
         (status = 200, description = "Changed; `ETag` is the new version.", content_type = "application/scim+json", body = Object),
         (status = 400, description = "`invalidSyntax`, `invalidPath`, `invalidFilter`, `invalidValue`, `noTarget`, `tooMany` or `mutability` (the last active owner is not deactivated).", content_type = "application/scim+json", body = ScimErrorBody),
-        (status = 401, description = "The SCIM token is missing, unknown, rotated or disabled.", content_type = "application/scim+json", body = ScimErrorBody),
         (status = 404, description = "No such User in the token's organization.", content_type = "application/scim+json", body = ScimErrorBody),
         (status = 409, description = "`uniqueness`: another member has this `userName` (or, for a member the identity provider never described, this email).", content_type = "application/scim+json", body = ScimErrorBody),
         (status = 412, description = "`If-Match` names another version.", content_type = "application/scim+json", body = ScimErrorBody),
@@ -175,7 +170,6 @@ pub async fn patch_user(
     responses(
         (status = 204, description = "Deleted."),
         (status = 400, description = "`mutability`: owners are not removed through SCIM.", content_type = "application/scim+json", body = ScimErrorBody),
-        (status = 401, description = "The SCIM token is missing, unknown, rotated or disabled.", content_type = "application/scim+json", body = ScimErrorBody),
         (status = 404, description = "No such User in the token's organization.", content_type = "application/scim+json", body = ScimErrorBody),
         (status = 412, description = "`If-Match` names another version.", content_type = "application/scim+json", body = ScimErrorBody),
     ),

@@ -125,3 +125,64 @@ fn a_mapping_never_makes_an_owner_nor_names_what_the_organization_lacks() {
     let _ = other_org;
     assert!(w.settings.get(&caller("owner"), &OrgRef::Id(w.org)).unwrap().policy.group_roles.is_empty());
 }
+
+impl World {
+    /// A custom role holding `permissions`, given to a new member `subject`.
+    fn holder_of(&self, key: &str, permissions: &[&str], subject: &str) -> MemberId {
+        let roles = crate::role::RoleService::new(self.store.clone(), self.clock.clone());
+        let input = crate::role::CreateRole {
+            key: Some(key.into()),
+            name: key.into(),
+            description: None,
+            permissions: permissions.iter().map(|p| (*p).to_owned()).collect(),
+        };
+        roles.create(&caller("owner"), &OrgRef::Id(self.org), input).unwrap();
+        join(&self.store, self.org, subject, key)
+    }
+}
+
+#[test]
+fn a_custom_role_holding_every_permission_maps_roles_but_never_owner() {
+    let w = world();
+    let every: Vec<&str> = crate::authz::Permission::ALL.iter().map(|p| p.as_str()).collect();
+    w.holder_of("superuser", &every, "chris");
+    let admins = w.group("Admins");
+    let chris = |mappings: Vec<GroupRoleInput>| {
+        w.settings.put(&caller("chris"), &OrgRef::Id(w.org), true, false, Some(mappings), None)
+    };
+    let map = |role: &str| vec![GroupRoleInput { team: admins.clone(), role: role.into() }];
+    assert!(matches!(chris(map("owner")), Err(crate::scim::ScimError::Invalid(_))));
+    chris(map("admin")).expect("every permission of admin is held");
+}
+
+#[test]
+fn a_mapping_without_the_right_to_change_roles_is_refused() {
+    let w = world();
+    w.holder_of("scim-admin", &["scim:read", "scim:write", "org:read"], "sam");
+    let admins = w.group("Admins");
+    let mapping = vec![GroupRoleInput { team: admins, role: "member".into() }];
+    let refused = w.settings.put(&caller("sam"), &OrgRef::Id(w.org), true, false, Some(mapping), None);
+    assert!(matches!(refused, Err(crate::scim::ScimError::Access(AccessError::Forbidden { .. }))), "{refused:?}");
+}
+
+#[test]
+fn a_mapping_gives_nothing_once_its_setter_is_demoted() {
+    let w = world();
+    let every: Vec<&str> = crate::authz::Permission::ALL.iter().map(|p| p.as_str()).collect();
+    let chris = w.holder_of("superuser", &every, "chris");
+    let admins = w.group("Admins");
+    let mapping = vec![GroupRoleInput { team: admins.clone(), role: "admin".into() }];
+    w.settings.put(&caller("chris"), &OrgRef::Id(w.org), true, false, Some(mapping), None).unwrap();
+    let (ada, ada_member) = w.create(&okta_user("ada@acme.test"));
+    w.add_to(&admins, &ada);
+    assert_eq!(w.role_of(ada_member), ("admin".into(), true));
+
+    let members = MemberService::new(w.store.clone(), w.clock.clone());
+    members.change_role(&caller("owner"), &OrgRef::Id(w.org), chris, "member").unwrap();
+    let (bob, bob_member) = w.create(&okta_user("bob@acme.test"));
+    w.add_to(&admins, &bob);
+    assert_eq!(w.role_of(bob_member), ("member".into(), false), "the demoted setter vouches for nobody");
+    w.remove_from(&admins, &ada);
+    w.add_to(&admins, &ada);
+    assert_eq!(w.role_of(ada_member), ("member".into(), false), "and takes back what the mapping gave");
+}

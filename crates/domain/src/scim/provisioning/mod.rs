@@ -74,7 +74,7 @@ impl<S: Store> ScimProvisioning<S> {
         let listing = query.parse()?;
         self.store.transaction(|tx| {
             let org = enter(tx, ctx, false)?;
-            let mut all = users::matching(tx, org, &listing, &ctx.base_url)?;
+            let mut all = users::matching(tx, org, listing.filter.as_ref(), &ctx.base_url)?;
             all.extend(groups::matching(tx, org, &listing, &ctx.base_url)?);
             let mut page = ListResponse::slice(all, &listing);
             page.resources = page.resources.into_iter().map(|r| project_any(r, &listing.projection)).collect();

@@ -1,11 +1,12 @@
 //! Group-to-role mappings: members of a mapped group get its role, the first mapping that
 //! applies winning; leaving every mapped group takes a role so given back to `member`.
-//! Owners are never touched: a group neither makes nor unmakes an owner.
+//! Owners are never touched: a group neither makes nor unmakes an owner. A mapping gives
+//! its role only while whoever set it could still give it, as a domain's automatic join.
 
 use chrono::{DateTime, Utc};
 
 use super::{audit, ScimContext};
-use crate::access::role_permissions;
+use crate::access::setter_may_assign;
 use crate::audit::{AuditAction, Changes, Target};
 use crate::authz::{RoleKey, SystemRole};
 use crate::ids::{MemberId, OrgId};
@@ -28,9 +29,10 @@ pub(super) fn apply(
         }
         let mut mapped: Option<RoleKey> = None;
         for mapping in &mappings {
-            // A mapping to a role deleted since applies no more.
+            // A mapping whose setter could no longer set it (demoted, suspended, gone), or
+            // whose role was deleted since, applies no more.
             if tx.find_team_member(org, mapping.team, membership.id)?.is_some()
-                && role_permissions(tx, org, &mapping.role)?.is_some()
+                && setter_may_assign(tx, org, mapping.set_by, &mapping.role)?
             {
                 mapped = Some(mapping.role.clone());
                 break;

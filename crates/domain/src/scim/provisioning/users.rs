@@ -39,33 +39,17 @@ fn find(tx: &mut dyn Tx, org: OrgId, id: &str) -> Result<DirectoryUser, ScimFaul
 }
 
 /// Every member `listing`'s filter matches, as full resources, in join order.
+/// Every member `filter` matches (all without one), as full resources, in join order:
+/// the candidates an index narrows the filter to, else the whole directory in batches.
 pub(super) fn matching(
     tx: &mut dyn Tx,
     org: OrgId,
-    listing: &Listing,
+    filter: Option<&Filter>,
     base_url: &str,
 ) -> Result<Vec<Value>, ScimFault> {
-    let Some(filter) = &listing.filter else {
-        let mut all = Vec::new();
-        let mut start = Start::Offset(0);
-        loop {
-            let batch = tx.list_directory_users(org, None, start, SCAN_BATCH)?;
-            let Some(last) = batch.last() else { break };
-            start = Start::After(last.membership.id.as_uuid());
-            let done = (batch.len() as u64) < SCAN_BATCH;
-            all.extend(batch.iter().map(|u| user_json(u, base_url)));
-            if done {
-                break;
-            }
-        }
-        return Ok(all);
-    };
-    filtered(tx, org, filter, base_url)
-}
-
-fn filtered(tx: &mut dyn Tx, org: OrgId, filter: &Filter, base_url: &str) -> Result<Vec<Value>, ScimFault> {
     let keep = |u: &DirectoryUser| {
         let json = user_json(u, base_url);
+        let Some(filter) = filter else { return Some(json) };
         // `active eq true` is about the membership, also when the identity provider never
         // sent `active` (which the resource then leaves out, as it was sent).
         let mut judged = json.clone();
@@ -74,7 +58,7 @@ fn filtered(tx: &mut dyn Tx, org: OrgId, filter: &Filter, base_url: &str) -> Res
         }
         filter.matches(&judged, &USER_RESOURCE).then_some(json)
     };
-    if let Some(lookup) = lookup_of(filter, false) {
+    if let Some(lookup) = filter.and_then(|f| lookup_of(f, false)) {
         let candidates = tx.list_directory_users(org, Some(&lookup), Start::Offset(0), LOOKUP_LIMIT)?;
         return Ok(candidates.iter().filter_map(keep).collect());
     }
@@ -135,7 +119,7 @@ impl<S: Store> ScimProvisioning<S> {
         self.store.transaction(|tx| {
             let org = enter(tx, ctx, false)?;
             let mut page = match &listing.filter {
-                Some(filter) => ListResponse::slice(filtered(tx, org, filter, &ctx.base_url)?, &listing),
+                Some(filter) => ListResponse::slice(matching(tx, org, Some(filter), &ctx.base_url)?, &listing),
                 None => self.unfiltered_page(tx, org, &listing, &ctx.base_url)?,
             };
             page.resources = page.resources.into_iter().map(|r| listing.projection.apply(r, &USER_RESOURCE)).collect();
@@ -301,7 +285,8 @@ fn write(
     }
     let was_active = !current.membership.is_suspended();
     let now_active = active(&doc);
-    if !created && was_active != now_active {
+    let toggled = !created && was_active != now_active;
+    if toggled {
         if !now_active && current.membership.is_active_owner() && tx.count_owners(org)? <= 1 {
             return Err(ScimFault::Mutability(
                 "this member is the organization's last active owner: make another member an owner before \
@@ -310,8 +295,6 @@ fn write(
             ));
         }
         tx.set_member_suspended(org, member, (!now_active).then_some(now), now)?;
-        let action = if now_active { AuditAction::ScimUserReactivated } else { AuditAction::ScimUserDeactivated };
-        audit(tx, org, ctx, action, Target::new("member", member), Changes::new(), now)?;
     }
     if let Some(mut user) = tx.find_user(current.membership.user_id)?.filter(|u| u.subject.is_none()) {
         // Not signed in yet: the identity provider's word is all there is of this person.
@@ -334,7 +317,13 @@ fn write(
     let mut changes = Changes::new();
     changed_attributes(&mut changes, before.as_ref(), &record.attributes);
     changes.set("user_name", record.user_name.clone());
-    let action = if created { AuditAction::ScimUserCreated } else { AuditAction::ScimUserUpdated };
+    // One record per write, named after its main change.
+    let action = match (created, toggled, now_active) {
+        (true, _, _) => AuditAction::ScimUserCreated,
+        (false, true, true) => AuditAction::ScimUserReactivated,
+        (false, true, false) => AuditAction::ScimUserDeactivated,
+        (false, false, _) => AuditAction::ScimUserUpdated,
+    };
     audit(tx, org, ctx, action, Target::new("member", member), changes, now)?;
     tx.find_directory_user(org, member)?.ok_or_else(not_found)
 }
