@@ -462,7 +462,7 @@ async fn every_mutating_route_writes_exactly_one_audit_record() {
             email: Some("invitee@example.com".into()),
             name: None,
             mfa: false,
-            staff: false,
+            staff: None,
             ttl: std::time::Duration::from_secs(600),
         });
         // Leaving is done by a plain member (the owner is the last owner); accepting, by the invitee.

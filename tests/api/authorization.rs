@@ -190,7 +190,7 @@ pub async fn fixture(app: &TestApp, case: usize) -> Fixture {
         email: Some(format!("requester@c{case}.matrix-org.com")),
         name: None,
         mfa: false,
-        staff: false,
+        staff: None,
         ttl: std::time::Duration::from_secs(600),
     });
     let join_request = expect_status(

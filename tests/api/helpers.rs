@@ -107,7 +107,7 @@ impl TestApp {
             email: Some(format!("{subject}@example.com")),
             name: Some(format!("User {subject}")),
             mfa,
-            staff: false,
+            staff: None,
             ttl: Duration::from_secs(600),
         })
     }

@@ -12,7 +12,7 @@ fn person(app: &TestApp, subject: &str, email: &str, verified: bool) -> String {
         email: Some(email.into()),
         name: Some(subject.into()),
         mfa: false,
-        staff: false,
+        staff: None,
         ttl: Duration::from_secs(600),
     };
     if verified {
@@ -315,7 +315,7 @@ async fn an_email_invite_is_delivered_over_smtp_with_its_link() {
         email: Some("owner@acme.test".into()),
         name: Some("Ada <b>Admin</b>".into()),
         mfa: false,
-        staff: false,
+        staff: None,
         ttl: Duration::from_secs(600),
     });
     let org = app.create_org(&owner, "Acme & <Sons>").await;

@@ -168,7 +168,7 @@ async fn profile_changes_from_the_identity_provider_show_up() {
         email: Some("ada@new.example".into()),
         name: Some("Ada Lovelace".into()),
         mfa: false,
-        staff: false,
+        staff: None,
         ttl: std::time::Duration::from_secs(60),
     });
     let members = expect_status(app.get(&format!("/v1/orgs/{org}/members"), &renamed).await, StatusCode::OK).await;

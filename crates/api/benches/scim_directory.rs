@@ -69,7 +69,7 @@ async fn main() {
             email: Some("owner@bench.test".into()),
             name: None,
             mfa: false,
-            staff: false,
+            staff: None,
             ttl: Duration::from_secs(3600),
         },
     )

@@ -8,13 +8,17 @@ use actix_web::{HttpResponse, ResponseError};
 use domain::apikey::ApiKeyError;
 use domain::audit::AuditError;
 use domain::invite::InviteError;
+use domain::dashboard::DashboardError;
 use domain::join::JoinError;
+use domain::llm::LlmError;
 use domain::member::MemberError;
 use domain::notification::NotificationError;
 use domain::org::OrgError;
+use domain::platform::PlatformError;
 use domain::policy::{LockoutRefusal, MfaError, PolicyError, PolicyRefusal};
 use domain::role::RoleError;
 use domain::scim::ScimError;
+use domain::spend::SpendError;
 use domain::sso::SsoError;
 use domain::team::TeamError;
 use domain::verified_domain::DomainError;
@@ -432,6 +436,41 @@ problems! {
 }
 
 problems! {
+    use case LlmError as err {
+        LlmError::VersionMismatch { .. } => PRECONDITION_FAILED "precondition_failed" "Precondition failed",
+            "the LLM policy changed since the `If-Match` version",
+            format!("{err}; fetch it again and retry");
+    }
+}
+
+problems! {
+    use case SpendError as err {
+        SpendError::VersionMismatch { .. } => PRECONDITION_FAILED "precondition_failed" "Precondition failed",
+            "the spend limits changed since the `If-Match` version",
+            format!("{err}; fetch them again and retry");
+        SpendError::IdempotencyKeyReused => UNPROCESSABLE_ENTITY "idempotency_key_reused" "Unprocessable entity",
+            "the idempotency key was used before for an event with another amount, model, feature or time",
+            format!("{err}; use a new key for a new event");
+    }
+}
+
+impl From<DashboardError> for ApiError {
+    fn from(err: DashboardError) -> Self {
+        match err {
+            DashboardError::Access(e) => e.into(),
+            DashboardError::Store(e) => e.into(),
+        }
+    }
+}
+
+/// Reading the dashboard validates no input: it fails only as entering and storage do.
+impl Documented for DashboardError {
+    fn problems() -> Vec<ProblemDoc> {
+        AccessError::problems().into_iter().chain(StoreError::problems()).collect()
+    }
+}
+
+problems! {
     use case NotificationError as err {}
 }
 
@@ -549,6 +588,26 @@ problems! {
 
 problems! {
     use case ApiKeyError as err {}
+}
+
+problems! {
+    use case PlatformError as err {
+        PlatformError::NameTaken => CONFLICT "org_name_taken" "Conflict",
+            "a live organization has the name (restoring: took it since this one was deleted)",
+            err.to_string();
+        PlatformError::SlugTaken => CONFLICT "org_slug_taken" "Conflict",
+            "a live organization has the slug (restoring: took it since this one was deleted)",
+            err.to_string();
+        PlatformError::VersionMismatch { .. } => PRECONDITION_FAILED "precondition_failed" "Precondition failed",
+            "the organization changed since the `If-Match` version",
+            format!("{err}; fetch it again and retry");
+        PlatformError::NotDeleted => CONFLICT "org_not_deleted" "Conflict",
+            "only a deleted organization is restored",
+            err.to_string();
+        PlatformError::Deleted => CONFLICT "org_deleted" "Conflict",
+            "the organization is deleted: restore it before changing it",
+            err.to_string();
+    }
 }
 
 problems! {
@@ -720,9 +779,27 @@ mod tests {
             ],
         ));
         documented::<ApiKeyError>(&shared());
+        documented(&with(
+            shared(),
+            [
+                PlatformError::NameTaken,
+                PlatformError::SlugTaken,
+                PlatformError::VersionMismatch { expected: 1, current: 2 },
+                PlatformError::NotDeleted,
+                PlatformError::Deleted,
+            ],
+        ));
         documented(&with(shared(), [TeamError::NameTaken, TeamError::AlreadyInTeam]));
         documented::<AuditError>(&shared());
         documented::<MfaError>(&shared());
+        documented(&with(shared(), [LlmError::VersionMismatch { expected: 1, current: 2 }]));
+        documented(&with(
+            shared(),
+            [SpendError::VersionMismatch { expected: 1, current: 2 }, SpendError::IdempotencyKeyReused],
+        ));
+        let mut dashboard: Vec<DashboardError> = access().into_iter().map(Into::into).collect();
+        dashboard.extend(store().into_iter().map(DashboardError::from));
+        documented(&dashboard);
         documented::<NotificationError>(&shared());
         documented(&with(
             shared(),

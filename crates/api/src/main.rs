@@ -8,6 +8,7 @@ use api::config::{database_url_from_env, Config, JwtConfig, LogFormat, TOKEN_LEE
 use api::startup::{openapi, Application};
 use api::telemetry;
 use clap::{Parser, Subcommand};
+use domain::platform::StaffRole;
 use secrecy::ExposeSecret;
 
 #[derive(Parser)]
@@ -36,10 +37,11 @@ enum Command {
         /// Claim a second factor (`amr` includes `otp` and `mfa`).
         #[arg(long)]
         mfa: bool,
-        /// Set the platform-staff claim (honoured only by a server with ORGD_JWT_ISSUER and
-        /// ORGD_JWT_AUDIENCE set).
-        #[arg(long)]
-        staff: bool,
+        /// Set the platform-staff claim to a staff role: `--staff` alone is `staff_read`,
+        /// `--staff=staff_admin` (or `--staff=admin`) may also change organizations through
+        /// /v1/admin. Honoured only by a server with ORGD_JWT_ISSUER and ORGD_JWT_AUDIENCE set.
+        #[arg(long, value_name = "ROLE", num_args = 0..=1, require_equals = true, default_missing_value = "staff_read", value_parser = parse_staff_role)]
+        staff: Option<StaffRole>,
         /// Lifetime, e.g. `30m`, `1h`, `7d`. The server allows 30 s of clock skew past expiry.
         #[arg(long, default_value = "1h", value_parser = humantime::parse_duration)]
         ttl: Duration,
@@ -49,6 +51,13 @@ enum Command {
     /// Re-encrypt every stored secret still under ORGD_ENCRYPTION_KEY_PREVIOUS with
     /// ORGD_ENCRYPTION_KEY, and exit; afterwards the previous key can be unset.
     Reseal,
+}
+
+/// `staff_read` / `staff_admin`, or `read` / `admin` for short.
+fn parse_staff_role(value: &str) -> Result<StaffRole, String> {
+    StaffRole::parse(value)
+        .or_else(|| StaffRole::parse(&format!("staff_{value}")))
+        .ok_or_else(|| format!("`{value}` is not a staff role: staff_read or staff_admin"))
 }
 
 fn serve() -> Result<(), String> {
@@ -74,7 +83,7 @@ fn migrate() -> Result<(), String> {
 
 fn token(token: DevToken) -> Result<(), String> {
     let jwt = JwtConfig::signing_from_env(&|name| std::env::var(name).ok()).map_err(|e| e.to_string())?;
-    if token.staff && !jwt.trusts_staff_claim() {
+    if token.staff.is_some() && !jwt.trusts_staff_claim() {
         eprintln!(
             "orgd: note: the server ignores --staff unless ORGD_JWT_ISSUER and ORGD_JWT_AUDIENCE are set \
              (for it and for this command)"

@@ -52,6 +52,8 @@ pub const PROBLEM_CODES: &str = "x-problem-codes";
         (name = "sso", description = "SSO federation: the organization's SAML or OIDC connection to its identity provider. Secrets are write-only."),
         (name = "scim", description = "SCIM provisioning settings and the bearer token of the organization's identity provider."),
         (name = "scim-protocol", description = "SCIM 2.0 (RFC 7643 / 7644) for the organization's identity provider, with its SCIM token: members as Users, teams as Groups. Bodies and errors are `application/scim+json`."),
+        (name = "governance", description = "AI and spend governance: the LLM admission policy gateways check, metered usage, budgets and the spend posture."),
+        (name = "platform staff", description = "`/v1/admin`: every organization, for the platform's own staff (a trusted staff claim of `staff_read` or `staff_admin`); anyone else gets 404. Every look into an organization and every change is recorded in its audit log (actor `staff`) and in the platform audit log."),
         (name = "operations", description = "Probes for orchestrators."),
     )
 )]

@@ -5,14 +5,18 @@ use std::sync::Arc;
 use actix_web::web;
 use domain::apikey::ApiKeyService;
 use domain::audit::AuditService;
+use domain::dashboard::DashboardService;
 use domain::invite::{InviteService, InviteSettings};
 use domain::join::JoinService;
+use domain::llm::LlmService;
 use domain::member::MemberService;
 use domain::notification::NotificationService;
 use domain::org::OrgService;
+use domain::platform::PlatformService;
 use domain::policy::{MfaService, Plan, PolicyService};
 use domain::role::RoleService;
 use domain::scim::{ScimProvisioning, ScimService};
+use domain::spend::SpendService;
 use domain::sso::{SecretBox, SsoService};
 use domain::team::TeamService;
 use domain::time::{Clock, SystemClock};
@@ -42,6 +46,11 @@ pub struct Services {
     pub directory: ScimProvisioning<PgStore>,
     pub domains: DomainService<PgStore>,
     pub joins: JoinService<PgStore>,
+    /// Platform staff's `/v1/admin`.
+    pub platform: PlatformService<PgStore>,
+    pub llm: LlmService<PgStore>,
+    pub spend: SpendService<PgStore>,
+    pub dashboard: DashboardService<PgStore>,
     pub store: PgStore,
 }
 
@@ -73,6 +82,10 @@ impl Services {
             notifications: NotificationService::new(store.clone(), clock.clone()),
             domains: DomainService::new(store.clone(), clock.clone(), resolver),
             joins: JoinService::new(store.clone(), clock.clone()),
+            platform: PlatformService::new(store.clone(), clock.clone()),
+            llm: LlmService::new(store.clone(), clock.clone()),
+            spend: SpendService::new(store.clone(), clock.clone()),
+            dashboard: DashboardService::new(store.clone(), clock.clone()),
             audit: AuditService::new(store.clone(), clock),
             store,
         }

@@ -214,7 +214,7 @@ mod tests {
             auth_methods: Vec::new(),
             auth_time: None,
             sign_in_method: None,
-            staff: false,
+            staff: None,
         };
         record_principal(&req, &Principal::User(identity));
         HttpResponse::Ok().finish()

@@ -19,8 +19,9 @@ pub struct Identity {
     pub auth_time: Option<DateTime<Utc>>,
     /// How the person signed in: the provider's sign-in-method claim, else `amr`.
     pub sign_in_method: Option<SignInMethod>,
-    /// The platform-staff claim was set.
-    pub staff: bool,
+    /// The platform-staff role the token's (trusted) staff claim gives; `None` for everyone
+    /// else.
+    pub staff: Option<crate::platform::StaffRole>,
 }
 
 impl Identity {
@@ -53,6 +54,9 @@ pub struct RequestMeta {
     pub request_id: String,
     pub client_ip: Option<IpAddr>,
     pub user_agent: Option<String>,
+    /// The route pattern and method, e.g. `GET /v1/orgs/{org}/members`: what platform staff
+    /// looked at, for the record of their access.
+    pub route: Option<String>,
 }
 
 /// An organization API key as presented: its keyed hash, computed by the adapter that
@@ -120,7 +124,7 @@ mod tests {
             auth_methods: methods.iter().map(|m| (*m).to_owned()).collect(),
             auth_time: None,
             sign_in_method: None,
-            staff: false,
+            staff: None,
         }
     }
 

@@ -110,6 +110,10 @@ public_id!(
     /// A person's request to join an organization by their email's domain.
     JoinRequestId, "jrq", "join request"
 );
+public_id!(
+    /// One metered usage event.
+    UsageEventId, "use", "usage event"
+);
 
 #[cfg(test)]
 mod tests {

@@ -2,16 +2,20 @@
 
 use crate::apikey::ApiKeyRepository;
 use crate::audit::{AuditLog, AuditSink};
+use crate::dashboard::DashboardRepository;
 use crate::error::StoreError;
 use crate::invite::InviteRepository;
 use crate::join::JoinRequestRepository;
+use crate::llm::LlmPolicyRepository;
 use crate::mail::Outbox;
 use crate::member::MemberRepository;
 use crate::notification::NotificationRepository;
 use crate::org::OrgRepository;
+use crate::platform::PlatformRepository;
 use crate::policy::{MfaRepository, PolicyRepository};
 use crate::role::RoleRepository;
 use crate::scim::{DirectoryRepository, ScimRepository};
+use crate::spend::SpendRepository;
 use crate::sso::SsoRepository;
 use crate::team::TeamRepository;
 use crate::user::UserRepository;
@@ -37,6 +41,10 @@ pub trait Tx:
     + DirectoryRepository
     + DomainRepository
     + JoinRequestRepository
+    + PlatformRepository
+    + LlmPolicyRepository
+    + SpendRepository
+    + DashboardRepository
 {
 }
 
@@ -59,6 +67,10 @@ impl<T> Tx for T where
         + DirectoryRepository
         + DomainRepository
         + JoinRequestRepository
+        + PlatformRepository
+        + LlmPolicyRepository
+        + SpendRepository
+        + DashboardRepository
 {
 }
 

@@ -2,6 +2,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod governance;
+mod platform;
 mod scim;
 
 use std::collections::BTreeMap;
@@ -56,6 +58,13 @@ pub struct State {
     pub mfa_reminded: BTreeMap<MemberId, DateTime<Utc>>,
     pub domains: BTreeMap<crate::ids::DomainId, crate::verified_domain::OrgDomain>,
     pub join_requests: BTreeMap<crate::ids::JoinRequestId, crate::join::JoinRequest>,
+    /// The platform audit log, oldest first.
+    pub platform_audit: Vec<crate::platform::PlatformAuditEvent>,
+    pub llm_policies: BTreeMap<OrgId, Versioned<crate::llm::LlmPolicy>>,
+    pub spend_limits: BTreeMap<OrgId, Versioned<crate::spend::SpendLimits>>,
+    pub usage: Vec<crate::spend::UsageEvent>,
+    /// (org, window kind, window start, level) announced
+    pub spend_alerts: std::collections::BTreeSet<(OrgId, &'static str, chrono::NaiveDate, crate::spend::Posture)>,
 }
 
 /// A store whose transactions work on a copy of the state, kept only on success.
@@ -82,7 +91,7 @@ impl InMemoryStore {
     /// Moves an organization to another plan, as platform staff would.
     pub fn set_plan(&self, org: &crate::org::OrgRef, plan: crate::policy::Plan) {
         let crate::org::OrgRef::Id(id) = org else { panic!("an organization id") };
-        self.0.lock().unwrap().orgs.get_mut(id).unwrap().0.plan = plan;
+        self.0.lock().unwrap().orgs.get_mut(id).unwrap().0.entitlements = crate::policy::Entitlements::of(plan);
     }
 }
 
@@ -871,7 +880,7 @@ pub fn identity(subject: &str, email: &str) -> Identity {
         auth_methods: vec!["pwd".to_owned()],
         auth_time: None,
         sign_in_method: Some(crate::policy::SignInMethod::Password),
-        staff: false,
+        staff: None,
     }
 }
 

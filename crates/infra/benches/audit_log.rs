@@ -49,7 +49,7 @@ fn main() {
         auth_methods: vec![],
         auth_time: None,
         sign_in_method: None,
-        staff: false,
+        staff: None,
     };
     let caller = Caller::user(identity, RequestMeta::default());
     let org_ref = OrgRef::Id(domain::ids::OrgId::from_uuid(org));

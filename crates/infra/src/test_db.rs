@@ -296,6 +296,7 @@ pub fn synthetic_audit_records(org: uuid::Uuid, count: usize) -> Vec<domain::aud
         request_id: "seed".into(),
         client_ip: "10.0.0.1".parse().ok(),
         user_agent: Some("seed/1".into()),
+        route: None,
     };
     let start = chrono::Utc::now() - chrono::Duration::days(30);
     (0..count)

@@ -25,7 +25,7 @@ fn owner() -> Caller {
         auth_methods: vec!["pwd".into()],
         auth_time: None,
         sign_in_method: None,
-        staff: false,
+        staff: None,
     };
     Caller::user(identity, RequestMeta::default())
 }

@@ -31,7 +31,8 @@ pub fn request_meta(req: &HttpRequest, trust_forwarded_for: bool) -> RequestMeta
         .get(header::USER_AGENT)
         .and_then(|v| v.to_str().ok())
         .map(|ua| ua.chars().take(MAX_USER_AGENT_CHARS).collect());
-    RequestMeta { request_id, client_ip, user_agent }
+    let route = req.match_pattern().map(|pattern| format!("{} {pattern}", req.method()));
+    RequestMeta { request_id, client_ip, user_agent, route }
 }
 
 /// The address the trusted proxy saw: the *last* `X-Forwarded-For` entry, which that proxy
@@ -56,7 +57,7 @@ fn bearer_token(req: &HttpRequest) -> Result<&str, ApiError> {
     }
 }
 
-fn authenticate(req: &HttpRequest) -> Result<Authenticated, ApiError> {
+pub(crate) fn authenticate(req: &HttpRequest) -> Result<Authenticated, ApiError> {
     let state = req.app_data::<web::Data<AppState>>().ok_or_else(|| ApiError::internal("application state missing"))?;
     let token = bearer_token(req)?;
     let principal = if ApiKeyToken::is_claimed_by(token) {

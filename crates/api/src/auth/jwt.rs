@@ -1,6 +1,7 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
+use domain::platform::StaffRole;
 use domain::policy::SignInMethod;
 use domain::Identity;
 use jsonwebtoken::jwk::{AlgorithmParameters, JwkSet};
@@ -162,8 +163,7 @@ impl JwtVerifier {
         {
             return Err(TokenError::BadSubject);
         }
-        let staff =
-            self.staff_claim.as_ref().is_some_and(|claim| matches!(claims.other.get(claim), Some(Value::Bool(true))));
+        let staff = self.staff_claim.as_ref().and_then(|claim| staff_role(claims.other.get(claim)?));
         let named =
             self.sign_in_method_claim.as_ref().and_then(|claim| claims.other.get(claim)).and_then(Value::as_str);
         let sign_in_method = SignInMethod::from_claims(named, &claims.amr);
@@ -183,6 +183,18 @@ impl JwtVerifier {
     }
 }
 
+/// The staff role a staff claim's value gives: `"staff_read"` or `"staff_admin"`, or an
+/// array of them (the highest counts); `true` means `staff_read`, as it did before staff
+/// had roles. Anything else gives none.
+fn staff_role(value: &Value) -> Option<StaffRole> {
+    match value {
+        Value::Bool(true) => Some(StaffRole::Read),
+        Value::String(name) => StaffRole::parse(name),
+        Value::Array(names) => names.iter().filter_map(Value::as_str).filter_map(StaffRole::parse).max(),
+        _ => None,
+    }
+}
+
 /// What a development token says about its bearer.
 #[derive(Debug, Clone)]
 pub struct DevToken {
@@ -190,7 +202,8 @@ pub struct DevToken {
     pub email: Option<String>,
     pub name: Option<String>,
     pub mfa: bool,
-    pub staff: bool,
+    /// The staff role the token's staff claim names.
+    pub staff: Option<StaffRole>,
     pub ttl: std::time::Duration,
 }
 
@@ -211,7 +224,7 @@ struct MintedClaims<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     aud: Option<&'a str>,
     #[serde(flatten)]
-    staff: HashMap<&'a str, bool>,
+    staff: HashMap<&'a str, &'static str>,
 }
 
 /// Signs an HS256 token with the configured secret, for development and tests.
@@ -225,8 +238,8 @@ pub fn mint_dev_token(config: &JwtConfig, token: &DevToken) -> Result<String, Co
     let now = Utc::now().timestamp();
     let ttl = i64::try_from(token.ttl.as_secs()).unwrap_or(i64::MAX / 2);
     let mut staff = HashMap::new();
-    if token.staff {
-        staff.insert(config.staff_claim.as_str(), true);
+    if let Some(role) = token.staff {
+        staff.insert(config.staff_claim.as_str(), role.as_str());
     }
     let claims = MintedClaims {
         sub: &token.subject,
@@ -278,7 +291,7 @@ mod tests {
             email: Some("u1@example.com".into()),
             name: None,
             mfa: true,
-            staff: true,
+            staff: Some(StaffRole::Admin),
             ttl: Duration::from_secs(ttl_secs),
         }
     }
@@ -291,7 +304,8 @@ mod tests {
         let token = mint_dev_token(&config, &dev(60)).unwrap();
         let identity = JwtVerifier::from_config(&config).unwrap().verify(&token).unwrap();
         assert_eq!(identity.subject, "u1");
-        assert!(identity.email_verified && identity.staff && identity.used_mfa());
+        assert!(identity.email_verified && identity.used_mfa());
+        assert_eq!(identity.staff, Some(StaffRole::Admin));
     }
 
     #[test]
@@ -344,13 +358,31 @@ mod tests {
         let token = mint_dev_token(&unbound, &dev(60)).unwrap();
         let identity = JwtVerifier::from_config(&unbound).unwrap().verify(&token).unwrap();
         assert_eq!(identity.subject, "u1");
-        assert!(!identity.staff, "another application's token must not make its bearer staff");
+        assert_eq!(identity.staff, None, "another application's token must not make its bearer staff");
         for (issuer, audience) in [(Some("https://idp.test"), None), (None, Some("orgd"))] {
             let mut partly = unbound.clone();
             partly.issuer = issuer.map(Into::into);
             partly.audience = audience.map(Into::into);
             let token = mint_dev_token(&partly, &dev(60)).unwrap();
-            assert!(!JwtVerifier::from_config(&partly).unwrap().verify(&token).unwrap().staff);
+            assert_eq!(JwtVerifier::from_config(&partly).unwrap().verify(&token).unwrap().staff, None);
+        }
+    }
+
+    #[test]
+    fn the_staff_claim_names_a_role_and_true_still_means_staff_read() {
+        let cases = [
+            (serde_json::json!(true), Some(StaffRole::Read)),
+            (serde_json::json!("staff_read"), Some(StaffRole::Read)),
+            (serde_json::json!("staff_admin"), Some(StaffRole::Admin)),
+            (serde_json::json!(["staff_read", "staff_admin"]), Some(StaffRole::Admin)),
+            (serde_json::json!(["staff_read", "owner"]), Some(StaffRole::Read)),
+            (serde_json::json!(false), None),
+            (serde_json::json!("admin"), None),
+            (serde_json::json!(1), None),
+            (serde_json::json!([]), None),
+        ];
+        for (value, expected) in cases {
+            assert_eq!(staff_role(&value), expected, "{value}");
         }
     }
 

@@ -4,4 +4,5 @@ mod caller;
 mod jwt;
 
 pub use caller::{request_meta, Authenticated};
+pub(crate) use caller::authenticate;
 pub use jwt::{mint_dev_token, DevToken, JwtVerifier, TokenError};

@@ -1,12 +1,15 @@
 //! HTTP routes, one module per capability, registered with their OpenAPI documentation.
 
+pub mod admin;
 pub mod api_keys;
 pub mod audit;
 pub mod common;
+pub mod dashboard;
 pub mod domains;
 pub mod health;
 pub mod invites;
 pub mod join_requests;
+pub mod llm;
 pub mod members;
 pub mod mfa;
 pub mod notifications;
@@ -16,6 +19,7 @@ pub mod policies;
 pub mod roles;
 pub mod scim;
 pub mod scim_v2;
+pub mod spend;
 pub mod sso;
 pub mod teams;
 
@@ -38,4 +42,8 @@ pub fn v1(cfg: &mut ServiceConfig) {
     mfa::routes(cfg);
     notifications::routes(cfg);
     invites::routes(cfg);
+    admin::routes(cfg);
+    llm::routes(cfg);
+    spend::routes(cfg);
+    dashboard::routes(cfg);
 }

@@ -199,7 +199,7 @@ fn slug_set() -> Object {
 }
 
 impl UpdateOrgRequest {
-    fn into_input(self) -> Result<UpdateOrg, ApiError> {
+    pub(crate) fn into_input(self) -> Result<UpdateOrg, ApiError> {
         if let Some(Some(address)) = &self.address {
             address.validate().map_err(|e| {
                 let mut nested = validator::ValidationErrors::new();

@@ -6,6 +6,8 @@ mod api_key;
 mod gate;
 mod staff;
 
+pub(crate) use staff::record_access;
+
 use chrono::{DateTime, Utc};
 
 pub use gate::BREAK_GLASS_WINDOW;
@@ -224,11 +226,16 @@ where
         let linked = crate::user::link_provisioned(tx, &user, &caller.meta, now)?;
         membership = linked.into_iter().find(|m| m.org_id == org.id);
     }
-    let grant = match &membership {
+    let (grant, actor) = match &membership {
         Some(m) if m.is_suspended() => return Err(AccessError::MembershipSuspended.into()),
-        Some(m) => member_grant(tx, org.id, &m.role)?,
-        None if identity.staff => staff::grant(),
+        Some(m) => (member_grant(tx, org.id, &m.role)?, Actor::User(user.id)),
+        // Staff read, whatever their staff role: changes go through `/v1/admin`. Every look
+        // is recorded in the organization's own log, in the transaction that reads.
+        None if identity.staff.is_some() => {
+            staff::record_access(tx, user.id, org.id, &caller.meta, now)?;
+            (staff::grant(), Actor::Staff(user.id))
+        }
         None => return Err(not_found().into()),
     };
-    Ok(OrgScope { actor: Actor::User(user.id), user: Some(user), org, grant, membership, policies, break_glass: None })
+    Ok(OrgScope { actor, user: Some(user), org, grant, membership, policies, break_glass: None })
 }

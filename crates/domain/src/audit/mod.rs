@@ -65,6 +65,15 @@ pub enum AuditAction {
     ScimUserReactivated,
     ScimUserDeleted,
     ScimGroupRolesUpdated,
+    LlmPolicyUpdated,
+    SpendLimitsUpdated,
+    SpendPostureChanged,
+    /// Platform staff read the organization's data (through its routes or `/v1/admin`).
+    StaffAccessed,
+    /// Platform staff undid the organization's soft delete.
+    OrgRestored,
+    /// Platform staff changed the organization's plan or entitlement overrides.
+    OrgPlanChanged,
 }
 
 impl AuditAction {
@@ -116,6 +125,12 @@ impl AuditAction {
             AuditAction::ScimUserReactivated => "scim.user_reactivated",
             AuditAction::ScimUserDeleted => "scim.user_deleted",
             AuditAction::ScimGroupRolesUpdated => "scim.group_roles_updated",
+            AuditAction::StaffAccessed => "staff.accessed",
+            AuditAction::OrgRestored => "org.restored",
+            AuditAction::OrgPlanChanged => "org.plan_changed",
+            AuditAction::LlmPolicyUpdated => "llm.policy_updated",
+            AuditAction::SpendLimitsUpdated => "spend.limits_updated",
+            AuditAction::SpendPostureChanged => "spend.posture_changed",
         }
     }
 }
@@ -129,6 +144,9 @@ pub enum Actor {
     System,
     /// The organization's identity provider, through its SCIM token.
     Scim,
+    /// A person acting as platform staff (the operator's support or administration), not
+    /// as a member.
+    Staff(UserId),
 }
 
 impl Actor {
@@ -138,6 +156,7 @@ impl Actor {
             Actor::ApiKey(_) => "api_key",
             Actor::System => "system",
             Actor::Scim => "scim",
+            Actor::Staff(_) => "staff",
         }
     }
 
@@ -147,6 +166,7 @@ impl Actor {
             Actor::ApiKey(id) => id.to_string(),
             Actor::System => "orgd".to_owned(),
             Actor::Scim => "scim".to_owned(),
+            Actor::Staff(id) => id.to_string(),
         }
     }
 }

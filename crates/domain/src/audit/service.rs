@@ -197,7 +197,7 @@ impl<S: Store> AuditService<S> {
         self.store.transaction(|tx| {
             let scope = enter_org::<AuditError>(tx, caller, org, now, Lock::None)?;
             scope.grant.authorize(Permission::AuditRead)?;
-            scope.org.plan.require(Feature::AuditExport)?;
+            scope.org.entitlements.require(Feature::AuditExport)?;
             let span = tx.audit_seq_span(scope.org.id, filter.since, filter.until)?;
             Ok(ExportPlan { org: OrgRef::Id(scope.org.id), span })
         })

@@ -43,6 +43,18 @@ impl OutgoingEmail {
     }
 }
 
+/// Queues `content` to every owner of the organization whose address is verified.
+pub fn email_owners(tx: &mut dyn crate::store::Tx, org: OrgId, content: &EmailContent) -> Result<(), StoreError> {
+    let owners = tx.member_access_facts(org, Some(&crate::authz::RoleKey::owner()), None, i64::MAX)?;
+    let emails: Vec<OutgoingEmail> = owners
+        .iter()
+        .filter(|owner| owner.email_verified)
+        .filter_map(|owner| owner.email.as_deref().and_then(|e| Email::parse(e).ok()))
+        .map(|to| OutgoingEmail::new(Some(org), to, content.clone()))
+        .collect();
+    tx.enqueue_emails(&emails)
+}
+
 /// The port emails are queued through.
 pub trait Outbox {
     fn enqueue_email(&mut self, email: &OutgoingEmail) -> Result<(), StoreError>;

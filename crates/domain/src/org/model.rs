@@ -19,8 +19,9 @@ pub struct Organization {
     pub address: Option<PostalAddress>,
     /// Bumped by every change; the resource's ETag.
     pub version: i64,
-    /// The features the organization may configure; set by platform staff.
-    pub plan: crate::policy::Plan,
+    /// The features the organization may configure: its plan and per-organization
+    /// overrides, set by platform staff. Feature gates ask `entitlements.require(…)`.
+    pub entitlements: crate::policy::Entitlements,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }

@@ -110,7 +110,7 @@ impl<S: Store> OrgService<S> {
                 timezone: profile.timezone,
                 address: profile.address,
                 version: 1,
-                plan: self.default_plan,
+                entitlements: crate::policy::Entitlements::of(self.default_plan),
                 created_at: now,
                 updated_at: now,
             };
@@ -201,97 +201,15 @@ impl<S: Store> OrgService<S> {
         input: UpdateOrg,
         if_match: Option<i64>,
     ) -> Result<OrgView, OrgError> {
-        let mut invalid = Invalid::default();
-        let name = Self::parse_required(&mut invalid, "name", input.name, OrgName::parse);
-        let slug = Self::parse_required(&mut invalid, "slug", input.slug, Slug::parse);
-        let domain = Self::parse_patch(&mut invalid, "domain", input.domain, DomainName::parse);
-        let logo_url = Self::parse_patch(&mut invalid, "logo_url", input.logo_url, LogoUrl::parse);
-        let timezone = Self::parse_patch(&mut invalid, "timezone", input.timezone, TimeZone::parse);
-        let address = match input.address {
-            Patch::Keep => Patch::Keep,
-            Patch::Clear => Patch::Clear,
-            Patch::Set(a) => parse_address(&mut invalid, Some(a)).map_or(Patch::Keep, Patch::Set),
-        };
-        invalid.into_result()?;
+        let changes = parse_update(input)?;
         let now = self.clock.now();
 
         self.store.transaction(|tx| {
             let scope = enter_org::<OrgError>(tx, caller, org, now, Lock::Org)?;
             scope.grant.authorize(Permission::OrgUpdate)?;
-            let before = scope.org;
-            if let Some(expected) = if_match.filter(|v| *v != before.version) {
-                return Err(OrgError::VersionMismatch { expected, current: before.version });
-            }
-            let mut after = before.clone();
-            if let Some(name) = name {
-                after.name = name;
-            }
-            if let Some(slug) = slug {
-                after.slug = slug;
-            }
-            Self::apply(&mut after.domain, domain);
-            Self::apply(&mut after.logo_url, logo_url);
-            Self::apply(&mut after.timezone, timezone);
-            Self::apply(&mut after.address, address);
-            if after == before {
-                return Ok(OrgView { org: before, grant: scope.grant });
-            }
-            after.version += 1;
-            after.updated_at = now;
-            tx.update_org(&after)?;
-            let mut changes = Changes::new();
-            for ((field, old), (_, new)) in audit_view(&before).into_iter().zip(audit_view(&after)) {
-                changes.diff(field, &old, &new);
-            }
-            let record = AuditRecord::new(
-                after.id,
-                &scope.actor,
-                AuditAction::OrgUpdated,
-                Target::new("organization", after.id),
-                &caller.meta,
-                now,
-            )
-            .with_changes(changes);
-            tx.append_audit(&record)?;
-            Ok(OrgView { org: after, grant: scope.grant })
+            let (org, _) = apply_update(tx, scope.org, changes, if_match, &scope.actor, &caller.meta, now)?;
+            Ok(OrgView { org, grant: scope.grant })
         })
-    }
-
-    fn parse_required<T>(
-        invalid: &mut Invalid,
-        field: &str,
-        patch: Patch<String>,
-        parse: fn(&str) -> Result<T, ValueError>,
-    ) -> Option<T> {
-        match patch {
-            Patch::Keep => None,
-            Patch::Clear => {
-                invalid.0.push(crate::FieldError::new(field, "required", format!("`{field}` cannot be cleared")));
-                None
-            }
-            Patch::Set(v) => invalid.check(field, parse(&v)),
-        }
-    }
-
-    fn parse_patch<T>(
-        invalid: &mut Invalid,
-        field: &str,
-        patch: Patch<String>,
-        parse: fn(&str) -> Result<T, ValueError>,
-    ) -> Patch<T> {
-        match patch {
-            Patch::Keep => Patch::Keep,
-            Patch::Clear => Patch::Clear,
-            Patch::Set(v) => invalid.check(field, parse(&v)).map_or(Patch::Keep, Patch::Set),
-        }
-    }
-
-    fn apply<T>(field: &mut Option<T>, patch: Patch<T>) {
-        match patch {
-            Patch::Keep => {}
-            Patch::Clear => *field = None,
-            Patch::Set(v) => *field = Some(v),
-        }
     }
 
     /// Soft-deletes the organization: it disappears from every read, its name and slug are
@@ -304,26 +222,139 @@ impl<S: Store> OrgService<S> {
             if !scope.grant.is_owner() {
                 return Err(AccessError::NotAllowed("only an owner can delete the organization").into());
             }
-            tx.soft_delete_org(scope.org.id, now)?;
-            // A deleted organization keeps no domain from the organization that owns it next.
-            let released = tx.delete_domains_of_org(scope.org.id)?;
-            let record = AuditRecord::new(
-                scope.org.id,
-                &scope.actor,
-                AuditAction::OrgDeleted,
-                Target::new("organization", scope.org.id),
-                &caller.meta,
-                now,
-            );
-            let record = if released.is_empty() {
-                record
-            } else {
-                let mut changes = crate::audit::Changes::new();
-                changes.set("released_domains", released.iter().map(|d| d.as_str()).collect::<Vec<_>>());
-                record.with_changes(changes)
-            };
-            tx.append_audit(&record)?;
+            soft_delete(tx, scope.org.id, &scope.actor, &caller.meta, now)?;
             Ok(())
         })
+    }
+}
+
+/// A partial update, validated: what [`apply_update`] writes.
+pub(crate) struct OrgChanges {
+    name: Option<OrgName>,
+    slug: Option<Slug>,
+    domain: Patch<DomainName>,
+    logo_url: Patch<LogoUrl>,
+    timezone: Patch<TimeZone>,
+    address: Patch<PostalAddress>,
+}
+
+/// Validates a partial update, reporting every bad field at once.
+pub(crate) fn parse_update(input: UpdateOrg) -> Result<OrgChanges, Invalid> {
+    let mut invalid = Invalid::default();
+    let name = parse_required(&mut invalid, "name", input.name, OrgName::parse);
+    let slug = parse_required(&mut invalid, "slug", input.slug, Slug::parse);
+    let domain = parse_patch(&mut invalid, "domain", input.domain, DomainName::parse);
+    let logo_url = parse_patch(&mut invalid, "logo_url", input.logo_url, LogoUrl::parse);
+    let timezone = parse_patch(&mut invalid, "timezone", input.timezone, TimeZone::parse);
+    let address = match input.address {
+        Patch::Keep => Patch::Keep,
+        Patch::Clear => Patch::Clear,
+        Patch::Set(a) => parse_address(&mut invalid, Some(a)).map_or(Patch::Keep, Patch::Set),
+    };
+    invalid.into_result()?;
+    Ok(OrgChanges { name, slug, domain, logo_url, timezone, address })
+}
+
+/// Writes a validated update of `before` (read under the organization's lock) by `actor`,
+/// with its `org.updated` audit record; with `if_match`, refuses when the version moved
+/// on. Answers the organization as it now is, and the record (none when nothing changed).
+pub(crate) fn apply_update(
+    tx: &mut dyn Tx,
+    before: Organization,
+    changes: OrgChanges,
+    if_match: Option<i64>,
+    actor: &Actor,
+    meta: &crate::context::RequestMeta,
+    now: DateTime<Utc>,
+) -> Result<(Organization, Option<AuditRecord>), OrgError> {
+    if let Some(expected) = if_match.filter(|v| *v != before.version) {
+        return Err(OrgError::VersionMismatch { expected, current: before.version });
+    }
+    let mut after = before.clone();
+    if let Some(name) = changes.name {
+        after.name = name;
+    }
+    if let Some(slug) = changes.slug {
+        after.slug = slug;
+    }
+    apply(&mut after.domain, changes.domain);
+    apply(&mut after.logo_url, changes.logo_url);
+    apply(&mut after.timezone, changes.timezone);
+    apply(&mut after.address, changes.address);
+    if after == before {
+        return Ok((before, None));
+    }
+    after.version += 1;
+    after.updated_at = now;
+    tx.update_org(&after)?;
+    let mut diff = Changes::new();
+    for ((field, old), (_, new)) in audit_view(&before).into_iter().zip(audit_view(&after)) {
+        diff.diff(field, &old, &new);
+    }
+    let record =
+        AuditRecord::new(after.id, actor, AuditAction::OrgUpdated, Target::new("organization", after.id), meta, now)
+            .with_changes(diff);
+    tx.append_audit(&record)?;
+    Ok((after, Some(record)))
+}
+
+/// Soft-deletes the organization by `actor` (who was let do so), releasing its domains,
+/// with its `org.deleted` audit record, which it answers.
+pub(crate) fn soft_delete(
+    tx: &mut dyn Tx,
+    org: OrgId,
+    actor: &Actor,
+    meta: &crate::context::RequestMeta,
+    now: DateTime<Utc>,
+) -> Result<AuditRecord, OrgError> {
+    tx.soft_delete_org(org, now)?;
+    // A deleted organization keeps no domain from the organization that owns it next.
+    let released = tx.delete_domains_of_org(org)?;
+    let record = AuditRecord::new(org, actor, AuditAction::OrgDeleted, Target::new("organization", org), meta, now);
+    let record = if released.is_empty() {
+        record
+    } else {
+        let mut changes = crate::audit::Changes::new();
+        changes.set("released_domains", released.iter().map(|d| d.as_str()).collect::<Vec<_>>());
+        record.with_changes(changes)
+    };
+    tx.append_audit(&record)?;
+    Ok(record)
+}
+
+fn parse_required<T>(
+    invalid: &mut Invalid,
+    field: &str,
+    patch: Patch<String>,
+    parse: fn(&str) -> Result<T, ValueError>,
+) -> Option<T> {
+    match patch {
+        Patch::Keep => None,
+        Patch::Clear => {
+            invalid.0.push(crate::FieldError::new(field, "required", format!("`{field}` cannot be cleared")));
+            None
+        }
+        Patch::Set(v) => invalid.check(field, parse(&v)),
+    }
+}
+
+fn parse_patch<T>(
+    invalid: &mut Invalid,
+    field: &str,
+    patch: Patch<String>,
+    parse: fn(&str) -> Result<T, ValueError>,
+) -> Patch<T> {
+    match patch {
+        Patch::Keep => Patch::Keep,
+        Patch::Clear => Patch::Clear,
+        Patch::Set(v) => invalid.check(field, parse(&v)).map_or(Patch::Keep, Patch::Set),
+    }
+}
+
+fn apply<T>(field: &mut Option<T>, patch: Patch<T>) {
+    match patch {
+        Patch::Keep => {}
+        Patch::Clear => *field = None,
+        Patch::Set(v) => *field = Some(v),
     }
 }

@@ -156,6 +156,11 @@ impl TimeZone {
     pub fn as_str(&self) -> &'static str {
         self.0.name()
     }
+
+    /// The zone, for calendar arithmetic (budget windows).
+    pub fn zone(&self) -> chrono_tz::Tz {
+        self.0
+    }
 }
 
 /// A postal address. `country` is an ISO 3166-1 alpha-2 code.

@@ -20,7 +20,7 @@ pub use mfa::{
     render_mfa_reminder_email, MfaDashboard, MfaError, MfaMember, MfaReminderText, MfaReminders, MfaRepository,
     MfaService, MfaTotals, REMINDER_INTERVAL,
 };
-pub use plan::{Feature, Plan};
+pub use plan::{Entitlements, Feature, Plan};
 pub use repo::{KeyAccessFacts, MemberAccessFacts, PolicyRepository};
 pub(crate) use service::audit_break_glass;
 pub use service::{PolicyError, PolicyService, PolicyWrite, SecurityPolicyInput, WriteMode};

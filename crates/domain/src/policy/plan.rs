@@ -6,7 +6,7 @@ use crate::error::ValueError;
 
 /// A feature a plan may or may not include. Reading a feature's settings is never gated;
 /// writing them is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Feature {
     Sso,
     Scim,
@@ -35,6 +35,13 @@ impl Feature {
             Feature::AuditExport => "audit_export",
             Feature::LlmPolicy => "llm_policy",
         }
+    }
+
+    pub fn parse(value: &str) -> Result<Self, ValueError> {
+        Self::ALL.iter().copied().find(|f| f.as_str() == value).ok_or_else(|| {
+            let names: Vec<&str> = Self::ALL.iter().map(|f| f.as_str()).collect();
+            ValueError::new("unknown_feature", format!("one of {}", names.join(", ")))
+        })
     }
 }
 
@@ -74,13 +81,39 @@ impl Plan {
             Plan::Enterprise => true,
         }
     }
+}
 
-    /// Refuses writing the settings of a feature the plan does not include.
-    pub fn require(self, feature: Feature) -> Result<(), crate::AccessError> {
+/// What an organization may configure: its plan's features, with per-organization
+/// overrides set by platform staff granting a feature the plan lacks or withholding one it
+/// includes. Every feature gate asks this, never the plan alone.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Entitlements {
+    pub plan: Plan,
+    /// feature → granted (`true`) or withheld (`false`) whatever the plan says.
+    pub overrides: std::collections::BTreeMap<Feature, bool>,
+}
+
+impl Entitlements {
+    /// The plan's features, no overrides.
+    pub fn of(plan: Plan) -> Self {
+        Self { plan, overrides: Default::default() }
+    }
+
+    pub fn includes(&self, feature: Feature) -> bool {
+        self.overrides.get(&feature).copied().unwrap_or_else(|| self.plan.includes(feature))
+    }
+
+    /// Every feature the organization may configure, in catalogue order.
+    pub fn features(&self) -> Vec<Feature> {
+        Feature::ALL.iter().copied().filter(|f| self.includes(*f)).collect()
+    }
+
+    /// Refuses writing the settings of a feature the organization is not entitled to.
+    pub fn require(&self, feature: Feature) -> Result<(), crate::AccessError> {
         if self.includes(feature) {
             Ok(())
         } else {
-            Err(crate::AccessError::FeatureNotInPlan { feature: feature.as_str(), plan: self.as_str() })
+            Err(crate::AccessError::FeatureNotInPlan { feature: feature.as_str(), plan: self.plan.as_str() })
         }
     }
 }
@@ -104,10 +137,24 @@ mod tests {
                 assert!(Plan::Enterprise.includes(*feature));
             }
         }
-        assert!(Plan::Team.require(Feature::CustomRoles).is_ok());
+        assert!(Entitlements::of(Plan::Team).require(Feature::CustomRoles).is_ok());
         assert_eq!(
-            Plan::Team.require(Feature::Sso),
+            Entitlements::of(Plan::Team).require(Feature::Sso),
             Err(crate::AccessError::FeatureNotInPlan { feature: "sso", plan: "team" })
         );
+    }
+
+    #[test]
+    fn overrides_grant_and_withhold_whatever_the_plan() {
+        let mut entitlements = Entitlements::of(Plan::Free);
+        entitlements.overrides.insert(Feature::Sso, true);
+        assert!(entitlements.require(Feature::Sso).is_ok());
+        assert!(entitlements.require(Feature::Scim).is_err());
+        let mut enterprise = Entitlements::of(Plan::Enterprise);
+        enterprise.overrides.insert(Feature::Scim, false);
+        assert!(!enterprise.includes(Feature::Scim) && enterprise.includes(Feature::Sso));
+        assert_eq!(entitlements.features(), vec![Feature::Sso]);
+        assert_eq!(Feature::parse("audit_export"), Ok(Feature::AuditExport));
+        assert!(Feature::parse("teleport").is_err());
     }
 }

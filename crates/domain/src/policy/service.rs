@@ -196,7 +196,7 @@ impl<S: Store> PolicyService<S> {
             let scope = enter_org_to_administer_policies::<PolicyError>(tx, caller, org, now, Lock::Org)?;
             scope.grant.authorize(Permission::SecurityUpdate)?;
             if let Some(feature) = (kind.feature)(&policy) {
-                scope.org.plan.require(feature)?;
+                scope.org.entitlements.require(feature)?;
             }
             let mut proposed = scope.policies.clone();
             let current = (kind.slot)(&mut proposed).clone();

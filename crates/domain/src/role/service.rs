@@ -72,7 +72,7 @@ impl<S: Store> RoleService<S> {
         self.store.transaction(|tx| {
             let scope = enter_org::<RoleError>(tx, caller, org, now, Lock::Org)?;
             scope.grant.authorize(Permission::RolesCreate)?;
-            scope.org.plan.require(Feature::CustomRoles)?;
+            scope.org.entitlements.require(Feature::CustomRoles)?;
             scope.grant.may_grant(permissions)?;
             // Replacing a system role changes the rights of everyone holding it: only someone
             // holding all of that role's permissions may redefine it.
@@ -129,7 +129,7 @@ impl<S: Store> RoleService<S> {
         self.store.transaction(|tx| {
             let scope = enter_org::<RoleError>(tx, caller, org, now, Lock::Org)?;
             scope.grant.authorize(Permission::RolesUpdate)?;
-            scope.org.plan.require(Feature::CustomRoles)?;
+            scope.org.entitlements.require(Feature::CustomRoles)?;
             let before = Self::find(tx, &scope, id)?;
             scope.grant.may_grant(before.permissions)?;
             let mut after = before.clone();

@@ -131,7 +131,7 @@ impl<S: Store> ScimService<S> {
             scope.grant.authorize(Permission::ScimWrite)?;
             // Switching provisioning off (and killing its token) stays possible on any plan.
             if enabled {
-                scope.org.plan.require(Feature::Scim)?;
+                scope.org.entitlements.require(Feature::Scim)?;
             }
             let current = tx.find_scim_config(scope.org.id)?.unwrap_or_default();
             if let Some(expected) = if_match.filter(|v| *v != current.version) {

@@ -96,7 +96,7 @@ impl<S: Store> SsoService<S> {
             scope.grant.authorize(Permission::SsoWrite)?;
             // Switching SSO off stays possible on any plan.
             if proposed.enabled {
-                scope.org.plan.require(Feature::Sso)?;
+                scope.org.entitlements.require(Feature::Sso)?;
             }
             let current = tx.find_sso_config(scope.org.id)?.unwrap_or_default();
             if let Some(expected) = mode.if_match.filter(|v| *v != current.version) {

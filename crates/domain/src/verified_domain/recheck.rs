@@ -9,13 +9,11 @@ use super::dns::TxtResolver;
 use super::model::{OrgDomain, CLAIM_TTL, CONFIRM_ABSENCE_AFTER, RECHECK_EVERY};
 use super::service::audit;
 use crate::audit::{Actor, AuditAction, Changes};
-use crate::authz::RoleKey;
 use crate::context::RequestMeta;
 use crate::error::StoreError;
-use crate::mail::{html_page, one_line, EmailContent, OutgoingEmail};
+use crate::mail::{html_page, one_line, EmailContent};
 use crate::store::{Store, Tx};
 use crate::time::Clock;
-use crate::user::Email;
 
 /// After a lookup that could not tell, the domain is looked at again this much later
 /// rather than at the next round, so a broken resolver is not hammered.
@@ -157,15 +155,7 @@ enum Applied {
 /// Tells every owner with a verified address that the domain is no longer verified.
 fn email_owners(tx: &mut dyn Tx, domain: &OrgDomain) -> Result<(), StoreError> {
     let Some(org) = tx.find_org(domain.org_id)? else { return Ok(()) };
-    let owners = tx.member_access_facts(domain.org_id, Some(&RoleKey::owner()), None, i64::MAX)?;
-    let content = render_lost_email(org.name.as_str(), domain);
-    let emails: Vec<OutgoingEmail> = owners
-        .iter()
-        .filter(|owner| owner.email_verified)
-        .filter_map(|owner| owner.email.as_deref().and_then(|e| Email::parse(e).ok()))
-        .map(|to| OutgoingEmail::new(Some(domain.org_id), to, content.clone()))
-        .collect();
-    tx.enqueue_emails(&emails)
+    crate::mail::email_owners(tx, domain.org_id, &render_lost_email(org.name.as_str(), domain))
 }
 
 fn render_lost_email(org_name: &str, domain: &OrgDomain) -> EmailContent {

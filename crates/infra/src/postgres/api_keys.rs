@@ -44,7 +44,7 @@ struct NewApiKeyRow<'a> {
     expires_at: Option<DateTime<Utc>>,
 }
 
-fn actor(kind: &str, id: &str) -> Result<Actor, StoreError> {
+pub(super) fn actor(kind: &str, id: &str) -> Result<Actor, StoreError> {
     let bad = || corrupt("api_keys", format!("creator {kind}:{id}"));
     match kind {
         "user" => id.parse().map(Actor::User).map_err(|_| bad()),

@@ -2,20 +2,24 @@
 
 mod api_keys;
 pub mod audit;
+mod dashboard;
 mod directory;
 mod domains;
 mod errors;
 mod invites;
 mod join_requests;
+mod llm;
 mod members;
 mod mfa;
 mod notifications;
 mod orgs;
 pub mod outbox;
+mod platform;
 mod policies;
 mod roles;
 pub mod schema;
 mod scim;
+mod spend;
 mod sso;
 mod store;
 mod teams;

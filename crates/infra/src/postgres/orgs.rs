@@ -5,7 +5,7 @@ use domain::org::{
     DomainName, LogoUrl, OrgName, OrgRepository, OrgWriteError, Organization, PostalAddress, PostalAddressInput, Slug,
     TimeZone,
 };
-use domain::policy::Plan;
+use domain::policy::{Entitlements, Feature, Plan};
 use domain::StoreError;
 use serde_json::{json, Value};
 use uuid::Uuid;
@@ -26,6 +26,7 @@ pub(super) struct OrgRow {
     address: Option<Value>,
     version: i64,
     plan: String,
+    feature_overrides: Value,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
 }
@@ -46,11 +47,29 @@ impl From<&Organization> for OrgRow {
                 })
             }),
             version: org.version,
-            plan: org.plan.as_str().to_owned(),
+            plan: org.entitlements.plan.as_str().to_owned(),
+            feature_overrides: overrides_to_json(&org.entitlements),
             created_at: org.created_at,
             updated_at: org.updated_at,
         }
     }
+}
+
+/// Entitlement overrides as stored: `{"sso": true, "scim": false}`.
+pub(super) fn overrides_to_json(entitlements: &Entitlements) -> Value {
+    Value::Object(entitlements.overrides.iter().map(|(f, on)| (f.as_str().to_owned(), Value::Bool(*on))).collect())
+}
+
+pub(super) fn overrides_from_json(value: &Value) -> Result<std::collections::BTreeMap<Feature, bool>, StoreError> {
+    let bad = |detail: &str| corrupt("organizations", format!("feature_overrides: {detail}"));
+    let object = value.as_object().ok_or_else(|| bad("not an object"))?;
+    object
+        .iter()
+        .map(|(name, on)| {
+            let feature = Feature::parse(name).map_err(|e| bad(&e.message))?;
+            Ok((feature, on.as_bool().ok_or_else(|| bad("not a boolean"))?))
+        })
+        .collect()
 }
 
 fn address_from_json(value: &Value) -> Result<PostalAddress, StoreError> {
@@ -80,7 +99,10 @@ impl TryFrom<OrgRow> for Organization {
             timezone: row.timezone.as_deref().map(TimeZone::parse).transpose().map_err(bad)?,
             address: row.address.as_ref().map(address_from_json).transpose()?,
             version: row.version,
-            plan: Plan::parse(&row.plan).map_err(bad)?,
+            entitlements: Entitlements {
+                plan: Plan::parse(&row.plan).map_err(bad)?,
+                overrides: overrides_from_json(&row.feature_overrides)?,
+            },
             created_at: row.created_at,
             updated_at: row.updated_at,
         })

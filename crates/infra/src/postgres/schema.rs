@@ -94,6 +94,19 @@ diesel::table! {
 }
 
 diesel::table! {
+    llm_policies (org_id) {
+        org_id -> Uuid,
+        providers -> Array<Nullable<Text>>,
+        models -> Jsonb,
+        default_model -> Nullable<Text>,
+        self_hosted_only -> Bool,
+        regions -> Array<Nullable<Text>>,
+        version -> Int8,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     memberships (id) {
         id -> Uuid,
         org_id -> Uuid,
@@ -139,6 +152,16 @@ diesel::table! {
 }
 
 diesel::table! {
+    org_member_stats (org_id, role) {
+        org_id -> Uuid,
+        role -> Text,
+        members -> Int8,
+        suspended -> Int8,
+        mfa_enrolled -> Int8,
+    }
+}
+
+diesel::table! {
     org_policies (org_id) {
         org_id -> Uuid,
         mfa_enforced -> Bool,
@@ -170,6 +193,7 @@ diesel::table! {
         updated_at -> Timestamptz,
         deleted_at -> Nullable<Timestamptz>,
         plan -> Text,
+        feature_overrides -> Jsonb,
     }
 }
 
@@ -187,6 +211,24 @@ diesel::table! {
         last_error -> Nullable<Text>,
         created_at -> Timestamptz,
         sent_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    platform_audit_events (seq) {
+        seq -> Int8,
+        id -> Uuid,
+        actor_type -> Text,
+        actor_id -> Text,
+        action -> Text,
+        org_id -> Nullable<Uuid>,
+        target_type -> Text,
+        target_id -> Text,
+        changes -> Jsonb,
+        request_id -> Nullable<Text>,
+        client_ip -> Nullable<Inet>,
+        user_agent -> Nullable<Text>,
+        occurred_at -> Timestamptz,
     }
 }
 
@@ -238,6 +280,38 @@ diesel::table! {
 }
 
 diesel::table! {
+    spend_alerts (org_id, budget_window, window_start, level) {
+        org_id -> Uuid,
+        budget_window -> Text,
+        window_start -> Date,
+        level -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    spend_days (org_id, day, shard) {
+        org_id -> Uuid,
+        day -> Date,
+        shard -> Int2,
+        amount_micros -> Int8,
+    }
+}
+
+diesel::table! {
+    spend_limits (org_id) {
+        org_id -> Uuid,
+        currency -> Text,
+        budget_window -> Text,
+        budget_micros -> Nullable<Int8>,
+        warning_percent -> Int4,
+        max_overage_micros -> Int8,
+        version -> Int8,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     sso_configs (org_id) {
         org_id -> Uuid,
         enabled -> Bool,
@@ -278,6 +352,22 @@ diesel::table! {
 }
 
 diesel::table! {
+    usage_events (id) {
+        id -> Uuid,
+        org_id -> Uuid,
+        idempotency_key -> Text,
+        amount_micros -> Int8,
+        model -> Nullable<Text>,
+        feature -> Nullable<Text>,
+        occurred_at -> Timestamptz,
+        local_day -> Date,
+        recorded_at -> Timestamptz,
+        recorded_by_type -> Text,
+        recorded_by_id -> Text,
+    }
+}
+
+diesel::table! {
     users (id) {
         id -> Uuid,
         subject -> Nullable<Text>,
@@ -303,14 +393,17 @@ diesel::joinable!(invite_redemptions -> users (user_id));
 diesel::joinable!(invites -> organizations (org_id));
 diesel::joinable!(invites -> teams (team_id));
 diesel::joinable!(join_requests -> organizations (org_id));
+diesel::joinable!(llm_policies -> organizations (org_id));
 diesel::joinable!(memberships -> organizations (org_id));
 diesel::joinable!(memberships -> users (user_id));
 diesel::joinable!(notifications -> organizations (org_id));
 diesel::joinable!(notifications -> users (user_id));
 diesel::joinable!(org_domains -> organizations (org_id));
 diesel::joinable!(org_domains -> users (join_role_set_by));
+diesel::joinable!(org_member_stats -> organizations (org_id));
 diesel::joinable!(org_policies -> organizations (org_id));
 diesel::joinable!(outbox_emails -> organizations (org_id));
+diesel::joinable!(platform_audit_events -> organizations (org_id));
 diesel::joinable!(roles -> organizations (org_id));
 diesel::joinable!(scim_configs -> organizations (org_id));
 diesel::joinable!(scim_group_roles -> organizations (org_id));
@@ -318,10 +411,14 @@ diesel::joinable!(scim_group_roles -> teams (team_id));
 diesel::joinable!(scim_group_roles -> users (set_by));
 diesel::joinable!(scim_users -> memberships (member_id));
 diesel::joinable!(scim_users -> organizations (org_id));
+diesel::joinable!(spend_alerts -> organizations (org_id));
+diesel::joinable!(spend_days -> organizations (org_id));
+diesel::joinable!(spend_limits -> organizations (org_id));
 diesel::joinable!(sso_configs -> organizations (org_id));
 diesel::joinable!(team_members -> memberships (member_id));
 diesel::joinable!(team_members -> teams (team_id));
 diesel::joinable!(teams -> organizations (org_id));
+diesel::joinable!(usage_events -> organizations (org_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     api_keys,
@@ -330,18 +427,25 @@ diesel::allow_tables_to_appear_in_same_query!(
     invite_redemptions,
     invites,
     join_requests,
+    llm_policies,
     memberships,
     notifications,
     org_domains,
+    org_member_stats,
     org_policies,
     organizations,
     outbox_emails,
+    platform_audit_events,
     roles,
     scim_configs,
     scim_group_roles,
     scim_users,
+    spend_alerts,
+    spend_days,
+    spend_limits,
     sso_configs,
     team_members,
     teams,
+    usage_events,
     users,
 );

@@ -1,0 +1,251 @@
+//! The LLM admission policy: `/v1/orgs/{org}/llm-policy` and its `check`.
+
+use actix_web::{get, post, put, web, HttpRequest, HttpResponse};
+use chrono::{DateTime, Utc};
+use domain::llm::{Decision, LlmError, LlmPolicy, LlmPolicyInput, LlmRequestInput, ModelRuleInput};
+use domain::org::OrgRef;
+use domain::policy::Versioned;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_actix_web::service_config::ServiceConfig;
+use validator::Validate;
+
+use super::common::{etag, if_match, path_id, whole_number, Json, ORG_PARAM};
+use crate::auth::Authenticated;
+use crate::error::ApiError;
+use crate::openapi::Errors;
+use crate::state::AppState;
+
+pub fn routes(cfg: &mut ServiceConfig) {
+    cfg.service(get_llm_policy).service(put_llm_policy).service(check_llm_request);
+}
+
+/// One allowed model.
+#[derive(Debug, Serialize, Deserialize, ToSchema, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct ModelRuleBody {
+    /// The provider serving the model (a name or a pattern); absent: any allowed provider.
+    #[validate(length(min = 1, max = 128))]
+    #[schema(example = "openai", min_length = 1, max_length = 128)]
+    pub provider: Option<String>,
+    /// A model name or a pattern: `*` any run of characters, `?` one. Compared without case.
+    #[validate(length(min = 1, max = 128))]
+    #[schema(example = "gpt-4o*", min_length = 1, max_length = 128)]
+    pub model: String,
+    /// The most tokens one request to this model may ask for; absent: no limit.
+    #[schema(minimum = 1, maximum = 10000000)]
+    #[serde(default, deserialize_with = "whole_number")]
+    pub max_tokens: Option<i64>,
+}
+
+/// Which LLM requests the organization admits. Empty lists restrict nothing.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LlmPolicyResponse {
+    /// Providers requests may go to (names or patterns).
+    pub providers: Vec<String>,
+    /// Models requests may use; the first rule that matches decides.
+    pub models: Vec<ModelRuleBody>,
+    /// The model of a request that names none.
+    pub default_model: Option<String>,
+    /// Only models the organization hosts itself.
+    pub self_hosted_only: bool,
+    /// Regions the data may be processed in (data residency).
+    #[schema(example = json!(["eu"]))]
+    pub regions: Vec<String>,
+    /// The policy's version, also its `ETag`; 0 until first written.
+    pub version: i64,
+    pub updated_at: Option<DateTime<Utc>>,
+}
+
+impl From<Versioned<LlmPolicy>> for LlmPolicyResponse {
+    fn from(v: Versioned<LlmPolicy>) -> Self {
+        let p = v.policy;
+        Self {
+            providers: p.providers.iter().map(|x| x.as_str().to_owned()).collect(),
+            models: p
+                .models
+                .iter()
+                .map(|r| ModelRuleBody {
+                    provider: r.provider.as_ref().map(|x| x.as_str().to_owned()),
+                    model: r.model.as_str().to_owned(),
+                    max_tokens: r.max_tokens.map(i64::from),
+                })
+                .collect(),
+            default_model: p.default_model,
+            self_hosted_only: p.self_hosted_only,
+            regions: p.regions,
+            version: v.version,
+            updated_at: v.updated_at,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct LlmPolicyRequest {
+    /// Provider names or patterns; empty: any provider.
+    #[validate(length(max = 50))]
+    #[schema(max_items = 50, example = json!(["openai", "anthropic"]))]
+    #[serde(default)]
+    pub providers: Vec<String>,
+    /// Allowed models, first match wins; empty: any model of an allowed provider.
+    #[validate(length(max = 200), nested)]
+    #[schema(max_items = 200)]
+    #[serde(default)]
+    pub models: Vec<ModelRuleBody>,
+    /// Must itself be allowed by `models`.
+    #[validate(length(min = 1, max = 128))]
+    #[schema(min_length = 1, max_length = 128)]
+    pub default_model: Option<String>,
+    #[serde(default)]
+    pub self_hosted_only: bool,
+    /// Regions (`eu`, `us-east-1`, …); empty: any region.
+    #[validate(length(max = 20))]
+    #[schema(max_items = 20)]
+    #[serde(default)]
+    pub regions: Vec<String>,
+}
+
+/// One model request a gateway is about to make.
+#[derive(Debug, Deserialize, ToSchema, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct LlmCheckRequest {
+    #[validate(length(min = 1, max = 128))]
+    #[schema(example = "openai", min_length = 1, max_length = 128)]
+    pub provider: String,
+    /// Absent: the policy's default model.
+    #[validate(length(min = 1, max = 128))]
+    #[schema(example = "gpt-4o-mini", min_length = 1, max_length = 128)]
+    pub model: Option<String>,
+    /// Where the data would be processed.
+    #[validate(length(min = 1, max = 32))]
+    #[schema(example = "eu", min_length = 1, max_length = 32)]
+    pub region: Option<String>,
+    /// Tokens the request asks for (prompt and completion).
+    #[schema(minimum = 1, maximum = 4294967295_i64)]
+    #[serde(default, deserialize_with = "whole_number")]
+    pub requested_tokens: Option<i64>,
+    /// The model runs on infrastructure the organization operates.
+    #[serde(default)]
+    pub self_hosted: bool,
+}
+
+/// The decision on one model request.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LlmCheckResponse {
+    pub admitted: bool,
+    /// `allowed`, or why not: `provider_not_allowed`, `self_hosted_required`,
+    /// `region_required`, `region_not_allowed`, `model_required`, `model_not_allowed`,
+    /// `max_tokens_exceeded`.
+    #[schema(example = "allowed")]
+    pub code: &'static str,
+    /// The part of the policy that decided (`providers`, `models[2]`, `regions`, …); null
+    /// when nothing restricts the request.
+    #[schema(example = "models[0]")]
+    pub rule: Option<String>,
+    pub detail: String,
+    /// The model the request resolves to (the default model when it named none).
+    pub model: Option<String>,
+    /// The most tokens one request may ask for under the deciding rule.
+    pub max_tokens: Option<u32>,
+    /// The policy version the decision was made by.
+    pub policy_version: i64,
+}
+
+impl LlmCheckResponse {
+    fn new(d: Decision, policy_version: i64) -> Self {
+        Self {
+            admitted: d.admitted,
+            code: d.code,
+            rule: d.rule,
+            detail: d.detail,
+            model: d.model,
+            max_tokens: d.max_tokens,
+            policy_version,
+        }
+    }
+}
+
+/// Read the LLM admission policy.
+#[utoipa::path(
+    tag = "governance",
+    params(("org" = String, Path, description = ORG_PARAM)),
+    responses((status = 200, description = "The policy; `ETag` is its version.", body = LlmPolicyResponse), Errors<LlmError>)
+)]
+#[get("/orgs/{org}/llm-policy")]
+pub async fn get_llm_policy(
+    state: web::Data<AppState>,
+    caller: Authenticated,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let org: OrgRef = path_id(&path, "organization")?;
+    let policy = state.run(move |s| s.llm.get(&caller.0, &org)).await?;
+    Ok(HttpResponse::Ok().insert_header(etag(policy.version)).json(LlmPolicyResponse::from(policy)))
+}
+
+/// Replace the LLM admission policy. Gateways deciding by it see the change at once on
+/// this instance and within 2 seconds on every other.
+#[utoipa::path(
+    tag = "governance",
+    params(
+        ("org" = String, Path, description = ORG_PARAM),
+        ("If-Match" = Option<String>, Header, description = "The `ETag` the change is based on."),
+    ),
+    request_body = LlmPolicyRequest,
+    responses((status = 200, description = "Saved; `ETag` is the new version.", body = LlmPolicyResponse), Errors<LlmError>)
+)]
+#[put("/orgs/{org}/llm-policy")]
+pub async fn put_llm_policy(
+    state: web::Data<AppState>,
+    caller: Authenticated,
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: Json<LlmPolicyRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let org: OrgRef = path_id(&path, "organization")?;
+    body.validate()?;
+    let expected = if_match(&req)?;
+    let b = body.into_inner();
+    let input = LlmPolicyInput {
+        providers: b.providers,
+        models: b
+            .models
+            .into_iter()
+            .map(|m| ModelRuleInput { provider: m.provider, model: m.model, max_tokens: m.max_tokens })
+            .collect(),
+        default_model: b.default_model,
+        self_hosted_only: b.self_hosted_only,
+        regions: b.regions,
+    };
+    let policy = state.run(move |s| s.llm.put(&caller.0, &org, &input, expected)).await?;
+    Ok(HttpResponse::Ok().insert_header(etag(policy.version)).json(LlmPolicyResponse::from(policy)))
+}
+
+/// Decide whether one model request is admitted, and by which rule. Answers from the
+/// cached policy; needs `llm:read` (give a gateway an API key with just that).
+#[utoipa::path(
+    tag = "governance",
+    params(("org" = String, Path, description = ORG_PARAM)),
+    request_body = LlmCheckRequest,
+    responses((status = 200, description = "The decision, admitted or not.", body = LlmCheckResponse), Errors<LlmError>)
+)]
+#[post("/orgs/{org}/llm-policy/check")]
+pub async fn check_llm_request(
+    state: web::Data<AppState>,
+    caller: Authenticated,
+    path: web::Path<String>,
+    body: Json<LlmCheckRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let org: OrgRef = path_id(&path, "organization")?;
+    body.validate()?;
+    let b = body.into_inner();
+    let input = LlmRequestInput {
+        provider: b.provider,
+        model: b.model,
+        region: b.region,
+        requested_tokens: b.requested_tokens,
+        self_hosted: b.self_hosted,
+    };
+    let (decision, version) = state.run(move |s| s.llm.check(&caller.0, &org, &input)).await?;
+    Ok(HttpResponse::Ok().json(LlmCheckResponse::new(decision, version)))
+}

@@ -1,0 +1,158 @@
+//! Reading the dashboard.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, Utc};
+
+use crate::access::{enter_org, Lock};
+use crate::authz::{Permission, RoleKey};
+use crate::context::Caller;
+use crate::error::{AccessError, StoreError};
+use crate::ids::OrgId;
+use crate::org::OrgRef;
+use crate::spend::{current_status, SpendStatus};
+use crate::store::Store;
+use crate::time::Clock;
+
+/// Members holding one role.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoleFigures {
+    pub role: RoleKey,
+    /// Every membership with the role, suspended ones included.
+    pub members: i64,
+    pub suspended: i64,
+    pub mfa_enrolled: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemberFigures {
+    pub total: i64,
+    pub suspended: i64,
+    /// Roles in key order; roles nobody holds are left out.
+    pub by_role: Vec<RoleFigures>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MfaFigures {
+    pub members: i64,
+    pub enrolled: i64,
+    /// `enrolled / members` in basis points (10,000 = everyone); 0 for no members.
+    pub coverage_bp: i64,
+    pub enforced: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InviteFigures {
+    /// Neither revoked, expired nor used up.
+    pub pending: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TeamFigures {
+    pub total: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ApiKeyFigures {
+    /// Neither revoked nor expired.
+    pub active: i64,
+    /// Active keys that expire within the next 7 days.
+    pub expiring_within_7_days: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AuditFigures {
+    pub events_last_30_days: i64,
+}
+
+/// What the adapter counts in one round trip.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DashboardCounts {
+    pub by_role: Vec<RoleFigures>,
+    pub pending_invites: i64,
+    pub teams: i64,
+    pub active_api_keys: i64,
+    pub expiring_api_keys: i64,
+    pub audit_events_since: i64,
+}
+
+pub trait DashboardRepository {
+    /// The figures of the organization at `now`: keys expiring before `expiring_before`,
+    /// audit events recorded at or after `audit_since`.
+    fn dashboard_counts(
+        &mut self,
+        org: OrgId,
+        now: DateTime<Utc>,
+        expiring_before: DateTime<Utc>,
+        audit_since: DateTime<Utc>,
+    ) -> Result<DashboardCounts, StoreError>;
+}
+
+/// The dashboard; a section is `None` when the caller may not read its source.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Dashboard {
+    pub members: Option<MemberFigures>,
+    pub mfa: Option<MfaFigures>,
+    pub invites: Option<InviteFigures>,
+    pub teams: Option<TeamFigures>,
+    pub api_keys: Option<ApiKeyFigures>,
+    pub audit: Option<AuditFigures>,
+    pub spend: Option<SpendStatus>,
+    pub generated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DashboardError {
+    #[error(transparent)]
+    Access(#[from] AccessError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+#[derive(Clone)]
+pub struct DashboardService<S> {
+    store: S,
+    clock: Arc<dyn Clock>,
+}
+
+impl<S: Store> DashboardService<S> {
+    pub fn new(store: S, clock: Arc<dyn Clock>) -> Self {
+        Self { store, clock }
+    }
+
+    pub fn get(&self, caller: &Caller, org: &OrgRef) -> Result<Dashboard, DashboardError> {
+        let now = self.clock.now();
+        self.store.transaction(|tx| {
+            let scope = enter_org::<DashboardError>(tx, caller, org, now, Lock::None)?;
+            scope.grant.authorize(Permission::OrgRead)?;
+            let may = |p: Permission| scope.grant.authorize(p).is_ok();
+            let counts = tx.dashboard_counts(scope.org.id, now, now + Duration::days(7), now - Duration::days(30))?;
+            let total = counts.by_role.iter().map(|r| r.members).sum::<i64>();
+            let enrolled = counts.by_role.iter().map(|r| r.mfa_enrolled).sum::<i64>();
+            let spend = if may(Permission::BillingRead) { Some(current_status(tx, &scope.org, now)?) } else { None };
+            Ok(Dashboard {
+                members: may(Permission::MembersRead).then(|| MemberFigures {
+                    total,
+                    suspended: counts.by_role.iter().map(|r| r.suspended).sum(),
+                    by_role: counts.by_role.clone(),
+                }),
+                mfa: may(Permission::SecurityRead).then(|| MfaFigures {
+                    members: total,
+                    enrolled,
+                    coverage_bp: if total == 0 { 0 } else { enrolled * 10_000 / total },
+                    enforced: scope.policies.mfa.policy.enforced,
+                }),
+                invites: may(Permission::InvitesRead).then_some(InviteFigures { pending: counts.pending_invites }),
+                teams: may(Permission::TeamsRead).then_some(TeamFigures { total: counts.teams }),
+                api_keys: may(Permission::ApiKeysManage).then_some(ApiKeyFigures {
+                    active: counts.active_api_keys,
+                    expiring_within_7_days: counts.expiring_api_keys,
+                }),
+                audit: may(Permission::AuditRead)
+                    .then_some(AuditFigures { events_last_30_days: counts.audit_events_since }),
+                spend,
+                generated_at: now,
+            })
+        })
+    }
+}

@@ -1,0 +1,15 @@
+//! AI governance: which LLM providers, models and regions an organization admits.
+
+mod policy;
+mod repo;
+mod service;
+
+pub use policy::{
+    normalize_name, normalize_region, Decision, LlmPolicy, LlmPolicyInput, LlmRequest, LlmRequestInput, ModelRule,
+    ModelRuleInput, NamePattern,
+};
+pub use repo::LlmPolicyRepository;
+pub use service::{LlmError, LlmService, POLICY_CACHE_TTL};
+
+#[cfg(test)]
+mod tests;

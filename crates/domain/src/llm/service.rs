@@ -1,0 +1,162 @@
+//! Use cases of the LLM admission policy, with the policy cached in memory for the check
+//! that gateways call on every model request.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use chrono::{DateTime, Duration, Utc};
+use serde_json::{json, Value};
+
+use super::policy::{Decision, LlmPolicy, LlmPolicyInput, LlmRequest, LlmRequestInput};
+use crate::access::{enter_org, Lock};
+use crate::audit::{AuditAction, AuditRecord, Changes, Target};
+use crate::authz::Permission;
+use crate::context::Caller;
+use crate::error::{AccessError, Invalid, StoreError};
+use crate::ids::OrgId;
+use crate::org::OrgRef;
+use crate::policy::{Feature, Versioned};
+use crate::store::{Store, Tx};
+use crate::time::Clock;
+
+/// How long another instance may keep deciding by a policy that was replaced: a write
+/// clears this instance's copy at once, others re-read it within this time.
+pub const POLICY_CACHE_TTL: Duration = Duration::seconds(2);
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LlmError {
+    #[error(transparent)]
+    Access(#[from] AccessError),
+    #[error(transparent)]
+    Invalid(#[from] Invalid),
+    #[error("the policy is at version {current}, not {expected}")]
+    VersionMismatch { expected: i64, current: i64 },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+#[derive(Clone)]
+struct Cached {
+    policy: Arc<Versioned<LlmPolicy>>,
+    read_at: DateTime<Utc>,
+}
+
+/// Use cases of the LLM admission policy.
+#[derive(Clone)]
+pub struct LlmService<S> {
+    store: S,
+    clock: Arc<dyn Clock>,
+    cache: Arc<RwLock<HashMap<OrgId, Cached>>>,
+    ttl: Duration,
+}
+
+impl<S: Store> LlmService<S> {
+    pub fn new(store: S, clock: Arc<dyn Clock>) -> Self {
+        Self { store, clock, cache: Arc::default(), ttl: POLICY_CACHE_TTL }
+    }
+
+    /// Keeps cached policies for `ttl` instead of [`POLICY_CACHE_TTL`].
+    #[must_use]
+    pub fn with_cache_ttl(mut self, ttl: Duration) -> Self {
+        self.ttl = ttl;
+        self
+    }
+
+    /// The organization's policy (version 0 and no restriction until first written).
+    pub fn get(&self, caller: &Caller, org: &OrgRef) -> Result<Versioned<LlmPolicy>, LlmError> {
+        let now = self.clock.now();
+        let policy = self.store.transaction(|tx| {
+            let scope = enter_org::<LlmError>(tx, caller, org, now, Lock::None)?;
+            scope.grant.authorize(Permission::LlmRead)?;
+            Ok::<_, LlmError>(self.cached(tx, scope.org.id, now)?)
+        })?;
+        Ok((*policy).clone())
+    }
+
+    /// Decides one model request by the organization's policy; answers the decision and
+    /// the version of the policy that made it.
+    pub fn check(
+        &self,
+        caller: &Caller,
+        org: &OrgRef,
+        request: &LlmRequestInput,
+    ) -> Result<(Decision, i64), LlmError> {
+        let request = LlmRequest::parse(request)?;
+        let now = self.clock.now();
+        let policy = self.store.transaction(|tx| {
+            let scope = enter_org::<LlmError>(tx, caller, org, now, Lock::None)?;
+            scope.grant.authorize(Permission::LlmRead)?;
+            Ok::<_, LlmError>(self.cached(tx, scope.org.id, now)?)
+        })?;
+        Ok((policy.policy.check(&request), policy.version))
+    }
+
+    /// Replaces the policy. `if_match` is the version the client read.
+    pub fn put(
+        &self,
+        caller: &Caller,
+        org: &OrgRef,
+        input: &LlmPolicyInput,
+        if_match: Option<i64>,
+    ) -> Result<Versioned<LlmPolicy>, LlmError> {
+        let policy = LlmPolicy::parse(input)?;
+        let now = self.clock.now();
+        let (org_id, saved) = self.store.transaction(|tx| {
+            let scope = enter_org::<LlmError>(tx, caller, org, now, Lock::Org)?;
+            scope.grant.authorize(Permission::LlmUpdate)?;
+            scope.org.entitlements.require(Feature::LlmPolicy)?;
+            let current = tx.find_llm_policy(scope.org.id)?.unwrap_or_default();
+            if let Some(expected) = if_match.filter(|v| *v != current.version) {
+                return Err(LlmError::VersionMismatch { expected, current: current.version });
+            }
+            if current.policy == policy {
+                return Ok((scope.org.id, current));
+            }
+            let next = Versioned { policy, version: current.version + 1, updated_at: Some(now) };
+            tx.save_llm_policy(scope.org.id, &next)?;
+            let mut changes = Changes::new();
+            changes.diff("policy", &describe(&current.policy), &describe(&next.policy));
+            changes.set("version", next.version);
+            let target = Target::new("organization", scope.org.id);
+            let record =
+                AuditRecord::new(scope.org.id, &scope.actor, AuditAction::LlmPolicyUpdated, target, &caller.meta, now);
+            tx.append_audit(&record.with_changes(changes))?;
+            Ok((scope.org.id, next))
+        })?;
+        self.forget(org_id);
+        Ok(saved)
+    }
+
+    /// The policy from memory when read within the cache's lifetime, else from the store.
+    fn cached(&self, tx: &mut dyn Tx, org: OrgId, now: DateTime<Utc>) -> Result<Arc<Versioned<LlmPolicy>>, StoreError> {
+        let hit = self.cache.read().ok().and_then(|cache| cache.get(&org).cloned());
+        if let Some(entry) = hit.filter(|e| now >= e.read_at && now - e.read_at < self.ttl) {
+            return Ok(entry.policy);
+        }
+        let policy = Arc::new(tx.find_llm_policy(org)?.unwrap_or_default());
+        if let Ok(mut cache) = self.cache.write() {
+            cache.insert(org, Cached { policy: policy.clone(), read_at: now });
+        }
+        Ok(policy)
+    }
+
+    fn forget(&self, org: OrgId) {
+        if let Ok(mut cache) = self.cache.write() {
+            cache.remove(&org);
+        }
+    }
+}
+
+fn describe(policy: &LlmPolicy) -> Value {
+    json!({
+        "providers": policy.providers.iter().map(|p| p.as_str()).collect::<Vec<_>>(),
+        "models": policy.models.iter().map(|r| json!({
+            "provider": r.provider.as_ref().map(|p| p.as_str()),
+            "model": r.model.as_str(),
+            "max_tokens": r.max_tokens,
+        })).collect::<Vec<_>>(),
+        "default_model": policy.default_model,
+        "self_hosted_only": policy.self_hosted_only,
+        "regions": policy.regions,
+    })
+}

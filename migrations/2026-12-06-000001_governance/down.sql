@@ -1,0 +1,12 @@
+DROP TRIGGER users_count_mfa ON users;
+DROP FUNCTION users_count_mfa();
+DROP TRIGGER memberships_count_update ON memberships;
+DROP TRIGGER memberships_count_insert_delete ON memberships;
+DROP FUNCTION memberships_count();
+DROP FUNCTION org_member_stats_add(UUID, TEXT, BIGINT, BOOLEAN, BOOLEAN);
+DROP TABLE org_member_stats;
+DROP TABLE spend_alerts;
+DROP TABLE spend_days;
+DROP TABLE usage_events;
+DROP TABLE spend_limits;
+DROP TABLE llm_policies;
