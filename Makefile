@@ -15,7 +15,7 @@ SCIM2_TESTER_VERSION := 0.5.2
 
 FORBIDDEN_IN_DOMAIN := diesel|diesel_migrations|actix-web|actix-rt|tokio|r2d2|utoipa|validator
 
-.PHONY: help run test test-deps contract scim-compliance readme-check fmt lint check-domain openapi schema-check ci token bench bench-authz bench-gate bench-members bench-audit bench-scim
+.PHONY: help run test test-deps contract scim-compliance readme-check fmt lint check-domain openapi schema-check ci token bench bench-authz bench-gate bench-members bench-audit bench-scim bench-governance
 
 help: ## List targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -71,7 +71,7 @@ schema-check: ## The committed diesel schema matches the migrations
 	if diff -u crates/infra/src/postgres/schema.rs /tmp/$$db.rs; then echo "schema.rs matches the migrations"; \
 	else echo "schema.rs is stale: run diesel print-schema against a migrated database"; exit 1; fi
 
-bench: bench-authz bench-gate bench-members bench-audit bench-scim ## Every benchmark, printing its figures
+bench: bench-authz bench-gate bench-members bench-audit bench-scim bench-governance ## Every benchmark, printing its figures
 
 bench-authz: ## Time of one authorization decision in the domain (criterion)
 	cargo bench -p orgd-domain --bench authorize -- --noplot 2>&1 | grep -E '^(authorize|may_grant|permission map)|time:'
@@ -91,6 +91,9 @@ bench-audit: ## Audit log at 1,000,000 records: newest page, filtered page, full
 
 bench-scim: ## SCIM through the real server: provisioning 10,000 users one by one, then paging a 100,000-member directory (~3 min)
 	cargo bench -p orgd --bench scim_directory 2>&1 | grep -vE '^ +(Compiling|Running|Finished)'
+
+bench-governance: ## LLM checks and usage ingest through the real server (req/s, p50, p99 against /healthz and bare inserts), the dashboard at 1,000,000 members (~3 min)
+	cargo bench -p orgd --bench governance 2>&1 | grep -vE '^ +(Compiling|Running|Finished)'
 
 bench-members: ## Query plans and timings of member listing in an org of 1,000,000 members (~1 min)
 	@export PGOPTIONS=--client-min-messages=warning; db=orgd_bench_members; base=$${DATABASE_URL%/*}; \

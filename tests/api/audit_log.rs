@@ -351,6 +351,8 @@ const AUDITED: &[(&str, &str, &str)] = &[
     ("POST", "/v1/orgs/{org}/join-requests", "join_request.created"),
     ("POST", "/v1/orgs/{org}/join-requests/{request}/approve", "join_request.approved"),
     ("POST", "/v1/orgs/{org}/join-requests/{request}/deny", "join_request.denied"),
+    ("PUT", "/v1/orgs/{org}/llm-policy", "llm.policy_updated"),
+    ("PUT", "/v1/orgs/{org}/spend/limits", "spend.limits_updated"),
     // SCIM 2.0, called with the organization's SCIM token (actor `scim`); `{id}` is the
     // fixture's member for Users, its team for Groups.
     ("POST", "/scim/v2/Users", "scim.user_created"),
@@ -361,6 +363,12 @@ const AUDITED: &[(&str, &str, &str)] = &[
     ("PUT", "/scim/v2/Groups/{id}", "team.updated"),
     ("PATCH", "/scim/v2/Groups/{id}", "team.updated"),
     ("DELETE", "/scim/v2/Groups/{id}", "team.deleted"),
+    // Platform staff (`staff_admin`), recorded with actor `staff`; a restore follows the
+    // owner's delete.
+    ("PATCH", "/v1/admin/orgs/{org}", "org.updated"),
+    ("DELETE", "/v1/admin/orgs/{org}", "org.deleted"),
+    ("POST", "/v1/admin/orgs/{org}/restore", "org.restored"),
+    ("PUT", "/v1/admin/orgs/{org}/plan", "org.plan_changed"),
 ];
 
 /// Mutating routes that change no organization, so write no audit record.
@@ -371,12 +379,19 @@ const NOT_AUDITED: &[(&str, &str)] = &[
     ("POST", "/scim/v2/.search"),
     ("POST", "/scim/v2/Users/.search"),
     ("POST", "/scim/v2/Groups/.search"),
+    // Metered usage is not an audit record (it would serialise every event on the chain);
+    // the posture changes it causes are.
+    ("POST", "/v1/orgs/{org}/usage"),
+    // A decision: reads the policy, changes nothing.
+    ("POST", "/v1/orgs/{org}/llm-policy/check"),
 ];
 
 fn audited_body(method: &str, path: &str, f: &crate::authorization::Fixture) -> Option<Value> {
     Some(match (method, path) {
         ("POST", "/v1/orgs") => json!({ "name": "Audited New Org" }),
         ("PATCH", "/v1/orgs/{org}") => json!({ "timezone": "UTC" }),
+        ("PATCH", "/v1/admin/orgs/{org}") => json!({ "timezone": "UTC" }),
+        ("PUT", "/v1/admin/orgs/{org}/plan") => json!({ "plan": "team" }),
         ("POST", "/v1/orgs/{org}/transfer-ownership") => json!({ "member_id": f.member }),
         ("PATCH", "/v1/orgs/{org}/members/{member}") => json!({ "role": "admin" }),
         ("POST", "/v1/orgs/{org}/roles") => json!({ "name": "Viewer", "permissions": ["org:read"] }),
@@ -405,6 +420,8 @@ fn audited_body(method: &str, path: &str, f: &crate::authorization::Fixture) -> 
         ("PATCH", "/scim/v2/Groups/{id}") => {
             json!({ "Operations": [{ "op": "replace", "path": "displayName", "value": "Audited group" }] })
         }
+        ("PUT", "/v1/orgs/{org}/llm-policy") => json!({ "providers": ["openai"] }),
+        ("PUT", "/v1/orgs/{org}/spend/limits") => json!({ "budget_micros": 1000000 }),
         ("PUT", _) => json!({ "is_manager": true }),
         ("POST", _) => json!({}),
         _ => return None,
@@ -440,6 +457,11 @@ async fn every_mutating_route_writes_exactly_one_audit_record() {
         } else {
             None
         };
+        if *template == "/v1/admin/orgs/{org}/restore" {
+            let deleted = app.delete(&format!("/v1/orgs/{}", f.org), &f.tokens[0]).await;
+            expect_status(deleted, StatusCode::NO_CONTENT).await;
+        }
+        let staff_admin = crate::admin::staff_token(&app, "root", domain::platform::StaffRole::Admin);
         let before = app.audit(&f.org).len();
         let path = template
             .replace("{org}", &f.org)
@@ -471,6 +493,7 @@ async fn every_mutating_route_writes_exactly_one_audit_record() {
             ("/v1/orgs/{org}/leave", _) => &f.tokens[2],
             ("/v1/invites/{token}/accept", _) => &invitee,
             ("/v1/orgs/{org}/join-requests", _) => &joiner,
+            (admin, _) if admin.starts_with("/v1/admin/") => &staff_admin,
             _ => &f.tokens[0],
         };
         let response = app

@@ -65,6 +65,13 @@ const MATRIX: &[(&str, &str, &str)] = &[
     ("GET", "/v1/orgs/{org}/join-requests", "YYFFFN"),
     ("POST", "/v1/orgs/{org}/join-requests/{request}/approve", "YYFFFN"),
     ("POST", "/v1/orgs/{org}/join-requests/{request}/deny", "YYFFFN"),
+    ("GET", "/v1/orgs/{org}/llm-policy", "YYYFFN"),
+    ("PUT", "/v1/orgs/{org}/llm-policy", "YYFFFN"),
+    ("POST", "/v1/orgs/{org}/llm-policy/check", "YYYFFN"),
+    ("POST", "/v1/orgs/{org}/usage", "YYFFFN"),
+    ("GET", "/v1/orgs/{org}/spend", "YYFFFN"),
+    ("PUT", "/v1/orgs/{org}/spend/limits", "YYFFFN"),
+    ("GET", "/v1/orgs/{org}/dashboard", "YYYYYN"),
 ];
 
 /// A 2FA enforcement that starts in a month: a real change that locks nobody out today.
@@ -96,6 +103,10 @@ fn body_for(method: &str, path: &str, member: &str) -> Option<Value> {
         ("PUT", "/v1/orgs/{org}/scim") => Some(json!({ "enabled": true })),
         ("POST", "/v1/orgs/{org}/domains") => Some(json!({ "domain": "claimed-in-matrix.com" })),
         ("PATCH", "/v1/orgs/{org}/domains/{domain}") => Some(json!({ "join_policy": "off" })),
+        ("PUT", "/v1/orgs/{org}/llm-policy") => Some(json!({ "providers": ["openai"] })),
+        ("POST", "/v1/orgs/{org}/llm-policy/check") => Some(json!({ "provider": "openai" })),
+        ("POST", "/v1/orgs/{org}/usage") => Some(json!({ "idempotency_key": "matrix", "amount_micros": 1 })),
+        ("PUT", "/v1/orgs/{org}/spend/limits") => Some(json!({ "budget_micros": 1000000 })),
         ("PUT", _) => Some(json!({ "is_manager": true })),
         ("POST", _) => Some(json!({})),
         _ => None,
@@ -262,4 +273,101 @@ async fn every_org_route_admits_exactly_whom_the_matrix_says() {
         }
     }
     assert!(failures.is_empty(), "{} cell(s) disagree:\n{}", failures.len(), failures.join("\n"));
+}
+
+/// `/v1/admin`: `N` 404 to everyone who is not platform staff, `F` 403 to `staff_read` on
+/// writes, `Y` allowed. Columns: the organization's owner, its member, its API key, a token
+/// whose staff claim names no role, `staff_read`, `staff_admin`.
+const ADMIN_MATRIX: &[(&str, &str, &str)] = &[
+    //                                                 owner member key bogus read admin
+    ("GET", "/v1/admin/orgs", "NNNNYY"),
+    ("GET", "/v1/admin/orgs/{org}", "NNNNYY"),
+    ("PATCH", "/v1/admin/orgs/{org}", "NNNNFY"),
+    ("DELETE", "/v1/admin/orgs/{org}", "NNNNFY"),
+    ("POST", "/v1/admin/orgs/{org}/restore", "NNNNFY"),
+    ("PUT", "/v1/admin/orgs/{org}/plan", "NNNNFY"),
+    ("GET", "/v1/admin/audit-log", "NNNNYY"),
+];
+
+fn admin_body(method: &str, path: &str) -> Option<Value> {
+    match (method, path) {
+        ("PATCH", _) => Some(json!({ "timezone": "UTC" })),
+        ("PUT", _) => Some(json!({ "plan": "team" })),
+        ("POST", _) => Some(json!({})),
+        _ => None,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn admin_routes_are_invisible_to_everyone_but_staff_and_writes_need_staff_admin() {
+    use domain::platform::StaffRole;
+    let app = TestApp::spawn().await;
+    let doc = expect_status(app.request(Method::GET, "/openapi.json", None, None).await, StatusCode::OK).await;
+    for (path, item) in doc["paths"].as_object().unwrap().iter().filter(|(p, _)| p.starts_with("/v1/admin")) {
+        for method in item.as_object().unwrap().keys() {
+            let method = method.to_uppercase();
+            assert!(
+                ADMIN_MATRIX.iter().any(|(m, p, _)| *m == method && p == path),
+                "{method} {path} not in the matrix"
+            );
+        }
+    }
+    let mut failures = Vec::new();
+    for (case, (method, template, expected)) in ADMIN_MATRIX.iter().enumerate() {
+        for (actor, expectation) in expected.chars().enumerate() {
+            let owner = app.token(&format!("a{case}-{actor}-owner"));
+            let org = app.create_org(&owner, &format!("Admin matrix {case} {actor}")).await;
+            app.seed_members(&org, &format!("a{case}-{actor}-member"), 1, "member");
+            let key = json!({ "name": "reader", "permissions": ["org:read"] });
+            let key =
+                expect_status(app.post(&format!("/v1/orgs/{org}/api-keys"), &owner, key).await, StatusCode::CREATED)
+                    .await;
+            let token = match actor {
+                0 => owner,
+                1 => app.token(&format!("a{case}-{actor}-member-1")),
+                2 => key["secret"].as_str().unwrap().to_owned(),
+                3 => crate::helpers::claims_token(&format!("a{case}-bogus"), json!({ "orgd_staff": "superuser" })),
+                4 => crate::admin::staff_token(&app, "support", StaffRole::Read),
+                _ => crate::admin::staff_token(&app, "root", StaffRole::Admin),
+            };
+            let path = template.replace("{org}", &org);
+            let response = app
+                .request(
+                    Method::from_bytes(method.as_bytes()).unwrap(),
+                    &path,
+                    Some(&token),
+                    admin_body(method, template),
+                )
+                .await;
+            let status = response.status();
+            let ok = match expectation {
+                'Y' => {
+                    ![StatusCode::UNAUTHORIZED, StatusCode::FORBIDDEN, StatusCode::NOT_FOUND].contains(&status)
+                        && !status.is_server_error()
+                }
+                'F' => status == StatusCode::FORBIDDEN,
+                _ => status == StatusCode::NOT_FOUND,
+            };
+            if !ok {
+                failures.push(format!("{method} {template} as column {actor}: expected {expectation}, got {status}"));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{} cell(s) disagree:\n{}", failures.len(), failures.join("\n"));
+
+    // A server that does not trust the staff claim (no issuer and audience to bind tokens
+    // to it) shows /v1/admin to no one, whatever the token says.
+    let mut unbound = crate::helpers::jwt_config();
+    unbound.issuer = None;
+    unbound.audience = None;
+    let untrusting = TestApp::spawn_with_jwt(unbound).await;
+    let root = crate::admin::staff_token(&untrusting, "root", StaffRole::Admin);
+    let org = untrusting.create_org(&untrusting.token("ada"), "Acme").await;
+    for (method, template, _) in ADMIN_MATRIX {
+        let path = template.replace("{org}", &org);
+        let body = admin_body(method, template);
+        let response =
+            untrusting.request(Method::from_bytes(method.as_bytes()).unwrap(), &path, Some(&root), body).await;
+        assert_eq!(response.status(), StatusCode::NOT_FOUND, "{method} {template} with an untrusted staff claim");
+    }
 }

@@ -2,6 +2,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod admin;
 mod api_keys;
 mod audit_log;
 mod auth;
@@ -9,6 +10,7 @@ pub mod authorization;
 mod domains;
 mod escalation;
 mod first_steps;
+mod governance;
 mod helpers;
 mod invites;
 mod members;

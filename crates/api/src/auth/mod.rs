@@ -3,6 +3,6 @@
 mod caller;
 mod jwt;
 
-pub use caller::{request_meta, Authenticated};
 pub(crate) use caller::authenticate;
+pub use caller::{request_meta, Authenticated};
 pub use jwt::{mint_dev_token, DevToken, JwtVerifier, TokenError};

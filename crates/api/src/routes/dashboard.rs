@@ -120,10 +120,9 @@ impl From<Dashboard> for DashboardResponse {
             }),
             invites: d.invites.map(|i| InvitesSection { pending: i.pending }),
             teams: d.teams.map(|t| TeamsSection { total: t.total }),
-            api_keys: d.api_keys.map(|k| ApiKeysSection {
-                active: k.active,
-                expiring_within_7_days: k.expiring_within_7_days,
-            }),
+            api_keys: d
+                .api_keys
+                .map(|k| ApiKeysSection { active: k.active, expiring_within_7_days: k.expiring_within_7_days }),
             audit: d.audit.map(|a| AuditSection { events_last_30_days: a.events_last_30_days }),
             spend: d.spend.map(Into::into),
             generated_at: d.generated_at,

@@ -253,8 +253,9 @@ impl From<&Organization> for OrgResponse {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct MyOrgResponse {
     pub organization: OrgResponse,
-    /// The caller's membership id.
-    pub member_id: String,
+    /// The caller's membership id; `null` for an organization platform staff reach
+    /// without one (`access: staff`).
+    pub member_id: Option<String>,
     #[schema(example = "owner")]
     pub role: String,
     /// How the caller reaches the organization: `direct` (member) or `staff`.
@@ -274,7 +275,7 @@ impl From<MyOrg> for MyOrgResponse {
     fn from(mine: MyOrg) -> Self {
         MyOrgResponse {
             organization: OrgResponse::from(&mine.org),
-            member_id: mine.membership.id.to_string(),
+            member_id: mine.membership.as_ref().map(|m| m.id.to_string()),
             role: mine.grant.role.to_string(),
             access: mine.grant.access.as_str().to_owned(),
             is_default: mine.is_default,

@@ -6,7 +6,7 @@ mod api_key;
 mod gate;
 mod staff;
 
-pub(crate) use staff::record_access;
+pub(crate) use staff::{grant as staff_grant, record_access};
 
 use chrono::{DateTime, Utc};
 

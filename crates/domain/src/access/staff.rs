@@ -26,7 +26,7 @@ const STAFF_READS: &[Permission] = &[
     Permission::LlmRead,
 ];
 
-pub(super) fn grant() -> Grant {
+pub(crate) fn grant() -> Grant {
     Grant { role: SystemRole::Member.key(), permissions: PermissionSet::of(STAFF_READS), access: Access::Staff }
 }
 

@@ -75,12 +75,7 @@ impl<S: Store> LlmService<S> {
 
     /// Decides one model request by the organization's policy; answers the decision and
     /// the version of the policy that made it.
-    pub fn check(
-        &self,
-        caller: &Caller,
-        org: &OrgRef,
-        request: &LlmRequestInput,
-    ) -> Result<(Decision, i64), LlmError> {
+    pub fn check(&self, caller: &Caller, org: &OrgRef, request: &LlmRequestInput) -> Result<(Decision, i64), LlmError> {
         let request = LlmRequest::parse(request)?;
         let now = self.clock.now();
         let policy = self.store.transaction(|tx| {

@@ -57,7 +57,9 @@ pub struct OrgView {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MyOrg {
     pub org: Organization,
-    pub membership: Membership,
+    /// The caller's membership; `None` for an organization platform staff reach without
+    /// one (`grant.access` is then `staff`).
+    pub membership: Option<Membership>,
     pub grant: Grant,
     /// The organization `me` resolves to.
     pub is_default: bool,

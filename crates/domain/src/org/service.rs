@@ -11,7 +11,7 @@ use crate::audit::{Actor, AuditAction, AuditRecord, Changes, Target};
 use crate::authz::{Permission, RoleKey};
 use crate::context::Caller;
 use crate::error::{AccessError, Invalid, ValueError};
-use crate::ids::OrgId;
+use crate::ids::{OrgId, UserId};
 use crate::member::{MemberWriteError, Membership};
 use crate::pagination::{Page, PageRequest};
 use crate::policy::Plan;
@@ -140,7 +140,7 @@ impl<S: Store> OrgService<S> {
             tx.append_audit(&record)?;
             let is_default = tx.default_org_of_user(user.id)? == Some(org.id);
             let grant = member_grant(tx, org.id, &membership.role)?;
-            Ok(MyOrg { grant, org, membership, is_default, blocked_by: None })
+            Ok(MyOrg { grant, org, membership: Some(membership), is_default, blocked_by: None })
         })
     }
 
@@ -154,23 +154,17 @@ impl<S: Store> OrgService<S> {
         Ok(slug.with_suffix(&random_tail[random_tail.len() - 6..]))
     }
 
-    /// The caller's organizations, in the order joined.
+    /// The caller's organizations, in the order joined; for platform staff, followed by
+    /// every other live organization with `staff` access.
     pub fn list_mine(&self, caller: &Caller, page: PageRequest) -> Result<Page<MyOrg>, OrgError> {
         let now = self.clock.now();
         self.store.transaction(|tx| {
-            let user = sync_user(tx, caller.identity()?, &caller.meta, now)?;
-            let default = tx.default_org_of_user(user.id)?;
-            let orgs = tx.list_orgs_of_user(user.id, page)?;
-            let mut items = Vec::with_capacity(orgs.items.len());
-            let presented = caller.presented();
-            let ids: Vec<OrgId> = orgs.items.iter().map(|(org, _)| org.id).collect();
-            let policies: std::collections::HashMap<OrgId, _> = tx.policies_of(&ids)?.into_iter().collect();
-            for (org, membership) in orgs.items {
-                let grant = member_grant(tx, org.id, &membership.role)?;
-                let blocked_by = policies.get(&org.id).and_then(|p| p.admit(&presented, now).err());
-                items.push(MyOrg { is_default: Some(org.id) == default, grant, org, membership, blocked_by });
+            let identity = caller.identity()?;
+            let user = sync_user(tx, identity, &caller.meta, now)?;
+            if identity.staff.is_some() {
+                return list_for_staff(tx, caller, user.id, page, now);
             }
-            Ok(Page { items, next_after: orgs.next_after })
+            list_memberships(tx, caller, user.id, page, now)
         })
     }
 
@@ -357,4 +351,70 @@ fn apply<T>(field: &mut Option<T>, patch: Patch<T>) {
         Patch::Clear => *field = None,
         Patch::Set(v) => *field = Some(v),
     }
+}
+
+/// The caller's own organizations, in the order joined.
+fn list_memberships(
+    tx: &mut dyn Tx,
+    caller: &Caller,
+    user: UserId,
+    page: PageRequest,
+    now: DateTime<Utc>,
+) -> Result<Page<MyOrg>, OrgError> {
+    let default = tx.default_org_of_user(user)?;
+    let orgs = tx.list_orgs_of_user(user, page)?;
+    let mut items = Vec::with_capacity(orgs.items.len());
+    let presented = caller.presented();
+    let ids: Vec<OrgId> = orgs.items.iter().map(|(org, _)| org.id).collect();
+    let policies: std::collections::HashMap<OrgId, _> = tx.policies_of(&ids)?.into_iter().collect();
+    for (org, membership) in orgs.items {
+        let grant = member_grant(tx, org.id, &membership.role)?;
+        let blocked_by = policies.get(&org.id).and_then(|p| p.admit(&presented, now).err());
+        let membership = Some(membership);
+        items.push(MyOrg { is_default: Some(org.id) == default, grant, org, membership, blocked_by });
+    }
+    Ok(Page { items, next_after: orgs.next_after })
+}
+
+/// [`OrgService::list_mine`] for platform staff: their own organizations, then every other
+/// live one with `staff` access (read-only, as entering it gives), in id order. A cursor is
+/// a membership id in the first part, an organization id in the second.
+fn list_for_staff(
+    tx: &mut dyn Tx,
+    caller: &Caller,
+    user: UserId,
+    page: PageRequest,
+    now: DateTime<Utc>,
+) -> Result<Page<MyOrg>, OrgError> {
+    let others = crate::platform::OrgSearch { without_member: Some(user), ..Default::default() };
+    let staff_item = |org: Organization| MyOrg {
+        org,
+        membership: None,
+        grant: crate::access::staff_grant(),
+        is_default: false,
+        blocked_by: None,
+    };
+    let in_second_part = match page.after {
+        Some(after) => tx.find_any_org(OrgId::from_uuid(after), false)?.is_some(),
+        None => false,
+    };
+    if in_second_part {
+        return Ok(tx.search_orgs(&others, page)?.map(|o| staff_item(o.org)));
+    }
+    let mut mine = list_memberships(tx, caller, user, page, now)?;
+    if mine.next_after.is_some() {
+        return Ok(mine);
+    }
+    let room = page.limit.saturating_sub(u32::try_from(mine.items.len()).unwrap_or(u32::MAX));
+    if room == 0 {
+        // A full last page of memberships: the next page starts the second part.
+        if !tx.search_orgs(&others, PageRequest::first(1))?.items.is_empty() {
+            mine.next_after = mine.items.last().and_then(|m| m.membership.as_ref()).map(|m| m.id.as_uuid());
+        }
+        return Ok(mine);
+    }
+    let rest = tx.search_orgs(&others, PageRequest { limit: room, after: None })?;
+    mine.items.extend(rest.items.into_iter().map(|o| staff_item(o.org)));
+    mine.next_after = rest.next_after;
+    Ok(mine)
 }

@@ -10,7 +10,9 @@ mod repo;
 mod role;
 mod service;
 
-pub use model::{AdminOrg, OrgSearch, OrgSearchInput, PlatformAuditEvent, PlatformAuditPage, SetEntitlements};
+pub use model::{
+    AdminOrg, OrgSearch, OrgSearchInput, PlatformAuditEvent, PlatformAuditPage, SetEntitlements, MAX_QUERY_CHARS,
+};
 pub use repo::PlatformRepository;
 pub use role::StaffRole;
 pub use service::{PlatformError, PlatformService};

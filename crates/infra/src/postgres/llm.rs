@@ -36,13 +36,16 @@ impl TryFrom<LlmPolicyRow> for Versioned<LlmPolicy> {
     type Error = StoreError;
 
     fn try_from(row: LlmPolicyRow) -> Result<Self, Self::Error> {
-        let rules: Vec<StoredModelRule> =
-            serde_json::from_value(row.models).map_err(|e| corrupt("llm_policies", e))?;
+        let rules: Vec<StoredModelRule> = serde_json::from_value(row.models).map_err(|e| corrupt("llm_policies", e))?;
         let input = LlmPolicyInput {
             providers: row.providers.into_iter().flatten().collect(),
             models: rules
                 .into_iter()
-                .map(|r| ModelRuleInput { provider: r.provider, model: r.model, max_tokens: r.max_tokens.map(i64::from) })
+                .map(|r| ModelRuleInput {
+                    provider: r.provider,
+                    model: r.model,
+                    max_tokens: r.max_tokens.map(i64::from),
+                })
                 .collect(),
             default_model: row.default_model,
             self_hosted_only: row.self_hosted_only,

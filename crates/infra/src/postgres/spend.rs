@@ -198,9 +198,6 @@ impl SpendRepository for PgTx<'_> {
             .returning(spend_alerts::level)
             .get_results(self.conn)
             .map_err(store_error)?;
-        inserted
-            .iter()
-            .map(|level| Posture::parse(level).ok_or_else(|| corrupt("spend_alerts", level)))
-            .collect()
+        inserted.iter().map(|level| Posture::parse(level).ok_or_else(|| corrupt("spend_alerts", level))).collect()
     }
 }
