@@ -171,10 +171,13 @@ async fn every_list_refuses_a_bad_page_the_same_way() {
     let app = TestApp::spawn().await;
     let doc = served(&app).await;
     let ada = app.token("ada");
+    let staff = crate::admin::staff_token(&app, "support", domain::platform::StaffRole::Read);
     for path in list_paths(&app, &doc, &ada).await {
+        // /v1/admin is platform staff's; anyone else gets 404 before the page is read.
+        let ada = if path.starts_with("/v1/admin/") { &staff } else { &ada };
         for limit in ["0", "101", "-1"] {
             let problem = expect_problem(
-                app.get(&format!("{path}?limit={limit}"), &ada).await,
+                app.get(&format!("{path}?limit={limit}"), ada).await,
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "validation_failed",
             )
@@ -183,9 +186,9 @@ async fn every_list_refuses_a_bad_page_the_same_way() {
         }
         for cursor in ["", "bogus", "AQ"] {
             let url = format!("{path}?cursor={cursor}");
-            expect_problem(app.get(&url, &ada).await, StatusCode::BAD_REQUEST, "invalid_cursor").await;
+            expect_problem(app.get(&url, ada).await, StatusCode::BAD_REQUEST, "invalid_cursor").await;
         }
-        expect_status(app.get(&format!("{path}?limit=1"), &ada).await, StatusCode::OK).await;
+        expect_status(app.get(&format!("{path}?limit=1"), ada).await, StatusCode::OK).await;
     }
 }
 

@@ -7,10 +7,12 @@ it, in every phase; everything else about it stays as generated, and a request t
 already refuses is left alone, so it is still expected to be refused.
 """
 
+import fnmatch
 import ipaddress
 import json
 import os
 import re
+import uuid
 from collections.abc import MutableMapping
 from datetime import datetime, timedelta, timezone
 
@@ -234,6 +236,33 @@ def _meet_scim_rules(case, body):
         _scim_members(body["members"])
 
 
+# LLM provider and model names and patterns, as the schema allows them.
+LLM_NAME = re.compile(r"[A-Za-z0-9._:/@+*?-]{1,128}")
+# The text of a usage event: no control character.
+USAGE_TEXT = re.compile(rf"[^{CONTROLS}]{{1,255}}")
+
+
+def _meet_llm_rules(body):
+    """The default model is one the policy's `models` admit (patterns glob, without case)."""
+    default, models = body.get("default_model"), body.get("models")
+    if not (isinstance(default, str) and LLM_NAME.fullmatch(default) and isinstance(models, list) and models):
+        return
+    patterns = [m.get("model") for m in models if isinstance(m, MutableMapping)]
+    if not all(isinstance(p, str) and LLM_NAME.fullmatch(p) for p in patterns):
+        return
+    if not any(fnmatch.fnmatchcase(default.lower(), p.lower()) for p in patterns):
+        body["default_model"] = None
+
+
+def _meet_usage_rules(body):
+    """An event happened within the last 35 days; each generated event has a key of its own,
+    so that no two differing events share one (which is refused)."""
+    if isinstance(body.get("occurred_at"), str) and DATE_TIME.fullmatch(body["occurred_at"]):
+        body["occurred_at"] = (datetime.now(timezone.utc) - timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    if isinstance(body.get("idempotency_key"), str) and USAGE_TEXT.fullmatch(body["idempotency_key"]):
+        body["idempotency_key"] = uuid.uuid4().hex
+
+
 def meet_rules(case):
     label = f"{case.operation.method.upper()} {case.operation.path}"
     body = case.body if isinstance(case.body, MutableMapping) else None
@@ -266,6 +295,10 @@ def meet_rules(case):
         elif body.get("join_policy") in ("off", "suggest") and isinstance(body.get("role"), str):
             if ROLE_KEY.fullmatch(body["role"]):
                 del body["role"]
+    if label == "PUT /v1/orgs/{org}/llm-policy" and body is not None:
+        _meet_llm_rules(body)
+    if label == "POST /v1/orgs/{org}/usage" and body is not None:
+        _meet_usage_rules(body)
     if label == "DELETE /v1/orgs/{org}/roles/{role}" and isinstance(case.query, MutableMapping):
         if isinstance(case.query.get("reassign_to"), str) and ROLE_KEY.fullmatch(case.query["reassign_to"]):
             case.query["reassign_to"] = ROLE

@@ -31,7 +31,10 @@ export ORGD_JWT_SECRET=${ORGD_JWT_SECRET:-dev-only-secret-do-not-deploy-01234567
 export ORGD_HMAC_KEY=${ORGD_HMAC_KEY:-dev-only-hmac-key-do-not-deploy-0123456789abcdef}
 export ORGD_ENCRYPTION_KEY=${ORGD_ENCRYPTION_KEY:-00000000000000000000000000000000000000000000000000000000000000de}
 export ORGD_WORKERS=2 RUST_LOG=${RUST_LOG:-warn}
-unset ORGD_JWT_ISSUER ORGD_JWT_AUDIENCE ORGD_JWKS_FILE ORGD_SMTP_URL
+unset ORGD_JWKS_FILE ORGD_SMTP_URL
+# Tokens bound to this server by issuer and audience, so that it trusts the staff claim of
+# the platform staff token /v1/admin is fuzzed with (server and `orgd token` read these).
+export ORGD_JWT_ISSUER=https://idp.contract.test ORGD_JWT_AUDIENCE=orgd-contract
 
 server=
 dns=
@@ -117,6 +120,15 @@ CONTRACT_SCIM_USER=$(scim_create Users '{"userName": "contract.user@contract.tes
 CONTRACT_SCIM_DOOMED_USER=$(scim_create Users '{"userName": "doomed.user@contract.test"}')
 CONTRACT_SCIM_GROUP=$(scim_create Groups '{"displayName": "Contract SCIM Group"}')
 CONTRACT_SCIM_DOOMED_GROUP=$(scim_create Groups '{"displayName": "Contract SCIM Group To Delete"}')
+# /v1/admin, as platform staff with the staff_admin role: a live organization whose plan it
+# changes (the contract org keeps every feature), one it deletes, one deleted to restore.
+CONTRACT_STAFF_TOKEN=$("$bin" token --sub contract-staff --email staff@contract.test --name 'Contract Staff' \
+  --staff=staff_admin --ttl 1h)
+CONTRACT_PLAN_ORG=$(create /v1/orgs '{"name": "Contract Plan Org"}' id)
+CONTRACT_ADMIN_DOOMED_ORG=$(create /v1/orgs '{"name": "Contract Org Staff Delete"}' id)
+CONTRACT_DELETED_ORG=$(create /v1/orgs '{"name": "Contract Org To Restore"}' id)
+curl -fsS -o /dev/null -X DELETE "$url/v1/orgs/$CONTRACT_DELETED_ORG" -H "Authorization: Bearer $token"
+export CONTRACT_STAFF_TOKEN CONTRACT_PLAN_ORG CONTRACT_ADMIN_DOOMED_ORG CONTRACT_DELETED_ORG
 export CONTRACT_ORG CONTRACT_DOOMED_ORG CONTRACT_TEAM CONTRACT_DOOMED_TEAM CONTRACT_ROLE CONTRACT_DOOMED_ROLE \
   CONTRACT_KEY CONTRACT_INVITE CONTRACT_DOOMED_INVITE CONTRACT_INVITE_TOKEN CONTRACT_MEMBER \
   CONTRACT_DOMAIN CONTRACT_DOOMED_DOMAIN CONTRACT_JOIN_REQUEST \

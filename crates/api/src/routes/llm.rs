@@ -2,10 +2,14 @@
 
 use actix_web::{get, post, put, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
-use domain::llm::{Decision, LlmError, LlmPolicy, LlmPolicyInput, LlmRequestInput, ModelRuleInput};
+use domain::llm::{
+    Decision, LlmError, LlmPolicy, LlmPolicyInput, LlmRequestInput, ModelRuleInput, NamePattern, NAME_PATTERN,
+    REGION_PATTERN,
+};
 use domain::org::OrgRef;
 use domain::policy::Versioned;
 use serde::{Deserialize, Serialize};
+use utoipa::openapi::schema::{ArrayBuilder, Object, ObjectBuilder};
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 use validator::Validate;
@@ -13,24 +17,45 @@ use validator::Validate;
 use super::common::{etag, if_match, path_id, whole_number, Json, ORG_PARAM};
 use crate::auth::Authenticated;
 use crate::error::ApiError;
-use crate::openapi::Errors;
+use crate::openapi::{shape, Errors};
 use crate::state::AppState;
 
 pub fn routes(cfg: &mut ServiceConfig) {
     cfg.service(get_llm_policy).service(put_llm_policy).service(check_llm_request);
 }
 
+/// A provider or model name or pattern, as `normalize_name` takes it.
+fn name() -> ObjectBuilder {
+    shape::string(1, NamePattern::MAX_LEN, NAME_PATTERN).description(Some(
+        "ASCII letters and digits, `. _ : / @ + -`; `*` and `?` as wildcards. Compared without case.",
+    ))
+}
+
+fn optional_name() -> Object {
+    shape::nullable(name())
+}
+
+fn names() -> ArrayBuilder {
+    ArrayBuilder::new().items(name()).max_items(Some(LlmPolicy::MAX_PROVIDERS))
+}
+
+fn optional_region() -> Object {
+    shape::nullable(shape::string(1, 32, REGION_PATTERN))
+}
+
+fn regions() -> ArrayBuilder {
+    ArrayBuilder::new().items(shape::string(1, 32, REGION_PATTERN)).max_items(Some(LlmPolicy::MAX_REGIONS))
+}
+
 /// One allowed model.
-#[derive(Debug, Serialize, Deserialize, ToSchema, Validate)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ModelRuleBody {
     /// The provider serving the model (a name or a pattern); absent: any allowed provider.
-    #[validate(length(min = 1, max = 128))]
-    #[schema(example = "openai", min_length = 1, max_length = 128)]
+    #[schema(schema_with = optional_name, example = "openai")]
     pub provider: Option<String>,
     /// A model name or a pattern: `*` any run of characters, `?` one. Compared without case.
-    #[validate(length(min = 1, max = 128))]
-    #[schema(example = "gpt-4o*", min_length = 1, max_length = 128)]
+    #[schema(schema_with = name, example = "gpt-4o*")]
     pub model: String,
     /// The most tokens one request to this model may ask for; absent: no limit.
     #[schema(minimum = 1, maximum = 10000000)]
@@ -85,23 +110,22 @@ impl From<Versioned<LlmPolicy>> for LlmPolicyResponse {
 pub struct LlmPolicyRequest {
     /// Provider names or patterns; empty: any provider.
     #[validate(length(max = 50))]
-    #[schema(max_items = 50, example = json!(["openai", "anthropic"]))]
+    #[schema(schema_with = names, example = json!(["openai", "anthropic"]))]
     #[serde(default)]
     pub providers: Vec<String>,
     /// Allowed models, first match wins; empty: any model of an allowed provider.
-    #[validate(length(max = 200), nested)]
+    #[validate(length(max = 200))]
     #[schema(max_items = 200)]
     #[serde(default)]
     pub models: Vec<ModelRuleBody>,
     /// Must itself be allowed by `models`.
-    #[validate(length(min = 1, max = 128))]
-    #[schema(min_length = 1, max_length = 128)]
+    #[schema(schema_with = optional_name)]
     pub default_model: Option<String>,
     #[serde(default)]
     pub self_hosted_only: bool,
     /// Regions (`eu`, `us-east-1`, …); empty: any region.
     #[validate(length(max = 20))]
-    #[schema(max_items = 20)]
+    #[schema(schema_with = regions)]
     #[serde(default)]
     pub regions: Vec<String>,
 }
@@ -110,16 +134,13 @@ pub struct LlmPolicyRequest {
 #[derive(Debug, Deserialize, ToSchema, Validate)]
 #[serde(deny_unknown_fields)]
 pub struct LlmCheckRequest {
-    #[validate(length(min = 1, max = 128))]
-    #[schema(example = "openai", min_length = 1, max_length = 128)]
+    #[schema(schema_with = name, example = "openai")]
     pub provider: String,
     /// Absent: the policy's default model.
-    #[validate(length(min = 1, max = 128))]
-    #[schema(example = "gpt-4o-mini", min_length = 1, max_length = 128)]
+    #[schema(schema_with = optional_name, example = "gpt-4o-mini")]
     pub model: Option<String>,
     /// Where the data would be processed.
-    #[validate(length(min = 1, max = 32))]
-    #[schema(example = "eu", min_length = 1, max_length = 32)]
+    #[schema(schema_with = optional_region, example = "eu")]
     pub region: Option<String>,
     /// Tokens the request asks for (prompt and completion).
     #[schema(minimum = 1, maximum = 4294967295_i64)]

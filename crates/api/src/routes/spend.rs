@@ -4,8 +4,11 @@
 use actix_web::{get, post, put, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use domain::org::OrgRef;
-use domain::spend::{BudgetWindow, Posture, Recorded, SpendError, SpendLimitsInput, SpendStatus, UsageInput};
+use domain::spend::{
+    BudgetWindow, Posture, Recorded, SpendError, SpendLimitsInput, SpendStatus, UsageInput, TEXT_PATTERN,
+};
 use serde::{Deserialize, Serialize};
+use utoipa::openapi::schema::{Object, ObjectBuilder};
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 use validator::Validate;
@@ -13,34 +16,39 @@ use validator::Validate;
 use super::common::{etag, if_match, path_id, whole_number, Json, ORG_PARAM};
 use crate::auth::Authenticated;
 use crate::error::ApiError;
-use crate::openapi::Errors;
+use crate::openapi::{shape, Errors};
 use crate::state::AppState;
 
 pub fn routes(cfg: &mut ServiceConfig) {
     cfg.service(record_usage).service(get_spend).service(put_spend_limits);
 }
 
+fn idempotency_key() -> ObjectBuilder {
+    shape::string(1, UsageInput::MAX_KEY_LEN, TEXT_PATTERN).examples([serde_json::json!("req_01J9Z3")])
+}
+
+fn label() -> Object {
+    shape::nullable(shape::string(1, UsageInput::MAX_NAME_LEN, TEXT_PATTERN))
+}
+
 /// The header a replayed usage event is answered with.
 pub const REPLAYED: &str = "Idempotent-Replayed";
 
-#[derive(Debug, Deserialize, ToSchema, Validate)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UsageRequest {
     /// Unique per event: a retry with the same key is counted once and answered with the
     /// first event; the same key with another amount, model, feature or time is refused.
-    #[validate(length(min = 1, max = 255))]
-    #[schema(example = "req_01J9Z3", min_length = 1, max_length = 255)]
+    #[schema(schema_with = idempotency_key)]
     pub idempotency_key: String,
     /// The cost in micro-units (millionths) of the organization's currency.
     #[schema(value_type = i64, required = true, minimum = 0, maximum = 1000000000000000_i64, example = 1250)]
     #[serde(deserialize_with = "whole_number")]
     pub amount_micros: Option<i64>,
-    #[validate(length(min = 1, max = 128))]
-    #[schema(example = "gpt-4o-mini", min_length = 1, max_length = 128)]
+    #[schema(schema_with = label, example = "gpt-4o-mini")]
     pub model: Option<String>,
     /// What the usage was for, e.g. `chat` or `embeddings`.
-    #[validate(length(min = 1, max = 128))]
-    #[schema(example = "chat", min_length = 1, max_length = 128)]
+    #[schema(schema_with = label, example = "chat")]
     pub feature: Option<String>,
     /// When it happened; within the last 35 days and not ahead of the server's clock by
     /// more than 5 minutes. Absent: now.
@@ -207,7 +215,6 @@ pub async fn record_usage(
     body: Json<UsageRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let org: OrgRef = path_id(&path, "organization")?;
-    body.validate()?;
     let b = body.into_inner();
     let input = UsageInput {
         idempotency_key: b.idempotency_key,

@@ -6,7 +6,7 @@ mod service;
 
 pub use policy::{
     normalize_name, normalize_region, Decision, LlmPolicy, LlmPolicyInput, LlmRequest, LlmRequestInput, ModelRule,
-    ModelRuleInput, NamePattern,
+    ModelRuleInput, NamePattern, NAME_PATTERN, REGION_PATTERN,
 };
 pub use repo::LlmPolicyRepository;
 pub use service::{LlmError, LlmService, POLICY_CACHE_TTL};

@@ -21,13 +21,6 @@ impl NamePattern {
 
     pub fn parse(value: &str) -> Result<Self, ValueError> {
         let text = normalize_name(value)?;
-        let allowed = |c: char| c.is_ascii_alphanumeric() || "._:/@+-*?".contains(c);
-        if !text.chars().all(allowed) {
-            return Err(ValueError::new(
-                "invalid_pattern",
-                "letters, digits, `. _ : / @ + -`, and the wildcards `*` and `?`",
-            ));
-        }
         let matcher = WildMatch::new(&text);
         Ok(Self { text, matcher })
     }
@@ -66,27 +59,33 @@ impl fmt::Display for NamePattern {
     }
 }
 
-/// Provider and model names compare without case and surrounding spaces.
+/// The characters of provider and model names and patterns, as the API schema states
+/// them: ASCII letters and digits, `. _ : / @ + -`, and the wildcards `*` and `?`.
+pub const NAME_PATTERN: &str = "^[A-Za-z0-9._:/@+*?-]{1,128}$";
+
+/// Provider and model names compare without case.
 pub fn normalize_name(value: &str) -> Result<String, ValueError> {
-    let text = value.trim().to_ascii_lowercase();
-    if text.is_empty() {
+    if value.is_empty() {
         return Err(ValueError::new("required", "must not be empty"));
     }
-    if text.chars().count() > NamePattern::MAX_LEN {
+    if value.len() > NamePattern::MAX_LEN {
         return Err(ValueError::new("too_long", format!("at most {} characters", NamePattern::MAX_LEN)));
     }
-    if text.chars().any(|c| c.is_control() || c.is_whitespace()) {
-        return Err(ValueError::new("invalid_name", "no spaces or control characters"));
+    let allowed = |c: char| c.is_ascii_alphanumeric() || "._:/@+-*?".contains(c);
+    if !value.chars().all(allowed) {
+        return Err(ValueError::new("invalid_name", "letters, digits, `. _ : / @ + -`, and the wildcards `*` and `?`"));
     }
-    Ok(text)
+    Ok(value.to_ascii_lowercase())
 }
 
-/// A data-residency region, e.g. `eu` or `us-east-1`.
+/// The characters of a region, as the API schema states them.
+pub const REGION_PATTERN: &str = "^[A-Za-z0-9-]{1,32}$";
+
+/// A data-residency region, e.g. `eu` or `us-east-1`; compared without case.
 pub fn normalize_region(value: &str) -> Result<String, ValueError> {
-    let text = value.trim().to_ascii_lowercase();
-    let ok = !text.is_empty() && text.len() <= 32 && text.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+    let ok = !value.is_empty() && value.len() <= 32 && value.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
     if ok {
-        Ok(text)
+        Ok(value.to_ascii_lowercase())
     } else {
         Err(ValueError::new("invalid_region", "1 to 32 letters, digits and `-`, e.g. `eu` or `us-east-1`"))
     }
@@ -154,12 +153,9 @@ impl LlmPolicy {
         let mut providers: Vec<NamePattern> = Vec::new();
         for (i, raw) in input.providers.iter().enumerate() {
             let field = format!("providers[{i}]");
-            if let Some(p) = invalid.check(&field, NamePattern::parse(raw)) {
-                if providers.contains(&p) {
-                    invalid.0.push(FieldError::new(field, "duplicate", format!("`{p}` is listed twice")));
-                } else {
-                    providers.push(p);
-                }
+            // Listed twice (in any case) means listed once.
+            if let Some(p) = invalid.check(&field, NamePattern::parse(raw)).filter(|p| !providers.contains(p)) {
+                providers.push(p);
             }
         }
         let mut models = Vec::new();
@@ -190,12 +186,8 @@ impl LlmPolicy {
         let mut regions: Vec<String> = Vec::new();
         for (i, raw) in input.regions.iter().enumerate() {
             let field = format!("regions[{i}]");
-            if let Some(region) = invalid.check(&field, normalize_region(raw)) {
-                if regions.contains(&region) {
-                    invalid.0.push(FieldError::new(field, "duplicate", format!("`{region}` is listed twice")));
-                } else {
-                    regions.push(region);
-                }
+            if let Some(region) = invalid.check(&field, normalize_region(raw)).filter(|r| !regions.contains(r)) {
+                regions.push(region);
             }
         }
         let default_model = match &input.default_model {
@@ -475,9 +467,19 @@ mod tests {
     }
 
     #[test]
+    fn names_listed_twice_in_any_case_count_once() {
+        let p = policy(LlmPolicyInput {
+            providers: vec!["openai".into(), "OpenAI".into()],
+            regions: vec!["EU".into(), "eu".into()],
+            ..Default::default()
+        });
+        assert_eq!((p.providers.len(), p.regions.len()), (1, 1));
+    }
+
+    #[test]
     fn bad_input_reports_every_field() {
         let err = LlmPolicy::parse(&LlmPolicyInput {
-            providers: vec!["openai".into(), "OPENAI".into(), "bad name".into()],
+            providers: vec!["openai".into(), "bad name".into()],
             models: vec![rule(None, "", Some(0))],
             regions: vec!["eu_west".into()],
             ..Default::default()
@@ -487,8 +489,7 @@ mod tests {
         assert_eq!(
             fields,
             vec![
-                ("providers[1]", "duplicate"),
-                ("providers[2]", "invalid_name"),
+                ("providers[1]", "invalid_name"),
                 ("models[0].model", "required"),
                 ("models[0].max_tokens", "out_of_range"),
                 ("regions[0]", "invalid_region"),

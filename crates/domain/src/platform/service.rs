@@ -209,7 +209,7 @@ impl<S: Store> PlatformService<S> {
             )
             .with_changes(changes);
             Self::record(tx, &record, true)?;
-            Ok(Self::find(tx, id, false)?)
+            Self::find(tx, id, false)
         })
     }
 

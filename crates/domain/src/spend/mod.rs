@@ -12,7 +12,7 @@ pub use model::{
 };
 pub use repo::SpendRepository;
 pub use service::{current_status, SpendError, SpendService, SpendStatus};
-pub use usage::{Recorded, UsageEvent, UsageInput, OCCURRED_AT_MAX_AGE_DAYS};
+pub use usage::{Recorded, UsageEvent, UsageInput, OCCURRED_AT_MAX_AGE_DAYS, TEXT_PATTERN};
 
 #[cfg(test)]
 mod tests;

@@ -4,7 +4,7 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 
 use super::model::MAX_AMOUNT_MICROS;
 use crate::audit::Actor;
-use crate::error::{has_forbidden_controls, FieldError, Invalid};
+use crate::error::{FieldError, Invalid};
 use crate::ids::{OrgId, UsageEventId};
 
 /// How far back an event may have happened: a little more than the longest window, so
@@ -12,6 +12,9 @@ use crate::ids::{OrgId, UsageEventId};
 pub const OCCURRED_AT_MAX_AGE_DAYS: i64 = 35;
 /// How far ahead of the service's clock an event's time may be (clock skew).
 const OCCURRED_AT_MAX_SKEW: Duration = Duration::minutes(5);
+
+/// Text of a usage event as the API schema states it: no control character.
+pub const TEXT_PATTERN: &str = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$";
 
 /// An event as a client sent it.
 #[derive(Debug, Clone, Default)]
@@ -50,7 +53,7 @@ pub struct Recorded {
 
 fn text(invalid: &mut Invalid, field: &str, value: Option<&str>, max: usize) -> Option<String> {
     let value = value?;
-    if value.is_empty() || value.chars().count() > max || has_forbidden_controls(value) {
+    if value.is_empty() || value.chars().count() > max || value.chars().any(char::is_control) {
         invalid.0.push(FieldError::new(field, "invalid", format!("1 to {max} characters, no control characters")));
         return None;
     }

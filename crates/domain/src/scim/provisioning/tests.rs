@@ -86,7 +86,7 @@ impl World {
         let orgs = OrgService::new(self.store.clone(), self.clock.clone()).with_default_plan(Plan::Enterprise);
         let created = orgs.create(&caller(owner), CreateOrg { name: name.into(), ..Default::default() }).unwrap();
         let enabled = self.settings.put(&caller(owner), &OrgRef::Id(created.org.id), true, false, None, None).unwrap();
-        (created.org.id, created.membership.id, self.context(&enabled))
+        (created.org.id, created.membership.unwrap().id, self.context(&enabled))
     }
 
     /// What a request presenting the token `write` issued carries.
