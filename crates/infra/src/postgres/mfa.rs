@@ -1,5 +1,4 @@
 use chrono::{DateTime, Utc};
-use diesel::dsl::{count, count_star};
 use diesel::prelude::*;
 use domain::authz::RoleKey;
 use domain::ids::{MemberId, OrgId, UserId};
@@ -10,7 +9,7 @@ use domain::StoreError;
 use uuid::Uuid;
 
 use super::errors::{corrupt, store_error};
-use super::schema::{memberships, users};
+use super::schema::{memberships, org_member_stats, users};
 use super::store::PgTx;
 
 type MfaRow = (
@@ -44,14 +43,15 @@ fn member_from_row(row: MfaRow) -> Result<MfaMember, StoreError> {
 }
 
 impl MfaRepository for PgTx<'_> {
-    /// One pass over the organization's memberships in `memberships_org_page`, each joined
-    /// to its user by primary key for the flag: linear in the organization's size, which is
-    /// why the dashboard counts on its first page only.
+    /// From the per-role counters the membership and user triggers keep
+    /// (`org_member_stats`): a few rows whatever the organization's size.
     fn mfa_totals(&mut self, org: OrgId) -> Result<MfaTotals, StoreError> {
-        let (members, enrolled): (i64, i64) = memberships::table
-            .inner_join(users::table)
-            .filter(memberships::org_id.eq(org.as_uuid()))
-            .select((count_star(), count(users::id).aggregate_filter(users::mfa_enrolled)))
+        let (members, enrolled): (i64, i64) = org_member_stats::table
+            .filter(org_member_stats::org_id.eq(org.as_uuid()))
+            .select((
+                diesel::dsl::sql::<diesel::sql_types::BigInt>("coalesce(sum(members), 0)::bigint"),
+                diesel::dsl::sql::<diesel::sql_types::BigInt>("coalesce(sum(mfa_enrolled), 0)::bigint"),
+            ))
             .get_result(self.conn)
             .map_err(store_error)?;
         Ok(MfaTotals { members: members.unsigned_abs(), enrolled: enrolled.unsigned_abs() })

@@ -91,8 +91,7 @@ impl MfaTotals {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MfaDashboard {
     pub policy: Versioned<MfaPolicy>,
-    /// On the first page only: counting passes over every membership of the organization,
-    /// which later pages should not pay for again.
+    /// On the first page only, so that each page of the listing does not repeat them.
     pub totals: Option<MfaTotals>,
     pub members: Page<MfaMember>,
 }
