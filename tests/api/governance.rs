@@ -281,3 +281,22 @@ async fn the_dashboard_shows_each_section_to_who_may_read_it_and_counts_right() 
     ));
     assert_eq!(drift, 0);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn spend_past_the_range_of_a_bigint_saturates_instead_of_failing() {
+    let app = TestApp::spawn().await;
+    let owner = app.token("owner");
+    let org = app.create_org(&owner, "Huge").await;
+    let uuid = org_uuid(&org);
+    // A day already holding nearly the largest amount a bigint can.
+    app.db
+        .execute(&format!(
+            "INSERT INTO spend_days (org_id, day, shard, amount_micros)
+               SELECT '{uuid}', (now() AT TIME ZONE 'UTC')::date, s, 9223372036854775000 FROM generate_series(0, 15) s"
+        ))
+        .unwrap();
+    let event = json!({ "idempotency_key": "big", "amount_micros": 1_000_000_000_000_000_i64 });
+    expect_status(app.post(&format!("/v1/orgs/{org}/usage"), &owner, event).await, StatusCode::CREATED).await;
+    let spend = expect_status(app.get(&format!("/v1/orgs/{org}/spend"), &owner).await, StatusCode::OK).await;
+    assert_eq!(spend["spend_micros"].as_i64(), Some(i64::MAX));
+}

@@ -48,7 +48,7 @@ impl SpendRepository for State {
 
     fn spend_between(&mut self, org: OrgId, from: NaiveDate, to: NaiveDate) -> Result<i64, StoreError> {
         let in_window = |e: &&UsageEvent| e.org_id == org && e.local_day >= from && e.local_day < to;
-        Ok(self.usage.iter().filter(in_window).map(|e| e.amount_micros).sum())
+        Ok(self.usage.iter().filter(in_window).fold(0i64, |sum, e| sum.saturating_add(e.amount_micros)))
     }
 
     fn announce_levels(

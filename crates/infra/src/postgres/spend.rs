@@ -156,19 +156,25 @@ impl SpendRepository for PgTx<'_> {
             ))
             .on_conflict((spend_days::org_id, spend_days::day, spend_days::shard))
             .do_update()
-            .set(spend_days::amount_micros.eq(spend_days::amount_micros + excluded(spend_days::amount_micros)))
+            // Saturates rather than failing the request: a day's spend past 9.2e18 micro-units
+            // is past any budget already.
+            .set(spend_days::amount_micros.eq(diesel::dsl::sql::<diesel::sql_types::BigInt>(
+                "LEAST(spend_days.amount_micros::numeric + excluded.amount_micros, 9223372036854775807)::bigint",
+            )))
             .execute(self.conn)
             .map(|_| None)
             .map_err(store_error)
     }
 
     fn spend_between(&mut self, org: OrgId, from: NaiveDate, to: NaiveDate) -> Result<i64, StoreError> {
-        // SUM of a bigint is a numeric in PostgreSQL; a window's spend fits a bigint.
+        // SUM of a bigint is a numeric in PostgreSQL, saturated back into a bigint.
         spend_days::table
             .filter(spend_days::org_id.eq(org.as_uuid()))
             .filter(spend_days::day.ge(from))
             .filter(spend_days::day.lt(to))
-            .select(diesel::dsl::sql::<diesel::sql_types::BigInt>("coalesce(sum(amount_micros), 0)::bigint"))
+            .select(diesel::dsl::sql::<diesel::sql_types::BigInt>(
+                "LEAST(coalesce(sum(amount_micros), 0), 9223372036854775807)::bigint",
+            ))
             .first(self.conn)
             .map_err(store_error)
     }
