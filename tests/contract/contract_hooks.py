@@ -310,7 +310,11 @@ def meet_rules(case):
     if label == "POST /v1/orgs/{org}/transfer-ownership" and body is not None:
         if body.get("member_id") == MEMBER:
             body["member_id"] = NOBODY
-    if label in ("GET /v1/orgs/{org}/audit-log", "GET /v1/orgs/{org}/audit-log/export"):
+    if label in (
+        "GET /v1/orgs/{org}/audit-log",
+        "GET /v1/orgs/{org}/audit-log/export",
+        "GET /v1/admin/audit-log",
+    ):
         _order(case.query, "since", "until", _time)
     if label == "GET /v1/orgs/{org}/audit-log/verify":
         _order(case.query, "from_seq", "to_seq", _integer)

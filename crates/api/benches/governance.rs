@@ -12,17 +12,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use api::config::Config;
-use api::startup::Application;
-use infra::test_db::TestDatabase;
+use common::env_count;
 use serde_json::{json, Value};
-
-fn env_count(name: &str, default: usize) -> usize {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
@@ -92,33 +88,10 @@ async fn main() {
     let clients = env_count("GOV_BENCH_CLIENTS", 32);
     let total = env_count("GOV_BENCH_REQUESTS", 20_000);
     let members = env_count("GOV_BENCH_MEMBERS", 1_000_000);
-    let db = tokio::task::spawn_blocking(TestDatabase::create).await.unwrap();
-    let vars = [
-        ("DATABASE_URL", db.url().to_owned()),
-        ("ORGD_BIND", "127.0.0.1:0".to_owned()),
-        ("ORGD_JWT_SECRET", "bench-only-secret-0123456789abcdef0123456789".to_owned()),
-        ("ORGD_HMAC_KEY", "bench-only-hmac-key-0123456789abcdef0123456789".to_owned()),
-        ("ORGD_ENCRYPTION_KEY", "00000000000000000000000000000000000000000000000000000000000000be".to_owned()),
-        ("ORGD_DEFAULT_PLAN", "enterprise".to_owned()),
-        ("ORGD_WORKERS", "2".to_owned()),
-    ];
-    let config = Config::from_env(&|name| vars.iter().find(|(k, _)| *k == name).map(|(_, v)| v.clone())).unwrap();
-    let app = tokio::task::block_in_place(|| Application::build(&config)).unwrap();
-    let base = format!("http://{}", app.addr());
-    tokio::spawn(app.run_until_stopped());
+    let server = common::start().await;
+    let (db, base) = (&server.db, server.base.clone());
     let client = reqwest::Client::builder().pool_max_idle_per_host(clients).build().unwrap();
-    let owner = api::auth::mint_dev_token(
-        &config.jwt,
-        &api::auth::DevToken {
-            subject: "bench-owner".into(),
-            email: Some("owner@bench.test".into()),
-            name: None,
-            mfa: true,
-            staff: None,
-            ttl: Duration::from_secs(3600),
-        },
-    )
-    .unwrap();
+    let owner = server.token("bench-owner", true);
     let send = |method: reqwest::Method, path: String, token: &str, body: Value| {
         client.request(method, format!("{base}{path}")).bearer_auth(token).json(&body).send()
     };

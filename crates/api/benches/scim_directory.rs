@@ -12,20 +12,16 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::time::{Duration, Instant};
 
-use api::config::Config;
-use api::startup::Application;
-use infra::test_db::TestDatabase;
+use common::env_count;
 use serde_json::{json, Value};
 
 fn median(mut samples: Vec<Duration>) -> Duration {
     samples.sort();
     samples[samples.len() / 2]
-}
-
-fn env_count(name: &str, default: usize) -> usize {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }
 
 struct Bench {
@@ -46,34 +42,10 @@ impl Bench {
 async fn main() {
     let provision = env_count("SCIM_BENCH_PROVISION", 10_000);
     let directory = env_count("SCIM_BENCH_USERS", 100_000).max(provision);
-    let db = tokio::task::spawn_blocking(TestDatabase::create).await.unwrap();
-    let vars = [
-        ("DATABASE_URL", db.url().to_owned()),
-        ("ORGD_BIND", "127.0.0.1:0".to_owned()),
-        ("ORGD_JWT_SECRET", "bench-only-secret-0123456789abcdef0123456789".to_owned()),
-        ("ORGD_HMAC_KEY", "bench-only-hmac-key-0123456789abcdef0123456789".to_owned()),
-        ("ORGD_ENCRYPTION_KEY", "00000000000000000000000000000000000000000000000000000000000000be".to_owned()),
-        ("ORGD_DEFAULT_PLAN", "enterprise".to_owned()),
-        ("ORGD_WORKERS", "2".to_owned()),
-    ];
-    let config = Config::from_env(&|name| vars.iter().find(|(k, _)| *k == name).map(|(_, v)| v.clone())).unwrap();
-    let app = tokio::task::block_in_place(|| Application::build(&config)).unwrap();
-    let base = format!("http://{}", app.addr());
-    tokio::spawn(app.run_until_stopped());
+    let server = common::start().await;
+    let (db, base) = (&server.db, server.base.clone());
     let client = reqwest::Client::new();
-
-    let owner = api::auth::mint_dev_token(
-        &config.jwt,
-        &api::auth::DevToken {
-            subject: "bench-owner".into(),
-            email: Some("owner@bench.test".into()),
-            name: None,
-            mfa: false,
-            staff: None,
-            ttl: Duration::from_secs(3600),
-        },
-    )
-    .unwrap();
+    let owner = server.token("bench-owner", false);
     let org: Value = client
         .post(format!("{base}/v1/orgs"))
         .bearer_auth(&owner)

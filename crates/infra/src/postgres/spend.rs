@@ -1,6 +1,5 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
-use diesel::upsert::excluded;
 use domain::ids::{OrgId, UsageEventId};
 use domain::policy::Versioned;
 use domain::spend::{BudgetWindow, Currency, Posture, SpendLimits, SpendRepository, UsageEvent, WindowSpan};
