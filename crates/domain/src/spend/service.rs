@@ -67,6 +67,15 @@ fn zone(org: &Organization) -> Tz {
 /// The organization's spend in the window holding `now`, in its time zone.
 pub fn current_status(tx: &mut dyn Tx, org: &Organization, now: DateTime<Utc>) -> Result<SpendStatus, StoreError> {
     let limits = tx.find_spend_limits(org.id)?.unwrap_or_default();
+    status_under(tx, org, limits, now)
+}
+
+fn status_under(
+    tx: &mut dyn Tx,
+    org: &Organization,
+    limits: Versioned<SpendLimits>,
+    now: DateTime<Utc>,
+) -> Result<SpendStatus, StoreError> {
     let zone = zone(org);
     let window = limits.policy.window.containing(local_day(now, zone));
     let spend_micros = tx.spend_between(org.id, window.start, window.end)?;
@@ -121,9 +130,12 @@ impl<S: Store> SpendService<S> {
                     Err(SpendError::IdempotencyKeyReused)
                 };
             }
+            // Without a budget there is no posture to reach: no need to add up the window.
             if event.amount_micros > 0 {
-                let status = current_status(tx, &scope.org, now)?;
-                announce_posture(tx, &scope, caller, &status, now)?;
+                if let Some(limits) = tx.find_spend_limits(scope.org.id)?.filter(|l| l.policy.budget_micros.is_some()) {
+                    let status = status_under(tx, &scope.org, limits, now)?;
+                    announce_posture(tx, &scope, caller, &status, now)?;
+                }
             }
             Ok(Recorded { event, replayed: false })
         })

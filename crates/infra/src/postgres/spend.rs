@@ -1,5 +1,6 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Date, Nullable, SmallInt, Text, Timestamptz, Uuid as SqlUuid};
 use domain::ids::{OrgId, UsageEventId};
 use domain::policy::Versioned;
 use domain::spend::{BudgetWindow, Currency, Posture, SpendLimits, SpendRepository, UsageEvent, WindowSpan};
@@ -45,7 +46,7 @@ impl TryFrom<SpendLimitsRow> for Versioned<SpendLimits> {
     }
 }
 
-#[derive(Queryable, Selectable, Insertable)]
+#[derive(Queryable, Selectable)]
 #[diesel(table_name = usage_events, check_for_backend(diesel::pg::Pg))]
 struct UsageRow {
     id: Uuid,
@@ -128,41 +129,47 @@ impl SpendRepository for PgTx<'_> {
             recorded_by_type: event.recorded_by.kind().to_owned(),
             recorded_by_id: event.recorded_by.id(),
         };
-        // A concurrent insert of the same key waits for the first to commit, then does
-        // nothing: the event is counted once.
-        let inserted = diesel::insert_into(usage_events::table)
-            .values(&row)
-            .on_conflict((usage_events::org_id, usage_events::idempotency_key))
-            .do_nothing()
-            .execute(self.conn)
-            .map_err(store_error)?;
-        if inserted == 0 {
-            let first = usage_events::table
-                .filter(usage_events::org_id.eq(event.org_id.as_uuid()))
-                .filter(usage_events::idempotency_key.eq(&event.idempotency_key))
-                .select(UsageRow::as_select())
-                .first(self.conn)
-                .map_err(store_error)?;
-            return Ok(Some(first.try_into()?));
-        }
+        // One round trip: the event, and its amount added to a shard of its day's spend (a
+        // day past 9.2e18 micro-units saturates: it is past any budget already). A
+        // concurrent insert of the same key waits for the first to commit, then does
+        // nothing: the event is counted once, and the statement answers no row.
         let shard = rand::thread_rng().gen_range(0..SPEND_SHARDS);
-        diesel::insert_into(spend_days::table)
-            .values((
-                spend_days::org_id.eq(event.org_id.as_uuid()),
-                spend_days::day.eq(event.local_day),
-                spend_days::shard.eq(shard),
-                spend_days::amount_micros.eq(event.amount_micros),
-            ))
-            .on_conflict((spend_days::org_id, spend_days::day, spend_days::shard))
-            .do_update()
-            // Saturates rather than failing the request: a day's spend past 9.2e18 micro-units
-            // is past any budget already.
-            .set(spend_days::amount_micros.eq(diesel::dsl::sql::<diesel::sql_types::BigInt>(
-                "LEAST(spend_days.amount_micros::numeric + excluded.amount_micros, 9223372036854775807)::bigint",
-            )))
-            .execute(self.conn)
-            .map(|_| None)
-            .map_err(store_error)
+        let counted = diesel::sql_query(
+            "WITH event AS (
+                 INSERT INTO usage_events (id, org_id, idempotency_key, amount_micros, model, feature,
+                                           occurred_at, local_day, recorded_at, recorded_by_type, recorded_by_id)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+                 ON CONFLICT (org_id, idempotency_key) DO NOTHING
+                 RETURNING org_id, local_day, amount_micros)
+             INSERT INTO spend_days (org_id, day, shard, amount_micros)
+             SELECT org_id, local_day, $12, amount_micros FROM event
+             ON CONFLICT (org_id, day, shard) DO UPDATE SET amount_micros =
+                 LEAST(spend_days.amount_micros::numeric + excluded.amount_micros, 9223372036854775807)::bigint",
+        )
+        .bind::<SqlUuid, _>(row.id)
+        .bind::<SqlUuid, _>(row.org_id)
+        .bind::<Text, _>(&row.idempotency_key)
+        .bind::<BigInt, _>(row.amount_micros)
+        .bind::<Nullable<Text>, _>(&row.model)
+        .bind::<Nullable<Text>, _>(&row.feature)
+        .bind::<Timestamptz, _>(row.occurred_at)
+        .bind::<Date, _>(row.local_day)
+        .bind::<Timestamptz, _>(row.recorded_at)
+        .bind::<Text, _>(&row.recorded_by_type)
+        .bind::<Text, _>(&row.recorded_by_id)
+        .bind::<SmallInt, _>(shard)
+        .execute(self.conn)
+        .map_err(store_error)?;
+        if counted == 1 {
+            return Ok(None);
+        }
+        let first = usage_events::table
+            .filter(usage_events::org_id.eq(event.org_id.as_uuid()))
+            .filter(usage_events::idempotency_key.eq(&event.idempotency_key))
+            .select(UsageRow::as_select())
+            .first(self.conn)
+            .map_err(store_error)?;
+        Ok(Some(first.try_into()?))
     }
 
     fn spend_between(&mut self, org: OrgId, from: NaiveDate, to: NaiveDate) -> Result<i64, StoreError> {
