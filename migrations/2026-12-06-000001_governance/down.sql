@@ -3,6 +3,7 @@ DROP FUNCTION users_count_mfa();
 DROP TRIGGER memberships_count_update ON memberships;
 DROP TRIGGER memberships_count_insert_delete ON memberships;
 DROP FUNCTION memberships_count();
+DROP FUNCTION user_mfa_enrolled(UUID);
 DROP FUNCTION org_member_stats_add(UUID, TEXT, BIGINT, BOOLEAN, BOOLEAN);
 DROP TABLE org_member_stats;
 DROP TABLE spend_alerts;

@@ -61,7 +61,11 @@ CREATE TABLE spend_alerts (
     PRIMARY KEY (org_id, budget_window, window_start, level)
 );
 
--- Members by role, kept by triggers so the dashboard never counts a million rows.
+-- Members by role, kept by triggers so the dashboard never counts a million rows. Counted
+-- under a lock that keeps memberships and users still until the triggers stand, so that no
+-- write falls between the count and the first trigger.
+LOCK TABLE memberships, users IN SHARE ROW EXCLUSIVE MODE;
+
 CREATE TABLE org_member_stats (
     org_id UUID NOT NULL REFERENCES organizations (id) ON DELETE CASCADE,
     role TEXT NOT NULL,
@@ -88,26 +92,26 @@ RETURNS void LANGUAGE sql AS $$
         mfa_enrolled = s.mfa_enrolled + EXCLUDED.mfa_enrolled;
 $$;
 
+-- Whether a user has a second factor, read under a share lock: a concurrent change of the
+-- flag either commits first (and is read here) or waits for this transaction (and then
+-- counts this membership itself).
+CREATE FUNCTION user_mfa_enrolled(p_user UUID) RETURNS BOOLEAN LANGUAGE sql AS $$
+    SELECT coalesce((SELECT u.mfa_enrolled FROM users u WHERE u.id = p_user FOR SHARE), FALSE);
+$$;
+
 CREATE FUNCTION memberships_count() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE
-    mfa BOOLEAN;
 BEGIN
     IF TG_OP = 'INSERT' THEN
-        SELECT u.mfa_enrolled INTO mfa FROM users u WHERE u.id = NEW.user_id;
-        PERFORM org_member_stats_add(NEW.org_id, NEW.role, 1, NEW.suspended_at IS NOT NULL, coalesce(mfa, FALSE));
+        PERFORM org_member_stats_add(NEW.org_id, NEW.role, 1, NEW.suspended_at IS NOT NULL, user_mfa_enrolled(NEW.user_id));
     ELSIF TG_OP = 'DELETE' THEN
-        SELECT u.mfa_enrolled INTO mfa FROM users u WHERE u.id = OLD.user_id;
-        PERFORM org_member_stats_add(OLD.org_id, OLD.role, -1, OLD.suspended_at IS NOT NULL, coalesce(mfa, FALSE));
+        PERFORM org_member_stats_add(OLD.org_id, OLD.role, -1, OLD.suspended_at IS NOT NULL, user_mfa_enrolled(OLD.user_id));
+    -- Rows are touched in (org, role) order so two opposite changes cannot deadlock.
+    ELSIF (OLD.org_id, OLD.role) <= (NEW.org_id, NEW.role) THEN
+        PERFORM org_member_stats_add(OLD.org_id, OLD.role, -1, OLD.suspended_at IS NOT NULL, user_mfa_enrolled(OLD.user_id));
+        PERFORM org_member_stats_add(NEW.org_id, NEW.role, 1, NEW.suspended_at IS NOT NULL, user_mfa_enrolled(NEW.user_id));
     ELSE
-        SELECT u.mfa_enrolled INTO mfa FROM users u WHERE u.id = NEW.user_id;
-        -- Rows are touched in role order so two opposite role changes cannot deadlock.
-        IF OLD.role <= NEW.role THEN
-            PERFORM org_member_stats_add(OLD.org_id, OLD.role, -1, OLD.suspended_at IS NOT NULL, coalesce(mfa, FALSE));
-            PERFORM org_member_stats_add(NEW.org_id, NEW.role, 1, NEW.suspended_at IS NOT NULL, coalesce(mfa, FALSE));
-        ELSE
-            PERFORM org_member_stats_add(NEW.org_id, NEW.role, 1, NEW.suspended_at IS NOT NULL, coalesce(mfa, FALSE));
-            PERFORM org_member_stats_add(OLD.org_id, OLD.role, -1, OLD.suspended_at IS NOT NULL, coalesce(mfa, FALSE));
-        END IF;
+        PERFORM org_member_stats_add(NEW.org_id, NEW.role, 1, NEW.suspended_at IS NOT NULL, user_mfa_enrolled(NEW.user_id));
+        PERFORM org_member_stats_add(OLD.org_id, OLD.role, -1, OLD.suspended_at IS NOT NULL, user_mfa_enrolled(OLD.user_id));
     END IF;
     RETURN NULL;
 END
@@ -117,11 +121,18 @@ CREATE TRIGGER memberships_count_insert_delete AFTER INSERT OR DELETE ON members
     FOR EACH ROW EXECUTE FUNCTION memberships_count();
 CREATE TRIGGER memberships_count_update AFTER UPDATE OF role, suspended_at, org_id, user_id ON memberships
     FOR EACH ROW
-    WHEN (OLD.role IS DISTINCT FROM NEW.role OR (OLD.suspended_at IS NULL) IS DISTINCT FROM (NEW.suspended_at IS NULL))
+    -- A provisioned membership linked to the person who signed in changes its user.
+    WHEN (OLD.role IS DISTINCT FROM NEW.role OR (OLD.suspended_at IS NULL) IS DISTINCT FROM (NEW.suspended_at IS NULL)
+          OR OLD.user_id IS DISTINCT FROM NEW.user_id OR OLD.org_id IS DISTINCT FROM NEW.org_id)
     EXECUTE FUNCTION memberships_count();
 
 CREATE FUNCTION users_count_mfa() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
+    -- The user's counter rows, locked in (org, role) order first: two people of the same
+    -- organizations changing their second factor at once cannot deadlock.
+    PERFORM 1 FROM org_member_stats s
+    WHERE (s.org_id, s.role) IN (SELECT org_id, role FROM memberships WHERE user_id = NEW.id)
+    ORDER BY s.org_id, s.role FOR UPDATE;
     UPDATE org_member_stats s SET mfa_enrolled = s.mfa_enrolled + CASE WHEN NEW.mfa_enrolled THEN m.n ELSE -m.n END
     FROM (
         SELECT org_id, role, count(*) AS n FROM memberships WHERE user_id = NEW.id GROUP BY org_id, role

@@ -279,6 +279,15 @@ async fn the_platform_audit_log_lists_plan_changes_and_restores_newest_first_in_
     assert_eq!(actions, vec!["org.restored", "org.plan_changed", "org.plan_changed", "org.plan_changed"]);
     let bad = app.get("/v1/admin/audit-log?org=nope", &root).await;
     expect_problem(bad, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+    // A cursor of an organization's own log is not one of the platform log, nor the reverse.
+    let tenant = expect_status(app.get(&format!("/v1/orgs/{org}/audit-log?limit=1"), &ada).await, StatusCode::OK).await;
+    let tenant_cursor = tenant["next_cursor"].as_str().unwrap();
+    let crossed = app.get(&format!("/v1/admin/audit-log?cursor={tenant_cursor}"), &root).await;
+    expect_problem(crossed, StatusCode::BAD_REQUEST, "invalid_cursor").await;
+    let platform = expect_status(app.get("/v1/admin/audit-log?limit=1", &root).await, StatusCode::OK).await;
+    let platform_cursor = platform["next_cursor"].as_str().unwrap();
+    let crossed = app.get(&format!("/v1/orgs/{org}/audit-log?cursor={platform_cursor}"), &ada).await;
+    expect_problem(crossed, StatusCode::BAD_REQUEST, "invalid_cursor").await;
 
     // Append-only: the database itself refuses to change or remove a record.
     let refused = app.db.execute("UPDATE platform_audit_events SET action = 'forged'");

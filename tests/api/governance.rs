@@ -193,6 +193,10 @@ async fn crossing_into_each_posture_is_audited_and_emailed_once() {
     let record = app.audit(&org).into_iter().rev().find(|e| e.action == "spend.posture_changed").unwrap();
     assert_eq!(record.changes["posture"]["to"], "blocked");
     assert_eq!(record.actor_type, "api_key");
+    // The owner is told in the product too, once per level.
+    let notices = expect_status(app.get("/v1/me/notifications", &owner).await, StatusCode::OK).await;
+    let kinds: Vec<_> = notices["data"].as_array().unwrap().iter().filter(|n| n["kind"] == "spend_posture").collect();
+    assert_eq!(kinds.len(), 2, "{notices}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -90,8 +90,8 @@ proptest! {
         let limits = SpendLimits { budget_micros: Some(budget), max_overage_micros: overage, warning_percent, ..SpendLimits::default() };
         let (low, high) = if a <= b { (a, b) } else { (b, a) };
         prop_assert!(limits.posture(low) <= limits.posture(high));
-        // Spending exactly the budget is a warning, never over it.
-        prop_assert_eq!(limits.posture(budget), Posture::Warning);
+        // Spending exactly a budget is a warning, never over it.
+        prop_assert_eq!(limits.posture(budget), if budget == 0 { Posture::Ok } else { Posture::Warning });
         prop_assert!(limits.posture(budget.saturating_add(overage).saturating_add(1)) >= Posture::OverBudget);
     }
 

@@ -43,6 +43,16 @@ fn counters_follow_every_change_of_membership_and_second_factor() {
         "UPDATE memberships SET role = 'admin', suspended_at = NULL WHERE id IN (SELECT id FROM memberships ORDER BY id DESC LIMIT 4)",
         "UPDATE users SET mfa_enrolled = NOT mfa_enrolled WHERE id IN (SELECT id FROM users ORDER BY id LIMIT 20)",
         "UPDATE users SET name = 'renamed'",
+        // Linking provisioned memberships to the people who signed in moves them to
+        // another user, with or without a second factor.
+        "INSERT INTO users (id, email, email_verified, mfa_enrolled, created_at, updated_at)
+           SELECT gen_random_uuid(), 'linked' || i || '@example.com', true, i % 2 = 0, now(), now()
+           FROM generate_series(1, 6) i",
+        "UPDATE memberships m SET user_id = l.id
+           FROM (SELECT id, row_number() OVER (ORDER BY id) AS n FROM users WHERE email LIKE 'linked%') l,
+                (SELECT id, row_number() OVER (ORDER BY id) AS n FROM memberships
+                  WHERE org_id = (SELECT id FROM organizations ORDER BY id LIMIT 1)) t
+           WHERE m.id = t.id AND t.n = l.n",
         "DELETE FROM memberships WHERE id IN (SELECT id FROM memberships ORDER BY user_id LIMIT 15)",
         "INSERT INTO memberships (id, org_id, user_id, role, created_at, updated_at, suspended_at)
            SELECT gen_random_uuid(), (SELECT id FROM organizations ORDER BY id DESC LIMIT 1), id, 'member', now(), now(), now()

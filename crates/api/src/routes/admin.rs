@@ -22,7 +22,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use validator::Validate;
 
 use super::audit::{AuditListParams, Party};
-use super::common::{etag, if_match, page, path_id, Json, PageParams, Seq};
+use super::common::{etag, if_match, page, path_id, Json, PageParams, PlatformSeq};
 use super::orgs::{OrgResponse, UpdateOrgRequest};
 use crate::error::ApiError;
 use crate::openapi::{shape, Errors};
@@ -344,7 +344,7 @@ pub struct PlatformAuditParams {
 /// organizations and every staff look into one.
 #[utoipa::path(
     tag = "platform staff",
-    params(PlatformAuditParams, AuditListParams, PageParams<Seq>),
+    params(PlatformAuditParams, AuditListParams, PageParams<PlatformSeq>),
     responses((status = 200, body = PlatformAuditPage), Errors<PlatformError>)
 )]
 #[get("/admin/audit-log")]
@@ -353,7 +353,7 @@ pub async fn list_platform_audit(
     caller: Staff,
     scope: web::Query<PlatformAuditParams>,
     query: web::Query<AuditListParams>,
-    page: PageParams<Seq>,
+    page: PageParams<PlatformSeq>,
 ) -> Result<HttpResponse, ApiError> {
     query.validate()?;
     let org = match scope.into_inner().org {
@@ -374,5 +374,5 @@ pub async fn list_platform_audit(
     let limit = i64::from(page.limit);
     let page = state.run(move |s| s.platform.list_audit(&caller.0, org, filter, before, limit)).await?;
     let data = page.events.into_iter().map(PlatformAuditEventResponse::from).collect();
-    Ok(HttpResponse::Ok().json(PlatformAuditPage::new(data, page.next_before.map(Seq))))
+    Ok(HttpResponse::Ok().json(PlatformAuditPage::new(data, page.next_before.map(PlatformSeq))))
 }

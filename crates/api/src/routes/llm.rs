@@ -3,8 +3,8 @@
 use actix_web::{get, post, put, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use domain::llm::{
-    Decision, LlmError, LlmPolicy, LlmPolicyInput, LlmRequestInput, ModelRuleInput, NamePattern, NAME_PATTERN,
-    REGION_PATTERN,
+    Decision, LlmError, LlmPolicy, LlmPolicyInput, LlmRequestInput, ModelRuleInput, NamePattern, CONCRETE_NAME_PATTERN,
+    NAME_PATTERN, REGION_PATTERN,
 };
 use domain::org::OrgRef;
 use domain::policy::Versioned;
@@ -33,6 +33,16 @@ fn name() -> ObjectBuilder {
 
 fn optional_name() -> Object {
     shape::nullable(name())
+}
+
+/// A provider or model name, not a pattern.
+fn concrete_name() -> ObjectBuilder {
+    shape::string(1, NamePattern::MAX_LEN, CONCRETE_NAME_PATTERN)
+        .description(Some("ASCII letters and digits, `. _ : / @ + -`. Compared without case."))
+}
+
+fn optional_concrete_name() -> Object {
+    shape::nullable(concrete_name())
 }
 
 fn names() -> ArrayBuilder {
@@ -118,8 +128,8 @@ pub struct LlmPolicyRequest {
     #[schema(max_items = 200)]
     #[serde(default)]
     pub models: Vec<ModelRuleBody>,
-    /// Must itself be allowed by `models`.
-    #[schema(schema_with = optional_name)]
+    /// A model name (not a pattern) that `models` admit.
+    #[schema(schema_with = optional_concrete_name)]
     pub default_model: Option<String>,
     #[serde(default)]
     pub self_hosted_only: bool,
@@ -134,10 +144,10 @@ pub struct LlmPolicyRequest {
 #[derive(Debug, Deserialize, ToSchema, Validate)]
 #[serde(deny_unknown_fields)]
 pub struct LlmCheckRequest {
-    #[schema(schema_with = name, example = "openai")]
+    #[schema(schema_with = concrete_name, example = "openai")]
     pub provider: String,
     /// Absent: the policy's default model.
-    #[schema(schema_with = optional_name, example = "gpt-4o-mini")]
+    #[schema(schema_with = optional_concrete_name, example = "gpt-4o-mini")]
     pub model: Option<String>,
     /// Where the data would be processed.
     #[schema(schema_with = optional_region, example = "eu")]

@@ -5,8 +5,8 @@ mod repo;
 mod service;
 
 pub use policy::{
-    normalize_name, normalize_region, Decision, LlmPolicy, LlmPolicyInput, LlmRequest, LlmRequestInput, ModelRule,
-    ModelRuleInput, NamePattern, NAME_PATTERN, REGION_PATTERN,
+    normalize_concrete_name, normalize_name, normalize_region, Decision, LlmPolicy, LlmPolicyInput, LlmRequest,
+    LlmRequestInput, ModelRule, ModelRuleInput, NamePattern, CONCRETE_NAME_PATTERN, NAME_PATTERN, REGION_PATTERN,
 };
 pub use repo::LlmPolicyRepository;
 pub use service::{LlmError, LlmService, POLICY_CACHE_TTL};

@@ -78,6 +78,18 @@ pub fn normalize_name(value: &str) -> Result<String, ValueError> {
     Ok(value.to_ascii_lowercase())
 }
 
+/// A provider or model name as a request names it: a name, not a pattern.
+pub const CONCRETE_NAME_PATTERN: &str = "^[A-Za-z0-9._:/@+-]{1,128}$";
+
+/// [`normalize_name`] of a name that is not a pattern (a request's provider or model, the
+/// default model).
+pub fn normalize_concrete_name(value: &str) -> Result<String, ValueError> {
+    if value.contains(['*', '?']) {
+        return Err(ValueError::new("invalid_name", "a name, not a pattern: no `*` or `?`"));
+    }
+    normalize_name(value)
+}
+
 /// The characters of a region, as the API schema states them.
 pub const REGION_PATTERN: &str = "^[A-Za-z0-9-]{1,32}$";
 
@@ -192,7 +204,7 @@ impl LlmPolicy {
         }
         let default_model = match &input.default_model {
             None => None,
-            Some(raw) => invalid.check("default_model", normalize_name(raw)),
+            Some(raw) => invalid.check("default_model", normalize_concrete_name(raw)),
         };
         invalid.into_result()?;
         let policy = Self { providers, models, default_model, self_hosted_only: input.self_hosted_only, regions };
@@ -319,8 +331,8 @@ pub struct LlmRequestInput {
 impl LlmRequest {
     pub fn parse(input: &LlmRequestInput) -> Result<Self, Invalid> {
         let mut invalid = Invalid::default();
-        let provider = invalid.check("provider", normalize_name(&input.provider));
-        let model = input.model.as_deref().and_then(|m| invalid.check("model", normalize_name(m)));
+        let provider = invalid.check("provider", normalize_concrete_name(&input.provider));
+        let model = input.model.as_deref().and_then(|m| invalid.check("model", normalize_concrete_name(m)));
         let region = input.region.as_deref().and_then(|r| invalid.check("region", normalize_region(r)));
         let requested_tokens = match input.requested_tokens {
             None => None,
@@ -453,6 +465,15 @@ mod tests {
         assert_eq!(d.model.as_deref(), Some("gpt-4o-mini"));
         let no_default = policy(LlmPolicyInput { models: vec![rule(None, "x", None)], ..Default::default() });
         assert_eq!(no_default.check(&request("openai", None)).code, "model_required");
+    }
+
+    #[test]
+    fn requests_and_the_default_model_name_models_not_patterns() {
+        let input = LlmPolicyInput { default_model: Some("gpt-*".into()), ..Default::default() };
+        assert_eq!(LlmPolicy::parse(&input).unwrap_err().0[0].code, "invalid_name");
+        let request =
+            LlmRequestInput { provider: "openai".into(), model: Some("llama-*".into()), ..Default::default() };
+        assert_eq!(LlmRequest::parse(&request).unwrap_err().0[0].field, "model");
     }
 
     #[test]

@@ -118,7 +118,7 @@ impl<S: Store> LlmService<S> {
             tx.append_audit(&record.with_changes(changes))?;
             Ok((scope.org.id, next))
         })?;
-        self.forget(org_id);
+        self.remember(org_id, Arc::new(saved.clone()), now);
         Ok(saved)
     }
 
@@ -129,15 +129,18 @@ impl<S: Store> LlmService<S> {
             return Ok(entry.policy);
         }
         let policy = Arc::new(tx.find_llm_policy(org)?.unwrap_or_default());
-        if let Ok(mut cache) = self.cache.write() {
-            cache.insert(org, Cached { policy: policy.clone(), read_at: now });
-        }
+        self.remember(org, policy.clone(), now);
         Ok(policy)
     }
 
-    fn forget(&self, org: OrgId) {
+    /// Caches `policy` unless a newer version is cached already: a check that read the
+    /// policy just before a write committed never puts the old version back.
+    fn remember(&self, org: OrgId, policy: Arc<Versioned<LlmPolicy>>, now: DateTime<Utc>) {
         if let Ok(mut cache) = self.cache.write() {
-            cache.remove(&org);
+            let newer_cached = cache.get(&org).is_some_and(|c| c.policy.version > policy.version);
+            if !newer_cached {
+                cache.insert(org, Cached { policy, read_at: now });
+            }
         }
     }
 }

@@ -1,4 +1,4 @@
-//! In-app notices for one person (2FA reminders for now), listed unread first, and marked
+//! In-app notices for one person (2FA reminders, join decisions, spend postures), listed unread first, and marked
 //! read by that person alone.
 
 mod service;
@@ -22,17 +22,24 @@ pub enum NotificationKind {
     JoinRequestApproved,
     /// An admin declined it.
     JoinRequestDenied,
+    /// The organization's spend reached a posture its owners are told of.
+    SpendPosture,
 }
 
 impl NotificationKind {
-    pub const ALL: [NotificationKind; 3] =
-        [NotificationKind::MfaReminder, NotificationKind::JoinRequestApproved, NotificationKind::JoinRequestDenied];
+    pub const ALL: [NotificationKind; 4] = [
+        NotificationKind::MfaReminder,
+        NotificationKind::JoinRequestApproved,
+        NotificationKind::JoinRequestDenied,
+        NotificationKind::SpendPosture,
+    ];
 
     pub const fn as_str(self) -> &'static str {
         match self {
             NotificationKind::MfaReminder => "mfa_reminder",
             NotificationKind::JoinRequestApproved => "join_request_approved",
             NotificationKind::JoinRequestDenied => "join_request_denied",
+            NotificationKind::SpendPosture => "spend_posture",
         }
     }
 

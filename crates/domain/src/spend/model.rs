@@ -249,7 +249,7 @@ impl SpendLimits {
 
     /// The posture of `spend` against these limits. At exactly the budget the posture is
     /// still `warning`; one micro-unit past it, `over_budget`; past budget and overage,
-    /// `blocked`.
+    /// `blocked`. Nothing spent is `ok`, even against a budget of zero.
     pub fn posture(&self, spend: i64) -> Posture {
         let Some(budget) = self.budget_micros else { return Posture::Ok };
         let spend = i128::from(spend);
@@ -258,7 +258,7 @@ impl SpendLimits {
             Posture::Blocked
         } else if spend > budget {
             Posture::OverBudget
-        } else if spend * 100 >= budget * i128::from(self.warning_percent) {
+        } else if spend > 0 && spend * 100 >= budget * i128::from(self.warning_percent) {
             Posture::Warning
         } else {
             Posture::Ok
@@ -315,6 +315,8 @@ mod tests {
         assert_eq!(limits.posture(120_000_000), Posture::OverBudget);
         assert_eq!(limits.posture(120_000_001), Posture::Blocked);
         assert_eq!(SpendLimits::default().posture(i64::MAX), Posture::Ok);
+        let zero = SpendLimits { budget_micros: Some(0), ..SpendLimits::default() };
+        assert_eq!((zero.posture(0), zero.posture(1)), (Posture::Ok, Posture::Blocked));
         let levels: Vec<_> = Posture::OverBudget.levels_up_to().collect();
         assert_eq!(levels, vec![Posture::Warning, Posture::OverBudget]);
     }

@@ -7,13 +7,15 @@ use chrono_tz::Tz;
 
 use super::model::{format_amount, local_day, Posture, SpendLimits, SpendLimitsInput, WindowSpan};
 use super::usage::{Recorded, UsageEvent, UsageInput};
-use crate::access::{enter_org, Lock, OrgScope};
-use crate::audit::{AuditAction, AuditRecord, Changes, Target};
+use crate::access::{enter_org, Lock};
+use crate::audit::{Actor, AuditAction, AuditRecord, Changes, Target};
 use crate::authz::Permission;
-use crate::context::Caller;
+use crate::authz::RoleKey;
+use crate::context::{Caller, RequestMeta};
 use crate::error::{AccessError, Invalid, StoreError};
-use crate::ids::UsageEventId;
+use crate::ids::{NotificationId, UsageEventId};
 use crate::mail::{email_owners, html_page, one_line, EmailContent};
+use crate::notification::{Notification, NotificationKind};
 use crate::org::{OrgRef, Organization};
 use crate::policy::Versioned;
 use crate::store::{Store, Tx};
@@ -106,7 +108,7 @@ impl<S: Store> SpendService<S> {
     pub fn record_usage(&self, caller: &Caller, org: &OrgRef, input: &UsageInput) -> Result<Recorded, SpendError> {
         let now = self.clock.now();
         input.validate(now)?;
-        self.store.transaction(|tx| {
+        let (recorded, budgeted) = self.store.transaction(|tx| {
             // No lock on the organization: recorders of one organization run side by side.
             let scope = enter_org::<SpendError>(tx, caller, org, now, Lock::None)?;
             scope.grant.authorize(Permission::UsageWrite)?;
@@ -123,22 +125,25 @@ impl<S: Store> SpendService<S> {
                 recorded_at: now,
                 recorded_by: scope.actor.clone(),
             };
-            if let Some(first) = tx.record_usage(&event)? {
-                return if input.is_retry_of(&first) {
-                    Ok(Recorded { event: first, replayed: true })
-                } else {
-                    Err(SpendError::IdempotencyKeyReused)
-                };
-            }
+            let recorded = match tx.record_usage(&event)? {
+                Some(first) if input.is_retry_of(&first) => Recorded { event: first, replayed: true },
+                Some(_) => return Err(SpendError::IdempotencyKeyReused),
+                None => Recorded { event, replayed: false },
+            };
             // Without a budget there is no posture to reach: no need to add up the window.
-            if event.amount_micros > 0 {
-                if let Some(limits) = tx.find_spend_limits(scope.org.id)?.filter(|l| l.policy.budget_micros.is_some()) {
-                    let status = status_under(tx, &scope.org, limits, now)?;
-                    announce_posture(tx, &scope, caller, &status, now)?;
-                }
-            }
-            Ok(Recorded { event, replayed: false })
-        })
+            let budget = tx.find_spend_limits(scope.org.id)?.and_then(|l| l.policy.budget_micros);
+            Ok((recorded, budget.map(|_| (scope.org, scope.actor))))
+        })?;
+        // Judged once the event is committed, from what every recorder committed: of two
+        // that cross a line together, the later sees the sum. A replay judges again, so a
+        // retry after a failure here still announces.
+        if let Some((org, actor)) = budgeted {
+            self.store.transaction(|tx| {
+                let status = current_status(tx, &org, now)?;
+                announce_posture(tx, &org, &actor, &caller.meta, &status, now)
+            })?;
+        }
+        Ok(recorded)
     }
 
     /// The spend posture of the current window. Never gated by plan.
@@ -187,7 +192,7 @@ impl<S: Store> SpendService<S> {
                 tx.append_audit(&record.with_changes(changes))?;
             }
             let status = current_status(tx, &scope.org, now)?;
-            announce_posture(tx, &scope, caller, &status, now)?;
+            announce_posture(tx, &scope.org, &scope.actor, &caller.meta, &status, now)?;
             Ok(status)
         })
     }
@@ -203,13 +208,14 @@ fn describe(limits: &SpendLimits) -> serde_json::Value {
     })
 }
 
-/// When the posture reached a level not yet announced in this window: one audit record
-/// and one email to each owner, for the worst level reached. Levels jumped over are marked
-/// announced too, so each level is announced at most once per window.
+/// When the posture reached a level not yet announced in this window: one audit record,
+/// and an in-app notice and an email to each owner, for the worst level reached. Levels
+/// jumped over are marked announced too, so each level is announced at most once per window.
 fn announce_posture(
     tx: &mut dyn Tx,
-    scope: &OrgScope,
-    caller: &Caller,
+    org: &Organization,
+    actor: &Actor,
+    meta: &RequestMeta,
     status: &SpendStatus,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
@@ -217,7 +223,7 @@ fn announce_posture(
     if levels.is_empty() {
         return Ok(());
     }
-    let Some(reached) = tx.announce_levels(scope.org.id, &status.window, &levels, now)?.into_iter().max() else {
+    let Some(reached) = tx.announce_levels(org.id, &status.window, &levels, now)?.into_iter().max() else {
         return Ok(());
     };
     let limits = &status.limits.policy;
@@ -227,11 +233,26 @@ fn announce_posture(
     changes.set("budget_micros", limits.budget_micros);
     changes.set("max_overage_micros", limits.max_overage_micros);
     changes.set("window_start", status.window_starts_at.to_rfc3339());
-    let target = Target::new("organization", scope.org.id);
-    let record =
-        AuditRecord::new(scope.org.id, &scope.actor, AuditAction::SpendPostureChanged, target, &caller.meta, now);
+    let target = Target::new("organization", org.id);
+    let record = AuditRecord::new(org.id, actor, AuditAction::SpendPostureChanged, target, meta, now);
     tx.append_audit(&record.with_changes(changes))?;
-    email_owners(tx, scope.org.id, &posture_email(&scope.org, status, reached))
+    let email = posture_email(org, status, reached);
+    let owners = tx.member_access_facts(org.id, Some(&RoleKey::owner()), None, i64::MAX)?;
+    let notices: Vec<Notification> = owners
+        .iter()
+        .map(|owner| Notification {
+            id: NotificationId::generate(),
+            user_id: owner.user_id,
+            org_id: Some(org.id),
+            kind: NotificationKind::SpendPosture,
+            title: email.subject.clone(),
+            body: email.text.clone(),
+            created_at: now,
+            read_at: None,
+        })
+        .collect();
+    tx.insert_notifications(&notices)?;
+    email_owners(tx, org.id, &email)
 }
 
 fn posture_email(org: &Organization, status: &SpendStatus, reached: Posture) -> EmailContent {

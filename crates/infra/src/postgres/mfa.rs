@@ -54,7 +54,8 @@ impl MfaRepository for PgTx<'_> {
             ))
             .get_result(self.conn)
             .map_err(store_error)?;
-        Ok(MfaTotals { members: members.unsigned_abs(), enrolled: enrolled.unsigned_abs() })
+        // Counters are never negative; were one ever to be, it reads as none rather than many.
+        Ok(MfaTotals { members: u64::try_from(members).unwrap_or(0), enrolled: u64::try_from(enrolled).unwrap_or(0) })
     }
 
     fn list_mfa_members(
