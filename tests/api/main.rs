@@ -9,6 +9,7 @@ mod auth;
 pub mod authorization;
 mod domains;
 mod escalation;
+mod faults;
 mod first_steps;
 mod governance;
 mod helpers;

@@ -177,8 +177,9 @@ impl ApiError {
         Self::new(StatusCode::PRECONDITION_FAILED, "precondition_failed", "Precondition failed", detail)
     }
 
-    pub fn unavailable(cause: impl Into<String>) -> Self {
-        StoreError::Unavailable(cause.into()).into()
+    /// The server itself cannot take the request now (its worker pool is gone or full).
+    pub fn saturated(cause: impl Into<String>) -> Self {
+        StoreError::Contention(cause.into()).into()
     }
 
     pub fn internal(cause: impl Into<String>) -> Self {
@@ -337,8 +338,12 @@ const UNAVAILABLE_DETAIL: &str = "the service is temporarily unavailable; retry 
 
 problems! {
     shared StoreError as err {
-        StoreError::Unavailable(cause) | StoreError::Contention(cause) => SERVICE_UNAVAILABLE "service_unavailable" "Service unavailable",
-            "the database is unreachable or saturated; retry after `Retry-After`",
+        StoreError::Unavailable(cause) => SERVICE_UNAVAILABLE "database_unavailable" "Service unavailable",
+            "the database cannot be reached for now (restarting, connections lost, every connection busy): retry after `Retry-After`",
+            UNAVAILABLE_DETAIL,
+            |d| { d.cause = Some(cause); d.retry_after = Some(1); };
+        StoreError::Contention(cause) => SERVICE_UNAVAILABLE "service_unavailable" "Service unavailable",
+            "the request lost a conflict with concurrent ones (a deadlock or serialization failure) or the server is saturated: retry after `Retry-After`",
             UNAVAILABLE_DETAIL,
             |d| { d.cause = Some(cause); d.retry_after = Some(1); };
         StoreError::Internal(cause) => INTERNAL_SERVER_ERROR "internal_error" "Internal error",

@@ -87,8 +87,13 @@ const AUTHENTICATION: &[ProblemDoc] = &[
     ),
     problem(
         StatusCode::SERVICE_UNAVAILABLE,
+        "database_unavailable",
+        "the database cannot be reached for now (restarting, connections lost, every connection busy): retry after `Retry-After`",
+    ),
+    problem(
+        StatusCode::SERVICE_UNAVAILABLE,
         "service_unavailable",
-        "the database is unreachable or saturated; retry after `Retry-After`",
+        "the request lost a conflict with concurrent ones (a deadlock or serialization failure) or the server is saturated: retry after `Retry-After`",
     ),
 ];
 

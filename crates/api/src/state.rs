@@ -133,7 +133,7 @@ impl AppState {
         T: Send + 'static,
     {
         let services = Arc::clone(&self.services);
-        web::block(move || work(&services)).await.map_err(|e| ApiError::unavailable(format!("blocking pool: {e}")))
+        web::block(move || work(&services)).await.map_err(|e| ApiError::saturated(format!("blocking pool: {e}")))
     }
 
     pub async fn ping(&self) -> Result<(), ApiError> {
