@@ -289,3 +289,64 @@ pub fn fast_delivery() -> infra::mail::DeliverySettings {
         ..Default::default()
     }
 }
+
+/// The `orgd` binary serving with every log line captured.
+pub struct LoggedServer {
+    pub child: std::process::Child,
+    pub base: String,
+    lines: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl LoggedServer {
+    pub fn start(database_url: &str, format: &str) -> Self {
+        let port = free_port();
+        let jwt = jwt_config();
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_orgd"))
+            .arg("serve")
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("DATABASE_URL", database_url)
+            .env("ORGD_BIND", format!("127.0.0.1:{port}"))
+            .env("ORGD_JWT_SECRET", crate::helpers::JWT_SECRET)
+            .env("ORGD_JWT_ISSUER", jwt.issuer.unwrap())
+            .env("ORGD_JWT_AUDIENCE", jwt.audience.unwrap())
+            .env("ORGD_HMAC_KEY", "test-hmac-key-0123456789abcdef0123456789")
+            .env("ORGD_ENCRYPTION_KEY", hex::encode(ENCRYPTION_KEY))
+            .env("ORGD_LOG_FORMAT", format)
+            // Everything the server and its libraries log, at every level.
+            .env("RUST_LOG", "trace")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("the orgd binary starts");
+        let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+        for stream in [
+            Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>,
+            Box::new(child.stderr.take().unwrap()),
+        ] {
+            let (lines, ready) = (std::sync::Arc::clone(&lines), ready_tx.clone());
+            std::thread::spawn(move || {
+                for line in std::io::BufRead::lines(std::io::BufReader::new(stream)).map_while(Result::ok) {
+                    if line.contains("orgd listening") {
+                        let _ = ready.send(());
+                    }
+                    lines.lock().unwrap().push(line);
+                }
+            });
+        }
+        ready_rx.recv_timeout(std::time::Duration::from_secs(60)).expect("orgd starts listening");
+        Self { child, base: format!("http://127.0.0.1:{port}"), lines }
+    }
+
+    pub fn log(&self) -> String {
+        self.lines.lock().unwrap().join("\n")
+    }
+}
+
+impl Drop for LoggedServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -25,5 +25,6 @@ mod policies;
 mod roles;
 mod scim_config;
 mod scim_protocol;
+mod shutdown;
 mod sso;
 mod teams;

@@ -3,14 +3,11 @@
 //! that no secret (client secret or SCIM token) ever reaches a response, a log line or
 //! the audit log.
 
-use std::io::{BufRead, BufReader};
-use std::sync::{Arc, Mutex};
-
 use chrono::{DateTime, Duration, Utc};
 use reqwest::{Method, Response, StatusCode};
 use serde_json::{json, Value};
 
-use crate::helpers::{expect_problem, expect_status, free_port, jwt_config, org_uuid, TestApp, ENCRYPTION_KEY};
+use crate::helpers::{expect_problem, expect_status, org_uuid, LoggedServer, TestApp};
 
 /// A self-signed signing certificate valid from `from` until `until`, as PEM, made now so
 /// that no committed certificate ever expires.
@@ -284,67 +281,6 @@ async fn api_keys_read_but_never_write_members_are_forbidden_and_outsiders_see_n
 
     app.seed_members(&org, "admin", 1, "admin");
     expect_status(put(&app, &path, &app.token("admin-1"), body(), None).await, StatusCode::OK).await;
-}
-
-/// The `orgd` binary serving with every log line captured.
-struct LoggedServer {
-    child: std::process::Child,
-    base: String,
-    lines: Arc<Mutex<Vec<String>>>,
-}
-
-impl LoggedServer {
-    fn start(database_url: &str, format: &str) -> Self {
-        let port = free_port();
-        let jwt = jwt_config();
-        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_orgd"))
-            .arg("serve")
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("DATABASE_URL", database_url)
-            .env("ORGD_BIND", format!("127.0.0.1:{port}"))
-            .env("ORGD_JWT_SECRET", crate::helpers::JWT_SECRET)
-            .env("ORGD_JWT_ISSUER", jwt.issuer.unwrap())
-            .env("ORGD_JWT_AUDIENCE", jwt.audience.unwrap())
-            .env("ORGD_HMAC_KEY", "test-hmac-key-0123456789abcdef0123456789")
-            .env("ORGD_ENCRYPTION_KEY", hex::encode(ENCRYPTION_KEY))
-            .env("ORGD_LOG_FORMAT", format)
-            // Everything the server and its libraries log, at every level.
-            .env("RUST_LOG", "trace")
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .expect("the orgd binary starts");
-        let lines = Arc::new(Mutex::new(Vec::new()));
-        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
-        for stream in [
-            Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>,
-            Box::new(child.stderr.take().unwrap()),
-        ] {
-            let (lines, ready) = (Arc::clone(&lines), ready_tx.clone());
-            std::thread::spawn(move || {
-                for line in BufReader::new(stream).lines().map_while(Result::ok) {
-                    if line.contains("orgd listening") {
-                        let _ = ready.send(());
-                    }
-                    lines.lock().unwrap().push(line);
-                }
-            });
-        }
-        ready_rx.recv_timeout(std::time::Duration::from_secs(60)).expect("orgd starts listening");
-        Self { child, base: format!("http://127.0.0.1:{port}"), lines }
-    }
-
-    fn log(&self) -> String {
-        self.lines.lock().unwrap().join("\n")
-    }
-}
-
-impl Drop for LoggedServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
