@@ -83,6 +83,9 @@ impl TestApp {
                 resolver: DnsResolverSetting::Server(dns.addr()),
                 recheck_interval: Duration::from_secs(3600),
             },
+            // Tests fire bursts from one address on purpose; tests/api/rate_limits.rs turns
+            // the limits on.
+            rate_limits: api::rate_limit::RateLimits::off(),
         };
         adjust(&mut config);
         let app = tokio::task::block_in_place(|| Application::build(&config)).expect("server starts");

@@ -22,6 +22,7 @@ mod openapi;
 mod operations;
 mod orgs;
 mod policies;
+mod rate_limits;
 mod roles;
 mod scim_config;
 mod scim_protocol;

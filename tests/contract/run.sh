@@ -31,6 +31,10 @@ export ORGD_JWT_SECRET=${ORGD_JWT_SECRET:-dev-only-secret-do-not-deploy-01234567
 export ORGD_HMAC_KEY=${ORGD_HMAC_KEY:-dev-only-hmac-key-do-not-deploy-0123456789abcdef}
 export ORGD_ENCRYPTION_KEY=${ORGD_ENCRYPTION_KEY:-00000000000000000000000000000000000000000000000000000000000000de}
 export ORGD_WORKERS=2 RUST_LOG=${RUST_LOG:-warn}
+# The fuzzer sends thousands of requests from one address and one token, invite links
+# included: rate limits (documented on every operation, tested in tests/api/rate_limits.rs)
+# would answer most of them 429.
+export ORGD_RATE_LIMIT_PER_IP=0 ORGD_RATE_LIMIT_PER_CREDENTIAL=0 ORGD_RATE_LIMIT_INVITES=0 ORGD_RATE_LIMIT_SCIM=0
 unset ORGD_JWKS_FILE ORGD_SMTP_URL
 # Tokens bound to this server by issuer and audience, so that it trusts the staff claim of
 # the platform staff token /v1/admin is fuzzed with (server and `orgd token` read these).

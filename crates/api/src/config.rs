@@ -182,6 +182,7 @@ pub struct Config {
     pub default_plan: Plan,
     pub encryption: EncryptionKeys,
     pub domains: DomainConfig,
+    pub rate_limits: crate::rate_limit::RateLimits,
 }
 
 /// How domain ownership is checked.
@@ -224,6 +225,23 @@ where
             format!("`{raw}` is not a number from {} to {}", range.0, range.1),
             format!("unset it for {default}"),
         )),
+    }
+}
+
+/// `ORGD_RATE_LIMIT_*`: requests a minute, a quarter of them at once; 0 turns a limit off.
+fn rate_limits_from_env(
+    env: &dyn Fn(&str) -> Option<String>,
+    problems: &mut Problems,
+) -> crate::rate_limit::RateLimits {
+    use crate::rate_limit::{Rate, RateLimits};
+    let mut read = |name: &'static str, default: u32| {
+        problems.check(parse_number(name, var(name, env), default, (0, 100_000_000))).and_then(Rate::per_minute)
+    };
+    RateLimits {
+        per_ip: read("ORGD_RATE_LIMIT_PER_IP", RateLimits::DEFAULT_PER_IP),
+        per_credential: read("ORGD_RATE_LIMIT_PER_CREDENTIAL", RateLimits::DEFAULT_PER_CREDENTIAL),
+        invites: read("ORGD_RATE_LIMIT_INVITES", RateLimits::DEFAULT_INVITES),
+        scim: read("ORGD_RATE_LIMIT_SCIM", RateLimits::DEFAULT_SCIM),
     }
 }
 
@@ -363,6 +381,7 @@ impl Config {
         let default_plan = problems.check(default_plan_from_env(env));
         let encryption = encryption_keys_from_env(env, deployment, &mut problems);
         let domains = problems.check(domains_from_env(env));
+        let rate_limits = rate_limits_from_env(env, &mut problems);
         let (
             Some(database_url),
             Some(bind),
@@ -418,6 +437,7 @@ impl Config {
             default_plan,
             encryption,
             domains,
+            rate_limits,
         })
     }
 

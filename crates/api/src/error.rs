@@ -169,6 +169,12 @@ impl ApiError {
             .with(|d| d.allow = Some(allowed.join(", ")))
     }
 
+    /// 429: a rate limit ([`crate::rate_limit`]) refused the request; the middleware adds
+    /// `Retry-After` and `RateLimit`.
+    pub fn rate_limited(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "Too many requests", detail)
+    }
+
     pub fn conflict(code: &'static str, detail: impl Into<String>) -> Self {
         Self::new(StatusCode::CONFLICT, code, "Conflict", detail)
     }

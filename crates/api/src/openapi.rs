@@ -97,6 +97,13 @@ const AUTHENTICATION: &[ProblemDoc] = &[
     ),
 ];
 
+/// What the rate limits ([`crate::rate_limit`]) answer on every `/v1` route.
+const RATE_LIMITED: ProblemDoc = problem(
+    StatusCode::TOO_MANY_REQUESTS,
+    "rate_limited",
+    "too many requests from this client address or with this credential; retry after `Retry-After` (`RateLimit` says what is left)",
+);
+
 /// What reading a JSON body can answer.
 const JSON_BODY: &[ProblemDoc] = &[
     problem(StatusCode::BAD_REQUEST, "malformed_request", "the body is not JSON"),
@@ -152,6 +159,10 @@ fn add_scim_errors(responses: &mut BTreeMap<String, RefOr<Response>>) {
     let errors = [
         (StatusCode::UNAUTHORIZED, "The SCIM token is missing, unknown, rotated or disabled."),
         (StatusCode::INTERNAL_SERVER_ERROR, "A fault on the server; details are in its log under the request id."),
+        (
+            StatusCode::TOO_MANY_REQUESTS,
+            "Too many requests with this SCIM token or from this address; retry after `Retry-After`.",
+        ),
         (StatusCode::SERVICE_UNAVAILABLE, "The database is unreachable or saturated; retry later."),
     ];
     for (status, description) in errors {
@@ -211,6 +222,9 @@ pub fn finish(mut api: OpenApi) -> OpenApi {
         let scim = path.starts_with(crate::routes::scim_v2::SCIM_ROOT);
         for operation in operations(item) {
             let responses = &mut operation.responses.responses;
+            if path.starts_with("/v1/") {
+                add_problems(responses, [RATE_LIMITED]);
+            }
             if authenticated {
                 operation.security = Some(vec![SecurityRequirement::new(BEARER, Vec::<String>::new())]);
                 add_problems(responses, AUTHENTICATION.iter().copied());

@@ -24,6 +24,7 @@ use crate::auth::JwtVerifier;
 use crate::config::{Config, ConfigError};
 use crate::error::{ApiError, FieldProblem};
 use crate::openapi::{finish, ApiDoc, KnownRoutes};
+use crate::rate_limit::{self, RateLimiters};
 use crate::routes;
 use crate::state::{AppState, Services};
 use crate::telemetry::RedactedRootSpan;
@@ -228,6 +229,7 @@ impl Application {
         );
         let outbox = Self::start_outbox(config)?;
         let state = web::Data::new(AppState::new(services, verifier, hasher, config.trust_forwarded_for));
+        let limiters = web::Data::new(RateLimiters::new(config.rate_limits, config.trust_forwarded_for));
         let listener =
             TcpListener::bind(config.bind).map_err(|source| StartError::Bind { addr: config.bind, source })?;
         let addr = listener.local_addr().map_err(|source| StartError::Bind { addr: config.bind, source })?;
@@ -235,6 +237,7 @@ impl Application {
             let (app, api) = register_routes!(App::new());
             let api = finish(api);
             app.app_data(state.clone())
+                .app_data(limiters.clone())
                 .app_data(web::Data::new(KnownRoutes::from_openapi(&api)))
                 .app_data(web::JsonConfig::default().limit(JSON_LIMIT_BYTES).error_handler(json_error))
                 .app_data(web::QueryConfig::default().error_handler(query_error))
@@ -242,6 +245,7 @@ impl Application {
                 .service(web::redirect("/docs", "/docs/").permanent())
                 .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", api))
                 .default_service(web::to(no_route))
+                .wrap(actix_web::middleware::from_fn(rate_limit::limit))
                 .wrap(actix_web::middleware::from_fn(expose_request_id))
                 .wrap(TracingLogger::<RedactedRootSpan>::new())
         })

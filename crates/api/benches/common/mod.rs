@@ -26,6 +26,10 @@ pub async fn start() -> Server {
         ("ORGD_ENCRYPTION_KEY", "00000000000000000000000000000000000000000000000000000000000000be".to_owned()),
         ("ORGD_DEFAULT_PLAN", "enterprise".to_owned()),
         ("ORGD_WORKERS", "2".to_owned()),
+        // The benchmarks measure the service, not its rate limits.
+        ("ORGD_RATE_LIMIT_PER_IP", "0".to_owned()),
+        ("ORGD_RATE_LIMIT_PER_CREDENTIAL", "0".to_owned()),
+        ("ORGD_RATE_LIMIT_SCIM", "0".to_owned()),
     ];
     let config = Config::from_env(&|name| vars.iter().find(|(k, _)| *k == name).map(|(_, v)| v.clone())).unwrap();
     let app = tokio::task::block_in_place(|| Application::build(&config)).unwrap();

@@ -22,10 +22,7 @@ pub struct Authenticated(pub Caller);
 /// The request facts recorded with every audit event.
 pub fn request_meta(req: &HttpRequest, trust_forwarded_for: bool) -> RequestMeta {
     let request_id = req.extensions().get::<RequestId>().map(ToString::to_string).unwrap_or_default();
-    let peer = req.peer_addr().map(|a| a.ip());
-    // Behind the proxy the peer is the proxy itself: without a usable forwarded entry the
-    // client is unknown (which an IP allowlist refuses), never the proxy's own address.
-    let client_ip = if trust_forwarded_for { forwarded_client(req) } else { peer };
+    let client_ip = client_ip(req, trust_forwarded_for);
     let user_agent = req
         .headers()
         .get(header::USER_AGENT)
@@ -33,6 +30,17 @@ pub fn request_meta(req: &HttpRequest, trust_forwarded_for: bool) -> RequestMeta
         .map(|ua| ua.chars().take(MAX_USER_AGENT_CHARS).collect());
     let route = req.match_pattern().map(|pattern| format!("{} {pattern}", req.method()));
     RequestMeta { request_id, client_ip, user_agent, route }
+}
+
+/// The client's address: the peer's, or behind a trusted proxy the one it saw. Behind the
+/// proxy the peer is the proxy itself: without a usable forwarded entry the client is
+/// unknown (which an IP allowlist refuses), never the proxy's own address.
+pub fn client_ip(req: &HttpRequest, trust_forwarded_for: bool) -> Option<IpAddr> {
+    if trust_forwarded_for {
+        forwarded_client(req)
+    } else {
+        req.peer_addr().map(|a| a.ip())
+    }
 }
 
 /// The address the trusted proxy saw: the *last* `X-Forwarded-For` entry, which that proxy

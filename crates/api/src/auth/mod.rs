@@ -4,5 +4,5 @@ mod caller;
 mod jwt;
 
 pub(crate) use caller::authenticate;
-pub use caller::{request_meta, Authenticated};
+pub use caller::{client_ip, request_meta, Authenticated};
 pub use jwt::{mint_dev_token, DevToken, JwtVerifier, TokenError};
