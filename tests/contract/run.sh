@@ -16,7 +16,7 @@ time_limit=${CONTRACT_TIMEOUT:-300}
 command -v st >/dev/null || { echo "needs schemathesis: make test-deps"; exit 1; }
 command -v openssl >/dev/null || { echo "needs openssl, to make a SAML signing certificate"; exit 1; }
 cargo build -q -p orgd
-bin=target/debug/orgd
+bin=${CARGO_TARGET_DIR:-target}/debug/orgd
 
 base=${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/orgd}
 base=${base%/*}
@@ -152,7 +152,7 @@ status=0
 (cd "$work" && timeout "$time_limit" "${command[@]}") || status=$?
 echo "contract: schemathesis exited with $status after $((SECONDS - start))s"
 if [ "$status" -ne 0 ]; then
-  cp "$work/server.log" target/contract-server.log
+  mkdir -p target && cp "$work/server.log" target/contract-server.log
   echo "contract: the server's log is in target/contract-server.log"
 fi
 exit "$status"

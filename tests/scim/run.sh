@@ -8,7 +8,7 @@ cd "$(dirname "$0")/../.."
 
 command -v scim2 >/dev/null || { echo "needs scim2-cli and scim2-tester: make test-deps"; exit 1; }
 cargo build -q -p orgd
-bin=target/debug/orgd
+bin=${CARGO_TARGET_DIR:-target}/debug/orgd
 
 base=${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/orgd}
 base=${base%/*}
@@ -58,7 +58,7 @@ passed=$(grep -c '^SUCCESS ' "$work/report.txt" || true)
 failed=$(grep -cE '^(ERROR|SKIPPED) ' "$work/report.txt" || true)
 echo "scim: scim2-tester ran $((passed + failed)) checks: $passed passed, $failed failed or skipped (exit $status)"
 if [ "$status" -ne 0 ] || [ "$failed" -ne 0 ] || [ "$passed" -eq 0 ]; then
-  cp "$work/server.log" target/scim-server.log
+  mkdir -p target && cp "$work/server.log" target/scim-server.log
   echo "scim: the server's log is in target/scim-server.log"
   exit 1
 fi
