@@ -13,6 +13,7 @@ mod faults;
 mod first_steps;
 mod governance;
 mod helpers;
+mod instances;
 mod invites;
 mod members;
 mod members_admin;
