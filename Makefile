@@ -15,7 +15,7 @@ SCIM2_TESTER_VERSION := 0.5.2
 
 FORBIDDEN_IN_DOMAIN := diesel|diesel_migrations|actix-web|actix-rt|tokio|r2d2|utoipa|validator
 
-.PHONY: help run test test-deps contract chaos scim-compliance readme-check fmt lint check-domain openapi schema-check ci token bench bench-authz bench-gate bench-members bench-audit bench-scim bench-governance
+.PHONY: help run test test-deps contract chaos fuzz scim-compliance readme-check fmt lint check-domain openapi schema-check ci token bench bench-authz bench-gate bench-members bench-audit bench-scim bench-governance
 
 help: ## List targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -34,6 +34,9 @@ test-deps: ## What the tests need beyond Rust: a real SMTP server (Python aiosmt
 
 contract: test-deps ## Fuzz the served OpenAPI document with schemathesis, every check, fixed seed (~3 min)
 	tests/contract/run.sh
+
+fuzz: ## Fuzz every parser of client input (ids, tokens, SCIM filters and paths, LLM names) from tests/fuzz/corpus.txt, FUZZ_SECONDS (60) per target
+	FUZZ_SECONDS=$(or $(FUZZ_SECONDS),60) cargo test -p orgd-domain --release --test fuzz -- --nocapture 2>&1 | grep -E '^fuzz:|test result|panicked'
 
 chaos: ## Restart the machine's PostgreSQL under a stream of writes: 503s, recovery, nothing acknowledged lost (not in make test: it stops every other test's database too)
 	cargo test -p orgd --test api -- --ignored --nocapture faults::

@@ -383,7 +383,39 @@ pub fn if_match(req: &HttpRequest) -> Result<Option<i64>, ApiError> {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 2000, failure_persistence: None, ..ProptestConfig::default() })]
+
+        /// Any text, and any bytes in the cursor alphabet, is a cursor or a clean refusal.
+        #[test]
+        fn no_cursor_panics(text in any::<String>(), bytes in proptest::collection::vec(any::<u8>(), 0..40)) {
+            for cursor in [text, URL_SAFE_NO_PAD.encode(&bytes)] {
+                let _ = decode_cursor::<Uuid>(&cursor);
+                let _ = decode_cursor::<Seq>(&cursor);
+                let _ = decode_cursor::<PlatformSeq>(&cursor);
+                let _ = decode_cursor::<NotificationCursor>(&cursor);
+            }
+        }
+    }
+
+    /// Each kind's schema pattern admits what its encoder writes, and not another kind's.
+    #[test]
+    fn cursor_patterns_match_what_is_encoded() {
+        let pattern = |p: &str| regex::Regex::new(p).unwrap();
+        let (seq, platform, uuid) =
+            (pattern(Seq::PATTERN), pattern(PlatformSeq::PATTERN), pattern(<Uuid as CursorKey>::PATTERN));
+        for _ in 0..2000 {
+            let (n, id) = (rand::random::<i64>(), rand::random::<u128>());
+            assert!(seq.is_match(&encode_cursor(&Seq(n))));
+            assert!(platform.is_match(&encode_cursor(&PlatformSeq(n))));
+            assert!(!platform.is_match(&encode_cursor(&Seq(n))) && !seq.is_match(&encode_cursor(&PlatformSeq(n))));
+            assert!(uuid.is_match(&encode_cursor(&Uuid::from_u128(id))));
+        }
+    }
 
     #[test]
     fn cursors_round_trip_and_garbage_is_refused() {
