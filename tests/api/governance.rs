@@ -13,11 +13,7 @@ async fn api_key(app: &TestApp, org: &str, owner: &str, permissions: &[&str]) ->
 }
 
 async fn put(app: &TestApp, path: &str, token: &str, body: Value, if_match: Option<&str>) -> reqwest::Response {
-    let mut request = app.raw().put(format!("{}{path}", app.base)).bearer_auth(token).json(&body);
-    if let Some(tag) = if_match {
-        request = request.header("If-Match", tag);
-    }
-    request.send().await.unwrap()
+    crate::sso::put(app, path, token, body, if_match).await
 }
 
 #[tokio::test(flavor = "multi_thread")]

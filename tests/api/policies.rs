@@ -24,8 +24,12 @@ async fn from(
     token: &str,
     body: Option<Value>,
 ) -> reqwest::Response {
+    let put = method == Method::PUT;
     let mut request =
         app.raw().request(method, format!("{}{path}", app.base)).bearer_auth(token).header("x-forwarded-for", ip);
+    if put {
+        request = request.header("if-match", "*");
+    }
     if let Some(body) = body {
         request = request.json(&body);
     }
@@ -426,4 +430,33 @@ async fn a_sign_in_time_in_the_future_proves_no_fresh_session() {
     let future = chrono::Utc::now().timestamp() + 365 * 86_400;
     let forged = token_with("owner", json!({ "amr": ["pwd", "otp"], "auth_time": future }));
     expect_problem(app.get(&format!("/v1/orgs/{org}"), &forged).await, StatusCode::FORBIDDEN, "session_too_old").await;
+}
+
+/// A lost update of a policy weakens security: every policy write must say which version it
+/// replaces (or `*`), else 428, and nothing changes.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_policy_write_without_if_match_is_refused_with_428() {
+    let app = TestApp::spawn().await;
+    let owner = with_mfa("owner");
+    let org = app.create_org(&owner, "Blind writes").await;
+    let writes = [
+        ("mfa/policy", crate::authorization::graced_mfa()),
+        ("sign-in-methods", json!({ "allowed": ["password"] })),
+        ("security-policy", json!({ "max_session_age_secs": 86400 })),
+        ("sso", crate::authorization::sso_config()),
+        ("scim", json!({ "enabled": true })),
+        ("llm-policy", json!({ "providers": ["openai"] })),
+        ("spend/limits", json!({ "budget_micros": 1000 })),
+    ];
+    let before = app.audit(&org).len();
+    for (path, body) in writes {
+        let url = format!("{}/v1/orgs/{org}/{path}", app.base);
+        let blind = app.raw().put(&url).bearer_auth(&owner).json(&body).send().await.unwrap();
+        expect_problem(blind, StatusCode::PRECONDITION_REQUIRED, "if_match_required").await;
+        let dry = app.raw().put(format!("{url}?dry_run=true")).bearer_auth(&owner).json(&body).send().await.unwrap();
+        assert_eq!(dry.status(), StatusCode::PRECONDITION_REQUIRED, "{path}: a preview names its version too");
+        let any = app.raw().put(&url).bearer_auth(&owner).header("if-match", "*").json(&body).send().await.unwrap();
+        assert_eq!(any.status(), StatusCode::OK, "{path}: {}", any.text().await.unwrap());
+    }
+    assert_eq!(app.audit(&org).len(), before + 7, "only the writes that named a version changed anything");
 }

@@ -183,6 +183,11 @@ impl ApiError {
         Self::new(StatusCode::PRECONDITION_FAILED, "precondition_failed", "Precondition failed", detail)
     }
 
+    /// 428: a write that must name the version it is based on did not.
+    pub fn precondition_required(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::PRECONDITION_REQUIRED, "if_match_required", "Precondition required", detail)
+    }
+
     /// The server itself cannot take the request now (its worker pool is gone or full).
     pub fn saturated(cause: impl Into<String>) -> Self {
         StoreError::Contention(cause.into()).into()

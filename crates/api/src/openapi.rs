@@ -104,6 +104,13 @@ const RATE_LIMITED: ProblemDoc = problem(
     "too many requests from this client address or with this credential; retry after `Retry-After` (`RateLimit` says what is left)",
 );
 
+/// What a write that requires `If-Match` answers without it.
+const IF_MATCH_MISSING: ProblemDoc = problem(
+    StatusCode::PRECONDITION_REQUIRED,
+    "if_match_required",
+    "the write sent no `If-Match`: send the `ETag` read, or `*` to replace whatever is there",
+);
+
 /// What reading a JSON body can answer.
 const JSON_BODY: &[ProblemDoc] = &[
     problem(StatusCode::BAD_REQUEST, "malformed_request", "the body is not JSON"),
@@ -224,6 +231,14 @@ pub fn finish(mut api: OpenApi) -> OpenApi {
             let responses = &mut operation.responses.responses;
             if path.starts_with("/v1/") {
                 add_problems(responses, [RATE_LIMITED]);
+            }
+            let requires_if_match = operation.parameters.iter().flatten().any(|p| {
+                p.parameter_in == utoipa::openapi::path::ParameterIn::Header
+                    && p.name.eq_ignore_ascii_case("if-match")
+                    && p.required == utoipa::openapi::Required::True
+            });
+            if requires_if_match {
+                add_problems(responses, [IF_MATCH_MISSING]);
             }
             if authenticated {
                 operation.security = Some(vec![SecurityRequirement::new(BEARER, Vec::<String>::new())]);

@@ -368,6 +368,21 @@ pub fn etag(version: i64) -> (header::HeaderName, HeaderValue) {
 
 /// The version an `If-Match` header requires, `None` when absent or `*`. An entity tag
 /// this API never issued cannot match: 412.
+/// What a policy write must send: a lost update there weakens security, so the write names
+/// the version it read (`If-Match: "3"`), or says `*` to replace whatever is there.
+pub const IF_MATCH_REQUIRED: &str =
+    "The `ETag` the change is based on (or `*` to replace whatever is there); without it the write is refused (428).";
+
+/// [`if_match`] for policies, where it is required: absent, 428 `if_match_required`.
+pub fn required_if_match(req: &HttpRequest) -> Result<Option<i64>, ApiError> {
+    if !req.headers().contains_key(header::IF_MATCH) {
+        return Err(ApiError::precondition_required(
+            "send If-Match with the ETag you read (or * to replace whatever is there): a policy is never overwritten blind",
+        ));
+    }
+    if_match(req)
+}
+
 pub fn if_match(req: &HttpRequest) -> Result<Option<i64>, ApiError> {
     let Some(value) = req.headers().get(header::IF_MATCH) else {
         return Ok(None);

@@ -14,7 +14,7 @@ use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 use validator::Validate;
 
-use super::common::{etag, if_match, path_id, whole_number, Json, ORG_PARAM};
+use super::common::{etag, path_id, whole_number, Json, ORG_PARAM};
 use crate::auth::Authenticated;
 use crate::error::ApiError;
 use crate::openapi::{shape, Errors};
@@ -220,7 +220,7 @@ pub async fn get_llm_policy(
     tag = "governance",
     params(
         ("org" = String, Path, description = ORG_PARAM),
-        ("If-Match" = Option<String>, Header, description = "The `ETag` the change is based on."),
+        ("If-Match" = String, Header, description = super::common::IF_MATCH_REQUIRED),
     ),
     request_body = LlmPolicyRequest,
     responses((status = 200, description = "Saved; `ETag` is the new version.", body = LlmPolicyResponse), Errors<LlmError>)
@@ -235,7 +235,7 @@ pub async fn put_llm_policy(
 ) -> Result<HttpResponse, ApiError> {
     let org: OrgRef = path_id(&path, "organization")?;
     body.validate()?;
-    let expected = if_match(&req)?;
+    let expected = super::common::required_if_match(&req)?;
     let b = body.into_inner();
     let input = LlmPolicyInput {
         providers: b.providers,

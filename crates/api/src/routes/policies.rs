@@ -19,7 +19,7 @@ use utoipa::{IntoParams, PartialSchema, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 use validator::Validate;
 
-use super::common::{etag, if_match, path_id, whole_number, Json, ORG_PARAM};
+use super::common::{etag, path_id, required_if_match, whole_number, Json, IF_MATCH_REQUIRED, ORG_PARAM};
 use crate::auth::Authenticated;
 use crate::error::ApiError;
 use crate::openapi::{shape, Errors};
@@ -226,7 +226,7 @@ pub struct WriteParams {
 
 pub(crate) fn write_mode(req: &HttpRequest, params: &WriteParams) -> Result<WriteMode, ApiError> {
     Ok(WriteMode {
-        if_match: if_match(req)?,
+        if_match: required_if_match(req)?,
         dry_run: params.dry_run.unwrap_or(false),
         force: params.force.unwrap_or(false),
     })
@@ -314,7 +314,7 @@ pub async fn get_mfa_policy(
     tag = "security",
     params(
         ("org" = String, Path, description = ORG_PARAM),
-        ("If-Match" = Option<String>, Header, description = "The `ETag` the change is based on."),
+        ("If-Match" = String, Header, description = IF_MATCH_REQUIRED),
         WriteParams,
     ),
     request_body = MfaPolicyRequest,
@@ -368,7 +368,7 @@ pub async fn get_sign_in_methods(
     tag = "security",
     params(
         ("org" = String, Path, description = ORG_PARAM),
-        ("If-Match" = Option<String>, Header, description = "The `ETag` the change is based on."),
+        ("If-Match" = String, Header, description = IF_MATCH_REQUIRED),
         WriteParams,
     ),
     request_body = SignInMethodsRequest,
@@ -446,7 +446,7 @@ pub async fn get_security_policy(
     tag = "security",
     params(
         ("org" = String, Path, description = ORG_PARAM),
-        ("If-Match" = Option<String>, Header, description = "The `ETag` the change is based on."),
+        ("If-Match" = String, Header, description = IF_MATCH_REQUIRED),
         WriteParams,
     ),
     request_body = SecurityPolicyRequest,

@@ -12,7 +12,7 @@ use utoipa::openapi::RefOr;
 use utoipa::{PartialSchema, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use super::common::{etag, if_match, path_id, Json, ORG_PARAM};
+use super::common::{etag, path_id, Json, ORG_PARAM};
 use crate::auth::Authenticated;
 use crate::error::ApiError;
 use crate::openapi::{shape, Errors};
@@ -154,7 +154,7 @@ pub async fn get_scim(
     tag = "scim",
     params(
         ("org" = String, Path, description = ORG_PARAM),
-        ("If-Match" = Option<String>, Header, description = "The `ETag` the change is based on."),
+        ("If-Match" = String, Header, description = super::common::IF_MATCH_REQUIRED),
     ),
     request_body = ScimConfigRequest,
     responses((status = 200, description = "Saved; `ETag` is the new version. `token` is set when this write issued one.", body = ScimConfigWrite), Errors<ScimError>)
@@ -168,7 +168,7 @@ pub async fn put_scim(
     body: Json<ScimConfigRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let org: OrgRef = path_id(&path, "organization")?;
-    let version = if_match(&req)?;
+    let version = super::common::required_if_match(&req)?;
     let ScimConfigRequest { enabled, rotate_token, group_roles } = body.into_inner();
     let group_roles = group_roles
         .map(|list| list.into_iter().map(|g| domain::scim::GroupRoleInput { team: g.team_id, role: g.role }).collect());

@@ -315,7 +315,7 @@ pub async fn get_sso(
     tag = "sso",
     params(
         ("org" = String, Path, description = ORG_PARAM),
-        ("If-Match" = Option<String>, Header, description = "The `ETag` the change is based on."),
+        ("If-Match" = String, Header, description = super::common::IF_MATCH_REQUIRED),
         WriteParams,
     ),
     request_body = SsoConfigRequest,
