@@ -113,7 +113,7 @@ CONTRACT_MEMBER=$(curl -fsS "$url/v1/orgs/$org/members" -H "Authorization: Beare
 # fuzzed too (PUT /v1/orgs/{org}/scim rotates and disables its token), so SCIM is enabled on
 # an organization of its own, whose settings no operation names: its token stays valid.
 scim_org=$(create /v1/orgs '{"name": "Contract SCIM Org"}' id)
-CONTRACT_SCIM_TOKEN=$(curl -fsS -X PUT "$url/v1/orgs/$scim_org/scim" -H "Authorization: Bearer $token" \
+CONTRACT_SCIM_TOKEN=$(curl -fsS -X PUT "$url/v1/orgs/$scim_org/scim" -H "Authorization: Bearer $token" -H "If-Match: *" \
   -H 'Content-Type: application/json' -d '{"enabled": true}' | python3 -c 'import json, sys; print(json.load(sys.stdin)["token"])')
 # POSTs a SCIM resource with the SCIM token and prints its id.
 scim_create() {

@@ -45,7 +45,7 @@ done
 owner=$("$bin" token --sub scim-owner --email owner@scim.test --name 'SCIM Owner' --ttl 1h)
 org=$(curl -fsS -X POST "$url/v1/orgs" -H "Authorization: Bearer $owner" -H 'Content-Type: application/json' \
   -d '{"name": "SCIM Compliance"}' | python3 -c 'import json, sys; print(json.load(sys.stdin)["id"])')
-scim_token=$(curl -fsS -X PUT "$url/v1/orgs/$org/scim" -H "Authorization: Bearer $owner" \
+scim_token=$(curl -fsS -X PUT "$url/v1/orgs/$org/scim" -H "Authorization: Bearer $owner" -H "If-Match: *" \
   -H 'Content-Type: application/json' -d '{"enabled": true}' |
   python3 -c 'import json, sys; print(json.load(sys.stdin)["token"])')
 

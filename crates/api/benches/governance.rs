@@ -93,7 +93,7 @@ async fn main() {
     let client = reqwest::Client::builder().pool_max_idle_per_host(clients).build().unwrap();
     let owner = server.token("bench-owner", true);
     let send = |method: reqwest::Method, path: String, token: &str, body: Value| {
-        client.request(method, format!("{base}{path}")).bearer_auth(token).json(&body).send()
+        client.request(method, format!("{base}{path}")).bearer_auth(token).header("If-Match", "*").json(&body).send()
     };
     let org: Value = send(reqwest::Method::POST, "/v1/orgs".into(), &owner, json!({"name": "Bench"}))
         .await

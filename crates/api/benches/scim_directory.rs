@@ -60,6 +60,7 @@ async fn main() {
     let config_write: Value = client
         .put(format!("{base}/v1/orgs/{org_id}/scim"))
         .bearer_auth(&owner)
+        .header("If-Match", "*")
         .json(&json!({"enabled": true}))
         .send()
         .await
