@@ -27,6 +27,7 @@ mod rate_limits;
 mod roles;
 mod scim_config;
 mod scim_protocol;
+mod secrets;
 mod shutdown;
 mod sso;
 mod teams;
