@@ -31,3 +31,4 @@ mod secrets;
 mod shutdown;
 mod sso;
 mod teams;
+mod versions;

@@ -573,6 +573,9 @@ problems! {
 
 problems! {
     use case MemberError as err {
+        MemberError::VersionMismatch { .. } => PRECONDITION_FAILED "precondition_failed" "Precondition failed",
+            "the member changed since the `If-Match` version",
+            format!("{err}; fetch it again and retry");
         MemberError::LastOwner => CONFLICT "last_owner" "Conflict",
             "the change would leave the organization without an owner",
             err.to_string();
@@ -584,6 +587,9 @@ problems! {
 
 problems! {
     use case RoleError as err {
+        RoleError::VersionMismatch { .. } => PRECONDITION_FAILED "precondition_failed" "Precondition failed",
+            "the role changed since the `If-Match` version",
+            format!("{err}; fetch it again and retry");
         RoleError::KeyTaken => CONFLICT "role_key_taken" "Conflict",
             "the organization has a role with this key",
             err.to_string();
@@ -628,6 +634,9 @@ problems! {
 
 problems! {
     use case TeamError as err {
+        TeamError::VersionMismatch { .. } => PRECONDITION_FAILED "precondition_failed" "Precondition failed",
+            "the team changed since the `If-Match` version",
+            format!("{err}; fetch it again and retry");
         TeamError::NameTaken => CONFLICT "team_name_taken" "Conflict",
             "the organization has a team with this name",
             err.to_string();
@@ -783,11 +792,19 @@ mod tests {
             ],
         ));
         documented(&with(shared(), [ScimError::VersionMismatch { expected: 1, current: 2 }]));
-        documented(&with(shared(), [MemberError::LastOwner, MemberError::UnknownRole("ghost".into())]));
+        documented(&with(
+            shared(),
+            [
+                MemberError::LastOwner,
+                MemberError::UnknownRole("ghost".into()),
+                MemberError::VersionMismatch { expected: 1, current: 2 },
+            ],
+        ));
         documented(&with(
             shared(),
             [
                 RoleError::KeyTaken,
+                RoleError::VersionMismatch { expected: 1, current: 2 },
                 RoleError::InUse { members: 3 },
                 RoleError::ReservedKey,
                 RoleError::TooManyRoles(100),
@@ -805,7 +822,10 @@ mod tests {
                 PlatformError::Deleted,
             ],
         ));
-        documented(&with(shared(), [TeamError::NameTaken, TeamError::AlreadyInTeam]));
+        documented(&with(
+            shared(),
+            [TeamError::NameTaken, TeamError::AlreadyInTeam, TeamError::VersionMismatch { expected: 1, current: 2 }],
+        ));
         documented::<AuditError>(&shared());
         documented::<MfaError>(&shared());
         documented(&with(shared(), [LlmError::VersionMismatch { expected: 1, current: 2 }]));

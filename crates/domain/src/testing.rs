@@ -199,6 +199,7 @@ impl UserRepository for State {
         let m = self.memberships.get_mut(&member).unwrap();
         m.user_id = into;
         m.updated_at = at;
+        m.version += 1;
         if let Some(own) = &own {
             m.role = own.role.clone();
             m.role_from_group = own.role_from_group;
@@ -401,6 +402,7 @@ impl MemberRepository for State {
             m.role = role.clone();
             m.role_from_group = from_group;
             m.updated_at = at;
+            m.version += 1;
         }
         Ok(())
     }
@@ -462,6 +464,7 @@ impl RoleRepository for State {
         for m in self.memberships.values_mut().filter(|m| m.org_id == org && &m.role == from) {
             m.role = to.clone();
             m.updated_at = at;
+            m.version += 1;
             moved += 1;
         }
         Ok(moved)

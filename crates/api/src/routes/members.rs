@@ -1,6 +1,6 @@
 //! `/v1/orgs/{org}/members` and leaving an organization.
 
-use actix_web::{delete, get, patch, post, web, HttpResponse};
+use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use domain::ids::MemberId;
 use domain::member::{Member, MemberError, MemberQuery, SearchText};
@@ -11,7 +11,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 use validator::Validate;
 
-use super::common::{org_and, page, path_id, Json, PageParams, ORG_PARAM};
+use super::common::{etag, if_match, org_and, page, path_id, Json, PageParams, ORG_PARAM};
 use crate::auth::Authenticated;
 use crate::error::ApiError;
 use crate::openapi::{shape, Errors};
@@ -41,6 +41,9 @@ pub struct MemberResponse {
     #[schema(example = "admin")]
     pub role: String,
     pub joined_at: DateTime<Utc>,
+    /// Bumped by every change of role, suspension or person; the `ETag` of `GET` and
+    /// `PATCH …/members/{member}`.
+    pub version: i64,
 }
 
 impl From<Member> for MemberResponse {
@@ -53,6 +56,7 @@ impl From<Member> for MemberResponse {
             email_verified: m.email_verified,
             role: m.membership.role.to_string(),
             joined_at: m.membership.joined_at,
+            version: m.membership.version,
         }
     }
 }
@@ -113,7 +117,7 @@ pub async fn list_members(
         ("org" = String, Path, description = ORG_PARAM),
         ("member" = String, Path, description = "Member id (`mem_…`)."),
     ),
-    responses((status = 200, body = MemberResponse), Errors<MemberError>)
+    responses((status = 200, description = "The member; `ETag` is its version.", body = MemberResponse), Errors<MemberError>)
 )]
 #[get("/orgs/{org}/members/{member}")]
 pub async fn get_member(
@@ -123,7 +127,7 @@ pub async fn get_member(
 ) -> Result<HttpResponse, ApiError> {
     let (org, member): (OrgRef, MemberId) = org_and(&path.0, &path.1, "member")?;
     let member = state.run(move |s| s.members.get(&caller.0, &org, member)).await?;
-    Ok(HttpResponse::Ok().json(MemberResponse::from(member)))
+    Ok(HttpResponse::Ok().insert_header(etag(member.membership.version)).json(MemberResponse::from(member)))
 }
 
 /// Leave an organization. The last owner cannot leave: transfer ownership first.
@@ -163,22 +167,28 @@ pub struct TransferOwnershipRequest {
 /// current role and the new one; the last owner keeps the owner role.
 #[utoipa::path(
     tag = "members",
-    params(("org" = String, Path, description = ORG_PARAM), ("member" = String, Path, description = "Member id (`mem_…`).")),
+    params(
+        ("org" = String, Path, description = ORG_PARAM),
+        ("member" = String, Path, description = "Member id (`mem_…`)."),
+        ("If-Match" = Option<String>, Header, description = "The member's `version` the change is based on."),
+    ),
     request_body = ChangeRoleRequest,
-    responses((status = 200, body = MemberResponse), Errors<MemberError>)
+    responses((status = 200, description = "The member; `ETag` is its new version.", body = MemberResponse), Errors<MemberError>)
 )]
 #[patch("/orgs/{org}/members/{member}")]
 pub async fn change_member_role(
     state: web::Data<AppState>,
     caller: Authenticated,
+    req: HttpRequest,
     path: web::Path<(String, String)>,
     body: Json<ChangeRoleRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let (org, member): (OrgRef, MemberId) = org_and(&path.0, &path.1, "member")?;
     body.validate()?;
     let role = body.into_inner().role;
-    let member = state.run(move |s| s.members.change_role(&caller.0, &org, member, &role)).await?;
-    Ok(HttpResponse::Ok().json(MemberResponse::from(member)))
+    let expected = if_match(&req)?;
+    let member = state.run(move |s| s.members.change_role_if(&caller.0, &org, member, &role, expected)).await?;
+    Ok(HttpResponse::Ok().insert_header(etag(member.membership.version)).json(MemberResponse::from(member)))
 }
 
 /// Remove a member. Nobody removes a member whose role holds a permission they lack; the

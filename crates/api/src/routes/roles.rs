@@ -1,6 +1,6 @@
 //! `/v1/orgs/{org}/roles`: system and custom roles.
 
-use actix_web::{delete, get, patch, post, web, HttpResponse};
+use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use domain::authz::Permission;
 use domain::ids::RoleId;
@@ -13,7 +13,7 @@ use utoipa::{IntoParams, PartialSchema, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 use validator::Validate;
 
-use super::common::{nullable, org_and, path_id, Json, ORG_PARAM};
+use super::common::{etag, if_match, nullable, org_and, path_id, Json, ORG_PARAM};
 use crate::auth::Authenticated;
 use crate::error::ApiError;
 use crate::openapi::{shape, Errors};
@@ -39,6 +39,8 @@ pub struct RoleResponse {
     pub permissions: Vec<&'static str>,
     pub created_at: Option<DateTime<Utc>>,
     pub updated_at: Option<DateTime<Utc>>,
+    /// A custom role's version, also its `ETag` on `PATCH`; `null` for system roles.
+    pub version: Option<i64>,
 }
 
 fn title_case(key: &str) -> String {
@@ -60,6 +62,7 @@ impl From<RoleView> for RoleResponse {
                 permissions,
                 created_at: None,
                 updated_at: None,
+                version: None,
             },
             RoleView::Custom { role, shadows } => RoleResponse {
                 id: Some(role.id.to_string()),
@@ -71,6 +74,7 @@ impl From<RoleView> for RoleResponse {
                 permissions,
                 created_at: Some(role.created_at),
                 updated_at: Some(role.updated_at),
+                version: Some(role.version),
             },
         }
     }
@@ -231,24 +235,35 @@ pub async fn create_role(
 /// Rename a custom role or change its permissions.
 #[utoipa::path(
     tag = "roles",
-    params(("org" = String, Path, description = ORG_PARAM), ("role" = String, Path, description = "Custom role id (`role_…`).")),
+    params(
+        ("org" = String, Path, description = ORG_PARAM),
+        ("role" = String, Path, description = "Custom role id (`role_…`)."),
+        ("If-Match" = Option<String>, Header, description = "The role's `version` the change is based on."),
+    ),
     request_body = UpdateRoleRequest,
-    responses((status = 200, body = RoleResponse), Errors<RoleError>)
+    responses((status = 200, description = "The role; `ETag` is its new version.", body = RoleResponse), Errors<RoleError>)
 )]
 #[patch("/orgs/{org}/roles/{role}")]
 pub async fn update_role(
     state: web::Data<AppState>,
     caller: Authenticated,
+    req: HttpRequest,
     path: web::Path<(String, String)>,
     body: Json<UpdateRoleRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let (org, id): (OrgRef, RoleId) = org_and(&path.0, &path.1, "role")?;
     body.validate()?;
     let body = body.into_inner();
-    let input = UpdateRole { name: body.name, description: body.description, permissions: body.permissions };
+    let input = UpdateRole {
+        if_match: if_match(&req)?,
+        name: body.name,
+        description: body.description,
+        permissions: body.permissions,
+    };
     let role = state.run(move |s| s.roles.update(&caller.0, &org, id, input)).await?;
     let shadows = role.key.system_role();
-    Ok(HttpResponse::Ok().json(RoleResponse::from(RoleView::Custom { role, shadows })))
+    let version = role.version;
+    Ok(HttpResponse::Ok().insert_header(etag(version)).json(RoleResponse::from(RoleView::Custom { role, shadows })))
 }
 
 /// Delete a custom role. While members hold it, `reassign_to` must name the role they move

@@ -1,6 +1,6 @@
 //! `/v1/orgs/{org}/teams`: teams and their members.
 
-use actix_web::{delete, get, patch, post, put, web, HttpResponse};
+use actix_web::{delete, get, patch, post, put, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use domain::ids::{MemberId, TeamId};
 use domain::org::OrgRef;
@@ -12,7 +12,7 @@ use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 use validator::Validate;
 
-use super::common::{encode_cursor, nullable, org_and, page, path_id, Json, PageParams, ORG_PARAM};
+use super::common::{encode_cursor, etag, if_match, nullable, org_and, page, path_id, Json, PageParams, ORG_PARAM};
 use super::members::MemberResponse;
 use crate::auth::Authenticated;
 use crate::error::ApiError;
@@ -45,6 +45,8 @@ pub struct TeamResponse {
     pub member_count: u64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Bumped by every change; the `ETag` of `GET` and `PATCH …/teams/{team}`.
+    pub version: i64,
 }
 
 impl From<TeamSummary> for TeamResponse {
@@ -57,6 +59,7 @@ impl From<TeamSummary> for TeamResponse {
             member_count: s.member_count,
             created_at: s.team.created_at,
             updated_at: s.team.updated_at,
+            version: s.team.version,
         }
     }
 }
@@ -210,7 +213,7 @@ pub async fn list_teams(
 #[utoipa::path(
     tag = "teams",
     params(("org" = String, Path, description = ORG_PARAM), ("team" = String, Path, description = TEAM_PARAM)),
-    responses((status = 200, body = TeamDetailResponse), Errors<TeamError>)
+    responses((status = 200, description = "The team; `ETag` is its version.", body = TeamDetailResponse), Errors<TeamError>)
 )]
 #[get("/orgs/{org}/teams/{team}")]
 pub async fn get_team(
@@ -221,29 +224,34 @@ pub async fn get_team(
     let (org, team): (OrgRef, TeamId) = org_and(&path.0, &path.1, "team")?;
     let page = PageRequest::first(PageRequest::MAX_LIMIT);
     let detail = state.run(move |s| s.teams.get(&caller.0, &org, team, page)).await?;
-    Ok(HttpResponse::Ok().json(TeamDetailResponse::from(detail)))
+    Ok(HttpResponse::Ok().insert_header(etag(detail.summary.team.version)).json(TeamDetailResponse::from(detail)))
 }
 
 /// Rename a team or change its description (`teams:update`; team managers may not).
 #[utoipa::path(
     tag = "teams",
-    params(("org" = String, Path, description = ORG_PARAM), ("team" = String, Path, description = TEAM_PARAM)),
+    params(
+        ("org" = String, Path, description = ORG_PARAM),
+        ("team" = String, Path, description = TEAM_PARAM),
+        ("If-Match" = Option<String>, Header, description = "The team's `version` the change is based on."),
+    ),
     request_body = UpdateTeamRequest,
-    responses((status = 200, body = TeamResponse), Errors<TeamError>)
+    responses((status = 200, description = "The team; `ETag` is its new version.", body = TeamResponse), Errors<TeamError>)
 )]
 #[patch("/orgs/{org}/teams/{team}")]
 pub async fn update_team(
     state: web::Data<AppState>,
     caller: Authenticated,
+    req: HttpRequest,
     path: web::Path<(String, String)>,
     body: Json<UpdateTeamRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let (org, team): (OrgRef, TeamId) = org_and(&path.0, &path.1, "team")?;
     body.validate()?;
     let body = body.into_inner();
-    let input = UpdateTeam { name: body.name, description: body.description };
+    let input = UpdateTeam { if_match: if_match(&req)?, name: body.name, description: body.description };
     let updated = state.run(move |s| s.teams.update(&caller.0, &org, team, input)).await?;
-    Ok(HttpResponse::Ok().json(TeamResponse::from(updated)))
+    Ok(HttpResponse::Ok().insert_header(etag(updated.team.version)).json(TeamResponse::from(updated)))
 }
 
 /// Delete a team. Its memberships go; the organization's members stay.

@@ -11,6 +11,8 @@ pub enum MemberError {
     /// The change would leave the organization without an owner.
     #[error("the organization must keep at least one owner; transfer ownership first")]
     LastOwner,
+    #[error("the member is at version {current}, not {expected}")]
+    VersionMismatch { expected: i64, current: i64 },
     #[error(transparent)]
     Store(#[from] StoreError),
 }

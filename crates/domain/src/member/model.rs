@@ -19,6 +19,9 @@ pub struct Membership {
     /// The role was given by a SCIM group-to-role mapping, so leaving the group takes it
     /// back.
     pub role_from_group: bool,
+    /// Bumped by every change of role, suspension or person, whoever makes it; the
+    /// member's ETag.
+    pub version: i64,
 }
 
 impl Membership {
@@ -33,6 +36,7 @@ impl Membership {
             updated_at: now,
             suspended_at: None,
             role_from_group: false,
+            version: 1,
         }
     }
 

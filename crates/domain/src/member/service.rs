@@ -119,12 +119,27 @@ impl<S: Store> MemberService<S> {
         member: MemberId,
         role: &str,
     ) -> Result<Member, MemberError> {
+        self.change_role_if(caller, org, member, role, None)
+    }
+
+    /// [`Self::change_role`], refused when the member changed since version `if_match`.
+    pub fn change_role_if(
+        &self,
+        caller: &Caller,
+        org: &OrgRef,
+        member: MemberId,
+        role: &str,
+        if_match: Option<i64>,
+    ) -> Result<Member, MemberError> {
         let role = RoleKey::parse(role).map_err(|e| Invalid::field("role", e.code, e.message))?;
         let now = self.clock.now();
         self.store.transaction(|tx| {
             let scope = enter_org::<MemberError>(tx, caller, org, now, Lock::Org)?;
             scope.grant.authorize(Permission::MembersUpdate)?;
             let target = Self::find_target(tx, &scope, member)?;
+            if let Some(expected) = if_match.filter(|v| *v != target.version) {
+                return Err(MemberError::VersionMismatch { expected, current: target.version });
+            }
             let old = RoleGrant { key: &target.role, permissions: Self::role_permissions(tx, &scope, &target.role)? };
             let new = RoleGrant { key: &role, permissions: Self::role_permissions(tx, &scope, &role)? };
             scope.grant.may_change_role(Some(&old), Some(&new))?;

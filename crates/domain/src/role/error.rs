@@ -17,6 +17,8 @@ pub enum RoleError {
     InUse { members: u64 },
     #[error("`{0}` is not a role of this organization")]
     UnknownRole(String),
+    #[error("the role is at version {current}, not {expected}")]
+    VersionMismatch { expected: i64, current: i64 },
     #[error(transparent)]
     Store(#[from] StoreError),
 }

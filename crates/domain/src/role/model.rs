@@ -54,6 +54,8 @@ pub struct CustomRole {
     pub permissions: PermissionSet,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Bumped by every change; the role's ETag.
+    pub version: i64,
 }
 
 /// A role as listed: a system role or a custom one (which may shadow a system role).
@@ -92,6 +94,8 @@ pub struct CreateRole {
 /// hold their role by key.
 #[derive(Debug, Clone, Default)]
 pub struct UpdateRole {
+    /// The version the client read (`If-Match`); a change over a newer one is refused.
+    pub if_match: Option<i64>,
     pub name: Option<String>,
     pub description: Option<Option<String>>,
     pub permissions: Option<Vec<String>>,

@@ -91,6 +91,7 @@ impl<S: Store> RoleService<S> {
                 permissions,
                 created_at: now,
                 updated_at: now,
+                version: 1,
             };
             tx.insert_role(&role).map_err(|e| match e {
                 RoleWriteError::KeyTaken => RoleError::KeyTaken,
@@ -131,6 +132,9 @@ impl<S: Store> RoleService<S> {
             scope.grant.authorize(Permission::RolesUpdate)?;
             scope.org.entitlements.require(Feature::CustomRoles)?;
             let before = Self::find(tx, &scope, id)?;
+            if let Some(expected) = input.if_match.filter(|v| *v != before.version) {
+                return Err(RoleError::VersionMismatch { expected, current: before.version });
+            }
             scope.grant.may_grant(before.permissions)?;
             let mut after = before.clone();
             if let Some(name) = name {
@@ -147,6 +151,7 @@ impl<S: Store> RoleService<S> {
                 return Ok(before);
             }
             after.updated_at = now;
+            after.version = before.version + 1;
             tx.update_role(&after)?;
             let mut changes = Changes::new();
             changes.diff("name", &before.name.as_str().to_owned(), &after.name.as_str().to_owned());

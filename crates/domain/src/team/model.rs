@@ -38,6 +38,8 @@ pub struct Team {
     pub external_id: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Bumped by every change, SCIM's included; the team's ETag.
+    pub version: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,6 +72,8 @@ pub struct CreateTeam {
 /// Absent fields are kept; `Some(None)` clears the description.
 #[derive(Debug, Clone, Default)]
 pub struct UpdateTeam {
+    /// The version the client read (`If-Match`); a change over a newer one is refused.
+    pub if_match: Option<i64>,
     pub name: Option<String>,
     pub description: Option<Option<String>>,
 }
@@ -97,6 +101,8 @@ pub enum TeamError {
     NameTaken,
     #[error("the member is already in the team")]
     AlreadyInTeam,
+    #[error("the team is at version {current}, not {expected}")]
+    VersionMismatch { expected: i64, current: i64 },
     #[error(transparent)]
     Store(#[from] StoreError),
 }

@@ -80,6 +80,7 @@ impl<S: Store> TeamService<S> {
                 external_id: None,
                 created_at: now,
                 updated_at: now,
+                version: 1,
             };
             tx.insert_team(&team)?;
             let mut changes = Changes::new();
@@ -151,6 +152,9 @@ impl<S: Store> TeamService<S> {
             let scope = enter_org::<TeamError>(tx, caller, org, now, Lock::None)?;
             scope.grant.authorize_on(Permission::TeamsUpdate, &Resource::Organization)?;
             let before = Self::find(tx, &scope, id)?;
+            if let Some(expected) = input.if_match.filter(|v| *v != before.version) {
+                return Err(TeamError::VersionMismatch { expected, current: before.version });
+            }
             let mut after = before.clone();
             if let Some(name) = name {
                 after.name = name;
@@ -160,6 +164,7 @@ impl<S: Store> TeamService<S> {
             }
             if after != before {
                 after.updated_at = now;
+                after.version = before.version + 1;
                 tx.update_team(&after)?;
                 let mut changes = Changes::new();
                 changes.diff("name", &before.name.as_str().to_owned(), &after.name.as_str().to_owned());

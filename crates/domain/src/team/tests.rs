@@ -54,7 +54,9 @@ fn a_manager_changes_their_teams_membership_but_nothing_else() {
         "no appointing managers"
     );
     assert!(forbidden(
-        w.teams.update(&lead, &w.org, core.id, UpdateTeam { name: Some("Mine".into()), description: None }).map(|_| ())
+        w.teams
+            .update(&lead, &w.org, core.id, UpdateTeam { name: Some("Mine".into()), ..Default::default() })
+            .map(|_| ())
     ));
     assert!(forbidden(w.teams.delete(&lead, &w.org, core.id)));
     assert!(

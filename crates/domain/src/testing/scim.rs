@@ -157,6 +157,7 @@ impl DirectoryRepository for State {
         if let Some(m) = self.memberships.get_mut(&member).filter(|m| m.org_id == org) {
             m.suspended_at = suspended_at;
             m.updated_at = at;
+            m.version += 1;
         }
         Ok(())
     }

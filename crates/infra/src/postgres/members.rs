@@ -25,6 +25,7 @@ pub(super) struct MembershipRow {
     updated_at: DateTime<Utc>,
     suspended_at: Option<DateTime<Utc>>,
     role_source: Option<String>,
+    version: i64,
 }
 
 /// `memberships.role_source` of a role a SCIM group mapping gave.
@@ -41,6 +42,7 @@ impl From<&Membership> for MembershipRow {
             updated_at: m.updated_at,
             suspended_at: m.suspended_at,
             role_source: m.role_from_group.then(|| ROLE_FROM_GROUP.to_owned()),
+            version: m.version,
         }
     }
 }
@@ -58,6 +60,7 @@ impl TryFrom<MembershipRow> for Membership {
             updated_at: row.updated_at,
             suspended_at: row.suspended_at,
             role_from_group: row.role_source.as_deref() == Some(ROLE_FROM_GROUP),
+            version: row.version,
         })
     }
 }

@@ -21,6 +21,7 @@ struct RoleRow {
     permissions: Vec<Option<String>>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
+    version: i64,
 }
 
 /// Permission names as stored: the catalogue's names, in catalogue order.
@@ -44,6 +45,7 @@ impl From<&CustomRole> for RoleRow {
             permissions: permission_names(role.permissions),
             created_at: role.created_at,
             updated_at: role.updated_at,
+            version: role.version,
         }
     }
 }
@@ -61,6 +63,7 @@ impl TryFrom<RoleRow> for CustomRole {
             permissions: permission_set(&row.permissions),
             created_at: row.created_at,
             updated_at: row.updated_at,
+            version: row.version,
         })
     }
 }

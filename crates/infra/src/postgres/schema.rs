@@ -117,6 +117,7 @@ diesel::table! {
         mfa_reminded_at -> Nullable<Timestamptz>,
         suspended_at -> Nullable<Timestamptz>,
         role_source -> Nullable<Text>,
+        version -> Int8,
     }
 }
 
@@ -242,6 +243,7 @@ diesel::table! {
         permissions -> Array<Nullable<Text>>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        version -> Int8,
     }
 }
 
@@ -348,6 +350,7 @@ diesel::table! {
         external_id -> Nullable<Text>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        version -> Int8,
     }
 }
 

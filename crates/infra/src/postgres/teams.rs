@@ -23,6 +23,7 @@ pub(super) struct TeamRow {
     external_id: Option<String>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
+    version: i64,
 }
 
 impl From<&Team> for TeamRow {
@@ -35,6 +36,7 @@ impl From<&Team> for TeamRow {
             external_id: team.external_id.clone(),
             created_at: team.created_at,
             updated_at: team.updated_at,
+            version: team.version,
         }
     }
 }
@@ -51,6 +53,7 @@ impl TryFrom<TeamRow> for Team {
             external_id: row.external_id,
             created_at: row.created_at,
             updated_at: row.updated_at,
+            version: row.version,
         })
     }
 }

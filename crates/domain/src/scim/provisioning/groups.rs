@@ -120,6 +120,7 @@ impl<S: Store> ScimProvisioning<S> {
                 external_id: input.external_id.clone(),
                 created_at: now,
                 updated_at: now,
+                version: 1,
             };
             tx.insert_team(&team).map_err(write_error)?;
             let created = DirectoryGroup { team, members: Vec::new() };
