@@ -36,7 +36,7 @@ contract: test-deps ## Fuzz the served OpenAPI document with schemathesis, every
 	tests/contract/run.sh
 
 fuzz: ## Fuzz every parser of client input (ids, tokens, SCIM filters and paths, LLM names) from tests/fuzz/corpus.txt, FUZZ_SECONDS (60) per target
-	FUZZ_SECONDS=$(or $(FUZZ_SECONDS),60) cargo test -p orgd-domain --release --test fuzz -- --nocapture 2>&1 | grep -E '^fuzz:|test result|panicked'
+	set -o pipefail; FUZZ_SECONDS=$(or $(FUZZ_SECONDS),60) cargo test -p orgd-domain --release --test fuzz -- --nocapture 2>&1 | grep -E '^fuzz:|test result|panicked'
 
 chaos: ## Restart the machine's PostgreSQL under a stream of writes: 503s, recovery, nothing acknowledged lost (not in make test: it stops every other test's database too)
 	cargo test -p orgd --test api -- --ignored --nocapture faults::

@@ -88,6 +88,7 @@ async fn killed_connections_fail_fast_with_a_503_and_lose_no_acknowledged_write(
         acknowledged.len()
     );
     assert!(acknowledged.len() > 20, "writes went on between the kills");
+    assert!(unavailable > 0, "some write met a killed connection");
     assert_eq!(found, acknowledged.len() as i64, "every acknowledged write is in the database");
     let verified =
         expect_status(app.get(&format!("/v1/orgs/{org}/audit-log/verify"), &owner).await, StatusCode::OK).await;

@@ -24,7 +24,8 @@ async fn assert_refused_with_headers(response: Response, media_type: &str) -> Va
     let headers = response.headers().clone();
     let retry: u64 = headers["retry-after"].to_str().unwrap().parse().unwrap();
     assert!((1..=60).contains(&retry), "Retry-After {retry}");
-    assert!(headers["ratelimit-policy"].to_str().unwrap().contains("w=60"));
+    let policy = headers["ratelimit-policy"].to_str().unwrap();
+    assert!(policy.contains(";q=") && policy.contains(";w="), "{policy}");
     assert!(headers["ratelimit"].to_str().unwrap().contains("r=0"), "{:?}", headers["ratelimit"]);
     assert_eq!(headers["content-type"], media_type);
     response.json().await.unwrap()
@@ -42,6 +43,17 @@ async fn each_credential_has_its_own_allowance_and_is_told_what_is_left() {
     assert_eq!(&statuses[..3], &[StatusCode::OK; 3], "{statuses:?}");
     let problem = assert_refused_with_headers(refused, "application/problem+json").await;
     assert_eq!(problem["code"], "rate_limited");
+    // Spelling the path or the credential another way is the same path and credential.
+    let encoded = app.get("/v%31/orgs", &ada).await;
+    assert_eq!(encoded.status(), StatusCode::TOO_MANY_REQUESTS, "a percent-encoded path is counted");
+    let respelled = app
+        .raw()
+        .get(format!("{}/v1/orgs", app.base))
+        .header("authorization", format!("bearer   {ada}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(respelled.status(), StatusCode::TOO_MANY_REQUESTS, "a respelled header is the same credential");
     // Another person is not held to Ada's count; the probes are never limited.
     let grace = app.get("/v1/orgs", &app.token("grace")).await;
     assert_eq!(grace.status(), StatusCode::OK);
@@ -82,6 +94,8 @@ async fn invite_links_are_tighter_than_the_rest_of_the_api() {
     assert_eq!(statuses[0], StatusCode::OK, "{statuses:?}");
     let problem = assert_refused_with_headers(refused, "application/problem+json").await;
     assert_eq!(problem["code"], "rate_limited");
+    let encoded = app.request(reqwest::Method::GET, &format!("/v1/%69nvites/{token}"), None, None).await;
+    assert_eq!(encoded.status(), StatusCode::TOO_MANY_REQUESTS, "an encoded invite path is still an invite path");
     // The rest of the API still answers the same address.
     assert_eq!(app.get(&format!("/v1/orgs/{org}"), &owner).await.status(), StatusCode::OK);
 }

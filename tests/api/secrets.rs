@@ -69,7 +69,15 @@ async fn no_credential_appears_in_any_log_line_or_audit_record() {
     assert_eq!(created.0, StatusCode::CREATED, "{}", created.1);
     assert_eq!(call(Method::GET, "/scim/v2/Users".into(), scim_token.clone(), None).await.0, StatusCode::OK);
 
-    let log = server.log();
+    // The log is read by threads: wait until it holds the last request.
+    let mut log = server.log();
+    for _ in 0..50 {
+        if log.matches("/scim/v2/Users").count() >= 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        log = server.log();
+    }
     assert!(log.contains("/v1/invites/{token}/accept"), "requests were logged by route: {log}");
     let audit: Vec<String> = app.audit(&org).iter().map(|e| format!("{e:?}")).collect();
     assert!(audit.len() >= 5, "{audit:?}");

@@ -78,22 +78,30 @@ type Keyed<K> = RateLimiter<K, DefaultKeyedStateStore<K>, DefaultClock, StateInf
 
 /// One limit with its counters.
 struct Limiter<K: Hash + Eq + Clone> {
-    rate: Rate,
+    policy: Policy,
     counters: Keyed<K>,
 }
 
+/// A limit as the `RateLimit` headers name it.
+#[derive(Debug, Clone, Copy)]
+struct Policy {
+    name: &'static str,
+    rate: Rate,
+}
+
 impl<K: Hash + Eq + Clone> Limiter<K> {
-    fn new(rate: Option<Rate>) -> Option<Self> {
+    fn new(name: &'static str, rate: Option<Rate>) -> Option<Self> {
         let rate = rate?;
         let quota = Quota::per_minute(rate.per_minute).allow_burst(rate.burst);
-        Some(Self { rate, counters: RateLimiter::keyed(quota).with_middleware::<StateInformationMiddleware>() })
+        let counters = RateLimiter::keyed(quota).with_middleware::<StateInformationMiddleware>();
+        Some(Self { policy: Policy { name, rate }, counters })
     }
 
     fn check(&self, key: &K) -> Verdict {
         match self.counters.check_key(key) {
-            Ok(state) => Verdict::Allowed { limit: self.rate, remaining: state.remaining_burst_capacity() },
+            Ok(state) => Verdict::Allowed { policy: self.policy, remaining: state.remaining_burst_capacity() },
             Err(refused) => Verdict::Refused {
-                limit: self.rate,
+                policy: self.policy,
                 retry_after: refused.wait_time_from(DefaultClock::default().now()),
             },
         }
@@ -101,8 +109,8 @@ impl<K: Hash + Eq + Clone> Limiter<K> {
 }
 
 enum Verdict {
-    Allowed { limit: Rate, remaining: u32 },
-    Refused { limit: Rate, retry_after: Duration },
+    Allowed { policy: Policy, remaining: u32 },
+    Refused { policy: Policy, retry_after: Duration },
 }
 
 /// What a request is counted against.
@@ -127,6 +135,21 @@ fn classify(path: &str) -> Class {
     }
 }
 
+/// What a client address is counted as: an IPv6 client by its /64 (one subscriber holds a
+/// whole /64), and clients whose address is unknown (no usable `X-Forwarded-For` behind a
+/// trusted proxy) all together.
+fn client_key(ip: Option<IpAddr>) -> IpAddr {
+    match ip {
+        Some(IpAddr::V6(v6)) if v6.to_ipv4_mapped().is_none() => {
+            let prefix = u128::from(v6) & !((1u128 << 64) - 1);
+            IpAddr::V6(std::net::Ipv6Addr::from(prefix))
+        }
+        Some(IpAddr::V6(v6)) => v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4),
+        Some(v4) => v4,
+        None => IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED),
+    }
+}
+
 /// Every limit's counters; shared by the workers of one server.
 pub struct RateLimiters {
     per_ip: Option<Limiter<IpAddr>>,
@@ -146,38 +169,43 @@ const PRUNE_EVERY: u64 = 1 << 14;
 impl RateLimiters {
     pub fn new(limits: RateLimits, trust_forwarded_for: bool) -> Self {
         Self {
-            per_ip: Limiter::new(limits.per_ip),
-            per_credential: Limiter::new(limits.per_credential),
-            invites: Limiter::new(limits.invites),
-            scim: Limiter::new(limits.scim),
+            per_ip: Limiter::new("ip", limits.per_ip),
+            per_credential: Limiter::new("credential", limits.per_credential),
+            invites: Limiter::new("invites", limits.invites),
+            scim: Limiter::new("scim", limits.scim),
             seed: std::collections::hash_map::RandomState::new(),
             checks: AtomicU64::new(0),
             trust_forwarded_for,
         }
     }
 
+    /// The credential as authentication reads it: one credential is one count, however its
+    /// header is spelled. A header that is no bearer credential counts as itself.
     fn credential_key(&self, req: &ServiceRequest) -> Option<u64> {
-        let value = req.headers().get(header::AUTHORIZATION)?;
-        Some(self.seed.hash_one(value.as_bytes()))
+        match crate::auth::bearer_token(req.request()) {
+            Ok(token) => Some(self.seed.hash_one(token.as_bytes())),
+            Err(_) => req.headers().get(header::AUTHORIZATION).map(|v| self.seed.hash_one(v.as_bytes())),
+        }
     }
 
     /// Every limit the request falls under, tightest verdict first: the first refusal, else
     /// the allowance with the least left.
     fn judge(&self, req: &ServiceRequest) -> Option<Verdict> {
-        let class = classify(req.path());
+        // The path as the router reads it, percent-decoded: `/v%31/orgs` is `/v1/orgs`.
+        let class = classify(req.match_info().as_str());
         if class == Class::Exempt {
             return None;
         }
         if self.checks.fetch_add(1, Ordering::Relaxed) % PRUNE_EVERY == PRUNE_EVERY - 1 {
             self.prune();
         }
-        let client_ip = crate::auth::client_ip(req.request(), self.trust_forwarded_for);
+        let client = client_key(crate::auth::client_ip(req.request(), self.trust_forwarded_for));
         let mut verdicts = Vec::with_capacity(3);
-        if let (Some(limiter), Some(ip)) = (&self.per_ip, client_ip) {
-            verdicts.push(limiter.check(&ip));
+        if let Some(limiter) = &self.per_ip {
+            verdicts.push(limiter.check(&client));
         }
-        if let (Class::Invite, Some(limiter), Some(ip)) = (class, &self.invites, client_ip) {
-            verdicts.push(limiter.check(&ip));
+        if let (Class::Invite, Some(limiter)) = (class, &self.invites) {
+            verdicts.push(limiter.check(&client));
         }
         let credential_limiter = if class == Class::Scim { &self.scim } else { &self.per_credential };
         if let (Some(limiter), Some(key)) = (credential_limiter, self.credential_key(req)) {
@@ -199,21 +227,24 @@ impl RateLimiters {
     }
 }
 
-/// `RateLimit-Policy` and `RateLimit` (draft-ietf-httpapi-ratelimit-headers) for a limit.
-fn rate_limit_headers(limit: Rate, remaining: u32, reset: Duration) -> [(HeaderName, String); 2] {
+/// `RateLimit-Policy` and `RateLimit` (draft-ietf-httpapi-ratelimit-headers) for a limit:
+/// `q` requests at once, refilled over `w` seconds (the burst, at the per-minute rate).
+fn rate_limit_headers(policy: Policy, remaining: u32, reset: Duration) -> [(HeaderName, String); 2] {
+    let Policy { name, rate } = policy;
+    let window = (u64::from(rate.burst.get()) * 60).div_ceil(u64::from(rate.per_minute.get())).max(1);
     [
-        (HeaderName::from_static("ratelimit-policy"), format!("\"default\";q={};w=60", limit.per_minute)),
+        (HeaderName::from_static("ratelimit-policy"), format!("\"{name}\";q={};w={window}", rate.burst)),
         (
             HeaderName::from_static("ratelimit"),
-            format!("\"default\";r={remaining};t={}", reset.as_secs_f64().ceil() as u64),
+            format!("\"{name}\";r={remaining};t={}", reset.as_secs_f64().ceil() as u64),
         ),
     ]
 }
 
-fn refusal(req: &ServiceRequest, limit: Rate, retry_after: Duration) -> HttpResponse {
+fn refusal(req: &ServiceRequest, policy: Policy, retry_after: Duration) -> HttpResponse {
     let seconds = retry_after.as_secs_f64().ceil().max(1.0) as u64;
     let detail = format!("too many requests; retry after {seconds} s");
-    let mut response = if classify(req.path()) == Class::Scim {
+    let mut response = if classify(req.match_info().as_str()) == Class::Scim {
         ScimApiError::new(StatusCode::TOO_MANY_REQUESTS, None, detail).error_response()
     } else {
         ApiError::rate_limited(detail).error_response()
@@ -222,7 +253,7 @@ fn refusal(req: &ServiceRequest, limit: Rate, retry_after: Duration) -> HttpResp
     if let Ok(value) = HeaderValue::from_str(&seconds.to_string()) {
         headers.insert(header::RETRY_AFTER, value);
     }
-    for (name, value) in rate_limit_headers(limit, 0, retry_after) {
+    for (name, value) in rate_limit_headers(policy, 0, retry_after) {
         if let Ok(value) = HeaderValue::from_str(&value) {
             headers.insert(name, value);
         }
@@ -241,15 +272,15 @@ pub async fn limit(
     };
     match limiters.judge(&req) {
         None => next.call(req).await.map(ServiceResponse::map_into_left_body),
-        Some(Verdict::Refused { limit, retry_after }) => {
-            let response = refusal(&req, limit, retry_after);
+        Some(Verdict::Refused { policy, retry_after }) => {
+            let response = refusal(&req, policy, retry_after);
             Ok(req.into_response(response).map_into_right_body())
         }
-        Some(Verdict::Allowed { limit, remaining }) => {
+        Some(Verdict::Allowed { policy, remaining }) => {
             let mut response = next.call(req).await?;
-            let window = Duration::from_secs(60) / limit.per_minute.get();
-            let reset = window * (limit.burst.get().saturating_sub(remaining));
-            for (name, value) in rate_limit_headers(limit, remaining, reset) {
+            let interval = Duration::from_secs(60) / policy.rate.per_minute.get();
+            let reset = interval * (policy.rate.burst.get().saturating_sub(remaining));
+            for (name, value) in rate_limit_headers(policy, remaining, reset) {
                 if let Ok(value) = HeaderValue::from_str(&value) {
                     response.headers_mut().insert(name, value);
                 }

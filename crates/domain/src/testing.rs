@@ -399,10 +399,11 @@ impl MemberRepository for State {
         at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         if let Some(m) = self.memberships.get_mut(&member).filter(|m| m.org_id == org) {
+            // As the database's trigger: the version moves when the role or its source does.
+            m.version += i64::from(m.role != *role || m.role_from_group != from_group);
             m.role = role.clone();
             m.role_from_group = from_group;
             m.updated_at = at;
-            m.version += 1;
         }
         Ok(())
     }
@@ -440,7 +441,8 @@ impl RoleRepository for State {
     }
 
     fn update_role(&mut self, role: &CustomRole) -> Result<(), StoreError> {
-        self.roles.insert(role.id, role.clone());
+        let version = self.roles.get(&role.id).map_or(role.version, |r| r.version + 1);
+        self.roles.insert(role.id, CustomRole { version, ..role.clone() });
         Ok(())
     }
 
@@ -462,9 +464,9 @@ impl RoleRepository for State {
     ) -> Result<u64, StoreError> {
         let mut moved = 0;
         for m in self.memberships.values_mut().filter(|m| m.org_id == org && &m.role == from) {
+            m.version += i64::from(m.role != *to);
             m.role = to.clone();
             m.updated_at = at;
-            m.version += 1;
             moved += 1;
         }
         Ok(moved)
@@ -523,7 +525,9 @@ impl TeamRepository for State {
         {
             return Err(TeamWriteError::ExternalIdTaken);
         }
-        self.teams.insert(team.id, team.clone());
+        // As the database's trigger: every update moves the version.
+        let version = self.teams.get(&team.id).map_or(team.version, |t| t.version + 1);
+        self.teams.insert(team.id, Team { version, ..team.clone() });
         Ok(())
     }
 

@@ -51,7 +51,9 @@ fn forwarded_client(req: &HttpRequest) -> Option<IpAddr> {
     last.parse::<IpAddr>().ok().or_else(|| last.parse::<std::net::SocketAddr>().ok().map(|s| s.ip()))
 }
 
-fn bearer_token(req: &HttpRequest) -> Result<&str, ApiError> {
+/// The credential of `Authorization: Bearer <credential>`, however the scheme is cased and
+/// spaced.
+pub(crate) fn bearer_token(req: &HttpRequest) -> Result<&str, ApiError> {
     let value = req
         .headers()
         .get(header::AUTHORIZATION)

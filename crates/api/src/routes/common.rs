@@ -366,8 +366,6 @@ pub fn etag(version: i64) -> (header::HeaderName, HeaderValue) {
     (header::ETAG, value)
 }
 
-/// The version an `If-Match` header requires, `None` when absent or `*`. An entity tag
-/// this API never issued cannot match: 412.
 /// What a policy write must send: a lost update there weakens security, so the write names
 /// the version it read (`If-Match: "3"`), or says `*` to replace whatever is there.
 pub const IF_MATCH_REQUIRED: &str =
@@ -383,6 +381,8 @@ pub fn required_if_match(req: &HttpRequest) -> Result<Option<i64>, ApiError> {
     if_match(req)
 }
 
+/// The version an `If-Match` header requires, `None` when absent or `*`. An entity tag
+/// this API never issued cannot match: 412.
 pub fn if_match(req: &HttpRequest) -> Result<Option<i64>, ApiError> {
     let Some(value) = req.headers().get(header::IF_MATCH) else {
         return Ok(None);

@@ -149,7 +149,8 @@ impl<S: Store> TeamService<S> {
         invalid.into_result()?;
         let now = self.clock.now();
         self.store.transaction(|tx| {
-            let scope = enter_org::<TeamError>(tx, caller, org, now, Lock::None)?;
+            // Locked, so that the version checked is the one replaced.
+            let scope = enter_org::<TeamError>(tx, caller, org, now, Lock::Org)?;
             scope.grant.authorize_on(Permission::TeamsUpdate, &Resource::Organization)?;
             let before = Self::find(tx, &scope, id)?;
             if let Some(expected) = input.if_match.filter(|v| *v != before.version) {

@@ -155,9 +155,9 @@ impl DirectoryRepository for State {
         at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         if let Some(m) = self.memberships.get_mut(&member).filter(|m| m.org_id == org) {
+            m.version += i64::from(m.suspended_at != suspended_at);
             m.suspended_at = suspended_at;
             m.updated_at = at;
-            m.version += 1;
         }
         Ok(())
     }

@@ -10,6 +10,14 @@ pub fn store_error(err: Error) -> StoreError {
         Error::DatabaseError(DatabaseErrorKind::ClosedConnection, info) => {
             StoreError::Unavailable(info.message().to_owned())
         }
+        // A server that turned read-only (a failover in progress) will take writes again.
+        Error::DatabaseError(DatabaseErrorKind::ReadOnlyTransaction, info) => {
+            StoreError::Unavailable(info.message().to_owned())
+        }
+        // A statement or lock timeout, or a cancellation by the operator.
+        Error::DatabaseError(_, info) if info.message().starts_with("canceling statement") => {
+            StoreError::Contention(info.message().to_owned())
+        }
         Error::DatabaseError(_, info) if info.message().contains("deadlock detected") => {
             StoreError::Contention(info.message().to_owned())
         }
