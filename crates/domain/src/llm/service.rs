@@ -64,25 +64,14 @@ impl<S: Store> LlmService<S> {
 
     /// The organization's policy (version 0 and no restriction until first written).
     pub fn get(&self, caller: &Caller, org: &OrgRef) -> Result<Versioned<LlmPolicy>, LlmError> {
-        let now = self.clock.now();
-        let policy = self.store.transaction(|tx| {
-            let scope = enter_org::<LlmError>(tx, caller, org, now, Lock::None)?;
-            scope.grant.authorize(Permission::LlmRead)?;
-            Ok::<_, LlmError>(self.cached(tx, scope.org.id, now)?)
-        })?;
-        Ok((*policy).clone())
+        Ok((*self.readable(caller, org)?).clone())
     }
 
     /// Decides one model request by the organization's policy; answers the decision and
     /// the version of the policy that made it.
     pub fn check(&self, caller: &Caller, org: &OrgRef, request: &LlmRequestInput) -> Result<(Decision, i64), LlmError> {
         let request = LlmRequest::parse(request)?;
-        let now = self.clock.now();
-        let policy = self.store.transaction(|tx| {
-            let scope = enter_org::<LlmError>(tx, caller, org, now, Lock::None)?;
-            scope.grant.authorize(Permission::LlmRead)?;
-            Ok::<_, LlmError>(self.cached(tx, scope.org.id, now)?)
-        })?;
+        let policy = self.readable(caller, org)?;
         Ok((policy.policy.check(&request), policy.version))
     }
 
@@ -120,6 +109,16 @@ impl<S: Store> LlmService<S> {
         })?;
         self.remember(org_id, Arc::new(saved.clone()), now);
         Ok(saved)
+    }
+
+    /// The policy, for a caller who may read it.
+    fn readable(&self, caller: &Caller, org: &OrgRef) -> Result<Arc<Versioned<LlmPolicy>>, LlmError> {
+        let now = self.clock.now();
+        self.store.transaction(|tx| {
+            let scope = enter_org::<LlmError>(tx, caller, org, now, Lock::None)?;
+            scope.grant.authorize(Permission::LlmRead)?;
+            Ok(self.cached(tx, scope.org.id, now)?)
+        })
     }
 
     /// The policy from memory when read within the cache's lifetime, else from the store.

@@ -127,7 +127,7 @@ impl AuditSink for PgTx<'_> {
 }
 
 /// `text` as a LIKE prefix pattern, its own wildcards taken literally.
-fn prefix_pattern(text: &str) -> String {
+pub(super) fn prefix_pattern(text: &str) -> String {
     format!("{}%", text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"))
 }
 

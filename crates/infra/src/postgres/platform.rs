@@ -15,6 +15,7 @@ use ipnetwork::IpNetwork;
 use serde_json::Value;
 use uuid::Uuid;
 
+use super::audit::prefix_pattern;
 use super::errors::{store_error, violated_unique};
 use super::orgs::OrgRow;
 use super::schema::{memberships, organizations, platform_audit_events};
@@ -201,8 +202,7 @@ impl PlatformRepository for PgTx<'_> {
             query = query.filter(platform_audit_events::org_id.eq(org.as_uuid()));
         }
         if let Some(prefix) = &filter.action_prefix {
-            let pattern = format!("{}%", prefix.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
-            query = query.filter(platform_audit_events::action.like(pattern));
+            query = query.filter(platform_audit_events::action.like(prefix_pattern(prefix)));
         }
         if let Some(actor) = &filter.actor_id {
             query = query.filter(platform_audit_events::actor_id.eq(actor));
