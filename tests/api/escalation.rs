@@ -31,7 +31,7 @@ struct Stage {
     held_role: String,
 }
 
-async fn every_permission(app: &TestApp) -> Vec<String> {
+pub(crate) async fn every_permission(app: &TestApp) -> Vec<String> {
     let catalogue = expect_status(app.request(Method::GET, "/v1/permissions", None, None).await, StatusCode::OK).await;
     catalogue["data"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap().to_owned()).collect()
 }

@@ -8,6 +8,7 @@ use actix_web::{HttpResponse, ResponseError};
 use domain::apikey::ApiKeyError;
 use domain::audit::AuditError;
 use domain::dashboard::DashboardError;
+use domain::idempotency::{IdempotencyError, InvalidIdempotencyKey};
 use domain::invite::InviteError;
 use domain::join::JoinError;
 use domain::llm::LlmError;
@@ -467,6 +468,29 @@ problems! {
         SpendError::IdempotencyKeyReused => UNPROCESSABLE_ENTITY "idempotency_key_reused" "Unprocessable entity",
             "the idempotency key was used before for an event with another amount, model, feature or time",
             format!("{err}; use a new key for a new event");
+    }
+}
+
+impl From<IdempotencyError> for ApiError {
+    fn from(err: IdempotencyError) -> Self {
+        match err {
+            IdempotencyError::InFlight => {
+                ApiError::conflict("idempotency_key_in_flight", err.to_string()).with(|d| d.retry_after = Some(1))
+            }
+            IdempotencyError::Reused => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "idempotency_key_reused",
+                "Unprocessable entity",
+                err.to_string(),
+            ),
+            IdempotencyError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<InvalidIdempotencyKey> for ApiError {
+    fn from(err: InvalidIdempotencyKey) -> Self {
+        ApiError::bad_request("invalid_idempotency_key", err.to_string())
     }
 }
 

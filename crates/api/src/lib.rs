@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod config;
 pub mod error;
+pub mod idempotency;
 pub mod openapi;
 pub mod rate_limit;
 pub mod routes;

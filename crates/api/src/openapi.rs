@@ -163,7 +163,7 @@ fn add_problems(responses: &mut BTreeMap<String, RefOr<Response>>, problems: imp
 
 /// The SCIM errors any `/scim/v2` operation can answer, besides its own.
 fn add_scim_errors(responses: &mut BTreeMap<String, RefOr<Response>>) {
-    let errors = [
+    let errors: [(StatusCode, &str); 4] = [
         (StatusCode::UNAUTHORIZED, "The SCIM token is missing, unknown, rotated or disabled."),
         (StatusCode::INTERNAL_SERVER_ERROR, "A fault on the server; details are in its log under the request id."),
         (
@@ -172,11 +172,82 @@ fn add_scim_errors(responses: &mut BTreeMap<String, RefOr<Response>>) {
         ),
         (StatusCode::SERVICE_UNAVAILABLE, "The database is unreachable or saturated; retry later."),
     ];
+    add_scim_errors_of(responses, errors);
+}
+
+/// Adds SCIM error responses for the statuses an operation does not answer already.
+fn add_scim_errors_of<'d>(
+    responses: &mut BTreeMap<String, RefOr<Response>>,
+    errors: impl IntoIterator<Item = (StatusCode, &'d str)>,
+) {
     for (status, description) in errors {
         responses.entry(status.as_u16().to_string()).or_insert_with(|| {
             let content = ContentBuilder::new().schema(Some(Ref::from_schema_name("ScimErrorBody"))).build();
             RefOr::T(ResponseBuilder::new().description(description).content(SCIM_JSON, content).build())
         });
+    }
+}
+
+/// What a POST sent with an `Idempotency-Key` can answer ([`crate::idempotency`]).
+const IDEMPOTENCY: &[ProblemDoc] = &[
+    problem(
+        StatusCode::BAD_REQUEST,
+        "invalid_idempotency_key",
+        "the `Idempotency-Key` is not 1 to 255 visible ASCII characters (optionally in double quotes)",
+    ),
+    problem(
+        StatusCode::CONFLICT,
+        "idempotency_key_in_flight",
+        "a request with this `Idempotency-Key` is still being processed: retry after `Retry-After`",
+    ),
+    problem(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "idempotency_key_reused",
+        "this `Idempotency-Key` was used in the last 24 hours for a request with another method, path, query or body",
+    ),
+    problem(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "the body is larger than 256 KiB"),
+];
+
+/// Documents `Idempotency-Key` on a POST: the header, its refusals, and the header marking
+/// a replayed response.
+fn add_idempotency(operation: &mut Operation, scim: bool) {
+    use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
+    use utoipa::openapi::{HeaderBuilder, ObjectBuilder, Required, Type};
+    let key = "[!#-\\[\\]-~]{1,255}";
+    let schema = ObjectBuilder::new()
+        .schema_type(Type::String)
+        .min_length(Some(1))
+        .max_length(Some(257))
+        .pattern(Some(format!("^(?:{key}|\"{key}\")$")));
+    let parameter = ParameterBuilder::new()
+        .name("Idempotency-Key")
+        .parameter_in(ParameterIn::Header)
+        .required(Required::False)
+        .description(Some(
+            "Makes a retry safe (draft-ietf-httpapi-idempotency-key): the first successful response is kept for 24 hours, \
+             in the same transaction as the request's effect, and every retry with the same key and the same request gets \
+             it back byte for byte with `Idempotent-Replayed: true`. Failed responses are not kept: their retry runs again. \
+             Keys are per caller.",
+        ))
+        .schema(Some(schema));
+    operation.parameters.get_or_insert_with(Vec::new).push(parameter.build());
+    let replayed = HeaderBuilder::new()
+        .schema(ObjectBuilder::new().schema_type(Type::String).enum_values(Some(["true"])))
+        .description(Some(
+            "`true` when this is the response kept for an earlier request with the same `Idempotency-Key`.",
+        ))
+        .build();
+    let responses = &mut operation.responses.responses;
+    for (status, response) in responses.iter_mut() {
+        if let (true, RefOr::T(response)) = (status.starts_with('2'), response) {
+            response.headers.insert("Idempotent-Replayed".into(), replayed.clone());
+        }
+    }
+    if scim {
+        let errors = IDEMPOTENCY.iter().map(|p| (p.status, p.when));
+        add_scim_errors_of(responses, errors);
+    } else {
+        add_problems(responses, IDEMPOTENCY.iter().copied());
     }
 }
 
@@ -227,6 +298,9 @@ pub fn finish(mut api: OpenApi) -> OpenApi {
         // The SCIM protocol reads its own query strings and bodies and answers SCIM errors,
         // which its operations document themselves.
         let scim = path.starts_with(crate::routes::scim_v2::SCIM_ROOT);
+        if let (true, Some(post)) = (authenticated || scim, item.post.as_mut()) {
+            add_idempotency(post, scim);
+        }
         for operation in operations(item) {
             let responses = &mut operation.responses.responses;
             if path.starts_with("/v1/") {

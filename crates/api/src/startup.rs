@@ -7,6 +7,7 @@ use actix_web::dev::Server;
 use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
 use actix_web::http::StatusCode;
 use actix_web::{web, App, HttpRequest, HttpServer};
+use domain::idempotency::IdempotencyService;
 use domain::verified_domain::{DomainRecheck, TxtResolver};
 use infra::dns::{DnsLimits, HickoryTxtResolver};
 use infra::mail::{OutboxWorker, SmtpMailer};
@@ -28,7 +29,10 @@ use crate::rate_limit::{self, RateLimiters};
 use crate::routes;
 use crate::state::{AppState, Services};
 use crate::telemetry::RedactedRootSpan;
-use crate::workers::DomainRecheckWorker;
+use crate::workers::{self, Periodic};
+
+/// How often expired idempotency records are looked for.
+const IDEMPOTENCY_SWEEP_INTERVAL: std::time::Duration = std::time::Duration::from_secs(600);
 
 /// Largest accepted JSON body.
 const JSON_LIMIT_BYTES: usize = 64 * 1024;
@@ -189,8 +193,9 @@ pub struct Application {
     addr: SocketAddr,
     /// Stops when the application is dropped.
     _outbox: Option<OutboxWorker>,
-    /// Re-verifies domains daily; stops when the application is dropped.
-    _recheck: DomainRecheckWorker,
+    /// Re-verifies domains daily and sweeps expired idempotency records; they stop when the
+    /// application is dropped.
+    _workers: [Periodic; 2],
 }
 
 impl Application {
@@ -213,9 +218,14 @@ impl Application {
                         .to_owned(),
                 }
             })?);
-        let recheck = DomainRecheckWorker::spawn(
+        let recheck = workers::recheck_domains(
             DomainRecheck::new(store.clone(), Arc::new(domain::time::SystemClock), Arc::clone(&resolver)),
             config.domains.recheck_interval,
+        )
+        .map_err(StartError::Worker)?;
+        let sweep = workers::sweep_idempotency_records(
+            IdempotencyService::new(store.clone(), Arc::new(domain::time::SystemClock), secrets.clone()),
+            IDEMPOTENCY_SWEEP_INTERVAL,
         )
         .map_err(StartError::Worker)?;
         let services = Services::new(
@@ -245,6 +255,7 @@ impl Application {
                 .service(web::redirect("/docs", "/docs/").permanent())
                 .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", api))
                 .default_service(web::to(no_route))
+                .wrap(actix_web::middleware::from_fn(crate::idempotency::replay_or_keep))
                 .wrap(actix_web::middleware::from_fn(rate_limit::limit))
                 .wrap(actix_web::middleware::from_fn(expose_request_id))
                 .wrap(TracingLogger::<RedactedRootSpan>::new())
@@ -254,7 +265,7 @@ impl Application {
         .listen(listener)
         .map_err(|source| StartError::Bind { addr: config.bind, source })?
         .run();
-        Ok(Self { server, addr, _outbox: outbox, _recheck: recheck })
+        Ok(Self { server, addr, _outbox: outbox, _workers: [recheck, sweep] })
     }
 
     /// Delivers queued email when SMTP is configured; otherwise it waits in the outbox.

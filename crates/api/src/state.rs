@@ -6,6 +6,7 @@ use actix_web::web;
 use domain::apikey::ApiKeyService;
 use domain::audit::AuditService;
 use domain::dashboard::DashboardService;
+use domain::idempotency::IdempotencyService;
 use domain::invite::{InviteService, InviteSettings};
 use domain::join::JoinService;
 use domain::llm::LlmService;
@@ -51,6 +52,8 @@ pub struct Services {
     pub llm: LlmService<PgStore>,
     pub spend: SpendService<PgStore>,
     pub dashboard: DashboardService<PgStore>,
+    /// Keeps and replays responses to requests sent with an `Idempotency-Key`.
+    pub idempotency: IdempotencyService<PgStore>,
     pub store: PgStore,
 }
 
@@ -74,7 +77,8 @@ impl Services {
             teams: TeamService::new(store.clone(), clock.clone()),
             api_keys: ApiKeyService::new(store.clone(), clock.clone(), minter.clone()),
             invites: InviteService::new(store.clone(), clock.clone(), minter.clone(), invites),
-            sso: SsoService::new(store.clone(), clock.clone(), secrets),
+            sso: SsoService::new(store.clone(), clock.clone(), Arc::clone(&secrets)),
+            idempotency: IdempotencyService::new(store.clone(), clock.clone(), secrets),
             scim: ScimService::new(store.clone(), clock.clone(), minter),
             directory: ScimProvisioning::new(store.clone(), clock.clone()),
             policies: PolicyService::new(store.clone(), clock.clone()),
@@ -127,13 +131,20 @@ impl AppState {
         self.blocking(work).await?.map_err(Into::into)
     }
 
-    /// [`run`](Self::run) for a use case whose errors the route maps itself.
+    /// [`run`](Self::run) for a use case whose errors the route maps itself. Within a
+    /// request holding an idempotency key, the use case joins the request's transaction.
     pub async fn blocking<T>(&self, work: impl FnOnce(&Services) -> T + Send + 'static) -> Result<T, ApiError>
     where
         T: Send + 'static,
     {
         let services = Arc::clone(&self.services);
-        web::block(move || work(&services)).await.map_err(|e| ApiError::saturated(format!("blocking pool: {e}")))
+        let joined = crate::idempotency::joined_transaction();
+        web::block(move || match joined {
+            Some(outer) => outer.join(|| work(&services)),
+            None => work(&services),
+        })
+        .await
+        .map_err(|e| ApiError::saturated(format!("blocking pool: {e}")))
     }
 
     pub async fn ping(&self) -> Result<(), ApiError> {

@@ -5,53 +5,81 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use domain::idempotency::IdempotencyService;
 use domain::verified_domain::DomainRecheck;
 use infra::PgStore;
 
 /// How many domains one round looks up, each outside any transaction.
 const RECHECK_BATCH: i64 = 50;
+/// How many expired idempotency records one statement deletes.
+const SWEEP_BATCH: u32 = 1_000;
 /// How often a sleeping worker looks whether it should stop.
 const STOP_POLL: Duration = Duration::from_millis(100);
 
-/// Re-verifies verified domains once a day each, looking for due ones every `interval`.
-/// Several server instances may run one each: a domain's result is applied once.
-pub struct DomainRecheckWorker {
+/// A thread that runs a round of background work every `interval`, and at once again while
+/// a round says more is due. Several server instances may run one each: every job here is
+/// safe to run concurrently. Stops when dropped.
+pub struct Periodic {
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
 }
 
-impl DomainRecheckWorker {
-    pub fn spawn(recheck: DomainRecheck<PgStore>, interval: Duration) -> std::io::Result<Self> {
+impl Periodic {
+    pub fn spawn(
+        name: &str,
+        interval: Duration,
+        mut round: impl FnMut() -> bool + Send + 'static,
+    ) -> std::io::Result<Self> {
         let stop = Arc::new(AtomicBool::new(false));
         let stopping = Arc::clone(&stop);
-        let thread = std::thread::Builder::new().name("domain-recheck".into()).spawn(move || {
+        let thread = std::thread::Builder::new().name(name.into()).spawn(move || {
             while !stopping.load(Ordering::Relaxed) {
-                let handled = match recheck.run_round(RECHECK_BATCH) {
-                    Ok(round) => {
-                        if round.handled() > 0 {
-                            tracing::info!(
-                                still_verified = round.still_verified,
-                                lost = round.lost,
-                                undecided = round.undecided,
-                                last_error = round.last_error.as_deref(),
-                                "domains re-verified"
-                            );
-                        }
-                        round.handled()
-                    }
-                    Err(error) => {
-                        tracing::warn!(%error, "domain re-verification round failed");
-                        0
-                    }
-                };
-                // A full batch means more may be due: go on at once.
-                if handled < usize::try_from(RECHECK_BATCH).unwrap_or(usize::MAX) {
+                if !round() {
                     sleep_unless_stopped(&stopping, interval);
                 }
             }
         })?;
         Ok(Self { stop, thread: Some(thread) })
     }
+}
+
+/// Re-verifies verified domains once a day each, looking for due ones every `interval`; a
+/// domain's result is applied once however many instances look.
+pub fn recheck_domains(recheck: DomainRecheck<PgStore>, interval: Duration) -> std::io::Result<Periodic> {
+    Periodic::spawn("domain-recheck", interval, move || match recheck.run_round(RECHECK_BATCH) {
+        Ok(round) => {
+            if round.handled() > 0 {
+                tracing::info!(
+                    still_verified = round.still_verified,
+                    lost = round.lost,
+                    undecided = round.undecided,
+                    last_error = round.last_error.as_deref(),
+                    "domains re-verified"
+                );
+            }
+            // A full batch means more may be due.
+            round.handled() >= usize::try_from(RECHECK_BATCH).unwrap_or(usize::MAX)
+        }
+        Err(error) => {
+            tracing::warn!(%error, "domain re-verification round failed");
+            false
+        }
+    })
+}
+
+/// Forgets responses kept for idempotent retries once they expire, a batch per statement.
+pub fn sweep_idempotency_records(
+    idempotency: IdempotencyService<PgStore>,
+    interval: Duration,
+) -> std::io::Result<Periodic> {
+    Periodic::spawn("idempotency-sweep", interval, move || {
+        match idempotency.sweep(SWEEP_BATCH) {
+            Ok(0) => {}
+            Ok(forgotten) => tracing::info!(forgotten, "expired idempotency records swept"),
+            Err(error) => tracing::warn!(%error, "sweeping idempotency records failed"),
+        }
+        false
+    })
 }
 
 fn sleep_unless_stopped(stop: &AtomicBool, duration: Duration) {
@@ -61,7 +89,7 @@ fn sleep_unless_stopped(stop: &AtomicBool, duration: Duration) {
     }
 }
 
-impl Drop for DomainRecheckWorker {
+impl Drop for Periodic {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
         if let Some(thread) = self.thread.take() {

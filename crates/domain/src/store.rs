@@ -4,6 +4,7 @@ use crate::apikey::ApiKeyRepository;
 use crate::audit::{AuditLog, AuditSink};
 use crate::dashboard::DashboardRepository;
 use crate::error::StoreError;
+use crate::idempotency::IdempotencyRepository;
 use crate::invite::InviteRepository;
 use crate::join::JoinRequestRepository;
 use crate::llm::LlmPolicyRepository;
@@ -45,6 +46,7 @@ pub trait Tx:
     + LlmPolicyRepository
     + SpendRepository
     + DashboardRepository
+    + IdempotencyRepository
 {
 }
 
@@ -71,6 +73,7 @@ impl<T> Tx for T where
         + LlmPolicyRepository
         + SpendRepository
         + DashboardRepository
+        + IdempotencyRepository
 {
 }
 

@@ -2,7 +2,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod fakes;
 mod governance;
+mod idempotency;
 mod platform;
 mod scim;
 
@@ -31,6 +33,8 @@ use crate::role::{CustomRole, RoleRepository, RoleWriteError};
 use crate::store::{Store, Tx};
 use crate::team::{Team, TeamMember, TeamRepository, TeamSummary, TeamWriteError};
 use crate::user::{User, UserRepository};
+
+pub use fakes::{FakeBox, ManualClock};
 
 #[derive(Debug, Clone, Default)]
 pub struct State {
@@ -65,6 +69,8 @@ pub struct State {
     pub usage: Vec<crate::spend::UsageEvent>,
     /// (org, window kind, window start, level) announced
     pub spend_alerts: std::collections::BTreeSet<(OrgId, &'static str, chrono::NaiveDate, crate::spend::Posture)>,
+    /// (scope, key) → kept response
+    pub idempotency: BTreeMap<(String, String), crate::idempotency::IdempotencyRecord>,
 }
 
 /// A store whose transactions work on a copy of the state, kept only on success.

@@ -12,5 +12,5 @@ pub mod test_db;
 #[cfg(feature = "test-dns")]
 pub mod test_dns;
 
-pub use postgres::PgStore;
+pub use postgres::{OuterTransaction, PgStore};
 pub use setup::SetupError;

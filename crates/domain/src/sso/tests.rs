@@ -13,7 +13,7 @@ use crate::error::AccessError;
 use crate::org::{CreateOrg, OrgRef, OrgService, Patch};
 use crate::policy::Plan;
 use crate::policy::Versioned;
-use crate::testing::{caller, join, key_caller, CountingMinter, InMemoryStore};
+use crate::testing::{caller, join, key_caller, CountingMinter, FakeBox, InMemoryStore};
 use crate::time::SystemClock;
 
 /// `put` as a plain save with an optional `If-Match`, answering the saved configuration.
@@ -37,31 +37,6 @@ impl PutVersioned for SsoService<InMemoryStore> {
     ) -> Result<Versioned<SsoConfig>, SsoError> {
         let mode = crate::policy::WriteMode { if_match, ..Default::default() };
         self.put(caller, org, input, mode).map(|write| write.policy)
-    }
-}
-
-/// "Encrypts" by prefixing the context, under a named key; enough to see what is stored
-/// and that the right key and context are used.
-struct FakeBox {
-    key_id: String,
-}
-
-impl SecretBox for FakeBox {
-    fn seal(&self, plaintext: &[u8], context: &[u8]) -> Result<Sealed, SealError> {
-        let ciphertext = [context, b"|", plaintext].concat().iter().map(|b| b ^ 0x55).collect();
-        Ok(Sealed { key_id: self.key_id.clone(), ciphertext })
-    }
-
-    fn open(&self, sealed: &Sealed, context: &[u8]) -> Result<Vec<u8>, SealError> {
-        let plain: Vec<u8> = sealed.ciphertext.iter().map(|b| b ^ 0x55).collect();
-        plain
-            .strip_prefix([context, b"|"].concat().as_slice())
-            .map(<[u8]>::to_vec)
-            .ok_or_else(|| SealError::Corrupt(sealed.key_id.clone()))
-    }
-
-    fn current_key_id(&self) -> &str {
-        &self.key_id
     }
 }
 

@@ -6,6 +6,7 @@ mod dashboard;
 mod directory;
 mod domains;
 mod errors;
+mod idempotency;
 mod invites;
 mod join_requests;
 mod llm;
@@ -25,4 +26,4 @@ mod store;
 mod teams;
 mod users;
 
-pub use store::{PgPool, PgStore, PgTx};
+pub use store::{OuterTransaction, PgPool, PgStore, PgTx};

@@ -49,6 +49,19 @@ diesel::table! {
 }
 
 diesel::table! {
+    idempotency_records (scope, key) {
+        scope -> Text,
+        key -> Text,
+        fingerprint -> Bytea,
+        status -> Int2,
+        headers -> Jsonb,
+        body_key_id -> Text,
+        body -> Bytea,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     invite_redemptions (invite_id, member_id) {
         invite_id -> Uuid,
         user_id -> Uuid,
@@ -427,6 +440,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     api_keys,
     audit_chain_heads,
     audit_events,
+    idempotency_records,
     invite_redemptions,
     invites,
     join_requests,

@@ -1,6 +1,9 @@
+use std::cell::{Cell, RefCell};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use diesel::connection::Connection;
+use diesel::connection::{AnsiTransactionManager, Connection, TransactionManager};
 use diesel::pg::PgConnection;
 use diesel::r2d2::{ConnectionManager, Pool};
 use diesel::RunQueryDsl;
@@ -9,11 +12,76 @@ use domain::{Store, StoreError, Tx};
 use super::errors::store_error;
 
 pub type PgPool = Pool<ConnectionManager<PgConnection>>;
+type PooledConnection = diesel::r2d2::PooledConnection<ConnectionManager<PgConnection>>;
 
 /// The [`Store`] port on a PostgreSQL connection pool.
 #[derive(Clone)]
 pub struct PgStore {
     pool: PgPool,
+    /// Tells this store's joined transactions from another's (another database).
+    id: u64,
+}
+
+static NEXT_STORE_ID: AtomicU64 = AtomicU64::new(1);
+
+thread_local! {
+    /// The outer transaction work on this thread joins, while [`OuterTransaction::join`] runs.
+    static JOINED: RefCell<Option<OuterTransaction>> = const { RefCell::new(None) };
+    /// Whether this thread is inside a transaction of the joined one.
+    static INSIDE: Cell<bool> = const { Cell::new(false) };
+}
+
+/// One transaction that every transaction of a piece of work joins as a savepoint, so that
+/// the work commits as a whole or not at all: a request's effect and the response kept for
+/// its retries. Begun by [`PgStore::begin_outer`]; rolled back unless committed, also when
+/// dropped (a client that hung up).
+#[derive(Clone)]
+pub struct OuterTransaction {
+    conn: Arc<Mutex<Open>>,
+    store_id: u64,
+}
+
+/// The connection while its transaction is open; `None` once committed or rolled back.
+struct Open(Option<PooledConnection>);
+
+impl Drop for Open {
+    fn drop(&mut self) {
+        if let Some(conn) = self.0.as_mut() {
+            // Failing, the connection is broken and the pool discards it, which ends the
+            // transaction on the server.
+            let _ = AnsiTransactionManager::rollback_transaction(&mut **conn);
+        }
+    }
+}
+
+impl OuterTransaction {
+    /// Runs `work` on this thread with every transaction of the store this came from joining
+    /// this one.
+    pub fn join<T>(&self, work: impl FnOnce() -> T) -> T {
+        struct Restore(Option<OuterTransaction>);
+        impl Drop for Restore {
+            fn drop(&mut self) {
+                let previous = self.0.take();
+                JOINED.with(|joined| *joined.borrow_mut() = previous);
+            }
+        }
+        let _restore = Restore(JOINED.with(|joined| joined.replace(Some(self.clone()))));
+        work()
+    }
+
+    pub fn commit(self) -> Result<(), StoreError> {
+        self.end(AnsiTransactionManager::commit_transaction)
+    }
+
+    pub fn rollback(self) -> Result<(), StoreError> {
+        self.end(AnsiTransactionManager::rollback_transaction)
+    }
+
+    fn end(self, how: fn(&mut PgConnection) -> diesel::QueryResult<()>) -> Result<(), StoreError> {
+        let mut open = self.conn.lock().map_err(|_| StoreError::Internal("a joined transaction panicked".into()))?;
+        let mut conn = open.0.take().ok_or_else(|| StoreError::Internal("the transaction has ended".into()))?;
+        how(&mut conn).map_err(store_error)
+    }
 }
 
 /// One open transaction; implements every repository port.
@@ -43,10 +111,26 @@ impl PgStore {
             .connection_timeout(acquire_timeout)
             .test_on_check_out(false)
             .build_unchecked(ConnectionManager::new(database_url));
-        Self { pool }
+        Self { pool, id: NEXT_STORE_ID.fetch_add(1, Ordering::Relaxed) }
     }
 
-    fn connection(&self) -> Result<diesel::r2d2::PooledConnection<ConnectionManager<PgConnection>>, StoreError> {
+    /// Begins a transaction for [`OuterTransaction::join`].
+    pub fn begin_outer(&self) -> Result<OuterTransaction, StoreError> {
+        let mut conn = self.connection()?;
+        AnsiTransactionManager::begin_transaction(&mut *conn).map_err(store_error)?;
+        Ok(OuterTransaction { conn: Arc::new(Mutex::new(Open(Some(conn)))), store_id: self.id })
+    }
+
+    /// The outer transaction this thread's work joins, unless it is inside it already: a
+    /// transaction opened within another's work runs on its own connection, as it always has.
+    fn joined(&self) -> Option<OuterTransaction> {
+        if INSIDE.with(Cell::get) {
+            return None;
+        }
+        JOINED.with(|joined| joined.borrow().clone()).filter(|outer| outer.store_id == self.id)
+    }
+
+    fn connection(&self) -> Result<PooledConnection, StoreError> {
         self.pool.get().map_err(|e| StoreError::Unavailable(e.to_string()))
     }
 }
@@ -56,8 +140,25 @@ impl Store for PgStore {
     where
         E: From<StoreError>,
     {
-        let mut conn = self.connection()?;
-        let outcome = conn.transaction::<T, Abort<E>, _>(|conn| work(&mut PgTx { conn }).map_err(Abort::UseCase));
+        let outcome = match self.joined() {
+            Some(outer) => {
+                let mut open =
+                    outer.conn.lock().map_err(|_| StoreError::Internal("a joined transaction panicked".into()))?;
+                let conn =
+                    open.0.as_mut().ok_or_else(|| StoreError::Internal("the joined transaction has ended".into()))?;
+                struct Inside;
+                impl Drop for Inside {
+                    fn drop(&mut self) {
+                        INSIDE.with(|inside| inside.set(false));
+                    }
+                }
+                INSIDE.with(|inside| inside.set(true));
+                let _inside = Inside;
+                // Nested in the open transaction, diesel makes this one a savepoint.
+                run(conn, work)
+            }
+            None => run(&mut *self.connection()?, work),
+        };
         outcome.map_err(|abort| match abort {
             Abort::UseCase(err) => err,
             Abort::Database(err) => E::from(store_error(err)),
@@ -68,4 +169,8 @@ impl Store for PgStore {
         let mut conn = self.connection()?;
         diesel::sql_query("SELECT 1").execute(&mut *conn).map(|_| ()).map_err(store_error)
     }
+}
+
+fn run<T, E>(conn: &mut PgConnection, work: impl FnOnce(&mut dyn Tx) -> Result<T, E>) -> Result<T, Abort<E>> {
+    conn.transaction::<T, Abort<E>, _>(|conn| work(&mut PgTx { conn }).map_err(Abort::UseCase))
 }

@@ -1,0 +1,107 @@
+use chrono::{DateTime, Utc};
+use sha2::{Digest, Sha256};
+
+use crate::sso::Sealed;
+
+/// The longest key accepted; UUIDs and ULIDs fit many times over.
+pub const MAX_KEY_CHARS: usize = 255;
+
+/// A client's name for one intended effect.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct IdempotencyKey(String);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the Idempotency-Key must be 1 to {MAX_KEY_CHARS} visible ASCII characters, optionally in double quotes")]
+pub struct InvalidIdempotencyKey;
+
+impl IdempotencyKey {
+    /// Reads the header value: a structured-field string (`"…"`, as the draft specifies) or
+    /// the bare value most clients send. Escapes are refused rather than interpreted, so one
+    /// key has one spelling.
+    pub fn parse(header: &str) -> Result<Self, InvalidIdempotencyKey> {
+        let inner = match header.strip_prefix('"') {
+            Some(rest) => rest.strip_suffix('"').ok_or(InvalidIdempotencyKey)?,
+            None => header,
+        };
+        let visible = |c: char| c.is_ascii_graphic() && c != '"' && c != '\\';
+        if inner.is_empty() || inner.len() > MAX_KEY_CHARS || !inner.chars().all(visible) {
+            return Err(InvalidIdempotencyKey);
+        }
+        Ok(Self(inner.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// What makes two requests the same request: method, target and body, hashed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fingerprint(pub [u8; 32]);
+
+impl Fingerprint {
+    pub fn of(method: &str, target: &str, body: &[u8]) -> Self {
+        let mut hash = Sha256::new();
+        for part in [method.as_bytes(), target.as_bytes()] {
+            hash.update((part.len() as u64).to_be_bytes());
+            hash.update(part);
+        }
+        hash.update(body);
+        Self(hash.finalize().into())
+    }
+}
+
+/// A response as the transport will send it again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredResponse {
+    pub status: u16,
+    /// The headers that describe the body and the resource (content type, location,
+    /// entity tag), in order.
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl StoredResponse {
+    /// Only what succeeded is kept: a refused or failed request had no effect, so its retry
+    /// is a new attempt.
+    pub fn is_kept(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+}
+
+/// A kept response at rest: the body sealed, the rest in the clear.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyRecord {
+    pub fingerprint: Fingerprint,
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Sealed,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Whose keys a key is among: a key names an effect of one caller only, so another caller
+/// using the same key neither replays nor blocks it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct IdempotencyScope(String);
+
+impl IdempotencyScope {
+    pub fn of(principal: &crate::Principal) -> Self {
+        match principal {
+            crate::Principal::User(identity) => Self(format!("user:{}", identity.subject)),
+            crate::Principal::ApiKey(key) => Self(format!("api_key:{}", hex(&key.lookup_hash))),
+        }
+    }
+
+    /// A SCIM token, by the keyed hash it is looked up by.
+    pub fn of_scim_token(lookup_hash: &[u8]) -> Self {
+        Self(format!("scim_token:{}", hex(lookup_hash)))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

@@ -1,0 +1,118 @@
+//! What a request with an idempotency key gets: its first response again, or a refusal
+//! while that first request is in flight or when the key named another request.
+
+use std::sync::Arc;
+
+use chrono::Duration;
+
+use super::model::{Fingerprint, IdempotencyKey, IdempotencyRecord, IdempotencyScope, StoredResponse};
+use crate::error::StoreError;
+use crate::sso::SecretBox;
+use crate::store::Store;
+use crate::time::Clock;
+
+/// How long a kept response answers retries; the draft's suggestion, and Stripe's.
+pub const RETENTION_HOURS: i64 = 24;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum IdempotencyError {
+    /// The first request with the key has not finished; retry once it has.
+    #[error("a request with this Idempotency-Key is still being processed; retry after it finishes")]
+    InFlight,
+    /// The key was used for a request with another method, target or body.
+    #[error("this Idempotency-Key was used for another request; use a new key for a new request")]
+    Reused,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// What the first step found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Begun {
+    /// No response is kept: run the request. The key stays claimed until the transaction
+    /// the request runs in ends.
+    Fresh,
+    /// The request ran before: answer this.
+    Replay(StoredResponse),
+}
+
+/// Keeps and replays responses. Both steps run in the transaction of the request's effect
+/// (the adapter nests the use case's own transactions in it), so the effect and its kept
+/// response commit together: a crash between them cannot give a retry a second effect.
+pub struct IdempotencyService<S: Store> {
+    store: S,
+    clock: Arc<dyn Clock>,
+    secrets: Arc<dyn SecretBox>,
+}
+
+impl<S: Store> IdempotencyService<S> {
+    pub fn new(store: S, clock: Arc<dyn Clock>, secrets: Arc<dyn SecretBox>) -> Self {
+        Self { store, clock, secrets }
+    }
+
+    /// Claims the key and answers whether the request ran before.
+    pub fn begin(
+        &self,
+        scope: &IdempotencyScope,
+        key: &IdempotencyKey,
+        fingerprint: &Fingerprint,
+    ) -> Result<Begun, IdempotencyError> {
+        let since = self.clock.now() - Duration::hours(RETENTION_HOURS);
+        let record = self.store.transaction(|tx| {
+            if !tx.try_claim_idempotency_key(scope, key)? {
+                return Err(IdempotencyError::InFlight);
+            }
+            Ok(tx.find_idempotency_record(scope, key, since)?)
+        })?;
+        let Some(record) = record else {
+            return Ok(Begun::Fresh);
+        };
+        if record.fingerprint != *fingerprint {
+            return Err(IdempotencyError::Reused);
+        }
+        let body = self.secrets.open(&record.body, &seal_context(scope, key)).map_err(StoreError::from)?;
+        Ok(Begun::Replay(StoredResponse { status: record.status, headers: record.headers, body }))
+    }
+
+    /// Keeps the response of a request that [`begin`](Self::begin) found fresh; a response
+    /// that is not kept ([`StoredResponse::is_kept`]) is ignored.
+    pub fn keep(
+        &self,
+        scope: &IdempotencyScope,
+        key: &IdempotencyKey,
+        fingerprint: &Fingerprint,
+        response: &StoredResponse,
+    ) -> Result<(), StoreError> {
+        if !response.is_kept() {
+            return Ok(());
+        }
+        let record = IdempotencyRecord {
+            fingerprint: fingerprint.clone(),
+            status: response.status,
+            headers: response.headers.clone(),
+            body: self.secrets.seal(&response.body, &seal_context(scope, key))?,
+            created_at: self.clock.now(),
+        };
+        self.store.transaction(|tx| tx.save_idempotency_record(scope, key, &record))
+    }
+
+    /// Forgets expired responses, `batch` at a time so that no statement holds many rows;
+    /// answers how many it forgot.
+    pub fn sweep(&self, batch: u32) -> Result<usize, StoreError> {
+        let before = self.clock.now() - Duration::hours(RETENTION_HOURS);
+        let mut forgotten = 0;
+        loop {
+            let deleted = self.store.transaction(|tx| tx.delete_idempotency_records(before, batch))?;
+            forgotten += deleted;
+            if deleted < batch as usize {
+                return Ok(forgotten);
+            }
+        }
+    }
+}
+
+/// Binds a sealed body to its key: a ciphertext copied under another caller's key does not
+/// open there.
+fn seal_context(scope: &IdempotencyScope, key: &IdempotencyKey) -> Vec<u8> {
+    [b"idempotency\0".as_slice(), scope.as_str().as_bytes(), b"\0", key.as_str().as_bytes()].concat()
+}
