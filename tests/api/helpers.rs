@@ -14,6 +14,8 @@ use serde_json::{json, Value};
 pub const JWT_SECRET: &str = "test-secret-0123456789abcdef0123456789abcdef";
 pub const ISSUER: &str = "https://idp.test";
 pub const AUDIENCE: &str = "orgd-test";
+/// The key stored secrets are hashed under in tests.
+pub const HMAC_KEY: &str = "test-hmac-key-0123456789abcdef0123456789";
 /// The key stored secrets are encrypted under in tests.
 pub const ENCRYPTION_KEY: [u8; 32] = [0x5e; 32];
 
@@ -56,7 +58,8 @@ impl TestApp {
         let dns = TestDnsServer::start();
         let mut config = Config {
             database_url: SecretString::from(db.url().to_owned()),
-            hmac_key: SecretString::from("test-hmac-key-0123456789abcdef0123456789".to_owned()),
+            hmac_key: SecretString::from(HMAC_KEY.to_owned()),
+            hmac_key_previous: None,
             bind: "127.0.0.1:0".parse().unwrap(),
             jwt: jwt_config(),
             pool_size: 12,

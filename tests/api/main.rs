@@ -26,6 +26,7 @@ mod orgs;
 mod policies;
 mod rate_limits;
 mod roles;
+mod rotation;
 mod scim_config;
 mod scim_protocol;
 mod secrets;

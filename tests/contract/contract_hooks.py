@@ -61,6 +61,8 @@ SCIM_NAME = r"(?:[A-Za-z][A-Za-z0-9_-]*|\$[Rr][Ee][Ff])"
 # An attribute path every part of the service reads (no schema URN, no value filter).
 SCIM_ATTR_PATH = re.compile(rf"[ \t]*{SCIM_NAME}(?:\.{SCIM_NAME})?[ \t]*")
 SCIM_PATCH_OP = re.compile(r"(?:[Aa][Dd][Dd]|[Rr][Ee][Pp][Ll][Aa][Cc][Ee]|[Rr][Ee][Mm][Oo][Vv][Ee])")
+# The Idempotency-Key the schema allows: visible ASCII but `"` and `\`, optionally quoted.
+IDEMPOTENCY_KEY = re.compile(r'[!#-\[\]-~]{1,255}|"[!#-\[\]-~]{1,255}"')
 SCIM_STRING = re.compile(r"[^\x00-\x08\x0b-\x1f\x7f-\x9f]{0,2048}")
 
 
@@ -318,6 +320,11 @@ def meet_rules(case):
         _order(case.query, "since", "until", _time)
     if label == "GET /v1/orgs/{org}/audit-log/verify":
         _order(case.query, "from_seq", "to_seq", _integer)
+    # Each generated request is a request of its own: one key sent with two different
+    # requests is refused (422), which tests/api/idempotency.rs covers.
+    if isinstance(case.headers, MutableMapping) and isinstance(case.headers.get("Idempotency-Key"), str):
+        if IDEMPOTENCY_KEY.fullmatch(case.headers["Idempotency-Key"]):
+            case.headers["Idempotency-Key"] = uuid.uuid4().hex
     if isinstance(case.headers, MutableMapping) and "If-Match" in case.headers:
         # Only the resource's current version (or `*`) matches.
         case.headers["If-Match"] = "*"

@@ -127,7 +127,8 @@ fn check_key(name: &'static str, key: &str, deployment: Deployment, keep_stable:
     Ok(())
 }
 
-const HMAC_KEY_STABLE: &str = "; keep it stable, as stored API keys depend on it";
+const HMAC_KEY_STABLE: &str =
+    "; keep it: stored API keys, invite links and SCIM tokens are hashed under it (rotate it with ORGD_HMAC_KEY_PREVIOUS)";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LogFormat {
@@ -164,8 +165,12 @@ pub const DEFAULT_MAIL_FROM: &str = "orgd <no-reply@localhost>";
 #[derive(Debug, Clone)]
 pub struct Config {
     pub database_url: SecretString,
-    /// Key of the HMAC that stored API key secrets are hashed with.
+    /// Key of the HMAC that stored secrets (API keys, invite links, SCIM tokens) are
+    /// hashed with.
     pub hmac_key: SecretString,
+    /// During a rotation, the key `hmac_key` replaced: secrets still stored under it are
+    /// found, and moved to `hmac_key` when first used.
+    pub hmac_key_previous: Option<SecretString>,
     pub bind: SocketAddr,
     pub jwt: JwtConfig,
     pub pool_size: u32,
@@ -420,7 +425,8 @@ impl Config {
         };
         Ok(Self {
             database_url,
-            hmac_key: SecretString::from(hmac_key),
+            hmac_key: SecretString::from(hmac_key.0),
+            hmac_key_previous: hmac_key.1.map(SecretString::from),
             invites: domain::invite::InviteSettings {
                 accept_url_base: format!("{public_url}/invites/"),
                 ..domain::invite::InviteSettings::default()
@@ -565,7 +571,11 @@ fn log_format_from_env(env: &dyn Fn(&str) -> Option<String>) -> Result<LogFormat
     }
 }
 
-fn hmac_key_from_env(env: &dyn Fn(&str) -> Option<String>, deployment: Deployment) -> Result<String, ConfigError> {
+/// `ORGD_HMAC_KEY`, and `ORGD_HMAC_KEY_PREVIOUS` during a rotation.
+fn hmac_key_from_env(
+    env: &dyn Fn(&str) -> Option<String>,
+    deployment: Deployment,
+) -> Result<(String, Option<String>), ConfigError> {
     let key = var("ORGD_HMAC_KEY", env).ok_or_else(|| {
         ConfigError::new(
             "ORGD_HMAC_KEY",
@@ -574,7 +584,18 @@ fn hmac_key_from_env(env: &dyn Fn(&str) -> Option<String>, deployment: Deploymen
         )
     })?;
     check_key("ORGD_HMAC_KEY", &key, deployment, HMAC_KEY_STABLE)?;
-    Ok(key)
+    let previous = var("ORGD_HMAC_KEY_PREVIOUS", env);
+    if let Some(previous) = &previous {
+        check_key("ORGD_HMAC_KEY_PREVIOUS", previous, deployment, "")?;
+        if *previous == key {
+            return Err(ConfigError::new(
+                "ORGD_HMAC_KEY_PREVIOUS",
+                "it is the same key as ORGD_HMAC_KEY",
+                "set it to the key you rotated away from, or unset it",
+            ));
+        }
+    }
+    Ok((key, previous))
 }
 
 /// `ORGD_PUBLIC_URL` without a trailing slash.
@@ -643,6 +664,17 @@ mod tests {
     const PRODUCTION: (&str, &str) = ("ORGD_ENV", "production");
     const ENCRYPTION: (&str, &str) =
         ("ORGD_ENCRYPTION_KEY", "a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f90");
+
+    #[test]
+    fn a_previous_hmac_key_is_read_during_a_rotation() {
+        use secrecy::ExposeSecret;
+        assert!(load(&[SECRET, HMAC]).unwrap().hmac_key_previous.is_none());
+        let previous = ("ORGD_HMAC_KEY_PREVIOUS", "00112233445566778899aabbccddeeff");
+        let rotating = load(&[SECRET, HMAC, previous]).unwrap();
+        assert_eq!(rotating.hmac_key_previous.as_ref().map(|k| k.expose_secret().to_owned()), Some(previous.1.into()));
+        assert_eq!(refused(&[SECRET, HMAC, ("ORGD_HMAC_KEY_PREVIOUS", HMAC.1)]), ["ORGD_HMAC_KEY_PREVIOUS"]);
+        assert_eq!(refused(&[SECRET, HMAC, ("ORGD_HMAC_KEY_PREVIOUS", "short")]), ["ORGD_HMAC_KEY_PREVIOUS"]);
+    }
 
     #[test]
     fn the_encryption_key_is_required_and_read_as_hex_or_base64() {

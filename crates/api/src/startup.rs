@@ -207,7 +207,11 @@ impl Application {
             tracing::info!(?applied, "migrations applied");
         }
         let store = PgStore::new(config.database_url(), config.pool_size, config.pool_timeout);
-        let hasher = SecretHasher::new(config.hmac_key.expose_secret().as_bytes());
+        let current = config.hmac_key.expose_secret().as_bytes();
+        let hasher = match &config.hmac_key_previous {
+            Some(previous) => SecretHasher::rotating(current, previous.expose_secret().as_bytes()),
+            None => SecretHasher::new(current),
+        };
         let secrets = Arc::new(secret_box(config)?);
         let resolver: Arc<dyn TxtResolver> =
             Arc::new(HickoryTxtResolver::new(&config.domains.resolver, DnsLimits::default()).map_err(|e| {

@@ -221,7 +221,10 @@ mod tests {
     }
 
     async fn by_key(req: HttpRequest) -> HttpResponse {
-        record_principal(&req, &Principal::ApiKey(ApiKeyCredential { lookup_hash: vec![1, 2, 3] }));
+        record_principal(
+            &req,
+            &Principal::ApiKey(ApiKeyCredential { hashes: domain::token::LookupHashes::current(vec![1, 2, 3]) }),
+        );
         HttpResponse::NoContent().finish()
     }
 

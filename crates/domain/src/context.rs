@@ -64,7 +64,7 @@ pub struct RequestMeta {
 /// transaction.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiKeyCredential {
-    pub lookup_hash: Vec<u8>,
+    pub hashes: crate::token::LookupHashes,
 }
 
 /// Who is calling.

@@ -609,6 +609,11 @@ impl ApiKeyRepository for State {
         Ok(self.api_keys.values().find(|(_, h)| h == lookup_hash).map(|(k, _)| k.clone()))
     }
 
+    fn rekey_api_key(&mut self, from: &[u8], to: &[u8]) -> Result<(), StoreError> {
+        self.api_keys.values_mut().filter(|(_, h)| h == from).for_each(|(_, h)| *h = to.to_vec());
+        Ok(())
+    }
+
     fn find_api_key(&mut self, org: OrgId, id: ApiKeyId) -> Result<Option<ApiKey>, StoreError> {
         Ok(self.api_keys.get(&id).filter(|(k, _)| k.org_id == org).map(|(k, _)| k.clone()))
     }
@@ -730,6 +735,12 @@ impl crate::scim::ScimRepository for State {
             .find(|(_, c)| c.policy.enabled && c.policy.token.as_ref().is_some_and(|t| t.lookup_hash == lookup_hash));
         Ok(found.map(|(org, _)| *org).filter(|org| self.live(*org).is_some()))
     }
+
+    fn rekey_scim_token(&mut self, from: &[u8], to: &[u8]) -> Result<(), StoreError> {
+        let tokens = self.scim.values_mut().filter_map(|c| c.policy.token.as_mut());
+        tokens.filter(|t| t.lookup_hash == from).for_each(|t| t.lookup_hash = to.to_vec());
+        Ok(())
+    }
 }
 
 impl InviteRepository for State {
@@ -744,6 +755,11 @@ impl InviteRepository for State {
 
     fn find_invite_by_hash(&mut self, lookup_hash: &[u8], _lock: bool) -> Result<Option<Invite>, StoreError> {
         Ok(self.invites.values().find(|(_, h)| h == lookup_hash).map(|(i, _)| i.clone()))
+    }
+
+    fn rekey_invite(&mut self, from: &[u8], to: &[u8]) -> Result<(), StoreError> {
+        self.invites.values_mut().filter(|(_, h)| h == from).for_each(|(_, h)| *h = to.to_vec());
+        Ok(())
     }
 
     fn list_invites(
@@ -912,7 +928,9 @@ pub fn person(subject: &str, email: &str, verified: bool) -> Caller {
 /// A caller presenting the API key whose token is `token`.
 pub fn key_caller(token: &str) -> Caller {
     Caller {
-        principal: crate::Principal::ApiKey(crate::ApiKeyCredential { lookup_hash: token.as_bytes().to_vec() }),
+        principal: crate::Principal::ApiKey(crate::ApiKeyCredential {
+            hashes: crate::token::LookupHashes::current(token.as_bytes().to_vec()),
+        }),
         meta: RequestMeta::default(),
     }
 }
@@ -1170,4 +1188,9 @@ pub fn verified_domain_of(store: &InMemoryStore, org: OrgId, name: &str) {
         updated_at: now,
     };
     store.transaction(|tx| tx.insert_domain(&domain).map_err(|_| StoreError::Internal("domain".into()))).unwrap();
+}
+
+/// A presented secret as the fakes store it: its bytes are its hash, under one key.
+pub fn presented(hash: &[u8]) -> crate::token::LookupHashes {
+    crate::token::LookupHashes::current(hash.to_vec())
 }

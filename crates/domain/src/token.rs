@@ -18,6 +18,45 @@ const BASE62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnop
 /// The port that turns a presented secret into the keyed hash it is stored under.
 pub trait TokenHasher: Send + Sync {
     fn lookup_hash(&self, secret: &str) -> Vec<u8>;
+
+    /// The hash under the key the current one replaced, while a rotation is under way.
+    fn previous_lookup_hash(&self, _secret: &str) -> Option<Vec<u8>> {
+        None
+    }
+}
+
+/// A presented secret's keyed hashes: under the current key, and under the key it replaced
+/// while a rotation is under way.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LookupHashes {
+    pub current: Vec<u8>,
+    pub previous: Option<Vec<u8>>,
+}
+
+impl LookupHashes {
+    /// Hashes under one key, no rotation under way.
+    pub fn current(hash: Vec<u8>) -> Self {
+        Self { current: hash, previous: None }
+    }
+
+    /// Finds what the secret names by its current hash, else by its previous one; a secret
+    /// found by its previous hash is re-keyed (`rekey(from, to)`) in the same transaction, so
+    /// that every stored secret moves to the current key the first time it is used and the
+    /// previous key can be retired once none is left under it.
+    pub fn find<C: ?Sized, T, E>(
+        &self,
+        ctx: &mut C,
+        find: impl Fn(&mut C, &[u8]) -> Result<Option<T>, E>,
+        rekey: impl FnOnce(&mut C, &[u8], &[u8]) -> Result<(), E>,
+    ) -> Result<Option<T>, E> {
+        if let Some(found) = find(ctx, &self.current)? {
+            return Ok(Some(found));
+        }
+        let Some(previous) = &self.previous else { return Ok(None) };
+        let Some(found) = find(ctx, previous)? else { return Ok(None) };
+        rekey(ctx, previous, &self.current)?;
+        Ok(Some(found))
+    }
 }
 
 /// One kind of secret: its prefix, and what to call it in errors.
@@ -112,6 +151,11 @@ impl<K: TokenKind> Token<K> {
         hasher.lookup_hash(&self.secret)
     }
 
+    /// What the secret may be stored under, during a key rotation too.
+    pub fn lookup_hashes<H: TokenHasher + ?Sized>(&self, hasher: &H) -> LookupHashes {
+        LookupHashes { current: hasher.lookup_hash(&self.secret), previous: hasher.previous_lookup_hash(&self.secret) }
+    }
+
     /// The secret itself, to hand to its holder once.
     pub fn expose(&self) -> &str {
         &self.secret
@@ -198,5 +242,33 @@ mod tests {
         }
         let token = ApiKeyToken::from_body(BODY).unwrap();
         assert_eq!(token.lookup_hash(&Reverse), token.expose().bytes().rev().collect::<Vec<_>>());
+    }
+
+    /// Stored secrets by hash; `find` of [`LookupHashes`] over it.
+    fn lookup(stored: &mut Vec<Vec<u8>>, hashes: &LookupHashes) -> Option<Vec<u8>> {
+        let found: Result<_, ()> = hashes.find(
+            stored,
+            |stored, hash| Ok(stored.iter().find(|h| h.as_slice() == hash).cloned()),
+            |stored, from, to| {
+                stored.iter_mut().filter(|h| h.as_slice() == from).for_each(|h| *h = to.to_vec());
+                Ok(())
+            },
+        );
+        found.unwrap()
+    }
+
+    #[test]
+    fn a_secret_under_the_previous_key_is_found_and_moved_to_the_current_one() {
+        let mut stored = vec![b"old".to_vec(), b"other".to_vec()];
+        let rotating = LookupHashes { current: b"new".to_vec(), previous: Some(b"old".to_vec()) };
+        assert_eq!(lookup(&mut stored, &rotating), Some(b"old".to_vec()));
+        assert_eq!(stored, [b"new".to_vec(), b"other".to_vec()]);
+        // Found by the current hash from then on, also once the previous key is retired.
+        assert_eq!(lookup(&mut stored, &LookupHashes::current(b"new".to_vec())), Some(b"new".to_vec()));
+        assert_eq!(lookup(&mut stored, &LookupHashes::current(b"old".to_vec())), None);
+        // Without a previous key, nothing under another one is found.
+        let unknown = LookupHashes { current: b"x".to_vec(), previous: Some(b"y".to_vec()) };
+        assert_eq!(lookup(&mut stored, &unknown), None);
+        assert_eq!(stored, [b"new".to_vec(), b"other".to_vec()]);
     }
 }

@@ -15,11 +15,19 @@ use sha2::Sha256;
 #[derive(Clone)]
 pub struct SecretHasher {
     key: Vec<u8>,
+    /// The key `key` replaced, while stored secrets move over to `key`.
+    previous: Option<Vec<u8>>,
 }
 
 impl SecretHasher {
     pub fn new(key: &[u8]) -> Self {
-        Self { key: key.to_vec() }
+        Self { key: key.to_vec(), previous: None }
+    }
+
+    /// Hashing under `key`, and finding secrets still stored under `previous`: each moves to
+    /// `key` the first time it is used.
+    pub fn rotating(key: &[u8], previous: &[u8]) -> Self {
+        Self { key: key.to_vec(), previous: Some(previous.to_vec()) }
     }
 
     fn mint<K: TokenKind>(&self) -> MintedSecret {
@@ -30,13 +38,21 @@ impl SecretHasher {
     }
 }
 
+fn hmac(key: &[u8], secret: &str) -> Vec<u8> {
+    // HMAC accepts keys of any length, so this cannot fail.
+    let mut mac =
+        <Hmac<Sha256> as Mac>::new_from_slice(key).unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
+    mac.update(secret.as_bytes());
+    mac.finalize().into_bytes().to_vec()
+}
+
 impl TokenHasher for SecretHasher {
     fn lookup_hash(&self, secret: &str) -> Vec<u8> {
-        // HMAC accepts keys of any length, so this cannot fail.
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.key)
-            .unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
-        mac.update(secret.as_bytes());
-        mac.finalize().into_bytes().to_vec()
+        hmac(&self.key, secret)
+    }
+
+    fn previous_lookup_hash(&self, secret: &str) -> Option<Vec<u8>> {
+        self.previous.as_deref().map(|key| hmac(key, secret))
     }
 }
 

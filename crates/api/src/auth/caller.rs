@@ -74,7 +74,7 @@ pub(crate) fn authenticate(req: &HttpRequest) -> Result<Authenticated, ApiError>
         // A malformed key is refused here, before any database work.
         let key = ApiKeyToken::parse(token)
             .map_err(|_| ApiError::unauthenticated("invalid_token", "the API key is malformed"))?;
-        Principal::ApiKey(ApiKeyCredential { lookup_hash: key.lookup_hash(state.hasher()) })
+        Principal::ApiKey(ApiKeyCredential { hashes: key.lookup_hashes(state.hasher()) })
     } else if ScimToken::is_claimed_by(token) {
         return Err(ApiError::unauthenticated(
             "invalid_token",

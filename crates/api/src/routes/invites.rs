@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use domain::ids::{InviteId, TeamId};
 use domain::invite::{CreateInvite, InviteError, InviteSettings, InviteStatus, InviteView};
 use domain::org::OrgRef;
-use domain::token::InviteToken;
+use domain::token::{InviteToken, LookupHashes};
 use domain::user::Email;
 use serde::{Deserialize, Serialize};
 use utoipa::openapi::schema::{
@@ -214,9 +214,9 @@ pub struct AcceptedInviteResponse {
 
 /// The stored hash of an invite secret from a path. One this service could not have
 /// issued names nothing.
-fn invite_hash(state: &AppState, raw: &str) -> Result<Vec<u8>, ApiError> {
+fn invite_hash(state: &AppState, raw: &str) -> Result<LookupHashes, ApiError> {
     let token = InviteToken::parse(raw).map_err(|_| ApiError::not_found("invite"))?;
-    Ok(token.lookup_hash(state.hasher()))
+    Ok(token.lookup_hashes(state.hasher()))
 }
 
 /// Create a link or email-bound invite. An email invite is emailed to its address.

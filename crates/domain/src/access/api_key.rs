@@ -26,7 +26,10 @@ pub(super) fn enter<E>(
 where
     E: From<AccessError> + From<StoreError>,
 {
-    let key = tx.find_api_key_by_hash(&credential.lookup_hash)?.ok_or(AccessError::Unauthenticated("unknown"))?;
+    let key = credential
+        .hashes
+        .find(tx, |tx, hash| tx.find_api_key_by_hash(hash), |tx, from, to| tx.rekey_api_key(from, to))?
+        .ok_or(AccessError::Unauthenticated("unknown"))?;
     if let Some(reason) = key.unusable_at(now) {
         return Err(AccessError::Unauthenticated(reason).into());
     }

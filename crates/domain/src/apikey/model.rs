@@ -86,6 +86,9 @@ pub trait ApiKeyRepository {
     /// The key with this hash, in any organization, usable or not.
     fn find_api_key_by_hash(&mut self, lookup_hash: &[u8]) -> Result<Option<ApiKey>, StoreError>;
 
+    /// Stores the key's secret under the hash `to` instead of `from` (a hashing-key rotation).
+    fn rekey_api_key(&mut self, from: &[u8], to: &[u8]) -> Result<(), StoreError>;
+
     fn find_api_key(&mut self, org: OrgId, id: ApiKeyId) -> Result<Option<ApiKey>, StoreError>;
 
     /// The organization's keys, newest first.

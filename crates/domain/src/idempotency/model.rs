@@ -88,7 +88,7 @@ impl IdempotencyScope {
     pub fn of(principal: &crate::Principal) -> Self {
         match principal {
             crate::Principal::User(identity) => Self(format!("user:{}", identity.subject)),
-            crate::Principal::ApiKey(key) => Self(format!("api_key:{}", hex(&key.lookup_hash))),
+            crate::Principal::ApiKey(key) => Self(format!("api_key:{}", hex(&key.hashes.current))),
         }
     }
 

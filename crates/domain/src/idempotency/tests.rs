@@ -8,6 +8,7 @@ use super::*;
 use crate::context::{ApiKeyCredential, Principal};
 use crate::store::Store;
 use crate::testing::{caller, FakeBox, InMemoryStore, ManualClock};
+use crate::token::LookupHashes;
 
 struct World {
     store: InMemoryStore,
@@ -87,7 +88,8 @@ fn keys_are_per_caller() {
     let k = key("k-1");
     w.service.keep(&user("alice"), &k, &post("{}"), &created("{}")).unwrap();
     assert_eq!(w.service.begin(&user("mallory"), &k, &post("{}")).unwrap(), Begun::Fresh);
-    let api_key = IdempotencyScope::of(&Principal::ApiKey(ApiKeyCredential { lookup_hash: vec![1, 2] }));
+    let api_key =
+        IdempotencyScope::of(&Principal::ApiKey(ApiKeyCredential { hashes: LookupHashes::current(vec![1, 2]) }));
     assert_eq!(w.service.begin(&api_key, &k, &post("{}")).unwrap(), Begun::Fresh);
     assert_ne!(IdempotencyScope::of_scim_token(&[1, 2]), api_key);
 }

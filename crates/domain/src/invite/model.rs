@@ -193,6 +193,10 @@ pub trait InviteRepository {
     /// until the transaction ends, so concurrent acceptances take turns.
     fn find_invite_by_hash(&mut self, lookup_hash: &[u8], lock: bool) -> Result<Option<Invite>, StoreError>;
 
+    /// Stores the invite's secret under the hash `to` instead of `from` (a hashing-key
+    /// rotation).
+    fn rekey_invite(&mut self, from: &[u8], to: &[u8]) -> Result<(), StoreError>;
+
     /// Newest first, optionally only those in `status` at `now`.
     fn list_invites(
         &mut self,

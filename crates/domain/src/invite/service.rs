@@ -20,6 +20,7 @@ use crate::org::{OrgRef, Organization};
 use crate::pagination::{Page, PageRequest};
 use crate::store::{Store, Tx};
 use crate::time::Clock;
+use crate::token::LookupHashes;
 use crate::user::{sync_user, Email};
 
 /// How invites behave; deployment-specific.
@@ -285,12 +286,12 @@ impl<S: Store> InviteService<S> {
 
     /// What a link's holder may see: only for a usable invite of a live organization;
     /// anything else is the same not-found.
-    pub fn preview(&self, lookup_hash: &[u8]) -> Result<InvitePreview, InviteError> {
+    pub fn preview(&self, secret: &LookupHashes) -> Result<InvitePreview, InviteError> {
         let now = self.clock.now();
         self.store.transaction(|tx| {
             let not_found = || InviteError::Access(AccessError::NotFound("invite"));
-            let invite = tx
-                .find_invite_by_hash(lookup_hash, false)?
+            let invite = secret
+                .find(tx, |tx, hash| tx.find_invite_by_hash(hash, false), |tx, from, to| tx.rekey_invite(from, to))?
                 .filter(|i| i.status(now) == InviteStatus::Pending)
                 .ok_or_else(not_found)?;
             let org = tx.find_org(invite.org_id)?.ok_or_else(not_found)?;
@@ -326,12 +327,14 @@ impl<S: Store> InviteService<S> {
 
     /// Joins the invite's organization with its role (and team). The invite row is locked
     /// first, so however many people accept at once, no more than `max_uses` succeed.
-    pub fn accept(&self, caller: &Caller, lookup_hash: &[u8]) -> Result<AcceptedInvite, InviteError> {
+    pub fn accept(&self, caller: &Caller, secret: &LookupHashes) -> Result<AcceptedInvite, InviteError> {
         let now = self.clock.now();
         let identity = caller.identity()?.clone();
         self.store.transaction(|tx| {
             let not_found = || InviteError::Access(AccessError::NotFound("invite"));
-            let invite = tx.find_invite_by_hash(lookup_hash, true)?.ok_or_else(not_found)?;
+            let invite = secret
+                .find(tx, |tx, hash| tx.find_invite_by_hash(hash, true), |tx, from, to| tx.rekey_invite(from, to))?
+                .ok_or_else(not_found)?;
             let (org, policies) = tx.find_org_for_entry(invite.org_id, false)?.ok_or_else(not_found)?;
             match invite.status(now) {
                 InviteStatus::Pending => {}

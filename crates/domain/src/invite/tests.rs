@@ -6,7 +6,7 @@ use super::*;
 use crate::apikey::SecretMinter;
 use crate::error::AccessError;
 use crate::org::{CreateOrg, OrgRef, OrgService};
-use crate::testing::{caller, identity, join, CountingMinter, InMemoryStore};
+use crate::testing::{caller, identity, join, presented, CountingMinter, InMemoryStore};
 use crate::time::SystemClock;
 use crate::{Caller, RequestMeta};
 
@@ -46,14 +46,14 @@ fn a_link_admits_up_to_its_uses_and_never_the_same_person_twice() {
     let issued = w.invites.create(&caller("owner"), &w.org, link("member", 2)).unwrap();
     let hash = issued.token.as_bytes();
     assert!(issued.accept_url.ends_with(&issued.token));
-    w.invites.accept(&caller("ann"), hash).unwrap();
+    w.invites.accept(&caller("ann"), &presented(hash)).unwrap();
     assert_eq!(
-        w.invites.accept(&caller("ann"), hash).unwrap_err(),
+        w.invites.accept(&caller("ann"), &presented(hash)).unwrap_err(),
         InviteError::AlreadyMember,
         "uses are not consumed"
     );
-    w.invites.accept(&caller("bob"), hash).unwrap();
-    assert_eq!(w.invites.accept(&caller("cyd"), hash).unwrap_err(), InviteError::Exhausted);
+    w.invites.accept(&caller("bob"), &presented(hash)).unwrap();
+    assert_eq!(w.invites.accept(&caller("cyd"), &presented(hash)).unwrap_err(), InviteError::Exhausted);
     let listed = w.invites.list(&caller("owner"), &w.org, None, crate::pagination::PageRequest::first(10)).unwrap();
     assert_eq!(listed.items[0].status, InviteStatus::Exhausted);
     assert_eq!(listed.items[0].redemptions.len(), 2);
@@ -81,29 +81,35 @@ fn an_email_invite_admits_only_its_verified_address_and_is_mailed() {
     assert!(mail[0].text.contains(&issued.accept_url));
     let hash = issued.token.as_bytes();
     assert_eq!(
-        w.invites.accept(&person("eve", "eve@example.com", true), hash).unwrap_err(),
+        w.invites.accept(&person("eve", "eve@example.com", true), &presented(hash)).unwrap_err(),
         InviteError::EmailMismatch
     );
     assert_eq!(
-        w.invites.accept(&person("dana", "dana@example.com", false), hash).unwrap_err(),
+        w.invites.accept(&person("dana", "dana@example.com", false), &presented(hash)).unwrap_err(),
         InviteError::EmailMismatch,
         "unverified"
     );
-    assert!(w.invites.accept(&person("dana", "dana@example.com", true), hash).is_ok());
+    assert!(w.invites.accept(&person("dana", "dana@example.com", true), &presented(hash)).is_ok());
 }
 
 #[test]
 fn revoked_expired_and_unknown_links_are_dead() {
     let w = world();
     let issued = w.invites.create(&caller("owner"), &w.org, link("member", 5)).unwrap();
-    assert!(w.invites.preview(issued.token.as_bytes()).is_ok());
+    assert!(w.invites.preview(&presented(issued.token.as_bytes())).is_ok());
     w.invites.revoke(&caller("owner"), &w.org, issued.invite.id).unwrap();
-    assert_eq!(w.invites.accept(&caller("ann"), issued.token.as_bytes()).unwrap_err(), InviteError::Revoked);
     assert_eq!(
-        w.invites.preview(issued.token.as_bytes()).unwrap_err(),
+        w.invites.accept(&caller("ann"), &presented(issued.token.as_bytes())).unwrap_err(),
+        InviteError::Revoked
+    );
+    assert_eq!(
+        w.invites.preview(&presented(issued.token.as_bytes())).unwrap_err(),
         InviteError::Access(AccessError::NotFound("invite"))
     );
-    assert_eq!(w.invites.preview(b"never issued").unwrap_err(), InviteError::Access(AccessError::NotFound("invite")));
+    assert_eq!(
+        w.invites.preview(&presented(b"never issued")).unwrap_err(),
+        InviteError::Access(AccessError::NotFound("invite"))
+    );
     let too_long =
         CreateInvite { role: "member".into(), expires_at: Some(Utc::now() + Duration::days(90)), ..Default::default() };
     assert!(matches!(w.invites.create(&caller("owner"), &w.org, too_long), Err(InviteError::Invalid(_))));
@@ -124,7 +130,10 @@ fn an_invite_dies_with_its_inviters_rights() {
         .unwrap();
     let admin = all.items.iter().find(|m| m.name.as_deref() == Some("admin")).unwrap().membership.id;
     members.change_role(&caller("owner"), &w.org, admin, "member").unwrap();
-    assert_eq!(w.invites.accept(&caller("ann"), issued.token.as_bytes()).unwrap_err(), InviteError::NoLongerValid);
+    assert_eq!(
+        w.invites.accept(&caller("ann"), &presented(issued.token.as_bytes())).unwrap_err(),
+        InviteError::NoLongerValid
+    );
 }
 
 #[test]

@@ -13,7 +13,7 @@ use crate::invite::{CreateInvite, InviteError, InviteService};
 use crate::member::{MemberError, MemberQuery, MemberService};
 use crate::org::{CreateOrg, OrgRef, OrgService};
 use crate::pagination::PageRequest;
-use crate::testing::{identity, join, key_caller, CountingMinter, InMemoryStore};
+use crate::testing::{identity, join, key_caller, presented, CountingMinter, InMemoryStore};
 use crate::time::SystemClock;
 use crate::{Caller, RequestMeta};
 
@@ -146,11 +146,14 @@ fn the_gate_refuses_each_policy_with_its_code_on_every_way_in() {
         .unwrap();
     let outsider = person("newcomer", HOME, true, 60);
     assert_eq!(
-        invites.accept(&outsider, link.token.as_bytes()).unwrap_err(),
+        invites.accept(&outsider, &presented(link.token.as_bytes())).unwrap_err(),
         InviteError::Access(AccessError::Policy(PolicyRefusal::IpNotAllowed { ip: HOME.parse().ok() }))
     );
-    assert!(invites.accept(&person("newcomer", OFFICE, false, 60), link.token.as_bytes()).is_err(), "2FA is enforced");
-    assert!(invites.accept(&person("newcomer", OFFICE, true, 60), link.token.as_bytes()).is_ok());
+    assert!(
+        invites.accept(&person("newcomer", OFFICE, false, 60), &presented(link.token.as_bytes())).is_err(),
+        "2FA is enforced"
+    );
+    assert!(invites.accept(&person("newcomer", OFFICE, true, 60), &presented(link.token.as_bytes())).is_ok());
 
     // Listing one's organizations shows the org and why it is closed.
     let mine = w.orgs.list_mine(&person("plain", HOME, false, 60), PageRequest::first(10)).unwrap();

@@ -49,4 +49,7 @@ pub trait ScimRepository {
     /// The live organization whose SCIM token hashes to `lookup_hash`, if provisioning is
     /// enabled there.
     fn find_scim_org_by_token_hash(&mut self, lookup_hash: &[u8]) -> Result<Option<OrgId>, StoreError>;
+
+    /// Stores the SCIM token under the hash `to` instead of `from` (a hashing-key rotation).
+    fn rekey_scim_token(&mut self, from: &[u8], to: &[u8]) -> Result<(), StoreError>;
 }

@@ -190,9 +190,9 @@ impl<S: Store> ScimService<S> {
     /// The organization a SCIM request presenting `token` acts for: one whose provisioning
     /// is enabled with exactly this token. A disabled or rotated-away token names none.
     pub fn authenticate_scim(&self, token: &ScimToken) -> Result<OrgId, ScimError> {
-        let lookup_hash = token.lookup_hash(self.minter.as_ref());
+        let hashes = token.lookup_hashes(self.minter.as_ref());
         self.store.transaction(|tx| {
-            Ok(tx.find_scim_org_by_token_hash(&lookup_hash)?.ok_or(AccessError::Unauthenticated("unknown"))?)
+            Ok(super::provisioning::find_org(tx, &hashes)?.ok_or(AccessError::Unauthenticated("unknown"))?)
         })
     }
 }

@@ -94,6 +94,14 @@ impl ApiKeyRepository for PgTx<'_> {
         diesel::insert_into(api_keys::table).values(row).execute(self.conn).map(|_| ()).map_err(store_error)
     }
 
+    fn rekey_api_key(&mut self, from: &[u8], to: &[u8]) -> Result<(), StoreError> {
+        diesel::update(api_keys::table.filter(api_keys::lookup_hash.eq(from)))
+            .set(api_keys::lookup_hash.eq(to))
+            .execute(self.conn)
+            .map(|_| ())
+            .map_err(store_error)
+    }
+
     fn find_api_key_by_hash(&mut self, lookup_hash: &[u8]) -> Result<Option<ApiKey>, StoreError> {
         let row = api_keys::table
             .filter(api_keys::lookup_hash.eq(lookup_hash))

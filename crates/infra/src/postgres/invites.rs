@@ -113,6 +113,14 @@ impl InviteRepository for PgTx<'_> {
         one(row)
     }
 
+    fn rekey_invite(&mut self, from: &[u8], to: &[u8]) -> Result<(), StoreError> {
+        diesel::update(invites::table.filter(invites::lookup_hash.eq(from)))
+            .set(invites::lookup_hash.eq(to))
+            .execute(self.conn)
+            .map(|_| ())
+            .map_err(store_error)
+    }
+
     fn find_invite_by_hash(&mut self, lookup_hash: &[u8], lock: bool) -> Result<Option<Invite>, StoreError> {
         let query = invites::table.filter(invites::lookup_hash.eq(lookup_hash)).select(InviteRow::as_select());
         let row = if lock { query.for_update().first(self.conn).optional() } else { query.first(self.conn).optional() };

@@ -106,6 +106,14 @@ impl ScimRepository for PgTx<'_> {
         diesel::insert_into(scim_group_roles::table).values(rows).execute(self.conn).map(|_| ()).map_err(store_error)
     }
 
+    fn rekey_scim_token(&mut self, from: &[u8], to: &[u8]) -> Result<(), StoreError> {
+        diesel::update(scim_configs::table.filter(scim_configs::token_hash.eq(from)))
+            .set(scim_configs::token_hash.eq(to))
+            .execute(self.conn)
+            .map(|_| ())
+            .map_err(store_error)
+    }
+
     fn find_scim_org_by_token_hash(&mut self, lookup_hash: &[u8]) -> Result<Option<OrgId>, StoreError> {
         scim_configs::table
             .inner_join(organizations::table)

@@ -168,7 +168,7 @@ fn scim_caller(req: &HttpRequest) -> Result<ScimCaller, ScimApiError> {
     let info = req.connection_info();
     let base_url = format!("{}://{}{SCIM_ROOT}", info.scheme(), info.host());
     Ok(ScimCaller(ScimContext {
-        token_hash: token.lookup_hash(state.hasher()),
+        token_hashes: token.lookup_hashes(state.hasher()),
         meta: request_meta(req, state.trust_forwarded_for()),
         base_url,
     }))

@@ -24,12 +24,13 @@ use crate::context::RequestMeta;
 use crate::ids::OrgId;
 use crate::store::{Store, Tx};
 use crate::time::Clock;
+use crate::token::LookupHashes;
 
 /// Who is calling the SCIM endpoints and where they are served.
 #[derive(Debug, Clone)]
 pub struct ScimContext {
-    /// The keyed hash of the presented SCIM token.
-    pub token_hash: Vec<u8>,
+    /// The keyed hashes of the presented SCIM token.
+    pub token_hashes: LookupHashes,
     pub meta: RequestMeta,
     /// The absolute URL of the SCIM root (`https://…/scim/v2`), for `meta.location`.
     pub base_url: String,
@@ -92,16 +93,21 @@ fn project_any(resource: Value, projection: &super::resource::Projection) -> Val
 /// The organization the token provisions, locked for writing when `lock`.
 fn enter(tx: &mut dyn Tx, ctx: &ScimContext, lock: bool) -> Result<OrgId, ScimFault> {
     let unauthorized = || ScimFault::Unauthorized("the SCIM token is unknown, rotated or disabled".into());
-    let org = tx.find_scim_org_by_token_hash(&ctx.token_hash)?.ok_or_else(unauthorized)?;
+    let org = find_org(tx, &ctx.token_hashes)?.ok_or_else(unauthorized)?;
     if lock {
         tx.lock_org(org)?.ok_or_else(unauthorized)?;
         // A rotation or a disabling holds the same lock: once it is ours, the token must
         // still be the organization's.
-        if tx.find_scim_org_by_token_hash(&ctx.token_hash)? != Some(org) {
+        if tx.find_scim_org_by_token_hash(&ctx.token_hashes.current)? != Some(org) {
             return Err(unauthorized());
         }
     }
     Ok(org)
+}
+
+/// The organization whose provisioning is enabled with the presented token.
+pub(crate) fn find_org(tx: &mut dyn Tx, token: &LookupHashes) -> Result<Option<OrgId>, crate::StoreError> {
+    token.find(tx, |tx, hash| tx.find_scim_org_by_token_hash(hash), |tx, from, to| tx.rekey_scim_token(from, to))
 }
 
 /// Refuses a write whose `If-Match` names another version than `current`. `*` matches

@@ -20,8 +20,9 @@ use crate::scim::patch::PATCH_OP_SCHEMA;
 use crate::scim::schema::{ENTERPRISE_USER_SCHEMA, GROUP_SCHEMA, USER_SCHEMA};
 use crate::scim::{ListQuery, ListResponse, ScimFault, ScimService, ScimWrite};
 use crate::store::Store;
-use crate::testing::{caller, identity, join, person, verified_domain_of, CountingMinter, InMemoryStore};
+use crate::testing::{caller, identity, join, person, presented, verified_domain_of, CountingMinter, InMemoryStore};
 use crate::time::{Clock, SystemClock};
+use crate::token::LookupHashes;
 use crate::token::ScimToken;
 
 const BASE: &str = "https://orgd.example/scim/v2";
@@ -69,7 +70,11 @@ fn world() -> World {
         org: OrgId::generate(),
         owner: MemberId::generate(),
         plain: MemberId::generate(),
-        ctx: ScimContext { token_hash: Vec::new(), meta: RequestMeta::default(), base_url: BASE.into() },
+        ctx: ScimContext {
+            token_hashes: LookupHashes::current(Vec::new()),
+            meta: RequestMeta::default(),
+            base_url: BASE.into(),
+        },
     };
     let (org, owner, ctx) = w.org_with_scim("owner", "Acme");
     w.plain = join(&w.store, org, "plain", "member");
@@ -93,7 +98,7 @@ impl World {
     fn context(&self, write: &ScimWrite) -> ScimContext {
         let token = ScimToken::parse(write.token.as_deref().unwrap()).unwrap();
         ScimContext {
-            token_hash: token.lookup_hash(self.minter.as_ref()),
+            token_hashes: token.lookup_hashes(self.minter.as_ref()),
             meta: RequestMeta { request_id: REQUEST_ID.into(), ..RequestMeta::default() },
             base_url: BASE.into(),
         }
@@ -321,7 +326,7 @@ fn deactivation_is_never_blocked_by_another_member_s_address() {
     let invites = InviteService::new(w.store.clone(), w.clock.clone(), w.minter.clone(), InviteSettings::default());
     let link = CreateInvite { role: "member".into(), ..CreateInvite::default() };
     let issued = invites.create(&caller("owner"), &OrgRef::Id(w.org), link).unwrap();
-    invites.accept(&person("carol-2", "carol@acme.test", false), issued.token.as_bytes()).unwrap();
+    invites.accept(&person("carol-2", "carol@acme.test", false), &presented(issued.token.as_bytes())).unwrap();
     assert_eq!(w.list(r#"userName eq "carol@acme.test""#).total_results, 2);
     let r = w.patch(&carol, deactivate());
     assert_eq!(r.map(|r| r.json["active"].clone()), Ok(json!(false)));
@@ -643,7 +648,7 @@ fn a_rotated_or_disabled_token_is_refused_at_once() {
     assert!(unauthorized(w.patch(&w.plain.to_string(), deactivate()).map(drop)));
     assert!(unauthorized(w.scim.patch_user(&current, &w.plain.to_string(), &patch(deactivate()), None).map(drop)));
 
-    let stranger = ScimContext { token_hash: b"orgs_unknown".to_vec(), ..current };
+    let stranger = ScimContext { token_hashes: LookupHashes::current(b"orgs_unknown".to_vec()), ..current };
     assert!(unauthorized(w.scim.authenticate(&stranger).map(drop)));
     assert!(!w.store.state().memberships[&w.plain].is_suspended());
 }
