@@ -122,10 +122,10 @@ impl TestApp {
         mint_dev_token(&self.jwt, &token).unwrap()
     }
 
-    /// A request as a client that does not track versions sends it: a `PUT` says
+    /// A request as a client that does not track versions sends it: a `PUT` or `PATCH` says
     /// `If-Match: *` (policies refuse a write without one: tests/api/policies.rs).
     pub async fn request(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> Response {
-        let put = method == Method::PUT;
+        let put = method == Method::PUT || method == Method::PATCH;
         let mut request = self.client.request(method, format!("{}{}", self.base, path));
         if put {
             request = request.header("if-match", "*");

@@ -80,3 +80,44 @@ async fn stale_changes_of_members_roles_and_teams_are_refused() {
     let unconditional = app.patch(&path, &owner, json!({ "role": "member" })).await;
     expect_status(unconditional, StatusCode::OK).await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_domain_s_join_policy_is_never_overwritten_blind() {
+    let app = TestApp::spawn().await;
+    let owner = app.token_with_mfa("owner");
+    let org = app.create_org(&owner, "Acme").await;
+    let claimed = expect_status(
+        app.post(&format!("/v1/orgs/{org}/domains"), &owner, json!({ "domain": "acme-corp.com" })).await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let record = &claimed["verification"];
+    app.dns.set_txt(record["name"].as_str().unwrap(), &[record["value"].as_str().unwrap()]);
+    let id = claimed["id"].as_str().unwrap();
+    let verified = app.post(&format!("/v1/orgs/{org}/domains/{id}/verify"), &owner, json!({})).await;
+    assert_eq!(etag(&verified), "\"2\"", "verifying is a change");
+    let path = format!("/v1/orgs/{org}/domains/{id}");
+
+    // Without If-Match: refused, nothing saved.
+    let blind = app
+        .raw()
+        .patch(format!("{}{path}", app.base))
+        .bearer_auth(&owner)
+        .json(&json!({ "join_policy": "suggest" }))
+        .send()
+        .await
+        .unwrap();
+    expect_problem(blind, StatusCode::PRECONDITION_REQUIRED, "if_match_required").await;
+    let read = app.get(&path, &owner).await;
+    let tag = etag(&read);
+    assert_eq!(expect_status(read, StatusCode::OK).await["join_policy"], "off");
+
+    // One admin opens it; another, working from the same read, is refused.
+    let opened = patch_if(&app, &path, &owner, json!({ "join_policy": "auto", "role": "member" }), &tag).await;
+    assert_eq!(etag(&opened), "\"3\"");
+    expect_status(opened, StatusCode::OK).await;
+    let stale = patch_if(&app, &path, &owner, json!({ "join_policy": "suggest" }), &tag).await;
+    expect_problem(stale, StatusCode::PRECONDITION_FAILED, "precondition_failed").await;
+    let now = expect_status(app.get(&path, &owner).await, StatusCode::OK).await;
+    assert_eq!((now["join_policy"].as_str(), now["version"].as_i64()), (Some("auto"), Some(3)));
+}

@@ -539,6 +539,9 @@ problems! {
         DomainError::TooMany => CONFLICT "too_many_domains" "Conflict",
             "the organization holds as many domains as it may",
             err.to_string();
+        DomainError::VersionMismatch { .. } => PRECONDITION_FAILED "precondition_failed" "Precondition failed",
+            "the domain changed since the `If-Match` version",
+            format!("{err}; fetch it again and retry");
         DomainError::NotVerified(_) => CONFLICT "domain_not_verified" "Conflict",
             "only a verified domain may be opened to its people (`suggest`, `auto`)",
             err.to_string();

@@ -1055,7 +1055,9 @@ impl crate::verified_domain::DomainRepository for State {
         if taken {
             return Err(crate::verified_domain::DomainWriteError::VerifiedElsewhere);
         }
-        self.domains.insert(domain.id, domain.clone());
+        // As the database's trigger does.
+        let version = self.domains.get(&domain.id).map_or(domain.version, |stored| stored.version_after(domain));
+        self.domains.insert(domain.id, crate::verified_domain::OrgDomain { version, ..domain.clone() });
         Ok(())
     }
 
@@ -1184,6 +1186,7 @@ pub fn verified_domain_of(store: &InMemoryStore, org: OrgId, name: &str) {
         last_checked_at: Some(now),
         missing_since: None,
         join: crate::verified_domain::JoinPolicy::Off,
+        version: 1,
         created_at: now,
         updated_at: now,
     };

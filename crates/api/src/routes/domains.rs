@@ -1,6 +1,6 @@
 //! Verified domains: `/v1/orgs/{org}/domains`, claimed and proved by a DNS TXT record.
 
-use actix_web::{delete, get, patch, post, web, HttpResponse};
+use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use domain::org::OrgRef;
 use domain::verified_domain::{DomainError, JoinPolicyInput, OrgDomain};
@@ -9,7 +9,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 use validator::Validate;
 
-use super::common::{org_and, path_id, Json, ORG_PARAM};
+use super::common::{etag, org_and, path_id, required_if_match, Json, IF_MATCH_REQUIRED, ORG_PARAM};
 use crate::auth::Authenticated;
 use crate::error::ApiError;
 use crate::openapi::Errors;
@@ -65,8 +65,17 @@ pub struct DomainResponse {
     pub join_policy: &'static str,
     /// Under `auto`: the role people join with.
     pub role: Option<String>,
+    /// Bumped by every change of the join policy or the verification; also the `ETag`.
+    pub version: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+impl DomainResponse {
+    /// The domain with its `ETag`.
+    fn ok(domain: OrgDomain) -> HttpResponse {
+        HttpResponse::Ok().insert_header(etag(domain.version)).json(Self::from(domain))
+    }
 }
 
 impl From<OrgDomain> for DomainResponse {
@@ -82,6 +91,7 @@ impl From<OrgDomain> for DomainResponse {
             record_missing_since: d.missing_since,
             join_policy: d.join.name(),
             role: d.join.role().map(ToString::to_string),
+            version: d.version,
             created_at: d.created_at,
             updated_at: d.updated_at,
         }
@@ -199,7 +209,7 @@ pub async fn list_domains(
 #[utoipa::path(
     tag = "domains",
     params(("org" = String, Path, description = ORG_PARAM), ("domain" = String, Path, description = DOMAIN_PARAM)),
-    responses((status = 200, body = DomainResponse), Errors<DomainError>)
+    responses((status = 200, description = "The domain; `ETag` is its version.", body = DomainResponse), Errors<DomainError>)
 )]
 #[get("/orgs/{org}/domains/{domain}")]
 pub async fn get_domain(
@@ -209,7 +219,7 @@ pub async fn get_domain(
 ) -> Result<HttpResponse, ApiError> {
     let (org, domain): (OrgRef, String) = org_and(&path.0, &path.1, "domain")?;
     let found = state.run(move |s| s.domains.get(&caller.0, &org, &domain)).await?;
-    Ok(HttpResponse::Ok().json(DomainResponse::from(found)))
+    Ok(DomainResponse::ok(found))
 }
 
 /// Set the domain's join policy: `off`; `suggest` (people whose verified email is in it
@@ -217,9 +227,13 @@ pub async fn get_domain(
 /// once with `role`, while the person who set it could still grant that role).
 #[utoipa::path(
     tag = "domains",
-    params(("org" = String, Path, description = ORG_PARAM), ("domain" = String, Path, description = DOMAIN_PARAM)),
+    params(
+        ("org" = String, Path, description = ORG_PARAM),
+        ("domain" = String, Path, description = DOMAIN_PARAM),
+        ("If-Match" = String, Header, description = IF_MATCH_REQUIRED),
+    ),
     request_body = JoinPolicyRequest,
-    responses((status = 200, body = DomainResponse), Errors<DomainError>)
+    responses((status = 200, description = "Saved; `ETag` is the new version.", body = DomainResponse), Errors<DomainError>)
 )]
 #[patch("/orgs/{org}/domains/{domain}")]
 pub async fn update_domain(
@@ -227,13 +241,16 @@ pub async fn update_domain(
     caller: Authenticated,
     path: web::Path<(String, String)>,
     body: Json<JoinPolicyRequest>,
+    req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     let (org, domain): (OrgRef, String) = org_and(&path.0, &path.1, "domain")?;
+    // Who joins, and as what, is a policy: never overwritten blind.
+    let if_match = required_if_match(&req)?;
     body.validate()?;
     let body = body.into_inner();
-    let input = JoinPolicyInput { join_policy: body.join_policy.as_str().to_owned(), role: body.role };
+    let input = JoinPolicyInput { join_policy: body.join_policy.as_str().to_owned(), role: body.role, if_match };
     let updated = state.run(move |s| s.domains.set_join_policy(&caller.0, &org, &domain, input)).await?;
-    Ok(HttpResponse::Ok().json(DomainResponse::from(updated)))
+    Ok(DomainResponse::ok(updated))
 }
 
 /// Release the domain: its people are no longer offered or admitted by it, nor held to
@@ -275,5 +292,5 @@ pub async fn verify_domain(
     let (org, domain): (OrgRef, String) = org_and(&path.0, &path.1, "domain")?;
     let force = query.force.unwrap_or(false);
     let verified = state.run(move |s| s.domains.verify(&caller.0, &org, &domain, force)).await?;
-    Ok(HttpResponse::Ok().json(DomainResponse::from(verified)))
+    Ok(DomainResponse::ok(verified))
 }

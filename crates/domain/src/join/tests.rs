@@ -80,7 +80,7 @@ fn world() -> World {
 
 impl World {
     fn open(&self, by: &Caller, policy: &str, role: Option<&str>) {
-        let input = JoinPolicyInput { join_policy: policy.into(), role: role.map(str::to_owned) };
+        let input = JoinPolicyInput { join_policy: policy.into(), role: role.map(str::to_owned), if_match: None };
         self.domains.set_join_policy(by, &self.org, "acme.com", input).unwrap();
     }
 

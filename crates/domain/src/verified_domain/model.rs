@@ -87,8 +87,23 @@ pub struct OrgDomain {
     /// verified; see [`CONFIRM_ABSENCE_AFTER`].
     pub missing_since: Option<DateTime<Utc>>,
     pub join: JoinPolicy,
+    /// Bumped by every change of the join policy or the verification; the domain's `ETag`.
+    pub version: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+impl OrgDomain {
+    /// The version a store holds after saving `next` over `self`: only what a client sees
+    /// changing moves it (the re-check's bookkeeping does not).
+    pub fn version_after(&self, next: &OrgDomain) -> i64 {
+        let seen = |d: &OrgDomain| (d.join.clone(), d.verified_at, d.challenge.clone());
+        if seen(self) == seen(next) {
+            self.version
+        } else {
+            self.version + 1
+        }
+    }
 }
 
 impl OrgDomain {

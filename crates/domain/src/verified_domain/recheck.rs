@@ -116,6 +116,7 @@ fn apply(
                     last_checked_at: Some(now),
                     missing_since: None,
                     updated_at: now,
+                    version: current.version + 1,
                     ..current
                 },
                 Applied::Lost,

@@ -42,6 +42,8 @@ pub enum DomainError {
     DnsUnavailable(DnsError),
     #[error("no role of the organization has the key `{0}`")]
     UnknownRole(String),
+    #[error("the domain is at version {current}, not {expected}")]
+    VersionMismatch { expected: i64, current: i64 },
     /// The change would keep people out (the no-lock-out rules of every policy write).
     #[error(transparent)]
     Lockout(#[from] LockoutRefusal),
@@ -55,6 +57,8 @@ pub struct JoinPolicyInput {
     pub join_policy: String,
     /// Only with `auto`: the role people join with.
     pub role: Option<String>,
+    /// The version the client read (`If-Match`); a change over a newer one is refused.
+    pub if_match: Option<i64>,
 }
 
 /// The join policy a client asked for, before the rights behind it are checked.
@@ -189,6 +193,8 @@ impl<S: Store> DomainService<S> {
                 last_checked_at: None,
                 missing_since: None,
                 join: renewed.as_ref().map(|c| c.join.clone()).unwrap_or_default(),
+                // A renewed claim has a new challenge: a change, as the store counts them.
+                version: renewed.as_ref().map_or(1, |c| c.version + 1),
                 created_at: renewed.as_ref().map_or(now, |c| c.created_at),
                 updated_at: now,
             };
@@ -237,6 +243,9 @@ impl<S: Store> DomainService<S> {
         self.store.transaction(|tx| {
             let scope = Self::enter(tx, caller, org, Permission::SecurityUpdate, now, Lock::Org)?;
             let current = Self::find(tx, scope.org.id, domain, true)?;
+            if let Some(expected) = input.if_match.filter(|v| *v != current.version) {
+                return Err(DomainError::VersionMismatch { expected, current: current.version });
+            }
             let join = match proposed {
                 ProposedJoin::Off => JoinPolicy::Off,
                 ProposedJoin::Suggest => JoinPolicy::Suggest,
@@ -254,7 +263,8 @@ impl<S: Store> DomainService<S> {
             if join == current.join {
                 return Ok(current);
             }
-            let next = OrgDomain { join, updated_at: now, ..current.clone() };
+            let mut next = OrgDomain { join, updated_at: now, ..current.clone() };
+            next.version = current.version_after(&next);
             tx.update_domain(&next).map_err(|e| with_name(e, &next.name))?;
             let mut changes = Changes::new();
             changes.diff("join", &describe(&current), &describe(&next));
@@ -329,6 +339,7 @@ impl<S: Store> DomainService<S> {
                 expires_at: None,
                 last_checked_at: Some(now),
                 updated_at: now,
+                version: current.version + 1,
                 ..current
             };
             tx.update_domain(&next).map_err(|e| with_name(e, &next.name))?;

@@ -187,7 +187,7 @@ fn user_id(store: &InMemoryStore, subject: &str) -> UserId {
 }
 
 fn join_policy(policy: &str, role: Option<&str>) -> JoinPolicyInput {
-    JoinPolicyInput { join_policy: policy.into(), role: role.map(str::to_owned) }
+    JoinPolicyInput { join_policy: policy.into(), role: role.map(str::to_owned), if_match: None }
 }
 
 fn invalid_field(err: DomainError) -> (String, &'static str) {

@@ -30,6 +30,8 @@ struct DomainRow {
     join_role_set_by: Option<Uuid>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
+    /// Moved by the `org_domains_bump_version` trigger on update.
+    version: i64,
 }
 
 impl From<&OrgDomain> for DomainRow {
@@ -52,6 +54,7 @@ impl From<&OrgDomain> for DomainRow {
             join_role_set_by,
             created_at: d.created_at,
             updated_at: d.updated_at,
+            version: d.version,
         }
     }
 }
@@ -80,6 +83,7 @@ impl TryFrom<DomainRow> for OrgDomain {
             last_checked_at: row.last_checked_at,
             missing_since: row.missing_since,
             join,
+            version: row.version,
             created_at: row.created_at,
             updated_at: row.updated_at,
         })

@@ -162,6 +162,7 @@ diesel::table! {
         join_role_set_by -> Nullable<Uuid>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        version -> Int8,
     }
 }
 
