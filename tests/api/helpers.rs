@@ -64,6 +64,7 @@ impl TestApp {
             jwt: jwt_config(),
             pool_size: 12,
             pool_timeout: Duration::from_secs(10),
+            client_timeout: Duration::from_secs(10),
             workers: 2,
             log_format: LogFormat::Text,
             trust_forwarded_for: false,

@@ -7,6 +7,7 @@ mod api_keys;
 mod audit_log;
 mod auth;
 pub mod authorization;
+mod client_timeouts;
 mod domains;
 pub mod escalation;
 mod faults;

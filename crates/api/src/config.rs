@@ -175,6 +175,9 @@ pub struct Config {
     pub jwt: JwtConfig,
     pub pool_size: u32,
     pub pool_timeout: Duration,
+    /// How long a client has to send a request's head, and then its body: a slow client is
+    /// answered 408 and let go rather than kept.
+    pub client_timeout: Duration,
     pub workers: usize,
     pub log_format: LogFormat,
     /// Take the client IP from `X-Forwarded-For` (only behind a proxy that sets it).
@@ -376,6 +379,12 @@ impl Config {
             5,
             (1, 300),
         ));
+        let client_timeout_secs = problems.check(parse_number(
+            "ORGD_CLIENT_TIMEOUT_SECS",
+            var("ORGD_CLIENT_TIMEOUT_SECS", env),
+            10,
+            (1, 300),
+        ));
         let log_format = problems.check(log_format_from_env(env));
         let hmac_key = problems.check(hmac_key_from_env(env, deployment));
         let public_url = problems.check(public_url_from_env(env));
@@ -393,6 +402,7 @@ impl Config {
             Some(workers),
             Some(pool_size),
             Some(pool_timeout_secs),
+            Some(client_timeout_secs),
             Some(log_format),
             Some(hmac_key),
             Some(public_url),
@@ -409,6 +419,7 @@ impl Config {
             workers,
             pool_size,
             pool_timeout_secs,
+            client_timeout_secs,
             log_format,
             hmac_key,
             public_url,
@@ -437,6 +448,7 @@ impl Config {
             jwt,
             pool_size,
             pool_timeout: Duration::from_secs(pool_timeout_secs),
+            client_timeout: Duration::from_secs(client_timeout_secs),
             workers,
             log_format,
             trust_forwarded_for,

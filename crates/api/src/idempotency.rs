@@ -192,8 +192,10 @@ async fn read_body(req: &mut ServiceRequest) -> Result<Bytes, ApiError> {
     let mut payload = req.take_payload();
     let mut body = web::BytesMut::new();
     while let Some(chunk) = payload.next().await {
-        let chunk =
-            chunk.map_err(|e| ApiError::bad_request("malformed_request", format!("the body cannot be read: {e}")))?;
+        let chunk = chunk.map_err(|e| match crate::client_timeout::timed_out(&e) {
+            true => ApiError::request_timeout(),
+            false => ApiError::bad_request("malformed_request", format!("the body cannot be read: {e}")),
+        })?;
         if body.len() + chunk.len() > MAX_BODY_BYTES {
             return Err(ApiError::new(
                 StatusCode::PAYLOAD_TOO_LARGE,

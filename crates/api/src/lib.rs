@@ -2,6 +2,7 @@
 //! errors, the OpenAPI document, configuration and the server.
 
 pub mod auth;
+pub mod client_timeout;
 pub mod config;
 pub mod error;
 pub mod idempotency;

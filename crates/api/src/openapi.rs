@@ -116,6 +116,11 @@ const JSON_BODY: &[ProblemDoc] = &[
     problem(StatusCode::BAD_REQUEST, "malformed_request", "the body is not JSON"),
     problem(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "the body is larger than 64 KiB"),
     problem(
+        StatusCode::REQUEST_TIMEOUT,
+        "request_timeout",
+        "the body did not arrive within the client timeout (`ORGD_CLIENT_TIMEOUT_SECS`)",
+    ),
+    problem(
         StatusCode::UNSUPPORTED_MEDIA_TYPE,
         "unsupported_media_type",
         "the body is not sent as `Content-Type: application/json`",

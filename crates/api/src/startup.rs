@@ -78,6 +78,7 @@ fn json_error(err: JsonPayloadError, _: &HttpRequest) -> actix_web::Error {
             "Unsupported media type",
             "send the body as Content-Type: application/json",
         ),
+        JsonPayloadError::Payload(payload) if crate::client_timeout::timed_out(payload) => ApiError::request_timeout(),
         JsonPayloadError::Overflow { .. } | JsonPayloadError::OverflowKnownLength { .. } => ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             "payload_too_large",
@@ -243,6 +244,7 @@ impl Application {
         );
         let outbox = Self::start_outbox(config)?;
         let state = web::Data::new(AppState::new(services, verifier, hasher, config.trust_forwarded_for));
+        let body_deadline = web::Data::new(crate::client_timeout::BodyDeadline(config.client_timeout));
         let limiters = web::Data::new(RateLimiters::new(config.rate_limits, config.trust_forwarded_for));
         let listener =
             TcpListener::bind(config.bind).map_err(|source| StartError::Bind { addr: config.bind, source })?;
@@ -251,6 +253,7 @@ impl Application {
             let (app, api) = register_routes!(App::new());
             let api = finish(api);
             app.app_data(state.clone())
+                .app_data(body_deadline.clone())
                 .app_data(limiters.clone())
                 .app_data(web::Data::new(KnownRoutes::from_openapi(&api)))
                 .app_data(web::JsonConfig::default().limit(JSON_LIMIT_BYTES).error_handler(json_error))
@@ -260,11 +263,14 @@ impl Application {
                 .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", api))
                 .default_service(web::to(no_route))
                 .wrap(actix_web::middleware::from_fn(crate::idempotency::replay_or_keep))
+                .wrap(actix_web::middleware::from_fn(crate::client_timeout::bound_body))
                 .wrap(actix_web::middleware::from_fn(rate_limit::limit))
                 .wrap(actix_web::middleware::from_fn(expose_request_id))
                 .wrap(TracingLogger::<RedactedRootSpan>::new())
         })
         .workers(config.workers)
+        .client_request_timeout(config.client_timeout)
+        .client_disconnect_timeout(std::time::Duration::from_secs(1))
         .shutdown_timeout(10)
         .listen(listener)
         .map_err(|source| StartError::Bind { addr: config.bind, source })?
