@@ -122,6 +122,41 @@ async fn a_key_names_one_request_of_one_caller() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_revoked_key_gets_no_kept_response() {
+    let app = TestApp::spawn().await;
+    let owner = app.token("owner");
+    let org = app.create_org(&owner, "Acme").await;
+    let keys = format!("/v1/orgs/{org}/api-keys");
+    let every = json!({ "name": "all", "permissions": every_permission(&app).await });
+    let issued = expect_status(app.post(&keys, &owner, every).await, StatusCode::CREATED).await;
+    let key = issued["secret"].as_str().unwrap().to_owned();
+    let teams = format!("/v1/orgs/{org}/teams");
+    let body = json!({ "name": "Platform" });
+    expect_status(post_keyed(&app, &teams, &key, "t", &body).await, StatusCode::CREATED).await;
+    let replay = post_keyed(&app, &teams, &key, "t", &body).await;
+    assert_eq!(replay.headers()["idempotent-replayed"], "true");
+    let id = issued["id"].as_str().unwrap();
+    expect_status(app.delete(&format!("{keys}/{id}"), &owner).await, StatusCode::NO_CONTENT).await;
+    let refused = post_keyed(&app, &teams, &key, "t", &body).await;
+    assert!(refused.headers().get("idempotent-replayed").is_none());
+    expect_problem(refused, StatusCode::UNAUTHORIZED, "invalid_token").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn reading_posts_take_no_key() {
+    let app = TestApp::spawn().await;
+    let owner = app.token("owner");
+    let org = app.create_org(&owner, "Acme").await;
+    let check = format!("/v1/orgs/{org}/llm-policy/check");
+    for body in [json!({ "provider": "openai", "model": "gpt-4o" }), json!({ "provider": "acme", "model": "x" })] {
+        let answer = post_keyed(&app, &check, &owner, "same", &body).await;
+        assert!(answer.headers().get("idempotent-replayed").is_none());
+        assert_eq!(answer.status(), StatusCode::OK);
+    }
+    assert_eq!(app.db.count("SELECT count(*) FROM idempotency_records"), 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_failed_request_is_not_kept_so_its_retry_runs_again() {
     let app = TestApp::spawn().await;
     let owner = app.token("owner");

@@ -102,7 +102,7 @@ python3 -c 'import json, sys; r = json.loads(sys.argv[1])["verification"]; print
   "$joined" >"$work/dns.json"
 joined=$(python3 -c 'import json, sys; print(json.loads(sys.argv[1])["id"])' "$joined")
 curl -fsS -o /dev/null -X POST "$url/v1/orgs/$org/domains/$joined/verify" -H "Authorization: Bearer $token"
-curl -fsS -o /dev/null -X PATCH "$url/v1/orgs/$org/domains/$joined" -H "Authorization: Bearer $token" \
+curl -fsS -o /dev/null -X PATCH "$url/v1/orgs/$org/domains/$joined" -H "Authorization: Bearer $token" -H "If-Match: *" \
   -H 'Content-Type: application/json' -d '{"join_policy": "suggest"}'
 joiner=$("$bin" token --sub contract-joiner --email joiner@joiners.example.com --name 'Contract Joiner' --ttl 1h)
 CONTRACT_JOIN_REQUEST=$(curl -fsS -X POST "$url/v1/orgs/$org/join-requests" -H "Authorization: Bearer $joiner" |

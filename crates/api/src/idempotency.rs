@@ -1,4 +1,5 @@
-//! `Idempotency-Key` on every authenticated POST (draft-ietf-httpapi-idempotency-key): the
+//! `Idempotency-Key` on every authenticated POST that has an effect
+//! (draft-ietf-httpapi-idempotency-key): the
 //! request runs in one database transaction that its use cases join, and its successful
 //! response is kept in that same transaction, so the effect and what its retries get back
 //! commit together or not at all. A retry gets the kept response byte for byte with
@@ -12,9 +13,10 @@ use actix_web::middleware::Next;
 use actix_web::web::{self, Bytes};
 use actix_web::{HttpRequest, HttpResponse, ResponseError};
 use domain::idempotency::{
-    Begun, Fingerprint, IdempotencyKey, IdempotencyScope, InvalidIdempotencyKey, StoredResponse,
+    Begun, Fingerprint, IdempotencyKey, IdempotencyScope, InvalidIdempotencyKey, Presented, StoredResponse,
 };
-use domain::token::ScimToken;
+use domain::token::{ApiKeyToken, ScimToken};
+use domain::Principal;
 use infra::OuterTransaction;
 
 use crate::auth::{authenticate, bearer_token};
@@ -25,8 +27,27 @@ use crate::state::AppState;
 pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
 pub const IDEMPOTENT_REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");
 
-/// The largest body fingerprinted; larger ones are refused by the routes anyway.
-const MAX_BODY_BYTES: usize = 256 * 1024;
+/// POSTs without an effect to repeat, which take no key: searches and policy checks only
+/// read, and verifying a domain again answers as the first time did.
+const WITHOUT_EFFECT: [&str; 3] = ["/.search", "/llm-policy/check", "/verify"];
+
+/// Whether a POST to `path` honours `Idempotency-Key`.
+pub fn takes_key(path: &str) -> bool {
+    !WITHOUT_EFFECT.iter().any(|suffix| path.ends_with(suffix))
+}
+
+fn is_scim(path: &str) -> bool {
+    path == SCIM_ROOT || path.starts_with(&format!("{SCIM_ROOT}/"))
+}
+
+/// The largest body the route itself accepts, which is as much as is read to fingerprint.
+fn body_limit(path: &str) -> usize {
+    if is_scim(path) {
+        crate::routes::scim_v2::MAX_BODY_BYTES
+    } else {
+        crate::startup::JSON_LIMIT_BYTES
+    }
+}
 
 /// The response headers a replay repeats: what describes the body and the resource. The
 /// rest (rate limits, request id) belong to the replaying request.
@@ -42,24 +63,36 @@ pub fn joined_transaction() -> Option<OuterTransaction> {
     OUTER.try_with(Clone::clone).ok()
 }
 
-/// Whose keys the request's key is among; `None` without a credential that authenticates,
-/// which the route refuses anyway.
-fn scope_of(req: &HttpRequest, state: &AppState) -> Option<IdempotencyScope> {
+/// Whose keys the request's key is among, and the credential it presented; `None` without a
+/// credential that could authenticate, which the route refuses anyway.
+fn scope_of(req: &HttpRequest, state: &AppState) -> Option<(IdempotencyScope, Presented)> {
     let token = bearer_token(req).ok()?;
     if ScimToken::is_claimed_by(token) {
-        let token = ScimToken::parse(token).ok()?;
-        return Some(IdempotencyScope::of_scim_token(&token.lookup_hash(state.hasher())));
+        let parsed = ScimToken::parse(token).ok()?;
+        let presented = Presented::ScimToken(parsed.lookup_hashes(state.hasher()));
+        return Some((IdempotencyScope::of_secret("scim_token", token), presented));
     }
-    authenticate(req).ok().map(|caller| IdempotencyScope::of(&caller.0.principal))
+    if ApiKeyToken::is_claimed_by(token) {
+        let parsed = ApiKeyToken::parse(token).ok()?;
+        let presented = Presented::ApiKey(parsed.lookup_hashes(state.hasher()));
+        return Some((IdempotencyScope::of_secret("api_key", token), presented));
+    }
+    match authenticate(req).ok()?.0.principal {
+        Principal::User(identity) => Some((IdempotencyScope::of_user(&identity.subject), Presented::User)),
+        Principal::ApiKey(_) => None,
+    }
 }
 
 fn refuse(req: &HttpRequest, error: ApiError) -> HttpResponse {
-    let path = req.path();
-    if path == SCIM_ROOT || path.starts_with(&format!("{SCIM_ROOT}/")) {
-        ScimApiError::from(error).error_response()
-    } else {
-        error.error_response()
+    if !is_scim(req.path()) {
+        return error.error_response();
     }
+    let in_flight = error.code() == "idempotency_key_in_flight";
+    let mut response = ScimApiError::from(error).error_response();
+    if in_flight {
+        response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    }
+    response
 }
 
 fn replay(kept: StoredResponse) -> HttpResponse {
@@ -99,14 +132,15 @@ pub async fn replay_or_keep(
 ) -> Result<ServiceResponse<EitherBody<BoxBody>>, actix_web::Error> {
     let header = req.headers().get(IDEMPOTENCY_KEY).cloned();
     let state = req.app_data::<web::Data<AppState>>().cloned();
-    let (Some(header), Some(state), true) = (header, state, req.method() == Method::POST) else {
+    let keyed = req.method() == Method::POST && takes_key(req.path());
+    let (Some(header), Some(state), true) = (header, state, keyed) else {
         return next.call(req).await.map(pass_through);
     };
     let key = match header.to_str().map_err(|_| InvalidIdempotencyKey).and_then(IdempotencyKey::parse) {
         Ok(key) => key,
         Err(invalid) => return Ok(refusal(req, invalid.into())),
     };
-    let Some(scope) = scope_of(req.request(), &state) else {
+    let Some((scope, presented)) = scope_of(req.request(), &state) else {
         return next.call(req).await.map(pass_through);
     };
     let body = match read_body(&mut req).await {
@@ -121,7 +155,7 @@ pub async fn replay_or_keep(
         let (scope, key, fingerprint) = (scope.clone(), key.clone(), fingerprint.clone());
         state.blocking(move |services| -> Result<Start, ApiError> {
             let outer = services.store.begin_outer()?;
-            let begun = outer.join(|| services.idempotency.begin(&scope, &key, &fingerprint));
+            let begun = outer.join(|| services.idempotency.begin(&scope, &key, &fingerprint, &presented));
             if !matches!(begun, Ok(Begun::Fresh)) {
                 // Read only; a failure to end it leaves the pool to discard the connection.
                 let _ = outer.clone().rollback();
@@ -187,6 +221,7 @@ async fn roll_back(state: &AppState, outer: OuterTransaction) {
 }
 
 async fn read_body(req: &mut ServiceRequest) -> Result<Bytes, ApiError> {
+    let limit = body_limit(req.path());
     use actix_web::HttpMessage;
     use futures_util::StreamExt;
     let mut payload = req.take_payload();
@@ -196,12 +231,12 @@ async fn read_body(req: &mut ServiceRequest) -> Result<Bytes, ApiError> {
             true => ApiError::request_timeout(),
             false => ApiError::bad_request("malformed_request", format!("the body cannot be read: {e}")),
         })?;
-        if body.len() + chunk.len() > MAX_BODY_BYTES {
+        if body.len() + chunk.len() > limit {
             return Err(ApiError::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "payload_too_large",
                 "Payload too large",
-                format!("the body exceeds {MAX_BODY_BYTES} bytes"),
+                format!("the body exceeds {limit} bytes"),
             ));
         }
         body.extend_from_slice(&chunk);

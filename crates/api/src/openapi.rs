@@ -180,6 +180,16 @@ fn add_scim_errors(responses: &mut BTreeMap<String, RefOr<Response>>) {
     add_scim_errors_of(responses, errors);
 }
 
+/// Adds a SCIM error response for `status`, or, when the operation answers it already, adds
+/// `when` to its description.
+fn add_scim_error_noting(responses: &mut BTreeMap<String, RefOr<Response>>, status: StatusCode, when: &str) {
+    match responses.get_mut(&status.as_u16().to_string()) {
+        Some(RefOr::T(response)) => response.description.push_str(&format!("\n- {when}")),
+        Some(RefOr::Ref(_)) => {}
+        None => add_scim_errors_of(responses, [(status, when)]),
+    }
+}
+
 /// Adds SCIM error responses for the statuses an operation does not answer already.
 fn add_scim_errors_of<'d>(
     responses: &mut BTreeMap<String, RefOr<Response>>,
@@ -210,7 +220,12 @@ const IDEMPOTENCY: &[ProblemDoc] = &[
         "idempotency_key_reused",
         "this `Idempotency-Key` was used in the last 24 hours for a request with another method, path, query or body",
     ),
-    problem(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "the body is larger than 256 KiB"),
+    problem(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "the body is larger than 64 KiB"),
+    problem(
+        StatusCode::REQUEST_TIMEOUT,
+        "request_timeout",
+        "the body did not arrive within the client timeout (`ORGD_CLIENT_TIMEOUT_SECS`)",
+    ),
 ];
 
 /// Documents `Idempotency-Key` on a POST: the header, its refusals, and the header marking
@@ -249,8 +264,13 @@ fn add_idempotency(operation: &mut Operation, scim: bool) {
         }
     }
     if scim {
-        let errors = IDEMPOTENCY.iter().map(|p| (p.status, p.when));
-        add_scim_errors_of(responses, errors);
+        for problem in IDEMPOTENCY {
+            let when = match problem.code {
+                "payload_too_large" => "the body is larger than 4 MiB",
+                _ => problem.when,
+            };
+            add_scim_error_noting(responses, problem.status, &format!("`{}`: {when}.", problem.code));
+        }
     } else {
         add_problems(responses, IDEMPOTENCY.iter().copied());
     }
@@ -303,7 +323,9 @@ pub fn finish(mut api: OpenApi) -> OpenApi {
         // The SCIM protocol reads its own query strings and bodies and answers SCIM errors,
         // which its operations document themselves.
         let scim = path.starts_with(crate::routes::scim_v2::SCIM_ROOT);
-        if let (true, Some(post)) = (authenticated || scim, item.post.as_mut()) {
+        if let (true, Some(post)) =
+            (authenticated || scim, item.post.as_mut().filter(|_| crate::idempotency::takes_key(path)))
+        {
             add_idempotency(post, scim);
         }
         for operation in operations(item) {

@@ -35,7 +35,7 @@ use crate::workers::{self, Periodic};
 const IDEMPOTENCY_SWEEP_INTERVAL: std::time::Duration = std::time::Duration::from_secs(600);
 
 /// Largest accepted JSON body.
-const JSON_LIMIT_BYTES: usize = 64 * 1024;
+pub(crate) const JSON_LIMIT_BYTES: usize = 64 * 1024;
 
 /// Why the server could not start; each is one line with the fix.
 #[derive(Debug, thiserror::Error)]

@@ -11,7 +11,7 @@ mod repo;
 mod service;
 
 pub use model::{
-    Fingerprint, IdempotencyKey, IdempotencyRecord, IdempotencyScope, InvalidIdempotencyKey, StoredResponse,
+    Fingerprint, IdempotencyKey, IdempotencyRecord, IdempotencyScope, InvalidIdempotencyKey, Presented, StoredResponse,
     MAX_KEY_CHARS,
 };
 pub use repo::IdempotencyRepository;

@@ -2,6 +2,7 @@ use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 
 use crate::sso::Sealed;
+use crate::token::LookupHashes;
 
 /// The longest key accepted; UUIDs and ULIDs fit many times over.
 pub const MAX_KEY_CHARS: usize = 255;
@@ -69,6 +70,16 @@ impl StoredResponse {
     }
 }
 
+/// The credential a request presented, to confirm that a replay answers a caller who still
+/// authenticates: a revoked API key or a rotated SCIM token gets no kept response.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Presented {
+    /// A person's token, which the transport verified (signature, expiry).
+    User,
+    ApiKey(LookupHashes),
+    ScimToken(LookupHashes),
+}
+
 /// A kept response at rest: the body sealed, the rest in the clear.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IdempotencyRecord {
@@ -85,16 +96,17 @@ pub struct IdempotencyRecord {
 pub struct IdempotencyScope(String);
 
 impl IdempotencyScope {
-    pub fn of(principal: &crate::Principal) -> Self {
-        match principal {
-            crate::Principal::User(identity) => Self(format!("user:{}", identity.subject)),
-            crate::Principal::ApiKey(key) => Self(format!("api_key:{}", hex(&key.hashes.current))),
-        }
+    /// A person, by the identity provider's subject.
+    pub fn of_user(subject: &str) -> Self {
+        Self(format!("user:{subject}"))
     }
 
-    /// A SCIM token, by the keyed hash it is looked up by.
-    pub fn of_scim_token(lookup_hash: &[u8]) -> Self {
-        Self(format!("scim_token:{}", hex(lookup_hash)))
+    /// A bearer secret (`kind` `api_key` or `scim_token`), by a hash of the secret itself
+    /// rather than of the server's keyed hash, so that the scope outlives a rotation of the
+    /// hashing key. The secrets are random (about 190 bits): the hash reveals nothing.
+    pub fn of_secret(kind: &str, secret: &str) -> Self {
+        let digest = Sha256::new().chain_update(b"orgd idempotency scope\0").chain_update(secret.as_bytes()).finalize();
+        Self(format!("{kind}:{}", hex(&digest)))
     }
 
     pub fn as_str(&self) -> &str {

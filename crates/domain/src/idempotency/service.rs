@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use chrono::Duration;
 
-use super::model::{Fingerprint, IdempotencyKey, IdempotencyRecord, IdempotencyScope, StoredResponse};
+use super::model::{Fingerprint, IdempotencyKey, IdempotencyRecord, IdempotencyScope, Presented, StoredResponse};
 use crate::error::StoreError;
 use crate::sso::SecretBox;
 use crate::store::Store;
@@ -50,19 +50,27 @@ impl<S: Store> IdempotencyService<S> {
         Self { store, clock, secrets }
     }
 
-    /// Claims the key and answers whether the request ran before.
+    /// Claims the key and answers whether the request ran before. A kept response is only
+    /// for a caller whose credential still authenticates; for any other the request runs,
+    /// and the route refuses it.
     pub fn begin(
         &self,
         scope: &IdempotencyScope,
         key: &IdempotencyKey,
         fingerprint: &Fingerprint,
+        presented: &Presented,
     ) -> Result<Begun, IdempotencyError> {
-        let since = self.clock.now() - Duration::hours(RETENTION_HOURS);
+        let now = self.clock.now();
+        let since = now - Duration::hours(RETENTION_HOURS);
         let record = self.store.transaction(|tx| {
             if !tx.try_claim_idempotency_key(scope, key)? {
                 return Err(IdempotencyError::InFlight);
             }
-            Ok(tx.find_idempotency_record(scope, key, since)?)
+            let record = tx.find_idempotency_record(scope, key, since)?;
+            match record {
+                Some(record) if still_authenticates(tx, presented, now)? => Ok(Some(record)),
+                _ => Ok(None),
+            }
         })?;
         let Some(record) = record else {
             return Ok(Begun::Fresh);
@@ -108,6 +116,21 @@ impl<S: Store> IdempotencyService<S> {
                 return Ok(forgotten);
             }
         }
+    }
+}
+
+fn still_authenticates(
+    tx: &mut dyn crate::store::Tx,
+    presented: &Presented,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<bool, StoreError> {
+    match presented {
+        Presented::User => Ok(true),
+        Presented::ApiKey(hashes) => {
+            let key = hashes.find(tx, |tx, h| tx.find_api_key_by_hash(h), |tx, from, to| tx.rekey_api_key(from, to))?;
+            Ok(key.is_some_and(|key| key.unusable_at(now).is_none()))
+        }
+        Presented::ScimToken(hashes) => Ok(crate::scim::find_provisioned_org(tx, hashes)?.is_some()),
     }
 }
 

@@ -5,10 +5,29 @@ use std::sync::Arc;
 use chrono::{Duration, TimeZone, Utc};
 
 use super::*;
-use crate::context::{ApiKeyCredential, Principal};
 use crate::store::Store;
-use crate::testing::{caller, FakeBox, InMemoryStore, ManualClock};
-use crate::token::LookupHashes;
+use crate::testing::{FakeBox, InMemoryStore, ManualClock};
+
+/// `begin` for a person's request.
+trait BeginAsUser {
+    fn begin_as_user(
+        &self,
+        scope: &IdempotencyScope,
+        key: &IdempotencyKey,
+        fingerprint: &Fingerprint,
+    ) -> Result<Begun, IdempotencyError>;
+}
+
+impl BeginAsUser for IdempotencyService<InMemoryStore> {
+    fn begin_as_user(
+        &self,
+        scope: &IdempotencyScope,
+        key: &IdempotencyKey,
+        fingerprint: &Fingerprint,
+    ) -> Result<Begun, IdempotencyError> {
+        self.begin(scope, key, fingerprint, &Presented::User)
+    }
+}
 
 struct World {
     store: InMemoryStore,
@@ -24,7 +43,7 @@ fn world() -> World {
 }
 
 fn user(subject: &str) -> IdempotencyScope {
-    IdempotencyScope::of(&caller(subject).principal)
+    IdempotencyScope::of_user(subject)
 }
 
 fn key(value: &str) -> IdempotencyKey {
@@ -47,9 +66,9 @@ fn post(body: &str) -> Fingerprint {
 fn a_kept_response_is_replayed_as_it_was_for_the_same_request() {
     let w = world();
     let (alice, k) = (user("alice"), key("k-1"));
-    assert_eq!(w.service.begin(&alice, &k, &post("{}")).unwrap(), Begun::Fresh);
+    assert_eq!(w.service.begin_as_user(&alice, &k, &post("{}")).unwrap(), Begun::Fresh);
     w.service.keep(&alice, &k, &post("{}"), &created(r#"{"secret":"s3"}"#)).unwrap();
-    assert_eq!(w.service.begin(&alice, &k, &post("{}")).unwrap(), Begun::Replay(created(r#"{"secret":"s3"}"#)));
+    assert_eq!(w.service.begin_as_user(&alice, &k, &post("{}")).unwrap(), Begun::Replay(created(r#"{"secret":"s3"}"#)));
 }
 
 #[test]
@@ -69,7 +88,19 @@ fn the_body_is_kept_sealed_and_bound_to_its_key() {
         })
         .unwrap();
     let other = IdempotencyService::new(store, w.clock.clone(), Arc::new(FakeBox { key_id: "k1".into() }));
-    assert!(matches!(other.begin(&alice, &key("k-2"), &post("{}")), Err(IdempotencyError::Store(_))));
+    assert!(matches!(other.begin_as_user(&alice, &key("k-2"), &post("{}")), Err(IdempotencyError::Store(_))));
+}
+
+#[test]
+fn a_kept_response_is_not_for_a_credential_that_no_longer_authenticates() {
+    let w = world();
+    let (holder, k) = (IdempotencyScope::of_secret("api_key", "orgk_revoked"), key("k-1"));
+    w.service.keep(&holder, &k, &post("{}"), &created("{}")).unwrap();
+    // No key of the store hashes to this: revoked and purged, or never issued.
+    let unknown = Presented::ApiKey(crate::token::LookupHashes::current(b"unknown".to_vec()));
+    assert_eq!(w.service.begin(&holder, &k, &post("{}"), &unknown).unwrap(), Begun::Fresh);
+    let unknown = Presented::ScimToken(crate::token::LookupHashes::current(b"unknown".to_vec()));
+    assert_eq!(w.service.begin(&holder, &k, &post("{}"), &unknown).unwrap(), Begun::Fresh);
 }
 
 #[test]
@@ -77,9 +108,9 @@ fn the_same_key_for_another_request_is_refused() {
     let w = world();
     let (alice, k) = (user("alice"), key("k-1"));
     w.service.keep(&alice, &k, &post("{}"), &created("{}")).unwrap();
-    assert_eq!(w.service.begin(&alice, &k, &post(r#"{"name":"x"}"#)), Err(IdempotencyError::Reused));
+    assert_eq!(w.service.begin_as_user(&alice, &k, &post(r#"{"name":"x"}"#)), Err(IdempotencyError::Reused));
     let other_target = Fingerprint::of("POST", "/v1/orgs/o/teams", b"{}");
-    assert_eq!(w.service.begin(&alice, &k, &other_target), Err(IdempotencyError::Reused));
+    assert_eq!(w.service.begin_as_user(&alice, &k, &other_target), Err(IdempotencyError::Reused));
 }
 
 #[test]
@@ -87,11 +118,11 @@ fn keys_are_per_caller() {
     let w = world();
     let k = key("k-1");
     w.service.keep(&user("alice"), &k, &post("{}"), &created("{}")).unwrap();
-    assert_eq!(w.service.begin(&user("mallory"), &k, &post("{}")).unwrap(), Begun::Fresh);
-    let api_key =
-        IdempotencyScope::of(&Principal::ApiKey(ApiKeyCredential { hashes: LookupHashes::current(vec![1, 2]) }));
-    assert_eq!(w.service.begin(&api_key, &k, &post("{}")).unwrap(), Begun::Fresh);
-    assert_ne!(IdempotencyScope::of_scim_token(&[1, 2]), api_key);
+    assert_eq!(w.service.begin_as_user(&user("mallory"), &k, &post("{}")).unwrap(), Begun::Fresh);
+    let api_key = IdempotencyScope::of_secret("api_key", "orgk_secret");
+    assert_eq!(w.service.begin_as_user(&api_key, &k, &post("{}")).unwrap(), Begun::Fresh);
+    assert_ne!(IdempotencyScope::of_secret("scim_token", "orgk_secret"), api_key);
+    assert!(!api_key.as_str().contains("secret"), "a secret is not kept in the clear: {}", api_key.as_str());
 }
 
 #[test]
@@ -101,7 +132,7 @@ fn failures_are_not_kept_so_a_retry_runs_again() {
     for status in [400, 409, 422, 500, 503] {
         let failed = StoredResponse { status, ..created("{}") };
         w.service.keep(&alice, &k, &post("{}"), &failed).unwrap();
-        assert_eq!(w.service.begin(&alice, &k, &post("{}")).unwrap(), Begun::Fresh, "{status}");
+        assert_eq!(w.service.begin_as_user(&alice, &k, &post("{}")).unwrap(), Begun::Fresh, "{status}");
     }
 }
 
@@ -111,10 +142,10 @@ fn a_kept_response_answers_for_a_day_then_is_swept() {
     let (alice, k) = (user("alice"), key("k-1"));
     w.service.keep(&alice, &k, &post("{}"), &created("{}")).unwrap();
     w.clock.advance(Duration::hours(RETENTION_HOURS) - Duration::seconds(1));
-    assert!(matches!(w.service.begin(&alice, &k, &post("{}")).unwrap(), Begun::Replay(_)));
+    assert!(matches!(w.service.begin_as_user(&alice, &k, &post("{}")).unwrap(), Begun::Replay(_)));
     assert_eq!(w.service.sweep(10).unwrap(), 0);
     w.clock.advance(Duration::seconds(2));
-    assert_eq!(w.service.begin(&alice, &k, &post(r#"{"other":1}"#)).unwrap(), Begun::Fresh);
+    assert_eq!(w.service.begin_as_user(&alice, &k, &post(r#"{"other":1}"#)).unwrap(), Begun::Fresh);
     assert_eq!(w.service.sweep(10).unwrap(), 1);
     assert!(w.store.state().idempotency.is_empty());
 }

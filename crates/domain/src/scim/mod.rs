@@ -19,6 +19,7 @@ pub use directory::{DirectoryGroup, DirectoryRepository, DirectoryUser, Lookup, 
 pub use fault::ScimFault;
 pub use listing::{ListQuery, ListResponse, DEFAULT_COUNT, MAX_COUNT};
 pub use model::{GroupRole, ScimConfig, ScimRepository, StoredScimToken, MAX_GROUP_ROLES};
+pub use provisioning::find_org as find_provisioned_org;
 pub use provisioning::{ScimContext, ScimProvisioning, ScimResource, MAX_USER_NAME_CHARS};
 pub use service::{GroupRoleInput, ScimError, ScimService, ScimWrite};
 

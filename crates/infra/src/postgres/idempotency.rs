@@ -9,9 +9,10 @@ use super::errors::{corrupt, store_error};
 use super::schema::idempotency_records;
 use super::store::PgTx;
 
-/// Advisory locks of this class are idempotency keys; the second number is the key's hash.
-/// Two keys sharing a hash only make one wait for the other's 409, never share a response.
-const LOCK_CLASS: i32 = 0x1de0;
+/// Seeds the 64-bit hash an idempotency key is locked under. Two keys sharing a hash (about
+/// one chance in 2^64) would only see a 409 while the other is in flight, never share a
+/// response.
+const LOCK_SEED: i64 = 0x1de0;
 
 #[derive(Queryable, Selectable, Insertable)]
 #[diesel(table_name = idempotency_records, check_for_backend(diesel::pg::Pg))]
@@ -56,8 +57,8 @@ impl IdempotencyRepository for PgTx<'_> {
         key: &IdempotencyKey,
     ) -> Result<bool, StoreError> {
         let claimed: Claimed =
-            diesel::sql_query("SELECT pg_try_advisory_xact_lock($1, hashtext($2 || chr(10) || $3)) AS claimed")
-                .bind::<diesel::sql_types::Integer, _>(LOCK_CLASS)
+            diesel::sql_query("SELECT pg_try_advisory_xact_lock(hashtextextended($2 || chr(10) || $3, $1)) AS claimed")
+                .bind::<diesel::sql_types::BigInt, _>(LOCK_SEED)
                 .bind::<Text, _>(scope.as_str())
                 .bind::<Text, _>(key.as_str())
                 .get_result(self.conn)

@@ -14,7 +14,7 @@ mod users;
 
 use utoipa_actix_web::service_config::ServiceConfig;
 
-pub use http::{scim_no_route, ScimApiError};
+pub use http::{scim_no_route, ScimApiError, MAX_BODY_BYTES};
 
 /// The media type of every SCIM response.
 pub const SCIM_JSON: &str = "application/scim+json";

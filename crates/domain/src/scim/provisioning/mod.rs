@@ -106,7 +106,7 @@ fn enter(tx: &mut dyn Tx, ctx: &ScimContext, lock: bool) -> Result<OrgId, ScimFa
 }
 
 /// The organization whose provisioning is enabled with the presented token.
-pub(crate) fn find_org(tx: &mut dyn Tx, token: &LookupHashes) -> Result<Option<OrgId>, crate::StoreError> {
+pub fn find_org(tx: &mut dyn Tx, token: &LookupHashes) -> Result<Option<OrgId>, crate::StoreError> {
     token.find(tx, |tx, hash| tx.find_scim_org_by_token_hash(hash), |tx, from, to| tx.rekey_scim_token(from, to))
 }
 
