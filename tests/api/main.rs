@@ -10,6 +10,7 @@ pub mod authorization;
 mod client_timeouts;
 mod domains;
 pub mod escalation;
+mod events;
 mod faults;
 mod first_steps;
 mod governance;

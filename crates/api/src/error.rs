@@ -8,6 +8,7 @@ use actix_web::{HttpResponse, ResponseError};
 use domain::apikey::ApiKeyError;
 use domain::audit::AuditError;
 use domain::dashboard::DashboardError;
+use domain::events::EventError;
 use domain::idempotency::{IdempotencyError, InvalidIdempotencyKey};
 use domain::invite::InviteError;
 use domain::join::JoinError;
@@ -522,6 +523,10 @@ impl Documented for DashboardError {
 
 problems! {
     use case NotificationError as err {}
+}
+
+problems! {
+    use case EventError as err {}
 }
 
 problems! {

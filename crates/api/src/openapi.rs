@@ -54,6 +54,7 @@ pub const PROBLEM_CODES: &str = "x-problem-codes";
         (name = "scim-protocol", description = "SCIM 2.0 (RFC 7643 / 7644) for the organization's identity provider, with its SCIM token: members as Users, teams as Groups. Bodies and errors are `application/scim+json`."),
         (name = "governance", description = "AI and spend governance: the LLM admission policy gateways check, metered usage, budgets and the spend posture."),
         (name = "platform staff", description = "`/v1/admin`: every organization, for the platform's own staff (a trusted staff claim of `staff_read` or `staff_admin`); anyone else gets 404. Every look into an organization and every change is recorded in its audit log (actor `staff`) and in the platform audit log."),
+        (name = "events", description = "What changed in an organization: the event feed, kept 30 days."),
         (name = "operations", description = "Probes for orchestrators."),
     )
 )]

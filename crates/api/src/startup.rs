@@ -7,6 +7,7 @@ use actix_web::dev::Server;
 use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
 use actix_web::http::StatusCode;
 use actix_web::{web, App, HttpRequest, HttpServer};
+use domain::events::EventService;
 use domain::idempotency::IdempotencyService;
 use domain::verified_domain::{DomainRecheck, TxtResolver};
 use infra::dns::{DnsLimits, HickoryTxtResolver};
@@ -31,8 +32,8 @@ use crate::state::{AppState, Services};
 use crate::telemetry::RedactedRootSpan;
 use crate::workers::{self, Periodic};
 
-/// How often expired idempotency records are looked for.
-const IDEMPOTENCY_SWEEP_INTERVAL: std::time::Duration = std::time::Duration::from_secs(600);
+/// How often expired idempotency records and events are looked for.
+const SWEEP_INTERVAL: std::time::Duration = std::time::Duration::from_secs(600);
 
 /// Largest accepted JSON body.
 pub(crate) const JSON_LIMIT_BYTES: usize = 64 * 1024;
@@ -194,8 +195,8 @@ pub struct Application {
     addr: SocketAddr,
     /// Stops when the application is dropped.
     _outbox: Option<OutboxWorker>,
-    /// Re-verifies domains daily and sweeps expired idempotency records; they stop when the
-    /// application is dropped.
+    /// Re-verifies domains daily and sweeps expired idempotency records and events; they
+    /// stop when the application is dropped.
     _workers: [Periodic; 2],
 }
 
@@ -228,9 +229,11 @@ impl Application {
             config.domains.recheck_interval,
         )
         .map_err(StartError::Worker)?;
-        let sweep = workers::sweep_idempotency_records(
-            IdempotencyService::new(store.clone(), Arc::new(domain::time::SystemClock), secrets.clone()),
-            IDEMPOTENCY_SWEEP_INTERVAL,
+        let clock = Arc::new(domain::time::SystemClock);
+        let sweep = workers::sweep_expired(
+            IdempotencyService::new(store.clone(), clock.clone(), secrets.clone()),
+            EventService::new(store.clone(), clock),
+            SWEEP_INTERVAL,
         )
         .map_err(StartError::Worker)?;
         let services = Services::new(

@@ -6,6 +6,7 @@ use actix_web::web;
 use domain::apikey::ApiKeyService;
 use domain::audit::AuditService;
 use domain::dashboard::DashboardService;
+use domain::events::EventService;
 use domain::idempotency::IdempotencyService;
 use domain::invite::{InviteService, InviteSettings};
 use domain::join::JoinService;
@@ -52,6 +53,7 @@ pub struct Services {
     pub llm: LlmService<PgStore>,
     pub spend: SpendService<PgStore>,
     pub dashboard: DashboardService<PgStore>,
+    pub events: EventService<PgStore>,
     /// Keeps and replays responses to requests sent with an `Idempotency-Key`.
     pub idempotency: IdempotencyService<PgStore>,
     pub store: PgStore,
@@ -78,6 +80,7 @@ impl Services {
             api_keys: ApiKeyService::new(store.clone(), clock.clone(), minter.clone()),
             invites: InviteService::new(store.clone(), clock.clone(), minter.clone(), invites),
             sso: SsoService::new(store.clone(), clock.clone(), Arc::clone(&secrets)),
+            events: EventService::new(store.clone(), clock.clone()),
             idempotency: IdempotencyService::new(store.clone(), clock.clone(), secrets),
             scim: ScimService::new(store.clone(), clock.clone(), minter),
             directory: ScimProvisioning::new(store.clone(), clock.clone()),

@@ -5,13 +5,14 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use domain::events::EventService;
 use domain::idempotency::IdempotencyService;
 use domain::verified_domain::DomainRecheck;
 use infra::PgStore;
 
 /// How many domains one round looks up, each outside any transaction.
 const RECHECK_BATCH: i64 = 50;
-/// How many expired idempotency records one statement deletes.
+/// How many expired rows one statement deletes.
 const SWEEP_BATCH: u32 = 1_000;
 /// How often a sleeping worker looks whether it should stop.
 const STOP_POLL: Duration = Duration::from_millis(100);
@@ -67,16 +68,21 @@ pub fn recheck_domains(recheck: DomainRecheck<PgStore>, interval: Duration) -> s
     })
 }
 
-/// Forgets responses kept for idempotent retries once they expire, a batch per statement.
-pub fn sweep_idempotency_records(
+/// Forgets what is kept for a while only, a batch per statement: responses kept for
+/// idempotent retries after a day, events after 30 days.
+pub fn sweep_expired(
     idempotency: IdempotencyService<PgStore>,
+    events: EventService<PgStore>,
     interval: Duration,
 ) -> std::io::Result<Periodic> {
-    Periodic::spawn("idempotency-sweep", interval, move || {
-        match idempotency.sweep(SWEEP_BATCH) {
-            Ok(0) => {}
-            Ok(forgotten) => tracing::info!(forgotten, "expired idempotency records swept"),
-            Err(error) => tracing::warn!(%error, "sweeping idempotency records failed"),
+    Periodic::spawn("sweeper", interval, move || {
+        let swept = [("idempotency records", idempotency.sweep(SWEEP_BATCH)), ("events", events.sweep(SWEEP_BATCH))];
+        for (what, outcome) in swept {
+            match outcome {
+                Ok(0) => {}
+                Ok(forgotten) => tracing::info!(forgotten, what, "expired rows swept"),
+                Err(error) => tracing::warn!(%error, what, "sweeping expired rows failed"),
+            }
         }
         false
     })

@@ -12,6 +12,7 @@ pub mod authz;
 pub mod context;
 pub mod dashboard;
 pub mod error;
+pub mod events;
 pub mod idempotency;
 pub mod ids;
 pub mod invite;

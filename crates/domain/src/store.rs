@@ -4,6 +4,7 @@ use crate::apikey::ApiKeyRepository;
 use crate::audit::{AuditLog, AuditSink};
 use crate::dashboard::DashboardRepository;
 use crate::error::StoreError;
+use crate::events::EventRepository;
 use crate::idempotency::IdempotencyRepository;
 use crate::invite::InviteRepository;
 use crate::join::JoinRequestRepository;
@@ -47,6 +48,7 @@ pub trait Tx:
     + SpendRepository
     + DashboardRepository
     + IdempotencyRepository
+    + EventRepository
 {
 }
 
@@ -74,6 +76,7 @@ impl<T> Tx for T where
         + SpendRepository
         + DashboardRepository
         + IdempotencyRepository
+        + EventRepository
 {
 }
 

@@ -2,6 +2,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod events;
 mod fakes;
 mod governance;
 mod idempotency;
@@ -71,6 +72,8 @@ pub struct State {
     pub spend_alerts: std::collections::BTreeSet<(OrgId, &'static str, chrono::NaiveDate, crate::spend::Posture)>,
     /// (scope, key) → kept response
     pub idempotency: BTreeMap<(String, String), crate::idempotency::IdempotencyRecord>,
+    /// The event feed, in commit order.
+    pub events: Vec<crate::events::Event>,
 }
 
 /// A store whose transactions work on a copy of the state, kept only on success.
@@ -823,6 +826,9 @@ impl AuditSink for State {
         let (seq, prev) = head.map_or((0, crate::audit::chain::ZERO_HASH), |h| (h.seq, h.hash));
         self.audit_events.push(record.seal(seq + 1, prev));
         self.audit.push(record.clone());
+        if let Some(event) = crate::events::NewEvent::of(record) {
+            self.publish(event);
+        }
         Ok(())
     }
 }

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod common;
 pub mod dashboard;
 pub mod domains;
+pub mod events;
 pub mod health;
 pub mod invites;
 pub mod join_requests;
@@ -46,4 +47,5 @@ pub fn v1(cfg: &mut ServiceConfig) {
     llm::routes(cfg);
     spend::routes(cfg);
     dashboard::routes(cfg);
+    events::routes(cfg);
 }

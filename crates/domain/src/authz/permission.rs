@@ -60,6 +60,8 @@ catalogue! {
     ScimRead = "scim:read": "View the SCIM provisioning configuration.",
     ScimWrite = "scim:write": "Change the SCIM provisioning configuration and rotate its token.",
     AuditRead = "audit:read": "Read, verify and export the audit log.",
+    EventsRead = "events:read": "Read the organization's event feed.",
+    WebhooksManage = "webhooks:manage": "Create, list, change and delete webhooks, see their deliveries and re-send them.",
     BillingRead = "billing:read": "View spend, budget and overage posture.",
     BillingUpdate = "billing:update": "Change budgets and overage limits.",
     LlmRead = "llm:read": "View the LLM admission policy.",

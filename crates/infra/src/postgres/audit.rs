@@ -118,6 +118,10 @@ impl AuditSink for PgTx<'_> {
             .values(AuditRow::from(&event))
             .execute(self.conn)
             .map_err(store_error)?;
+        // While the chain head is held: the organization's events are numbered in commit order.
+        if let Some(event) = domain::events::NewEvent::of(record) {
+            self.publish_event(&event)?;
+        }
         diesel::update(audit_chain_heads::table.filter(audit_chain_heads::org_id.eq(org)))
             .set((audit_chain_heads::seq.eq(event.seq), audit_chain_heads::hash.eq(event.hash.to_vec())))
             .execute(self.conn)

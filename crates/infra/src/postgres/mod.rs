@@ -6,6 +6,7 @@ mod dashboard;
 mod directory;
 mod domains;
 mod errors;
+mod events;
 mod idempotency;
 mod invites;
 mod join_requests;

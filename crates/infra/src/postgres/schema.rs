@@ -49,6 +49,18 @@ diesel::table! {
 }
 
 diesel::table! {
+    events (seq) {
+        seq -> Int8,
+        id -> Uuid,
+        org_id -> Uuid,
+        #[sql_name = "type"]
+        type_ -> Text,
+        data -> Jsonb,
+        occurred_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     idempotency_records (scope, key) {
         scope -> Text,
         key -> Text,
@@ -405,6 +417,7 @@ diesel::table! {
 diesel::joinable!(api_keys -> organizations (org_id));
 diesel::joinable!(audit_chain_heads -> organizations (org_id));
 diesel::joinable!(audit_events -> organizations (org_id));
+diesel::joinable!(events -> organizations (org_id));
 diesel::joinable!(invite_redemptions -> invites (invite_id));
 diesel::joinable!(invite_redemptions -> users (user_id));
 diesel::joinable!(invites -> organizations (org_id));
@@ -441,6 +454,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     api_keys,
     audit_chain_heads,
     audit_events,
+    events,
     idempotency_records,
     invite_redemptions,
     invites,

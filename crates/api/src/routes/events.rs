@@ -1,0 +1,111 @@
+//! The event feed: `/v1/orgs/{org}/events`.
+
+use actix_web::{get, web, HttpResponse};
+use chrono::{DateTime, Utc};
+use domain::events::{Event, EventCursor, EventError, MAX_TYPES};
+use domain::org::OrgRef;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_actix_web::service_config::ServiceConfig;
+
+use super::common::{encode_cursor, path_id, CursorKey, PageParams, ORG_PARAM};
+use crate::auth::Authenticated;
+use crate::error::ApiError;
+use crate::openapi::Errors;
+use crate::state::AppState;
+
+pub fn routes(cfg: &mut ServiceConfig) {
+    cfg.service(list_events);
+}
+
+/// A place in an organization's event feed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FeedSeq(pub i64);
+
+impl CursorKey for FeedSeq {
+    const KIND: u8 = 5;
+    // 9 bytes: `B` and one of `Q`–`f` spell the kind byte 5.
+    const PATTERN: &'static str = "^B[Q-Za-f][A-Za-z0-9_-]{10}$";
+
+    fn write(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.0.to_be_bytes());
+    }
+
+    fn read(bytes: &[u8]) -> Option<Self> {
+        bytes.try_into().ok().map(|b| FeedSeq(i64::from_be_bytes(b)))
+    }
+}
+
+/// Something that changed in the organization.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EventResponse {
+    /// The change's id, also its audit record's id and its webhooks' `webhook-id`.
+    #[schema(example = "evt_0192f0c1a4e37b6c9d5e8f10a2b3c4d5")]
+    pub id: String,
+    /// What happened, e.g. `organization.membership.created`, `team.updated`,
+    /// `policy.security.updated`, `spend.threshold_crossed`.
+    #[serde(rename = "type")]
+    #[schema(example = "organization.membership.created")]
+    pub event_type: String,
+    pub occurred_at: DateTime<Utc>,
+    /// `organization_id`; `object` (`type` and `id` of what changed); `actor` (`type`:
+    /// `user`, `api_key`, `scim`, `system` or `staff`, and `id`); `changes` (each changed
+    /// field's `from` and `to`, never a secret); `action` (the audit log's name for it).
+    #[schema(value_type = Object)]
+    pub data: serde_json::Value,
+}
+
+impl From<Event> for EventResponse {
+    fn from(e: Event) -> Self {
+        Self { id: e.id.to_string(), event_type: e.event_type, occurred_at: e.occurred_at, data: e.data }
+    }
+}
+
+/// A page of the feed, oldest first.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EventFeed {
+    pub data: Vec<EventResponse>,
+    /// Pass as `cursor` to read on from here; it stays the same while nothing new happened,
+    /// so a reader polls with it. `null` only while the feed holds nothing for the reader.
+    pub next_cursor: Option<String>,
+}
+
+/// Which events.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct TypesParam {
+    /// Comma-separated event types, or prefixes of them ending in `.*` (e.g.
+    /// `organization.membership.*,team.*`); all types when absent.
+    #[param(max_length = 5100, pattern = "^[a-z0-9_.*]+(,[a-z0-9_.*]+)*$")]
+    pub types: Option<String>,
+}
+
+/// The organization's events after `cursor`, oldest first, kept 30 days (`events:read`):
+/// for reconciliation and for consumers that would rather pull than receive webhooks.
+#[utoipa::path(
+    tag = "events",
+    params(("org" = String, Path, description = ORG_PARAM), TypesParam, PageParams<FeedSeq>),
+    responses((status = 200, body = EventFeed), Errors<EventError>)
+)]
+#[get("/orgs/{org}/events")]
+pub async fn list_events(
+    state: web::Data<AppState>,
+    caller: Authenticated,
+    path: web::Path<String>,
+    page: PageParams<FeedSeq>,
+    types: web::Query<TypesParam>,
+) -> Result<HttpResponse, ApiError> {
+    let org: OrgRef = path_id(&path, "organization")?;
+    let types: Vec<String> =
+        types.into_inner().types.map(|t| t.split(',').map(str::to_owned).collect()).unwrap_or_default();
+    if types.len() > MAX_TYPES {
+        return Err(ApiError::bad_request("invalid_query", format!("at most {MAX_TYPES} types")));
+    }
+    let after = page.from.map(|FeedSeq(seq)| EventCursor(seq));
+    let limit = page.limit;
+    let (events, next) = state.run(move |s| s.events.list(&caller.0, &org, after, &types, limit)).await?;
+    Ok(HttpResponse::Ok().json(EventFeed {
+        data: events.into_iter().map(EventResponse::from).collect(),
+        next_cursor: next.map(|EventCursor(seq)| encode_cursor(&FeedSeq(seq))),
+    }))
+}

@@ -1,0 +1,91 @@
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use domain::events::{Event, EventQuery, EventRepository, NewEvent};
+use domain::ids::{EventId, OrgId};
+use domain::StoreError;
+use uuid::Uuid;
+
+use super::errors::store_error;
+use super::schema::events;
+use super::store::PgTx;
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = events, check_for_backend(diesel::pg::Pg))]
+struct EventRow {
+    seq: i64,
+    id: Uuid,
+    org_id: Uuid,
+    type_: String,
+    data: serde_json::Value,
+    occurred_at: DateTime<Utc>,
+}
+
+impl From<EventRow> for Event {
+    fn from(row: EventRow) -> Self {
+        Event {
+            seq: row.seq,
+            id: EventId::from_uuid(row.id),
+            org_id: OrgId::from_uuid(row.org_id),
+            event_type: row.type_,
+            data: row.data,
+            occurred_at: row.occurred_at,
+        }
+    }
+}
+
+impl PgTx<'_> {
+    /// Writes the event of an audited change, in its transaction.
+    pub(super) fn publish_event(&mut self, event: &NewEvent) -> Result<(), StoreError> {
+        diesel::insert_into(events::table)
+            .values((
+                events::id.eq(event.id.as_uuid()),
+                events::org_id.eq(event.org_id.as_uuid()),
+                events::type_.eq(event.event_type),
+                events::data.eq(&event.data),
+                events::occurred_at.eq(event.occurred_at),
+            ))
+            .execute(self.conn)
+            .map(|_| ())
+            .map_err(store_error)
+    }
+}
+
+impl EventRepository for PgTx<'_> {
+    fn list_events(&mut self, org: OrgId, query: &EventQuery, since: DateTime<Utc>) -> Result<Vec<Event>, StoreError> {
+        let mut select = events::table
+            .filter(events::org_id.eq(org.as_uuid()))
+            .filter(events::seq.gt(query.after.map_or(0, |c| c.0)))
+            .filter(events::occurred_at.ge(since))
+            .order(events::seq.asc())
+            .select(EventRow::as_select())
+            .into_boxed();
+        if !query.types.is_empty() {
+            let (prefixes, exact): (Vec<&String>, Vec<&String>) = query.types.iter().partition(|t| t.ends_with(".*"));
+            let mut wanted: Box<
+                dyn BoxableExpression<events::table, diesel::pg::Pg, SqlType = diesel::sql_types::Bool>,
+            > = Box::new(events::type_.eq_any(exact.into_iter().cloned().collect::<Vec<_>>()));
+            for prefix in prefixes {
+                // `team.*` takes `team.` and what follows; `_` and `%` never occur in types.
+                let like = format!("{}%", prefix.trim_end_matches('*'));
+                wanted = Box::new(wanted.or(events::type_.like(like)));
+            }
+            select = select.filter(wanted);
+        }
+        select
+            .limit(i64::from(query.limit))
+            .load::<EventRow>(self.conn)
+            .map(|rows| rows.into_iter().map(Event::from).collect())
+            .map_err(store_error)
+    }
+
+    fn delete_events(&mut self, before: DateTime<Utc>, limit: u32) -> Result<usize, StoreError> {
+        diesel::sql_query(
+            "DELETE FROM events WHERE seq IN (
+                SELECT seq FROM events WHERE occurred_at < $1 ORDER BY occurred_at LIMIT $2)",
+        )
+        .bind::<diesel::sql_types::Timestamptz, _>(before)
+        .bind::<diesel::sql_types::BigInt, _>(i64::from(limit))
+        .execute(self.conn)
+        .map_err(store_error)
+    }
+}
