@@ -9,6 +9,7 @@ export ORGD_JWT_SECRET ?= dev-only-secret-do-not-deploy-0123456789abcdef
 export ORGD_HMAC_KEY ?= dev-only-hmac-key-do-not-deploy-0123456789abcdef
 export ORGD_ENCRYPTION_KEY ?= 00000000000000000000000000000000000000000000000000000000000000de
 
+STANDARDWEBHOOKS_VERSION := 1.3.0
 SCHEMATHESIS_VERSION := 4.32.5
 SCIM2_CLI_VERSION := 0.6.0
 SCIM2_TESTER_VERSION := 0.5.2
@@ -26,9 +27,10 @@ run: ## Start the service on 127.0.0.1:8080 (creates and migrates its database)
 test: test-deps ## Run every test (unit, doc and black-box HTTP against PostgreSQL)
 	cargo test --workspace --all-features
 
-test-deps: ## What the tests need beyond Rust: a real SMTP server (Python aiosmtpd) for email delivery tests, the contract fuzzer (schemathesis) and its DNS server (dnslib), the SCIM compliance suite (scim2-tester)
+test-deps: ## What the tests need beyond Rust: a real SMTP server (Python aiosmtpd) for email delivery tests, a webhook receiver verifying signatures independently (Python standardwebhooks), the contract fuzzer (schemathesis) and its DNS server (dnslib), the SCIM compliance suite (scim2-tester)
 	@python3 -c 'import aiosmtpd' 2>/dev/null || python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore aiosmtpd
 	@python3 -c 'import dnslib' 2>/dev/null || python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore dnslib
+	@python3 -c 'import standardwebhooks' 2>/dev/null || python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore 'standardwebhooks==$(STANDARDWEBHOOKS_VERSION)'
 	@python3 -c 'import importlib.metadata as m, sys; sys.exit(m.version("schemathesis") != "$(SCHEMATHESIS_VERSION)")' 2>/dev/null || python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore 'schemathesis==$(SCHEMATHESIS_VERSION)'
 	@python3 -c 'import importlib.metadata as m, sys; sys.exit(m.version("scim2-tester") != "$(SCIM2_TESTER_VERSION)" or m.version("scim2-cli") != "$(SCIM2_CLI_VERSION)")' 2>/dev/null || python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore 'scim2-cli==$(SCIM2_CLI_VERSION)' 'scim2-tester==$(SCIM2_TESTER_VERSION)'
 

@@ -87,6 +87,12 @@ impl TestApp {
                 resolver: DnsResolverSetting::Server(dns.addr()),
                 recheck_interval: Duration::from_secs(3600),
             },
+            // Tests receive webhooks on loopback, and wait for retries in milliseconds.
+            webhooks: api::config::WebhookConfig {
+                allow_private: true,
+                poll_interval: Duration::from_millis(50),
+                backoff_scale: 0.01,
+            },
             // Tests fire bursts from one address on purpose; tests/api/rate_limits.rs turns
             // the limits on.
             rate_limits: api::rate_limit::RateLimits::off(),

@@ -36,3 +36,4 @@ mod shutdown;
 mod sso;
 mod teams;
 mod versions;
+mod webhooks;

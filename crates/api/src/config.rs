@@ -190,7 +190,20 @@ pub struct Config {
     pub default_plan: Plan,
     pub encryption: EncryptionKeys,
     pub domains: DomainConfig,
+    pub webhooks: WebhookConfig,
     pub rate_limits: crate::rate_limit::RateLimits,
+}
+
+/// How webhook deliveries are sent.
+#[derive(Debug, Clone, Copy)]
+pub struct WebhookConfig {
+    /// `ORGD_WEBHOOK_ALLOW_PRIVATE`: let webhooks reach internal addresses (loopback,
+    /// private networks) and plain http; for development and tests only.
+    pub allow_private: bool,
+    /// How often the dispatcher looks for due deliveries when idle.
+    pub poll_interval: Duration,
+    /// Multiplies every retry wait: 1, but in tests.
+    pub backoff_scale: f64,
 }
 
 /// How domain ownership is checked.
@@ -395,6 +408,8 @@ impl Config {
         let default_plan = problems.check(default_plan_from_env(env));
         let encryption = encryption_keys_from_env(env, deployment, &mut problems);
         let domains = problems.check(domains_from_env(env));
+        let allow_private_webhooks =
+            problems.check(parse_bool("ORGD_WEBHOOK_ALLOW_PRIVATE", var("ORGD_WEBHOOK_ALLOW_PRIVATE", env)));
         let rate_limits = rate_limits_from_env(env, &mut problems);
         let (
             Some(database_url),
@@ -412,6 +427,7 @@ impl Config {
             Some(default_plan),
             Some(encryption),
             Some(domains),
+            Some(allow_private_webhooks),
             true,
         ) = (
             database_url,
@@ -429,6 +445,7 @@ impl Config {
             default_plan,
             encryption,
             domains,
+            allow_private_webhooks,
             problems.0.is_empty(),
         )
         else {
@@ -455,6 +472,11 @@ impl Config {
             default_plan,
             encryption,
             domains,
+            webhooks: WebhookConfig {
+                allow_private: allow_private_webhooks,
+                poll_interval: Duration::from_secs(1),
+                backoff_scale: 1.0,
+            },
             rate_limits,
         })
     }

@@ -24,6 +24,7 @@ use domain::spend::SpendError;
 use domain::sso::SsoError;
 use domain::team::TeamError;
 use domain::verified_domain::DomainError;
+use domain::webhooks::WebhookError;
 use domain::{AccessError, Invalid, StoreError};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -527,6 +528,17 @@ problems! {
 
 problems! {
     use case EventError as err {}
+}
+
+problems! {
+    use case WebhookError as err {
+        WebhookError::TooMany => CONFLICT "too_many_webhooks" "Conflict",
+            "the organization holds as many webhooks as it may (20)",
+            err.to_string();
+        WebhookError::VersionMismatch { .. } => PRECONDITION_FAILED "precondition_failed" "Precondition failed",
+            "the webhook changed since the `If-Match` version",
+            format!("{err}; fetch it again and retry");
+    }
 }
 
 problems! {

@@ -55,6 +55,7 @@ pub const PROBLEM_CODES: &str = "x-problem-codes";
         (name = "governance", description = "AI and spend governance: the LLM admission policy gateways check, metered usage, budgets and the spend posture."),
         (name = "platform staff", description = "`/v1/admin`: every organization, for the platform's own staff (a trusted staff claim of `staff_read` or `staff_admin`); anyone else gets 404. Every look into an organization and every change is recorded in its audit log (actor `staff`) and in the platform audit log."),
         (name = "events", description = "What changed in an organization: the event feed, kept 30 days."),
+        (name = "webhooks", description = "Endpoints the organization's events are pushed to, signed as the Standard Webhooks specification says, with their deliveries."),
         (name = "operations", description = "Probes for orchestrators."),
     )
 )]

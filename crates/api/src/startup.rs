@@ -10,6 +10,7 @@ use actix_web::{web, App, HttpRequest, HttpServer};
 use domain::events::EventService;
 use domain::idempotency::IdempotencyService;
 use domain::verified_domain::{DomainRecheck, TxtResolver};
+use domain::webhooks::Dispatcher;
 use infra::dns::{DnsLimits, HickoryTxtResolver};
 use infra::mail::{OutboxWorker, SmtpMailer};
 use infra::sealing::{AeadSecretBox, KEY_LEN};
@@ -28,7 +29,7 @@ use crate::error::{ApiError, FieldProblem};
 use crate::openapi::{finish, ApiDoc, KnownRoutes};
 use crate::rate_limit::{self, RateLimiters};
 use crate::routes;
-use crate::state::{AppState, Services};
+use crate::state::{Adapters, AppState, Services};
 use crate::telemetry::RedactedRootSpan;
 use crate::workers::{self, Periodic};
 
@@ -195,9 +196,9 @@ pub struct Application {
     addr: SocketAddr,
     /// Stops when the application is dropped.
     _outbox: Option<OutboxWorker>,
-    /// Re-verifies domains daily and sweeps expired idempotency records and events; they
-    /// stop when the application is dropped.
-    _workers: [Periodic; 2],
+    /// Re-verifies domains daily, sweeps expired idempotency records and events, sends
+    /// webhook deliveries; they stop when the application is dropped.
+    _workers: [Periodic; 3],
 }
 
 impl Application {
@@ -232,18 +233,27 @@ impl Application {
         let clock = Arc::new(domain::time::SystemClock);
         let sweep = workers::sweep_expired(
             IdempotencyService::new(store.clone(), clock.clone(), secrets.clone()),
-            EventService::new(store.clone(), clock),
+            EventService::new(store.clone(), clock.clone()),
             SWEEP_INTERVAL,
         )
         .map_err(StartError::Worker)?;
+        let guard = infra::webhook::NetworkGuard { allow_internal: config.webhooks.allow_private };
+        let mut dispatcher = Dispatcher::new(
+            store.clone(),
+            clock.clone(),
+            secrets.clone(),
+            Arc::new(infra::webhook::HttpTransport::new(guard)),
+        );
+        dispatcher.backoff_scale = config.webhooks.backoff_scale;
+        let dispatch =
+            workers::dispatch_webhooks(dispatcher, config.webhooks.poll_interval).map_err(StartError::Worker)?;
         let services = Services::new(
             store,
             hasher.clone(),
             config.invites.clone(),
             config.default_plan,
             &config.public_url,
-            secrets,
-            resolver,
+            Adapters { secrets, resolver, guard: Arc::new(guard) },
         );
         let outbox = Self::start_outbox(config)?;
         let state = web::Data::new(AppState::new(services, verifier, hasher, config.trust_forwarded_for));
@@ -278,7 +288,7 @@ impl Application {
         .listen(listener)
         .map_err(|source| StartError::Bind { addr: config.bind, source })?
         .run();
-        Ok(Self { server, addr, _outbox: outbox, _workers: [recheck, sweep] })
+        Ok(Self { server, addr, _outbox: outbox, _workers: [recheck, sweep, dispatch] })
     }
 
     /// Delivers queued email when SMTP is configured; otherwise it waits in the outbox.

@@ -23,6 +23,7 @@ use domain::sso::{SecretBox, SsoService};
 use domain::team::TeamService;
 use domain::time::{Clock, SystemClock};
 use domain::verified_domain::{DomainService, TxtResolver};
+use domain::webhooks::{DestinationGuard, WebhookService};
 use domain::Store;
 use infra::secrets::SecretHasher;
 use infra::PgStore;
@@ -54,9 +55,20 @@ pub struct Services {
     pub spend: SpendService<PgStore>,
     pub dashboard: DashboardService<PgStore>,
     pub events: EventService<PgStore>,
+    pub webhooks: WebhookService<PgStore>,
     /// Keeps and replays responses to requests sent with an `Idempotency-Key`.
     pub idempotency: IdempotencyService<PgStore>,
     pub store: PgStore,
+}
+
+/// The adapters use cases reach beyond the database.
+pub struct Adapters {
+    /// Encrypts secrets that must be read back.
+    pub secrets: Arc<dyn SecretBox>,
+    /// Looks domain ownership records up.
+    pub resolver: Arc<dyn TxtResolver>,
+    /// Tells which webhook destinations may be called.
+    pub guard: Arc<dyn DestinationGuard>,
 }
 
 impl Services {
@@ -67,9 +79,9 @@ impl Services {
         invites: InviteSettings,
         default_plan: Plan,
         public_url: &str,
-        secrets: Arc<dyn SecretBox>,
-        resolver: Arc<dyn TxtResolver>,
+        adapters: Adapters,
     ) -> Self {
+        let Adapters { secrets, resolver, guard } = adapters;
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         let minter = Arc::new(hasher);
         Self {
@@ -81,8 +93,9 @@ impl Services {
             invites: InviteService::new(store.clone(), clock.clone(), minter.clone(), invites),
             sso: SsoService::new(store.clone(), clock.clone(), Arc::clone(&secrets)),
             events: EventService::new(store.clone(), clock.clone()),
+            webhooks: WebhookService::new(store.clone(), clock.clone(), minter.clone(), Arc::clone(&secrets), guard),
             idempotency: IdempotencyService::new(store.clone(), clock.clone(), secrets),
-            scim: ScimService::new(store.clone(), clock.clone(), minter),
+            scim: ScimService::new(store.clone(), clock.clone(), minter.clone()),
             directory: ScimProvisioning::new(store.clone(), clock.clone()),
             policies: PolicyService::new(store.clone(), clock.clone()),
             mfa: MfaService::new(store.clone(), clock.clone(), public_url),

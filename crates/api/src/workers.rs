@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use domain::events::EventService;
 use domain::idempotency::IdempotencyService;
 use domain::verified_domain::DomainRecheck;
+use domain::webhooks::Dispatcher;
 use infra::PgStore;
 
 /// How many domains one round looks up, each outside any transaction.
@@ -63,6 +64,20 @@ pub fn recheck_domains(recheck: DomainRecheck<PgStore>, interval: Duration) -> s
         }
         Err(error) => {
             tracing::warn!(%error, "domain re-verification round failed");
+            false
+        }
+    })
+}
+
+/// How many deliveries one round of the dispatcher attempts.
+const DISPATCH_BATCH: u32 = 20;
+
+/// Sends due webhook deliveries; looks for them every `interval` when idle.
+pub fn dispatch_webhooks(dispatcher: Dispatcher<PgStore>, interval: Duration) -> std::io::Result<Periodic> {
+    Periodic::spawn("webhook-dispatch", interval, move || match dispatcher.run_round(DISPATCH_BATCH) {
+        Ok(attempted) => attempted > 0,
+        Err(error) => {
+            tracing::warn!(%error, "webhook dispatch round failed");
             false
         }
     })

@@ -114,6 +114,14 @@ public_id!(
     /// One metered usage event.
     UsageEventId, "use", "usage event"
 );
+public_id!(
+    /// An endpoint an organization's events are delivered to.
+    WebhookId, "whk", "webhook"
+);
+public_id!(
+    /// One event's delivery to one webhook, with its attempts.
+    DeliveryId, "dlv", "webhook delivery"
+);
 
 #[cfg(test)]
 mod tests {

@@ -36,6 +36,7 @@ pub mod time;
 pub mod token;
 pub mod user;
 pub mod verified_domain;
+pub mod webhooks;
 
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;

@@ -22,6 +22,7 @@ use crate::sso::SsoRepository;
 use crate::team::TeamRepository;
 use crate::user::UserRepository;
 use crate::verified_domain::DomainRepository;
+use crate::webhooks::WebhookRepository;
 
 /// Everything a use case may read or write inside one transaction.
 pub trait Tx:
@@ -49,6 +50,7 @@ pub trait Tx:
     + DashboardRepository
     + IdempotencyRepository
     + EventRepository
+    + WebhookRepository
 {
 }
 
@@ -77,6 +79,7 @@ impl<T> Tx for T where
         + DashboardRepository
         + IdempotencyRepository
         + EventRepository
+        + WebhookRepository
 {
 }
 

@@ -8,6 +8,7 @@ mod governance;
 mod idempotency;
 mod platform;
 mod scim;
+mod webhooks;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -74,6 +75,8 @@ pub struct State {
     pub idempotency: BTreeMap<(String, String), crate::idempotency::IdempotencyRecord>,
     /// The event feed, in commit order.
     pub events: Vec<crate::events::Event>,
+    pub webhooks: BTreeMap<crate::ids::WebhookId, crate::webhooks::Webhook>,
+    pub deliveries: BTreeMap<crate::ids::DeliveryId, crate::webhooks::Delivery>,
 }
 
 /// A store whose transactions work on a copy of the state, kept only on success.
@@ -669,6 +672,11 @@ impl SecretMinter for CountingMinter {
         let n = self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let token = format!("test_invite_{n}");
         MintedSecret { lookup_hash: token.clone().into_bytes(), hint: token.clone(), token }
+    }
+
+    fn mint_webhook_secret(&self) -> String {
+        let n = self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        format!("whsec_test{n:020}")
     }
 
     /// A well-formed SCIM token (its use case parses what it is presented with).

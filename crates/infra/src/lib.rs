@@ -11,6 +11,7 @@ pub mod setup;
 pub mod test_db;
 #[cfg(feature = "test-dns")]
 pub mod test_dns;
+pub mod webhook;
 
 pub use postgres::{OuterTransaction, PgStore};
 pub use setup::SetupError;

@@ -68,6 +68,12 @@ impl SecretMinter for SecretHasher {
     fn mint_scim_token(&self) -> MintedSecret {
         self.mint::<ScimKind>()
     }
+
+    fn mint_webhook_secret(&self) -> String {
+        use base64::Engine;
+        let bytes: [u8; 32] = OsRng.gen();
+        format!("whsec_{}", base64::engine::general_purpose::STANDARD.encode(bytes))
+    }
 }
 
 #[cfg(test)]

@@ -23,6 +23,7 @@ pub mod scim_v2;
 pub mod spend;
 pub mod sso;
 pub mod teams;
+pub mod webhooks;
 
 use utoipa_actix_web::service_config::ServiceConfig;
 
@@ -48,4 +49,5 @@ pub fn v1(cfg: &mut ServiceConfig) {
     spend::routes(cfg);
     dashboard::routes(cfg);
     events::routes(cfg);
+    webhooks::routes(cfg);
 }

@@ -53,6 +53,10 @@ pub trait SecretMinter: crate::token::TokenHasher + Send + Sync + 'static {
     fn mint_invite(&self) -> MintedSecret;
 
     fn mint_scim_token(&self) -> MintedSecret;
+
+    /// A webhook signing secret as Standard Webhooks receivers take it: `whsec_` and the
+    /// base64 of at least 24 random bytes.
+    fn mint_webhook_secret(&self) -> String;
 }
 
 /// A created key with its secret, which is never shown again.

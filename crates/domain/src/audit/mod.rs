@@ -74,6 +74,12 @@ pub enum AuditAction {
     OrgRestored,
     /// Platform staff changed the organization's plan or entitlement overrides.
     OrgPlanChanged,
+    WebhookCreated,
+    WebhookUpdated,
+    WebhookDeleted,
+    WebhookSecretRotated,
+    /// The service turned a webhook off: its endpoint is gone, or kept failing.
+    WebhookDisabled,
 }
 
 impl AuditAction {
@@ -131,6 +137,11 @@ impl AuditAction {
             AuditAction::LlmPolicyUpdated => "llm.policy_updated",
             AuditAction::SpendLimitsUpdated => "spend.limits_updated",
             AuditAction::SpendPostureChanged => "spend.posture_changed",
+            AuditAction::WebhookCreated => "webhook.created",
+            AuditAction::WebhookUpdated => "webhook.updated",
+            AuditAction::WebhookDeleted => "webhook.deleted",
+            AuditAction::WebhookSecretRotated => "webhook.secret_rotated",
+            AuditAction::WebhookDisabled => "webhook.disabled",
         }
     }
 }

@@ -57,6 +57,11 @@ pub const fn event_type(action: AuditAction) -> Option<&'static str> {
         A::JoinRequestDenied => "join_request.denied",
         A::SpendLimitsUpdated => "spend.limits_updated",
         A::SpendPostureChanged => "spend.threshold_crossed",
+        A::WebhookCreated => "webhook.created",
+        A::WebhookUpdated => "webhook.updated",
+        A::WebhookDeleted => "webhook.deleted",
+        A::WebhookSecretRotated => "webhook.secret_rotated",
+        A::WebhookDisabled => "webhook.disabled",
         A::StaffAccessed | A::MfaRemindersSent => return None,
     })
 }

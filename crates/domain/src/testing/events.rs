@@ -9,14 +9,16 @@ impl State {
     /// Appends to the feed, as the database's sequence does.
     pub(super) fn publish(&mut self, event: NewEvent) {
         let seq = self.events.last().map_or(1, |e| e.seq + 1);
-        self.events.push(Event {
+        let event = Event {
             seq,
             id: event.id,
             org_id: event.org_id,
             event_type: event.event_type.to_owned(),
             data: event.data,
             occurred_at: event.occurred_at,
-        });
+        };
+        self.fan_out(&event);
+        self.events.push(event);
     }
 }
 

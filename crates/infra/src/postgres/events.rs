@@ -34,9 +34,10 @@ impl From<EventRow> for Event {
 }
 
 impl PgTx<'_> {
-    /// Writes the event of an audited change, in its transaction.
+    /// Writes the event of an audited change, and queues it for the webhooks that take it,
+    /// in the change's transaction.
     pub(super) fn publish_event(&mut self, event: &NewEvent) -> Result<(), StoreError> {
-        diesel::insert_into(events::table)
+        let seq: i64 = diesel::insert_into(events::table)
             .values((
                 events::id.eq(event.id.as_uuid()),
                 events::org_id.eq(event.org_id.as_uuid()),
@@ -44,9 +45,17 @@ impl PgTx<'_> {
                 events::data.eq(&event.data),
                 events::occurred_at.eq(event.occurred_at),
             ))
-            .execute(self.conn)
-            .map(|_| ())
-            .map_err(store_error)
+            .returning(events::seq)
+            .get_result(self.conn)
+            .map_err(store_error)?;
+        self.fan_out(&Event {
+            seq,
+            id: event.id,
+            org_id: event.org_id,
+            event_type: event.event_type.to_owned(),
+            data: event.data.clone(),
+            occurred_at: event.occurred_at,
+        })
     }
 }
 

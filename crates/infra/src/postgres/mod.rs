@@ -26,5 +26,6 @@ mod sso;
 mod store;
 mod teams;
 mod users;
+mod webhooks;
 
 pub use store::{OuterTransaction, PgPool, PgStore, PgTx};

@@ -414,6 +414,42 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    webhook_deliveries (id) {
+        id -> Uuid,
+        webhook_id -> Uuid,
+        org_id -> Uuid,
+        event_id -> Uuid,
+        event_type -> Text,
+        event_seq -> Int8,
+        status -> Text,
+        attempts -> Jsonb,
+        next_attempt_at -> Nullable<Timestamptz>,
+        leased_until -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    webhooks (id) {
+        id -> Uuid,
+        org_id -> Uuid,
+        url -> Text,
+        event_types -> Array<Nullable<Text>>,
+        description -> Nullable<Text>,
+        enabled -> Bool,
+        disabled_reason -> Nullable<Text>,
+        secret_key_id -> Text,
+        secret -> Bytea,
+        previous_secret_key_id -> Nullable<Text>,
+        previous_secret -> Nullable<Bytea>,
+        previous_secret_until -> Nullable<Timestamptz>,
+        version -> Int8,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
 diesel::joinable!(api_keys -> organizations (org_id));
 diesel::joinable!(audit_chain_heads -> organizations (org_id));
 diesel::joinable!(audit_events -> organizations (org_id));
@@ -449,6 +485,8 @@ diesel::joinable!(team_members -> memberships (member_id));
 diesel::joinable!(team_members -> teams (team_id));
 diesel::joinable!(teams -> organizations (org_id));
 diesel::joinable!(usage_events -> organizations (org_id));
+diesel::joinable!(webhook_deliveries -> webhooks (webhook_id));
+diesel::joinable!(webhooks -> organizations (org_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     api_keys,
@@ -480,4 +518,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     teams,
     usage_events,
     users,
+    webhook_deliveries,
+    webhooks,
 );

@@ -1,0 +1,68 @@
+//! The port webhooks and their deliveries are stored through.
+
+use chrono::{DateTime, Utc};
+
+use super::model::{Attempt, Delivery, DeliveryStatus, Webhook};
+use crate::error::StoreError;
+use crate::ids::{DeliveryId, OrgId, WebhookId};
+use crate::pagination::{Page, PageRequest};
+
+/// A delivery claimed for an attempt, with what sending it needs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Claimed {
+    pub delivery: Delivery,
+    pub webhook: Webhook,
+    pub event: crate::events::Event,
+}
+
+pub trait WebhookRepository {
+    fn insert_webhook(&mut self, webhook: &Webhook) -> Result<(), StoreError>;
+
+    /// Saves every field; the store bumps the version.
+    fn update_webhook(&mut self, webhook: &Webhook) -> Result<(), StoreError>;
+
+    /// Deletes it with its deliveries; `false` when the organization has no such webhook.
+    fn delete_webhook(&mut self, org: OrgId, id: WebhookId) -> Result<bool, StoreError>;
+
+    fn find_webhook(&mut self, org: OrgId, id: WebhookId, lock: bool) -> Result<Option<Webhook>, StoreError>;
+
+    fn list_webhooks(&mut self, org: OrgId) -> Result<Vec<Webhook>, StoreError>;
+
+    /// The webhook's deliveries, newest first.
+    fn list_deliveries(
+        &mut self,
+        org: OrgId,
+        webhook: WebhookId,
+        page: PageRequest,
+    ) -> Result<Page<Delivery>, StoreError>;
+
+    fn find_delivery(
+        &mut self,
+        org: OrgId,
+        webhook: WebhookId,
+        id: DeliveryId,
+        lock: bool,
+    ) -> Result<Option<Delivery>, StoreError>;
+
+    /// Makes the delivery pending again, due at `at`.
+    fn schedule_delivery(&mut self, id: DeliveryId, at: DateTime<Utc>) -> Result<(), StoreError>;
+
+    /// Claims up to `limit` deliveries due at `now` for `lease`, skipping those another
+    /// worker holds and any behind an earlier pending delivery of the same webhook (each
+    /// endpoint gets its events in order).
+    fn claim_deliveries(
+        &mut self,
+        now: DateTime<Utc>,
+        lease: chrono::Duration,
+        limit: u32,
+    ) -> Result<Vec<Claimed>, StoreError>;
+
+    /// Records an attempt and where the delivery now stands (`next_attempt_at` when pending).
+    fn record_attempt(
+        &mut self,
+        id: DeliveryId,
+        attempt: &Attempt,
+        status: DeliveryStatus,
+        next_attempt_at: Option<DateTime<Utc>>,
+    ) -> Result<(), StoreError>;
+}

@@ -1,0 +1,361 @@
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Timestamptz};
+use domain::events::Event;
+use domain::ids::{DeliveryId, EventId, OrgId, WebhookId};
+use domain::pagination::{Page, PageRequest};
+use domain::sso::Sealed;
+use domain::webhooks::{Attempt, Claimed, Delivery, DeliveryStatus, Webhook, WebhookRepository, WebhookSecrets};
+use domain::StoreError;
+use uuid::Uuid;
+
+use super::errors::{corrupt, store_error};
+use super::schema::{events, webhook_deliveries, webhooks};
+use super::store::PgTx;
+
+/// The attempts a delivery keeps, newest last.
+const KEPT_ATTEMPTS: usize = 50;
+
+#[derive(Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = webhooks, check_for_backend(diesel::pg::Pg), treat_none_as_null = true)]
+struct WebhookRow {
+    id: Uuid,
+    org_id: Uuid,
+    url: String,
+    event_types: Vec<Option<String>>,
+    description: Option<String>,
+    enabled: bool,
+    disabled_reason: Option<String>,
+    secret_key_id: String,
+    secret: Vec<u8>,
+    previous_secret_key_id: Option<String>,
+    previous_secret: Option<Vec<u8>>,
+    previous_secret_until: Option<DateTime<Utc>>,
+    version: i64,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl From<&Webhook> for WebhookRow {
+    fn from(w: &Webhook) -> Self {
+        let previous = w.secrets.previous.as_ref();
+        Self {
+            id: w.id.as_uuid(),
+            org_id: w.org_id.as_uuid(),
+            url: w.url.clone(),
+            event_types: w.event_types.iter().cloned().map(Some).collect(),
+            description: w.description.clone(),
+            enabled: w.enabled,
+            disabled_reason: w.disabled_reason.clone(),
+            secret_key_id: w.secrets.current.key_id.clone(),
+            secret: w.secrets.current.ciphertext.clone(),
+            previous_secret_key_id: previous.map(|(s, _)| s.key_id.clone()),
+            previous_secret: previous.map(|(s, _)| s.ciphertext.clone()),
+            previous_secret_until: previous.map(|(_, until)| *until),
+            version: w.version,
+            created_at: w.created_at,
+            updated_at: w.updated_at,
+        }
+    }
+}
+
+impl From<WebhookRow> for Webhook {
+    fn from(row: WebhookRow) -> Self {
+        let previous = match (row.previous_secret_key_id, row.previous_secret, row.previous_secret_until) {
+            (Some(key_id), Some(ciphertext), Some(until)) => Some((Sealed { key_id, ciphertext }, until)),
+            _ => None,
+        };
+        Webhook {
+            id: WebhookId::from_uuid(row.id),
+            org_id: OrgId::from_uuid(row.org_id),
+            url: row.url,
+            event_types: row.event_types.into_iter().flatten().collect(),
+            description: row.description,
+            enabled: row.enabled,
+            disabled_reason: row.disabled_reason,
+            secrets: WebhookSecrets { current: Sealed { key_id: row.secret_key_id, ciphertext: row.secret }, previous },
+            version: row.version,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        }
+    }
+}
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = webhook_deliveries, check_for_backend(diesel::pg::Pg))]
+struct DeliveryRow {
+    id: Uuid,
+    webhook_id: Uuid,
+    org_id: Uuid,
+    event_id: Uuid,
+    event_type: String,
+    event_seq: i64,
+    status: String,
+    attempts: serde_json::Value,
+    next_attempt_at: Option<DateTime<Utc>>,
+    created_at: DateTime<Utc>,
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct StoredAttempt {
+    at: DateTime<Utc>,
+    status: Option<u16>,
+    detail: String,
+    duration_ms: i64,
+}
+
+impl TryFrom<DeliveryRow> for Delivery {
+    type Error = StoreError;
+
+    fn try_from(row: DeliveryRow) -> Result<Self, StoreError> {
+        let status = DeliveryStatus::parse(&row.status).ok_or_else(|| corrupt("webhook_deliveries", "status"))?;
+        let attempts: Vec<StoredAttempt> =
+            serde_json::from_value(row.attempts).map_err(|e| corrupt("webhook_deliveries", &e))?;
+        Ok(Delivery {
+            id: DeliveryId::from_uuid(row.id),
+            webhook_id: WebhookId::from_uuid(row.webhook_id),
+            org_id: OrgId::from_uuid(row.org_id),
+            event_id: EventId::from_uuid(row.event_id),
+            event_type: row.event_type,
+            event_seq: row.event_seq,
+            status,
+            attempts: attempts
+                .into_iter()
+                .map(|a| Attempt { at: a.at, status: a.status, detail: a.detail, duration_ms: a.duration_ms })
+                .collect(),
+            next_attempt_at: row.next_attempt_at,
+            created_at: row.created_at,
+        })
+    }
+}
+
+#[derive(QueryableByName)]
+struct ClaimedId {
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    id: Uuid,
+}
+
+impl PgTx<'_> {
+    /// Queues `event` for every enabled webhook of its organization that takes its type
+    /// (the rule of `domain::events::type_matches`, in SQL), in the event's transaction.
+    pub(super) fn fan_out(&mut self, event: &Event) -> Result<(), StoreError> {
+        let takers: Vec<Uuid> = diesel::sql_query(
+            "SELECT id FROM webhooks w WHERE w.org_id = $1 AND w.enabled AND (
+                cardinality(w.event_types) = 0 OR $2 = ANY (w.event_types)
+                OR EXISTS (SELECT 1 FROM unnest(w.event_types) p
+                           WHERE right(p, 2) = '.*' AND starts_with($2, left(p, -1))))",
+        )
+        .bind::<diesel::sql_types::Uuid, _>(event.org_id.as_uuid())
+        .bind::<diesel::sql_types::Text, _>(&event.event_type)
+        .load::<ClaimedId>(self.conn)
+        .map_err(store_error)?
+        .into_iter()
+        .map(|row| row.id)
+        .collect();
+        if takers.is_empty() {
+            return Ok(());
+        }
+        let rows: Vec<_> = takers
+            .into_iter()
+            .map(|webhook| {
+                (
+                    webhook_deliveries::id.eq(DeliveryId::generate().as_uuid()),
+                    webhook_deliveries::webhook_id.eq(webhook),
+                    webhook_deliveries::org_id.eq(event.org_id.as_uuid()),
+                    webhook_deliveries::event_id.eq(event.id.as_uuid()),
+                    webhook_deliveries::event_type.eq(event.event_type.clone()),
+                    webhook_deliveries::event_seq.eq(event.seq),
+                    webhook_deliveries::status.eq(DeliveryStatus::Pending.as_str()),
+                    webhook_deliveries::next_attempt_at.eq(Some(event.occurred_at)),
+                    webhook_deliveries::created_at.eq(event.occurred_at),
+                )
+            })
+            .collect();
+        diesel::insert_into(webhook_deliveries::table).values(rows).execute(self.conn).map(|_| ()).map_err(store_error)
+    }
+}
+
+impl WebhookRepository for PgTx<'_> {
+    fn insert_webhook(&mut self, webhook: &Webhook) -> Result<(), StoreError> {
+        diesel::insert_into(webhooks::table)
+            .values(WebhookRow::from(webhook))
+            .execute(self.conn)
+            .map(|_| ())
+            .map_err(store_error)
+    }
+
+    fn update_webhook(&mut self, webhook: &Webhook) -> Result<(), StoreError> {
+        diesel::update(webhooks::table.find(webhook.id.as_uuid()))
+            .filter(webhooks::org_id.eq(webhook.org_id.as_uuid()))
+            .set(WebhookRow::from(webhook))
+            .execute(self.conn)
+            .map(|_| ())
+            .map_err(store_error)
+    }
+
+    fn delete_webhook(&mut self, org: OrgId, id: WebhookId) -> Result<bool, StoreError> {
+        diesel::delete(webhooks::table.find(id.as_uuid()).filter(webhooks::org_id.eq(org.as_uuid())))
+            .execute(self.conn)
+            .map(|n| n > 0)
+            .map_err(store_error)
+    }
+
+    fn find_webhook(&mut self, org: OrgId, id: WebhookId, lock: bool) -> Result<Option<Webhook>, StoreError> {
+        let query = webhooks::table
+            .find(id.as_uuid())
+            .filter(webhooks::org_id.eq(org.as_uuid()))
+            .select(WebhookRow::as_select());
+        let row = if lock { query.for_update().first(self.conn) } else { query.first(self.conn) };
+        Ok(row.optional().map_err(store_error)?.map(Webhook::from))
+    }
+
+    fn list_webhooks(&mut self, org: OrgId) -> Result<Vec<Webhook>, StoreError> {
+        webhooks::table
+            .filter(webhooks::org_id.eq(org.as_uuid()))
+            .order(webhooks::id.asc())
+            .select(WebhookRow::as_select())
+            .load(self.conn)
+            .map(|rows| rows.into_iter().map(Webhook::from).collect())
+            .map_err(store_error)
+    }
+
+    fn list_deliveries(
+        &mut self,
+        org: OrgId,
+        webhook: WebhookId,
+        page: PageRequest,
+    ) -> Result<Page<Delivery>, StoreError> {
+        let mut query = webhook_deliveries::table
+            .filter(webhook_deliveries::org_id.eq(org.as_uuid()))
+            .filter(webhook_deliveries::webhook_id.eq(webhook.as_uuid()))
+            .into_boxed();
+        if let Some(after) = page.after {
+            query = query.filter(webhook_deliveries::id.lt(after));
+        }
+        let rows: Vec<DeliveryRow> = query
+            .order(webhook_deliveries::id.desc())
+            .limit(page.fetch_limit())
+            .select(DeliveryRow::as_select())
+            .load(self.conn)
+            .map_err(store_error)?;
+        let deliveries = rows.into_iter().map(Delivery::try_from).collect::<Result<Vec<_>, _>>()?;
+        Ok(Page::from_overfetch(deliveries, page, |d| d.id.as_uuid()))
+    }
+
+    fn find_delivery(
+        &mut self,
+        org: OrgId,
+        webhook: WebhookId,
+        id: DeliveryId,
+        lock: bool,
+    ) -> Result<Option<Delivery>, StoreError> {
+        let query = webhook_deliveries::table
+            .find(id.as_uuid())
+            .filter(webhook_deliveries::org_id.eq(org.as_uuid()))
+            .filter(webhook_deliveries::webhook_id.eq(webhook.as_uuid()))
+            .select(DeliveryRow::as_select());
+        let row = if lock { query.for_update().first(self.conn) } else { query.first(self.conn) };
+        row.optional().map_err(store_error)?.map(Delivery::try_from).transpose()
+    }
+
+    fn schedule_delivery(&mut self, id: DeliveryId, at: DateTime<Utc>) -> Result<(), StoreError> {
+        diesel::update(webhook_deliveries::table.find(id.as_uuid()))
+            .set((
+                webhook_deliveries::status.eq(DeliveryStatus::Pending.as_str()),
+                webhook_deliveries::next_attempt_at.eq(Some(at)),
+                webhook_deliveries::leased_until.eq(None::<DateTime<Utc>>),
+            ))
+            .execute(self.conn)
+            .map(|_| ())
+            .map_err(store_error)
+    }
+
+    fn claim_deliveries(
+        &mut self,
+        now: DateTime<Utc>,
+        lease: chrono::Duration,
+        limit: u32,
+    ) -> Result<Vec<Claimed>, StoreError> {
+        let claimed: Vec<Uuid> = diesel::sql_query(
+            "WITH due AS (
+                SELECT d.id FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id
+                WHERE d.status = 'pending' AND d.next_attempt_at <= $1
+                  AND (d.leased_until IS NULL OR d.leased_until < $1) AND w.enabled
+                  AND NOT EXISTS (SELECT 1 FROM webhook_deliveries e
+                                  WHERE e.webhook_id = d.webhook_id AND e.status = 'pending' AND e.event_seq < d.event_seq)
+                ORDER BY d.next_attempt_at LIMIT $3
+                FOR UPDATE OF d SKIP LOCKED)
+             UPDATE webhook_deliveries SET leased_until = $2 FROM due
+             WHERE webhook_deliveries.id = due.id RETURNING webhook_deliveries.id",
+        )
+        .bind::<Timestamptz, _>(now)
+        .bind::<Timestamptz, _>(now + lease)
+        .bind::<BigInt, _>(i64::from(limit))
+        .load::<ClaimedId>(self.conn)
+        .map_err(store_error)?
+        .into_iter()
+        .map(|row| row.id)
+        .collect();
+        let mut out = Vec::with_capacity(claimed.len());
+        for id in claimed {
+            let delivery = webhook_deliveries::table
+                .find(id)
+                .select(DeliveryRow::as_select())
+                .first(self.conn)
+                .map_err(store_error)
+                .and_then(Delivery::try_from)?;
+            let webhook = webhooks::table
+                .find(delivery.webhook_id.as_uuid())
+                .select(WebhookRow::as_select())
+                .first(self.conn)
+                .map(Webhook::from)
+                .map_err(store_error)?;
+            let event = events::table
+                .filter(events::id.eq(delivery.event_id.as_uuid()))
+                .select((events::seq, events::type_, events::data, events::occurred_at))
+                .first::<(i64, String, serde_json::Value, DateTime<Utc>)>(self.conn)
+                .optional()
+                .map_err(store_error)?;
+            // An event past the feed's retention cannot be sent any more.
+            let Some((seq, event_type, data, occurred_at)) = event else {
+                let gone =
+                    Attempt { at: now, status: None, detail: "the event is past retention".into(), duration_ms: 0 };
+                self.record_attempt(delivery.id, &gone, DeliveryStatus::Failed, None)?;
+                continue;
+            };
+            let event = Event { seq, id: delivery.event_id, org_id: delivery.org_id, event_type, data, occurred_at };
+            out.push(Claimed { delivery, webhook, event });
+        }
+        Ok(out)
+    }
+
+    fn record_attempt(
+        &mut self,
+        id: DeliveryId,
+        attempt: &Attempt,
+        status: DeliveryStatus,
+        next_attempt_at: Option<DateTime<Utc>>,
+    ) -> Result<(), StoreError> {
+        let stored = StoredAttempt {
+            at: attempt.at,
+            status: attempt.status,
+            detail: attempt.detail.clone(),
+            duration_ms: attempt.duration_ms,
+        };
+        let attempt = serde_json::to_value([stored]).map_err(|e| StoreError::Internal(e.to_string()))?;
+        diesel::sql_query(
+            "UPDATE webhook_deliveries SET
+                attempts = jsonb_path_query_array(attempts || $2, ('$[last - ' || $5 || ' to last]')::jsonpath),
+                status = $3, next_attempt_at = $4, leased_until = NULL
+             WHERE id = $1",
+        )
+        .bind::<diesel::sql_types::Uuid, _>(id.as_uuid())
+        .bind::<diesel::sql_types::Jsonb, _>(attempt)
+        .bind::<diesel::sql_types::Text, _>(status.as_str())
+        .bind::<diesel::sql_types::Nullable<Timestamptz>, _>(next_attempt_at)
+        .bind::<BigInt, _>(KEPT_ATTEMPTS as i64 - 1)
+        .execute(self.conn)
+        .map(|_| ())
+        .map_err(store_error)
+    }
+}
