@@ -16,7 +16,7 @@ SCIM2_TESTER_VERSION := 0.5.2
 
 FORBIDDEN_IN_DOMAIN := diesel|diesel_migrations|actix-web|actix-rt|tokio|r2d2|utoipa|validator
 
-.PHONY: help run test test-deps contract chaos fuzz scim-compliance readme-check fmt lint check-domain openapi schema-check ci token bench bench-authz bench-gate bench-members bench-audit bench-scim bench-governance
+.PHONY: help run test test-deps contract chaos fuzz scim-compliance readme-check fmt lint check-domain openapi schema-check ci token bench bench-authz bench-gate bench-members bench-audit bench-scim bench-governance bench-webhooks
 
 help: ## List targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -79,7 +79,7 @@ schema-check: ## The committed diesel schema matches the migrations
 	if diff -u crates/infra/src/postgres/schema.rs /tmp/$$db.rs; then echo "schema.rs matches the migrations"; \
 	else echo "schema.rs is stale: run diesel print-schema against a migrated database"; exit 1; fi
 
-bench: bench-authz bench-gate bench-members bench-audit bench-scim bench-governance ## Every benchmark, printing its figures
+bench: bench-authz bench-gate bench-members bench-audit bench-scim bench-governance bench-webhooks ## Every benchmark, printing its figures
 
 bench-authz: ## Time of one authorization decision in the domain (criterion)
 	cargo bench -p orgd-domain --bench authorize -- --noplot 2>&1 | grep -E '^(authorize|may_grant|permission map)|time:'
@@ -102,6 +102,9 @@ bench-scim: ## SCIM through the real server: provisioning 10,000 users one by on
 
 bench-governance: ## LLM checks and usage ingest through the real server (req/s, p50, p99 against /healthz and bare inserts), the dashboard at 1,000,000 members (~3 min)
 	cargo bench -p orgd --bench governance 2>&1 | grep -vE '^ +(Compiling|Running|Finished)'
+
+bench-webhooks: test-deps ## 500 changes delivered as signed webhooks to a verifying receiver on loopback: deliveries/s and commit-to-receipt lag (~1 min)
+	cargo test -q -p orgd --release --test api -- --ignored --nocapture webhooks::delivery_throughput_and_lag 2>&1 | grep -E '^webhooks:|test result|panicked'
 
 bench-members: ## Query plans and timings of member listing in an org of 1,000,000 members (~1 min)
 	@export PGOPTIONS=--client-min-messages=warning; db=orgd_bench_members; base=$${DATABASE_URL%/*}; \

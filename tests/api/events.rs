@@ -84,7 +84,12 @@ async fn the_feed_is_the_organization_s_own_and_for_its_readers_only() {
     let by_key = feed(&app, &org, &key, "?types=api_key.*").await;
     assert_eq!(types(&by_key), ["api_key.created"]);
 
-    for bad in ["?types=Team", "?types=team..x", "?cursor=nope", "?limit=0"] {
+    // A filter naming no type matches nothing.
+    for odd in ["?types=Team", "?types=team..x", "?types=%25.*", "?types=api_key_.*"] {
+        let none = feed(&app, &org, &owner, odd).await;
+        assert!(types(&none).is_empty(), "{odd}: {none}");
+    }
+    for bad in ["?cursor=nope", "?limit=0"] {
         let refused = app.get(&format!("/v1/orgs/{org}/events{bad}"), &owner).await;
         assert!(
             refused.status() == StatusCode::BAD_REQUEST || refused.status() == StatusCode::UNPROCESSABLE_ENTITY,

@@ -252,3 +252,48 @@ async fn webhooks_are_the_organization_s_and_for_their_managers_only() {
         assert!(actions.iter().any(|a| a == action), "{action} in {actions:?}");
     }
 }
+
+/// `make bench-webhooks`: changes committed one after another as fast as one client makes
+/// them, each delivered to a receiver on loopback; prints the delivery rate and the lag
+/// from commit to receipt.
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "a measurement, run by make bench-webhooks"]
+async fn delivery_throughput_and_lag() {
+    const CHANGES: usize = 500;
+    let app = TestApp::spawn().await;
+    let owner = app.token("owner");
+    let org = app.create_org(&owner, "Acme").await;
+    let port = free_port();
+    let webhook = create_webhook(&app, &org, &owner, &format!("http://127.0.0.1:{port}/"), &["team.created"]).await;
+    let dir = scratch();
+    let receiver = Receiver::start(port, &dir, &[webhook["secret"].as_str().unwrap()]);
+    let teams = format!("/v1/orgs/{org}/teams");
+    let mut committed = std::collections::BTreeMap::new();
+    let started = Instant::now();
+    for i in 0..CHANGES {
+        let name = format!("Team {i:04}");
+        expect_status(app.post(&teams, &owner, json!({ "name": name })).await, StatusCode::CREATED).await;
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs_f64();
+        committed.insert(name, now);
+    }
+    let writing = started.elapsed();
+    let got = receiver.wait_for(CHANGES, 300).await;
+    let mut lags: Vec<f64> =
+        got.iter().map(|d| d["received_at"].as_f64().unwrap() - committed[&team_name(d)]).collect();
+    lags.sort_by(f64::total_cmp);
+    let span = got.last().unwrap()["received_at"].as_f64().unwrap() - got[0]["received_at"].as_f64().unwrap();
+    let at = |q: f64| lags[((lags.len() - 1) as f64 * q) as usize] * 1000.0;
+    println!(
+        "webhooks: {CHANGES} changes committed in {:.1} s ({:.0}/s); {} deliveries verified in {span:.1} s ({:.0}/s); \
+         lag commit → receipt p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        writing.as_secs_f64(),
+        CHANGES as f64 / writing.as_secs_f64(),
+        got.len(),
+        got.len() as f64 / span.max(1e-9),
+        at(0.5),
+        at(0.99),
+        at(1.0),
+    );
+    assert_eq!(got.len(), CHANGES);
+    let _ = std::fs::remove_dir_all(&dir);
+}

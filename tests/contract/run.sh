@@ -31,6 +31,8 @@ export ORGD_JWT_SECRET=${ORGD_JWT_SECRET:-dev-only-secret-do-not-deploy-01234567
 export ORGD_HMAC_KEY=${ORGD_HMAC_KEY:-dev-only-hmac-key-do-not-deploy-0123456789abcdef}
 export ORGD_ENCRYPTION_KEY=${ORGD_ENCRYPTION_KEY:-00000000000000000000000000000000000000000000000000000000000000de}
 export ORGD_WORKERS=2 RUST_LOG=${RUST_LOG:-warn}
+# Webhooks the fuzzer registers point at loopback.
+export ORGD_WEBHOOK_ALLOW_PRIVATE=true
 # The fuzzer sends thousands of requests from one address and one token, invite links
 # included: rate limits (documented on every operation, tested in tests/api/rate_limits.rs)
 # would answer most of them 429.

@@ -15,7 +15,7 @@ use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 use validator::Validate;
 
-use super::common::{etag, if_match, nullable, org_and, page, path_id, Json, PageParams, ORG_PARAM};
+use super::common::{etag, if_match, nullable, org_and, page, path_id, whole_number, Json, PageParams, ORG_PARAM};
 use crate::auth::Authenticated;
 use crate::error::ApiError;
 use crate::openapi::{shape, Errors};
@@ -203,6 +203,7 @@ pub struct UpdateWebhookRequest {
 pub struct RotateSecretRequest {
     /// How long the old secret keeps signing beside the new one, 0 to 72 (default 24).
     #[schema(minimum = 0, maximum = 72)]
+    #[serde(default, deserialize_with = "whole_number")]
     #[validate(range(min = 0, max = 72, code = "out_of_range"))]
     pub overlap_hours: Option<i64>,
 }

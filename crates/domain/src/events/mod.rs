@@ -9,7 +9,7 @@ mod service;
 pub use model::{
     event_type, type_matches, Event, EventCursor, EventQuery, EventRepository, NewEvent, EVENT_RETENTION_DAYS,
 };
-pub use service::{parse_types, EventError, EventService, MAX_PAGE, MAX_TYPES};
+pub use service::{parse_subscription, parse_types, EventError, EventService, MAX_PAGE, MAX_TYPES, MAX_TYPE_CHARS};
 
 #[cfg(test)]
 mod tests;

@@ -17,7 +17,7 @@ use crate::audit::{Actor, AuditAction, AuditRecord, Changes, Target};
 use crate::authz::Permission;
 use crate::context::{Caller, RequestMeta};
 use crate::error::{AccessError, Invalid, StoreError};
-use crate::events::parse_types;
+use crate::events::parse_subscription;
 use crate::ids::{DeliveryId, WebhookId};
 use crate::mail::{email_owners, html_page, one_line, EmailContent};
 use crate::org::OrgRef;
@@ -148,7 +148,7 @@ impl<S: Store> WebhookService<S> {
     /// Registers an endpoint; its signing secret is in the answer, and nowhere else ever.
     pub fn create(&self, caller: &Caller, org: &OrgRef, input: NewWebhook) -> Result<CreatedWebhook, WebhookError> {
         let url = self.check_url(&input.url)?;
-        let event_types = parse_types("event_types", &input.event_types)?;
+        let event_types = parse_subscription("event_types", &input.event_types)?;
         let description = Self::check_description(input.description)?;
         let now = self.clock.now();
         let id = WebhookId::generate();
@@ -209,7 +209,7 @@ impl<S: Store> WebhookService<S> {
         patch: WebhookPatch,
     ) -> Result<Webhook, WebhookError> {
         let url = patch.url.as_deref().map(|u| self.check_url(u)).transpose()?;
-        let event_types = patch.event_types.as_deref().map(|t| parse_types("event_types", t)).transpose()?;
+        let event_types = patch.event_types.as_deref().map(|t| parse_subscription("event_types", t)).transpose()?;
         let description = patch.description.map(Self::check_description).transpose()?;
         let now = self.clock.now();
         self.store.transaction(|tx| {

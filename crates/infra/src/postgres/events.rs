@@ -74,9 +74,12 @@ impl EventRepository for PgTx<'_> {
                 dyn BoxableExpression<events::table, diesel::pg::Pg, SqlType = diesel::sql_types::Bool>,
             > = Box::new(events::type_.eq_any(exact.into_iter().cloned().collect::<Vec<_>>()));
             for prefix in prefixes {
-                // `team.*` takes `team.` and what follows; `_` and `%` never occur in types.
-                let like = format!("{}%", prefix.trim_end_matches('*'));
-                wanted = Box::new(wanted.or(events::type_.like(like)));
+                // `team.*` takes `team.` and what follows, the prefix taken literally.
+                let literal: String = prefix[..prefix.len() - 1]
+                    .chars()
+                    .flat_map(|c| if matches!(c, '\\' | '%' | '_') { vec!['\\', c] } else { vec![c] })
+                    .collect();
+                wanted = Box::new(wanted.or(events::type_.like(format!("{literal}%")).escape('\\')));
             }
             select = select.filter(wanted);
         }
