@@ -70,6 +70,9 @@ pub struct EventFeed {
     pub next_cursor: Option<String>,
 }
 
+/// The longest `types` filter.
+const MAX_TYPES_CHARS: usize = 5100;
+
 /// Which events.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -97,8 +100,14 @@ pub async fn list_events(
     types: web::Query<TypesParam>,
 ) -> Result<HttpResponse, ApiError> {
     let org: OrgRef = path_id(&path, "organization")?;
-    let types: Vec<String> =
-        types.into_inner().types.map(|t| t.split(',').map(str::to_owned).collect()).unwrap_or_default();
+    let types = types.into_inner().types.unwrap_or_default();
+    if types.chars().count() > MAX_TYPES_CHARS {
+        return Err(ApiError::bad_request(
+            "invalid_query",
+            format!("`types` is longer than {MAX_TYPES_CHARS} characters"),
+        ));
+    }
+    let types: Vec<String> = types.split(',').filter(|t| !t.is_empty()).map(str::to_owned).collect();
     let after = page.from.map(|FeedSeq(seq)| EventCursor(seq));
     let limit = page.limit;
     let (events, next) = state.run(move |s| s.events.list(&caller.0, &org, after, &types, limit)).await?;

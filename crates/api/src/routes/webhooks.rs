@@ -37,22 +37,41 @@ const DELIVERY_PARAM: &str = "Delivery id (`dlv_…`).";
 /// An event type, or a prefix of them ending in `.*`.
 const EVENT_TYPE_PATTERN: &str = r"^[a-z0-9_]+(\.[a-z0-9_]+)*(\.\*)?$";
 
-fn url_schema() -> Object {
+fn url_builder() -> ObjectBuilder {
     ObjectBuilder::new()
         .schema_type(Type::String)
         .min_length(Some(1))
         .max_length(Some(MAX_URL_CHARS))
         .description(Some("An https URL (http only where the operator allows internal destinations)."))
-        .build()
 }
 
-fn event_types_schema() -> utoipa::openapi::schema::Array {
-    let item = ObjectBuilder::new().schema_type(Type::String).max_length(Some(100)).pattern(Some(EVENT_TYPE_PATTERN));
+fn url_schema() -> Object {
+    url_builder().build()
+}
+
+fn url_or_null() -> Object {
+    shape::nullable(url_builder())
+}
+
+fn event_types_builder() -> ArrayBuilder {
+    let item = ObjectBuilder::new()
+        .schema_type(Type::String)
+        .max_length(Some(domain::events::MAX_TYPE_CHARS))
+        .pattern(Some(EVENT_TYPE_PATTERN));
     ArrayBuilder::new()
         .items(item)
         .max_items(Some(domain::events::MAX_TYPES))
         .description(Some("Event types (`team.created`) or prefixes of them (`team.*`); every event when empty."))
-        .build()
+}
+
+fn event_types_schema() -> utoipa::openapi::schema::Array {
+    event_types_builder().build()
+}
+
+fn event_types_or_null() -> utoipa::openapi::schema::Array {
+    let mut array = event_types_builder().build();
+    array.schema_type = utoipa::openapi::schema::SchemaType::from_iter([Type::Array, Type::Null]);
+    array
 }
 
 fn description_schema() -> Object {
@@ -181,14 +200,14 @@ pub struct CreateWebhookRequest {
     pub enabled: Option<bool>,
 }
 
-/// Absent fields are kept; `null` clears the description.
+/// Absent (or `null`) fields are kept, but `null` clears the description.
 #[derive(Debug, Deserialize, ToSchema, Validate)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateWebhookRequest {
-    #[schema(schema_with = url_schema)]
+    #[schema(schema_with = url_or_null)]
     #[validate(length(max = 2048, code = "too_long"))]
     pub url: Option<String>,
-    #[schema(schema_with = event_types_schema)]
+    #[schema(schema_with = event_types_or_null)]
     #[validate(length(max = 50, code = "too_many"))]
     pub event_types: Option<Vec<String>>,
     #[serde(default, deserialize_with = "nullable")]
