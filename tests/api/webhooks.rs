@@ -297,3 +297,31 @@ async fn delivery_throughput_and_lag() {
     assert_eq!(got.len(), CHANGES);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_instances_deliver_each_event_once_between_them() {
+    let first = TestApp::spawn().await;
+    let url = first.db.url().to_owned();
+    let second = TestApp::spawn_with(|c| c.database_url = secrecy::SecretString::from(url)).await;
+    let owner = first.token("owner");
+    let org = first.create_org(&owner, "Acme").await;
+    let port = free_port();
+    let webhook = create_webhook(&first, &org, &owner, &format!("http://127.0.0.1:{port}/"), &["team.created"]).await;
+    let dir = scratch();
+    let receiver = Receiver::start(port, &dir, &[webhook["secret"].as_str().unwrap()]);
+    let teams = format!("/v1/orgs/{org}/teams");
+    for i in 0..30 {
+        let app = if i % 2 == 0 { &first } else { &second };
+        expect_status(app.post(&teams, &owner, json!({ "name": format!("Team {i:02}") })).await, StatusCode::CREATED)
+            .await;
+    }
+    let got = receiver.wait_for(30, 60).await;
+    // Both dispatchers ran the whole time; a lease keeps a delivery with one of them.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let got_after = receiver.verified();
+    assert_eq!(got.len(), 30);
+    assert_eq!(got_after.len(), 30, "a delivery was sent twice");
+    let names: Vec<String> = got_after.iter().map(team_name).collect();
+    assert_eq!(names, (0..30).map(|i| format!("Team {i:02}")).collect::<Vec<_>>(), "in order");
+    let _ = std::fs::remove_dir_all(&dir);
+}
