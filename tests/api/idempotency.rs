@@ -213,6 +213,22 @@ impl Held {
     }
 }
 
+/// Sends a keyed POST from a task of its own, answering its status and body.
+fn in_background(
+    app: &TestApp,
+    path: &str,
+    token: &str,
+    key: &str,
+    body: &Value,
+) -> tokio::task::JoinHandle<(StatusCode, actix_web::web::Bytes)> {
+    let request =
+        app.raw().post(format!("{}{path}", app.base)).bearer_auth(token).header("Idempotency-Key", key).json(body);
+    tokio::spawn(async move {
+        let response = request.send().await.unwrap();
+        (response.status(), response.bytes().await.unwrap())
+    })
+}
+
 /// Waits until a statement of the app waits for a lock.
 async fn until_waiting(app: &TestApp) {
     for _ in 0..100 {
@@ -234,15 +250,7 @@ async fn a_retry_while_the_first_is_in_flight_is_refused_then_replayed() {
     let teams = format!("/v1/orgs/{org}/teams");
     let body = json!({ "name": "Platform" });
     let held = Held::chain_head(&app, &org);
-    let first = {
-        let (client, url, owner, body) =
-            (app.raw().clone(), format!("{}{teams}", app.base), owner.clone(), body.clone());
-        tokio::spawn(async move {
-            let response =
-                client.post(url).bearer_auth(owner).header("Idempotency-Key", "t").json(&body).send().await.unwrap();
-            (response.status(), response.bytes().await.unwrap())
-        })
-    };
+    let first = in_background(&app, &teams, &owner, "t", &body);
     until_waiting(&app).await;
     let retry = post_keyed(&app, &teams, &owner, "t", &body).await;
     assert_eq!(retry.headers()["retry-after"], "1");
@@ -280,21 +288,7 @@ async fn a_request_cut_off_before_its_response_is_kept_has_no_effect() {
     let teams = format!("/v1/orgs/{org}/teams");
     let body = json!({ "name": "Platform" });
     let held = Held::chain_head(&app, &org);
-    let first = {
-        let (client, url, owner, body) =
-            (app.raw().clone(), format!("{}{teams}", app.base), owner.clone(), body.clone());
-        tokio::spawn(async move {
-            client
-                .post(url)
-                .bearer_auth(owner)
-                .header("Idempotency-Key", "t")
-                .json(&body)
-                .send()
-                .await
-                .unwrap()
-                .status()
-        })
-    };
+    let first = in_background(&app, &teams, &owner, "t", &body);
     until_waiting(&app).await;
     // The connection the request runs on dies mid-request, as in a crash of the database
     // connection between the effect and the kept response.
@@ -303,7 +297,7 @@ async fn a_request_cut_off_before_its_response_is_kept_has_no_effect() {
          WHERE datname = current_database() AND wait_event_type = 'Lock'",
     );
     held.release();
-    assert_eq!(first.await.unwrap(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(first.await.unwrap().0, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(app.db.count("SELECT count(*) FROM teams"), 0);
     assert_eq!(app.db.count("SELECT count(*) FROM idempotency_records"), 0);
     // Its retry runs it, once.
