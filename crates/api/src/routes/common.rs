@@ -401,6 +401,7 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
+    use crate::routes::events::FeedSeq;
 
     proptest! {
         #![proptest_config(ProptestConfig { cases: 2000, failure_persistence: None, ..ProptestConfig::default() })]
@@ -413,6 +414,7 @@ mod tests {
                 let _ = decode_cursor::<Seq>(&cursor);
                 let _ = decode_cursor::<PlatformSeq>(&cursor);
                 let _ = decode_cursor::<NotificationCursor>(&cursor);
+                let _ = decode_cursor::<FeedSeq>(&cursor);
             }
         }
     }
@@ -423,12 +425,15 @@ mod tests {
         let pattern = |p: &str| regex::Regex::new(p).unwrap();
         let (seq, platform, uuid) =
             (pattern(Seq::PATTERN), pattern(PlatformSeq::PATTERN), pattern(<Uuid as CursorKey>::PATTERN));
+        let feed = pattern(FeedSeq::PATTERN);
         for _ in 0..2000 {
             let (n, id) = (rand::random::<i64>(), rand::random::<u128>());
             assert!(seq.is_match(&encode_cursor(&Seq(n))));
             assert!(platform.is_match(&encode_cursor(&PlatformSeq(n))));
             assert!(!platform.is_match(&encode_cursor(&Seq(n))) && !seq.is_match(&encode_cursor(&PlatformSeq(n))));
             assert!(uuid.is_match(&encode_cursor(&Uuid::from_u128(id))));
+            assert!(feed.is_match(&encode_cursor(&FeedSeq(n))));
+            assert!(!feed.is_match(&encode_cursor(&Seq(n))) && !feed.is_match(&encode_cursor(&PlatformSeq(n))));
         }
     }
 
