@@ -32,7 +32,11 @@ CREATE TABLE webhook_deliveries (
     -- The last 50 attempts: [{at, status, detail, duration_ms}, …]
     attempts JSONB NOT NULL DEFAULT '[]',
     next_attempt_at TIMESTAMPTZ,
-    -- A worker holds it until then while attempting it.
+    -- The current run of attempts: since when it fails, and how many it made (a re-send
+    -- starts a new run).
+    retry_started_at TIMESTAMPTZ,
+    retries INT NOT NULL DEFAULT 0,
+    -- A worker holds it until then while attempting it; its write names this lease.
     leased_until TIMESTAMPTZ,
     created_at TIMESTAMPTZ NOT NULL
 );

@@ -535,6 +535,10 @@ problems! {
         WebhookError::TooMany => CONFLICT "too_many_webhooks" "Conflict",
             "the organization holds as many webhooks as it may (20)",
             err.to_string();
+        WebhookError::DeliveryInFlight => CONFLICT "delivery_in_flight" "Conflict",
+            "the delivery is being attempted right now; re-send it once the attempt ends",
+            err.to_string(),
+            |d| d.retry_after = Some(10);
         WebhookError::VersionMismatch { .. } => PRECONDITION_FAILED "precondition_failed" "Precondition failed",
             "the webhook changed since the `If-Match` version",
             format!("{err}; fetch it again and retry");

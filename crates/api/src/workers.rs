@@ -69,17 +69,32 @@ pub fn recheck_domains(recheck: DomainRecheck<PgStore>, interval: Duration) -> s
     })
 }
 
-/// How many deliveries one round of the dispatcher attempts.
-const DISPATCH_BATCH: u32 = 20;
+/// How many deliveries one round of the dispatcher attempts, all at once: a slow endpoint
+/// holds up one of them, not the others.
+const DISPATCH_BATCH: u32 = 16;
 
 /// Sends due webhook deliveries; looks for them every `interval` when idle.
 pub fn dispatch_webhooks(dispatcher: Dispatcher<PgStore>, interval: Duration) -> std::io::Result<Periodic> {
-    Periodic::spawn("webhook-dispatch", interval, move || match dispatcher.run_round(DISPATCH_BATCH) {
-        Ok(attempted) => attempted > 0,
-        Err(error) => {
-            tracing::warn!(%error, "webhook dispatch round failed");
-            false
-        }
+    Periodic::spawn("webhook-dispatch", interval, move || {
+        let claimed = match dispatcher.claim(DISPATCH_BATCH) {
+            Ok(claimed) => claimed,
+            Err(error) => {
+                tracing::warn!(%error, "claiming webhook deliveries failed");
+                return false;
+            }
+        };
+        let attempted = claimed.len();
+        std::thread::scope(|scope| {
+            for delivery in claimed {
+                let dispatcher = &dispatcher;
+                scope.spawn(move || {
+                    if let Err(error) = dispatcher.attempt(delivery) {
+                        tracing::warn!(%error, "recording a webhook attempt failed");
+                    }
+                });
+            }
+        });
+        attempted > 0
     })
 }
 

@@ -20,7 +20,7 @@ const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
 const KEPT_ANSWER_BYTES: usize = 512;
 
 /// Ranges no webhook may reach unless the operator allows internal destinations.
-const INTERNAL: [&str; 17] = [
+const INTERNAL: [&str; 22] = [
     "0.0.0.0/8",
     "10.0.0.0/8",
     "100.64.0.0/10",
@@ -31,10 +31,15 @@ const INTERNAL: [&str; 17] = [
     "192.168.0.0/16",
     "198.18.0.0/15",
     "224.0.0.0/3",
-    "::/128",
+    "::/96",
     "::1/128",
     "::ffff:0:0/96",
     "64:ff9b::/96",
+    "64:ff9b:1::/48",
+    "2001::/32",
+    "2002::/16",
+    "100::/64",
+    "2001:db8::/32",
     "fc00::/7",
     "fe80::/10",
     "ff00::/8",
@@ -64,8 +69,9 @@ impl NetworkGuard {
             return Err(format!("{host} resolves to no address"));
         }
         if !self.allow_internal {
-            if let Some(internal) = addrs.iter().find(|a| is_internal(a.ip())) {
-                return Err(format!("{host} resolves to {}, an internal address", internal.ip()));
+            // Which address it was is not said: that would map the internal network.
+            if addrs.iter().any(|a| is_internal(a.ip())) {
+                return Err(format!("{host} resolves to an internal address"));
             }
         }
         Ok(addrs)
@@ -118,6 +124,8 @@ impl HttpTransport {
             .timeout(ATTEMPT_TIMEOUT)
             .connect_timeout(ATTEMPT_TIMEOUT / 2)
             .redirect(reqwest::redirect::Policy::none())
+            // A proxy would resolve the name itself, past the guard.
+            .no_proxy()
             .resolve_to_addrs(&host, &addrs)
             .user_agent("orgd-webhooks")
             .build()
@@ -149,11 +157,10 @@ impl WebhookTransport for HttpTransport {
                     .get("retry-after")
                     .and_then(|v| v.to_str().ok())
                     .and_then(|v| v.trim().parse::<u64>().ok());
-                let mut detail = String::new();
-                if let Ok(bytes) = response.bytes() {
-                    let kept = &bytes[..bytes.len().min(KEPT_ANSWER_BYTES)];
-                    detail = String::from_utf8_lossy(kept).into_owned();
-                }
+                let mut kept = Vec::with_capacity(KEPT_ANSWER_BYTES);
+                let _ =
+                    std::io::Read::read_to_end(&mut std::io::Read::take(response, KEPT_ANSWER_BYTES as u64), &mut kept);
+                let detail = String::from_utf8_lossy(&kept).into_owned();
                 Sent { status: Some(status), retry_after_secs, detail, duration_ms }
             }
         }

@@ -103,12 +103,15 @@ impl<S: Store> EventService<S> {
         })
     }
 
-    /// Forgets events past the retention, `batch` at a time; answers how many.
+    /// Forgets events past the retention, and the ended deliveries of events that old,
+    /// `batch` at a time; answers how many.
     pub fn sweep(&self, batch: u32) -> Result<usize, StoreError> {
         let before = self.clock.now() - Duration::days(EVENT_RETENTION_DAYS);
         let mut forgotten = 0;
         loop {
-            let deleted = self.store.transaction(|tx| tx.delete_events(before, batch))?;
+            let deleted = self.store.transaction(|tx| {
+                Ok::<_, StoreError>(tx.delete_events(before, batch)? + tx.delete_ended_deliveries(before, batch)?)
+            })?;
             forgotten += deleted;
             if deleted < batch as usize {
                 return Ok(forgotten);

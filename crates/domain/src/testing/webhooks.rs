@@ -31,6 +31,9 @@ impl State {
                     status: DeliveryStatus::Pending,
                     attempts: Vec::new(),
                     next_attempt_at: Some(event.occurred_at),
+                    retry_started_at: None,
+                    retries: 0,
+                    leased_until: None,
                     created_at: event.occurred_at,
                 },
             );
@@ -97,6 +100,9 @@ impl WebhookRepository for State {
         if let Some(d) = self.deliveries.get_mut(&id) {
             d.status = DeliveryStatus::Pending;
             d.next_attempt_at = Some(at);
+            d.retry_started_at = None;
+            d.retries = 0;
+            d.leased_until = None;
         }
         Ok(())
     }
@@ -104,7 +110,7 @@ impl WebhookRepository for State {
     fn claim_deliveries(
         &mut self,
         now: DateTime<Utc>,
-        _lease: chrono::Duration,
+        lease: chrono::Duration,
         limit: u32,
     ) -> Result<Vec<Claimed>, StoreError> {
         let pending: Vec<&Delivery> =
@@ -114,11 +120,16 @@ impl WebhookRepository for State {
         let mut due: Vec<Delivery> = pending
             .iter()
             .filter(|d| d.next_attempt_at.is_some_and(|at| at <= now) && first_in_line(d))
+            .filter(|d| d.leased_until.is_none_or(|until| until < now))
             .filter(|d| self.webhooks.get(&d.webhook_id).is_some_and(|w| w.enabled))
             .map(|d| (*d).clone())
             .collect();
         due.sort_by_key(|d| d.event_seq);
         due.truncate(limit as usize);
+        for d in &mut due {
+            d.leased_until = Some(now + lease);
+            self.deliveries.insert(d.id, d.clone());
+        }
         Ok(due
             .into_iter()
             .filter_map(|delivery| {
@@ -129,18 +140,38 @@ impl WebhookRepository for State {
             .collect())
     }
 
+    fn delete_ended_deliveries(&mut self, before: DateTime<Utc>, limit: u32) -> Result<usize, StoreError> {
+        let ended: Vec<DeliveryId> = self
+            .deliveries
+            .values()
+            .filter(|d| d.status != DeliveryStatus::Pending && d.created_at < before)
+            .map(|d| d.id)
+            .take(limit as usize)
+            .collect();
+        for id in &ended {
+            self.deliveries.remove(id);
+        }
+        Ok(ended.len())
+    }
+
     fn record_attempt(
         &mut self,
         id: DeliveryId,
+        lease: Option<DateTime<Utc>>,
         attempt: &Attempt,
         status: DeliveryStatus,
         next_attempt_at: Option<DateTime<Utc>>,
-    ) -> Result<(), StoreError> {
-        if let Some(d) = self.deliveries.get_mut(&id) {
-            d.attempts.push(attempt.clone());
-            d.status = status;
-            d.next_attempt_at = next_attempt_at;
+    ) -> Result<bool, StoreError> {
+        let Some(d) = self.deliveries.get_mut(&id) else { return Ok(false) };
+        if lease.is_some() && d.leased_until != lease {
+            return Ok(false);
         }
-        Ok(())
+        d.attempts.push(attempt.clone());
+        d.status = status;
+        d.next_attempt_at = next_attempt_at;
+        d.retry_started_at.get_or_insert(attempt.at);
+        d.retries += 1;
+        d.leased_until = None;
+        Ok(true)
     }
 }

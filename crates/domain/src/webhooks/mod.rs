@@ -6,7 +6,7 @@
 mod model;
 mod repo;
 mod schedule;
-mod service;
+pub(crate) mod service;
 
 pub use model::{
     Attempt, Delivery, DeliveryStatus, DestinationGuard, NewWebhook, Webhook, WebhookPatch, WebhookSecrets,

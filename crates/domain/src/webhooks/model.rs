@@ -103,6 +103,11 @@ pub struct Delivery {
     pub status: DeliveryStatus,
     pub attempts: Vec<Attempt>,
     pub next_attempt_at: Option<DateTime<Utc>>,
+    /// The current run of attempts (a re-send starts a new one): since when, and how many.
+    pub retry_started_at: Option<DateTime<Utc>>,
+    pub retries: u32,
+    /// While a worker attempts it: until when it holds it.
+    pub leased_until: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
 }
 

@@ -44,7 +44,7 @@ pub trait WebhookRepository {
         lock: bool,
     ) -> Result<Option<Delivery>, StoreError>;
 
-    /// Makes the delivery pending again, due at `at`.
+    /// Makes the delivery pending again, due at `at`, starting a new run of attempts.
     fn schedule_delivery(&mut self, id: DeliveryId, at: DateTime<Utc>) -> Result<(), StoreError>;
 
     /// Claims up to `limit` deliveries due at `now` for `lease`, skipping those another
@@ -57,12 +57,19 @@ pub trait WebhookRepository {
         limit: u32,
     ) -> Result<Vec<Claimed>, StoreError>;
 
-    /// Records an attempt and where the delivery now stands (`next_attempt_at` when pending).
+    /// Forgets at most `limit` deliveries that ended (delivered or failed) before `before`;
+    /// answers how many.
+    fn delete_ended_deliveries(&mut self, before: DateTime<Utc>, limit: u32) -> Result<usize, StoreError>;
+
+    /// Records an attempt and where the delivery now stands (`next_attempt_at` when pending),
+    /// if the delivery is still held under `lease` (`None`: whatever holds it): a worker whose
+    /// lease ran out writes nothing. Answers whether it wrote.
     fn record_attempt(
         &mut self,
         id: DeliveryId,
+        lease: Option<DateTime<Utc>>,
         attempt: &Attempt,
         status: DeliveryStatus,
         next_attempt_at: Option<DateTime<Utc>>,
-    ) -> Result<(), StoreError>;
+    ) -> Result<bool, StoreError>;
 }

@@ -41,6 +41,9 @@ pub enum WebhookError {
     TooMany,
     #[error("the webhook is at version {current}, not {expected}")]
     VersionMismatch { expected: i64, current: i64 },
+    /// The delivery is being attempted right now.
+    #[error("the delivery is being attempted right now; re-send it once the attempt ends")]
+    DeliveryInFlight,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -64,6 +67,12 @@ pub struct WebhookService<S: Store> {
     minter: Arc<dyn SecretMinter>,
     secrets: Arc<dyn SecretBox>,
     guard: Arc<dyn DestinationGuard>,
+}
+
+/// A URL as the audit log and the events show it: its origin only, since a path or query
+/// may carry a credential of the receiver's (many hook URLs do).
+fn shown(url: &str) -> String {
+    url::Url::parse(url).map_or_else(|_| String::new(), |u| u.origin().ascii_serialization())
 }
 
 fn seal_context(id: WebhookId) -> Vec<u8> {
@@ -106,6 +115,8 @@ impl<S: Store> WebhookService<S> {
     ) -> Result<OrgScope, WebhookError> {
         let scope = enter_org::<WebhookError>(tx, caller, org, now, lock)?;
         scope.grant.authorize(Permission::WebhooksManage)?;
+        // A webhook receives the event feed: managing one takes reading it.
+        scope.grant.authorize(Permission::EventsRead)?;
         Ok(scope)
     }
 
@@ -174,7 +185,7 @@ impl<S: Store> WebhookService<S> {
             };
             tx.insert_webhook(&webhook)?;
             let mut changes = Changes::new();
-            changes.set("url", webhook.url.as_str());
+            changes.set("url", shown(&webhook.url));
             changes.set("event_types", webhook.event_types.clone());
             changes.set("enabled", webhook.enabled);
             Self::audit(tx, &scope, &caller.meta, AuditAction::WebhookCreated, &webhook, changes, now)?;
@@ -235,7 +246,7 @@ impl<S: Store> WebhookService<S> {
             next.version = current.version + 1;
             tx.update_webhook(&next)?;
             let mut changes = Changes::new();
-            changes.diff("url", &current.url, &next.url);
+            changes.diff("url", &shown(&current.url), &shown(&next.url));
             changes.diff("event_types", &current.event_types, &next.event_types);
             changes.diff("description", &current.description, &next.description);
             changes.diff("enabled", &current.enabled, &next.enabled);
@@ -253,7 +264,7 @@ impl<S: Store> WebhookService<S> {
                 .ok_or(WebhookError::Access(AccessError::NotFound("webhook")))?;
             tx.delete_webhook(scope.org.id, id)?;
             let mut changes = Changes::new();
-            changes.set("url", current.url.as_str());
+            changes.set("url", shown(&current.url));
             Self::audit(tx, &scope, &caller.meta, AuditAction::WebhookDeleted, &current, changes, now)
                 .map_err(WebhookError::from)
         })
@@ -329,7 +340,10 @@ impl<S: Store> WebhookService<S> {
         self.store.transaction(|tx| {
             let scope = Self::enter(tx, caller, org, now, Lock::None)?;
             let not_found = || WebhookError::Access(AccessError::NotFound("delivery"));
-            tx.find_delivery(scope.org.id, webhook, id, true)?.ok_or_else(not_found)?;
+            let current = tx.find_delivery(scope.org.id, webhook, id, true)?.ok_or_else(not_found)?;
+            if current.leased_until.is_some_and(|until| until > now) {
+                return Err(WebhookError::DeliveryInFlight);
+            }
             tx.schedule_delivery(id, now)?;
             tx.find_delivery(scope.org.id, webhook, id, false)?.ok_or_else(not_found)
         })
@@ -366,7 +380,7 @@ pub struct Dispatcher<S: Store> {
 }
 
 /// How long a claimed delivery is held before another worker may take it.
-const LEASE_SECS: i64 = 120;
+pub const LEASE_SECS: i64 = 120;
 
 impl<S: Store> Dispatcher<S> {
     pub fn new(
@@ -380,8 +394,7 @@ impl<S: Store> Dispatcher<S> {
 
     /// Attempts up to `batch` due deliveries; answers how many.
     pub fn run_round(&self, batch: u32) -> Result<usize, StoreError> {
-        let now = self.clock.now();
-        let claimed = self.store.transaction(|tx| tx.claim_deliveries(now, Duration::seconds(LEASE_SECS), batch))?;
+        let claimed = self.claim(batch)?;
         let count = claimed.len();
         for delivery in claimed {
             self.attempt(delivery)?;
@@ -389,7 +402,16 @@ impl<S: Store> Dispatcher<S> {
         Ok(count)
     }
 
-    fn attempt(&self, claimed: Claimed) -> Result<(), StoreError> {
+    /// Claims up to `batch` due deliveries for [`LEASE_SECS`]; attempt them (at once, each
+    /// well within the lease) with [`attempt`](Self::attempt).
+    pub fn claim(&self, batch: u32) -> Result<Vec<Claimed>, StoreError> {
+        let now = self.clock.now();
+        self.store.transaction(|tx| tx.claim_deliveries(now, Duration::seconds(LEASE_SECS), batch))
+    }
+
+    /// Sends one claimed delivery and records the outcome, unless its lease ran out
+    /// meanwhile (another worker holds it then).
+    pub fn attempt(&self, claimed: Claimed) -> Result<(), StoreError> {
         let Claimed { delivery, webhook, event } = claimed;
         let now = self.clock.now();
         let body = json!({ "type": event.event_type, "timestamp": event.occurred_at, "data": event.data }).to_string();
@@ -400,17 +422,24 @@ impl<S: Store> Dispatcher<S> {
             Some(410) => Outcome::Gone,
             _ => Outcome::Failed { retry_after_secs: sent.retry_after_secs },
         };
-        let attempts = delivery.attempts.len() + 1;
-        let first_at = delivery.attempts.first().map_or(now, |a| a.at);
+        let attempts = delivery.retries as usize + 1;
+        let first_at = delivery.retry_started_at.unwrap_or(now);
         let jitter = f64::from(delivery.id.as_uuid().as_bytes()[15]) / 256.0;
         let verdict = next_attempt(outcome, attempts, first_at, now, self.backoff_scale, jitter);
         let attempt = Attempt { at: now, status: sent.status, detail: sent.detail, duration_ms: sent.duration_ms };
+        let lease = delivery.leased_until;
         self.store.transaction(|tx| match verdict {
-            Verdict::Delivered => tx.record_attempt(delivery.id, &attempt, DeliveryStatus::Delivered, None),
-            Verdict::RetryAt(at) => tx.record_attempt(delivery.id, &attempt, DeliveryStatus::Pending, Some(at)),
+            Verdict::Delivered => {
+                tx.record_attempt(delivery.id, lease, &attempt, DeliveryStatus::Delivered, None).map(drop)
+            }
+            Verdict::RetryAt(at) => {
+                tx.record_attempt(delivery.id, lease, &attempt, DeliveryStatus::Pending, Some(at)).map(drop)
+            }
             Verdict::GiveUp(reason) => {
-                tx.record_attempt(delivery.id, &attempt, DeliveryStatus::Failed, None)?;
-                turn_off(tx, webhook.id, &webhook, reason, now)
+                if tx.record_attempt(delivery.id, lease, &attempt, DeliveryStatus::Failed, None)? {
+                    turn_off(tx, webhook.id, &webhook, reason, now)?;
+                }
+                Ok(())
             }
         })
     }
@@ -448,13 +477,14 @@ fn turn_off(
         now,
     );
     tx.append_audit(&record.with_changes(changes))?;
-    let url = one_line(&current.url, 300);
+    let url = one_line(&shown(&current.url), 300);
     let why = match reason {
         "gone" => "it answered 410 Gone",
         _ => "its deliveries have failed for three days",
     };
     let text = format!(
-        "The webhook to {url} was turned off because {why}.\n\nFix the endpoint, turn the webhook back on, and re-send the deliveries it missed.\n"
+        "The webhook to {url} was turned off because {why}.\n\nNothing is queued for it while it is off. Fix the endpoint and turn the webhook back on; \
+         what happened meanwhile is in the organization's event feed for 30 days.\n"
     );
     let content = EmailContent { subject: "A webhook was turned off".into(), html: html_page(&text), text };
     email_owners(tx, current.org_id, &content)

@@ -10,6 +10,7 @@ use crate::error::AccessError;
 use crate::org::{CreateOrg, OrgRef, OrgService};
 use crate::team::{CreateTeam, TeamService};
 use crate::testing::{caller, join, CountingMinter, FakeBox, InMemoryStore, ManualClock};
+use crate::time::Clock;
 
 /// Lets every URL through, but one on `blocked.test`.
 struct Guard;
@@ -190,4 +191,50 @@ fn a_rotated_secret_signs_beside_the_new_one_for_the_overlap() {
     let secrets: Vec<Vec<String>> = w.endpoint.received.lock().unwrap().iter().map(|r| r.2.clone()).collect();
     assert_eq!(secrets, [vec![rotated.secret.clone(), created.secret.clone()], vec![rotated.secret.clone()]]);
     assert!(w.webhooks.rotate_secret(&caller("owner"), &w.org, created.webhook.id, 73).is_err());
+}
+
+#[test]
+fn a_worker_whose_lease_ran_out_writes_nothing() {
+    let w = world();
+    w.webhooks.create(&caller("owner"), &w.org, hook("https://a.example.com/", &[])).unwrap();
+    team(&w, "One");
+    let stale = w.dispatcher.claim(10).unwrap();
+    assert_eq!(stale.len(), 1);
+    assert!(w.dispatcher.claim(10).unwrap().is_empty(), "held under the lease");
+    w.clock.advance(Duration::seconds(super::service::LEASE_SECS + 1));
+    let fresh = w.dispatcher.claim(10).unwrap();
+    assert_eq!(fresh.len(), 1, "another worker takes it once the lease ran out");
+    *w.endpoint.answers.lock().unwrap() = vec![503, 200];
+    // The stale worker's failure is not recorded over the fresh one's success.
+    w.dispatcher.attempt(fresh.into_iter().next().unwrap()).unwrap();
+    w.dispatcher.attempt(stale.into_iter().next().unwrap()).unwrap();
+    let delivery = w.store.state().deliveries.into_values().next().unwrap();
+    assert_eq!(delivery.status, DeliveryStatus::Delivered);
+    assert_eq!(delivery.attempts.len(), 1);
+}
+
+#[test]
+fn a_resent_delivery_starts_a_new_run_of_attempts() {
+    let w = world();
+    let created = w.webhooks.create(&caller("owner"), &w.org, hook("https://a.example.com/", &[])).unwrap();
+    team(&w, "One");
+    *w.endpoint.answers.lock().unwrap() = vec![500; 40];
+    // Fails for three days: given up, and the webhook turned off.
+    for _ in 0..40 {
+        w.dispatcher.run_round(10).unwrap();
+        w.clock.advance(Duration::hours(15));
+    }
+    let id = created.webhook.id;
+    assert_eq!(w.webhooks.get(&caller("owner"), &w.org, id).unwrap().disabled_reason.as_deref(), Some("failing"));
+    let on = WebhookPatch { enabled: Some(true), ..Default::default() };
+    w.webhooks.update(&caller("owner"), &w.org, id, on).unwrap();
+    let delivery = w.store.state().deliveries.into_values().next().unwrap();
+    assert_eq!(delivery.status, DeliveryStatus::Failed);
+    w.webhooks.redeliver(&caller("owner"), &w.org, id, delivery.id).unwrap();
+    // One more failure is the first of a new run: retried in seconds, not given up.
+    w.dispatcher.run_round(10).unwrap();
+    let delivery = w.store.state().deliveries.into_values().next().unwrap();
+    assert_eq!(delivery.status, DeliveryStatus::Pending);
+    assert!(delivery.next_attempt_at.unwrap() - w.clock.now() <= Duration::seconds(6));
+    assert!(w.webhooks.get(&caller("owner"), &w.org, id).unwrap().enabled);
 }

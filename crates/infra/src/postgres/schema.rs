@@ -425,6 +425,8 @@ diesel::table! {
         status -> Text,
         attempts -> Jsonb,
         next_attempt_at -> Nullable<Timestamptz>,
+        retry_started_at -> Nullable<Timestamptz>,
+        retries -> Int4,
         leased_until -> Nullable<Timestamptz>,
         created_at -> Timestamptz,
     }

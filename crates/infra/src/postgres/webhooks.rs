@@ -93,6 +93,9 @@ struct DeliveryRow {
     status: String,
     attempts: serde_json::Value,
     next_attempt_at: Option<DateTime<Utc>>,
+    retry_started_at: Option<DateTime<Utc>>,
+    retries: i32,
+    leased_until: Option<DateTime<Utc>>,
     created_at: DateTime<Utc>,
 }
 
@@ -124,6 +127,9 @@ impl TryFrom<DeliveryRow> for Delivery {
                 .map(|a| Attempt { at: a.at, status: a.status, detail: a.detail, duration_ms: a.duration_ms })
                 .collect(),
             next_attempt_at: row.next_attempt_at,
+            retry_started_at: row.retry_started_at,
+            retries: u32::try_from(row.retries).map_err(|e| corrupt("webhook_deliveries", e))?,
+            leased_until: row.leased_until,
             created_at: row.created_at,
         })
     }
@@ -264,6 +270,8 @@ impl WebhookRepository for PgTx<'_> {
                 webhook_deliveries::status.eq(DeliveryStatus::Pending.as_str()),
                 webhook_deliveries::next_attempt_at.eq(Some(at)),
                 webhook_deliveries::leased_until.eq(None::<DateTime<Utc>>),
+                webhook_deliveries::retry_started_at.eq(None::<DateTime<Utc>>),
+                webhook_deliveries::retries.eq(0),
             ))
             .execute(self.conn)
             .map(|_| ())
@@ -320,7 +328,7 @@ impl WebhookRepository for PgTx<'_> {
             let Some((seq, event_type, data, occurred_at)) = event else {
                 let gone =
                     Attempt { at: now, status: None, detail: "the event is past retention".into(), duration_ms: 0 };
-                self.record_attempt(delivery.id, &gone, DeliveryStatus::Failed, None)?;
+                self.record_attempt(delivery.id, delivery.leased_until, &gone, DeliveryStatus::Failed, None)?;
                 continue;
             };
             let event = Event { seq, id: delivery.event_id, org_id: delivery.org_id, event_type, data, occurred_at };
@@ -329,33 +337,49 @@ impl WebhookRepository for PgTx<'_> {
         Ok(out)
     }
 
+    fn delete_ended_deliveries(&mut self, before: DateTime<Utc>, limit: u32) -> Result<usize, StoreError> {
+        diesel::sql_query(
+            "DELETE FROM webhook_deliveries WHERE id IN (
+                SELECT id FROM webhook_deliveries WHERE status <> 'pending' AND created_at < $1 LIMIT $2)",
+        )
+        .bind::<Timestamptz, _>(before)
+        .bind::<BigInt, _>(i64::from(limit))
+        .execute(self.conn)
+        .map_err(store_error)
+    }
+
     fn record_attempt(
         &mut self,
         id: DeliveryId,
+        lease: Option<DateTime<Utc>>,
         attempt: &Attempt,
         status: DeliveryStatus,
         next_attempt_at: Option<DateTime<Utc>>,
-    ) -> Result<(), StoreError> {
+    ) -> Result<bool, StoreError> {
         let stored = StoredAttempt {
             at: attempt.at,
             status: attempt.status,
             detail: attempt.detail.clone(),
             duration_ms: attempt.duration_ms,
         };
+        let attempted_at = attempt.at;
         let attempt = serde_json::to_value([stored]).map_err(|e| StoreError::Internal(e.to_string()))?;
         diesel::sql_query(
             "UPDATE webhook_deliveries SET
                 attempts = jsonb_path_query_array(attempts || $2, ('$[last - ' || $5 || ' to last]')::jsonpath),
-                status = $3, next_attempt_at = $4, leased_until = NULL
-             WHERE id = $1",
+                status = $3, next_attempt_at = $4, leased_until = NULL,
+                retry_started_at = coalesce(retry_started_at, $7), retries = retries + 1
+             WHERE id = $1 AND ($6::timestamptz IS NULL OR leased_until = $6)",
         )
         .bind::<diesel::sql_types::Uuid, _>(id.as_uuid())
         .bind::<diesel::sql_types::Jsonb, _>(attempt)
         .bind::<diesel::sql_types::Text, _>(status.as_str())
         .bind::<diesel::sql_types::Nullable<Timestamptz>, _>(next_attempt_at)
         .bind::<BigInt, _>(KEPT_ATTEMPTS as i64 - 1)
+        .bind::<diesel::sql_types::Nullable<Timestamptz>, _>(lease)
+        .bind::<Timestamptz, _>(attempted_at)
         .execute(self.conn)
-        .map(|_| ())
+        .map(|written| written > 0)
         .map_err(store_error)
     }
 }
