@@ -148,6 +148,8 @@ async fn list_paths(app: &TestApp, doc: &Value, token: &str) -> Vec<String> {
         .as_str()
         .unwrap()
         .to_owned();
+    let webhook = app.post(&format!("/v1/orgs/{org}/webhooks"), token, json!({"url": "http://127.0.0.1:9/x"})).await;
+    let webhook = expect_status(webhook, StatusCode::CREATED).await["id"].as_str().unwrap().to_owned();
     let lists: Vec<String> = operations(doc)
         .into_iter()
         .filter(|(_, method, operation)| {
@@ -158,7 +160,7 @@ async fn list_paths(app: &TestApp, doc: &Value, token: &str) -> Vec<String> {
                     .flatten()
                     .any(|p| p["name"] == "cursor" && p["in"] == "query")
         })
-        .map(|(path, _, _)| path.replace("{org}", &org).replace("{team}", &team))
+        .map(|(path, _, _)| path.replace("{org}", &org).replace("{team}", &team).replace("{webhook}", &webhook))
         .collect();
     assert!(lists.len() >= 7, "{lists:?}");
     assert!(lists.iter().all(|path| !path.contains('{')), "{lists:?}");
