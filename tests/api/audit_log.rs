@@ -369,6 +369,10 @@ const AUDITED: &[(&str, &str, &str)] = &[
     ("DELETE", "/v1/admin/orgs/{org}", "org.deleted"),
     ("POST", "/v1/admin/orgs/{org}/restore", "org.restored"),
     ("PUT", "/v1/admin/orgs/{org}/plan", "org.plan_changed"),
+    ("POST", "/v1/orgs/{org}/webhooks", "webhook.created"),
+    ("PATCH", "/v1/orgs/{org}/webhooks/{webhook}", "webhook.updated"),
+    ("DELETE", "/v1/orgs/{org}/webhooks/{webhook}", "webhook.deleted"),
+    ("POST", "/v1/orgs/{org}/webhooks/{webhook}/rotate-secret", "webhook.secret_rotated"),
 ];
 
 /// Mutating routes that change no organization, so write no audit record.
@@ -384,6 +388,8 @@ const NOT_AUDITED: &[(&str, &str)] = &[
     ("POST", "/v1/orgs/{org}/usage"),
     // A decision: reads the policy, changes nothing.
     ("POST", "/v1/orgs/{org}/llm-policy/check"),
+    // Sends an event again; what the organization holds stays as it is.
+    ("POST", "/v1/orgs/{org}/webhooks/{webhook}/deliveries/{delivery}/redeliver"),
 ];
 
 fn audited_body(method: &str, path: &str, f: &crate::authorization::Fixture) -> Option<Value> {
@@ -422,6 +428,8 @@ fn audited_body(method: &str, path: &str, f: &crate::authorization::Fixture) -> 
         }
         ("PUT", "/v1/orgs/{org}/llm-policy") => json!({ "providers": ["openai"] }),
         ("PUT", "/v1/orgs/{org}/spend/limits") => json!({ "budget_micros": 1000000 }),
+        ("POST", "/v1/orgs/{org}/webhooks") => json!({ "url": "http://127.0.0.1:9/audited" }),
+        ("PATCH", "/v1/orgs/{org}/webhooks/{webhook}") => json!({ "enabled": false }),
         ("PUT", _) => json!({ "is_manager": true }),
         ("POST", _) => json!({}),
         _ => return None,
@@ -474,6 +482,8 @@ async fn every_mutating_route_writes_exactly_one_audit_record() {
             .replace("{pending_domain}", &f.pending_domain)
             .replace("{domain}", &f.domain)
             .replace("{request}", &f.join_request)
+            .replace("{webhook}", &f.webhook)
+            .replace("{delivery}", &f.delivery)
             .replace("{id}", if template.starts_with("/scim/v2/Groups/") { &f.team } else { &f.member });
         let joiner = crate::helpers::claims_token(
             &format!("joiner-{case}"),

@@ -72,6 +72,15 @@ const MATRIX: &[(&str, &str, &str)] = &[
     ("GET", "/v1/orgs/{org}/spend", "YYFFFN"),
     ("PUT", "/v1/orgs/{org}/spend/limits", "YYFFFN"),
     ("GET", "/v1/orgs/{org}/dashboard", "YYYYYN"),
+    ("GET", "/v1/orgs/{org}/events", "YYFFFN"),
+    ("POST", "/v1/orgs/{org}/webhooks", "YYFFFN"),
+    ("GET", "/v1/orgs/{org}/webhooks", "YYFFFN"),
+    ("GET", "/v1/orgs/{org}/webhooks/{webhook}", "YYFFFN"),
+    ("PATCH", "/v1/orgs/{org}/webhooks/{webhook}", "YYFFFN"),
+    ("DELETE", "/v1/orgs/{org}/webhooks/{webhook}", "YYFFFN"),
+    ("POST", "/v1/orgs/{org}/webhooks/{webhook}/rotate-secret", "YYFFFN"),
+    ("GET", "/v1/orgs/{org}/webhooks/{webhook}/deliveries", "YYFFFN"),
+    ("POST", "/v1/orgs/{org}/webhooks/{webhook}/deliveries/{delivery}/redeliver", "YYFFFN"),
 ];
 
 /// A 2FA enforcement that starts in a month: a real change that locks nobody out today.
@@ -107,6 +116,8 @@ fn body_for(method: &str, path: &str, member: &str) -> Option<Value> {
         ("POST", "/v1/orgs/{org}/llm-policy/check") => Some(json!({ "provider": "openai" })),
         ("POST", "/v1/orgs/{org}/usage") => Some(json!({ "idempotency_key": "matrix", "amount_micros": 1 })),
         ("PUT", "/v1/orgs/{org}/spend/limits") => Some(json!({ "budget_micros": 1000000 })),
+        ("POST", "/v1/orgs/{org}/webhooks") => Some(json!({ "url": "http://127.0.0.1:9/matrix" })),
+        ("PATCH", "/v1/orgs/{org}/webhooks/{webhook}") => Some(json!({ "enabled": false })),
         ("PUT", _) => Some(json!({ "is_manager": true })),
         ("POST", _) => Some(json!({})),
         _ => None,
@@ -148,6 +159,9 @@ pub struct Fixture {
     /// A claimed domain whose record is published but not yet verified.
     pub pending_domain: String,
     pub join_request: String,
+    /// A webhook taking every event, and one of its deliveries.
+    pub webhook: String,
+    pub delivery: String,
     /// owner, admin, member, auditor, API key, outsider: the matrix's columns.
     pub tokens: Vec<String>,
 }
@@ -156,6 +170,11 @@ pub async fn fixture(app: &TestApp, case: usize) -> Fixture {
     // With a second factor, so that turning 2FA enforcement on locks no owner out.
     let owner = app.token_with_mfa(&format!("c{case}-owner"));
     let org = app.create_org(&owner, &format!("Matrix {case}")).await;
+    // Before the changes below, so that they are delivered to it (to nothing listening).
+    let webhook = json!({ "url": "http://127.0.0.1:9/fixture" });
+    let webhook =
+        expect_status(app.post(&format!("/v1/orgs/{org}/webhooks"), &owner, webhook).await, StatusCode::CREATED).await;
+    let webhook = webhook["id"].as_str().unwrap().to_owned();
     for role in ["admin", "member", "target"] {
         app.seed_members(&org, &format!("c{case}-{role}"), 1, if role == "admin" { "admin" } else { "member" });
     }
@@ -209,7 +228,12 @@ pub async fn fixture(app: &TestApp, case: usize) -> Fixture {
         StatusCode::CREATED,
     )
     .await;
+    let deliveries = format!("/v1/orgs/{org}/webhooks/{webhook}/deliveries?limit=1");
+    let deliveries = expect_status(app.get(&deliveries, &owner).await, StatusCode::OK).await;
+    let delivery = deliveries["data"][0]["id"].as_str().unwrap().to_owned();
     Fixture {
+        webhook,
+        delivery,
         domain,
         domain_name,
         pending_domain: pending["id"].as_str().unwrap().to_owned(),
@@ -250,7 +274,9 @@ async fn every_org_route_admits_exactly_whom_the_matrix_says() {
                 .replace("{team}", &f.team)
                 .replace("{invite}", &f.invite)
                 .replace("{domain}", &f.domain)
-                .replace("{request}", &f.join_request);
+                .replace("{request}", &f.join_request)
+                .replace("{webhook}", &f.webhook)
+                .replace("{delivery}", &f.delivery);
             let body = body_for(method, template, &f.member);
             let method = Method::from_bytes(method.as_bytes()).unwrap();
             let response = app.request(method.clone(), &path, Some(&f.tokens[actor_index]), body).await;
