@@ -46,10 +46,16 @@ struct Open(Option<PooledConnection>);
 
 impl Drop for Open {
     fn drop(&mut self) {
-        if let Some(conn) = self.0.as_mut() {
-            // Failing, the connection is broken and the pool discards it, which ends the
-            // transaction on the server.
-            let _ = AnsiTransactionManager::rollback_transaction(&mut **conn);
+        if let Some(mut conn) = self.0.take() {
+            // Abandoned (the client hung up): rolled back off the thread dropping it, which
+            // may be an async worker that must not wait on the database. Failing, the
+            // connection is broken and the pool discards it, which ends the transaction too.
+            let rollback = move || {
+                let _ = AnsiTransactionManager::rollback_transaction(&mut *conn);
+            };
+            if let Err(error) = std::thread::Builder::new().name("rollback".into()).spawn(rollback) {
+                tracing::warn!(%error, "could not roll an abandoned transaction back");
+            }
         }
     }
 }
