@@ -50,6 +50,37 @@ pub fn is_internal(ip: IpAddr) -> bool {
     INTERNAL.iter().filter_map(|net| net.parse::<IpNet>().ok()).any(|net| net.contains(&ip))
 }
 
+/// How long a name may take to resolve.
+const LOOKUP_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The addresses of `host`, through the system's resolver, which has no deadline of its
+/// own: the lookup runs on a thread of its own, and a slow one is abandoned.
+fn lookup(host: &str, port: u16) -> Result<Vec<SocketAddr>, String> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let name = host.to_owned();
+    std::thread::Builder::new()
+        .name("webhook-dns".into())
+        .spawn(move || {
+            let _ = tx.send((name.as_str(), port).to_socket_addrs().map(Iterator::collect::<Vec<_>>));
+        })
+        .map_err(|e| format!("cannot look {host} up: {e}"))?;
+    match rx.recv_timeout(LOOKUP_TIMEOUT) {
+        Ok(Ok(addrs)) => Ok(addrs),
+        Ok(Err(e)) => Err(format!("{host} does not resolve: {e}")),
+        Err(_) => Err(format!("{host} did not resolve within {} s", LOOKUP_TIMEOUT.as_secs())),
+    }
+}
+
+/// `Retry-After` in seconds, or as an HTTP date (seconds from `now` until then).
+fn retry_after_secs(value: &str, now: DateTime<Utc>) -> Option<u64> {
+    let value = value.trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(secs);
+    }
+    let at = DateTime::parse_from_rfc2822(value).ok()?;
+    u64::try_from((at.with_timezone(&Utc) - now).num_seconds().max(0)).ok()
+}
+
 /// Admits destinations on the public internet, and internal ones too when allowed
 /// (`ORGD_WEBHOOK_ALLOW_PRIVATE`, for development and tests that receive on loopback).
 #[derive(Debug, Clone, Copy)]
@@ -63,8 +94,7 @@ impl NetworkGuard {
         let host = url.host_str().ok_or("the URL has no host")?;
         let port = url.port_or_known_default().ok_or("the URL has no port")?;
         let host = host.trim_start_matches('[').trim_end_matches(']');
-        let addrs: Vec<SocketAddr> =
-            (host, port).to_socket_addrs().map_err(|e| format!("{host} does not resolve: {e}"))?.collect();
+        let addrs: Vec<SocketAddr> = lookup(host, port)?;
         if addrs.is_empty() {
             return Err(format!("{host} resolves to no address"));
         }
@@ -156,7 +186,7 @@ impl WebhookTransport for HttpTransport {
                     .headers()
                     .get("retry-after")
                     .and_then(|v| v.to_str().ok())
-                    .and_then(|v| v.trim().parse::<u64>().ok());
+                    .and_then(|v| retry_after_secs(v, Utc::now()));
                 let mut kept = Vec::with_capacity(KEPT_ANSWER_BYTES);
                 let _ =
                     std::io::Read::read_to_end(&mut std::io::Read::take(response, KEPT_ANSWER_BYTES as u64), &mut kept);
@@ -170,6 +200,15 @@ impl WebhookTransport for HttpTransport {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn retry_after_is_read_in_seconds_or_as_a_date() {
+        let now = DateTime::parse_from_rfc3339("2015-10-21T07:28:00Z").unwrap().with_timezone(&Utc);
+        assert_eq!(retry_after_secs(" 120 ", now), Some(120));
+        assert_eq!(retry_after_secs("Wed, 21 Oct 2015 07:30:00 GMT", now), Some(120));
+        assert_eq!(retry_after_secs("Wed, 21 Oct 2015 07:00:00 GMT", now), Some(0));
+        assert_eq!(retry_after_secs("soon", now), None);
+    }
 
     #[test]
     fn internal_addresses_are_told_from_public_ones() {
