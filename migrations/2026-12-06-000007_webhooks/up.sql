@@ -41,7 +41,7 @@ CREATE TABLE webhook_deliveries (
     created_at TIMESTAMPTZ NOT NULL
 );
 
-CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at) WHERE status = 'pending';
--- Each endpoint gets its events in order: the first pending one of a webhook goes first.
+-- Each endpoint gets its events in order: the dispatcher looks at each enabled webhook's
+-- first pending delivery only.
 CREATE INDEX webhook_deliveries_line ON webhook_deliveries (webhook_id, event_seq) WHERE status = 'pending';
 CREATE INDEX webhook_deliveries_list ON webhook_deliveries (webhook_id, id);

@@ -285,16 +285,21 @@ impl WebhookRepository for PgTx<'_> {
         limit: u32,
     ) -> Result<Vec<Claimed>, StoreError> {
         let claimed: Vec<Uuid> = diesel::sql_query(
+            // Each enabled webhook's first pending delivery (through the line index), so
+            // that a backlog behind a failing endpoint costs one row, not one per delivery.
+            // The lease is re-checked under the row lock: of two workers, one takes it.
             "WITH due AS (
-                SELECT d.id FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id
-                WHERE d.status = 'pending' AND d.next_attempt_at <= $1
-                  AND (d.leased_until IS NULL OR d.leased_until < $1) AND w.enabled
-                  AND NOT EXISTS (SELECT 1 FROM webhook_deliveries e
-                                  WHERE e.webhook_id = d.webhook_id AND e.status = 'pending' AND e.event_seq < d.event_seq)
-                ORDER BY d.next_attempt_at LIMIT $3
-                FOR UPDATE OF d SKIP LOCKED)
-             UPDATE webhook_deliveries SET leased_until = $2 FROM due
-             WHERE webhook_deliveries.id = due.id RETURNING webhook_deliveries.id",
+                SELECT head.id FROM webhooks w
+                CROSS JOIN LATERAL (
+                    SELECT d.id, d.next_attempt_at, d.leased_until FROM webhook_deliveries d
+                    WHERE d.webhook_id = w.id AND d.status = 'pending'
+                    ORDER BY d.event_seq LIMIT 1) head
+                WHERE w.enabled AND head.next_attempt_at <= $1
+                  AND (head.leased_until IS NULL OR head.leased_until < $1)
+                ORDER BY head.next_attempt_at LIMIT $3)
+             UPDATE webhook_deliveries d SET leased_until = $2 FROM due
+             WHERE d.id = due.id AND d.status = 'pending' AND (d.leased_until IS NULL OR d.leased_until < $1)
+             RETURNING d.id",
         )
         .bind::<Timestamptz, _>(now)
         .bind::<Timestamptz, _>(now + lease)
