@@ -25,6 +25,14 @@ async fn post_keyed(app: &TestApp, path: &str, token: &str, key: &str, body: &Va
         .expect("request sent")
 }
 
+/// A server, and an organization with its owner's token.
+async fn owner_of_acme() -> (TestApp, String, String) {
+    let app = TestApp::spawn().await;
+    let owner = app.token("owner");
+    let org = app.create_org(&owner, "Acme").await;
+    (app, owner, org)
+}
+
 /// Status, the headers a replay repeats, and the body's bytes.
 async fn parts(response: Response) -> (StatusCode, Vec<(String, String)>, bool, Vec<u8>) {
     let status = response.status();
@@ -57,9 +65,7 @@ async fn a_retried_create_has_one_effect_and_gets_the_first_response_back() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_replayed_invite_mints_no_second_secret_and_sends_no_second_email() {
-    let app = TestApp::spawn().await;
-    let owner = app.token("owner");
-    let org = app.create_org(&owner, "Acme").await;
+    let (app, owner, org) = owner_of_acme().await;
     let path = format!("/v1/orgs/{org}/invites");
     let body = json!({ "role": "member", "email": "dana@example.com" });
     let first = expect_status(post_keyed(&app, &path, &owner, "invite-dana", &body).await, StatusCode::CREATED).await;
@@ -123,9 +129,7 @@ async fn a_key_names_one_request_of_one_caller() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_revoked_key_gets_no_kept_response() {
-    let app = TestApp::spawn().await;
-    let owner = app.token("owner");
-    let org = app.create_org(&owner, "Acme").await;
+    let (app, owner, org) = owner_of_acme().await;
     let keys = format!("/v1/orgs/{org}/api-keys");
     let every = json!({ "name": "all", "permissions": every_permission(&app).await });
     let issued = expect_status(app.post(&keys, &owner, every).await, StatusCode::CREATED).await;
@@ -144,9 +148,7 @@ async fn a_revoked_key_gets_no_kept_response() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn reading_posts_take_no_key() {
-    let app = TestApp::spawn().await;
-    let owner = app.token("owner");
-    let org = app.create_org(&owner, "Acme").await;
+    let (app, owner, org) = owner_of_acme().await;
     let check = format!("/v1/orgs/{org}/llm-policy/check");
     for body in [json!({ "provider": "openai", "model": "gpt-4o" }), json!({ "provider": "acme", "model": "x" })] {
         let answer = post_keyed(&app, &check, &owner, "same", &body).await;
@@ -158,9 +160,7 @@ async fn reading_posts_take_no_key() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_failed_request_is_not_kept_so_its_retry_runs_again() {
-    let app = TestApp::spawn().await;
-    let owner = app.token("owner");
-    let org = app.create_org(&owner, "Acme").await;
+    let (app, owner, org) = owner_of_acme().await;
     let teams = format!("/v1/orgs/{org}/teams");
     let invalid = json!({ "name": "" });
     for _ in 0..2 {
@@ -244,9 +244,7 @@ async fn until_waiting(app: &TestApp) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_retry_while_the_first_is_in_flight_is_refused_then_replayed() {
-    let app = TestApp::spawn().await;
-    let owner = app.token("owner");
-    let org = app.create_org(&owner, "Acme").await;
+    let (app, owner, org) = owner_of_acme().await;
     let teams = format!("/v1/orgs/{org}/teams");
     let body = json!({ "name": "Platform" });
     let held = Held::chain_head(&app, &org);
@@ -266,9 +264,7 @@ async fn a_retry_while_the_first_is_in_flight_is_refused_then_replayed() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn parallel_retries_have_one_effect() {
-    let app = TestApp::spawn().await;
-    let owner = app.token("owner");
-    let org = app.create_org(&owner, "Acme").await;
+    let (app, owner, org) = owner_of_acme().await;
     let keys = format!("/v1/orgs/{org}/api-keys");
     let body = json!({ "name": "deploy", "permissions": ["org:read"] });
     let sends = (0..8).map(|_| async { parts(post_keyed(&app, &keys, &owner, "once", &body).await).await });
@@ -282,9 +278,7 @@ async fn parallel_retries_have_one_effect() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_request_cut_off_before_its_response_is_kept_has_no_effect() {
-    let app = TestApp::spawn().await;
-    let owner = app.token("owner");
-    let org = app.create_org(&owner, "Acme").await;
+    let (app, owner, org) = owner_of_acme().await;
     let teams = format!("/v1/orgs/{org}/teams");
     let body = json!({ "name": "Platform" });
     let held = Held::chain_head(&app, &org);
@@ -336,9 +330,7 @@ async fn kept_responses_expire_after_a_day_and_are_swept() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn scim_creates_are_idempotent_too() {
-    let app = TestApp::spawn().await;
-    let owner = app.token("owner");
-    let org = app.create_org(&owner, "Acme").await;
+    let (app, owner, org) = owner_of_acme().await;
     let enabled = expect_status(
         app.request(
             reqwest::Method::PUT,
