@@ -64,6 +64,11 @@ impl TestApp {
             jwt: jwt_config(),
             pool_size: 12,
             pool_timeout: Duration::from_secs(10),
+            database: api::config::DatabaseSettings {
+                statement_cache: true,
+                listen_url: None,
+                entry_cache_size: 10_000,
+            },
             client_timeout: Duration::from_secs(10),
             workers: 2,
             log_format: LogFormat::Text,

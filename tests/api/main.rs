@@ -9,6 +9,7 @@ mod auth;
 pub mod authorization;
 mod client_timeouts;
 mod domains;
+mod entry_cache;
 pub mod escalation;
 mod events;
 mod faults;

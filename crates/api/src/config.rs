@@ -175,6 +175,8 @@ pub struct Config {
     pub jwt: JwtConfig,
     pub pool_size: u32,
     pub pool_timeout: Duration,
+    /// Prepared statements, the change listener and the entry cache.
+    pub database: DatabaseSettings,
     /// How long a client has to send a request's head, and then its body: a slow client is
     /// answered 408 and let go rather than kept.
     pub client_timeout: Duration,
@@ -195,6 +197,18 @@ pub struct Config {
 }
 
 /// How webhook deliveries are sent.
+#[derive(Debug, Clone)]
+pub struct DatabaseSettings {
+    /// Whether connections keep named prepared statements (`ORGD_DB_STATEMENT_CACHE`); off
+    /// behind a pooler in transaction mode.
+    pub statement_cache: bool,
+    /// A direct connection for the change listener (`ORGD_DB_LISTEN_URL`), when
+    /// `DATABASE_URL` goes through a pooler that does not carry `LISTEN`.
+    pub listen_url: Option<SecretString>,
+    /// Entries of each kind the entry cache keeps (`ORGD_ENTRY_CACHE_SIZE`); 0 turns it off.
+    pub entry_cache_size: usize,
+}
+
 #[derive(Debug, Clone, Copy)]
 pub struct WebhookConfig {
     /// `ORGD_WEBHOOK_ALLOW_PRIVATE`: let webhooks reach internal addresses (loopback,
@@ -411,6 +425,7 @@ impl Config {
         let allow_private_webhooks =
             problems.check(parse_bool("ORGD_WEBHOOK_ALLOW_PRIVATE", var("ORGD_WEBHOOK_ALLOW_PRIVATE", env)));
         let rate_limits = rate_limits_from_env(env, &mut problems);
+        let database = database_settings_from_env(env, &mut problems);
         let (
             Some(database_url),
             Some(bind),
@@ -428,6 +443,7 @@ impl Config {
             Some(encryption),
             Some(domains),
             Some(allow_private_webhooks),
+            Some(database),
             true,
         ) = (
             database_url,
@@ -446,6 +462,7 @@ impl Config {
             encryption,
             domains,
             allow_private_webhooks,
+            database,
             problems.0.is_empty(),
         )
         else {
@@ -465,6 +482,7 @@ impl Config {
             jwt,
             pool_size,
             pool_timeout: Duration::from_secs(pool_timeout_secs),
+            database,
             client_timeout: Duration::from_secs(client_timeout_secs),
             workers,
             log_format,
@@ -484,6 +502,38 @@ impl Config {
     pub fn database_url(&self) -> &str {
         self.database_url.expose_secret()
     }
+}
+
+fn database_settings_from_env(
+    env: &dyn Fn(&str) -> Option<String>,
+    problems: &mut Problems,
+) -> Option<DatabaseSettings> {
+    let statement_cache = match var("ORGD_DB_STATEMENT_CACHE", env) {
+        None => Some(true),
+        set => problems.check(parse_bool("ORGD_DB_STATEMENT_CACHE", set)),
+    };
+    let listen_url = match var("ORGD_DB_LISTEN_URL", env) {
+        None => Some(None),
+        Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+            Some(Some(SecretString::from(url)))
+        }
+        Some(_) => problems.check(Err(ConfigError::new(
+            "ORGD_DB_LISTEN_URL",
+            "not a postgres:// URL",
+            "set it to a direct connection to the database DATABASE_URL names",
+        ))),
+    };
+    let entry_cache_size = problems.check(parse_number(
+        "ORGD_ENTRY_CACHE_SIZE",
+        var("ORGD_ENTRY_CACHE_SIZE", env),
+        10_000,
+        (0, 10_000_000),
+    ));
+    Some(DatabaseSettings {
+        statement_cache: statement_cache?,
+        listen_url: listen_url?,
+        entry_cache_size: entry_cache_size?,
+    })
 }
 
 /// `DATABASE_URL`, or the local default.

@@ -191,6 +191,24 @@ pub fn reseal(config: &Config) -> Result<usize, String> {
     sso.reseal_client_secrets(100).map_err(|e| e.to_string())
 }
 
+/// The service's store: its pool, and the entry cache with its change listener.
+fn database_store(config: &Config) -> PgStore {
+    let settings = &config.database;
+    let store = PgStore::with_settings(
+        config.database_url(),
+        infra::PoolSettings {
+            size: config.pool_size,
+            acquire_timeout: config.pool_timeout,
+            statement_cache: settings.statement_cache,
+        },
+    );
+    if settings.entry_cache_size == 0 {
+        return store;
+    }
+    let listen_url = settings.listen_url.as_ref().map_or(config.database_url(), |url| url.expose_secret());
+    store.with_entry_cache(infra::entry_cache::EntryCacheSettings { capacity: settings.entry_cache_size }, listen_url)
+}
+
 pub struct Application {
     server: Server,
     addr: SocketAddr,
@@ -209,7 +227,7 @@ impl Application {
         if !applied.is_empty() {
             tracing::info!(?applied, "migrations applied");
         }
-        let store = PgStore::new(config.database_url(), config.pool_size, config.pool_timeout);
+        let store = database_store(config);
         let current = config.hmac_key.expose_secret().as_bytes();
         let hasher = match &config.hmac_key_previous {
             Some(previous) => SecretHasher::rotating(current, previous.expose_secret().as_bytes()),

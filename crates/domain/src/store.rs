@@ -1,5 +1,6 @@
 //! The unit-of-work port: one transaction over every repository a use case needs.
 
+use crate::access::EntryCacheAccess;
 use crate::apikey::ApiKeyRepository;
 use crate::audit::{AuditLog, AuditSink};
 use crate::dashboard::DashboardRepository;
@@ -51,6 +52,7 @@ pub trait Tx:
     + IdempotencyRepository
     + EventRepository
     + WebhookRepository
+    + EntryCacheAccess
 {
 }
 
@@ -80,6 +82,7 @@ impl<T> Tx for T where
         + IdempotencyRepository
         + EventRepository
         + WebhookRepository
+        + EntryCacheAccess
 {
 }
 
@@ -90,6 +93,16 @@ pub trait Store: Clone + Send + Sync + 'static {
     fn transaction<T, E>(&self, work: impl FnOnce(&mut dyn Tx) -> Result<T, E>) -> Result<T, E>
     where
         E: From<StoreError>;
+
+    /// Runs read-only `work` without opening a transaction when the store can: one
+    /// statement then costs one round trip. Each statement sees its own snapshot, so `work`
+    /// must neither write nor need two reads to agree.
+    fn read<T, E>(&self, work: impl FnOnce(&mut dyn Tx) -> Result<T, E>) -> Result<T, E>
+    where
+        E: From<StoreError>,
+    {
+        self.transaction(work)
+    }
 
     /// Checks that the storage answers.
     fn ping(&self) -> Result<(), StoreError>;

@@ -166,6 +166,13 @@ impl State {
     }
 }
 
+impl crate::access::EntryCacheAccess for State {
+    fn entry_cache(&self) -> &dyn crate::access::EntryCache {
+        &crate::access::NoCache
+    }
+    fn keep_after_commit(&mut self, _: crate::access::Epoch, _: crate::access::CacheEntry) {}
+}
+
 impl UserRepository for State {
     fn find_user_by_subject(&mut self, subject: &str) -> Result<Option<User>, StoreError> {
         Ok(self.users.values().find(|u| u.subject.as_deref() == Some(subject)).cloned())

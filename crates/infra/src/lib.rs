@@ -2,6 +2,7 @@
 //! migrations embedded in the binary.
 
 pub mod dns;
+pub mod entry_cache;
 pub mod mail;
 pub mod postgres;
 pub mod sealing;
@@ -13,5 +14,5 @@ pub mod test_db;
 pub mod test_dns;
 pub mod webhook;
 
-pub use postgres::{OuterTransaction, PgStore};
+pub use postgres::{OuterTransaction, PgStore, PoolSettings};
 pub use setup::SetupError;

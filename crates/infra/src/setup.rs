@@ -106,6 +106,28 @@ impl Failure {
     }
 }
 
+/// The URL the service connects with. A server on this machine is reached without TLS
+/// unless the URL says otherwise: libpq's default (`sslmode=prefer`) encrypts loopback
+/// traffic too, which costs every round trip and protects nothing that leaves the machine.
+pub fn connection_url(raw: &str) -> String {
+    let Ok(mut url) = Url::parse(raw) else { return raw.to_owned() };
+    let loopback = match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        // A postgres:// URL's host is opaque to the parser: an address arrives as a name.
+        Some(url::Host::Domain(name)) => {
+            name.eq_ignore_ascii_case("localhost") || name.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+        }
+        None => false,
+    };
+    let chosen = url.query_pairs().any(|(key, _)| matches!(key.as_ref(), "sslmode" | "host" | "hostaddr"));
+    if !loopback || chosen {
+        return raw.to_owned();
+    }
+    url.query_pairs_mut().append_pair("sslmode", "disable");
+    url.to_string()
+}
+
 struct DatabaseUrl {
     url: Url,
     database: String,
@@ -259,6 +281,27 @@ mod tests {
         assert!(login.contains("password in DATABASE_URL") && !login.contains("Start PostgreSQL"), "{login}");
         for message in [role, login] {
             assert!(!message.contains('\n'), "one line: {message}");
+        }
+    }
+
+    #[test]
+    fn loopback_servers_are_reached_without_tls_unless_the_url_chooses() {
+        assert_eq!(
+            connection_url("postgres://u@127.0.0.1:5432/orgd"),
+            "postgres://u@127.0.0.1:5432/orgd?sslmode=disable"
+        );
+        assert_eq!(
+            connection_url("postgres://u@localhost/orgd?x=1"),
+            "postgres://u@localhost/orgd?x=1&sslmode=disable"
+        );
+        assert_eq!(connection_url("postgres://u@[::1]/orgd"), "postgres://u@[::1]/orgd?sslmode=disable");
+        for kept in [
+            "postgres://u@127.0.0.1/orgd?sslmode=require",
+            "postgres://u@db.internal/orgd",
+            "postgres://u@10.0.0.5/orgd",
+            "postgres://u@localhost/orgd?host=/var/run/postgresql",
+        ] {
+            assert_eq!(connection_url(kept), kept);
         }
     }
 

@@ -3,8 +3,11 @@
 //! so a rule enforced here holds on every route.
 
 mod api_key;
+mod cache;
 mod gate;
 mod staff;
+
+pub use cache::{CacheEntry, EntryCache, EntryCacheAccess, Epoch, NoCache};
 
 pub(crate) use staff::{grant as staff_grant, record_access};
 
@@ -143,11 +146,82 @@ where
     Ok(())
 }
 
-fn find_org<E>(tx: &mut dyn Tx, id: OrgId, lock: Lock) -> Result<(Organization, OrgPolicies), E>
+/// The organization and its policies: from the entry cache when the caller takes no lock,
+/// else read (and locked) in this transaction.
+fn find_org<E>(tx: &mut dyn Tx, id: OrgId, lock: Lock, epoch: Epoch) -> Result<(Organization, OrgPolicies), E>
 where
     E: From<AccessError> + From<StoreError>,
 {
-    Ok(tx.find_org_for_entry(id, lock == Lock::Org)?.ok_or(AccessError::NotFound("organization"))?)
+    if lock == Lock::None {
+        if let Some(found) = tx.entry_cache().org(id) {
+            return Ok(found);
+        }
+    }
+    let found = tx.find_org_for_entry(id, lock == Lock::Org)?.ok_or(AccessError::NotFound("organization"))?;
+    tx.keep_after_commit(epoch, CacheEntry::Org(Box::new(found.clone())));
+    Ok(found)
+}
+
+/// A person's membership of `org`, cached like [`find_org`]. Only memberships are kept:
+/// an outsider is looked up every time, so a new membership needs no invalidation.
+fn find_membership(
+    tx: &mut dyn Tx,
+    org: OrgId,
+    user: UserId,
+    lock: Lock,
+    epoch: Epoch,
+) -> Result<Option<Membership>, StoreError> {
+    if lock == Lock::None {
+        if let Some(found) = tx.entry_cache().membership(org, user) {
+            return Ok(Some(found));
+        }
+    }
+    let found = tx.find_membership_of_user(org, user)?;
+    if let Some(membership) = &found {
+        tx.keep_after_commit(epoch, CacheEntry::Membership(membership.clone()));
+    }
+    Ok(found)
+}
+
+/// [`member_grant`], cached like [`find_org`].
+fn find_member_grant(
+    tx: &mut dyn Tx,
+    org: OrgId,
+    role: &RoleKey,
+    lock: Lock,
+    epoch: Epoch,
+) -> Result<Grant, StoreError> {
+    let cached = if lock == Lock::None { tx.entry_cache().role_permissions(org, role) } else { None };
+    let permissions = match cached {
+        Some(permissions) => permissions,
+        None => {
+            let found = role_permissions(tx, org, role)?;
+            if let Some(permissions) = found {
+                tx.keep_after_commit(epoch, CacheEntry::RolePermissions { org, role: role.clone(), permissions });
+            }
+            found.unwrap_or(PermissionSet::EMPTY)
+        }
+    };
+    Ok(Grant { role: role.clone(), permissions, access: Access::Direct })
+}
+
+/// The stored person behind `identity`: from the entry cache when the claims would change
+/// nothing, else synchronised in this transaction.
+fn find_user(
+    tx: &mut dyn Tx,
+    identity: &Identity,
+    caller: &Caller,
+    now: DateTime<Utc>,
+    epoch: Epoch,
+) -> Result<User, StoreError> {
+    if let Some(cached) = tx.entry_cache().user(&identity.subject) {
+        if cached.unchanged_by(identity, &caller.meta, now) {
+            return Ok(cached);
+        }
+    }
+    let user = sync_user(tx, identity, &caller.meta, now)?;
+    tx.keep_after_commit(epoch, CacheEntry::User(user.clone()));
+    Ok(user)
 }
 
 /// Resolves `org` for the caller and lets them in if its policies do. An organization
@@ -192,12 +266,79 @@ fn resolve<E>(tx: &mut dyn Tx, caller: &Caller, org: &OrgRef, now: DateTime<Utc>
 where
     E: From<AccessError> + From<StoreError>,
 {
+    // Before any row is read, so that a change racing this entry invalidates what it keeps.
+    let epoch = tx.entry_cache().epoch();
     match &caller.principal {
-        Principal::User(identity) => enter_as_user(tx, identity, caller, org, now, lock),
-        Principal::ApiKey(credential) => api_key::enter(tx, credential, caller, org, now, lock),
+        Principal::User(identity) => enter_as_user(tx, identity, caller, org, now, lock, epoch),
+        Principal::ApiKey(credential) => api_key::enter(tx, credential, caller, org, now, lock, epoch),
     }
 }
 
+/// The caller's scope in `org` from the entry cache alone, admitted by the organization's
+/// policies; `None` when something is not cached or entering would write (a profile to
+/// refresh, a key's use to record, staff access to audit, a provisioned membership to
+/// link): the caller then enters through [`enter_org`].
+pub fn cached_entry(
+    cache: &dyn EntryCache,
+    caller: &Caller,
+    org: &OrgRef,
+    now: DateTime<Utc>,
+) -> Option<Result<OrgScope, AccessError>> {
+    let scope = match &caller.principal {
+        Principal::User(identity) => {
+            let OrgRef::Id(org_id) = org else { return None };
+            let user = cache.user(&identity.subject).filter(|u| u.unchanged_by(identity, &caller.meta, now))?;
+            let membership = cache.membership(*org_id, user.id).filter(|m| !m.is_suspended())?;
+            let (org, policies) = cache.org(*org_id)?;
+            let grant = cached_grant(cache, org.id, &membership.role)?;
+            OrgScope {
+                actor: Actor::User(user.id),
+                user: Some(user),
+                org,
+                grant,
+                membership: Some(membership),
+                policies,
+                break_glass: None,
+            }
+        }
+        Principal::ApiKey(credential) => api_key::cached_entry(cache, credential, caller, org, now)?,
+    };
+    Some(gate::admit(&scope, caller, now).map(|()| scope))
+}
+
+fn cached_grant(cache: &dyn EntryCache, org: OrgId, role: &RoleKey) -> Option<Grant> {
+    let permissions = if role.is_owner() { PermissionSet::all() } else { cache.role_permissions(org, role)? };
+    Some(Grant { role: role.clone(), permissions, access: Access::Direct })
+}
+
+/// Runs read-only `work` inside `org`: without a transaction when the caller's entry is
+/// cached (one statement is then one round trip), else in one after [`enter_org`].
+pub fn read_in_org<S, T, E>(
+    store: &S,
+    caller: &Caller,
+    org: &OrgRef,
+    now: DateTime<Utc>,
+    work: impl Fn(&mut dyn Tx, &OrgScope) -> Result<T, E>,
+) -> Result<T, E>
+where
+    S: crate::Store,
+    E: From<AccessError> + From<StoreError>,
+{
+    let cached = store.read(|tx| match cached_entry(tx.entry_cache(), caller, org, now) {
+        Some(Ok(scope)) => work(tx, &scope).map(Some),
+        Some(Err(refused)) => Err(refused.into()),
+        None => Ok(None),
+    })?;
+    match cached {
+        Some(found) => Ok(found),
+        None => store.transaction(|tx| {
+            let scope = enter_org::<E>(tx, caller, org, now, Lock::None)?;
+            work(tx, &scope)
+        }),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
 fn enter_as_user<E>(
     tx: &mut dyn Tx,
     identity: &Identity,
@@ -205,12 +346,13 @@ fn enter_as_user<E>(
     org: &OrgRef,
     now: DateTime<Utc>,
     lock: Lock,
+    epoch: Epoch,
 ) -> Result<OrgScope, E>
 where
     E: From<AccessError> + From<StoreError>,
 {
     let not_found = || AccessError::NotFound("organization");
-    let user = sync_user(tx, identity, &caller.meta, now)?;
+    let user = find_user(tx, identity, caller, now, epoch)?;
     let org_id = match org {
         OrgRef::Id(id) => *id,
         // Still a 404, but one that tells a newcomer what to do next.
@@ -218,8 +360,8 @@ where
             "organization `me` (you belong to none yet: create one with POST /v1/orgs)",
         ))?,
     };
-    let (org, policies) = find_org::<E>(tx, org_id, lock)?;
-    let mut membership = tx.find_membership_of_user(org.id, user.id)?;
+    let (org, policies) = find_org::<E>(tx, org_id, lock, epoch)?;
+    let mut membership = find_membership(tx, org.id, user.id, lock, epoch)?;
     if membership.is_none() {
         // Provisioned here since this person's profile was last written: link now rather
         // than at the next refresh.
@@ -228,7 +370,7 @@ where
     }
     let (grant, actor) = match &membership {
         Some(m) if m.is_suspended() => return Err(AccessError::MembershipSuspended.into()),
-        Some(m) => (member_grant(tx, org.id, &m.role)?, Actor::User(user.id)),
+        Some(m) => (find_member_grant(tx, org.id, &m.role, lock, epoch)?, Actor::User(user.id)),
         // Staff read, whatever their staff role: changes go through `/v1/admin`. Every look
         // is recorded in the organization's own log, in the transaction that reads.
         None if identity.staff.is_some() => {

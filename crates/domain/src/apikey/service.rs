@@ -1,7 +1,7 @@
 use std::sync::Arc;
 
 use super::model::{ApiKey, ApiKeyError, CreateApiKey, IssuedApiKey, SecretMinter};
-use crate::access::{enter_org, Lock};
+use crate::access::{enter_org, read_in_org, Lock};
 use crate::audit::{AuditAction, AuditRecord, Changes, Target};
 use crate::authz::{parse_permissions, Permission};
 use crate::context::Caller;
@@ -88,8 +88,7 @@ impl<S: Store> ApiKeyService<S> {
 
     pub fn list(&self, caller: &Caller, org: &OrgRef, page: PageRequest) -> Result<Page<ApiKey>, ApiKeyError> {
         let now = self.clock.now();
-        self.store.transaction(|tx| {
-            let scope = enter_org::<ApiKeyError>(tx, caller, org, now, Lock::None)?;
+        read_in_org(&self.store, caller, org, now, |tx, scope| {
             scope.grant.authorize(Permission::ApiKeysManage)?;
             Ok(tx.list_api_keys(scope.org.id, page)?)
         })

@@ -8,7 +8,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde_json::{json, Value};
 
 use super::policy::{Decision, LlmPolicy, LlmPolicyInput, LlmRequest, LlmRequestInput};
-use crate::access::{enter_org, Lock};
+use crate::access::{enter_org, read_in_org, Lock};
 use crate::audit::{AuditAction, AuditRecord, Changes, Target};
 use crate::authz::Permission;
 use crate::context::Caller;
@@ -114,8 +114,7 @@ impl<S: Store> LlmService<S> {
     /// The policy, for a caller who may read it.
     fn readable(&self, caller: &Caller, org: &OrgRef) -> Result<Arc<Versioned<LlmPolicy>>, LlmError> {
         let now = self.clock.now();
-        self.store.transaction(|tx| {
-            let scope = enter_org::<LlmError>(tx, caller, org, now, Lock::None)?;
+        read_in_org(&self.store, caller, org, now, |tx, scope| {
             scope.grant.authorize(Permission::LlmRead)?;
             Ok(self.cached(tx, scope.org.id, now)?)
         })

@@ -1,6 +1,6 @@
 use std::sync::Arc;
 
-use crate::access::{enter_org, role_permissions, Lock, OrgScope};
+use crate::access::{enter_org, read_in_org, role_permissions, Lock, OrgScope};
 use crate::audit::{AuditAction, AuditRecord, Changes, Target};
 use crate::authz::{Permission, RoleGrant, RoleKey, SystemRole};
 use crate::context::Caller;
@@ -36,8 +36,7 @@ impl<S: Store> MemberService<S> {
     ) -> Result<Page<Member>, MemberError> {
         let filter = query.parse()?;
         let now = self.clock.now();
-        self.store.transaction(|tx| {
-            let scope = enter_org::<MemberError>(tx, caller, org, now, Lock::None)?;
+        read_in_org(&self.store, caller, org, now, |tx, scope| {
             scope.grant.authorize(Permission::MembersRead)?;
             Ok(tx.list_members(scope.org.id, &filter, page)?)
         })
@@ -45,8 +44,7 @@ impl<S: Store> MemberService<S> {
 
     pub fn get(&self, caller: &Caller, org: &OrgRef, member: MemberId) -> Result<Member, MemberError> {
         let now = self.clock.now();
-        self.store.transaction(|tx| {
-            let scope = enter_org::<MemberError>(tx, caller, org, now, Lock::None)?;
+        read_in_org(&self.store, caller, org, now, |tx, scope| {
             scope.grant.authorize(Permission::MembersRead)?;
             tx.find_member(scope.org.id, member)?.ok_or(MemberError::Access(AccessError::NotFound("member")))
         })

@@ -6,7 +6,7 @@ use serde_json::Value;
 use super::error::OrgError;
 use super::model::{CreateOrg, MyOrg, OrgRef, OrgView, Organization, Patch, UpdateOrg};
 use super::values::{DomainName, LogoUrl, OrgName, PostalAddress, PostalAddressInput, Slug, TimeZone};
-use crate::access::{enter_org, member_grant, Lock};
+use crate::access::{enter_org, member_grant, read_in_org, Lock};
 use crate::audit::{Actor, AuditAction, AuditRecord, Changes, Target};
 use crate::authz::{Permission, RoleKey};
 use crate::context::Caller;
@@ -171,18 +171,14 @@ impl<S: Store> OrgService<S> {
     /// The caller's rights in the organization, for client-side gating.
     pub fn permissions(&self, caller: &Caller, org: &OrgRef) -> Result<crate::authz::Grant, OrgError> {
         let now = self.clock.now();
-        self.store.transaction(|tx| {
-            let scope = enter_org::<OrgError>(tx, caller, org, now, Lock::None)?;
-            Ok(scope.grant)
-        })
+        read_in_org(&self.store, caller, org, now, |_, scope| Ok(scope.grant.clone()))
     }
 
     pub fn get(&self, caller: &Caller, org: &OrgRef) -> Result<OrgView, OrgError> {
         let now = self.clock.now();
-        self.store.transaction(|tx| {
-            let scope = enter_org::<OrgError>(tx, caller, org, now, Lock::None)?;
+        read_in_org(&self.store, caller, org, now, |_, scope| {
             scope.grant.authorize(Permission::OrgRead)?;
-            Ok(OrgView { org: scope.org, grant: scope.grant })
+            Ok(OrgView { org: scope.org.clone(), grant: scope.grant.clone() })
         })
     }
 

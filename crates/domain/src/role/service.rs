@@ -3,7 +3,7 @@ use std::sync::Arc;
 use super::error::RoleError;
 use super::model::{parse_description, CreateRole, CustomRole, RoleName, RoleView, UpdateRole, MAX_CUSTOM_ROLES};
 use super::repo::RoleWriteError;
-use crate::access::{enter_org, role_permissions, Lock, OrgScope};
+use crate::access::{enter_org, read_in_org, role_permissions, Lock, OrgScope};
 use crate::audit::{AuditAction, AuditRecord, Changes, Target};
 use crate::authz::{parse_permissions, Permission, PermissionSet, RoleGrant, RoleKey, SystemRole};
 use crate::context::Caller;
@@ -38,8 +38,7 @@ impl<S: Store> RoleService<S> {
     /// The organization's roles: system roles first (unless shadowed), then custom roles.
     pub fn list(&self, caller: &Caller, org: &OrgRef) -> Result<Vec<RoleView>, RoleError> {
         let now = self.clock.now();
-        self.store.transaction(|tx| {
-            let scope = enter_org::<RoleError>(tx, caller, org, now, Lock::None)?;
+        read_in_org(&self.store, caller, org, now, |tx, scope| {
             scope.grant.authorize(Permission::RolesRead)?;
             let custom = tx.list_roles(scope.org.id)?;
             let shadowed = |system: SystemRole| custom.iter().any(|c| c.key == system.key());

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use super::model::{
     parse_description, CreateTeam, Team, TeamDetail, TeamError, TeamMember, TeamName, TeamSummary, UpdateTeam,
 };
-use crate::access::{authorize_team_membership_change, enter_org, Lock, OrgScope};
+use crate::access::{authorize_team_membership_change, enter_org, read_in_org, Lock, OrgScope};
 use crate::audit::{AuditAction, AuditRecord, Changes, Target};
 use crate::authz::{Permission, Resource};
 use crate::context::Caller;
@@ -93,8 +93,7 @@ impl<S: Store> TeamService<S> {
 
     pub fn list(&self, caller: &Caller, org: &OrgRef, page: PageRequest) -> Result<Page<TeamSummary>, TeamError> {
         let now = self.clock.now();
-        self.store.transaction(|tx| {
-            let scope = enter_org::<TeamError>(tx, caller, org, now, Lock::None)?;
+        read_in_org(&self.store, caller, org, now, |tx, scope| {
             scope.grant.authorize(Permission::TeamsRead)?;
             Ok(tx.list_teams(scope.org.id, page)?)
         })
@@ -109,8 +108,7 @@ impl<S: Store> TeamService<S> {
         members: PageRequest,
     ) -> Result<TeamDetail, TeamError> {
         let now = self.clock.now();
-        self.store.transaction(|tx| {
-            let scope = enter_org::<TeamError>(tx, caller, org, now, Lock::None)?;
+        read_in_org(&self.store, caller, org, now, |tx, scope| {
             scope.grant.authorize(Permission::TeamsRead)?;
             let team = Self::find(tx, &scope, id)?;
             let members = tx.list_team_members(scope.org.id, team.id, members)?;
@@ -126,8 +124,7 @@ impl<S: Store> TeamService<S> {
         page: PageRequest,
     ) -> Result<Page<TeamMember>, TeamError> {
         let now = self.clock.now();
-        self.store.transaction(|tx| {
-            let scope = enter_org::<TeamError>(tx, caller, org, now, Lock::None)?;
+        read_in_org(&self.store, caller, org, now, |tx, scope| {
             scope.grant.authorize(Permission::TeamsRead)?;
             let team = Self::find(tx, &scope, id)?;
             Ok(tx.list_team_members(scope.org.id, team.id, page)?)

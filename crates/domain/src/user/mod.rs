@@ -103,6 +103,12 @@ impl User {
         }
     }
 
+    /// Whether the claims presented now say nothing worth a write over this stored user:
+    /// [`sync_user`] would return it as it is.
+    pub(crate) fn unchanged_by(&self, identity: &Identity, meta: &RequestMeta, now: DateTime<Utc>) -> bool {
+        self.is_current(&User::from_claims(Some(self), identity, meta.client_ip, now))
+    }
+
     /// Whether `current` says nothing worth a write over this stored user.
     fn is_current(&self, current: &User) -> bool {
         self.same_profile(current)

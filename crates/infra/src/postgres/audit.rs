@@ -232,7 +232,7 @@ impl AuditLog for PgTx<'_> {
 pub fn append_bulk(conn: &mut diesel::pg::PgConnection, org: OrgId, records: &[AuditRecord]) -> Result<(), StoreError> {
     use diesel::Connection;
     conn.transaction::<_, diesel::result::Error, _>(|conn| {
-        let mut tx = PgTx { conn };
+        let mut tx = PgTx::new(conn);
         let Some(first) = records.first() else { return Ok(()) };
         // The first record creates the head row if needed and takes its lock.
         tx.append_audit(first).map_err(|e| diesel::result::Error::QueryBuilderError(e.to_string().into()))?;

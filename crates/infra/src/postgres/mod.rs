@@ -1,5 +1,6 @@
 //! The PostgreSQL adapter: one module per port.
 
+pub mod access_signals;
 mod api_keys;
 pub mod audit;
 mod dashboard;
@@ -28,4 +29,4 @@ mod teams;
 mod users;
 mod webhooks;
 
-pub use store::{OuterTransaction, PgPool, PgStore, PgTx};
+pub use store::{OuterTransaction, PgPool, PgStore, PgTx, PoolSettings};
