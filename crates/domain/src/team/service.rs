@@ -110,7 +110,7 @@ impl<S: Store> TeamService<S> {
         let now = self.clock.now();
         read_in_org(&self.store, caller, org, now, |tx, scope| {
             scope.grant.authorize(Permission::TeamsRead)?;
-            let team = Self::find(tx, &scope, id)?;
+            let team = Self::find(tx, scope, id)?;
             let members = tx.list_team_members(scope.org.id, team.id, members)?;
             Ok(TeamDetail { summary: Self::summary(tx, team)?, members })
         })
@@ -126,7 +126,7 @@ impl<S: Store> TeamService<S> {
         let now = self.clock.now();
         read_in_org(&self.store, caller, org, now, |tx, scope| {
             scope.grant.authorize(Permission::TeamsRead)?;
-            let team = Self::find(tx, &scope, id)?;
+            let team = Self::find(tx, scope, id)?;
             Ok(tx.list_team_members(scope.org.id, team.id, page)?)
         })
     }
