@@ -82,7 +82,7 @@ schema-check: ## The committed diesel schema matches the migrations
 bench: ## The request path under load (release build, wrk, pgbench, statement counts, PgBouncer): one table, written to docs/benchmarks.md (~10 min)
 	bench/run.sh full
 
-bench-quick: ## The same on 100,000 members and 200,000 audit records with 3 s runs, printed only (~2 min)
+bench-quick: ## The same on 100,000 members and 200,000 audit records with 2 s runs, printed only (~2 min)
 	bench/run.sh quick
 
 bench-all: bench-authz bench-gate bench-members bench-audit bench-scim bench-governance bench-webhooks ## Every component benchmark, printing its figures

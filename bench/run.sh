@@ -21,7 +21,7 @@ case $mode in
   full)
     big_members=1000000 audit_records=5000000 default_duration=15 default_doc=docs/benchmarks.md ;;
   quick)
-    big_members=100000 audit_records=200000 default_duration=3 default_doc= ;;
+    big_members=100000 audit_records=200000 default_duration=2 default_doc= ;;
   *)
     echo "usage: bench/run.sh full|quick" >&2; exit 2 ;;
 esac
@@ -31,6 +31,7 @@ pgbench_duration=${BENCH_PGBENCH_DURATION:-$duration}
 connections=${BENCH_CONNECTIONS:-64}
 threads=2
 statement_sample=${BENCH_STATEMENT_SAMPLE:-200}
+count_seconds=$([ "$mode" = full ] && echo 2 || echo 1)
 doc=${BENCH_DOC-$default_doc}
 
 export PGOPTIONS=--client-min-messages=warning
@@ -107,6 +108,18 @@ start_server() {
   echo "orgd ($name) did not answer /healthz within 60 s" >&2; return 1
 }
 
+# curl that prints the body of a 2xx answer, and otherwise says what was answered.
+call() {
+  local out code
+  out=$(curl -s -w '\n%{http_code}' "$@")
+  code=${out##*$'\n'}
+  if [[ $code != 2* ]]; then
+    echo "curl ${*: -2:1} ${*: -1} answered $code: ${out%$'\n'*}" >&2
+    return 1
+  fi
+  printf '%s' "${out%$'\n'*}"
+}
+
 # ---------------------------------------------------------------- measurements
 declare -A rps p50 p99 non2xx tps statements
 
@@ -130,7 +143,7 @@ run_wrk() {
 run_pgbench() {
   local name=$1 script=$2 out
   out=$(pgbench -n -M prepared -c"$connections" -j"$threads" -T"$pgbench_duration" \
-    -D big_members="$big_members" -D write_orgs="$write_orgs" -D last_after="$last_after" \
+    -D big_org="$big_org_uuid" -D big_members="$big_members" -D write_orgs="$write_orgs" -D last_after="$last_after" \
     -f "bench/pgbench/$script.sql" "$db_url" 2>&1) || true
   tps[$name]=$(awk '/^tps/ { printf "%.0f", $3 }' <<<"$out")
   if [ -z "${tps[$name]}" ]; then
@@ -168,10 +181,10 @@ start_server "$db_url" serve
 log "orgd serving on $server_url (pid $server_pid)"
 
 # The first request provisions the owner's profile from the token; later ones only read it.
-curl -sf "${auth[@]}" "$server_url/v1/orgs/$big_org" >/dev/null
-curl -sf "${auth[@]}" -X PUT -H 'Content-Type: application/json' "$server_url/v1/orgs/$big_org/llm-policy" \
+call "${auth[@]}" "$server_url/v1/orgs/$big_org" >/dev/null
+call "${auth[@]}" -X PUT -H "If-Match: *" -H "Content-Type: application/json" "$server_url/v1/orgs/$big_org/llm-policy" \
   -d '{"providers":["openai","anthropic"],"regions":["eu","us"],"self_hosted_only":false}' >/dev/null
-api_key=$(curl -sf "${auth[@]}" -X POST -H 'Content-Type: application/json' "$server_url/v1/orgs/$big_org/api-keys" \
+api_key=$(call "${auth[@]}" -X POST -H 'Content-Type: application/json' "$server_url/v1/orgs/$big_org/api-keys" \
   -d '{"name":"Bench gateway","permissions":["llm:read"]}' | jq -er .secret)
 last_page_status=$(curl -s -o /dev/null -w '%{http_code}' "${auth[@]}" "$server_url/v1/orgs/$big_org/members?cursor=$last_cursor")
 [ "$last_page_status" = 200 ] || { echo "the last page's cursor $last_cursor is answered $last_page_status" >&2; exit 1; }
@@ -192,7 +205,7 @@ run_wrk search search_members "$user"
 verified=0 from= verify_ok=true
 verify_started=$(date +%s.%N)
 while :; do
-  answer=$(curl -sf "${auth[@]}" "$server_url/v1/orgs/$big_org/audit-log/verify${from:+?from_seq=$from}")
+  answer=$(call "${auth[@]}" "$server_url/v1/orgs/$big_org/audit-log/verify${from:+?from_seq=$from}")
   verified=$((verified + $(jq -r .verified <<<"$answer")))
   [ "$(jq -r .ok <<<"$answer")" = true ] || { verify_ok=false; echo "audit chain broken: $answer" >&2; break; }
   [ "$(jq -r .complete <<<"$answer")" = true ] && break
@@ -211,6 +224,7 @@ vm_hwm=$(awk '/^VmHWM/ { print $2 }' "/proc/$server_pid/status")
 vm_rss=$(awk '/^VmRSS/ { print $2 }' "/proc/$server_pid/status")
 log "RSS after load: VmHWM $((vm_hwm / 1024)) MB, VmRSS $((vm_rss / 1024)) MB"
 server_errors=$(grep -c -E '"level":"ERROR"| ERROR ' "$work/serve.log" || true)
+first_server_error=$(grep -m1 -E '"level":"ERROR"| ERROR ' "$work/serve.log" | cut -c1-240 || true)
 stop_server
 
 # ---------------------------------------------------------------- 3. pgbench, same database
@@ -225,7 +239,7 @@ done
 # the statement and execute lines of the server's connections are counted between markers
 # raised around a fixed number of sequential requests. What the background workers run in
 # the same time is measured in an idle window and subtracted. wrk runs its whole duration
-# even when a script stops early, so each endpoint gets 2 s for up to the sample size.
+# even when a script stops early, so each endpoint gets count_seconds for up to the sample.
 pg_log=${PG_LOG:-}
 if [ -z "$pg_log" ]; then
   pg_log=$(psql "$server_base/postgres" -Atqc "SELECT coalesce(current_setting('data_directory') || '/' || pg_current_logfile(), '')")
@@ -240,13 +254,13 @@ if [ -r "${pg_log:-/nonexistent}" ]; then
   count_run() {
     local name=$1 script=$2; shift 2
     mark "$name-start"
-    local out; out=$(env "$@" BENCH_MAX_REQUESTS="$statement_sample" wrk -t1 -c1 -d2s -s "bench/wrk/$script.lua" "$server_url" 2>&1)
+    local out; out=$(env "$@" BENCH_MAX_REQUESTS="$statement_sample" wrk -t1 -c1 -d"${count_seconds}s" -s "bench/wrk/$script.lua" "$server_url" 2>&1)
     mark "$name-end"
     local line; line=$(grep '^BENCH-RESULT' <<<"$out")
     sampled[$name]=$(sed -E 's/.*requests=([0-9]+).*/\1/' <<<"$line")
     sample_seconds[$name]=$(sed -E 's/.*duration_us=([0-9]+).*/\1/' <<<"$line" | awk '{ printf "%.3f", $1 / 1e6 }')
   }
-  mark idle-start; sleep 3; mark idle-end
+  mark idle-start; sleep "$count_seconds"; mark idle-end
   count_run healthz healthz "$user"
   count_run get_member get_member "$user"
   count_run get_org get_org "$user"
@@ -272,7 +286,7 @@ if [ -r "${pg_log:-/nonexistent}" ]; then
       }
       END { print n + 0 }' "$work/statements.log"
   }
-  idle_rate=$(awk -v n="$(between idle)" 'BEGIN { printf "%.3f", n / 3 }')
+  idle_rate=$(awk -v n="$(between idle)" -v s="$count_seconds" 'BEGIN { printf "%.3f", n / s }')
   for name in "${!sampled[@]}"; do
     statements[$name]=$(awk -v n="$(between "$name")" -v r="$idle_rate" -v s="${sample_seconds[$name]}" -v q="${sampled[$name]}" \
       'BEGIN { v = (n - r * s) / q; if (v < 0) v = 0; printf "%.1f", v }')
@@ -367,7 +381,7 @@ table=$(
   printf '| audit verify, %s records over HTTP | %s records/s | | | | | | %s |\n' "$verified" "$verify_rate" \
     "$([ "$verify_ok" = true ] && echo "chain ok" || echo "**chain broken**")"
   echo
-  echo "RSS of the server after the load: VmHWM $((vm_hwm / 1024)) MB, VmRSS $((vm_rss / 1024)) MB; ERROR lines in its log: $server_errors."
+  echo "RSS of the server after the load: VmHWM $((vm_hwm / 1024)) MB, VmRSS $((vm_rss / 1024)) MB; ERROR lines in its log: $server_errors${first_server_error:+ (first: \`$first_server_error\`)}."
   echo
   echo "Targets (issue 16):"
   echo

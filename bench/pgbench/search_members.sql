@@ -2,5 +2,5 @@
 \set n random(1, :big_members)
 SELECT m.id, m.org_id, m.user_id, m.role, m.created_at, m.updated_at, m.mfa_reminded_at, m.suspended_at, m.role_source, m.version, u.name, u.email, u.email_verified
 FROM memberships m JOIN users u ON u.id = m.user_id
-WHERE m.org_id = '01900000-0003-7000-8000-000000000001' AND u.search_text LIKE '%member-' || :n || '@big%'
+WHERE m.org_id = :big_org::uuid AND u.search_text LIKE '%member-' || :n || '@big%'
 ORDER BY m.id LIMIT 26;
