@@ -160,6 +160,7 @@ cargo build --release -q -p orgd
 
 log "database $bench_db: migrating and seeding ($big_members members, $audit_records audit records)"
 DATABASE_URL=$db_url "$orgd" migrate >/dev/null
+load_at_start=$(cut -d' ' -f1-3 /proc/loadavg)
 seed_started=$(date +%s)
 psql "$db_url" -q -v ON_ERROR_STOP=1 -v big_members="$big_members" -v small_orgs="$small_orgs" \
   -v write_orgs="$write_orgs" -v teams="$teams" -v audit_records="$audit_records" -f bench/seed.sql
@@ -362,7 +363,7 @@ met() { if awk "BEGIN { exit !($1) }"; then printf 'met'; else printf '**not met
 num() { printf '%s' "${1:-0}"; }
 
 table=$(
-  echo "| scenario | req/s | p50 ms | p99 ms | pgbench tps (answering query) | ratio | statements/request | non-2xx |"
+  echo "| scenario | req/s | p50 ms | p99 ms | pgbench tps (answering query) | ratio | statements/request | errors (non-2xx, socket) |"
   echo "|---|---:|---:|---:|---:|---:|---:|---:|"
   row healthz '`/healthz` (HTTP layer alone)'
   row get_member 'GET member, user JWT'
@@ -406,7 +407,8 @@ Command: \`make bench\` (\`bench/run.sh full\`); \`make bench-quick\` is the sam
 with shorter runs and prints without writing here. Run at commit \`$(git rev-parse --short HEAD 2>/dev/null || echo unknown)\` on $(date -u +%Y-%m-%d).
 
 Machine: $(nproc) cores ($cpu), $memory memory, PostgreSQL $pg_version on the same machine,
-kernel $(uname -r). Load over loopback: \`wrk -t$threads -c$connections -d${duration}s --latency\`
+kernel $(uname -r); load average before seeding $load_at_start, after the run $(cut -d' ' -f1-3 /proc/loadavg)
+(other work shares these cores: compare figures of one run with each other). Load over loopback: \`wrk -t$threads -c$connections -d${duration}s --latency\`
 (scripts in \`bench/wrk/\`) against the release build, $pool_note;
 \`pgbench -n -M prepared -c$connections -j$threads -T$pgbench_duration\` on the one query that answers each
 GET (\`bench/pgbench/\`), same database, same run; ratio = req/s ÷ pgbench tps.

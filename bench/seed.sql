@@ -105,7 +105,8 @@ CREATE AGGREGATE pg_temp.bench_chain(bytea) (
 );
 
 BEGIN;
-CREATE TEMP TABLE bench_audit ON COMMIT DROP AS
+INSERT INTO audit_events (id, org_id, seq, actor_type, actor_id, action, target_type, target_id, changes,
+                          request_id, client_ip, user_agent, occurred_at, prev_hash, hash)
 WITH records AS (
     SELECT n AS seq, pg_temp.bench_id(5, n) AS id, pg_temp.bench_id(3, 1) AS org_id,
            'usr_' || replace(pg_temp.bench_id(1, 0)::text, '-', '') AS actor_id,
@@ -113,29 +114,26 @@ WITH records AS (
            '{"version":{"from":' || n || ',"to":' || (n + 1) || '}}' AS changes
     FROM generate_series(1, :audit_records) AS n
 ), canonical AS (
-    SELECT r.*, convert_to(
+    SELECT r.*, 'org_' || replace(org_id::text, '-', '') AS target_id, convert_to(
                '["orgd.audit.v1",' || seq || ',"evt_' || replace(id::text, '-', '') || '","org_'
                || replace(org_id::text, '-', '') || '","'
                || to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') || '","user","'
                || actor_id || '","org.updated","organization","org_' || replace(org_id::text, '-', '') || '",'
                || changes || ',"bench","10.0.0.1","bench/1"]', 'UTF8') AS body
     FROM records r
+), chained AS (
+    SELECT c.*, pg_temp.bench_chain(body) OVER (ORDER BY seq ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS hash
+    FROM canonical c
 )
-SELECT seq, id, org_id, actor_id, occurred_at, changes,
-       pg_temp.bench_chain(body) OVER (ORDER BY seq ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS hash
-FROM canonical;
-
-INSERT INTO audit_events (id, org_id, seq, actor_type, actor_id, action, target_type, target_id, changes,
-                          request_id, client_ip, user_agent, occurred_at, prev_hash, hash)
-SELECT id, org_id, seq, 'user', actor_id, 'org.updated', 'organization', 'org_' || replace(org_id::text, '-', ''),
-       changes::jsonb, 'bench', '10.0.0.1', 'bench/1', occurred_at,
+SELECT id, org_id, seq, 'user', actor_id, 'org.updated', 'organization', target_id, changes::jsonb,
+       'bench', '10.0.0.1', 'bench/1', occurred_at,
        coalesce(lag(hash) OVER (ORDER BY seq), '\x0000000000000000000000000000000000000000000000000000000000000000'::bytea),
        hash
-FROM bench_audit;
+FROM chained;
 
 INSERT INTO audit_chain_heads (org_id, seq, hash, base_seq, base_hash)
 SELECT org_id, seq, hash, 0, '\x0000000000000000000000000000000000000000000000000000000000000000'::bytea
-FROM bench_audit ORDER BY seq DESC LIMIT 1;
+FROM audit_events WHERE org_id = pg_temp.bench_id(3, 1) ORDER BY seq DESC LIMIT 1;
 COMMIT;
 
 SET session_replication_role = origin;
