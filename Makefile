@@ -16,7 +16,7 @@ SCIM2_TESTER_VERSION := 0.5.2
 
 FORBIDDEN_IN_DOMAIN := diesel|diesel_migrations|actix-web|actix-rt|tokio|r2d2|utoipa|validator
 
-.PHONY: help run test test-deps contract chaos fuzz scim-compliance readme-check fmt lint check-domain openapi schema-check ci token bench bench-authz bench-gate bench-members bench-audit bench-scim bench-governance bench-webhooks
+.PHONY: help run test test-deps contract chaos fuzz scim-compliance readme-check fmt lint check-domain openapi schema-check ci token bench bench-quick bench-all bench-authz bench-gate bench-members bench-audit bench-scim bench-governance bench-webhooks
 
 help: ## List targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -79,7 +79,13 @@ schema-check: ## The committed diesel schema matches the migrations
 	if diff -u crates/infra/src/postgres/schema.rs /tmp/$$db.rs; then echo "schema.rs matches the migrations"; \
 	else echo "schema.rs is stale: run diesel print-schema against a migrated database"; exit 1; fi
 
-bench: bench-authz bench-gate bench-members bench-audit bench-scim bench-governance bench-webhooks ## Every benchmark, printing its figures
+bench: ## The request path under load (release build, wrk, pgbench, statement counts, PgBouncer): one table, written to docs/benchmarks.md (~10 min)
+	bench/run.sh full
+
+bench-quick: ## The same on 100,000 members and 200,000 audit records with 2 s runs, printed only (~2 min)
+	bench/run.sh quick
+
+bench-all: bench-authz bench-gate bench-members bench-audit bench-scim bench-governance bench-webhooks ## Every component benchmark, printing its figures
 
 bench-authz: ## Time of one authorization decision in the domain (criterion)
 	cargo bench -p orgd-domain --bench authorize -- --noplot 2>&1 | grep -E '^(authorize|may_grant|permission map)|time:'
