@@ -334,7 +334,7 @@ pgbouncer_bin=$(command -v pgbouncer || echo /usr/sbin/pgbouncer)
 pgbouncer_pid=$!
 sleep 1
 pooled_url=postgres://postgres@127.0.0.1:$pgbouncer_port/$bench_db
-if start_server "$pooled_url" pgbouncer ORGD_DATABASE_STATEMENT_CACHE=off; then
+if start_server "$pooled_url" pgbouncer ORGD_DB_STATEMENT_CACHE=false ORGD_DB_LISTEN_URL="$db_url"; then
   run_wrk get_member_pgbouncer get_member "$user" || true
   run_wrk invite_pgbouncer create_invite "$user" || true
   pooled_errors=$(grep -c -iE 'prepared statement|"level":"ERROR"| ERROR ' "$work/pgbouncer.log" || true)
@@ -420,7 +420,7 @@ writes go to $write_orgs organizations the bench user owns, or all to the big on
 $table
 
 Statements per request: $statement_method.
-PgBouncer 1.18, \`pool_mode = transaction\`, orgd started with \`ORGD_DATABASE_STATEMENT_CACHE=off\`; $pgbouncer_note.
+PgBouncer 1.18, \`pool_mode = transaction\`, orgd started with \`ORGD_DB_STATEMENT_CACHE=false\` and \`ORGD_DB_LISTEN_URL\` pointing at PostgreSQL directly; $pgbouncer_note.
 EOF
 )
 

@@ -66,6 +66,28 @@ async fn members_joining_between_pages_cause_no_gaps_or_repeats() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn broad_and_narrow_searches_find_the_same_members() {
+    // More than a thousand people match "wide" across the platform (most of them in another
+    // organization), so that search walks the members; "wide-7" matches few and is answered
+    // from its matches. Both must find exactly this organization's matching members.
+    let app = TestApp::spawn().await;
+    let ada = app.token("ada");
+    let org = app.create_org(&ada, "Acme").await;
+    let other = app.create_org(&app.token("bob"), "Other").await;
+    app.seed_members(&other, "wide-other", 1_100, "member");
+    app.seed_members(&org, "wide", 30, "member");
+
+    let broad = all_pages(&app, &ada, &format!("/v1/orgs/{org}/members?q=wide"), 7).await;
+    assert_eq!(broad.len(), 30);
+    assert!(broad.iter().all(|m| m["name"].as_str().unwrap().starts_with("wide-")));
+    let narrow = all_pages(&app, &ada, &format!("/v1/orgs/{org}/members?q=wide-7"), 7).await;
+    let names: Vec<&str> = narrow.iter().map(|m| m["name"].as_str().unwrap()).collect();
+    assert_eq!(names, vec!["wide-7"]);
+    let admins = all_pages(&app, &ada, &format!("/v1/orgs/{org}/members?q=wide&role=admin"), 7).await;
+    assert!(admins.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn search_matches_name_or_email_and_role_filters() {
     let app = TestApp::spawn().await;
     let ada = app.token("ada");

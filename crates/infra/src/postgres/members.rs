@@ -73,6 +73,9 @@ pub(super) fn member_from_row((membership, name, email, email_verified): MemberR
 }
 
 /// `text` as a LIKE pattern matching it anywhere, with its own wildcards taken literally.
+/// People a member search may match across the platform to be answered from its matches.
+const NARROW_SEARCH: i64 = 1_000;
+
 fn contains_pattern(text: &str) -> String {
     let escaped = text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
     format!("%{escaped}%")
@@ -168,10 +171,27 @@ impl MemberRepository for PgTx<'_> {
             query = query.filter(memberships::role.eq(role.as_str().to_owned()));
         }
         if let Some(search) = &filter.search {
-            query = query.filter(users::search_text.like(contains_pattern(search.as_str())));
+            let pattern = contains_pattern(search.as_str());
+            // A narrow search is answered from the few people it matches (trigram index),
+            // joined to the organization's memberships; walking a large organization's
+            // members in page order looking for them takes seconds. A broad one matches
+            // so many people that walking finds a page at once.
+            let matched: Vec<Uuid> = users::table
+                .filter(users::search_text.like(&pattern))
+                .select(users::id)
+                .limit(NARROW_SEARCH + 1)
+                .load(self.conn)
+                .map_err(store_error)?;
+            if matched.len() <= NARROW_SEARCH as usize {
+                query = query.filter(memberships::user_id.eq_any(matched));
+            } else {
+                query = query.filter(users::search_text.like(pattern));
+            }
         }
+        // Ordered by the `(org_id, id)` index's own order, so that no plan walks every
+        // organization's members by id to find the page of one.
         let rows: Vec<MemberRow> = query
-            .order(memberships::id.asc())
+            .order((memberships::org_id.asc(), memberships::id.asc()))
             .limit(page.fetch_limit())
             .select((MembershipRow::as_select(), users::name, users::email, users::email_verified))
             .load(self.conn)
