@@ -40,7 +40,7 @@ where
     };
     let moved = caller.meta.client_ip.is_some() && caller.meta.client_ip != key.last_used_ip;
     if moved || key.last_used_at.is_none_or(|used| now - used >= KEY_USE_RESOLUTION) {
-        tx.touch_api_key(key.id, now, caller.meta.client_ip)?;
+        tx.touch_api_key(key.org_id, key.id, now, caller.meta.client_ip)?;
     }
     let (org, policies) = find_org::<E>(tx, org_id, lock)?;
     let permissions = key.permissions.intersect(creator_permissions::<E>(tx, org.id, &key.created_by)?);
