@@ -581,7 +581,13 @@ impl TeamRepository for State {
         Ok(())
     }
 
-    fn set_team_manager(&mut self, _org: OrgId, team: TeamId, member: MemberId, is_manager: bool) -> Result<(), StoreError> {
+    fn set_team_manager(
+        &mut self,
+        _org: OrgId,
+        team: TeamId,
+        member: MemberId,
+        is_manager: bool,
+    ) -> Result<(), StoreError> {
         if let Some(entry) = self.team_members.get_mut(&(team, member)) {
             entry.0 = is_manager;
         }

@@ -192,14 +192,24 @@ fn distribution_problems(catalog: &Catalog) -> Vec<String> {
                 "{}: {kind} {} on ({}) does not include org_id",
                 index.table_name,
                 index.index_name,
-                index.key_columns.iter().map(|c| if c.is_empty() { "<expression>" } else { c }).collect::<Vec<_>>().join(", ")
+                index
+                    .key_columns
+                    .iter()
+                    .map(|c| if c.is_empty() { "<expression>" } else { c })
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ));
         }
     }
 
     for fk in &catalog.foreign_keys {
         let (from, to) = (fk.table_name.as_str(), fk.referenced_table.as_str());
-        let named = format!("{from}: foreign key {} ({}) → {to} ({})", fk.constraint_name, fk.columns.join(", "), fk.referenced_columns.join(", "));
+        let named = format!(
+            "{from}: foreign key {} ({}) → {to} ({})",
+            fk.constraint_name,
+            fk.columns.join(", "),
+            fk.referenced_columns.join(", ")
+        );
         match (placement(from), placement(to)) {
             (None, None) if tenant(from) && tenant(to) => {
                 let org_to_org = fk.columns.iter().zip(&fk.referenced_columns).any(|(c, r)| c == ORG_ID && r == ORG_ID);
@@ -221,9 +231,14 @@ fn distribution_problems(catalog: &Catalog) -> Vec<String> {
     }
 
     for (table, column) in LOOKUPS_BY_SECRET {
-        let served = catalog.indexes.iter().any(|i| i.table_name == *table && i.key_columns.first().is_some_and(|c| c == column));
+        let served = catalog
+            .indexes
+            .iter()
+            .any(|i| i.table_name == *table && i.key_columns.first().is_some_and(|c| c == column));
         if !served {
-            problems.push(format!("{table}: no index leads with {column}, which finds a secret before its organization is known"));
+            problems.push(format!(
+                "{table}: no index leads with {column}, which finds a secret before its organization is known"
+            ));
         }
     }
     problems

@@ -214,5 +214,11 @@ pub trait InviteRepository {
     fn revoke_invite(&mut self, org: OrgId, id: InviteId, at: DateTime<Utc>) -> Result<(), StoreError>;
 
     /// Replaces the invite's secret (the old link dies) and records the send time.
-    fn reissue_invite(&mut self, org: OrgId, id: InviteId, lookup_hash: &[u8], at: DateTime<Utc>) -> Result<(), StoreError>;
+    fn reissue_invite(
+        &mut self,
+        org: OrgId,
+        id: InviteId,
+        lookup_hash: &[u8],
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
 }

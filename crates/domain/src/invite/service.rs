@@ -361,12 +361,10 @@ impl<S: Store> InviteService<S> {
                     tx.add_team_member(org.id, team, membership.id, false, now)?;
                 }
             }
-            tx.redeem_invite(org.id, &Redemption {
-                invite_id: invite.id,
-                member_id: membership.id,
-                user_id: user.id,
-                redeemed_at: now,
-            })?;
+            tx.redeem_invite(
+                org.id,
+                &Redemption { invite_id: invite.id, member_id: membership.id, user_id: user.id, redeemed_at: now },
+            )?;
             let mut changes = Changes::new();
             changes.set("member_id", membership.id.to_string());
             changes.set("role", membership.role.as_str());

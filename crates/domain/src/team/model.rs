@@ -155,7 +155,13 @@ pub trait TeamRepository {
 
     fn remove_team_member(&mut self, org: OrgId, team: TeamId, member: MemberId) -> Result<(), StoreError>;
 
-    fn set_team_manager(&mut self, org: OrgId, team: TeamId, member: MemberId, is_manager: bool) -> Result<(), StoreError>;
+    fn set_team_manager(
+        &mut self,
+        org: OrgId,
+        team: TeamId,
+        member: MemberId,
+        is_manager: bool,
+    ) -> Result<(), StoreError>;
 
     /// The team's members in the order they joined the organization.
     fn list_team_members(

@@ -429,12 +429,12 @@ impl<S: Store> Dispatcher<S> {
         let attempt = Attempt { at: now, status: sent.status, detail: sent.detail, duration_ms: sent.duration_ms };
         let lease = delivery.leased_until;
         self.store.transaction(|tx| match verdict {
-            Verdict::Delivered => {
-                tx.record_attempt(delivery.org_id, delivery.id, lease, &attempt, DeliveryStatus::Delivered, None).map(drop)
-            }
-            Verdict::RetryAt(at) => {
-                tx.record_attempt(delivery.org_id, delivery.id, lease, &attempt, DeliveryStatus::Pending, Some(at)).map(drop)
-            }
+            Verdict::Delivered => tx
+                .record_attempt(delivery.org_id, delivery.id, lease, &attempt, DeliveryStatus::Delivered, None)
+                .map(drop),
+            Verdict::RetryAt(at) => tx
+                .record_attempt(delivery.org_id, delivery.id, lease, &attempt, DeliveryStatus::Pending, Some(at))
+                .map(drop),
             Verdict::GiveUp(reason) => {
                 if tx.record_attempt(delivery.org_id, delivery.id, lease, &attempt, DeliveryStatus::Failed, None)? {
                     turn_off(tx, webhook.id, &webhook, reason, now)?;

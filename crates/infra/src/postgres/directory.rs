@@ -116,7 +116,10 @@ impl DirectoryRepository for PgTx<'_> {
     fn find_directory_user(&mut self, org: OrgId, member: MemberId) -> Result<Option<DirectoryUser>, StoreError> {
         let row: Option<DirectoryRow> = memberships::table
             .inner_join(users::table)
-            .left_join(scim_users::table.on(scim_users::org_id.eq(memberships::org_id).and(scim_users::member_id.eq(memberships::id))))
+            .left_join(
+                scim_users::table
+                    .on(scim_users::org_id.eq(memberships::org_id).and(scim_users::member_id.eq(memberships::id))),
+            )
             .filter(memberships::org_id.eq(org.as_uuid()))
             .filter(memberships::id.eq(member.as_uuid()))
             .select((MembershipRow::as_select(), users::email, users::name, Option::<ScimUserRow>::as_select()))
@@ -162,7 +165,10 @@ impl DirectoryRepository for PgTx<'_> {
         }
         let rows: Vec<DirectoryRow> = memberships::table
             .inner_join(users::table)
-            .left_join(scim_users::table.on(scim_users::org_id.eq(memberships::org_id).and(scim_users::member_id.eq(memberships::id))))
+            .left_join(
+                scim_users::table
+                    .on(scim_users::org_id.eq(memberships::org_id).and(scim_users::member_id.eq(memberships::id))),
+            )
             .filter(memberships::org_id.eq(org.as_uuid()))
             .filter(memberships::id.eq_any(page))
             .order(memberships::id.asc())
@@ -199,7 +205,10 @@ impl DirectoryRepository for PgTx<'_> {
         diesel::select(diesel::dsl::exists(
             memberships::table
                 .inner_join(users::table)
-                .left_join(scim_users::table.on(scim_users::org_id.eq(memberships::org_id).and(scim_users::member_id.eq(memberships::id))))
+                .left_join(
+                    scim_users::table
+                        .on(scim_users::org_id.eq(memberships::org_id).and(scim_users::member_id.eq(memberships::id))),
+                )
                 .filter(memberships::org_id.eq(org.as_uuid()))
                 .filter(scim_users::member_id.is_null())
                 .filter(memberships::id.ne(except))
@@ -366,9 +375,8 @@ impl PgTx<'_> {
         }
         let rows: Vec<(Uuid, Uuid, Option<String>)> = team_members::table
             .inner_join(
-                memberships::table.on(memberships::org_id
-                    .eq(team_members::org_id)
-                    .and(memberships::id.eq(team_members::member_id))),
+                memberships::table
+                    .on(memberships::org_id.eq(team_members::org_id).and(memberships::id.eq(team_members::member_id))),
             )
             .inner_join(users::table.on(users::id.eq(memberships::user_id)))
             .filter(team_members::org_id.eq(org.as_uuid()))

@@ -145,7 +145,10 @@ impl PgTx<'_> {
 
 impl DomainRepository for PgTx<'_> {
     fn insert_domain(&mut self, domain: &OrgDomain) -> Result<(), DomainWriteError> {
-        diesel::insert_into(org_domains::table).values(DomainRow::from(domain)).execute(self.conn).map_err(write_error)?;
+        diesel::insert_into(org_domains::table)
+            .values(DomainRow::from(domain))
+            .execute(self.conn)
+            .map_err(write_error)?;
         self.hold_verified_name(domain)
     }
 
@@ -212,11 +215,9 @@ impl DomainRepository for PgTx<'_> {
     fn verified_domain(&mut self, name: &DomainName) -> Result<Option<OrgDomain>, StoreError> {
         // The holder first, then its row: one shard, not every organization's domains.
         let row = verified_domains::table
-            .inner_join(
-                org_domains::table.on(org_domains::org_id
-                    .eq(verified_domains::org_id)
-                    .and(org_domains::id.eq(verified_domains::domain_id))),
-            )
+            .inner_join(org_domains::table.on(
+                org_domains::org_id.eq(verified_domains::org_id).and(org_domains::id.eq(verified_domains::domain_id)),
+            ))
             .inner_join(organizations::table.on(organizations::id.eq(org_domains::org_id)))
             .filter(verified_domains::domain.eq(name.as_str()))
             .filter(org_domains::verified_at.is_not_null())

@@ -207,9 +207,9 @@ impl InviteRepository for PgTx<'_> {
             invites::table.filter(invites::org_id.eq(org.as_uuid())).filter(invites::id.eq(r.invite_id.as_uuid())),
         )
         .set(invites::uses.eq(invites::uses + 1))
-            .execute(self.conn)
-            .map(|_| ())
-            .map_err(store_error)
+        .execute(self.conn)
+        .map(|_| ())
+        .map_err(store_error)
     }
 
     fn revoke_invite(&mut self, org: OrgId, id: InviteId, at: DateTime<Utc>) -> Result<(), StoreError> {

@@ -181,9 +181,8 @@ impl TeamRepository for PgTx<'_> {
     ) -> Result<Option<TeamMember>, StoreError> {
         let row: Option<TeamMemberRow> = team_members::table
             .inner_join(
-                memberships::table.on(memberships::org_id
-                    .eq(team_members::org_id)
-                    .and(memberships::id.eq(team_members::member_id))),
+                memberships::table
+                    .on(memberships::org_id.eq(team_members::org_id).and(memberships::id.eq(team_members::member_id))),
             )
             .inner_join(users::table.on(users::id.eq(memberships::user_id)))
             .filter(team_members::org_id.eq(org.as_uuid()))
@@ -242,9 +241,8 @@ impl TeamRepository for PgTx<'_> {
     ) -> Result<Page<TeamMember>, StoreError> {
         let mut query = team_members::table
             .inner_join(
-                memberships::table.on(memberships::org_id
-                    .eq(team_members::org_id)
-                    .and(memberships::id.eq(team_members::member_id))),
+                memberships::table
+                    .on(memberships::org_id.eq(team_members::org_id).and(memberships::id.eq(team_members::member_id))),
             )
             .inner_join(users::table.on(users::id.eq(memberships::user_id)))
             .filter(team_members::org_id.eq(org.as_uuid()))

@@ -187,9 +187,7 @@ impl UserRepository for PgTx<'_> {
             .bind::<diesel::sql_types::Uuid, _>(org.as_uuid())
             .execute(self.conn)
             .map_err(store_error)?;
-            diesel::delete(memberships::table.find((org.as_uuid(), own)))
-                .execute(self.conn)
-                .map_err(store_error)?;
+            diesel::delete(memberships::table.find((org.as_uuid(), own))).execute(self.conn).map_err(store_error)?;
         }
         let row: MembershipRow = diesel::update(memberships::table.find((org.as_uuid(), member.as_uuid())))
             .set((memberships::user_id.eq(into.as_uuid()), memberships::updated_at.eq(at)))

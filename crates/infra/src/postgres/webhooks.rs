@@ -336,7 +336,14 @@ impl WebhookRepository for PgTx<'_> {
             let Some((seq, event_type, data, occurred_at)) = event else {
                 let gone =
                     Attempt { at: now, status: None, detail: "the event is past retention".into(), duration_ms: 0 };
-                self.record_attempt(delivery.org_id, delivery.id, delivery.leased_until, &gone, DeliveryStatus::Failed, None)?;
+                self.record_attempt(
+                    delivery.org_id,
+                    delivery.id,
+                    delivery.leased_until,
+                    &gone,
+                    DeliveryStatus::Failed,
+                    None,
+                )?;
                 continue;
             };
             let event = Event { seq, id: delivery.event_id, org_id: delivery.org_id, event_type, data, occurred_at };
