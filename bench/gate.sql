@@ -12,4 +12,6 @@ FROM generate_series(10, 10000, 10) AS n;
 INSERT INTO org_domains (id, org_id, domain, challenge, verified_at, created_at, updated_at)
 SELECT md5('d' || n || k)::uuid, md5(n::text)::uuid, 'org-' || n || '-' || k || '.example.com', md5(n::text), now(), now(), now()
 FROM generate_series(10, 10000, 10) AS n, generate_series(1, 2) AS k;
+INSERT INTO verified_domains (domain, org_id, domain_id)
+SELECT domain, org_id, id FROM org_domains WHERE verified_at IS NOT NULL;
 ANALYZE;

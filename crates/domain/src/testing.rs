@@ -209,6 +209,7 @@ impl UserRepository for State {
 
     fn merge_provisioned_membership(
         &mut self,
+        _org: OrgId,
         member: MemberId,
         into: UserId,
         at: DateTime<Utc>,
@@ -508,7 +509,7 @@ impl TeamRepository for State {
         Ok(self.teams.get(&id).filter(|t| t.org_id == org).cloned())
     }
 
-    fn count_team_members(&mut self, team: TeamId) -> Result<u64, StoreError> {
+    fn count_team_members(&mut self, _org: OrgId, team: TeamId) -> Result<u64, StoreError> {
         Ok(self.team_members.keys().filter(|(t, _)| *t == team).count() as u64)
     }
 
@@ -582,12 +583,18 @@ impl TeamRepository for State {
         Ok(self.team_member_view(team, member).filter(|m| m.member.membership.org_id == org))
     }
 
-    fn remove_team_member(&mut self, team: TeamId, member: MemberId) -> Result<(), StoreError> {
+    fn remove_team_member(&mut self, _org: OrgId, team: TeamId, member: MemberId) -> Result<(), StoreError> {
         self.team_members.remove(&(team, member));
         Ok(())
     }
 
-    fn set_team_manager(&mut self, team: TeamId, member: MemberId, is_manager: bool) -> Result<(), StoreError> {
+    fn set_team_manager(
+        &mut self,
+        _org: OrgId,
+        team: TeamId,
+        member: MemberId,
+        is_manager: bool,
+    ) -> Result<(), StoreError> {
         if let Some(entry) = self.team_members.get_mut(&(team, member)) {
             entry.0 = is_manager;
         }
@@ -652,11 +659,12 @@ impl ApiKeyRepository for State {
 
     fn touch_api_key(
         &mut self,
+        org: OrgId,
         id: ApiKeyId,
         at: DateTime<Utc>,
         ip: Option<std::net::IpAddr>,
     ) -> Result<(), StoreError> {
-        if let Some((k, _)) = self.api_keys.get_mut(&id) {
+        if let Some((k, _)) = self.api_keys.get_mut(&id).filter(|(k, _)| k.org_id == org) {
             k.last_used_at = Some(at);
             k.last_used_ip = ip.or(k.last_used_ip);
         }
@@ -800,12 +808,13 @@ impl InviteRepository for State {
         Ok(Page::from_overfetch(rows, page, |i: &Invite| i.id.as_uuid()))
     }
 
-    fn list_redemptions(&mut self, invites: &[InviteId]) -> Result<Vec<Redemption>, StoreError> {
-        Ok(self.redemptions.iter().filter(|r| invites.contains(&r.invite_id)).cloned().collect())
+    fn list_redemptions(&mut self, org: OrgId, invites: &[InviteId]) -> Result<Vec<Redemption>, StoreError> {
+        let of_org = |r: &&Redemption| self.invites.get(&r.invite_id).is_some_and(|(i, _)| i.org_id == org);
+        Ok(self.redemptions.iter().filter(|r| invites.contains(&r.invite_id)).filter(of_org).cloned().collect())
     }
 
-    fn redeem_invite(&mut self, redemption: &Redemption) -> Result<(), StoreError> {
-        if let Some((invite, _)) = self.invites.get_mut(&redemption.invite_id) {
+    fn redeem_invite(&mut self, org: OrgId, redemption: &Redemption) -> Result<(), StoreError> {
+        if let Some((invite, _)) = self.invites.get_mut(&redemption.invite_id).filter(|(i, _)| i.org_id == org) {
             invite.uses += 1;
         }
         self.redemptions.push(redemption.clone());
@@ -819,8 +828,14 @@ impl InviteRepository for State {
         Ok(())
     }
 
-    fn reissue_invite(&mut self, id: InviteId, lookup_hash: &[u8], at: DateTime<Utc>) -> Result<(), StoreError> {
-        if let Some((invite, hash)) = self.invites.get_mut(&id) {
+    fn reissue_invite(
+        &mut self,
+        org: OrgId,
+        id: InviteId,
+        lookup_hash: &[u8],
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        if let Some((invite, hash)) = self.invites.get_mut(&id).filter(|(i, _)| i.org_id == org) {
             invite.last_sent_at = Some(at);
             *hash = lookup_hash.to_vec();
         }

@@ -1,7 +1,7 @@
 //! Secrets this service issues (API keys, invite tokens, SCIM tokens): drawing them and
 //! hashing them. Their format — prefix, random body, checksum — is the domain's
 //! ([`domain::token`]); only `HMAC-SHA256(server key, token)` is stored, so a leaked
-//! database yields no usable secret, and the unique index on that hash is the lookup.
+//! database yields no usable secret, and an index on that hash is the lookup.
 
 use domain::apikey::{MintedSecret, SecretMinter};
 use domain::token::{ApiKeyKind, InviteKind, ScimKind, Token, TokenHasher, TokenKind, BODY_LEN};

@@ -43,7 +43,7 @@ where
     }
     let org_id = org_of_key(org, &key).ok_or(AccessError::NotFound("organization"))?;
     if needs_touch(&key, caller, now) {
-        tx.touch_api_key(key.id, now, caller.meta.client_ip)?;
+        tx.touch_api_key(key.org_id, key.id, now, caller.meta.client_ip)?;
         key.last_used_at = Some(now);
         key.last_used_ip = caller.meta.client_ip.or(key.last_used_ip);
     }

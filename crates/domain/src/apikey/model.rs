@@ -103,6 +103,7 @@ pub trait ApiKeyRepository {
     /// Records a use of the key at `at`, from `ip` when known.
     fn touch_api_key(
         &mut self,
+        org: OrgId,
         id: ApiKeyId,
         at: DateTime<Utc>,
         ip: Option<std::net::IpAddr>,

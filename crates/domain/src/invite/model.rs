@@ -206,13 +206,19 @@ pub trait InviteRepository {
         page: PageRequest,
     ) -> Result<Page<Invite>, StoreError>;
 
-    fn list_redemptions(&mut self, invites: &[InviteId]) -> Result<Vec<Redemption>, StoreError>;
+    fn list_redemptions(&mut self, org: OrgId, invites: &[InviteId]) -> Result<Vec<Redemption>, StoreError>;
 
     /// Records a use and counts it.
-    fn redeem_invite(&mut self, redemption: &Redemption) -> Result<(), StoreError>;
+    fn redeem_invite(&mut self, org: OrgId, redemption: &Redemption) -> Result<(), StoreError>;
 
     fn revoke_invite(&mut self, org: OrgId, id: InviteId, at: DateTime<Utc>) -> Result<(), StoreError>;
 
     /// Replaces the invite's secret (the old link dies) and records the send time.
-    fn reissue_invite(&mut self, id: InviteId, lookup_hash: &[u8], at: DateTime<Utc>) -> Result<(), StoreError>;
+    fn reissue_invite(
+        &mut self,
+        org: OrgId,
+        id: InviteId,
+        lookup_hash: &[u8],
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
 }

@@ -209,7 +209,7 @@ impl<S: Store> InviteService<S> {
             let invites = tx.list_invites(scope.org.id, status, now, page)?;
             let ids: Vec<InviteId> = invites.items.iter().map(|i| i.id).collect();
             let mut by_invite: std::collections::HashMap<InviteId, Vec<Redemption>> = std::collections::HashMap::new();
-            for redemption in tx.list_redemptions(&ids)? {
+            for redemption in tx.list_redemptions(scope.org.id, &ids)? {
                 by_invite.entry(redemption.invite_id).or_default().push(redemption);
             }
             Ok(invites.map(|invite| {
@@ -245,7 +245,7 @@ impl<S: Store> InviteService<S> {
             }
             let secret = self.minter.mint_invite();
             let link = format!("{}{}", self.settings.accept_url_base, secret.token);
-            tx.reissue_invite(invite.id, &secret.lookup_hash, now)?;
+            tx.reissue_invite(invite.org_id, invite.id, &secret.lookup_hash, now)?;
             self.queue_email(tx, &scope.org, &invite, &to, &link)?;
             tx.append_audit(&record(
                 scope.org.id,
@@ -361,12 +361,10 @@ impl<S: Store> InviteService<S> {
                     tx.add_team_member(org.id, team, membership.id, false, now)?;
                 }
             }
-            tx.redeem_invite(&Redemption {
-                invite_id: invite.id,
-                member_id: membership.id,
-                user_id: user.id,
-                redeemed_at: now,
-            })?;
+            tx.redeem_invite(
+                org.id,
+                &Redemption { invite_id: invite.id, member_id: membership.id, user_id: user.id, redeemed_at: now },
+            )?;
             let mut changes = Changes::new();
             changes.set("member_id", membership.id.to_string());
             changes.set("role", membership.role.as_str());

@@ -127,7 +127,7 @@ pub trait TeamRepository {
 
     fn find_team(&mut self, org: OrgId, id: TeamId) -> Result<Option<Team>, StoreError>;
 
-    fn count_team_members(&mut self, team: TeamId) -> Result<u64, StoreError>;
+    fn count_team_members(&mut self, org: OrgId, team: TeamId) -> Result<u64, StoreError>;
 
     /// Teams in creation order, each with its member count.
     fn list_teams(&mut self, org: OrgId, page: PageRequest) -> Result<Page<TeamSummary>, StoreError>;
@@ -153,9 +153,15 @@ pub trait TeamRepository {
         member: MemberId,
     ) -> Result<Option<TeamMember>, StoreError>;
 
-    fn remove_team_member(&mut self, team: TeamId, member: MemberId) -> Result<(), StoreError>;
+    fn remove_team_member(&mut self, org: OrgId, team: TeamId, member: MemberId) -> Result<(), StoreError>;
 
-    fn set_team_manager(&mut self, team: TeamId, member: MemberId, is_manager: bool) -> Result<(), StoreError>;
+    fn set_team_manager(
+        &mut self,
+        org: OrgId,
+        team: TeamId,
+        member: MemberId,
+        is_manager: bool,
+    ) -> Result<(), StoreError>;
 
     /// The team's members in the order they joined the organization.
     fn list_team_members(

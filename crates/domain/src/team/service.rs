@@ -45,7 +45,7 @@ impl<S: Store> TeamService<S> {
     }
 
     fn summary(tx: &mut dyn Tx, team: Team) -> Result<TeamSummary, TeamError> {
-        let member_count = tx.count_team_members(team.id)?;
+        let member_count = tx.count_team_members(team.org_id, team.id)?;
         Ok(TeamSummary { team, member_count })
     }
 
@@ -180,7 +180,7 @@ impl<S: Store> TeamService<S> {
             let scope = enter_org::<TeamError>(tx, caller, org, now, Lock::None)?;
             scope.grant.authorize(Permission::TeamsDelete)?;
             let team = Self::find(tx, &scope, id)?;
-            let members = tx.count_team_members(team.id)?;
+            let members = tx.count_team_members(team.org_id, team.id)?;
             tx.delete_team(scope.org.id, team.id)?;
             let mut changes = Changes::new();
             changes.set("name", team.name.as_str());
@@ -229,7 +229,7 @@ impl<S: Store> TeamService<S> {
             if current.is_manager {
                 scope.grant.authorize_on(Permission::TeamsUpdate, &Resource::Organization)?;
             }
-            tx.remove_team_member(team.id, member)?;
+            tx.remove_team_member(team.org_id, team.id, member)?;
             let mut changes = Changes::new();
             changes.set("member_id", member.to_string());
             tx.append_audit(&record(&scope, caller, AuditAction::TeamMemberRemoved, team.id, changes, now))?;
@@ -256,7 +256,7 @@ impl<S: Store> TeamService<S> {
             if current.is_manager == is_manager {
                 return Ok(current);
             }
-            tx.set_team_manager(team.id, member, is_manager)?;
+            tx.set_team_manager(team.org_id, team.id, member, is_manager)?;
             let mut changes = Changes::new();
             changes.set("member_id", member.to_string());
             changes.diff("is_manager", &current.is_manager, &is_manager);

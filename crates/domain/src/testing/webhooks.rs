@@ -96,8 +96,8 @@ impl WebhookRepository for State {
         Ok(self.deliveries.get(&id).filter(|d| d.org_id == org && d.webhook_id == webhook).cloned())
     }
 
-    fn schedule_delivery(&mut self, id: DeliveryId, at: DateTime<Utc>) -> Result<(), StoreError> {
-        if let Some(d) = self.deliveries.get_mut(&id) {
+    fn schedule_delivery(&mut self, org: OrgId, id: DeliveryId, at: DateTime<Utc>) -> Result<(), StoreError> {
+        if let Some(d) = self.deliveries.get_mut(&id).filter(|d| d.org_id == org) {
             d.status = DeliveryStatus::Pending;
             d.next_attempt_at = Some(at);
             d.retry_started_at = None;
@@ -156,13 +156,14 @@ impl WebhookRepository for State {
 
     fn record_attempt(
         &mut self,
+        org: OrgId,
         id: DeliveryId,
         lease: Option<DateTime<Utc>>,
         attempt: &Attempt,
         status: DeliveryStatus,
         next_attempt_at: Option<DateTime<Utc>>,
     ) -> Result<bool, StoreError> {
-        let Some(d) = self.deliveries.get_mut(&id) else { return Ok(false) };
+        let Some(d) = self.deliveries.get_mut(&id).filter(|d| d.org_id == org) else { return Ok(false) };
         if lease.is_some() && d.leased_until != lease {
             return Ok(false);
         }

@@ -39,7 +39,7 @@ pub fn link_provisioned(
             // As every writer of the organization: the last-owner rule and SCIM writes see
             // the merge whole.
             tx.lock_org(org)?;
-            let merged = tx.merge_provisioned_membership(membership.id, user.id, now)?;
+            let merged = tx.merge_provisioned_membership(org, membership.id, user.id, now)?;
             let mut changes = Changes::new();
             changes.set("user_id", user.id.to_string());
             changes.set("email", email.as_str());

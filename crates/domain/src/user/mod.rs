@@ -10,7 +10,7 @@ pub use link::link_provisioned;
 
 use crate::context::{Identity, RequestMeta};
 use crate::error::{StoreError, ValueError};
-use crate::ids::{MemberId, UserId};
+use crate::ids::{MemberId, OrgId, UserId};
 use crate::member::Membership;
 use crate::store::Tx;
 
@@ -160,6 +160,7 @@ pub trait UserRepository {
     /// suspension and the team seats of `into`'s own, which is removed.
     fn merge_provisioned_membership(
         &mut self,
+        org: OrgId,
         member: MemberId,
         into: UserId,
         at: DateTime<Utc>,

@@ -45,7 +45,7 @@ pub trait WebhookRepository {
     ) -> Result<Option<Delivery>, StoreError>;
 
     /// Makes the delivery pending again, due at `at`, starting a new run of attempts.
-    fn schedule_delivery(&mut self, id: DeliveryId, at: DateTime<Utc>) -> Result<(), StoreError>;
+    fn schedule_delivery(&mut self, org: OrgId, id: DeliveryId, at: DateTime<Utc>) -> Result<(), StoreError>;
 
     /// Claims up to `limit` deliveries due at `now` for `lease`, skipping those another
     /// worker holds and any behind an earlier pending delivery of the same webhook (each
@@ -66,6 +66,7 @@ pub trait WebhookRepository {
     /// lease ran out writes nothing. Answers whether it wrote.
     fn record_attempt(
         &mut self,
+        org: OrgId,
         id: DeliveryId,
         lease: Option<DateTime<Utc>>,
         attempt: &Attempt,

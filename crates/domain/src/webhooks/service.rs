@@ -344,7 +344,7 @@ impl<S: Store> WebhookService<S> {
             if current.leased_until.is_some_and(|until| until > now) {
                 return Err(WebhookError::DeliveryInFlight);
             }
-            tx.schedule_delivery(id, now)?;
+            tx.schedule_delivery(scope.org.id, id, now)?;
             tx.find_delivery(scope.org.id, webhook, id, false)?.ok_or_else(not_found)
         })
     }
@@ -429,14 +429,14 @@ impl<S: Store> Dispatcher<S> {
         let attempt = Attempt { at: now, status: sent.status, detail: sent.detail, duration_ms: sent.duration_ms };
         let lease = delivery.leased_until;
         self.store.transaction(|tx| match verdict {
-            Verdict::Delivered => {
-                tx.record_attempt(delivery.id, lease, &attempt, DeliveryStatus::Delivered, None).map(drop)
-            }
-            Verdict::RetryAt(at) => {
-                tx.record_attempt(delivery.id, lease, &attempt, DeliveryStatus::Pending, Some(at)).map(drop)
-            }
+            Verdict::Delivered => tx
+                .record_attempt(delivery.org_id, delivery.id, lease, &attempt, DeliveryStatus::Delivered, None)
+                .map(drop),
+            Verdict::RetryAt(at) => tx
+                .record_attempt(delivery.org_id, delivery.id, lease, &attempt, DeliveryStatus::Pending, Some(at))
+                .map(drop),
             Verdict::GiveUp(reason) => {
-                if tx.record_attempt(delivery.id, lease, &attempt, DeliveryStatus::Failed, None)? {
+                if tx.record_attempt(delivery.org_id, delivery.id, lease, &attempt, DeliveryStatus::Failed, None)? {
                     turn_off(tx, webhook.id, &webhook, reason, now)?;
                 }
                 Ok(())

@@ -153,11 +153,12 @@ impl ApiKeyRepository for PgTx<'_> {
 
     fn touch_api_key(
         &mut self,
+        org: OrgId,
         id: ApiKeyId,
         at: DateTime<Utc>,
         ip: Option<std::net::IpAddr>,
     ) -> Result<(), StoreError> {
-        let key = api_keys::table.filter(api_keys::id.eq(id.as_uuid()));
+        let key = api_keys::table.filter(api_keys::org_id.eq(org.as_uuid())).filter(api_keys::id.eq(id.as_uuid()));
         let updated = match ip {
             Some(ip) => diesel::update(key)
                 .set((api_keys::last_used_at.eq(at), api_keys::last_used_ip.eq(ipnetwork::IpNetwork::from(ip))))

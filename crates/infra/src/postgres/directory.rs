@@ -20,7 +20,7 @@ use super::store::PgTx;
 use super::teams::TeamRow;
 
 #[derive(Queryable, Selectable, Insertable, AsChangeset)]
-#[diesel(table_name = scim_users, check_for_backend(diesel::pg::Pg), treat_none_as_null = true)]
+#[diesel(table_name = scim_users, primary_key(org_id, member_id), check_for_backend(diesel::pg::Pg), treat_none_as_null = true)]
 struct ScimUserRow {
     member_id: Uuid,
     org_id: Uuid,
@@ -116,7 +116,10 @@ impl DirectoryRepository for PgTx<'_> {
     fn find_directory_user(&mut self, org: OrgId, member: MemberId) -> Result<Option<DirectoryUser>, StoreError> {
         let row: Option<DirectoryRow> = memberships::table
             .inner_join(users::table)
-            .left_join(scim_users::table)
+            .left_join(
+                scim_users::table
+                    .on(scim_users::org_id.eq(memberships::org_id).and(scim_users::member_id.eq(memberships::id))),
+            )
             .filter(memberships::org_id.eq(org.as_uuid()))
             .filter(memberships::id.eq(member.as_uuid()))
             .select((MembershipRow::as_select(), users::email, users::name, Option::<ScimUserRow>::as_select()))
@@ -162,7 +165,10 @@ impl DirectoryRepository for PgTx<'_> {
         }
         let rows: Vec<DirectoryRow> = memberships::table
             .inner_join(users::table)
-            .left_join(scim_users::table)
+            .left_join(
+                scim_users::table
+                    .on(scim_users::org_id.eq(memberships::org_id).and(scim_users::member_id.eq(memberships::id))),
+            )
             .filter(memberships::org_id.eq(org.as_uuid()))
             .filter(memberships::id.eq_any(page))
             .order(memberships::id.asc())
@@ -199,7 +205,10 @@ impl DirectoryRepository for PgTx<'_> {
         diesel::select(diesel::dsl::exists(
             memberships::table
                 .inner_join(users::table)
-                .left_join(scim_users::table)
+                .left_join(
+                    scim_users::table
+                        .on(scim_users::org_id.eq(memberships::org_id).and(scim_users::member_id.eq(memberships::id))),
+                )
                 .filter(memberships::org_id.eq(org.as_uuid()))
                 .filter(scim_users::member_id.is_null())
                 .filter(memberships::id.ne(except))
@@ -213,7 +222,7 @@ impl DirectoryRepository for PgTx<'_> {
         let row = ScimUserRow::from(record);
         diesel::insert_into(scim_users::table)
             .values(&row)
-            .on_conflict(scim_users::member_id)
+            .on_conflict((scim_users::org_id, scim_users::member_id))
             .do_update()
             .set(&row)
             .execute(self.conn)
@@ -257,7 +266,7 @@ impl DirectoryRepository for PgTx<'_> {
             .optional()
             .map_err(store_error)?;
         let Some(row) = row else { return Ok(None) };
-        let mut members = self.members_of(&[team.as_uuid()])?;
+        let mut members = self.members_of(org, &[team.as_uuid()])?;
         Ok(Some(DirectoryGroup { team: row.try_into()?, members: members.remove(&team.as_uuid()).unwrap_or_default() }))
     }
 
@@ -279,7 +288,7 @@ impl DirectoryRepository for PgTx<'_> {
             query.order(teams::id.asc()).select(TeamRow::as_select()).load(self.conn).map_err(store_error)?;
         let teams = rows.into_iter().map(domain::team::Team::try_from).collect::<Result<Vec<_>, _>>()?;
         let mut members = if with_members {
-            self.members_of(&teams.iter().map(|t| t.id.as_uuid()).collect::<Vec<_>>())?
+            self.members_of(org, &teams.iter().map(|t| t.id.as_uuid()).collect::<Vec<_>>())?
         } else {
             HashMap::new()
         };
@@ -305,6 +314,7 @@ impl DirectoryRepository for PgTx<'_> {
                 .iter()
                 .map(|m| {
                     (
+                        team_members::org_id.eq(org.as_uuid()),
                         team_members::team_id.eq(team.as_uuid()),
                         team_members::member_id.eq(m.as_uuid()),
                         team_members::is_manager.eq(false),
@@ -324,6 +334,7 @@ impl DirectoryRepository for PgTx<'_> {
             let ids: Vec<Uuid> = remove.iter().map(|m| m.as_uuid()).collect();
             diesel::delete(
                 team_members::table
+                    .filter(team_members::org_id.eq(org.as_uuid()))
                     .filter(team_members::team_id.eq(team.as_uuid()))
                     .filter(team_members::member_id.eq_any(ids)),
             )
@@ -357,13 +368,18 @@ type GroupMember = (MemberId, Option<String>);
 
 impl PgTx<'_> {
     /// The members of each of `teams`, by team, in join order, with their names.
-    fn members_of(&mut self, teams: &[Uuid]) -> Result<HashMap<Uuid, Vec<GroupMember>>, StoreError> {
+    fn members_of(&mut self, org: OrgId, teams: &[Uuid]) -> Result<HashMap<Uuid, Vec<GroupMember>>, StoreError> {
         let mut out: HashMap<Uuid, Vec<GroupMember>> = HashMap::new();
         if teams.is_empty() {
             return Ok(out);
         }
         let rows: Vec<(Uuid, Uuid, Option<String>)> = team_members::table
-            .inner_join(memberships::table.inner_join(users::table))
+            .inner_join(
+                memberships::table
+                    .on(memberships::org_id.eq(team_members::org_id).and(memberships::id.eq(team_members::member_id))),
+            )
+            .inner_join(users::table.on(users::id.eq(memberships::user_id)))
+            .filter(team_members::org_id.eq(org.as_uuid()))
             .filter(team_members::team_id.eq_any(teams))
             .order((team_members::team_id.asc(), memberships::id.asc()))
             .select((team_members::team_id, memberships::id, users::name))

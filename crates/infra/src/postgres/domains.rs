@@ -11,11 +11,11 @@ use domain::StoreError;
 use uuid::Uuid;
 
 use super::errors::{corrupt, store_error, violated_unique};
-use super::schema::{org_domains, organizations};
+use super::schema::{org_domains, organizations, verified_domains};
 use super::store::PgTx;
 
 #[derive(Queryable, Selectable, Insertable, AsChangeset)]
-#[diesel(table_name = org_domains, check_for_backend(diesel::pg::Pg), treat_none_as_null = true)]
+#[diesel(table_name = org_domains, primary_key(org_id, id), check_for_backend(diesel::pg::Pg), treat_none_as_null = true)]
 struct DomainRow {
     id: Uuid,
     org_id: Uuid,
@@ -93,7 +93,6 @@ impl TryFrom<DomainRow> for OrgDomain {
 fn write_error(err: diesel::result::Error) -> DomainWriteError {
     match violated_unique(&err) {
         Some("org_domains_org_domain_key") => DomainWriteError::AlreadyClaimed,
-        Some("org_domains_verified_once") => DomainWriteError::VerifiedElsewhere,
         _ => DomainWriteError::Store(store_error(err)),
     }
 }
@@ -102,22 +101,63 @@ fn rows(rows: Vec<DomainRow>) -> Result<Vec<OrgDomain>, StoreError> {
     rows.into_iter().map(OrgDomain::try_from).collect()
 }
 
+impl PgTx<'_> {
+    /// Holds the domain's name in `verified_domains` while the domain is verified, and lets
+    /// it go otherwise: one organization at most holds a name verified. Of two organizations
+    /// verifying the same name at once, the second waits for the first to commit and is
+    /// refused.
+    fn hold_verified_name(&mut self, domain: &OrgDomain) -> Result<(), DomainWriteError> {
+        let (org, id) = (domain.org_id.as_uuid(), domain.id.as_uuid());
+        let store = |err| DomainWriteError::Store(store_error(err));
+        if domain.verified_at.is_none() {
+            diesel::delete(
+                verified_domains::table
+                    .filter(verified_domains::org_id.eq(org))
+                    .filter(verified_domains::domain_id.eq(id)),
+            )
+            .execute(self.conn)
+            .map_err(store)?;
+            return Ok(());
+        }
+        diesel::insert_into(verified_domains::table)
+            .values((
+                verified_domains::domain.eq(domain.name.as_str()),
+                verified_domains::org_id.eq(org),
+                verified_domains::domain_id.eq(id),
+            ))
+            .on_conflict(verified_domains::domain)
+            .do_nothing()
+            .execute(self.conn)
+            .map_err(store)?;
+        let holder: Option<(Uuid, Uuid)> = verified_domains::table
+            .find(domain.name.as_str())
+            .select((verified_domains::org_id, verified_domains::domain_id))
+            .first(self.conn)
+            .optional()
+            .map_err(store)?;
+        if holder == Some((org, id)) {
+            Ok(())
+        } else {
+            Err(DomainWriteError::VerifiedElsewhere)
+        }
+    }
+}
+
 impl DomainRepository for PgTx<'_> {
     fn insert_domain(&mut self, domain: &OrgDomain) -> Result<(), DomainWriteError> {
         diesel::insert_into(org_domains::table)
             .values(DomainRow::from(domain))
             .execute(self.conn)
-            .map(|_| ())
-            .map_err(write_error)
+            .map_err(write_error)?;
+        self.hold_verified_name(domain)
     }
 
     fn update_domain(&mut self, domain: &OrgDomain) -> Result<(), DomainWriteError> {
-        diesel::update(org_domains::table.find(domain.id.as_uuid()))
-            .filter(org_domains::org_id.eq(domain.org_id.as_uuid()))
+        diesel::update(org_domains::table.find((domain.org_id.as_uuid(), domain.id.as_uuid())))
             .set(DomainRow::from(domain))
             .execute(self.conn)
-            .map(|_| ())
-            .map_err(write_error)
+            .map_err(write_error)?;
+        self.hold_verified_name(domain)
     }
 
     fn find_domain(&mut self, org: OrgId, domain: &DomainRef, lock: bool) -> Result<Option<OrgDomain>, StoreError> {
@@ -148,14 +188,23 @@ impl DomainRepository for PgTx<'_> {
     }
 
     fn delete_domain(&mut self, org: OrgId, id: DomainId) -> Result<(), StoreError> {
-        diesel::delete(org_domains::table.find(id.as_uuid()))
-            .filter(org_domains::org_id.eq(org.as_uuid()))
+        diesel::delete(
+            verified_domains::table
+                .filter(verified_domains::org_id.eq(org.as_uuid()))
+                .filter(verified_domains::domain_id.eq(id.as_uuid())),
+        )
+        .execute(self.conn)
+        .map_err(store_error)?;
+        diesel::delete(org_domains::table.find((org.as_uuid(), id.as_uuid())))
             .execute(self.conn)
             .map(|_| ())
             .map_err(store_error)
     }
 
     fn delete_domains_of_org(&mut self, org: OrgId) -> Result<Vec<DomainName>, StoreError> {
+        diesel::delete(verified_domains::table.filter(verified_domains::org_id.eq(org.as_uuid())))
+            .execute(self.conn)
+            .map_err(store_error)?;
         let names: Vec<String> = diesel::delete(org_domains::table.filter(org_domains::org_id.eq(org.as_uuid())))
             .returning(org_domains::domain)
             .get_results(self.conn)
@@ -164,9 +213,13 @@ impl DomainRepository for PgTx<'_> {
     }
 
     fn verified_domain(&mut self, name: &DomainName) -> Result<Option<OrgDomain>, StoreError> {
-        let row = org_domains::table
-            .inner_join(organizations::table)
-            .filter(org_domains::domain.eq(name.as_str()))
+        // The holder first, then its row: one shard, not every organization's domains.
+        let row = verified_domains::table
+            .inner_join(org_domains::table.on(
+                org_domains::org_id.eq(verified_domains::org_id).and(org_domains::id.eq(verified_domains::domain_id)),
+            ))
+            .inner_join(organizations::table.on(organizations::id.eq(org_domains::org_id)))
+            .filter(verified_domains::domain.eq(name.as_str()))
             .filter(org_domains::verified_at.is_not_null())
             .filter(organizations::deleted_at.is_null())
             .select(DomainRow::as_select())

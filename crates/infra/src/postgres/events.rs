@@ -92,8 +92,8 @@ impl EventRepository for PgTx<'_> {
 
     fn delete_events(&mut self, before: DateTime<Utc>, limit: u32) -> Result<usize, StoreError> {
         diesel::sql_query(
-            "DELETE FROM events WHERE seq IN (
-                SELECT seq FROM events WHERE occurred_at < $1 ORDER BY occurred_at LIMIT $2)",
+            "DELETE FROM events WHERE (org_id, seq) IN (
+                SELECT org_id, seq FROM events WHERE occurred_at < $1 ORDER BY occurred_at LIMIT $2)",
         )
         .bind::<diesel::sql_types::Timestamptz, _>(before)
         .bind::<diesel::sql_types::BigInt, _>(i64::from(limit))

@@ -167,9 +167,10 @@ impl InviteRepository for PgTx<'_> {
         Ok(Page::from_overfetch(items, page, |i| i.id.as_uuid()))
     }
 
-    fn list_redemptions(&mut self, ids: &[InviteId]) -> Result<Vec<Redemption>, StoreError> {
+    fn list_redemptions(&mut self, org: OrgId, ids: &[InviteId]) -> Result<Vec<Redemption>, StoreError> {
         let ids: Vec<Uuid> = ids.iter().map(InviteId::as_uuid).collect();
         let rows: Vec<(Uuid, Uuid, Uuid, DateTime<Utc>)> = invite_redemptions::table
+            .filter(invite_redemptions::org_id.eq(org.as_uuid()))
             .filter(invite_redemptions::invite_id.eq_any(ids))
             .order(invite_redemptions::redeemed_at.asc())
             .select((
@@ -191,9 +192,10 @@ impl InviteRepository for PgTx<'_> {
             .collect())
     }
 
-    fn redeem_invite(&mut self, r: &Redemption) -> Result<(), StoreError> {
+    fn redeem_invite(&mut self, org: OrgId, r: &Redemption) -> Result<(), StoreError> {
         diesel::insert_into(invite_redemptions::table)
             .values((
+                invite_redemptions::org_id.eq(org.as_uuid()),
                 invite_redemptions::invite_id.eq(r.invite_id.as_uuid()),
                 invite_redemptions::user_id.eq(r.user_id.as_uuid()),
                 invite_redemptions::member_id.eq(r.member_id.as_uuid()),
@@ -201,11 +203,13 @@ impl InviteRepository for PgTx<'_> {
             ))
             .execute(self.conn)
             .map_err(store_error)?;
-        diesel::update(invites::table.filter(invites::id.eq(r.invite_id.as_uuid())))
-            .set(invites::uses.eq(invites::uses + 1))
-            .execute(self.conn)
-            .map(|_| ())
-            .map_err(store_error)
+        diesel::update(
+            invites::table.filter(invites::org_id.eq(org.as_uuid())).filter(invites::id.eq(r.invite_id.as_uuid())),
+        )
+        .set(invites::uses.eq(invites::uses + 1))
+        .execute(self.conn)
+        .map(|_| ())
+        .map_err(store_error)
     }
 
     fn revoke_invite(&mut self, org: OrgId, id: InviteId, at: DateTime<Utc>) -> Result<(), StoreError> {
@@ -216,8 +220,14 @@ impl InviteRepository for PgTx<'_> {
             .map_err(store_error)
     }
 
-    fn reissue_invite(&mut self, id: InviteId, lookup_hash: &[u8], at: DateTime<Utc>) -> Result<(), StoreError> {
-        diesel::update(invites::table.filter(invites::id.eq(id.as_uuid())))
+    fn reissue_invite(
+        &mut self,
+        org: OrgId,
+        id: InviteId,
+        lookup_hash: &[u8],
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        diesel::update(invites::table.filter(invites::org_id.eq(org.as_uuid())).filter(invites::id.eq(id.as_uuid())))
             .set((invites::lookup_hash.eq(lookup_hash), invites::last_sent_at.eq(at)))
             .execute(self.conn)
             .map(|_| ())

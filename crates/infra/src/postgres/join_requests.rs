@@ -14,7 +14,7 @@ use super::schema::join_requests;
 use super::store::PgTx;
 
 #[derive(Queryable, Selectable, Insertable, AsChangeset)]
-#[diesel(table_name = join_requests, check_for_backend(diesel::pg::Pg), treat_none_as_null = true)]
+#[diesel(table_name = join_requests, primary_key(org_id, id), check_for_backend(diesel::pg::Pg), treat_none_as_null = true)]
 struct JoinRequestRow {
     id: Uuid,
     org_id: Uuid,
@@ -78,8 +78,7 @@ impl JoinRequestRepository for PgTx<'_> {
     }
 
     fn update_join_request(&mut self, request: &JoinRequest) -> Result<(), StoreError> {
-        diesel::update(join_requests::table.find(request.id.as_uuid()))
-            .filter(join_requests::org_id.eq(request.org_id.as_uuid()))
+        diesel::update(join_requests::table.find((request.org_id.as_uuid(), request.id.as_uuid())))
             .set(JoinRequestRow::from(request))
             .execute(self.conn)
             .map(|_| ())

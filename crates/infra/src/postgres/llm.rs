@@ -12,7 +12,7 @@ use super::schema::llm_policies;
 use super::store::PgTx;
 
 #[derive(Queryable, Selectable, Insertable, AsChangeset)]
-#[diesel(table_name = llm_policies, check_for_backend(diesel::pg::Pg), treat_none_as_null = true)]
+#[diesel(table_name = llm_policies, primary_key(org_id), check_for_backend(diesel::pg::Pg), treat_none_as_null = true)]
 struct LlmPolicyRow {
     org_id: Uuid,
     providers: Vec<Option<String>>,

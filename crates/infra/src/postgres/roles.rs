@@ -11,7 +11,7 @@ use super::schema::{memberships, roles};
 use super::store::PgTx;
 
 #[derive(Queryable, Selectable, Insertable, AsChangeset)]
-#[diesel(table_name = roles, check_for_backend(diesel::pg::Pg), treat_none_as_null = true)]
+#[diesel(table_name = roles, primary_key(org_id, id), check_for_backend(diesel::pg::Pg), treat_none_as_null = true)]
 struct RoleRow {
     id: Uuid,
     org_id: Uuid,

@@ -1,7 +1,7 @@
 // @generated automatically by Diesel CLI.
 
 diesel::table! {
-    api_keys (id) {
+    api_keys (org_id, id) {
         id -> Uuid,
         org_id -> Uuid,
         name -> Text,
@@ -29,7 +29,7 @@ diesel::table! {
 }
 
 diesel::table! {
-    audit_events (id) {
+    audit_events (org_id, id) {
         id -> Uuid,
         org_id -> Uuid,
         seq -> Int8,
@@ -49,7 +49,7 @@ diesel::table! {
 }
 
 diesel::table! {
-    events (seq) {
+    events (org_id, seq) {
         seq -> Int8,
         id -> Uuid,
         org_id -> Uuid,
@@ -74,16 +74,17 @@ diesel::table! {
 }
 
 diesel::table! {
-    invite_redemptions (invite_id, member_id) {
+    invite_redemptions (org_id, invite_id, member_id) {
         invite_id -> Uuid,
         user_id -> Uuid,
         member_id -> Uuid,
         redeemed_at -> Timestamptz,
+        org_id -> Uuid,
     }
 }
 
 diesel::table! {
-    invites (id) {
+    invites (org_id, id) {
         id -> Uuid,
         org_id -> Uuid,
         role -> Text,
@@ -103,7 +104,7 @@ diesel::table! {
 }
 
 diesel::table! {
-    join_requests (id) {
+    join_requests (org_id, id) {
         id -> Uuid,
         org_id -> Uuid,
         user_id -> Uuid,
@@ -132,7 +133,7 @@ diesel::table! {
 }
 
 diesel::table! {
-    memberships (id) {
+    memberships (org_id, id) {
         id -> Uuid,
         org_id -> Uuid,
         user_id -> Uuid,
@@ -160,7 +161,7 @@ diesel::table! {
 }
 
 diesel::table! {
-    org_domains (id) {
+    org_domains (org_id, id) {
         id -> Uuid,
         org_id -> Uuid,
         domain -> Text,
@@ -260,7 +261,7 @@ diesel::table! {
 }
 
 diesel::table! {
-    roles (id) {
+    roles (org_id, id) {
         id -> Uuid,
         org_id -> Uuid,
         key -> Text,
@@ -296,7 +297,7 @@ diesel::table! {
 }
 
 diesel::table! {
-    scim_users (member_id) {
+    scim_users (org_id, member_id) {
         member_id -> Uuid,
         org_id -> Uuid,
         user_name -> Text,
@@ -359,16 +360,17 @@ diesel::table! {
 }
 
 diesel::table! {
-    team_members (team_id, member_id) {
+    team_members (org_id, team_id, member_id) {
         team_id -> Uuid,
         member_id -> Uuid,
         is_manager -> Bool,
         created_at -> Timestamptz,
+        org_id -> Uuid,
     }
 }
 
 diesel::table! {
-    teams (id) {
+    teams (org_id, id) {
         id -> Uuid,
         org_id -> Uuid,
         name -> Text,
@@ -381,7 +383,7 @@ diesel::table! {
 }
 
 diesel::table! {
-    usage_events (id) {
+    usage_events (org_id, id) {
         id -> Uuid,
         org_id -> Uuid,
         idempotency_key -> Text,
@@ -415,7 +417,15 @@ diesel::table! {
 }
 
 diesel::table! {
-    webhook_deliveries (id) {
+    verified_domains (domain) {
+        domain -> Text,
+        org_id -> Uuid,
+        domain_id -> Uuid,
+    }
+}
+
+diesel::table! {
+    webhook_deliveries (org_id, id) {
         id -> Uuid,
         webhook_id -> Uuid,
         org_id -> Uuid,
@@ -433,7 +443,7 @@ diesel::table! {
 }
 
 diesel::table! {
-    webhooks (id) {
+    webhooks (org_id, id) {
         id -> Uuid,
         org_id -> Uuid,
         url -> Text,
@@ -456,10 +466,8 @@ diesel::joinable!(api_keys -> organizations (org_id));
 diesel::joinable!(audit_chain_heads -> organizations (org_id));
 diesel::joinable!(audit_events -> organizations (org_id));
 diesel::joinable!(events -> organizations (org_id));
-diesel::joinable!(invite_redemptions -> invites (invite_id));
 diesel::joinable!(invite_redemptions -> users (user_id));
 diesel::joinable!(invites -> organizations (org_id));
-diesel::joinable!(invites -> teams (team_id));
 diesel::joinable!(join_requests -> organizations (org_id));
 diesel::joinable!(llm_policies -> organizations (org_id));
 diesel::joinable!(memberships -> organizations (org_id));
@@ -475,19 +483,15 @@ diesel::joinable!(platform_audit_events -> organizations (org_id));
 diesel::joinable!(roles -> organizations (org_id));
 diesel::joinable!(scim_configs -> organizations (org_id));
 diesel::joinable!(scim_group_roles -> organizations (org_id));
-diesel::joinable!(scim_group_roles -> teams (team_id));
 diesel::joinable!(scim_group_roles -> users (set_by));
-diesel::joinable!(scim_users -> memberships (member_id));
 diesel::joinable!(scim_users -> organizations (org_id));
 diesel::joinable!(spend_alerts -> organizations (org_id));
 diesel::joinable!(spend_days -> organizations (org_id));
 diesel::joinable!(spend_limits -> organizations (org_id));
 diesel::joinable!(sso_configs -> organizations (org_id));
-diesel::joinable!(team_members -> memberships (member_id));
-diesel::joinable!(team_members -> teams (team_id));
 diesel::joinable!(teams -> organizations (org_id));
 diesel::joinable!(usage_events -> organizations (org_id));
-diesel::joinable!(webhook_deliveries -> webhooks (webhook_id));
+diesel::joinable!(verified_domains -> organizations (org_id));
 diesel::joinable!(webhooks -> organizations (org_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
@@ -520,6 +524,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     teams,
     usage_events,
     users,
+    verified_domains,
     webhook_deliveries,
     webhooks,
 );

@@ -12,7 +12,7 @@ use super::schema::{organizations, scim_configs, scim_group_roles};
 use super::store::PgTx;
 
 #[derive(Queryable, Selectable, Insertable, AsChangeset)]
-#[diesel(table_name = scim_configs, check_for_backend(diesel::pg::Pg), treat_none_as_null = true)]
+#[diesel(table_name = scim_configs, primary_key(org_id), check_for_backend(diesel::pg::Pg), treat_none_as_null = true)]
 struct ScimRow {
     org_id: Uuid,
     enabled: bool,

@@ -18,7 +18,7 @@ use super::store::PgTx;
 const SPEND_SHARDS: i16 = 16;
 
 #[derive(Queryable, Selectable, Insertable, AsChangeset)]
-#[diesel(table_name = spend_limits, check_for_backend(diesel::pg::Pg), treat_none_as_null = true)]
+#[diesel(table_name = spend_limits, primary_key(org_id), check_for_backend(diesel::pg::Pg), treat_none_as_null = true)]
 struct SpendLimitsRow {
     org_id: Uuid,
     currency: String,

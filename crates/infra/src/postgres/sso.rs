@@ -13,7 +13,7 @@ use super::schema::sso_configs;
 use super::store::PgTx;
 
 #[derive(Queryable, Selectable, Insertable, AsChangeset)]
-#[diesel(table_name = sso_configs, check_for_backend(diesel::pg::Pg), treat_none_as_null = true)]
+#[diesel(table_name = sso_configs, primary_key(org_id), check_for_backend(diesel::pg::Pg), treat_none_as_null = true)]
 struct SsoRow {
     org_id: Uuid,
     enabled: bool,

@@ -14,7 +14,7 @@ use super::schema::{memberships, team_members, teams, users};
 use super::store::PgTx;
 
 #[derive(Queryable, Selectable, Insertable, AsChangeset)]
-#[diesel(table_name = teams, check_for_backend(diesel::pg::Pg), treat_none_as_null = true)]
+#[diesel(table_name = teams, primary_key(org_id, id), check_for_backend(diesel::pg::Pg), treat_none_as_null = true)]
 pub(super) struct TeamRow {
     id: Uuid,
     org_id: Uuid,
@@ -94,8 +94,9 @@ impl TeamRepository for PgTx<'_> {
         row.map(Team::try_from).transpose()
     }
 
-    fn count_team_members(&mut self, team: TeamId) -> Result<u64, StoreError> {
+    fn count_team_members(&mut self, org: OrgId, team: TeamId) -> Result<u64, StoreError> {
         let count: i64 = team_members::table
+            .filter(team_members::org_id.eq(org.as_uuid()))
             .filter(team_members::team_id.eq(team.as_uuid()))
             .count()
             .get_result(self.conn)
@@ -116,6 +117,7 @@ impl TeamRepository for PgTx<'_> {
             .map_err(store_error)?;
         let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
         let counts: HashMap<Uuid, i64> = team_members::table
+            .filter(team_members::org_id.eq(org.as_uuid()))
             .filter(team_members::team_id.eq_any(&ids))
             .group_by(team_members::team_id)
             .select((team_members::team_id, diesel::dsl::count_star()))
@@ -152,7 +154,7 @@ impl TeamRepository for PgTx<'_> {
 
     fn add_team_member(
         &mut self,
-        _org: OrgId,
+        org: OrgId,
         team: TeamId,
         member: MemberId,
         is_manager: bool,
@@ -160,6 +162,7 @@ impl TeamRepository for PgTx<'_> {
     ) -> Result<(), TeamWriteError> {
         diesel::insert_into(team_members::table)
             .values((
+                team_members::org_id.eq(org.as_uuid()),
                 team_members::team_id.eq(team.as_uuid()),
                 team_members::member_id.eq(member.as_uuid()),
                 team_members::is_manager.eq(is_manager),
@@ -177,8 +180,12 @@ impl TeamRepository for PgTx<'_> {
         member: MemberId,
     ) -> Result<Option<TeamMember>, StoreError> {
         let row: Option<TeamMemberRow> = team_members::table
-            .inner_join(memberships::table.inner_join(users::table))
-            .filter(memberships::org_id.eq(org.as_uuid()))
+            .inner_join(
+                memberships::table
+                    .on(memberships::org_id.eq(team_members::org_id).and(memberships::id.eq(team_members::member_id))),
+            )
+            .inner_join(users::table.on(users::id.eq(memberships::user_id)))
+            .filter(team_members::org_id.eq(org.as_uuid()))
             .filter(team_members::team_id.eq(team.as_uuid()))
             .filter(team_members::member_id.eq(member.as_uuid()))
             .select((
@@ -195,9 +202,10 @@ impl TeamRepository for PgTx<'_> {
         row.map(team_member).transpose()
     }
 
-    fn remove_team_member(&mut self, team: TeamId, member: MemberId) -> Result<(), StoreError> {
+    fn remove_team_member(&mut self, org: OrgId, team: TeamId, member: MemberId) -> Result<(), StoreError> {
         diesel::delete(
             team_members::table
+                .filter(team_members::org_id.eq(org.as_uuid()))
                 .filter(team_members::team_id.eq(team.as_uuid()))
                 .filter(team_members::member_id.eq(member.as_uuid())),
         )
@@ -206,9 +214,16 @@ impl TeamRepository for PgTx<'_> {
         .map_err(store_error)
     }
 
-    fn set_team_manager(&mut self, team: TeamId, member: MemberId, is_manager: bool) -> Result<(), StoreError> {
+    fn set_team_manager(
+        &mut self,
+        org: OrgId,
+        team: TeamId,
+        member: MemberId,
+        is_manager: bool,
+    ) -> Result<(), StoreError> {
         diesel::update(
             team_members::table
+                .filter(team_members::org_id.eq(org.as_uuid()))
                 .filter(team_members::team_id.eq(team.as_uuid()))
                 .filter(team_members::member_id.eq(member.as_uuid())),
         )
@@ -225,8 +240,12 @@ impl TeamRepository for PgTx<'_> {
         page: PageRequest,
     ) -> Result<Page<TeamMember>, StoreError> {
         let mut query = team_members::table
-            .inner_join(memberships::table.inner_join(users::table))
-            .filter(memberships::org_id.eq(org.as_uuid()))
+            .inner_join(
+                memberships::table
+                    .on(memberships::org_id.eq(team_members::org_id).and(memberships::id.eq(team_members::member_id))),
+            )
+            .inner_join(users::table.on(users::id.eq(memberships::user_id)))
+            .filter(team_members::org_id.eq(org.as_uuid()))
             .filter(team_members::team_id.eq(team.as_uuid()))
             .into_boxed();
         if let Some(after) = page.after {

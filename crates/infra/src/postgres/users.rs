@@ -1,7 +1,7 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::upsert::excluded;
-use domain::ids::{MemberId, UserId};
+use domain::ids::{MemberId, OrgId, UserId};
 use domain::member::Membership;
 use domain::user::{Email, LinkedMembership, User, UserRepository};
 use domain::StoreError;
@@ -148,16 +148,18 @@ impl UserRepository for PgTx<'_> {
 
     fn merge_provisioned_membership(
         &mut self,
+        org: OrgId,
         member: MemberId,
         into: UserId,
         at: DateTime<Utc>,
     ) -> Result<LinkedMembership, StoreError> {
         let own: Option<Uuid> = diesel::sql_query(
             "SELECT e.id AS id FROM memberships p JOIN memberships e ON e.org_id = p.org_id AND e.user_id = $2 \
-             WHERE p.id = $1",
+             WHERE p.org_id = $3 AND p.id = $1",
         )
         .bind::<diesel::sql_types::Uuid, _>(member.as_uuid())
         .bind::<diesel::sql_types::Uuid, _>(into.as_uuid())
+        .bind::<diesel::sql_types::Uuid, _>(org.as_uuid())
         .get_result::<OwnMembership>(self.conn)
         .optional()
         .map_err(store_error)?
@@ -167,26 +169,27 @@ impl UserRepository for PgTx<'_> {
             // changes what they hold in the organization.
             diesel::sql_query(
                 "UPDATE memberships p SET role = e.role, role_source = e.role_source, suspended_at = e.suspended_at \
-                 FROM memberships e WHERE p.id = $1 AND e.id = $2",
+                 FROM memberships e WHERE p.org_id = $3 AND p.id = $1 AND e.org_id = $3 AND e.id = $2",
             )
             .bind::<diesel::sql_types::Uuid, _>(member.as_uuid())
             .bind::<diesel::sql_types::Uuid, _>(own)
+            .bind::<diesel::sql_types::Uuid, _>(org.as_uuid())
             .execute(self.conn)
             .map_err(store_error)?;
             diesel::sql_query(
-                "INSERT INTO team_members (team_id, member_id, is_manager, created_at) \
-                 SELECT team_id, $1, is_manager, created_at FROM team_members WHERE member_id = $2 \
-                 ON CONFLICT (team_id, member_id) DO UPDATE SET is_manager = team_members.is_manager OR excluded.is_manager",
+                "INSERT INTO team_members (org_id, team_id, member_id, is_manager, created_at) \
+                 SELECT org_id, team_id, $1, is_manager, created_at FROM team_members WHERE org_id = $3 AND member_id = $2 \
+                 ON CONFLICT (org_id, team_id, member_id) \
+                 DO UPDATE SET is_manager = team_members.is_manager OR excluded.is_manager",
             )
             .bind::<diesel::sql_types::Uuid, _>(member.as_uuid())
             .bind::<diesel::sql_types::Uuid, _>(own)
+            .bind::<diesel::sql_types::Uuid, _>(org.as_uuid())
             .execute(self.conn)
             .map_err(store_error)?;
-            diesel::delete(memberships::table.filter(memberships::id.eq(own)))
-                .execute(self.conn)
-                .map_err(store_error)?;
+            diesel::delete(memberships::table.find((org.as_uuid(), own))).execute(self.conn).map_err(store_error)?;
         }
-        let row: MembershipRow = diesel::update(memberships::table.filter(memberships::id.eq(member.as_uuid())))
+        let row: MembershipRow = diesel::update(memberships::table.find((org.as_uuid(), member.as_uuid())))
             .set((memberships::user_id.eq(into.as_uuid()), memberships::updated_at.eq(at)))
             .returning(MembershipRow::as_returning())
             .get_result(self.conn)

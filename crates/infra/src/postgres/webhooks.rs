@@ -17,7 +17,7 @@ use super::store::PgTx;
 const KEPT_ATTEMPTS: usize = 50;
 
 #[derive(Queryable, Selectable, Insertable, AsChangeset)]
-#[diesel(table_name = webhooks, check_for_backend(diesel::pg::Pg), treat_none_as_null = true)]
+#[diesel(table_name = webhooks, primary_key(org_id, id), check_for_backend(diesel::pg::Pg), treat_none_as_null = true)]
 struct WebhookRow {
     id: Uuid,
     org_id: Uuid,
@@ -141,6 +141,15 @@ struct ClaimedId {
     id: Uuid,
 }
 
+/// A delivery's key.
+#[derive(QueryableByName)]
+struct ClaimedDelivery {
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    org_id: Uuid,
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    id: Uuid,
+}
+
 impl PgTx<'_> {
     /// Queues `event` for every enabled webhook of its organization that takes its type
     /// (the rule of `domain::events::type_matches`, in SQL), in the event's transaction.
@@ -191,8 +200,7 @@ impl WebhookRepository for PgTx<'_> {
     }
 
     fn update_webhook(&mut self, webhook: &Webhook) -> Result<(), StoreError> {
-        diesel::update(webhooks::table.find(webhook.id.as_uuid()))
-            .filter(webhooks::org_id.eq(webhook.org_id.as_uuid()))
+        diesel::update(webhooks::table.find((webhook.org_id.as_uuid(), webhook.id.as_uuid())))
             .set(WebhookRow::from(webhook))
             .execute(self.conn)
             .map(|_| ())
@@ -200,17 +208,14 @@ impl WebhookRepository for PgTx<'_> {
     }
 
     fn delete_webhook(&mut self, org: OrgId, id: WebhookId) -> Result<bool, StoreError> {
-        diesel::delete(webhooks::table.find(id.as_uuid()).filter(webhooks::org_id.eq(org.as_uuid())))
+        diesel::delete(webhooks::table.find((org.as_uuid(), id.as_uuid())))
             .execute(self.conn)
             .map(|n| n > 0)
             .map_err(store_error)
     }
 
     fn find_webhook(&mut self, org: OrgId, id: WebhookId, lock: bool) -> Result<Option<Webhook>, StoreError> {
-        let query = webhooks::table
-            .find(id.as_uuid())
-            .filter(webhooks::org_id.eq(org.as_uuid()))
-            .select(WebhookRow::as_select());
+        let query = webhooks::table.find((org.as_uuid(), id.as_uuid())).select(WebhookRow::as_select());
         let row = if lock { query.for_update().first(self.conn) } else { query.first(self.conn) };
         Ok(row.optional().map_err(store_error)?.map(Webhook::from))
     }
@@ -256,16 +261,15 @@ impl WebhookRepository for PgTx<'_> {
         lock: bool,
     ) -> Result<Option<Delivery>, StoreError> {
         let query = webhook_deliveries::table
-            .find(id.as_uuid())
-            .filter(webhook_deliveries::org_id.eq(org.as_uuid()))
+            .find((org.as_uuid(), id.as_uuid()))
             .filter(webhook_deliveries::webhook_id.eq(webhook.as_uuid()))
             .select(DeliveryRow::as_select());
         let row = if lock { query.for_update().first(self.conn) } else { query.first(self.conn) };
         row.optional().map_err(store_error)?.map(Delivery::try_from).transpose()
     }
 
-    fn schedule_delivery(&mut self, id: DeliveryId, at: DateTime<Utc>) -> Result<(), StoreError> {
-        diesel::update(webhook_deliveries::table.find(id.as_uuid()))
+    fn schedule_delivery(&mut self, org: OrgId, id: DeliveryId, at: DateTime<Utc>) -> Result<(), StoreError> {
+        diesel::update(webhook_deliveries::table.find((org.as_uuid(), id.as_uuid())))
             .set((
                 webhook_deliveries::status.eq(DeliveryStatus::Pending.as_str()),
                 webhook_deliveries::next_attempt_at.eq(Some(at)),
@@ -284,46 +288,45 @@ impl WebhookRepository for PgTx<'_> {
         lease: chrono::Duration,
         limit: u32,
     ) -> Result<Vec<Claimed>, StoreError> {
-        let claimed: Vec<Uuid> = diesel::sql_query(
+        let claimed: Vec<ClaimedDelivery> = diesel::sql_query(
             // Each enabled webhook's first pending delivery (through the line index), so
             // that a backlog behind a failing endpoint costs one row, not one per delivery.
             // The lease is re-checked under the row lock: of two workers, one takes it.
             "WITH due AS (
-                SELECT head.id FROM webhooks w
+                SELECT head.org_id, head.id FROM webhooks w
                 CROSS JOIN LATERAL (
-                    SELECT d.id, d.next_attempt_at, d.leased_until FROM webhook_deliveries d
-                    WHERE d.webhook_id = w.id AND d.status = 'pending'
+                    SELECT d.org_id, d.id, d.next_attempt_at, d.leased_until FROM webhook_deliveries d
+                    WHERE d.webhook_id = w.id AND d.org_id = w.org_id AND d.status = 'pending'
                     ORDER BY d.event_seq LIMIT 1) head
                 WHERE w.enabled AND head.next_attempt_at <= $1
                   AND (head.leased_until IS NULL OR head.leased_until < $1)
                 ORDER BY head.next_attempt_at LIMIT $3)
              UPDATE webhook_deliveries d SET leased_until = $2 FROM due
-             WHERE d.id = due.id AND d.status = 'pending' AND (d.leased_until IS NULL OR d.leased_until < $1)
-             RETURNING d.id",
+             WHERE d.org_id = due.org_id AND d.id = due.id AND d.status = 'pending'
+               AND (d.leased_until IS NULL OR d.leased_until < $1)
+             RETURNING d.org_id, d.id",
         )
         .bind::<Timestamptz, _>(now)
         .bind::<Timestamptz, _>(now + lease)
         .bind::<BigInt, _>(i64::from(limit))
-        .load::<ClaimedId>(self.conn)
-        .map_err(store_error)?
-        .into_iter()
-        .map(|row| row.id)
-        .collect();
+        .load::<ClaimedDelivery>(self.conn)
+        .map_err(store_error)?;
         let mut out = Vec::with_capacity(claimed.len());
-        for id in claimed {
+        for ClaimedDelivery { org_id, id } in claimed {
             let delivery = webhook_deliveries::table
-                .find(id)
+                .find((org_id, id))
                 .select(DeliveryRow::as_select())
                 .first(self.conn)
                 .map_err(store_error)
                 .and_then(Delivery::try_from)?;
             let webhook = webhooks::table
-                .find(delivery.webhook_id.as_uuid())
+                .find((org_id, delivery.webhook_id.as_uuid()))
                 .select(WebhookRow::as_select())
                 .first(self.conn)
                 .map(Webhook::from)
                 .map_err(store_error)?;
             let event = events::table
+                .filter(events::org_id.eq(org_id))
                 .filter(events::id.eq(delivery.event_id.as_uuid()))
                 .select((events::seq, events::type_, events::data, events::occurred_at))
                 .first::<(i64, String, serde_json::Value, DateTime<Utc>)>(self.conn)
@@ -333,7 +336,14 @@ impl WebhookRepository for PgTx<'_> {
             let Some((seq, event_type, data, occurred_at)) = event else {
                 let gone =
                     Attempt { at: now, status: None, detail: "the event is past retention".into(), duration_ms: 0 };
-                self.record_attempt(delivery.id, delivery.leased_until, &gone, DeliveryStatus::Failed, None)?;
+                self.record_attempt(
+                    delivery.org_id,
+                    delivery.id,
+                    delivery.leased_until,
+                    &gone,
+                    DeliveryStatus::Failed,
+                    None,
+                )?;
                 continue;
             };
             let event = Event { seq, id: delivery.event_id, org_id: delivery.org_id, event_type, data, occurred_at };
@@ -344,8 +354,8 @@ impl WebhookRepository for PgTx<'_> {
 
     fn delete_ended_deliveries(&mut self, before: DateTime<Utc>, limit: u32) -> Result<usize, StoreError> {
         diesel::sql_query(
-            "DELETE FROM webhook_deliveries WHERE id IN (
-                SELECT id FROM webhook_deliveries WHERE status <> 'pending' AND created_at < $1 LIMIT $2)",
+            "DELETE FROM webhook_deliveries WHERE (org_id, id) IN (
+                SELECT org_id, id FROM webhook_deliveries WHERE status <> 'pending' AND created_at < $1 LIMIT $2)",
         )
         .bind::<Timestamptz, _>(before)
         .bind::<BigInt, _>(i64::from(limit))
@@ -355,6 +365,7 @@ impl WebhookRepository for PgTx<'_> {
 
     fn record_attempt(
         &mut self,
+        org: OrgId,
         id: DeliveryId,
         lease: Option<DateTime<Utc>>,
         attempt: &Attempt,
@@ -374,7 +385,7 @@ impl WebhookRepository for PgTx<'_> {
                 attempts = jsonb_path_query_array(attempts || $2, ('$[last - ' || $5 || ' to last]')::jsonpath),
                 status = $3, next_attempt_at = $4, leased_until = NULL,
                 retry_started_at = coalesce(retry_started_at, $7), retries = retries + 1
-             WHERE id = $1 AND ($6::timestamptz IS NULL OR leased_until = $6)",
+             WHERE org_id = $8 AND id = $1 AND ($6::timestamptz IS NULL OR leased_until = $6)",
         )
         .bind::<diesel::sql_types::Uuid, _>(id.as_uuid())
         .bind::<diesel::sql_types::Jsonb, _>(attempt)
@@ -383,6 +394,7 @@ impl WebhookRepository for PgTx<'_> {
         .bind::<BigInt, _>(KEPT_ATTEMPTS as i64 - 1)
         .bind::<diesel::sql_types::Nullable<Timestamptz>, _>(lease)
         .bind::<Timestamptz, _>(attempted_at)
+        .bind::<diesel::sql_types::Uuid, _>(org.as_uuid())
         .execute(self.conn)
         .map(|written| written > 0)
         .map_err(store_error)
