@@ -78,8 +78,8 @@ FROM generate_series(1, :write_orgs) AS k;
 INSERT INTO teams (id, org_id, name, created_at, updated_at)
 SELECT pg_temp.bench_id(4, n), pg_temp.bench_id(3, 1), 'Team ' || n, now(), now()
 FROM generate_series(1, :teams) AS n;
-INSERT INTO team_members (team_id, member_id, is_manager, created_at)
-SELECT pg_temp.bench_id(4, 1 + (n - 1) / 10), pg_temp.bench_id(2, n), (n - 1) % 10 = 0, now()
+INSERT INTO team_members (org_id, team_id, member_id, is_manager, created_at)
+SELECT pg_temp.bench_id(3, 1), pg_temp.bench_id(4, 1 + (n - 1) / 10), pg_temp.bench_id(2, n), (n - 1) % 10 = 0, now()
 FROM generate_series(1, least(:teams * 10, :big_members)) AS n;
 
 INSERT INTO org_member_stats (org_id, role, members, suspended, mfa_enrolled)
