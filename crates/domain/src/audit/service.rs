@@ -214,13 +214,11 @@ fn walk(
     if first <= last {
         let mut found = None;
         tx.stream_audit(org_id, first - 1, budget.min(last - first + 1), &mut |batch| {
-            match batch.iter().try_for_each(|event| verifier.check(event)) {
-                Ok(()) => ControlFlow::Continue(()),
-                Err(broken) => {
-                    found = Some(broken);
-                    ControlFlow::Break(())
-                }
+            if let Err(broken) = batch.iter().try_for_each(|event| verifier.check(event)) {
+                found = Some(broken);
+                return ControlFlow::Break(());
             }
+            ControlFlow::Continue(())
         })?;
         if found.is_some() {
             return Ok(report(&verifier, found, None));

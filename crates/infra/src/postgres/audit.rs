@@ -1,5 +1,5 @@
 use std::ops::ControlFlow;
-use std::sync::mpsc::{sync_channel, SyncSender};
+use std::sync::mpsc::{channel, sync_channel, Receiver, SyncSender};
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -133,15 +133,19 @@ impl ChainRow {
 const STREAM_BATCH: i64 = 5_000;
 
 /// Reads up to `limit` records of `org` after `after_seq`, oldest first, in batches sent to
-/// `batches`, until the records run out or the receiver hangs up.
+/// `batches`, until the records run out or the receiver hangs up. Batches come back through
+/// `spent` to be freed here: memory is cheaper to free on the thread that allocated it,
+/// and this one mostly waits for the database.
 fn read_chain(
     conn: &mut diesel::pg::PgConnection,
     org: OrgId,
     mut after_seq: i64,
     mut limit: i64,
     batches: &SyncSender<Vec<AuditEvent>>,
+    spent: &Receiver<Vec<AuditEvent>>,
 ) -> Result<(), StoreError> {
     while limit > 0 {
+        spent.try_iter().for_each(drop);
         let rows: Vec<ChainRow> = audit_events::table
             .filter(audit_events::org_id.eq(org.as_uuid()))
             .filter(audit_events::seq.gt(after_seq))
@@ -303,12 +307,16 @@ impl AuditLog for PgTx<'_> {
         let conn = &mut *self.conn;
         std::thread::scope(|scope| {
             let (sender, batches) = sync_channel(1);
+            let (give_back, spent) = channel();
             let reader = std::thread::Builder::new()
                 .name("audit-reader".into())
-                .spawn_scoped(scope, move || read_chain(conn, org, after_seq, limit, &sender))
+                .spawn_scoped(scope, move || read_chain(conn, org, after_seq, limit, &sender, &spent))
                 .map_err(|e| StoreError::Internal(format!("cannot start the audit reader: {e}")))?;
             for batch in &batches {
-                if visit(&batch).is_break() {
+                let stop = visit(&batch).is_break();
+                // Once the reader has finished, the batch is simply dropped here.
+                let _ = give_back.send(batch);
+                if stop {
                     break;
                 }
             }
