@@ -104,6 +104,16 @@ pub trait Store: Clone + Send + Sync + 'static {
         self.transaction(work)
     }
 
+    /// Runs `work` in one read-only transaction that sees the data as it was when it began,
+    /// however many reads it makes and whatever commits meanwhile. Any write in `work` fails.
+    /// The default is [`Store::transaction`], for stores whose transactions see that anyway.
+    fn read_snapshot<T, E>(&self, work: impl FnOnce(&mut dyn Tx) -> Result<T, E>) -> Result<T, E>
+    where
+        E: From<StoreError>,
+    {
+        self.transaction(work)
+    }
+
     /// Checks that the storage answers.
     fn ping(&self) -> Result<(), StoreError>;
 }

@@ -1,6 +1,7 @@
 //! Reading the audit log: the stored record, filters, and the port.
 
 use std::net::IpAddr;
+use std::ops::ControlFlow;
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -108,6 +109,29 @@ pub trait AuditLog {
         after_seq: i64,
         limit: i64,
     ) -> Result<Vec<AuditEvent>, StoreError>;
+
+    /// Feeds up to `limit` records strictly after `after_seq`, oldest first and without a
+    /// filter, to `visit` in batches, until `visit` breaks or the records run out: the
+    /// records of [`AuditLog::scan_audit`] pages, without their round trips. Stores stream
+    /// them in bounded memory, however large `limit` is.
+    fn stream_audit(
+        &mut self,
+        org: OrgId,
+        after_seq: i64,
+        limit: i64,
+        visit: &mut dyn FnMut(&[AuditEvent]) -> ControlFlow<()>,
+    ) -> Result<(), StoreError> {
+        let (mut after, mut left) = (after_seq, limit);
+        while left > 0 {
+            let batch = self.scan_audit(org, &AuditFilter::default(), after, left.min(super::AUDIT_BATCH))?;
+            let Some(last) = batch.last() else { break };
+            (after, left) = (last.seq, left - batch.len() as i64);
+            if visit(&batch).is_break() {
+                break;
+            }
+        }
+        Ok(())
+    }
 
     fn audit_head(&mut self, org: OrgId) -> Result<Option<ChainHead>, StoreError>;
 

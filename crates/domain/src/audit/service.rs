@@ -1,18 +1,21 @@
+use std::ops::ControlFlow;
 use std::sync::Arc;
 
 use super::chain::{BreakKind, ChainBreak, ChainVerifier};
-use super::log::{AuditEvent, AuditFilter, AuditQuery};
+use super::log::{AuditEvent, AuditFilter, AuditQuery, ChainHead};
 use crate::access::{enter_org, Lock};
 use crate::authz::Permission;
 use crate::context::Caller;
 use crate::error::{AccessError, Invalid, StoreError};
+use crate::ids::OrgId;
 use crate::org::OrgRef;
 use crate::policy::Feature;
-use crate::store::Store;
+use crate::store::{Store, Tx};
 use crate::time::Clock;
 
-/// Records read per round trip while verifying or exporting: large enough to amortise the
-/// query, small enough to keep memory flat however long the log.
+/// Records read per round trip while exporting (and by stores that do not stream
+/// verification): large enough to amortise the query, small enough to keep memory flat
+/// however long the log.
 pub const AUDIT_BATCH: i64 = 2_000;
 pub const MAX_PAGE: i64 = 100;
 
@@ -124,69 +127,33 @@ impl<S: Store> AuditService<S> {
         })
     }
 
-    /// Recomputes the chain and reports the first break. Access is checked and the head read
-    /// in one transaction; the records are then read in batches of [`AUDIT_BATCH`], each in
-    /// its own short transaction, so a long log never holds one pooled connection for the
-    /// whole walk. One call checks at most `range.limit` (capped at [`MAX_VERIFY_PER_CALL`])
-    /// records; when it stops short, `resume_from_seq` says where the next call starts.
+    /// Recomputes the chain and reports the first break. Access is checked in one
+    /// transaction (entering may write: a profile refresh, a staff visit's record); the head
+    /// and the records are then read in one read-only snapshot, so the walk sees the chain
+    /// as it stood at one instant while writers go on appending. The store streams the
+    /// records in bounded memory. One call checks at most `range.limit` (capped at
+    /// [`MAX_VERIFY_PER_CALL`]) records; when it stops short, `resume_from_seq` says where
+    /// the next call starts.
     pub fn verify(&self, caller: &Caller, org: &OrgRef, range: VerifyRange) -> Result<VerifyReport, AuditError> {
         let budget = range.validate()?;
         let now = self.clock.now();
-        let (org_id, head) = self.store.transaction(|tx| {
+        let org_id = self.store.transaction(|tx| {
             let scope = enter_org::<AuditError>(tx, caller, org, now, Lock::None)?;
             scope.grant.authorize(Permission::AuditRead)?;
-            Ok::<_, AuditError>((scope.org.id, tx.audit_head(scope.org.id)?))
+            Ok::<_, AuditError>(scope.org.id)
         })?;
-        let Some(head) = head else {
-            return Ok(VerifyReport {
-                verified: 0,
-                first_break: None,
-                head_seq: 0,
-                head_hash: super::chain::ZERO_HASH,
-                resume_from_seq: None,
-            });
-        };
-        let mut verifier = match range.from_seq {
-            Some(from) if from > head.base_seq + 1 => ChainVerifier::from(from),
-            _ => ChainVerifier::after(head.base_seq, head.base_hash),
-        };
-        let last = range.to_seq.map_or(head.seq, |to| to.min(head.seq));
-        let report = |verifier: &ChainVerifier, first_break, resume_from_seq| VerifyReport {
-            verified: verifier.verified(),
-            first_break,
-            head_seq: head.seq,
-            head_hash: head.hash,
-            resume_from_seq,
-        };
-        let everything = AuditFilter::default();
-        loop {
-            let (next, _) = verifier.position();
-            if next > last {
-                break;
-            }
-            let left = budget - verifier.verified() as i64;
-            if left <= 0 {
-                // The record just verified is checked again by the next call, which then checks
-                // its link to the one after: no link goes unchecked between calls.
-                return Ok(report(&verifier, None, Some(next - 1)));
-            }
-            let size = AUDIT_BATCH.min(last - next + 1).min(left);
-            let batch = self.store.transaction(|tx| tx.scan_audit(org_id, &everything, next - 1, size))?;
-            if batch.is_empty() {
-                let kind = BreakKind::Truncated { head_seq: head.seq };
-                return Ok(report(&verifier, Some(ChainBreak { seq: next, event_id: None, kind }), None));
-            }
-            for event in &batch {
-                if let Err(found) = verifier.check(event) {
-                    return Ok(report(&verifier, Some(found), None));
-                }
-            }
-        }
-        if last == head.seq && verifier.position().1.is_some_and(|h| h != head.hash) && head.seq > head.base_seq {
-            let kind = BreakKind::Truncated { head_seq: head.seq };
-            return Ok(report(&verifier, Some(ChainBreak { seq: head.seq, event_id: None, kind }), None));
-        }
-        Ok(report(&verifier, None, None))
+        self.store.read_snapshot(|tx| {
+            let Some(head) = tx.audit_head(org_id)? else {
+                return Ok(VerifyReport {
+                    verified: 0,
+                    first_break: None,
+                    head_seq: 0,
+                    head_hash: super::chain::ZERO_HASH,
+                    resume_from_seq: None,
+                });
+            };
+            Ok(walk(tx, org_id, &head, range, budget)?)
+        })
     }
 
     /// Where an export of a time range starts and ends: the organization (resolved once,
@@ -221,6 +188,57 @@ impl<S: Store> AuditService<S> {
             Ok(tx.scan_audit(scope.org.id, &AuditFilter::default(), after_seq, AUDIT_BATCH.min(last - after_seq))?)
         })
     }
+}
+
+/// Checks the records of `range` against `head`, at most `budget` of them.
+fn walk(
+    tx: &mut dyn Tx,
+    org_id: OrgId,
+    head: &ChainHead,
+    range: VerifyRange,
+    budget: i64,
+) -> Result<VerifyReport, StoreError> {
+    let mut verifier = match range.from_seq {
+        Some(from) if from > head.base_seq + 1 => ChainVerifier::from(from),
+        _ => ChainVerifier::after(head.base_seq, head.base_hash),
+    };
+    let report = |verifier: &ChainVerifier, first_break, resume_from_seq| VerifyReport {
+        verified: verifier.verified(),
+        first_break,
+        head_seq: head.seq,
+        head_hash: head.hash,
+        resume_from_seq,
+    };
+    let last = range.to_seq.map_or(head.seq, |to| to.min(head.seq));
+    let (first, _) = verifier.position();
+    if first <= last {
+        let mut found = None;
+        tx.stream_audit(org_id, first - 1, budget.min(last - first + 1), &mut |batch| {
+            if let Err(broken) = batch.iter().try_for_each(|event| verifier.check(event)) {
+                found = Some(broken);
+                return ControlFlow::Break(());
+            }
+            ControlFlow::Continue(())
+        })?;
+        if found.is_some() {
+            return Ok(report(&verifier, found, None));
+        }
+    }
+    let (next, last_hash) = verifier.position();
+    if next <= last {
+        if verifier.verified() as i64 >= budget {
+            // The record just verified is checked again by the next call, which then checks
+            // its link to the one after: no link goes unchecked between calls.
+            return Ok(report(&verifier, None, Some(next - 1)));
+        }
+        let kind = BreakKind::Truncated { head_seq: head.seq };
+        return Ok(report(&verifier, Some(ChainBreak { seq: next, event_id: None, kind }), None));
+    }
+    if last == head.seq && last_hash.is_some_and(|h| h != head.hash) && head.seq > head.base_seq {
+        let kind = BreakKind::Truncated { head_seq: head.seq };
+        return Ok(report(&verifier, Some(ChainBreak { seq: head.seq, event_id: None, kind }), None));
+    }
+    Ok(report(&verifier, None, None))
 }
 
 /// What an export streams: one organization's records from `span.0` to `span.1`.

@@ -1,3 +1,6 @@
+use std::ops::ControlFlow;
+use std::sync::mpsc::{channel, sync_channel, Receiver, SyncSender};
+
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use domain::audit::chain::ZERO_HASH;
@@ -80,6 +83,85 @@ impl TryFrom<AuditRow> for AuditEvent {
             hash: hash32(&row.hash)?,
         })
     }
+}
+
+/// A record as verification reads it: every column the hash covers, less the organization
+/// the query is scoped to.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = audit_events, check_for_backend(diesel::pg::Pg))]
+struct ChainRow {
+    id: Uuid,
+    seq: i64,
+    actor_type: String,
+    actor_id: String,
+    action: String,
+    target_type: String,
+    target_id: String,
+    changes: Value,
+    request_id: Option<String>,
+    client_ip: Option<IpNetwork>,
+    user_agent: Option<String>,
+    occurred_at: DateTime<Utc>,
+    prev_hash: Vec<u8>,
+    hash: Vec<u8>,
+}
+
+impl ChainRow {
+    fn into_event(self, org: OrgId) -> Result<AuditEvent, StoreError> {
+        Ok(AuditEvent {
+            seq: self.seq,
+            id: EventId::from_uuid(self.id),
+            org_id: org,
+            actor_type: self.actor_type,
+            actor_id: self.actor_id,
+            action: self.action,
+            target_type: self.target_type,
+            target_id: self.target_id,
+            changes: self.changes,
+            request_id: self.request_id,
+            client_ip: self.client_ip.map(|net| net.ip()),
+            user_agent: self.user_agent,
+            occurred_at: self.occurred_at,
+            prev_hash: hash32(&self.prev_hash)?,
+            hash: hash32(&self.hash)?,
+        })
+    }
+}
+
+/// Records per query while streaming a chain: enough to make each round trip's cost
+/// negligible, few enough that the batches in flight stay a few megabytes.
+const STREAM_BATCH: i64 = 5_000;
+
+/// Reads up to `limit` records of `org` after `after_seq`, oldest first, in batches sent to
+/// `batches`, until the records run out or the receiver hangs up. Batches come back through
+/// `spent` to be freed here: memory is cheaper to free on the thread that allocated it,
+/// and this one mostly waits for the database.
+fn read_chain(
+    conn: &mut diesel::pg::PgConnection,
+    org: OrgId,
+    mut after_seq: i64,
+    mut limit: i64,
+    batches: &SyncSender<Vec<AuditEvent>>,
+    spent: &Receiver<Vec<AuditEvent>>,
+) -> Result<(), StoreError> {
+    while limit > 0 {
+        spent.try_iter().for_each(drop);
+        let rows: Vec<ChainRow> = audit_events::table
+            .filter(audit_events::org_id.eq(org.as_uuid()))
+            .filter(audit_events::seq.gt(after_seq))
+            .order(audit_events::seq.asc())
+            .limit(limit.min(STREAM_BATCH))
+            .select(ChainRow::as_select())
+            .load(conn)
+            .map_err(store_error)?;
+        let Some(last) = rows.last() else { return Ok(()) };
+        (after_seq, limit) = (last.seq, limit - rows.len() as i64);
+        let events = rows.into_iter().map(|row| row.into_event(org)).collect::<Result<Vec<_>, _>>()?;
+        if batches.send(events).is_err() {
+            return Ok(());
+        }
+    }
+    Ok(())
 }
 
 #[derive(Queryable, Selectable)]
@@ -211,6 +293,37 @@ impl AuditLog for PgTx<'_> {
             .get_result(self.conn)
             .map_err(store_error)?;
         Ok(span.0.zip(span.1))
+    }
+
+    /// Reads on a thread of its own while `visit` checks the previous batch, so the
+    /// database's work and the hashing overlap; one batch waits between them at most.
+    fn stream_audit(
+        &mut self,
+        org: OrgId,
+        after_seq: i64,
+        limit: i64,
+        visit: &mut dyn FnMut(&[AuditEvent]) -> ControlFlow<()>,
+    ) -> Result<(), StoreError> {
+        let conn = &mut *self.conn;
+        std::thread::scope(|scope| {
+            let (sender, batches) = sync_channel(1);
+            let (give_back, spent) = channel();
+            let reader = std::thread::Builder::new()
+                .name("audit-reader".into())
+                .spawn_scoped(scope, move || read_chain(conn, org, after_seq, limit, &sender, &spent))
+                .map_err(|e| StoreError::Internal(format!("cannot start the audit reader: {e}")))?;
+            for batch in &batches {
+                let stop = visit(&batch).is_break();
+                // Once the reader has finished, the batch is simply dropped here.
+                let _ = give_back.send(batch);
+                if stop {
+                    break;
+                }
+            }
+            // Hanging up stops the reader at its next batch.
+            drop(batches);
+            reader.join().map_err(|_| StoreError::Internal("the audit reader panicked".into()))?
+        })
     }
 
     fn audit_head(&mut self, org: OrgId) -> Result<Option<ChainHead>, StoreError> {

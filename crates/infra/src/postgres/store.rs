@@ -284,6 +284,27 @@ impl Store for PgStore {
         Ok(found)
     }
 
+    fn read_snapshot<T, E>(&self, work: impl FnOnce(&mut dyn Tx) -> Result<T, E>) -> Result<T, E>
+    where
+        E: From<StoreError>,
+    {
+        if self.joined().is_some() {
+            // A savepoint cannot change its transaction's isolation: the work reads in the
+            // request's transaction, as every other of its reads does.
+            return self.transaction(work);
+        }
+        let mut conn = self.connection()?;
+        let outcome = conn
+            .build_transaction()
+            .repeatable_read()
+            .read_only()
+            .run::<T, Abort<E>, _>(|conn| work(&mut PgTx::new(conn)).map_err(Abort::UseCase));
+        outcome.map_err(|abort| match abort {
+            Abort::UseCase(err) => err,
+            Abort::Database(err) => E::from(store_error(err)),
+        })
+    }
+
     fn ping(&self) -> Result<(), StoreError> {
         let mut conn = self.connection()?;
         diesel::sql_query("SELECT 1").execute(&mut *conn).map(|_| ()).map_err(store_error)
