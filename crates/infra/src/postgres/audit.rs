@@ -129,8 +129,9 @@ impl ChainRow {
 }
 
 /// Records per query while streaming a chain: enough to make each round trip's cost
-/// negligible, few enough that the batches in flight stay a few megabytes.
-const STREAM_BATCH: i64 = 5_000;
+/// negligible (a few milliseconds of hashing each), few enough that the three batches in
+/// flight stay about a megabyte.
+const STREAM_BATCH: i64 = 1_000;
 
 /// Reads up to `limit` records of `org` after `after_seq`, oldest first, in batches sent to
 /// `batches`, until the records run out or the receiver hangs up. Batches come back through
