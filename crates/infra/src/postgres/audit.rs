@@ -85,49 +85,6 @@ impl TryFrom<AuditRow> for AuditEvent {
     }
 }
 
-/// A record as verification reads it: every column the hash covers, less the organization
-/// the query is scoped to.
-#[derive(Queryable, Selectable)]
-#[diesel(table_name = audit_events, check_for_backend(diesel::pg::Pg))]
-struct ChainRow {
-    id: Uuid,
-    seq: i64,
-    actor_type: String,
-    actor_id: String,
-    action: String,
-    target_type: String,
-    target_id: String,
-    changes: Value,
-    request_id: Option<String>,
-    client_ip: Option<IpNetwork>,
-    user_agent: Option<String>,
-    occurred_at: DateTime<Utc>,
-    prev_hash: Vec<u8>,
-    hash: Vec<u8>,
-}
-
-impl ChainRow {
-    fn into_event(self, org: OrgId) -> Result<AuditEvent, StoreError> {
-        Ok(AuditEvent {
-            seq: self.seq,
-            id: EventId::from_uuid(self.id),
-            org_id: org,
-            actor_type: self.actor_type,
-            actor_id: self.actor_id,
-            action: self.action,
-            target_type: self.target_type,
-            target_id: self.target_id,
-            changes: self.changes,
-            request_id: self.request_id,
-            client_ip: self.client_ip.map(|net| net.ip()),
-            user_agent: self.user_agent,
-            occurred_at: self.occurred_at,
-            prev_hash: hash32(&self.prev_hash)?,
-            hash: hash32(&self.hash)?,
-        })
-    }
-}
-
 /// Records per query while streaming a chain: enough to make each round trip's cost
 /// negligible (a few milliseconds of hashing each), few enough that the three batches in
 /// flight stay about a megabyte.
@@ -147,18 +104,17 @@ fn read_chain(
 ) -> Result<(), StoreError> {
     while limit > 0 {
         spent.try_iter().for_each(drop);
-        let rows: Vec<ChainRow> = audit_events::table
+        let rows: Vec<AuditRow> = audit_events::table
             .filter(audit_events::org_id.eq(org.as_uuid()))
             .filter(audit_events::seq.gt(after_seq))
             .order(audit_events::seq.asc())
             .limit(limit.min(STREAM_BATCH))
-            .select(ChainRow::as_select())
+            .select(AuditRow::as_select())
             .load(conn)
             .map_err(store_error)?;
         let Some(last) = rows.last() else { return Ok(()) };
         (after_seq, limit) = (last.seq, limit - rows.len() as i64);
-        let events = rows.into_iter().map(|row| row.into_event(org)).collect::<Result<Vec<_>, _>>()?;
-        if batches.send(events).is_err() {
+        if batches.send(events(rows)?).is_err() {
             return Ok(());
         }
     }
