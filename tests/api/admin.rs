@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use api::auth::DevToken;
-use domain::platform::StaffRole;
+use orgd_domain::platform::StaffRole;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
@@ -178,7 +178,7 @@ async fn restore_is_refused_with_distinct_codes_when_live_or_name_or_slug_taken(
 
 #[tokio::test(flavor = "multi_thread")]
 async fn plan_and_overrides_decide_what_the_feature_gates_allow() {
-    let app = TestApp::spawn_with(|config| config.default_plan = domain::policy::Plan::Free).await;
+    let app = TestApp::spawn_with(|config| config.default_plan = orgd_domain::policy::Plan::Free).await;
     let owner = app.token_with_mfa("ada");
     let root = staff_token(&app, "root", StaffRole::Admin);
     let org = app.create_org(&owner, "Acme").await;

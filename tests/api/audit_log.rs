@@ -469,7 +469,7 @@ async fn every_mutating_route_writes_exactly_one_audit_record() {
             let deleted = app.delete(&format!("/v1/orgs/{}", f.org), &f.tokens[0]).await;
             expect_status(deleted, StatusCode::NO_CONTENT).await;
         }
-        let staff_admin = crate::admin::staff_token(&app, "root", domain::platform::StaffRole::Admin);
+        let staff_admin = crate::admin::staff_token(&app, "root", orgd_domain::platform::StaffRole::Admin);
         let before = app.audit(&f.org).len();
         let path = template
             .replace("{org}", &f.org)

@@ -326,7 +326,7 @@ fn admin_body(method: &str, path: &str) -> Option<Value> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn admin_routes_are_invisible_to_everyone_but_staff_and_writes_need_staff_admin() {
-    use domain::platform::StaffRole;
+    use orgd_domain::platform::StaffRole;
     let app = TestApp::spawn().await;
     let doc = expect_status(app.request(Method::GET, "/openapi.json", None, None).await, StatusCode::OK).await;
     for (path, item) in doc["paths"].as_object().unwrap().iter().filter(|(p, _)| p.starts_with("/v1/admin")) {

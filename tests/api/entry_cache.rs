@@ -23,7 +23,7 @@ async fn member_id(app: &TestApp, org: &str, owner: &str, name: &str) -> String 
 
 /// The database id of a member's public id.
 fn row_id(member: &str) -> uuid::Uuid {
-    member.parse::<domain::ids::MemberId>().unwrap().as_uuid()
+    member.parse::<orgd_domain::ids::MemberId>().unwrap().as_uuid()
 }
 
 /// Reads `path` a few times, so that whatever entering needs is cached.

@@ -66,7 +66,7 @@ fn staff_token(app: &TestApp) -> String {
         email: Some("support@platform.test".into()),
         name: None,
         mfa: true,
-        staff: Some(domain::platform::StaffRole::Read),
+        staff: Some(orgd_domain::platform::StaffRole::Read),
         ttl: Duration::from_secs(600),
     })
 }

@@ -3,7 +3,7 @@ use std::time::Duration;
 use api::auth::{mint_dev_token, DevToken};
 use api::config::{Config, JwtConfig, LogFormat};
 use api::startup::Application;
-use domain::ids::OrgId;
+use orgd_domain::ids::OrgId;
 use infra::dns::DnsResolverSetting;
 use infra::test_db::{StoredAuditEvent, TestDatabase};
 use infra::test_dns::TestDnsServer;
@@ -73,13 +73,13 @@ impl TestApp {
             workers: 2,
             log_format: LogFormat::Text,
             trust_forwarded_for: false,
-            default_plan: domain::policy::Plan::Enterprise,
+            default_plan: orgd_domain::policy::Plan::Enterprise,
             encryption: api::config::EncryptionKeys {
                 current: secrecy::SecretSlice::from(ENCRYPTION_KEY.to_vec()),
                 previous: None,
             },
             public_url: "https://app.test".to_owned(),
-            invites: domain::invite::InviteSettings {
+            invites: orgd_domain::invite::InviteSettings {
                 accept_url_base: "https://app.test/invites/".to_owned(),
                 ..Default::default()
             },

@@ -4,8 +4,8 @@
 use std::time::Duration;
 
 use diesel::connection::SimpleConnection;
-use domain::idempotency::IdempotencyService;
-use domain::time::SystemClock;
+use orgd_domain::idempotency::IdempotencyService;
+use orgd_domain::time::SystemClock;
 use infra::sealing::AeadSecretBox;
 use infra::PgStore;
 use reqwest::{Response, StatusCode};

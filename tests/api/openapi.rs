@@ -173,7 +173,7 @@ async fn every_list_refuses_a_bad_page_the_same_way() {
     let app = TestApp::spawn().await;
     let doc = served(&app).await;
     let ada = app.token("ada");
-    let staff = crate::admin::staff_token(&app, "support", domain::platform::StaffRole::Read);
+    let staff = crate::admin::staff_token(&app, "support", orgd_domain::platform::StaffRole::Read);
     for path in list_paths(&app, &doc, &ada).await {
         // /v1/admin is platform staff's; anyone else gets 404 before the page is read.
         let ada = if path.starts_with("/v1/admin/") { &staff } else { &ada };

@@ -359,7 +359,7 @@ async fn platform_staff_may_read_but_not_change_an_org() {
         email: Some("support@platform.test".into()),
         name: None,
         mfa: true,
-        staff: Some(domain::platform::StaffRole::Read),
+        staff: Some(orgd_domain::platform::StaffRole::Read),
         ttl: std::time::Duration::from_secs(600),
     });
     expect_status(app.get(&format!("/v1/orgs/{id}"), &staff).await, StatusCode::OK).await;

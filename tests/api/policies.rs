@@ -381,7 +381,7 @@ async fn outsiders_get_404_and_members_without_the_permission_403_on_every_polic
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_plan_without_the_feature_refuses_writing_it_but_never_reading() {
-    let app = TestApp::spawn_with(|config| config.default_plan = domain::policy::Plan::Free).await;
+    let app = TestApp::spawn_with(|config| config.default_plan = orgd_domain::policy::Plan::Free).await;
     let owner = with_mfa("owner");
     let org = app.create_org(&owner, "Small").await;
     let list = json!({ "ip_allowlist": ["127.0.0.0/8"] });

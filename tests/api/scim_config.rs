@@ -109,7 +109,7 @@ async fn only_owners_who_are_people_write_and_admins_read() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn on_a_plan_without_scim_enabling_is_refused_and_reading_is_not() {
-    let app = TestApp::spawn_with(|config| config.default_plan = domain::policy::Plan::Team).await;
+    let app = TestApp::spawn_with(|config| config.default_plan = orgd_domain::policy::Plan::Team).await;
     let owner = app.token("owner");
     let org = app.create_org(&owner, "Teamy").await;
     let path = format!("/v1/orgs/{org}/scim");

@@ -4,7 +4,7 @@
 //! owner under parallel deactivations, a token's reach, SCIM error bodies, the audit
 //! trail and paging. Each request body is the one the named identity provider sends.
 
-use domain::ids::MemberId;
+use orgd_domain::ids::MemberId;
 use reqwest::header::HeaderMap;
 use reqwest::{Method, Response, StatusCode};
 use serde_json::{json, Value};

@@ -230,7 +230,7 @@ async fn the_client_secret_is_write_only_kept_on_resave_and_cleared_by_null() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn on_a_plan_without_sso_writes_are_refused_and_reads_are_not() {
-    let app = TestApp::spawn_with(|config| config.default_plan = domain::policy::Plan::Free).await;
+    let app = TestApp::spawn_with(|config| config.default_plan = orgd_domain::policy::Plan::Free).await;
     let owner = app.token("owner");
     let org = app.create_org(&owner, "Frugal").await;
     let path = format!("/v1/orgs/{org}/sso");

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
 use base64::Engine;
-use domain::policy::Plan;
+use orgd_domain::policy::Plan;
 use infra::dns::DnsResolverSetting;
 use secrecy::{ExposeSecret, SecretSlice, SecretString};
 
@@ -186,7 +186,7 @@ pub struct Config {
     pub trust_forwarded_for: bool,
     /// Where people reach the product; invite links are `{public_url}/invites/{token}`.
     pub public_url: String,
-    pub invites: domain::invite::InviteSettings,
+    pub invites: orgd_domain::invite::InviteSettings,
     pub mail: MailConfig,
     /// The plan new organizations start on; platform staff change it per organization.
     pub default_plan: Plan,
@@ -472,9 +472,9 @@ impl Config {
             database_url,
             hmac_key: SecretString::from(hmac_key.0),
             hmac_key_previous: hmac_key.1.map(SecretString::from),
-            invites: domain::invite::InviteSettings {
+            invites: orgd_domain::invite::InviteSettings {
                 accept_url_base: format!("{public_url}/invites/"),
-                ..domain::invite::InviteSettings::default()
+                ..orgd_domain::invite::InviteSettings::default()
             },
             public_url,
             mail,

@@ -5,27 +5,27 @@
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
-use domain::apikey::ApiKeyError;
-use domain::audit::AuditError;
-use domain::dashboard::DashboardError;
-use domain::events::EventError;
-use domain::idempotency::{IdempotencyError, InvalidIdempotencyKey};
-use domain::invite::InviteError;
-use domain::join::JoinError;
-use domain::llm::LlmError;
-use domain::member::MemberError;
-use domain::notification::NotificationError;
-use domain::org::OrgError;
-use domain::platform::PlatformError;
-use domain::policy::{LockoutRefusal, MfaError, PolicyError, PolicyRefusal};
-use domain::role::RoleError;
-use domain::scim::ScimError;
-use domain::spend::SpendError;
-use domain::sso::SsoError;
-use domain::team::TeamError;
-use domain::verified_domain::DomainError;
-use domain::webhooks::WebhookError;
-use domain::{AccessError, Invalid, StoreError};
+use orgd_domain::apikey::ApiKeyError;
+use orgd_domain::audit::AuditError;
+use orgd_domain::dashboard::DashboardError;
+use orgd_domain::events::EventError;
+use orgd_domain::idempotency::{IdempotencyError, InvalidIdempotencyKey};
+use orgd_domain::invite::InviteError;
+use orgd_domain::join::JoinError;
+use orgd_domain::llm::LlmError;
+use orgd_domain::member::MemberError;
+use orgd_domain::notification::NotificationError;
+use orgd_domain::org::OrgError;
+use orgd_domain::platform::PlatformError;
+use orgd_domain::policy::{LockoutRefusal, MfaError, PolicyError, PolicyRefusal};
+use orgd_domain::role::RoleError;
+use orgd_domain::scim::ScimError;
+use orgd_domain::spend::SpendError;
+use orgd_domain::sso::SsoError;
+use orgd_domain::team::TeamError;
+use orgd_domain::verified_domain::DomainError;
+use orgd_domain::webhooks::WebhookError;
+use orgd_domain::{AccessError, Invalid, StoreError};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -832,7 +832,7 @@ mod tests {
                 DomainError::NotVerified("acme.com".into()),
                 DomainError::ClaimExpired("acme.com".into()),
                 DomainError::VerificationFailed { record_name: "n".into(), expected: "v".into(), found: vec![] },
-                DomainError::DnsUnavailable(domain::verified_domain::DnsError("timeout".into())),
+                DomainError::DnsUnavailable(orgd_domain::verified_domain::DnsError("timeout".into())),
                 DomainError::UnknownRole("ghost".into()),
                 DomainError::Lockout(LockoutRefusal::Caller(PolicyRefusal::SessionTooOld { max_age_secs: 60 })),
                 DomainError::Lockout(LockoutRefusal::EveryOwner),

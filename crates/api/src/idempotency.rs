@@ -3,7 +3,7 @@
 //! request runs in one database transaction that its use cases join, and its successful
 //! response is kept in that same transaction, so the effect and what its retries get back
 //! commit together or not at all. A retry gets the kept response byte for byte with
-//! `Idempotent-Replayed: true`; the rules are [`domain::idempotency`]'s.
+//! `Idempotent-Replayed: true`; the rules are [`orgd_domain::idempotency`]'s.
 
 use actix_web::body::{BoxBody, EitherBody, MessageBody};
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
@@ -12,11 +12,11 @@ use actix_web::http::{Method, StatusCode};
 use actix_web::middleware::Next;
 use actix_web::web::{self, Bytes};
 use actix_web::{HttpRequest, HttpResponse, ResponseError};
-use domain::idempotency::{
+use orgd_domain::idempotency::{
     Begun, Fingerprint, IdempotencyKey, IdempotencyScope, InvalidIdempotencyKey, Presented, StoredResponse,
 };
-use domain::token::{ApiKeyToken, ScimToken};
-use domain::Principal;
+use orgd_domain::token::{ApiKeyToken, ScimToken};
+use orgd_domain::Principal;
 use infra::OuterTransaction;
 
 use crate::auth::{authenticate, bearer_token};

@@ -8,7 +8,7 @@ use api::config::{database_url_from_env, Config, JwtConfig, LogFormat, TOKEN_LEE
 use api::startup::{openapi, Application};
 use api::telemetry;
 use clap::{Parser, Subcommand};
-use domain::platform::StaffRole;
+use orgd_domain::platform::StaffRole;
 use secrecy::ExposeSecret;
 
 #[derive(Parser)]

@@ -612,7 +612,7 @@ pub mod shape {
     }
 
     pub fn role_key(not_owner: bool) -> ObjectBuilder {
-        string(1, domain::authz::RoleKey::MAX_LEN, role_key_pattern(not_owner))
+        string(1, orgd_domain::authz::RoleKey::MAX_LEN, role_key_pattern(not_owner))
     }
 
     /// A name of the permission catalogue.
@@ -620,7 +620,7 @@ pub mod shape {
 
     impl PartialSchema for Permission {
         fn schema() -> RefOr<Schema> {
-            let names = domain::authz::Permission::ALL.iter().map(|p| p.as_str());
+            let names = orgd_domain::authz::Permission::ALL.iter().map(|p| p.as_str());
             ObjectBuilder::new()
                 .schema_type(Type::String)
                 .description(Some("A permission of the catalogue (`GET /v1/permissions`)."))

@@ -7,10 +7,10 @@ use actix_web::dev::Server;
 use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
 use actix_web::http::StatusCode;
 use actix_web::{web, App, HttpRequest, HttpServer};
-use domain::events::EventService;
-use domain::idempotency::IdempotencyService;
-use domain::verified_domain::{DomainRecheck, TxtResolver};
-use domain::webhooks::Dispatcher;
+use orgd_domain::events::EventService;
+use orgd_domain::idempotency::IdempotencyService;
+use orgd_domain::verified_domain::{DomainRecheck, TxtResolver};
+use orgd_domain::webhooks::Dispatcher;
 use infra::dns::{DnsLimits, HickoryTxtResolver};
 use infra::mail::{OutboxWorker, SmtpMailer};
 use infra::sealing::{AeadSecretBox, KEY_LEN};
@@ -187,7 +187,7 @@ pub fn secret_box(config: &Config) -> Result<AeadSecretBox, ConfigError> {
 pub fn reseal(config: &Config) -> Result<usize, String> {
     let store = PgStore::new(config.database_url(), 2, config.pool_timeout);
     let secrets = Arc::new(secret_box(config).map_err(|e| e.to_string())?);
-    let sso = domain::sso::SsoService::new(store, Arc::new(domain::time::SystemClock), secrets);
+    let sso = orgd_domain::sso::SsoService::new(store, Arc::new(orgd_domain::time::SystemClock), secrets);
     sso.reseal_client_secrets(100).map_err(|e| e.to_string())
 }
 
@@ -244,11 +244,11 @@ impl Application {
                 }
             })?);
         let recheck = workers::recheck_domains(
-            DomainRecheck::new(store.clone(), Arc::new(domain::time::SystemClock), Arc::clone(&resolver)),
+            DomainRecheck::new(store.clone(), Arc::new(orgd_domain::time::SystemClock), Arc::clone(&resolver)),
             config.domains.recheck_interval,
         )
         .map_err(StartError::Worker)?;
-        let clock = Arc::new(domain::time::SystemClock);
+        let clock = Arc::new(orgd_domain::time::SystemClock);
         let sweep = workers::sweep_expired(
             IdempotencyService::new(store.clone(), clock.clone(), secrets.clone()),
             EventService::new(store.clone(), clock.clone()),

@@ -7,7 +7,7 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::StatusCode;
 use actix_web::{HttpMessage, HttpRequest};
-use domain::Principal;
+use orgd_domain::Principal;
 use tracing::Subscriber;
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::SubscriberExt;
@@ -158,7 +158,7 @@ mod tests {
 
     use actix_web::test as http;
     use actix_web::{web, App, HttpRequest, HttpResponse};
-    use domain::{ApiKeyCredential, Identity};
+    use orgd_domain::{ApiKeyCredential, Identity};
     use tracing_actix_web::TracingLogger;
 
     use super::*;
@@ -223,7 +223,7 @@ mod tests {
     async fn by_key(req: HttpRequest) -> HttpResponse {
         record_principal(
             &req,
-            &Principal::ApiKey(ApiKeyCredential { hashes: domain::token::LookupHashes::current(vec![1, 2, 3]) }),
+            &Principal::ApiKey(ApiKeyCredential { hashes: orgd_domain::token::LookupHashes::current(vec![1, 2, 3]) }),
         );
         HttpResponse::NoContent().finish()
     }

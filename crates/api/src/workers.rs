@@ -5,10 +5,10 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use domain::events::EventService;
-use domain::idempotency::IdempotencyService;
-use domain::verified_domain::DomainRecheck;
-use domain::webhooks::Dispatcher;
+use orgd_domain::events::EventService;
+use orgd_domain::idempotency::IdempotencyService;
+use orgd_domain::verified_domain::DomainRecheck;
+use orgd_domain::webhooks::Dispatcher;
 use infra::PgStore;
 
 /// How many domains one round looks up, each outside any transaction.

@@ -1,7 +1,7 @@
 //! How long one authorization decision takes in the domain: the check every use case makes.
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
-use domain::authz::{Grant, Permission, PermissionSet, SystemRole};
+use orgd_domain::authz::{Grant, Permission, PermissionSet, SystemRole};
 
 fn decisions(c: &mut Criterion) {
     let admin = Grant::for_system_role(SystemRole::Admin);
@@ -22,7 +22,7 @@ fn decisions(c: &mut Criterion) {
 /// The policy gate every request into an organization passes, next to the decision above.
 fn gate(c: &mut Criterion) {
     use chrono::Utc;
-    use domain::policy::{MfaPolicy, OrgPolicies, Presented, Presenter, SecurityPolicy, SignInMethod, SignInPolicy};
+    use orgd_domain::policy::{MfaPolicy, OrgPolicies, Presented, Presenter, SecurityPolicy, SignInMethod, SignInPolicy};
     let now = Utc::now();
     let person = Presented {
         presenter: Presenter::Person {
@@ -50,7 +50,7 @@ fn gate(c: &mut Criterion) {
         sso_domains: (0..49)
             .map(|n| format!("domain-{n}.example.com"))
             .chain(["acme.com".to_owned()])
-            .filter_map(|d| domain::verified_domain::DomainName::parse(&d).ok())
+            .filter_map(|d| orgd_domain::verified_domain::DomainName::parse(&d).ok())
             .collect(),
         ..Default::default()
     };

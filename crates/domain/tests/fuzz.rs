@@ -7,11 +7,11 @@
 
 use std::time::{Duration, Instant};
 
-use domain::ids::{MemberId, OrgId};
-use domain::llm::{normalize_concrete_name, NamePattern};
-use domain::scim::filter::Filter;
-use domain::scim::path::PatchPath;
-use domain::token::{ApiKeyToken, InviteToken, ScimToken};
+use orgd_domain::ids::{MemberId, OrgId};
+use orgd_domain::llm::{normalize_concrete_name, NamePattern};
+use orgd_domain::scim::filter::Filter;
+use orgd_domain::scim::path::PatchPath;
+use orgd_domain::token::{ApiKeyToken, InviteToken, ScimToken};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 

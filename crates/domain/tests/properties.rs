@@ -5,12 +5,12 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use chrono::{Duration, NaiveDate};
-use domain::ids::{MemberId, OrgId, UsageEventId};
-use domain::llm::{LlmPolicy, LlmPolicyInput, LlmRequest, ModelRuleInput, NamePattern};
-use domain::scim::filter::Filter;
-use domain::scim::path::PatchPath;
-use domain::spend::{BudgetWindow, Posture, SpendLimits};
-use domain::token::{ApiKeyToken, InviteToken, ScimToken};
+use orgd_domain::ids::{MemberId, OrgId, UsageEventId};
+use orgd_domain::llm::{LlmPolicy, LlmPolicyInput, LlmRequest, ModelRuleInput, NamePattern};
+use orgd_domain::scim::filter::Filter;
+use orgd_domain::scim::path::PatchPath;
+use orgd_domain::spend::{BudgetWindow, Posture, SpendLimits};
+use orgd_domain::token::{ApiKeyToken, InviteToken, ScimToken};
 use proptest::prelude::*;
 
 /// Any text, with a bias towards the characters the grammars care about.

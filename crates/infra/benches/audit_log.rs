@@ -8,10 +8,10 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use domain::audit::{AuditQuery, AuditService, VerifyRange};
-use domain::org::OrgRef;
-use domain::time::SystemClock;
-use domain::{Caller, Identity, RequestMeta};
+use orgd_domain::audit::{AuditQuery, AuditService, VerifyRange};
+use orgd_domain::org::OrgRef;
+use orgd_domain::time::SystemClock;
+use orgd_domain::{Caller, Identity, RequestMeta};
 use infra::test_db::{synthetic_audit_records, TestDatabase};
 use infra::PgStore;
 
@@ -35,7 +35,7 @@ fn main() {
 
     let started = Instant::now();
     for chunk in synthetic_audit_records(org, records).chunks(100_000) {
-        infra::postgres::audit::append_bulk(&mut db.connect(), domain::ids::OrgId::from_uuid(org), chunk).unwrap();
+        infra::postgres::audit::append_bulk(&mut db.connect(), orgd_domain::ids::OrgId::from_uuid(org), chunk).unwrap();
     }
     db.execute("VACUUM ANALYZE audit_events").unwrap();
     println!("seeded {records} chained records in {:.1?}", started.elapsed());
@@ -53,7 +53,7 @@ fn main() {
         staff: None,
     };
     let caller = Caller::user(identity, RequestMeta::default());
-    let org_ref = OrgRef::Id(domain::ids::OrgId::from_uuid(org));
+    let org_ref = OrgRef::Id(orgd_domain::ids::OrgId::from_uuid(org));
 
     let time_page = |query: fn() -> AuditQuery, before: Option<i64>| {
         let samples: Vec<Duration> = (0..50)

@@ -8,7 +8,7 @@
 
 use chacha20poly1305::aead::{Aead, AeadCore, KeyInit, OsRng, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
-use domain::sso::{SealError, Sealed, SecretBox};
+use orgd_domain::sso::{SealError, Sealed, SecretBox};
 use sha2::{Digest, Sha256};
 
 /// Bytes of an encryption key.

@@ -1,10 +1,10 @@
 //! Secrets this service issues (API keys, invite tokens, SCIM tokens): drawing them and
 //! hashing them. Their format — prefix, random body, checksum — is the domain's
-//! ([`domain::token`]); only `HMAC-SHA256(server key, token)` is stored, so a leaked
+//! ([`orgd_domain::token`]); only `HMAC-SHA256(server key, token)` is stored, so a leaked
 //! database yields no usable secret, and an index on that hash is the lookup.
 
-use domain::apikey::{MintedSecret, SecretMinter};
-use domain::token::{ApiKeyKind, InviteKind, ScimKind, Token, TokenHasher, TokenKind, BODY_LEN};
+use orgd_domain::apikey::{MintedSecret, SecretMinter};
+use orgd_domain::token::{ApiKeyKind, InviteKind, ScimKind, Token, TokenHasher, TokenKind, BODY_LEN};
 use hmac::{Hmac, Mac};
 use rand::distributions::Alphanumeric;
 use rand::rngs::OsRng;
@@ -78,7 +78,7 @@ impl SecretMinter for SecretHasher {
 
 #[cfg(test)]
 mod tests {
-    use domain::token::{ApiKeyToken, InviteToken, ScimToken};
+    use orgd_domain::token::{ApiKeyToken, InviteToken, ScimToken};
 
     use super::*;
 

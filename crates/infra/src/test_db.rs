@@ -224,7 +224,7 @@ impl TestDatabase {
     /// Appends `count` synthetic `org.updated` records to the organization's audit chain.
     pub fn seed_audit_chain(&self, org: uuid::Uuid, count: usize) {
         let records = synthetic_audit_records(org, count);
-        crate::postgres::audit::append_bulk(&mut self.connect(), domain::ids::OrgId::from_uuid(org), &records)
+        crate::postgres::audit::append_bulk(&mut self.connect(), orgd_domain::ids::OrgId::from_uuid(org), &records)
             .expect("seed audit chain");
     }
 
@@ -287,12 +287,12 @@ const UUIDV7_LIKE: &str = "CREATE OR REPLACE FUNCTION uuidv7_like(n int) RETURNS
             || substr(md5(random()::text), 1, 15))::uuid $$;";
 
 /// `count` plausible audit records for one organization, for seeding.
-pub fn synthetic_audit_records(org: uuid::Uuid, count: usize) -> Vec<domain::audit::AuditRecord> {
-    use domain::audit::{Actor, AuditAction, AuditRecord, Changes, Target};
-    use domain::ids::{OrgId, UserId};
+pub fn synthetic_audit_records(org: uuid::Uuid, count: usize) -> Vec<orgd_domain::audit::AuditRecord> {
+    use orgd_domain::audit::{Actor, AuditAction, AuditRecord, Changes, Target};
+    use orgd_domain::ids::{OrgId, UserId};
     let org = OrgId::from_uuid(org);
     let actor = Actor::User(UserId::generate());
-    let meta = domain::RequestMeta {
+    let meta = orgd_domain::RequestMeta {
         request_id: "seed".into(),
         client_ip: "10.0.0.1".parse().ok(),
         user_agent: Some("seed/1".into()),

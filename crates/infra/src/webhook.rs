@@ -11,7 +11,7 @@ use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use domain::webhooks::{DestinationGuard, Sent, WebhookTransport};
+use orgd_domain::webhooks::{DestinationGuard, Sent, WebhookTransport};
 use ipnet::IpNet;
 
 /// How long an attempt may take, connecting included.

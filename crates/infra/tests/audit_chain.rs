@@ -8,12 +8,12 @@ use std::ops::ControlFlow;
 use std::sync::Arc;
 use std::time::Duration;
 
-use domain::audit::chain::BreakKind;
-use domain::audit::{AuditService, VerifyRange};
-use domain::ids::OrgId;
-use domain::org::OrgRef;
-use domain::time::SystemClock;
-use domain::{Caller, Identity, RequestMeta, Store, StoreError};
+use orgd_domain::audit::chain::BreakKind;
+use orgd_domain::audit::{AuditService, VerifyRange};
+use orgd_domain::ids::OrgId;
+use orgd_domain::org::OrgRef;
+use orgd_domain::time::SystemClock;
+use orgd_domain::{Caller, Identity, RequestMeta, Store, StoreError};
 use infra::test_db::{synthetic_audit_records, TestDatabase};
 use infra::PgStore;
 

@@ -8,7 +8,7 @@ use std::net::UdpSocket;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use domain::verified_domain::TxtResolver;
+use orgd_domain::verified_domain::TxtResolver;
 use infra::dns::{DnsLimits, DnsResolverSetting, HickoryTxtResolver};
 use infra::test_dns::TestDnsServer;
 

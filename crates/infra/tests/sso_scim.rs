@@ -5,12 +5,12 @@
 
 use std::sync::Arc;
 
-use domain::org::{CreateOrg, OrgRef, OrgService, Patch};
-use domain::scim::ScimService;
-use domain::sso::{ConnectionInput, SecretText, SsoInput, SsoService};
-use domain::time::SystemClock;
-use domain::token::ScimToken;
-use domain::{Caller, Identity, RequestMeta};
+use orgd_domain::org::{CreateOrg, OrgRef, OrgService, Patch};
+use orgd_domain::scim::ScimService;
+use orgd_domain::sso::{ConnectionInput, SecretText, SsoInput, SsoService};
+use orgd_domain::time::SystemClock;
+use orgd_domain::token::ScimToken;
+use orgd_domain::{Caller, Identity, RequestMeta};
 use infra::sealing::AeadSecretBox;
 use infra::secrets::SecretHasher;
 use infra::test_db::TestDatabase;

@@ -4,8 +4,8 @@ use std::net::IpAddr;
 use actix_web::dev::Payload;
 use actix_web::http::header;
 use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
-use domain::token::{ApiKeyToken, ScimToken};
-use domain::{ApiKeyCredential, Caller, Principal, RequestMeta};
+use orgd_domain::token::{ApiKeyToken, ScimToken};
+use orgd_domain::{ApiKeyCredential, Caller, Principal, RequestMeta};
 use tracing_actix_web::RequestId;
 
 use super::jwt::TokenError;

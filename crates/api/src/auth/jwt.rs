@@ -1,9 +1,9 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use domain::platform::StaffRole;
-use domain::policy::SignInMethod;
-use domain::Identity;
+use orgd_domain::platform::StaffRole;
+use orgd_domain::policy::SignInMethod;
+use orgd_domain::Identity;
 use jsonwebtoken::jwk::{AlgorithmParameters, JwkSet};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use secrecy::ExposeSecret;

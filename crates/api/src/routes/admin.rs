@@ -8,11 +8,11 @@ use std::future::{ready, Ready};
 use actix_web::dev::Payload;
 use actix_web::{delete, get, patch, post, put, web, FromRequest, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
-use domain::audit::AuditQuery;
-use domain::ids::OrgId;
-use domain::platform::{AdminOrg, OrgSearchInput, PlatformAuditEvent, PlatformError, SetEntitlements};
-use domain::policy::{Feature, Plan};
-use domain::{AccessError, Caller, Principal};
+use orgd_domain::audit::AuditQuery;
+use orgd_domain::ids::OrgId;
+use orgd_domain::platform::{AdminOrg, OrgSearchInput, PlatformAuditEvent, PlatformError, SetEntitlements};
+use orgd_domain::policy::{Feature, Plan};
+use orgd_domain::{AccessError, Caller, Principal};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::openapi::schema::AdditionalProperties;
@@ -112,7 +112,7 @@ fn plan_name() -> Object {
 }
 
 fn search_text() -> Object {
-    shape::optional_line(domain::platform::MAX_QUERY_CHARS, Some(1000)).build()
+    shape::optional_line(orgd_domain::platform::MAX_QUERY_CHARS, Some(1000)).build()
 }
 
 page! {
@@ -358,7 +358,7 @@ pub async fn list_platform_audit(
     query.validate()?;
     let org = match scope.into_inner().org {
         Some(raw) => Some(raw.parse::<OrgId>().map_err(|_| {
-            domain::Invalid::field("org", "invalid_id", "an organization id, `org_` and 32 hex digits")
+            orgd_domain::Invalid::field("org", "invalid_id", "an organization id, `org_` and 32 hex digits")
         })?),
         None => None,
     };

@@ -2,10 +2,10 @@
 
 use actix_web::{delete, get, post, web, HttpResponse};
 use chrono::{DateTime, Utc};
-use domain::apikey::{ApiKey, ApiKeyError, CreateApiKey};
-use domain::authz::Permission;
-use domain::ids::ApiKeyId;
-use domain::org::OrgRef;
+use orgd_domain::apikey::{ApiKey, ApiKeyError, CreateApiKey};
+use orgd_domain::authz::Permission;
+use orgd_domain::ids::ApiKeyId;
+use orgd_domain::org::OrgRef;
 use serde::{Deserialize, Serialize};
 use utoipa::openapi::schema::Object;
 use utoipa::ToSchema;

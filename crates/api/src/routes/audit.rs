@@ -4,8 +4,8 @@ use actix_web::http::header;
 use actix_web::web::Bytes;
 use actix_web::{get, web, HttpResponse};
 use chrono::{DateTime, Utc};
-use domain::audit::{AuditError, AuditEvent, AuditQuery, VerifyRange};
-use domain::org::OrgRef;
+use orgd_domain::audit::{AuditError, AuditEvent, AuditQuery, VerifyRange};
+use orgd_domain::org::OrgRef;
 use futures_util::stream;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -345,7 +345,7 @@ pub async fn export_audit_log(
             .run(move |s| {
                 let plan = s.audit.export_plan(&caller, &org, query)?;
                 let first = s.audit.export_batch(&caller, &plan, plan.start_after())?;
-                Ok::<_, domain::audit::AuditError>((plan, first))
+                Ok::<_, orgd_domain::audit::AuditError>((plan, first))
             })
             .await?
     };

@@ -4,10 +4,10 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::{web, FromRequest, HttpRequest};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use domain::ids::NotificationId;
-use domain::notification::NotificationCursor;
-use domain::org::OrgRef;
-use domain::pagination::PageRequest;
+use orgd_domain::ids::NotificationId;
+use orgd_domain::notification::NotificationCursor;
+use orgd_domain::org::OrgRef;
+use orgd_domain::pagination::PageRequest;
 use serde::Deserialize;
 use utoipa::openapi::path::{Parameter, ParameterBuilder, ParameterIn};
 use utoipa::openapi::{ObjectBuilder, Required, Type};
@@ -216,7 +216,7 @@ macro_rules! page {
             }
 
             pub fn of<D, K: $crate::routes::common::CursorKey>(
-                page: domain::pagination::Page<D, K>,
+                page: orgd_domain::pagination::Page<D, K>,
                 convert: impl FnMut(D) -> $item,
             ) -> Self {
                 Self::new(page.items.into_iter().map(convert).collect(), page.next_after)
@@ -347,11 +347,11 @@ pub fn status_filter<T: Copy>(
     raw: Option<&str>,
     all: &[T],
     name: impl Fn(T) -> &'static str,
-) -> Result<Option<T>, domain::Invalid> {
+) -> Result<Option<T>, orgd_domain::Invalid> {
     let Some(raw) = raw else { return Ok(None) };
     all.iter().copied().find(|s| name(*s) == raw).map(Some).ok_or_else(|| {
         let names: Vec<_> = all.iter().map(|s| name(*s)).collect();
-        domain::Invalid::field("status", "unknown_status", format!("one of {}", names.join(", ")))
+        orgd_domain::Invalid::field("status", "unknown_status", format!("one of {}", names.join(", ")))
     })
 }
 

@@ -3,8 +3,8 @@
 
 use actix_web::{get, web, HttpResponse};
 use chrono::{DateTime, Utc};
-use domain::dashboard::{Dashboard, DashboardError};
-use domain::org::OrgRef;
+use orgd_domain::dashboard::{Dashboard, DashboardError};
+use orgd_domain::org::OrgRef;
 use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;

@@ -2,8 +2,8 @@
 
 use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
-use domain::org::OrgRef;
-use domain::verified_domain::{DomainError, JoinPolicyInput, OrgDomain};
+use orgd_domain::org::OrgRef;
+use orgd_domain::verified_domain::{DomainError, JoinPolicyInput, OrgDomain};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -149,7 +149,7 @@ pub struct JoinPolicyRequest {
 }
 
 fn claimable_domain() -> utoipa::openapi::schema::Object {
-    crate::openapi::shape::domain_name(domain::verified_domain::DomainName::MAX_CLAIMABLE_LEN, 1000)
+    crate::openapi::shape::domain_name(orgd_domain::verified_domain::DomainName::MAX_CLAIMABLE_LEN, 1000)
         .examples(["acme.com"])
         .build()
 }

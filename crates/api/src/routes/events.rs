@@ -2,8 +2,8 @@
 
 use actix_web::{get, web, HttpResponse};
 use chrono::{DateTime, Utc};
-use domain::events::{Event, EventCursor, EventError};
-use domain::org::OrgRef;
+use orgd_domain::events::{Event, EventCursor, EventError};
+use orgd_domain::org::OrgRef;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;

@@ -1,7 +1,7 @@
 //! Liveness and readiness probes.
 
 use actix_web::{get, web, HttpResponse};
-use domain::StoreError;
+use orgd_domain::StoreError;
 use serde::Serialize;
 use utoipa::ToSchema;
 

@@ -3,11 +3,11 @@
 
 use actix_web::{delete, get, post, web, HttpResponse};
 use chrono::{DateTime, Utc};
-use domain::ids::{InviteId, TeamId};
-use domain::invite::{CreateInvite, InviteError, InviteSettings, InviteStatus, InviteView};
-use domain::org::OrgRef;
-use domain::token::{InviteToken, LookupHashes};
-use domain::user::Email;
+use orgd_domain::ids::{InviteId, TeamId};
+use orgd_domain::invite::{CreateInvite, InviteError, InviteSettings, InviteStatus, InviteView};
+use orgd_domain::org::OrgRef;
+use orgd_domain::token::{InviteToken, LookupHashes};
+use orgd_domain::user::Email;
 use serde::{Deserialize, Serialize};
 use utoipa::openapi::schema::{
     AllOfBuilder, AnyOfBuilder, Object, ObjectBuilder, Schema, SchemaFormat, SchemaType, Type,

@@ -3,9 +3,9 @@
 
 use actix_web::{get, post, web, HttpResponse};
 use chrono::{DateTime, Utc};
-use domain::ids::JoinRequestId;
-use domain::join::{JoinError, JoinOutcome, JoinRequest, JoinRequestStatus, SuggestedOrg};
-use domain::org::OrgRef;
+use orgd_domain::ids::JoinRequestId;
+use orgd_domain::join::{JoinError, JoinOutcome, JoinRequest, JoinRequestStatus, SuggestedOrg};
+use orgd_domain::org::OrgRef;
 use serde::{Deserialize, Serialize};
 use utoipa::openapi::schema::{Object, ObjectBuilder, Type};
 use utoipa::{IntoParams, ToSchema};

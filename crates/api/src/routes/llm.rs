@@ -2,12 +2,12 @@
 
 use actix_web::{get, post, put, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
-use domain::llm::{
+use orgd_domain::llm::{
     Decision, LlmError, LlmPolicy, LlmPolicyInput, LlmRequestInput, ModelRuleInput, NamePattern, CONCRETE_NAME_PATTERN,
     NAME_PATTERN, REGION_PATTERN,
 };
-use domain::org::OrgRef;
-use domain::policy::Versioned;
+use orgd_domain::org::OrgRef;
+use orgd_domain::policy::Versioned;
 use serde::{Deserialize, Serialize};
 use utoipa::openapi::schema::{ArrayBuilder, Object, ObjectBuilder};
 use utoipa::ToSchema;

@@ -2,9 +2,9 @@
 
 use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
-use domain::ids::MemberId;
-use domain::member::{Member, MemberError, MemberQuery, SearchText};
-use domain::org::OrgRef;
+use orgd_domain::ids::MemberId;
+use orgd_domain::member::{Member, MemberError, MemberQuery, SearchText};
+use orgd_domain::org::OrgRef;
 use serde::{Deserialize, Serialize};
 use utoipa::openapi::schema::Object;
 use utoipa::{IntoParams, ToSchema};

@@ -3,8 +3,8 @@
 
 use actix_web::{get, post, web, HttpResponse};
 use chrono::{DateTime, Utc};
-use domain::org::OrgRef;
-use domain::policy::{MfaError, MfaMember, MfaReminders, MfaTotals, REMINDER_INTERVAL};
+use orgd_domain::org::OrgRef;
+use orgd_domain::policy::{MfaError, MfaMember, MfaReminders, MfaTotals, REMINDER_INTERVAL};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;

@@ -2,8 +2,8 @@
 
 use actix_web::{get, post, web, HttpResponse};
 use chrono::{DateTime, Utc};
-use domain::ids::NotificationId;
-use domain::notification::{Notification, NotificationCursor, NotificationError};
+use orgd_domain::ids::NotificationId;
+use orgd_domain::notification::{Notification, NotificationCursor, NotificationError};
 use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;

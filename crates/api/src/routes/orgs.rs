@@ -3,7 +3,7 @@
 use actix_web::http::header;
 use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
-use domain::org::{
+use orgd_domain::org::{
     CreateOrg, LogoUrl, MyOrg, OrgError, OrgName, OrgRef, Organization, PostalAddress, PostalAddressInput, Slug,
     UpdateOrg,
 };

@@ -3,8 +3,8 @@
 use std::collections::BTreeMap;
 
 use actix_web::{get, web, HttpResponse};
-use domain::authz::{Grant, Permission};
-use domain::org::{OrgError, OrgRef};
+use orgd_domain::authz::{Grant, Permission};
+use orgd_domain::org::{OrgError, OrgRef};
 use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;

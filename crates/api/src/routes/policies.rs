@@ -4,8 +4,8 @@
 
 use actix_web::{get, put, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
-use domain::org::OrgRef;
-use domain::policy::{
+use orgd_domain::org::OrgRef;
+use orgd_domain::policy::{
     LockedOutKey, LockedOutMember, LockoutPreview, MfaPolicy, PolicyError, PolicyRefusal, PolicyWrite, SecurityPolicy,
     SecurityPolicyInput, SignInMethod, SignInPolicy, Versioned, WriteMode,
 };

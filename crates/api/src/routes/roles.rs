@@ -2,10 +2,10 @@
 
 use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
-use domain::authz::Permission;
-use domain::ids::RoleId;
-use domain::org::OrgRef;
-use domain::role::{CreateRole, RoleError, RoleName, RoleView, UpdateRole};
+use orgd_domain::authz::Permission;
+use orgd_domain::ids::RoleId;
+use orgd_domain::org::OrgRef;
+use orgd_domain::role::{CreateRole, RoleError, RoleName, RoleView, UpdateRole};
 use serde::{Deserialize, Serialize};
 use utoipa::openapi::schema::{AllOfBuilder, AnyOfBuilder, ArrayBuilder, Object, ObjectBuilder, Schema, Type};
 use utoipa::openapi::{Ref, RefOr};

@@ -3,9 +3,9 @@
 
 use actix_web::{get, put, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
-use domain::org::OrgRef;
-use domain::policy::Versioned;
-use domain::scim::{ScimConfig, ScimError};
+use orgd_domain::org::OrgRef;
+use orgd_domain::policy::Versioned;
+use orgd_domain::scim::{ScimConfig, ScimError};
 use serde::{Deserialize, Serialize};
 use utoipa::openapi::schema::{AdditionalProperties, AllOfBuilder, AnyOfBuilder, ObjectBuilder, Schema, Type};
 use utoipa::openapi::RefOr;
@@ -109,7 +109,7 @@ impl PartialSchema for ScimConfigRequest {
                 utoipa::openapi::schema::ArrayBuilder::new()
                     .schema_type(utoipa::openapi::schema::SchemaType::from_iter([Type::Array, Type::Null]))
                     .items(GroupRoleMapping::schema())
-                    .max_items(Some(domain::scim::MAX_GROUP_ROLES))
+                    .max_items(Some(orgd_domain::scim::MAX_GROUP_ROLES))
                     .description(Some(
                         "Replaces the group-to-role mappings (absent or `null` keeps them): members of each team get its role, \
                          the first mapping that applies winning. A role is never `owner`, and only one the caller \
@@ -171,7 +171,7 @@ pub async fn put_scim(
     let version = super::common::required_if_match(&req)?;
     let ScimConfigRequest { enabled, rotate_token, group_roles } = body.into_inner();
     let group_roles = group_roles
-        .map(|list| list.into_iter().map(|g| domain::scim::GroupRoleInput { team: g.team_id, role: g.role }).collect());
+        .map(|list| list.into_iter().map(|g| orgd_domain::scim::GroupRoleInput { team: g.team_id, role: g.role }).collect());
     let write = state.run(move |s| s.scim.put(&caller.0, &org, enabled, rotate_token, group_roles, version)).await?;
     let body = ScimConfigWrite { token: write.token, config: ScimConfigResponse::from(write.config) };
     // The body may carry a token shown this once: no cache may keep it.

@@ -3,8 +3,8 @@
 
 use actix_web::{get, post, put, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
-use domain::org::OrgRef;
-use domain::spend::{
+use orgd_domain::org::OrgRef;
+use orgd_domain::spend::{
     BudgetWindow, Posture, Recorded, SpendError, SpendLimitsInput, SpendStatus, UsageInput, TEXT_PATTERN,
 };
 use serde::{Deserialize, Serialize};

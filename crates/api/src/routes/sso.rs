@@ -3,9 +3,9 @@
 
 use actix_web::{get, put, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
-use domain::org::{OrgRef, Patch};
-use domain::policy::{PolicyWrite, Versioned};
-use domain::sso::{
+use orgd_domain::org::{OrgRef, Patch};
+use orgd_domain::policy::{PolicyWrite, Versioned};
+use orgd_domain::sso::{
     Connection, ConnectionInput, SecretText, SsoConfig, SsoError, SsoInput, MAX_CLIENT_ID_LEN, MAX_ENTITY_ID_LEN,
     MAX_SECRET_LEN, MAX_URL_LEN,
 };

@@ -2,10 +2,10 @@
 
 use actix_web::{delete, get, patch, post, put, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
-use domain::ids::{MemberId, TeamId};
-use domain::org::OrgRef;
-use domain::pagination::PageRequest;
-use domain::team::{CreateTeam, TeamDetail, TeamError, TeamMember, TeamName, TeamSummary, UpdateTeam};
+use orgd_domain::ids::{MemberId, TeamId};
+use orgd_domain::org::OrgRef;
+use orgd_domain::pagination::PageRequest;
+use orgd_domain::team::{CreateTeam, TeamDetail, TeamError, TeamMember, TeamName, TeamSummary, UpdateTeam};
 use serde::{Deserialize, Serialize};
 use utoipa::openapi::schema::Object;
 use utoipa::ToSchema;

@@ -3,9 +3,9 @@
 
 use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
-use domain::ids::{DeliveryId, WebhookId};
-use domain::org::OrgRef;
-use domain::webhooks::{
+use orgd_domain::ids::{DeliveryId, WebhookId};
+use orgd_domain::org::OrgRef;
+use orgd_domain::webhooks::{
     CreatedWebhook, Delivery, NewWebhook, Webhook, WebhookError, WebhookPatch, MAX_DESCRIPTION_CHARS, MAX_URL_CHARS,
     SECRET_OVERLAP_MAX_HOURS,
 };
@@ -56,11 +56,11 @@ fn url_or_null() -> Object {
 fn event_types_builder() -> ArrayBuilder {
     let item = ObjectBuilder::new()
         .schema_type(Type::String)
-        .max_length(Some(domain::events::MAX_TYPE_CHARS))
+        .max_length(Some(orgd_domain::events::MAX_TYPE_CHARS))
         .pattern(Some(EVENT_TYPE_PATTERN));
     ArrayBuilder::new()
         .items(item)
-        .max_items(Some(domain::events::MAX_TYPES))
+        .max_items(Some(orgd_domain::events::MAX_TYPES))
         .description(Some("Event types (`team.created`) or prefixes of them (`team.*`); every event when empty."))
 }
 

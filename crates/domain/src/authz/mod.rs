@@ -6,7 +6,7 @@
 //! same check in-process:
 //!
 //! ```
-//! use domain::authz::{Grant, Permission, RoleKey, SystemRole};
+//! use orgd_domain::authz::{Grant, Permission, RoleKey, SystemRole};
 //!
 //! let member = Grant::for_system_role(SystemRole::Member);
 //! assert!(member.authorize(Permission::MembersRead).is_ok());

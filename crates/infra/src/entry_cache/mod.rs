@@ -15,14 +15,14 @@
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use domain::access::{CacheEntry, EntryCache, Epoch};
-use domain::apikey::ApiKey;
-use domain::authz::{PermissionSet, RoleKey};
-use domain::ids::{OrgId, UserId};
-use domain::member::Membership;
-use domain::org::Organization;
-use domain::policy::OrgPolicies;
-use domain::user::User;
+use orgd_domain::access::{CacheEntry, EntryCache, Epoch};
+use orgd_domain::apikey::ApiKey;
+use orgd_domain::authz::{PermissionSet, RoleKey};
+use orgd_domain::ids::{OrgId, UserId};
+use orgd_domain::member::Membership;
+use orgd_domain::org::Organization;
+use orgd_domain::policy::OrgPolicies;
+use orgd_domain::user::User;
 use quick_cache::sync::Cache;
 use uuid::Uuid;
 

@@ -1,8 +1,8 @@
 use chrono::Utc;
-use domain::access::{CacheEntry, EntryCache};
-use domain::authz::{PermissionSet, RoleKey};
-use domain::ids::{OrgId, UserId};
-use domain::member::Membership;
+use orgd_domain::access::{CacheEntry, EntryCache};
+use orgd_domain::authz::{PermissionSet, RoleKey};
+use orgd_domain::ids::{OrgId, UserId};
+use orgd_domain::member::Membership;
 
 use super::*;
 

@@ -1,10 +1,10 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use domain::apikey::{ApiKey, ApiKeyRepository};
-use domain::audit::Actor;
-use domain::ids::{ApiKeyId, OrgId};
-use domain::pagination::{Page, PageRequest};
-use domain::StoreError;
+use orgd_domain::apikey::{ApiKey, ApiKeyRepository};
+use orgd_domain::audit::Actor;
+use orgd_domain::ids::{ApiKeyId, OrgId};
+use orgd_domain::pagination::{Page, PageRequest};
+use orgd_domain::StoreError;
 use uuid::Uuid;
 
 use super::errors::{corrupt, store_error};

@@ -3,10 +3,10 @@ use std::sync::mpsc::{channel, sync_channel, Receiver, SyncSender};
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use domain::audit::chain::ZERO_HASH;
-use domain::audit::{AuditEvent, AuditFilter, AuditLog, AuditRecord, AuditSink, ChainHead};
-use domain::ids::{EventId, OrgId};
-use domain::StoreError;
+use orgd_domain::audit::chain::ZERO_HASH;
+use orgd_domain::audit::{AuditEvent, AuditFilter, AuditLog, AuditRecord, AuditSink, ChainHead};
+use orgd_domain::ids::{EventId, OrgId};
+use orgd_domain::StoreError;
 use ipnetwork::IpNetwork;
 use serde_json::Value;
 use uuid::Uuid;
@@ -158,7 +158,7 @@ impl AuditSink for PgTx<'_> {
             .execute(self.conn)
             .map_err(store_error)?;
         // While the chain head is held: the organization's events are numbered in commit order.
-        if let Some(event) = domain::events::NewEvent::of(record) {
+        if let Some(event) = orgd_domain::events::NewEvent::of(record) {
             self.publish_event(&event)?;
         }
         diesel::update(audit_chain_heads::table.filter(audit_chain_heads::org_id.eq(org)))

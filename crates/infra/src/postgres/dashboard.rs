@@ -1,10 +1,10 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Timestamptz, Uuid as SqlUuid};
-use domain::authz::RoleKey;
-use domain::dashboard::{DashboardCounts, DashboardRepository, RoleFigures};
-use domain::ids::OrgId;
-use domain::StoreError;
+use orgd_domain::authz::RoleKey;
+use orgd_domain::dashboard::{DashboardCounts, DashboardRepository, RoleFigures};
+use orgd_domain::ids::OrgId;
+use orgd_domain::StoreError;
 
 use super::errors::{corrupt, store_error};
 use super::schema::org_member_stats;

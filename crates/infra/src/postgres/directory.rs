@@ -6,10 +6,10 @@ use chrono::{DateTime, Utc};
 use diesel::dsl::sql;
 use diesel::prelude::*;
 use diesel::sql_types::{Bool, Text, Uuid as SqlUuid};
-use domain::ids::{MemberId, OrgId, TeamId, UserId};
-use domain::scim::{DirectoryGroup, DirectoryRepository, DirectoryUser, Lookup, ScimUserRecord, Start};
-use domain::user::Email;
-use domain::StoreError;
+use orgd_domain::ids::{MemberId, OrgId, TeamId, UserId};
+use orgd_domain::scim::{DirectoryGroup, DirectoryRepository, DirectoryUser, Lookup, ScimUserRecord, Start};
+use orgd_domain::user::Email;
+use orgd_domain::StoreError;
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -286,7 +286,7 @@ impl DirectoryRepository for PgTx<'_> {
         }
         let rows: Vec<TeamRow> =
             query.order(teams::id.asc()).select(TeamRow::as_select()).load(self.conn).map_err(store_error)?;
-        let teams = rows.into_iter().map(domain::team::Team::try_from).collect::<Result<Vec<_>, _>>()?;
+        let teams = rows.into_iter().map(orgd_domain::team::Team::try_from).collect::<Result<Vec<_>, _>>()?;
         let mut members = if with_members {
             self.members_of(org, &teams.iter().map(|t| t.id.as_uuid()).collect::<Vec<_>>())?
         } else {

@@ -2,12 +2,12 @@ use chrono::{DateTime, Utc};
 use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel::sql_types::Bool;
-use domain::authz::RoleKey;
-use domain::ids::{DomainId, OrgId, UserId};
-use domain::verified_domain::{
+use orgd_domain::authz::RoleKey;
+use orgd_domain::ids::{DomainId, OrgId, UserId};
+use orgd_domain::verified_domain::{
     DomainName, DomainRef, DomainRepository, DomainWriteError, JoinPolicy, OrgDomain, MAX_DOMAINS_PER_ORG,
 };
-use domain::StoreError;
+use orgd_domain::StoreError;
 use uuid::Uuid;
 
 use super::errors::{corrupt, store_error, violated_unique};

@@ -1,5 +1,5 @@
 use diesel::result::{DatabaseErrorKind, Error};
-use domain::StoreError;
+use orgd_domain::StoreError;
 
 /// The storage failure behind a diesel error. Messages go to logs, never to clients.
 pub fn store_error(err: Error) -> StoreError {

@@ -1,8 +1,8 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use domain::events::{Event, EventQuery, EventRepository, NewEvent};
-use domain::ids::{EventId, OrgId};
-use domain::StoreError;
+use orgd_domain::events::{Event, EventQuery, EventRepository, NewEvent};
+use orgd_domain::ids::{EventId, OrgId};
+use orgd_domain::StoreError;
 use uuid::Uuid;
 
 use super::errors::store_error;

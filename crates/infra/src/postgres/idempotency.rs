@@ -1,9 +1,9 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{Bool, Text};
-use domain::idempotency::{Fingerprint, IdempotencyKey, IdempotencyRecord, IdempotencyRepository, IdempotencyScope};
-use domain::sso::Sealed;
-use domain::StoreError;
+use orgd_domain::idempotency::{Fingerprint, IdempotencyKey, IdempotencyRecord, IdempotencyRepository, IdempotencyScope};
+use orgd_domain::sso::Sealed;
+use orgd_domain::StoreError;
 
 use super::errors::{corrupt, store_error};
 use super::schema::idempotency_records;

@@ -1,12 +1,12 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use domain::audit::Actor;
-use domain::authz::RoleKey;
-use domain::ids::{InviteId, MemberId, OrgId, TeamId, UserId};
-use domain::invite::{Invite, InviteRepository, InviteStatus, Redemption};
-use domain::pagination::{Page, PageRequest};
-use domain::user::Email;
-use domain::StoreError;
+use orgd_domain::audit::Actor;
+use orgd_domain::authz::RoleKey;
+use orgd_domain::ids::{InviteId, MemberId, OrgId, TeamId, UserId};
+use orgd_domain::invite::{Invite, InviteRepository, InviteStatus, Redemption};
+use orgd_domain::pagination::{Page, PageRequest};
+use orgd_domain::user::Email;
+use orgd_domain::StoreError;
 use uuid::Uuid;
 
 use super::errors::{corrupt, store_error};

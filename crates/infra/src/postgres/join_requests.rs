@@ -1,12 +1,12 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use domain::authz::RoleKey;
-use domain::ids::{JoinRequestId, MemberId, OrgId, UserId};
-use domain::join::{JoinRequest, JoinRequestRepository, JoinRequestStatus};
-use domain::pagination::{Page, PageRequest};
-use domain::user::Email;
-use domain::verified_domain::DomainName;
-use domain::StoreError;
+use orgd_domain::authz::RoleKey;
+use orgd_domain::ids::{JoinRequestId, MemberId, OrgId, UserId};
+use orgd_domain::join::{JoinRequest, JoinRequestRepository, JoinRequestStatus};
+use orgd_domain::pagination::{Page, PageRequest};
+use orgd_domain::user::Email;
+use orgd_domain::verified_domain::DomainName;
+use orgd_domain::StoreError;
 use uuid::Uuid;
 
 use super::errors::{corrupt, store_error};

@@ -1,9 +1,9 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use domain::ids::OrgId;
-use domain::llm::{LlmPolicy, LlmPolicyInput, LlmPolicyRepository, ModelRuleInput};
-use domain::policy::Versioned;
-use domain::StoreError;
+use orgd_domain::ids::OrgId;
+use orgd_domain::llm::{LlmPolicy, LlmPolicyInput, LlmPolicyRepository, ModelRuleInput};
+use orgd_domain::policy::Versioned;
+use orgd_domain::StoreError;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 

@@ -1,12 +1,12 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use domain::authz::RoleKey;
-use domain::ids::{MemberId, OrgId, UserId};
-use domain::member::{Member, MemberFilter, MemberRepository, MemberWriteError, Membership};
-use domain::org::Organization;
-use domain::pagination::{Page, PageRequest};
-use domain::user::Email;
-use domain::StoreError;
+use orgd_domain::authz::RoleKey;
+use orgd_domain::ids::{MemberId, OrgId, UserId};
+use orgd_domain::member::{Member, MemberFilter, MemberRepository, MemberWriteError, Membership};
+use orgd_domain::org::Organization;
+use orgd_domain::pagination::{Page, PageRequest};
+use orgd_domain::user::Email;
+use orgd_domain::StoreError;
 use uuid::Uuid;
 
 use super::errors::{corrupt, store_error, violated_unique};

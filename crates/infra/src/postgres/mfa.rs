@@ -1,11 +1,11 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use domain::authz::RoleKey;
-use domain::ids::{MemberId, OrgId, UserId};
-use domain::pagination::{Page, PageRequest};
-use domain::policy::{MfaMember, MfaRepository, MfaTotals};
-use domain::user::Email;
-use domain::StoreError;
+use orgd_domain::authz::RoleKey;
+use orgd_domain::ids::{MemberId, OrgId, UserId};
+use orgd_domain::pagination::{Page, PageRequest};
+use orgd_domain::policy::{MfaMember, MfaRepository, MfaTotals};
+use orgd_domain::user::Email;
+use orgd_domain::StoreError;
 use uuid::Uuid;
 
 use super::errors::{corrupt, store_error};

@@ -1,9 +1,9 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use domain::ids::{NotificationId, OrgId, UserId};
-use domain::notification::{Notification, NotificationCursor, NotificationKind, NotificationRepository};
-use domain::pagination::{Page, PageRequest};
-use domain::StoreError;
+use orgd_domain::ids::{NotificationId, OrgId, UserId};
+use orgd_domain::notification::{Notification, NotificationCursor, NotificationKind, NotificationRepository};
+use orgd_domain::pagination::{Page, PageRequest};
+use orgd_domain::StoreError;
 use uuid::Uuid;
 
 use super::errors::{corrupt, store_error};

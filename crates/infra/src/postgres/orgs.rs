@@ -1,12 +1,12 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use domain::ids::OrgId;
-use domain::org::{
+use orgd_domain::ids::OrgId;
+use orgd_domain::org::{
     DomainName, LogoUrl, OrgName, OrgRepository, OrgWriteError, Organization, PostalAddress, PostalAddressInput, Slug,
     TimeZone,
 };
-use domain::policy::{Entitlements, Feature, Plan};
-use domain::StoreError;
+use orgd_domain::policy::{Entitlements, Feature, Plan};
+use orgd_domain::StoreError;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
@@ -89,7 +89,7 @@ impl TryFrom<OrgRow> for Organization {
     type Error = StoreError;
 
     fn try_from(row: OrgRow) -> Result<Self, Self::Error> {
-        let bad = |e: domain::error::ValueError| corrupt("organizations", e);
+        let bad = |e: orgd_domain::error::ValueError| corrupt("organizations", e);
         Ok(Organization {
             id: OrgId::from_uuid(row.id),
             name: OrgName::parse(&row.name).map_err(bad)?,

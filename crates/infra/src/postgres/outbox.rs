@@ -2,8 +2,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use domain::mail::{Outbox, OutgoingEmail};
-use domain::StoreError;
+use orgd_domain::mail::{Outbox, OutgoingEmail};
+use orgd_domain::StoreError;
 use uuid::Uuid;
 
 use super::errors::store_error;

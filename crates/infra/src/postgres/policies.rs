@@ -1,14 +1,14 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use domain::authz::RoleKey;
-use domain::ids::{ApiKeyId, MemberId, OrgId, UserId};
-use domain::org::{OrgRepository, Organization};
-use domain::policy::{
+use orgd_domain::authz::RoleKey;
+use orgd_domain::ids::{ApiKeyId, MemberId, OrgId, UserId};
+use orgd_domain::org::{OrgRepository, Organization};
+use orgd_domain::policy::{
     KeyAccessFacts, MemberAccessFacts, MfaPolicy, OrgPolicies, PolicyRepository, SecurityPolicy, SignInMethod,
     SignInPolicy, Versioned,
 };
-use domain::verified_domain::DomainName;
-use domain::StoreError;
+use orgd_domain::verified_domain::DomainName;
+use orgd_domain::StoreError;
 use ipnetwork::IpNetwork;
 use uuid::Uuid;
 
@@ -42,7 +42,7 @@ impl TryFrom<PolicyRow> for OrgPolicies {
     type Error = StoreError;
 
     fn try_from(row: PolicyRow) -> Result<Self, Self::Error> {
-        let bad = |e: domain::error::ValueError| corrupt("org_policies", e);
+        let bad = |e: orgd_domain::error::ValueError| corrupt("org_policies", e);
         let methods = row
             .sign_in_methods
             .iter()

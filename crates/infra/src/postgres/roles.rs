@@ -1,9 +1,9 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use domain::authz::{Permission, PermissionSet, RoleKey};
-use domain::ids::{OrgId, RoleId};
-use domain::role::{CustomRole, RoleName, RoleRepository, RoleWriteError};
-use domain::StoreError;
+use orgd_domain::authz::{Permission, PermissionSet, RoleKey};
+use orgd_domain::ids::{OrgId, RoleId};
+use orgd_domain::role::{CustomRole, RoleName, RoleRepository, RoleWriteError};
+use orgd_domain::StoreError;
 use uuid::Uuid;
 
 use super::errors::{corrupt, store_error, violated_unique};

@@ -1,10 +1,10 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use domain::authz::RoleKey;
-use domain::ids::{OrgId, TeamId, UserId};
-use domain::policy::Versioned;
-use domain::scim::{GroupRole, ScimConfig, ScimRepository, StoredScimToken};
-use domain::StoreError;
+use orgd_domain::authz::RoleKey;
+use orgd_domain::ids::{OrgId, TeamId, UserId};
+use orgd_domain::policy::Versioned;
+use orgd_domain::scim::{GroupRole, ScimConfig, ScimRepository, StoredScimToken};
+use orgd_domain::StoreError;
 use uuid::Uuid;
 
 use super::errors::{corrupt, store_error};

@@ -1,10 +1,10 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Date, Nullable, SmallInt, Text, Timestamptz, Uuid as SqlUuid};
-use domain::ids::{OrgId, UsageEventId};
-use domain::policy::Versioned;
-use domain::spend::{BudgetWindow, Currency, Posture, SpendLimits, SpendRepository, UsageEvent, WindowSpan};
-use domain::StoreError;
+use orgd_domain::ids::{OrgId, UsageEventId};
+use orgd_domain::policy::Versioned;
+use orgd_domain::spend::{BudgetWindow, Currency, Posture, SpendLimits, SpendRepository, UsageEvent, WindowSpan};
+use orgd_domain::StoreError;
 use rand::Rng;
 use uuid::Uuid;
 

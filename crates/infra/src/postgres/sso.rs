@@ -1,11 +1,11 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use domain::ids::OrgId;
-use domain::policy::Versioned;
-use domain::sso::{
+use orgd_domain::ids::OrgId;
+use orgd_domain::policy::Versioned;
+use orgd_domain::sso::{
     ClientSecret, Connection, OidcConnection, SamlConnection, Sealed, SigningCertificate, SsoConfig, SsoRepository,
 };
-use domain::StoreError;
+use orgd_domain::StoreError;
 use uuid::Uuid;
 
 use super::errors::{corrupt, store_error};

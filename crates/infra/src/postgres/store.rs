@@ -7,8 +7,8 @@ use diesel::connection::{AnsiTransactionManager, CacheSize, Connection, Transact
 use diesel::pg::PgConnection;
 use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool};
 use diesel::RunQueryDsl;
-use domain::access::{CacheEntry, EntryCache, EntryCacheAccess, Epoch, NoCache};
-use domain::{Store, StoreError, Tx};
+use orgd_domain::access::{CacheEntry, EntryCache, EntryCacheAccess, Epoch, NoCache};
+use orgd_domain::{Store, StoreError, Tx};
 
 use super::access_signals::{self, changed_in_transaction};
 use super::errors::store_error;

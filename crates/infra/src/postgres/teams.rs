@@ -2,10 +2,10 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use domain::ids::{MemberId, OrgId, TeamId};
-use domain::pagination::{Page, PageRequest};
-use domain::team::{Team, TeamMember, TeamName, TeamRepository, TeamSummary, TeamWriteError};
-use domain::StoreError;
+use orgd_domain::ids::{MemberId, OrgId, TeamId};
+use orgd_domain::pagination::{Page, PageRequest};
+use orgd_domain::team::{Team, TeamMember, TeamName, TeamRepository, TeamSummary, TeamWriteError};
+use orgd_domain::StoreError;
 use uuid::Uuid;
 
 use super::errors::{corrupt, store_error, violated_unique};

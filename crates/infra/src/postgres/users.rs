@@ -1,10 +1,10 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::upsert::excluded;
-use domain::ids::{MemberId, OrgId, UserId};
-use domain::member::Membership;
-use domain::user::{Email, LinkedMembership, User, UserRepository};
-use domain::StoreError;
+use orgd_domain::ids::{MemberId, OrgId, UserId};
+use orgd_domain::member::Membership;
+use orgd_domain::user::{Email, LinkedMembership, User, UserRepository};
+use orgd_domain::StoreError;
 use ipnetwork::IpNetwork;
 use uuid::Uuid;
 

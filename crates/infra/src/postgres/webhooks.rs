@@ -1,12 +1,12 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Timestamptz};
-use domain::events::Event;
-use domain::ids::{DeliveryId, EventId, OrgId, WebhookId};
-use domain::pagination::{Page, PageRequest};
-use domain::sso::Sealed;
-use domain::webhooks::{Attempt, Claimed, Delivery, DeliveryStatus, Webhook, WebhookRepository, WebhookSecrets};
-use domain::StoreError;
+use orgd_domain::events::Event;
+use orgd_domain::ids::{DeliveryId, EventId, OrgId, WebhookId};
+use orgd_domain::pagination::{Page, PageRequest};
+use orgd_domain::sso::Sealed;
+use orgd_domain::webhooks::{Attempt, Claimed, Delivery, DeliveryStatus, Webhook, WebhookRepository, WebhookSecrets};
+use orgd_domain::StoreError;
 use uuid::Uuid;
 
 use super::errors::{corrupt, store_error};
@@ -152,7 +152,7 @@ struct ClaimedDelivery {
 
 impl PgTx<'_> {
     /// Queues `event` for every enabled webhook of its organization that takes its type
-    /// (the rule of `domain::events::type_matches`, in SQL), in the event's transaction.
+    /// (the rule of `orgd_domain::events::type_matches`, in SQL), in the event's transaction.
     pub(super) fn fan_out(&mut self, event: &Event) -> Result<(), StoreError> {
         let takers: Vec<Uuid> = diesel::sql_query(
             "SELECT id FROM webhooks w WHERE w.org_id = $1 AND w.enabled AND (

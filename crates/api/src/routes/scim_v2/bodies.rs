@@ -1,5 +1,5 @@
 //! The request bodies of `/scim/v2` as JSON Schemas, derived from the SCIM schemas the
-//! service implements (`domain::scim::schema`), so the document follows them.
+//! service implements (`orgd_domain::scim::schema`), so the document follows them.
 //!
 //! What these schemas state, the service enforces: a body they refuse is a SCIM `400`.
 //! They state no more than that, as SCIM is lenient by design: attribute names match in any
@@ -11,10 +11,10 @@
 
 use std::borrow::Cow;
 
-use domain::scim::filter::AttributeKind;
-use domain::scim::resource::{MAX_EXTERNAL_ID_CHARS, MAX_MEMBERS, MAX_STRING_CHARS, MAX_VALUES};
-use domain::scim::schema::{AttrDef, Mutability, ResourceSchema, GROUP_RESOURCE, USER_RESOURCE};
-use domain::scim::MAX_USER_NAME_CHARS;
+use orgd_domain::scim::filter::AttributeKind;
+use orgd_domain::scim::resource::{MAX_EXTERNAL_ID_CHARS, MAX_MEMBERS, MAX_STRING_CHARS, MAX_VALUES};
+use orgd_domain::scim::schema::{AttrDef, Mutability, ResourceSchema, GROUP_RESOURCE, USER_RESOURCE};
+use orgd_domain::scim::MAX_USER_NAME_CHARS;
 use serde_json::Value;
 use utoipa::openapi::schema::{
     AnyOfBuilder, ArrayBuilder, KnownFormat, Object, ObjectBuilder, Schema, SchemaFormat, SchemaType, Type,
@@ -33,7 +33,7 @@ const NAME_SPACES: &str = r"\t\n \xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f
 const CONTROLS: &str = r"\x00-\x1f\x7f-\x9f";
 /// `true` or `false` in any case, as Microsoft Entra ID sends booleans.
 const BOOLEAN_TEXT: &str = "^(?:[Tt][Rr][Uu][Ee]|[Ff][Aa][Ll][Ss][Ee])$";
-/// The longest `userName` the service keeps (`domain::scim::provisioning::users`).
+/// The longest `userName` the service keeps (`orgd_domain::scim::provisioning::users`).
 /// A PATCH operation's `op`, in any case.
 const PATCH_OP: &str = "^(?:[Aa][Dd][Dd]|[Rr][Ee][Pp][Ll][Aa][Cc][Ee]|[Rr][Ee][Mm][Oo][Vv][Ee])$";
 
@@ -191,11 +191,11 @@ impl PartialSchema for GroupResource {
                     ObjectBuilder::new()
                         .schema_type(types(&[Type::String, Type::Number]))
                         .max_length(Some(MAX_STRING_CHARS))
-                        .pattern(Some(team_name_pattern(domain::team::TeamName::MAX_CHARS)))
+                        .pattern(Some(team_name_pattern(orgd_domain::team::TeamName::MAX_CHARS)))
                         .description(Some(format!(
                             "{} 1 to {} characters once trimmed, no control characters.",
                             def.description,
-                            domain::team::TeamName::MAX_CHARS
+                            orgd_domain::team::TeamName::MAX_CHARS
                         )))
                         .into(),
                 ),
@@ -262,7 +262,7 @@ impl PartialSchema for PatchOp {
                 "Operations",
                 ArrayBuilder::new()
                     .items(operation)
-                    .max_items(Some(domain::scim::patch::MAX_OPERATIONS))
+                    .max_items(Some(orgd_domain::scim::patch::MAX_OPERATIONS))
                     .description(Some("The operations, applied in order; all or none.")),
             )
             .required("Operations")

@@ -2,8 +2,8 @@
 //! `Schemas` (RFC 7644 §4).
 
 use actix_web::{get, web, HttpResponse};
-use domain::scim::schema::{ResourceSchema, ALL, GROUP_RESOURCE, USER_RESOURCE};
-use domain::scim::ListResponse;
+use orgd_domain::scim::schema::{ResourceSchema, ALL, GROUP_RESOURCE, USER_RESOURCE};
+use orgd_domain::scim::ListResponse;
 use serde_json::{json, Value};
 use utoipa_actix_web::service_config::ServiceConfig;
 
@@ -68,7 +68,7 @@ pub async fn get_service_provider_config(
         "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"],
         "patch": { "supported": true },
         "bulk": { "supported": false, "maxOperations": 0, "maxPayloadSize": 0 },
-        "filter": { "supported": true, "maxResults": domain::scim::MAX_COUNT },
+        "filter": { "supported": true, "maxResults": orgd_domain::scim::MAX_COUNT },
         "changePassword": { "supported": false },
         "sort": { "supported": false },
         "etag": { "supported": true },

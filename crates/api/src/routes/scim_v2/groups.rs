@@ -20,8 +20,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(delete_group);
 }
 
-fn selection(params: AttributeParams) -> Result<domain::scim::resource::Projection, ScimApiError> {
-    Ok(domain::scim::resource::Projection::parse(params.attributes.as_deref(), params.excluded_attributes.as_deref())?)
+fn selection(params: AttributeParams) -> Result<orgd_domain::scim::resource::Projection, ScimApiError> {
+    Ok(orgd_domain::scim::resource::Projection::parse(params.attributes.as_deref(), params.excluded_attributes.as_deref())?)
 }
 
 /// List groups, filtered and paged. `displayName eq` and `externalId eq` are answered from an index.
@@ -91,7 +91,7 @@ pub async fn get_group(
     let projection = selection(params)?;
     let id = path.into_inner();
     let resource = run(&state, move |s| s.directory.get_group(&caller.0, &id)).await?;
-    let json = projection.apply(resource.json.clone(), &domain::scim::schema::GROUP_RESOURCE);
+    let json = projection.apply(resource.json.clone(), &orgd_domain::scim::schema::GROUP_RESOURCE);
     Ok(resource_response(StatusCode::OK, resource, json))
 }
 

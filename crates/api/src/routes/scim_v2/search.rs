@@ -2,7 +2,7 @@
 //! every resource type at the root, or over one type at `/Users/.search`, `/Groups/.search`.
 
 use actix_web::{post, web, HttpResponse};
-use domain::scim::ListQuery;
+use orgd_domain::scim::ListQuery;
 use serde::Deserialize;
 use serde_json::Value;
 use utoipa_actix_web::service_config::ServiceConfig;
