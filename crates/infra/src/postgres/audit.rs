@@ -3,11 +3,11 @@ use std::sync::mpsc::{channel, sync_channel, Receiver, SyncSender};
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
+use ipnetwork::IpNetwork;
 use orgd_domain::audit::chain::ZERO_HASH;
 use orgd_domain::audit::{AuditEvent, AuditFilter, AuditLog, AuditRecord, AuditSink, ChainHead};
 use orgd_domain::ids::{EventId, OrgId};
 use orgd_domain::StoreError;
-use ipnetwork::IpNetwork;
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -130,28 +130,44 @@ struct HeadRow {
     base_hash: Vec<u8>,
 }
 
+impl PgTx<'_> {
+    /// The organization's chain head, locked until commit; `None` before its first record.
+    fn lock_chain_head(&mut self, org: Uuid) -> Result<Option<HeadRow>, StoreError> {
+        audit_chain_heads::table
+            .filter(audit_chain_heads::org_id.eq(org))
+            .select(HeadRow::as_select())
+            .for_update()
+            .first(self.conn)
+            .optional()
+            .map_err(store_error)
+    }
+}
+
 impl AuditSink for PgTx<'_> {
     /// Appends the record as the next link of its organization's chain. The head row is
     /// locked until commit, so concurrent writers of one organization take turns (and
     /// writers of other organizations never wait).
     fn append_audit(&mut self, record: &AuditRecord) -> Result<(), StoreError> {
         let org = record.org_id.as_uuid();
-        diesel::insert_into(audit_chain_heads::table)
-            .values((
-                audit_chain_heads::org_id.eq(org),
-                audit_chain_heads::seq.eq(0),
-                audit_chain_heads::hash.eq(ZERO_HASH.to_vec()),
-                audit_chain_heads::base_hash.eq(ZERO_HASH.to_vec()),
-            ))
-            .on_conflict_do_nothing()
-            .execute(self.conn)
-            .map_err(store_error)?;
-        let head: HeadRow = audit_chain_heads::table
-            .filter(audit_chain_heads::org_id.eq(org))
-            .select(HeadRow::as_select())
-            .for_update()
-            .first(self.conn)
-            .map_err(store_error)?;
+        let head = match self.lock_chain_head(org)? {
+            Some(head) => head,
+            // The organization's first record: a racing first writer may create the head
+            // first, so the lock is taken on whichever row now exists.
+            None => {
+                diesel::insert_into(audit_chain_heads::table)
+                    .values((
+                        audit_chain_heads::org_id.eq(org),
+                        audit_chain_heads::seq.eq(0),
+                        audit_chain_heads::hash.eq(ZERO_HASH.to_vec()),
+                        audit_chain_heads::base_hash.eq(ZERO_HASH.to_vec()),
+                    ))
+                    .on_conflict_do_nothing()
+                    .execute(self.conn)
+                    .map_err(store_error)?;
+                self.lock_chain_head(org)?
+                    .ok_or_else(|| StoreError::Internal("the audit chain head vanished".into()))?
+            }
+        };
         let event = record.seal(head.seq + 1, hash32(&head.hash)?);
         diesel::insert_into(audit_events::table)
             .values(AuditRow::from(&event))
