@@ -16,13 +16,16 @@ SCIM2_TESTER_VERSION := 0.5.2
 
 FORBIDDEN_IN_DOMAIN := diesel|diesel_migrations|actix-web|actix-rt|tokio|r2d2|utoipa|validator
 
-.PHONY: help run test test-deps contract chaos fuzz scim-compliance readme-check fmt lint check-domain openapi schema-check ci token bench bench-quick bench-all bench-authz bench-gate bench-members bench-audit bench-scim bench-governance bench-webhooks
+.PHONY: help run release test test-deps contract chaos fuzz scim-compliance readme-check fmt lint check-domain openapi schema-check ci token bench bench-quick bench-all bench-authz bench-gate bench-members bench-audit bench-scim bench-governance bench-webhooks
 
 help: ## List targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
 
 run: ## Start the service on 127.0.0.1:8080 (creates and migrates its database)
 	cargo run -p orgd -- serve
+
+release: ## Build the release binary target/release/orgd, with the Dockerfile's command
+	cargo build --release --locked -p orgd --bin orgd
 
 test: test-deps ## Run every test (unit, doc and black-box HTTP against PostgreSQL)
 	cargo test --workspace --all-features

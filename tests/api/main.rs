@@ -8,6 +8,7 @@ mod audit_log;
 mod auth;
 pub mod authorization;
 mod client_timeouts;
+mod docs;
 mod domains;
 mod entry_cache;
 pub mod escalation;
