@@ -170,8 +170,9 @@ pub async fn put_scim(
     let org: OrgRef = path_id(&path, "organization")?;
     let version = super::common::required_if_match(&req)?;
     let ScimConfigRequest { enabled, rotate_token, group_roles } = body.into_inner();
-    let group_roles = group_roles
-        .map(|list| list.into_iter().map(|g| orgd_domain::scim::GroupRoleInput { team: g.team_id, role: g.role }).collect());
+    let group_roles = group_roles.map(|list| {
+        list.into_iter().map(|g| orgd_domain::scim::GroupRoleInput { team: g.team_id, role: g.role }).collect()
+    });
     let write = state.run(move |s| s.scim.put(&caller.0, &org, enabled, rotate_token, group_roles, version)).await?;
     let body = ScimConfigWrite { token: write.token, config: ScimConfigResponse::from(write.config) };
     // The body may carry a token shown this once: no cache may keep it.

@@ -1,7 +1,7 @@
 //! What a caller may do in one organization, and the decision point that checks it.
 
 use super::{Permission, PermissionSet, RoleKey, SystemRole};
-use crate::error::AccessError;
+use crate::error::{AccessError, ValueError};
 
 /// How the caller reaches the organization.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -15,12 +15,25 @@ pub enum Access {
 }
 
 impl Access {
+    /// Every way into an organization.
+    pub const ALL: &'static [Access] = &[Access::Direct, Access::Staff, Access::ApiKey];
+
+    /// The name the HTTP API gives this access: `direct`, `staff` or `api_key`.
     pub const fn as_str(self) -> &'static str {
         match self {
             Access::Direct => "direct",
             Access::Staff => "staff",
             Access::ApiKey => "api_key",
         }
+    }
+
+    /// Reads back a name [`Access::as_str`] gives.
+    pub fn parse(name: &str) -> Result<Self, ValueError> {
+        Self::ALL
+            .iter()
+            .copied()
+            .find(|access| access.as_str() == name)
+            .ok_or_else(|| ValueError::new("unknown_access", format!("`{name}` is not one of direct, staff, api_key")))
     }
 }
 

@@ -4,6 +4,7 @@
 
 use std::fmt;
 
+use serde::Deserialize;
 use wildmatch::WildMatch;
 
 use crate::error::{FieldError, Invalid, ValueError};
@@ -118,16 +119,18 @@ impl ModelRule {
     }
 }
 
-/// A model rule as a client sent it.
-#[derive(Debug, Clone, Default)]
+/// A model rule as a client sent it, or as the HTTP API serves it (one entry of `models`);
+/// [`LlmPolicy::parse`] validates it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 pub struct ModelRuleInput {
     pub provider: Option<String>,
     pub model: String,
     pub max_tokens: Option<i64>,
 }
 
-/// The policy as a client sent it.
-#[derive(Debug, Clone, Default)]
+/// The policy as a client sent it, or as the HTTP API serves it (see
+/// [`LlmPolicyResponse`](super::LlmPolicyResponse)); [`LlmPolicy::parse`] validates it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 pub struct LlmPolicyInput {
     pub providers: Vec<String>,
     pub models: Vec<ModelRuleInput>,

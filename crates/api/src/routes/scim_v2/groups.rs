@@ -21,7 +21,10 @@ pub fn routes(cfg: &mut ServiceConfig) {
 }
 
 fn selection(params: AttributeParams) -> Result<orgd_domain::scim::resource::Projection, ScimApiError> {
-    Ok(orgd_domain::scim::resource::Projection::parse(params.attributes.as_deref(), params.excluded_attributes.as_deref())?)
+    Ok(orgd_domain::scim::resource::Projection::parse(
+        params.attributes.as_deref(),
+        params.excluded_attributes.as_deref(),
+    )?)
 }
 
 /// List groups, filtered and paged. `displayName eq` and `externalId eq` are answered from an index.

@@ -21,7 +21,10 @@ pub fn routes(cfg: &mut ServiceConfig) {
 }
 
 fn selection(params: AttributeParams) -> Result<orgd_domain::scim::resource::Projection, ScimApiError> {
-    Ok(orgd_domain::scim::resource::Projection::parse(params.attributes.as_deref(), params.excluded_attributes.as_deref())?)
+    Ok(orgd_domain::scim::resource::Projection::parse(
+        params.attributes.as_deref(),
+        params.excluded_attributes.as_deref(),
+    )?)
 }
 
 /// List users, filtered and paged. Every member is listed, also those who joined otherwise than by SCIM; `userName eq` (what identity providers probe before creating) is answered from an index.
