@@ -7,7 +7,9 @@ mod log;
 mod service;
 
 pub use log::{AuditEvent, AuditFilter, AuditLog, AuditQuery, ChainHead};
-pub use service::{AuditError, AuditPage, AuditService, ExportPlan, VerifyRange, VerifyReport, AUDIT_BATCH};
+pub use service::{
+    AuditError, AuditPage, AuditService, ExportPlan, VerifyRange, VerifyReport, AUDIT_BATCH, MAX_VERIFY_PER_CALL,
+};
 
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};

@@ -44,26 +44,35 @@ pub enum Resource {
     /// The organization as a whole.
     Organization,
     /// The member list of one team; `caller_manages` when the caller is one of its managers.
-    TeamMembership { caller_manages: bool },
+    TeamMembership {
+        /// True when the caller is one of the team's managers.
+        caller_manages: bool,
+    },
 }
 
 /// A role as one side of a role change: its key and the permissions it carries in the
 /// organization.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RoleGrant<'a> {
+    /// The role's key.
     pub key: &'a RoleKey,
+    /// The permissions it carries in the organization.
     pub permissions: PermissionSet,
 }
 
 /// A caller's rights in one organization.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Grant {
+    /// The caller's role: its key (`api_key` for an API key, the role a staff member reads as).
     pub role: RoleKey,
+    /// Every permission the caller holds here; [`Grant::authorize`] checks against it.
     pub permissions: PermissionSet,
+    /// How the caller reaches the organization.
     pub access: Access,
 }
 
 impl Grant {
+    /// The rights of a direct member holding a system role.
     pub fn for_system_role(role: SystemRole) -> Self {
         Self { role: role.key(), permissions: role.permissions(), access: Access::Direct }
     }
@@ -105,6 +114,7 @@ impl Grant {
         }
     }
 
+    /// True for a person whose own membership holds `owner`: staff and API keys never are.
     pub fn is_owner(&self) -> bool {
         self.access == Access::Direct && self.role.is_owner()
     }

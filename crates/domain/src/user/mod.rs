@@ -49,7 +49,7 @@ pub struct User {
     /// The user's public id.
     pub id: UserId,
     /// The identity provider's subject; `None` for a person an organization's identity
-    /// provider provisioned over SCIM who has not signed in yet (see [`link`]).
+    /// provider provisioned over SCIM who has not signed in yet (see [`link_provisioned`]).
     pub subject: Option<String>,
     /// Their email address, as their identity provider last said.
     pub email: Option<Email>,
