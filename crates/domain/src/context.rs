@@ -11,11 +11,15 @@ use crate::policy::{Presented, Presenter, SignInMethod};
 pub struct Identity {
     /// The provider's stable subject (`sub`).
     pub subject: String,
+    /// The person's email address, as the provider states it.
     pub email: Option<String>,
+    /// True when the provider verified the email (`email_verified`).
     pub email_verified: bool,
+    /// The person's display name.
     pub name: Option<String>,
     /// Authentication methods (`amr`, RFC 8176), e.g. `pwd`, `otp`, `mfa`, `hwk`.
     pub auth_methods: Vec<String>,
+    /// When the person signed in (`auth_time`); unknown when the token does not say.
     pub auth_time: Option<DateTime<Utc>>,
     /// How the person signed in: the provider's sign-in-method claim, else `amr`.
     pub sign_in_method: Option<SignInMethod>,
@@ -51,8 +55,11 @@ impl Identity {
 /// Facts about the HTTP request a use case runs for; recorded with every audit event.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct RequestMeta {
+    /// The request's id, also sent back as `X-Request-Id`; empty outside a request.
     pub request_id: String,
+    /// The client's address, as the server trusts it.
     pub client_ip: Option<IpAddr>,
+    /// The client's `User-Agent`, when sent.
     pub user_agent: Option<String>,
     /// The route pattern and method, e.g. `GET /v1/orgs/{org}/members`: what platform staff
     /// looked at, for the record of their access.
@@ -64,6 +71,7 @@ pub struct RequestMeta {
 /// transaction.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiKeyCredential {
+    /// The keyed hashes of the presented secret.
     pub hashes: crate::token::LookupHashes,
 }
 
@@ -79,11 +87,14 @@ pub enum Principal {
 /// The authenticated caller of a use case.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Caller {
+    /// Who is calling.
     pub principal: Principal,
+    /// The request the call came in.
     pub meta: RequestMeta,
 }
 
 impl Caller {
+    /// A person, vouched for by their identity provider.
     pub fn user(identity: Identity, meta: RequestMeta) -> Self {
         Self { principal: Principal::User(identity), meta }
     }

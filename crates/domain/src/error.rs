@@ -11,6 +11,7 @@ pub enum StoreError {
     /// The transaction lost a race (serialization failure or deadlock); worth retrying.
     #[error("storage conflict: {0}")]
     Contention(String),
+    /// Any other failure of the storage: a bug or a broken invariant, not worth retrying.
     #[error("storage failure: {0}")]
     Internal(String),
 }
@@ -24,13 +25,19 @@ pub enum AccessError {
     NotFound(&'static str),
     /// The caller is a member but lacks the permission.
     #[error("missing permission `{permission}`")]
-    Forbidden { permission: &'static str },
+    Forbidden {
+        /// The permission the caller lacks, as `resource:action`.
+        permission: &'static str,
+    },
     /// The rule is not about a permission (e.g. only an owner may transfer ownership).
     #[error("{0}")]
     NotAllowed(&'static str),
     /// The change would hand out permissions the caller does not hold itself.
     #[error("the caller lacks permissions it tried to grant: {}", missing.join(", "))]
-    Escalation { missing: Vec<&'static str> },
+    Escalation {
+        /// The permissions the caller tried to hand out without holding them.
+        missing: Vec<&'static str>,
+    },
     /// Only a person may do this; an API key may not.
     #[error("this needs a user's token, not an API key")]
     UserRequired,
@@ -44,7 +51,12 @@ pub enum AccessError {
     Policy(crate::policy::PolicyRefusal),
     /// The organization's plan does not include the feature whose settings were written.
     #[error("the `{plan}` plan does not include `{feature}`")]
-    FeatureNotInPlan { feature: &'static str, plan: &'static str },
+    FeatureNotInPlan {
+        /// The feature the settings belong to.
+        feature: &'static str,
+        /// The organization's current plan.
+        plan: &'static str,
+    },
     /// The caller's membership is suspended (deactivated by the organization's identity
     /// provider): it keeps its role and teams but opens nothing until reactivated.
     #[error("your membership of this organization is suspended; its identity provider deactivated it")]
@@ -61,10 +73,12 @@ pub struct FieldError {
     pub field: String,
     /// Stable machine code, e.g. `too_long`.
     pub code: &'static str,
+    /// Human-readable explanation, for people rather than programs.
     pub message: String,
 }
 
 impl FieldError {
+    /// A rejection of `field` with its stable `code` and a message.
     pub fn new(field: impl Into<String>, code: &'static str, message: impl Into<String>) -> Self {
         Self { field: field.into(), code, message: message.into() }
     }
@@ -75,6 +89,7 @@ impl FieldError {
 pub struct Invalid(pub Vec<FieldError>);
 
 impl Invalid {
+    /// Input refused for one field only.
     pub fn field(field: impl Into<String>, code: &'static str, message: impl Into<String>) -> Self {
         Self(vec![FieldError::new(field, code, message)])
     }
@@ -91,6 +106,7 @@ impl Invalid {
         }
     }
 
+    /// `Ok` when no field was rejected, so a command can `?` after checking every field.
     pub fn into_result(self) -> Result<(), Invalid> {
         if self.0.is_empty() {
             Ok(())
@@ -119,11 +135,14 @@ pub fn has_forbidden_controls(text: &str) -> bool {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{message}")]
 pub struct ValueError {
+    /// Stable machine code, e.g. `too_long`, reported as the field's `code`.
     pub code: &'static str,
+    /// Human-readable explanation.
     pub message: String,
 }
 
 impl ValueError {
+    /// A refusal with its stable `code` and a message.
     pub fn new(code: &'static str, message: impl Into<String>) -> Self {
         Self { code, message: message.into() }
     }

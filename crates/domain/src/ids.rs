@@ -13,8 +13,11 @@ use uuid::Uuid;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("`{value}` is not a valid {kind} id (expected `{prefix}_` followed by 32 hex digits)")]
 pub struct InvalidId {
+    /// The kind of resource expected, e.g. `organization`.
     pub kind: &'static str,
+    /// The prefix that kind's ids start with, e.g. `org`.
     pub prefix: &'static str,
+    /// The text that was refused.
     pub value: String,
 }
 
@@ -25,6 +28,7 @@ macro_rules! public_id {
         pub struct $name(Uuid);
 
         impl $name {
+            /// The prefix of the public form, before the `_` and 32 hex digits.
             pub const PREFIX: &'static str = $prefix;
 
             /// A fresh, time-ordered id.
@@ -32,10 +36,12 @@ macro_rules! public_id {
                 Self(Uuid::now_v7())
             }
 
+            /// The id of the resource stored under `uuid`.
             pub const fn from_uuid(uuid: Uuid) -> Self {
                 Self(uuid)
             }
 
+            /// The UUID the resource is stored under.
             pub const fn as_uuid(&self) -> Uuid {
                 self.0
             }

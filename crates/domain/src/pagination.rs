@@ -9,15 +9,20 @@ use crate::error::ValueError;
 /// own key `K`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PageRequest<K = Uuid> {
+    /// The most items on the page, 1 to [`PageRequest::MAX_LIMIT`].
     pub limit: u32,
     /// Continue after this key (exclusive); `None` starts at the beginning.
     pub after: Option<K>,
 }
 
 impl PageRequest {
+    /// The page size when the client names none.
     pub const DEFAULT_LIMIT: u32 = 25;
+    /// The largest page a client may ask for.
     pub const MAX_LIMIT: u32 = 100;
 
+    /// A request for `limit` items after `after`; refuses a limit out of 1 to
+    /// [`MAX_LIMIT`](Self::MAX_LIMIT).
     pub fn new(limit: Option<u32>, after: Option<Uuid>) -> Result<Self, ValueError> {
         let limit = limit.unwrap_or(Self::DEFAULT_LIMIT);
         if !(1..=Self::MAX_LIMIT).contains(&limit) {
@@ -26,6 +31,7 @@ impl PageRequest {
         Ok(Self { limit, after })
     }
 
+    /// The first page, with `limit` clamped to 1 to [`MAX_LIMIT`](Self::MAX_LIMIT).
     pub fn first(limit: u32) -> Self {
         Self { limit: limit.clamp(1, Self::MAX_LIMIT), after: None }
     }
@@ -39,8 +45,10 @@ impl<K> PageRequest<K> {
     }
 }
 
+/// One page of a keyset-paginated listing.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Page<T, K = Uuid> {
+    /// The page's items, in key order.
     pub items: Vec<T>,
     /// The key to pass as `after` for the next page; `None` on the last page.
     pub next_after: Option<K>,
@@ -59,6 +67,7 @@ impl<T, K> Page<T, K> {
         Self { items: rows, next_after }
     }
 
+    /// The same page with every item turned into another by `f`.
     pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U, K> {
         Page { items: self.items.into_iter().map(f).collect(), next_after: self.next_after }
     }

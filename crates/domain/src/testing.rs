@@ -38,36 +38,58 @@ use crate::user::{User, UserRepository};
 
 pub use fakes::{FakeBox, ManualClock};
 
+/// Everything an [`InMemoryStore`] holds: one map or list per table, public so tests can
+/// look at (or seed) what the use cases wrote.
 #[derive(Debug, Clone, Default)]
 pub struct State {
+    /// Users by id.
     pub users: BTreeMap<UserId, User>,
+    /// Organizations by id, each with when it was soft-deleted.
     pub orgs: BTreeMap<OrgId, (Organization, Option<DateTime<Utc>>)>,
+    /// Memberships by id.
     pub memberships: BTreeMap<MemberId, Membership>,
+    /// Custom roles by id.
     pub roles: BTreeMap<RoleId, CustomRole>,
+    /// Teams by id.
     pub teams: BTreeMap<TeamId, Team>,
     /// (team, member) → (is_manager, added_at)
     pub team_members: BTreeMap<(TeamId, MemberId), (bool, DateTime<Utc>)>,
+    /// API keys by id, each with the hash its secret is found by.
     pub api_keys: BTreeMap<ApiKeyId, (ApiKey, Vec<u8>)>,
+    /// Audit records, in append order.
     pub audit: Vec<AuditRecord>,
+    /// Audit records sealed into their chains, in append order.
     pub audit_events: Vec<AuditEvent>,
+    /// Invites by id, each with the hash its secret is found by.
     pub invites: BTreeMap<InviteId, (Invite, Vec<u8>)>,
+    /// Invite redemptions, in order.
     pub redemptions: Vec<Redemption>,
+    /// Emails queued for delivery, in order.
     pub outbox: Vec<OutgoingEmail>,
+    /// Security policies by organization.
     pub policies: BTreeMap<OrgId, OrgPolicies>,
+    /// SSO configurations by organization.
     pub sso: BTreeMap<OrgId, crate::policy::Versioned<crate::sso::SsoConfig>>,
+    /// SCIM configurations by organization.
     pub scim: BTreeMap<OrgId, crate::policy::Versioned<crate::scim::ScimConfig>>,
     /// The SCIM attributes of provisioned (or taken-over) members; gone with the
     /// membership, as the database cascades.
     pub scim_users: BTreeMap<MemberId, crate::scim::ScimUserRecord>,
+    /// Notifications by id.
     pub notifications: BTreeMap<NotificationId, Notification>,
     /// member → when it was last reminded to set up a second factor
     pub mfa_reminded: BTreeMap<MemberId, DateTime<Utc>>,
+    /// Claimed domains by id.
     pub domains: BTreeMap<crate::ids::DomainId, crate::verified_domain::OrgDomain>,
+    /// Join requests by id.
     pub join_requests: BTreeMap<crate::ids::JoinRequestId, crate::join::JoinRequest>,
     /// The platform audit log, oldest first.
     pub platform_audit: Vec<crate::platform::PlatformAuditEvent>,
+    /// LLM admission policies by organization.
     pub llm_policies: BTreeMap<OrgId, Versioned<crate::llm::LlmPolicy>>,
+    /// Budgets by organization.
     pub spend_limits: BTreeMap<OrgId, Versioned<crate::spend::SpendLimits>>,
+    /// Usage events, in recording order.
     pub usage: Vec<crate::spend::UsageEvent>,
     /// (org, window kind, window start, level) announced
     pub spend_alerts: std::collections::BTreeSet<(OrgId, &'static str, chrono::NaiveDate, crate::spend::Posture)>,
@@ -75,7 +97,9 @@ pub struct State {
     pub idempotency: BTreeMap<(String, String), crate::idempotency::IdempotencyRecord>,
     /// The event feed, in commit order.
     pub events: Vec<crate::events::Event>,
+    /// Webhooks by id.
     pub webhooks: BTreeMap<crate::ids::WebhookId, crate::webhooks::Webhook>,
+    /// Webhook deliveries by id.
     pub deliveries: BTreeMap<crate::ids::DeliveryId, crate::webhooks::Delivery>,
 }
 
@@ -84,18 +108,22 @@ pub struct State {
 pub struct InMemoryStore(Arc<Mutex<State>>);
 
 impl InMemoryStore {
+    /// A copy of everything stored.
     pub fn state(&self) -> State {
         self.0.lock().unwrap().clone()
     }
 
+    /// How many users are stored.
     pub fn user_count(&self) -> usize {
         self.state().users.len()
     }
 
+    /// Every audit record, in append order.
     pub fn audit(&self) -> Vec<AuditRecord> {
         self.state().audit
     }
 
+    /// Every email queued, in order.
     pub fn outbox(&self) -> Vec<OutgoingEmail> {
         self.state().outbox
     }
@@ -949,6 +977,7 @@ pub fn identity(subject: &str, email: &str) -> Identity {
     }
 }
 
+/// A person `subject` with a verified `<subject>@example.com`, signed in by password.
 pub fn caller(subject: &str) -> Caller {
     Caller::user(identity(subject, &format!("{subject}@example.com")), RequestMeta::default())
 }

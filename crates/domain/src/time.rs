@@ -2,7 +2,9 @@
 
 use chrono::{DateTime, Utc};
 
+/// The clock port: use cases read time only through it, so tests control it.
 pub trait Clock: Send + Sync + 'static {
+    /// The current instant.
     fn now(&self) -> DateTime<Utc>;
 }
 

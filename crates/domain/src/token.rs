@@ -17,6 +17,7 @@ const BASE62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnop
 
 /// The port that turns a presented secret into the keyed hash it is stored under.
 pub trait TokenHasher: Send + Sync {
+    /// The keyed hash of `secret` under the current key.
     fn lookup_hash(&self, secret: &str) -> Vec<u8>;
 
     /// The hash under the key the current one replaced, while a rotation is under way.
@@ -29,7 +30,9 @@ pub trait TokenHasher: Send + Sync {
 /// while a rotation is under way.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LookupHashes {
+    /// The hash under the current key.
     pub current: Vec<u8>,
+    /// The hash under the key it replaced, while a rotation is under way.
     pub previous: Option<Vec<u8>>,
 }
 
@@ -61,7 +64,9 @@ impl LookupHashes {
 
 /// One kind of secret: its prefix, and what to call it in errors.
 pub trait TokenKind {
+    /// What every secret of the kind starts with, e.g. `orgk_`.
     const PREFIX: &'static str;
+    /// What to call the kind in errors, e.g. `API key`.
     const WHAT: &'static str;
 }
 
@@ -92,14 +97,18 @@ impl TokenKind for ScimKind {
     const WHAT: &'static str = "SCIM token";
 }
 
+/// An organization API key: `orgk_…`.
 pub type ApiKeyToken = Token<ApiKeyKind>;
+/// An invite link's secret: `orgi_…`.
 pub type InviteToken = Token<InviteKind>;
+/// A SCIM bearer token: `orgs_…`.
 pub type ScimToken = Token<ScimKind>;
 
 /// A string that is not a well-formed secret of the expected kind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("this is not a well-formed {what}")]
 pub struct MalformedToken {
+    /// What the text was meant to be, e.g. `API key`.
     pub what: &'static str,
 }
 
@@ -112,8 +121,11 @@ pub struct Token<K> {
 }
 
 impl<K: TokenKind> Token<K> {
+    /// What every secret of the kind starts with.
     pub const PREFIX: &'static str = K::PREFIX;
 
+    /// Accepts a secret with the kind's prefix, the right length and a valid checksum;
+    /// recognised offline, without a lookup.
     pub fn parse(raw: &str) -> Result<Self, MalformedToken> {
         let malformed = MalformedToken { what: K::WHAT };
         let rest = raw.strip_prefix(K::PREFIX).ok_or(malformed)?;
@@ -161,6 +173,7 @@ impl<K: TokenKind> Token<K> {
         &self.secret
     }
 
+    /// The secret itself, consuming the token.
     pub fn into_secret(self) -> String {
         self.secret
     }

@@ -280,3 +280,35 @@ pub async fn check_llm_request(
     let (decision, version) = state.run(move |s| s.llm.check(&caller.0, &org, &input)).await?;
     Ok(HttpResponse::Ok().json(LlmCheckResponse::new(decision, version)))
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+    use orgd_domain::llm::{LlmPolicy, LlmPolicyInput, ModelRuleInput};
+    use orgd_domain::policy::Versioned;
+
+    use super::*;
+
+    #[test]
+    fn a_rust_gateway_reads_the_served_policy_back_as_the_same_policy() {
+        let rule = |provider: Option<&str>, model: &str, max_tokens| ModelRuleInput {
+            provider: provider.map(Into::into),
+            model: model.into(),
+            max_tokens,
+        };
+        let policy = LlmPolicy::parse(&LlmPolicyInput {
+            providers: vec!["openai".into(), "self-*".into()],
+            models: vec![rule(Some("openai"), "gpt-4o*", Some(8000)), rule(None, "llama-3.?-70b", None)],
+            default_model: Some("gpt-4o-mini".into()),
+            self_hosted_only: true,
+            regions: vec!["eu".into()],
+        })
+        .unwrap();
+        let updated_at = Utc.with_ymd_and_hms(2026, 1, 5, 10, 0, 0).single();
+        for saved in [Versioned::default(), Versioned { policy, version: 3, updated_at }] {
+            let body = serde_json::to_string(&LlmPolicyResponse::from(saved.clone())).unwrap();
+            let read: orgd_domain::llm::LlmPolicyResponse = serde_json::from_str(&body).unwrap();
+            assert_eq!(Versioned::try_from(read), Ok(saved));
+        }
+    }
+}

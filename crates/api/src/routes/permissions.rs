@@ -83,3 +83,32 @@ pub async fn my_permissions(
     let grant = state.run(move |s| s.orgs.permissions(&caller.0, &org)).await?;
     Ok(HttpResponse::Ok().json(PermissionMap::from(grant)))
 }
+
+#[cfg(test)]
+mod tests {
+    use orgd_domain::authz::{Access, Grant, Permission, PermissionSet, RoleKey, SystemRole};
+
+    use super::PermissionMap;
+
+    /// Reads the served body back as a Rust service does, with the domain's own type.
+    fn read_back(grant: &Grant) -> Result<Grant, orgd_domain::Invalid> {
+        let body = serde_json::to_string(&PermissionMap::from(grant.clone())).unwrap();
+        Grant::try_from(serde_json::from_str::<orgd_domain::authz::PermissionMap>(&body).unwrap())
+    }
+
+    #[test]
+    fn a_rust_service_reads_the_served_map_back_as_the_same_grant() {
+        let custom = Grant {
+            role: RoleKey::parse("billing-admin").unwrap(),
+            permissions: PermissionSet::of(&[Permission::OrgRead, Permission::BillingRead, Permission::BillingUpdate]),
+            access: Access::Direct,
+        };
+        let mut grants = vec![custom];
+        for role in SystemRole::ALL {
+            grants.extend(Access::ALL.iter().map(|access| Grant { access: *access, ..Grant::for_system_role(*role) }));
+        }
+        for grant in grants {
+            assert_eq!(read_back(&grant), Ok(grant.clone()));
+        }
+    }
+}

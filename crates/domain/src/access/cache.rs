@@ -36,19 +36,36 @@ pub enum CacheEntry {
     /// A person's membership of an organization.
     Membership(Membership),
     /// The permissions a role key carries in an organization.
-    RolePermissions { org: OrgId, role: RoleKey, permissions: PermissionSet },
+    RolePermissions {
+        /// The organization.
+        org: OrgId,
+        /// The role key.
+        role: RoleKey,
+        /// The permissions it carries there.
+        permissions: PermissionSet,
+    },
     /// An API key, found by the keyed hash of its secret under the current key.
-    ApiKey { hash: Vec<u8>, key: ApiKey },
+    ApiKey {
+        /// The keyed hash of the secret.
+        hash: Vec<u8>,
+        /// The key.
+        key: ApiKey,
+    },
 }
 
 /// Reads what an adapter kept. Every answer may be `None`; callers then read the store.
 pub trait EntryCache: Send + Sync {
     /// Taken before reading rows that will be kept.
     fn epoch(&self) -> Epoch;
+    /// The user with this identity-provider subject, if kept.
     fn user(&self, subject: &str) -> Option<User>;
+    /// The live organization `org` with its policies, if kept.
     fn org(&self, org: OrgId) -> Option<(Organization, OrgPolicies)>;
+    /// `user`'s membership of `org`, if kept.
     fn membership(&self, org: OrgId, user: UserId) -> Option<Membership>;
+    /// The permissions `role` carries in `org`, if kept.
     fn role_permissions(&self, org: OrgId, role: &RoleKey) -> Option<PermissionSet>;
+    /// The API key whose secret hashes to `hash`, if kept.
     fn api_key(&self, hash: &[u8]) -> Option<ApiKey>;
 }
 
@@ -79,6 +96,7 @@ impl EntryCache for NoCache {
 
 /// How a transaction reaches its store's entry cache.
 pub trait EntryCacheAccess {
+    /// The cache of the store this transaction belongs to.
     fn entry_cache(&self) -> &dyn EntryCache;
     /// Keeps `entry`, read at `epoch`, once this transaction commits; dropped if it rolls
     /// back.

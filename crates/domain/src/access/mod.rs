@@ -31,8 +31,11 @@ use crate::user::{sync_user, User};
 pub struct OrgScope {
     /// The person calling; `None` for an API key.
     pub user: Option<User>,
+    /// Who the audit log records as acting.
     pub actor: Actor,
+    /// The organization entered.
     pub org: Organization,
+    /// The caller's rights in it.
     pub grant: Grant,
     /// The caller's own membership; `None` for staff and API keys.
     pub membership: Option<Membership>,
@@ -46,7 +49,9 @@ pub struct OrgScope {
 /// Whether entering also locks the organization row for the rest of the transaction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Lock {
+    /// Read without locking.
     None,
+    /// Lock the organization row until the transaction ends, so concurrent writers take turns.
     Org,
 }
 

@@ -27,6 +27,7 @@ pub struct ApiKeyService<S> {
 }
 
 impl<S: Store> ApiKeyService<S> {
+    /// The service over `store`, minting secrets with `minter` and reading time from `clock`.
     pub fn new(store: S, clock: Arc<dyn Clock>, minter: Arc<dyn SecretMinter>) -> Self {
         Self { store, clock, minter }
     }
@@ -86,6 +87,7 @@ impl<S: Store> ApiKeyService<S> {
         })
     }
 
+    /// The organization's API keys, newest first, revoked ones included; needs `api_keys:manage`.
     pub fn list(&self, caller: &Caller, org: &OrgRef, page: PageRequest) -> Result<Page<ApiKey>, ApiKeyError> {
         let now = self.clock.now();
         read_in_org(&self.store, caller, org, now, |tx, scope| {

@@ -18,7 +18,9 @@ use sha2::{Digest, Sha256};
 
 use super::AuditEvent;
 
+/// The first element of every canonical form; a new format would change it.
 pub const CANONICAL_VERSION: &str = "orgd.audit.v1";
+/// The anchor the first record of a chain hashes onto: 32 zero bytes.
 pub const ZERO_HASH: [u8; 32] = [0; 32];
 
 /// The bytes a record's hash covers.
@@ -148,6 +150,8 @@ fn write_sorted(out: &mut Vec<u8>, value: &Value) -> serde_json::Result<()> {
     Ok(())
 }
 
+/// `SHA-256(prev_hash ‖ canonical)`: the hash of a record whose canonical form is
+/// `canonical` and whose predecessor's hash is `prev_hash`.
 pub fn chain_hash(prev_hash: &[u8; 32], canonical: &[u8]) -> [u8; 32] {
     let mut hasher = Sha256::new();
     hasher.update(prev_hash);
@@ -159,16 +163,23 @@ pub fn chain_hash(prev_hash: &[u8; 32], canonical: &[u8]) -> [u8; 32] {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum BreakKind {
     /// A record is missing (or the sequence was rewritten): `expected` did not follow.
-    Gap { expected: i64 },
+    Gap {
+        /// The `seq` that should have come next.
+        expected: i64,
+    },
     /// The record does not point at its predecessor's hash.
     PrevHashMismatch,
     /// The record's content no longer matches its hash: it was altered.
     HashMismatch,
     /// The chain ends before its recorded head: records were removed from the end.
-    Truncated { head_seq: i64 },
+    Truncated {
+        /// The `seq` the head says the chain reaches.
+        head_seq: i64,
+    },
 }
 
 impl BreakKind {
+    /// The stable name of the break, e.g. `hash_mismatch`.
     pub const fn code(&self) -> &'static str {
         match self {
             BreakKind::Gap { .. } => "gap",
@@ -179,10 +190,14 @@ impl BreakKind {
     }
 }
 
+/// The first place verification found the chain broken.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChainBreak {
+    /// The `seq` where it broke.
     pub seq: i64,
+    /// The id of the record there, when one was found.
     pub event_id: Option<String>,
+    /// How it broke.
     pub kind: BreakKind,
 }
 
@@ -207,6 +222,7 @@ impl ChainVerifier {
         Self { next_seq: seq, prev_hash: None, verified: 0, scratch: Vec::new() }
     }
 
+    /// How many records were accepted so far.
     pub fn verified(&self) -> u64 {
         self.verified
     }
@@ -216,6 +232,7 @@ impl ChainVerifier {
         (self.next_seq, self.prev_hash)
     }
 
+    /// Accepts `event` as the next link, or says how the chain breaks there.
     pub fn check(&mut self, event: &AuditEvent) -> Result<(), ChainBreak> {
         let fail = |kind| ChainBreak { seq: event.seq, event_id: Some(event.id.to_string()), kind };
         if event.seq != self.next_seq {

@@ -12,29 +12,48 @@ use crate::ids::{EventId, OrgId};
 /// An audit record as stored, with its place in the chain.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuditEvent {
+    /// The record's place in its organization's chain, from 1 without gaps.
     pub seq: i64,
+    /// The record's id, also its event's id.
     pub id: EventId,
+    /// The organization whose log it belongs to.
     pub org_id: OrgId,
+    /// Who made the change: `user`, `api_key`, `system`, `scim` or `staff`.
     pub actor_type: String,
+    /// The actor's public id.
     pub actor_id: String,
+    /// What happened, as a dotted name (see [`AuditAction`](super::AuditAction)).
     pub action: String,
+    /// The target's type, e.g. `member`.
     pub target_type: String,
+    /// The target's public id.
     pub target_id: String,
+    /// What changed, field by field: `{"field": {"from": …, "to": …}}`.
     pub changes: Value,
+    /// The id of the request that made the change, when it came through the API.
     pub request_id: Option<String>,
+    /// The client's IP address, when known.
     pub client_ip: Option<IpAddr>,
+    /// The client's user agent, when sent.
     pub user_agent: Option<String>,
+    /// When the change happened.
     pub occurred_at: DateTime<Utc>,
+    /// The hash of the record before it (zeros for the first).
     pub prev_hash: [u8; 32],
+    /// The SHA-256 hash of `prev_hash` and this record's canonical form.
     pub hash: [u8; 32],
 }
 
 /// The head of an organization's chain: its last record, and where verification starts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ChainHead {
+    /// The last record's `seq`; 0 for an empty log.
     pub seq: i64,
+    /// The last record's hash.
     pub hash: [u8; 32],
+    /// The `seq` verification starts after: 0, or the last record a retention policy removed.
     pub base_seq: i64,
+    /// The hash the chain continues from at `base_seq`: zeros, or that removed record's hash.
     pub base_hash: [u8; 32],
 }
 
@@ -56,10 +75,15 @@ pub struct AuditFilter {
 /// A filter as the client sent it.
 #[derive(Debug, Clone, Default)]
 pub struct AuditQuery {
+    /// Keep actions starting with this, e.g. `member.`.
     pub action: Option<String>,
+    /// Keep records by this actor id.
     pub actor: Option<String>,
+    /// Keep records about this target id.
     pub target: Option<String>,
+    /// Keep records at or after this instant.
     pub since: Option<DateTime<Utc>>,
+    /// Keep records before this instant.
     pub until: Option<DateTime<Utc>>,
 }
 
@@ -75,6 +99,8 @@ fn token(value: &str, what: &str) -> Result<String, ValueError> {
 }
 
 impl AuditQuery {
+    /// Validates the filter: ids and prefixes are 1 to 100 letters, digits, `.`, `_`, `-` or
+    /// `:`, and `since` comes before `until`.
     pub fn parse(self) -> Result<AuditFilter, Invalid> {
         let mut invalid = Invalid::default();
         let action_prefix = self.action.as_deref().and_then(|a| invalid.check("action", token(a, "an action prefix")));
@@ -133,6 +159,7 @@ pub trait AuditLog {
         Ok(())
     }
 
+    /// The head of the organization's chain; `None` before its first record.
     fn audit_head(&mut self, org: OrgId) -> Result<Option<ChainHead>, StoreError>;
 
     /// The first and last `seq` of records in the time range, if any. Records are stamped

@@ -7,7 +7,9 @@ mod log;
 mod service;
 
 pub use log::{AuditEvent, AuditFilter, AuditLog, AuditQuery, ChainHead};
-pub use service::{AuditError, AuditPage, AuditService, ExportPlan, VerifyRange, VerifyReport, AUDIT_BATCH};
+pub use service::{
+    AuditError, AuditPage, AuditService, ExportPlan, VerifyRange, VerifyReport, AUDIT_BATCH, MAX_VERIFY_PER_CALL,
+};
 
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
@@ -19,54 +21,103 @@ use crate::ids::{ApiKeyId, EventId, OrgId, UserId};
 /// What happened, as a stable dotted name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AuditAction {
+    /// `org.created`: an organization was created; its creator became owner.
     OrgCreated,
+    /// `org.updated`: the organization's profile changed.
     OrgUpdated,
+    /// `org.deleted`: the organization was soft-deleted.
     OrgDeleted,
+    /// `org.ownership_transferred`: the owner role moved to another member.
     OrgOwnershipTransferred,
+    /// `member.left`: a member left on their own.
     MemberLeft,
+    /// `member.role_changed`: a member was given another role.
     MemberRoleChanged,
+    /// `member.removed`: a member was removed by someone else.
     MemberRemoved,
+    /// `role.created`: a custom role was created.
     RoleCreated,
+    /// `role.updated`: a custom role was renamed or its permissions changed.
     RoleUpdated,
+    /// `role.deleted`: a custom role was deleted, its holders moved to another role.
     RoleDeleted,
+    /// `api_key.created`: an organization API key was issued.
     ApiKeyCreated,
+    /// `api_key.revoked`: an organization API key was revoked.
     ApiKeyRevoked,
+    /// `team.created`: a team was created.
     TeamCreated,
+    /// `team.updated`: a team was renamed or described anew.
     TeamUpdated,
+    /// `team.deleted`: a team was deleted.
     TeamDeleted,
+    /// `team.member_added`: a member joined a team.
     TeamMemberAdded,
+    /// `team.member_removed`: a member left a team or was taken off it.
     TeamMemberRemoved,
+    /// `team.manager_changed`: a team member became or stopped being one of its managers.
     TeamManagerChanged,
+    /// `invite.created`: an invitation was issued.
     InviteCreated,
+    /// `invite.resent`: an email invitation was sent again.
     InviteResent,
+    /// `invite.revoked`: an invitation was revoked before it was used up.
     InviteRevoked,
+    /// `invite.accepted`: someone joined through an invitation.
     InviteAccepted,
+    /// `security.mfa_policy_updated`: 2FA enforcement changed.
     MfaPolicyUpdated,
+    /// `security.sign_in_methods_updated`: the allowed sign-in methods changed.
     SignInMethodsUpdated,
+    /// `security.policy_updated`: the IP allowlist or session policy changed.
     SecurityPolicyUpdated,
+    /// `security.break_glass_used`: an owner came in past the policies with the break-glass path.
     BreakGlassUsed,
+    /// `security.mfa_reminders_sent`: members without 2FA were reminded to turn it on.
     MfaRemindersSent,
+    /// `sso.config_updated`: the SSO federation configuration changed.
     SsoConfigUpdated,
+    /// `scim.config_updated`: the SCIM provisioning configuration changed.
     ScimConfigUpdated,
+    /// `scim.token_rotated`: the SCIM bearer token was replaced.
     ScimTokenRotated,
+    /// `domain.claimed`: the organization claimed an email domain.
     DomainClaimed,
+    /// `domain.verified`: the organization proved it owns a domain.
     DomainVerified,
+    /// `domain.verification_lost`: a re-check found a verified domain's TXT record gone.
     DomainVerificationLost,
+    /// `domain.join_policy_updated`: who of a domain may join, and how, changed.
     DomainJoinPolicyUpdated,
+    /// `domain.released`: the organization gave a domain up.
     DomainReleased,
+    /// `join_request.created`: a person of a verified domain asked to join.
     JoinRequested,
+    /// `join_request.approved`: a request to join was approved; the person became a member.
     JoinRequestApproved,
+    /// `join_request.denied`: a request to join was denied.
     JoinRequestDenied,
+    /// `member.joined_by_domain`: a person joined directly through a verified domain's policy.
     JoinedByDomain,
+    /// `member.linked`: an existing member was linked to the identity provider's user.
     MemberLinked,
+    /// `scim.user_created`: the identity provider provisioned a member.
     ScimUserCreated,
+    /// `scim.user_updated`: the identity provider changed a member's attributes.
     ScimUserUpdated,
+    /// `scim.user_deactivated`: the identity provider suspended a member.
     ScimUserDeactivated,
+    /// `scim.user_reactivated`: the identity provider lifted a member's suspension.
     ScimUserReactivated,
+    /// `scim.user_deleted`: the identity provider removed a member.
     ScimUserDeleted,
+    /// `scim.group_roles_updated`: which identity-provider groups grant which roles changed.
     ScimGroupRolesUpdated,
+    /// `llm.policy_updated`: the LLM admission policy changed.
     LlmPolicyUpdated,
+    /// `spend.limits_updated`: the budgets or overage limits changed.
     SpendLimitsUpdated,
+    /// `spend.posture_changed`: spend crossed into another posture (e.g. over budget).
     SpendPostureChanged,
     /// Platform staff read the organization's data (through its routes or `/v1/admin`).
     StaffAccessed,
@@ -74,15 +125,20 @@ pub enum AuditAction {
     OrgRestored,
     /// Platform staff changed the organization's plan or entitlement overrides.
     OrgPlanChanged,
+    /// `webhook.created`: a webhook endpoint was added.
     WebhookCreated,
+    /// `webhook.updated`: a webhook's URL, events or state changed.
     WebhookUpdated,
+    /// `webhook.deleted`: a webhook endpoint was deleted.
     WebhookDeleted,
+    /// `webhook.secret_rotated`: a webhook's signing secret was replaced.
     WebhookSecretRotated,
     /// The service turned a webhook off: its endpoint is gone, or kept failing.
     WebhookDisabled,
 }
 
 impl AuditAction {
+    /// The stable dotted name stored and served, e.g. `member.role_changed`.
     pub const fn as_str(self) -> &'static str {
         match self {
             AuditAction::OrgCreated => "org.created",
@@ -149,7 +205,9 @@ impl AuditAction {
 /// Who did it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Actor {
+    /// A person, through their own token.
     User(UserId),
+    /// A program, through an organization API key.
     ApiKey(ApiKeyId),
     /// The service itself, on a schedule (re-verifying domains).
     System,
@@ -161,6 +219,7 @@ pub enum Actor {
 }
 
 impl Actor {
+    /// The actor's type as stored and served: `user`, `api_key`, `system`, `scim` or `staff`.
     pub const fn kind(&self) -> &'static str {
         match self {
             Actor::User(_) => "user",
@@ -171,6 +230,7 @@ impl Actor {
         }
     }
 
+    /// The actor's public id; `orgd` for the service itself and `scim` for the identity provider.
     pub fn id(&self) -> String {
         match self {
             Actor::User(id) => id.to_string(),
@@ -185,11 +245,14 @@ impl Actor {
 /// What it was done to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Target {
+    /// The target's type, e.g. `member`, `role`, `org`.
     pub kind: &'static str,
+    /// The target's public id.
     pub id: String,
 }
 
 impl Target {
+    /// A target of `kind` with the public id `id`.
     pub fn new(kind: &'static str, id: impl ToString) -> Self {
         Self { kind, id: id.to_string() }
     }
@@ -200,6 +263,7 @@ impl Target {
 pub struct Changes(Map<String, Value>);
 
 impl Changes {
+    /// No changes yet.
     pub fn new() -> Self {
         Self::default()
     }
@@ -219,10 +283,12 @@ impl Changes {
         self.0.insert(field.to_owned(), serde_json::json!({ "to": value.into() }));
     }
 
+    /// True when nothing was recorded.
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
 
+    /// The changes as a JSON object, field by field.
     pub fn into_value(self) -> Value {
         Value::Object(self.0)
     }
@@ -231,17 +297,26 @@ impl Changes {
 /// One audit record.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AuditRecord {
+    /// The record's id, which is also the id of the event derived from it.
     pub id: EventId,
+    /// The organization whose log the record belongs to.
     pub org_id: OrgId,
+    /// Who made the change.
     pub actor: Actor,
+    /// What happened.
     pub action: AuditAction,
+    /// What it was done to.
     pub target: Target,
+    /// What changed, before and after; never secrets.
     pub changes: Changes,
+    /// The request that made the change: id, client IP, user agent.
     pub meta: RequestMeta,
+    /// When the change happened.
     pub occurred_at: DateTime<Utc>,
 }
 
 impl AuditRecord {
+    /// A record with a fresh id and no changes; add them with [`AuditRecord::with_changes`].
     pub fn new(
         org_id: OrgId,
         actor: &Actor,
@@ -262,6 +337,7 @@ impl AuditRecord {
         }
     }
 
+    /// The record with `changes` attached.
     #[must_use]
     pub fn with_changes(mut self, changes: Changes) -> Self {
         self.changes = changes;
@@ -294,6 +370,7 @@ impl AuditRecord {
 
 /// The port audit records are appended through.
 pub trait AuditSink {
+    /// Appends `record` inside the caller's transaction, so it is kept exactly when the change is.
     fn append_audit(&mut self, record: &AuditRecord) -> Result<(), StoreError>;
 }
 

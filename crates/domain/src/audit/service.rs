@@ -19,12 +19,16 @@ use crate::time::Clock;
 pub const AUDIT_BATCH: i64 = 2_000;
 pub const MAX_PAGE: i64 = 100;
 
+/// Why reading, verifying or exporting the audit log failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AuditError {
+    /// The caller may not do this in the organization.
     #[error(transparent)]
     Access(#[from] AccessError),
+    /// The filter or range breaks a rule; lists every bad field.
     #[error(transparent)]
     Invalid(#[from] Invalid),
+    /// The storage failed.
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -32,6 +36,7 @@ pub enum AuditError {
 /// A page of the log, newest first.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuditPage {
+    /// The records, newest first.
     pub events: Vec<AuditEvent>,
     /// Pass as `before_seq` for the next (older) page.
     pub next_before: Option<i64>,
@@ -40,10 +45,13 @@ pub struct AuditPage {
 /// What verification found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VerifyReport {
+    /// How many records were checked.
     pub verified: u64,
+    /// The first record that does not link to the one before, if any: the log was changed.
     pub first_break: Option<ChainBreak>,
     /// The chain's head when verification ran; store it elsewhere to anchor later checks.
     pub head_seq: i64,
+    /// The head's hash when verification ran.
     pub head_hash: [u8; 32],
     /// The call reached its limit before the end of the range: verify again from this
     /// record (the last one checked, so its link to the next is checked too).
@@ -57,7 +65,9 @@ pub const MAX_VERIFY_PER_CALL: i64 = 100_000;
 /// Which part of the chain to verify; the whole chain when both ends are absent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct VerifyRange {
+    /// The first record to check; the chain's start when absent.
     pub from_seq: Option<i64>,
+    /// The last record to check; the chain's head when absent.
     pub to_seq: Option<i64>,
     /// The most records to check in this call; [`MAX_VERIFY_PER_CALL`] when absent.
     pub limit: Option<i64>,
@@ -98,10 +108,13 @@ pub struct AuditService<S> {
 }
 
 impl<S: Store> AuditService<S> {
+    /// The service over `store`, reading time from `clock`.
     pub fn new(store: S, clock: Arc<dyn Clock>) -> Self {
         Self { store, clock }
     }
 
+    /// A page of the organization's log matching `query`, newest first, strictly before
+    /// `before_seq`, of at most `limit` (1 to 100) records; needs `audit:read`.
     pub fn list(
         &self,
         caller: &Caller,
@@ -244,7 +257,9 @@ fn walk(
 /// What an export streams: one organization's records from `span.0` to `span.1`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ExportPlan {
+    /// The organization exported.
     pub org: OrgRef,
+    /// The first and last `seq` of the records to stream; `None` when none match.
     pub span: Option<(i64, i64)>,
 }
 

@@ -1,7 +1,7 @@
 //! What a caller may do in one organization, and the decision point that checks it.
 
 use super::{Permission, PermissionSet, RoleKey, SystemRole};
-use crate::error::AccessError;
+use crate::error::{AccessError, ValueError};
 
 /// How the caller reaches the organization.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -15,12 +15,25 @@ pub enum Access {
 }
 
 impl Access {
+    /// Every way into an organization.
+    pub const ALL: &'static [Access] = &[Access::Direct, Access::Staff, Access::ApiKey];
+
+    /// The name the HTTP API gives this access: `direct`, `staff` or `api_key`.
     pub const fn as_str(self) -> &'static str {
         match self {
             Access::Direct => "direct",
             Access::Staff => "staff",
             Access::ApiKey => "api_key",
         }
+    }
+
+    /// Reads back a name [`Access::as_str`] gives.
+    pub fn parse(name: &str) -> Result<Self, ValueError> {
+        Self::ALL
+            .iter()
+            .copied()
+            .find(|access| access.as_str() == name)
+            .ok_or_else(|| ValueError::new("unknown_access", format!("`{name}` is not one of direct, staff, api_key")))
     }
 }
 
@@ -31,26 +44,35 @@ pub enum Resource {
     /// The organization as a whole.
     Organization,
     /// The member list of one team; `caller_manages` when the caller is one of its managers.
-    TeamMembership { caller_manages: bool },
+    TeamMembership {
+        /// True when the caller is one of the team's managers.
+        caller_manages: bool,
+    },
 }
 
 /// A role as one side of a role change: its key and the permissions it carries in the
 /// organization.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RoleGrant<'a> {
+    /// The role's key.
     pub key: &'a RoleKey,
+    /// The permissions it carries in the organization.
     pub permissions: PermissionSet,
 }
 
 /// A caller's rights in one organization.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Grant {
+    /// The caller's role: its key (`api_key` for an API key, the role a staff member reads as).
     pub role: RoleKey,
+    /// Every permission the caller holds here; [`Grant::authorize`] checks against it.
     pub permissions: PermissionSet,
+    /// How the caller reaches the organization.
     pub access: Access,
 }
 
 impl Grant {
+    /// The rights of a direct member holding a system role.
     pub fn for_system_role(role: SystemRole) -> Self {
         Self { role: role.key(), permissions: role.permissions(), access: Access::Direct }
     }
@@ -92,6 +114,7 @@ impl Grant {
         }
     }
 
+    /// True for a person whose own membership holds `owner`: staff and API keys never are.
     pub fn is_owner(&self) -> bool {
         self.access == Access::Direct && self.role.is_owner()
     }

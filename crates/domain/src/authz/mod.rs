@@ -19,8 +19,10 @@
 
 mod grant;
 mod permission;
+mod permission_map;
 mod role;
 
 pub use grant::{Access, Grant, Resource, RoleGrant};
 pub use permission::{parse_permissions, Permission, PermissionSet, UnknownPermission};
+pub use permission_map::PermissionMap;
 pub use role::{RoleKey, SystemRole};

@@ -11,7 +11,7 @@ macro_rules! catalogue {
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
         #[repr(u8)]
         pub enum Permission {
-            $($variant,)+
+            $(#[doc = concat!("`", $name, "`: ", $description)] $variant,)+
         }
 
         impl Permission {
@@ -25,6 +25,7 @@ macro_rules! catalogue {
                 }
             }
 
+            /// What holding the permission allows, for people.
             pub const fn description(self) -> &'static str {
                 match self {
                     $(Permission::$variant => $description,)+
@@ -76,6 +77,7 @@ impl fmt::Display for Permission {
     }
 }
 
+/// A permission name that is not in the catalogue.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("`{0}` is not a permission of the catalogue")]
 pub struct UnknownPermission(pub String);
@@ -93,12 +95,15 @@ impl FromStr for Permission {
 pub struct PermissionSet(u64);
 
 impl PermissionSet {
+    /// No permission.
     pub const EMPTY: PermissionSet = PermissionSet(0);
 
+    /// Every permission of the catalogue.
     pub fn all() -> Self {
         Self::of(Permission::ALL)
     }
 
+    /// Exactly `permissions`.
     pub fn of(permissions: &[Permission]) -> Self {
         permissions.iter().fold(Self::EMPTY, |set, p| set.with(*p))
     }
@@ -107,16 +112,19 @@ impl PermissionSet {
         1 << permission as u8
     }
 
+    /// This set with `permission` added.
     #[must_use]
     pub const fn with(self, permission: Permission) -> Self {
         Self(self.0 | Self::bit(permission))
     }
 
+    /// This set with `permission` removed.
     #[must_use]
     pub const fn without(self, permission: Permission) -> Self {
         Self(self.0 & !Self::bit(permission))
     }
 
+    /// Whether `permission` is in the set.
     pub const fn contains(self, permission: Permission) -> bool {
         self.0 & Self::bit(permission) != 0
     }
@@ -138,6 +146,7 @@ impl PermissionSet {
         Self(self.0 & !other.0)
     }
 
+    /// The permissions in the set, in catalogue order.
     pub fn iter(self) -> impl Iterator<Item = Permission> {
         Permission::ALL.iter().copied().filter(move |p| self.contains(*p))
     }

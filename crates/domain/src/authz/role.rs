@@ -11,8 +11,11 @@ use crate::error::ValueError;
 pub struct RoleKey(String);
 
 impl RoleKey {
+    /// The longest key, in characters.
     pub const MAX_LEN: usize = 40;
 
+    /// Accepts a key of 1 to [`MAX_LEN`](Self::MAX_LEN) lower-case letters, digits, `_` and `-`,
+    /// starting with a letter.
     pub fn parse(value: &str) -> Result<Self, ValueError> {
         let valid_char = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-';
         if value.is_empty() || value.len() > Self::MAX_LEN {
@@ -27,18 +30,22 @@ impl RoleKey {
         Ok(Self(value.to_owned()))
     }
 
+    /// The key of the owner role.
     pub fn owner() -> Self {
         SystemRole::Owner.key()
     }
 
+    /// The key.
     pub fn as_str(&self) -> &str {
         &self.0
     }
 
+    /// The system role this key names, if any; a custom role may shadow it in an organization.
     pub fn system_role(&self) -> Option<SystemRole> {
         SystemRole::ALL.iter().copied().find(|r| r.as_str() == self.0)
     }
 
+    /// True for the `owner` key.
     pub fn is_owner(&self) -> bool {
         self.system_role() == Some(SystemRole::Owner)
     }
@@ -63,8 +70,10 @@ pub enum SystemRole {
 }
 
 impl SystemRole {
+    /// Every system role, from most to least powerful.
     pub const ALL: &'static [SystemRole] = &[SystemRole::Owner, SystemRole::Admin, SystemRole::Member];
 
+    /// The role's key: `owner`, `admin` or `member`.
     pub const fn as_str(self) -> &'static str {
         match self {
             SystemRole::Owner => "owner",
@@ -73,10 +82,12 @@ impl SystemRole {
         }
     }
 
+    /// The role's key as a [`RoleKey`].
     pub fn key(self) -> RoleKey {
         RoleKey(self.as_str().to_owned())
     }
 
+    /// What the role may do, for people.
     pub const fn description(self) -> &'static str {
         match self {
             SystemRole::Owner => "Full control of the organization, including deleting it and transferring ownership.",
@@ -87,6 +98,7 @@ impl SystemRole {
         }
     }
 
+    /// The permissions the role grants, the same in every organization.
     pub fn permissions(self) -> PermissionSet {
         match self {
             SystemRole::Owner => PermissionSet::all(),

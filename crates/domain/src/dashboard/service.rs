@@ -17,41 +17,55 @@ use crate::time::Clock;
 /// Members holding one role.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RoleFigures {
+    /// The role.
     pub role: RoleKey,
     /// Every membership with the role, suspended ones included.
     pub members: i64,
+    /// Those of them suspended by the identity provider.
     pub suspended: i64,
+    /// Those of them with 2FA on.
     pub mfa_enrolled: i64,
 }
 
+/// The dashboard's members section: needs `members:read`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MemberFigures {
+    /// Every membership, suspended ones included.
     pub total: i64,
+    /// Memberships suspended by the identity provider.
     pub suspended: i64,
     /// Roles in key order; roles nobody holds are left out.
     pub by_role: Vec<RoleFigures>,
 }
 
+/// The dashboard's 2FA section: needs `security:read`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MfaFigures {
+    /// Every membership.
     pub members: i64,
+    /// Members with 2FA on.
     pub enrolled: i64,
     /// `enrolled / members` in basis points (10,000 = everyone); 0 for no members.
     pub coverage_bp: i64,
+    /// True when the organization requires 2FA.
     pub enforced: bool,
 }
 
+/// The dashboard's invitations section: needs `invites:read`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct InviteFigures {
     /// Neither revoked, expired nor used up.
     pub pending: i64,
 }
 
+/// The dashboard's teams section: needs `teams:read`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TeamFigures {
+    /// How many teams the organization has.
     pub total: i64,
 }
 
+/// The dashboard's API keys section: needs `api_keys:manage`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ApiKeyFigures {
     /// Neither revoked nor expired.
@@ -60,22 +74,31 @@ pub struct ApiKeyFigures {
     pub expiring_within_7_days: i64,
 }
 
+/// The dashboard's audit section: needs `audit:read`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AuditFigures {
+    /// Audit records of the last 30 days.
     pub events_last_30_days: i64,
 }
 
 /// What the adapter counts in one round trip.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DashboardCounts {
+    /// Members per role, with their suspended and 2FA-enrolled counts.
     pub by_role: Vec<RoleFigures>,
+    /// Invitations neither revoked, expired nor used up.
     pub pending_invites: i64,
+    /// Teams.
     pub teams: i64,
+    /// API keys neither revoked nor expired.
     pub active_api_keys: i64,
+    /// Active API keys that expire before the cut-off asked for.
     pub expiring_api_keys: i64,
+    /// Audit records since the instant asked for.
     pub audit_events_since: i64,
 }
 
+/// The port the dashboard's figures are counted through.
 pub trait DashboardRepository {
     /// The figures of the organization at `now`: keys expiring before `expiring_before`,
     /// audit events recorded at or after `audit_since`.
@@ -91,24 +114,36 @@ pub trait DashboardRepository {
 /// The dashboard; a section is `None` when the caller may not read its source.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Dashboard {
+    /// Members by role, if the caller holds `members:read`.
     pub members: Option<MemberFigures>,
+    /// 2FA coverage, if the caller holds `security:read`.
     pub mfa: Option<MfaFigures>,
+    /// Pending invitations, if the caller holds `invites:read`.
     pub invites: Option<InviteFigures>,
+    /// Teams, if the caller holds `teams:read`.
     pub teams: Option<TeamFigures>,
+    /// API keys, if the caller holds `api_keys:manage`.
     pub api_keys: Option<ApiKeyFigures>,
+    /// Recent audit activity, if the caller holds `audit:read`.
     pub audit: Option<AuditFigures>,
+    /// Spend this window, if the caller holds `billing:read`.
     pub spend: Option<SpendStatus>,
+    /// When the figures were read.
     pub generated_at: DateTime<Utc>,
 }
 
+/// Why reading the dashboard failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DashboardError {
+    /// The caller may not read the organization.
     #[error(transparent)]
     Access(#[from] AccessError),
+    /// The storage failed.
     #[error(transparent)]
     Store(#[from] StoreError),
 }
 
+/// Reads the organization's dashboard.
 #[derive(Clone)]
 pub struct DashboardService<S> {
     store: S,
@@ -116,10 +151,13 @@ pub struct DashboardService<S> {
 }
 
 impl<S: Store> DashboardService<S> {
+    /// The service over `store`, reading time from `clock`.
     pub fn new(store: S, clock: Arc<dyn Clock>) -> Self {
         Self { store, clock }
     }
 
+    /// The dashboard of `org` for a caller holding `org:read`, each section shown only with
+    /// its own read permission.
     pub fn get(&self, caller: &Caller, org: &OrgRef) -> Result<Dashboard, DashboardError> {
         let now = self.clock.now();
         self.store.transaction(|tx| {

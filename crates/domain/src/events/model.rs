@@ -71,9 +71,13 @@ pub const fn event_type(action: AuditAction) -> Option<&'static str> {
 pub struct NewEvent {
     /// The audit record's id: one change, one id, in the log and in the feed.
     pub id: EventId,
+    /// The organization the change happened in.
     pub org_id: OrgId,
+    /// The event's type, e.g. `member.role_changed`.
     pub event_type: &'static str,
+    /// The event's body: organization, object, actor, changes and action.
     pub data: Value,
+    /// When the change happened.
     pub occurred_at: DateTime<Utc>,
 }
 
@@ -98,11 +102,17 @@ impl NewEvent {
 /// organization) and what happened.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Event {
+    /// The event's place in its organization's feed.
     pub seq: i64,
+    /// The event's id, also its audit record's.
     pub id: EventId,
+    /// The organization.
     pub org_id: OrgId,
+    /// The event's type, e.g. `member.role_changed`.
     pub event_type: String,
+    /// The event's body: organization, object, actor, changes and action.
     pub data: Value,
+    /// When the change happened.
     pub occurred_at: DateTime<Utc>,
 }
 
@@ -113,10 +123,12 @@ pub struct EventCursor(pub i64);
 /// Which events a reader wants.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct EventQuery {
+    /// Read after this event; from the start when `None`.
     pub after: Option<EventCursor>,
     /// Only these types (exact names, or a prefix ending in `.*`, e.g. `team.*`); all when
     /// empty.
     pub types: Vec<String>,
+    /// The most events to return, 1 to [`MAX_PAGE`](super::MAX_PAGE).
     pub limit: u32,
 }
 

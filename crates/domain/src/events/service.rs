@@ -18,16 +18,21 @@ pub const MAX_PAGE: u32 = 100;
 /// The most types a reader may ask for at once.
 pub const MAX_TYPES: usize = 50;
 
+/// Why reading the event feed failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum EventError {
+    /// The caller may not do this in the organization.
     #[error(transparent)]
     Access(#[from] AccessError),
+    /// The input breaks a rule; lists every bad field.
     #[error(transparent)]
     Invalid(#[from] Invalid),
+    /// The storage failed.
     #[error(transparent)]
     Store(#[from] StoreError),
 }
 
+/// Reads an organization's event feed.
 pub struct EventService<S: Store> {
     store: S,
     clock: Arc<dyn Clock>,
@@ -74,6 +79,7 @@ pub fn parse_types(field: &str, types: &[String]) -> Result<Vec<String>, Invalid
 }
 
 impl<S: Store> EventService<S> {
+    /// The service over `store`, reading time from `clock`.
     pub fn new(store: S, clock: Arc<dyn Clock>) -> Self {
         Self { store, clock }
     }

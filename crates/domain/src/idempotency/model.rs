@@ -11,6 +11,7 @@ pub const MAX_KEY_CHARS: usize = 255;
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct IdempotencyKey(String);
 
+/// An `Idempotency-Key` header that is empty, too long, or not visible ASCII.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("the Idempotency-Key must be 1 to {MAX_KEY_CHARS} visible ASCII characters, optionally in double quotes")]
 pub struct InvalidIdempotencyKey;
@@ -31,6 +32,7 @@ impl IdempotencyKey {
         Ok(Self(inner.to_owned()))
     }
 
+    /// The key, without its quotes.
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -41,6 +43,7 @@ impl IdempotencyKey {
 pub struct Fingerprint(pub [u8; 32]);
 
 impl Fingerprint {
+    /// The fingerprint of a request with this method, target (path and query) and body.
     pub fn of(method: &str, target: &str, body: &[u8]) -> Self {
         let mut hash = Sha256::new();
         for part in [method.as_bytes(), target.as_bytes()] {
@@ -55,10 +58,12 @@ impl Fingerprint {
 /// A response as the transport will send it again.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredResponse {
+    /// The HTTP status.
     pub status: u16,
     /// The headers that describe the body and the resource (content type, location,
     /// entity tag), in order.
     pub headers: Vec<(String, String)>,
+    /// The body, as sent.
     pub body: Vec<u8>,
 }
 
@@ -76,17 +81,24 @@ impl StoredResponse {
 pub enum Presented {
     /// A person's token, which the transport verified (signature, expiry).
     User,
+    /// An organization API key, by the hashes it may be stored under.
     ApiKey(LookupHashes),
+    /// A SCIM bearer token, by the hashes it may be stored under.
     ScimToken(LookupHashes),
 }
 
 /// A kept response at rest: the body sealed, the rest in the clear.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IdempotencyRecord {
+    /// The request's fingerprint, to refuse the key's reuse for another request.
     pub fingerprint: Fingerprint,
+    /// The HTTP status.
     pub status: u16,
+    /// The headers kept, in order.
     pub headers: Vec<(String, String)>,
+    /// The body, encrypted at rest.
     pub body: Sealed,
+    /// When the response was kept; it is forgotten a day later.
     pub created_at: DateTime<Utc>,
 }
 
@@ -109,6 +121,7 @@ impl IdempotencyScope {
         Self(format!("{kind}:{}", hex(&digest)))
     }
 
+    /// The scope as stored, e.g. `user:<subject>`.
     pub fn as_str(&self) -> &str {
         &self.0
     }

@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use super::model::{IdempotencyKey, IdempotencyRecord, IdempotencyScope};
 use crate::error::StoreError;
 
+/// The port kept responses are stored through.
 pub trait IdempotencyRepository {
     /// Claims (scope, key) until the transaction ends, without waiting: `false` when another
     /// transaction holds it, that is, while the first request with the key is in flight.

@@ -14,6 +14,7 @@ use crate::time::Clock;
 /// How long a kept response answers retries; the draft's suggestion, and Stripe's.
 pub const RETENTION_HOURS: i64 = 24;
 
+/// Why a request with an `Idempotency-Key` cannot run.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum IdempotencyError {
     /// The first request with the key has not finished; retry once it has.
@@ -22,6 +23,7 @@ pub enum IdempotencyError {
     /// The key was used for a request with another method, target or body.
     #[error("this Idempotency-Key was used for another request; use a new key for a new request")]
     Reused,
+    /// The storage failed.
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -46,6 +48,7 @@ pub struct IdempotencyService<S: Store> {
 }
 
 impl<S: Store> IdempotencyService<S> {
+    /// The service over `store`, sealing kept bodies with `secrets` and reading time from `clock`.
     pub fn new(store: S, clock: Arc<dyn Clock>, secrets: Arc<dyn SecretBox>) -> Self {
         Self { store, clock, secrets }
     }

@@ -8,6 +8,8 @@ use crate::mail::{html_page, one_line, EmailContent};
 /// What the email says.
 pub type InviteEmail = EmailContent;
 
+/// The email inviting someone to `org` as `role`, from `inviter` (when known), with the link
+/// to accept and when it expires.
 pub fn render_invite_email(
     org: &str,
     inviter: Option<&str>,

@@ -29,8 +29,11 @@ pub struct InviteSettings {
     /// The invite's token is appended to this to make the link people click, e.g.
     /// `https://app.example.com/invites/`.
     pub accept_url_base: String,
+    /// How long an invite lasts when the client names no expiry (7 days by default).
     pub default_ttl: Duration,
+    /// The longest lifetime a client may give an invite (30 days by default).
     pub max_ttl: Duration,
+    /// The most uses a link invite may allow (1,000 by default).
     pub max_uses: i32,
     /// The least time between two sends of one invite's email.
     pub resend_interval: Duration,
@@ -91,6 +94,8 @@ fn authorize_inviter(
 }
 
 impl<S: Store> InviteService<S> {
+    /// The service over `store`, minting secrets with `minter`, reading time from `clock`,
+    /// behaving as `settings` say.
     pub fn new(store: S, clock: Arc<dyn Clock>, minter: Arc<dyn SecretMinter>, settings: InviteSettings) -> Self {
         Self { store, clock, minter, settings }
     }
@@ -195,6 +200,8 @@ impl<S: Store> InviteService<S> {
         })
     }
 
+    /// The organization's invites, newest first, optionally of one status, each with its
+    /// redemptions; needs `invites:read`.
     pub fn list(
         &self,
         caller: &Caller,

@@ -20,24 +20,34 @@ use crate::time::Clock;
 use crate::user::{sync_user, User};
 use crate::verified_domain::{DomainName, JoinPolicy, OrgDomain};
 
+/// Why a use case of joining by domain failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum JoinError {
+    /// The caller may not do this in the organization.
     #[error(transparent)]
     Access(#[from] AccessError),
+    /// The input breaks a rule; lists every bad field.
     #[error(transparent)]
     Invalid(#[from] Invalid),
+    /// The caller's email is missing or not verified by their identity provider.
     #[error("joining by domain needs an email address your identity provider verified")]
     EmailNotVerified,
+    /// The caller already belongs to the organization.
     #[error("you are already a member of this organization")]
     AlreadyMember,
+    /// The caller has an open request to join it already.
     #[error("you already asked to join this organization; an admin will decide")]
     AlreadyRequested,
+    /// The request was already approved or denied (named).
     #[error("the join request was already {0}")]
     AlreadyDecided(&'static str),
+    /// The requester's verified email left the organization's verified domains.
     #[error("the requester's verified email is no longer in a domain this organization verified")]
     NoLongerEligible,
+    /// The role named is not one of the organization's.
     #[error("no role of the organization has the key `{0}`")]
     UnknownRole(String),
+    /// The storage failed.
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -114,6 +124,7 @@ pub struct JoinService<S> {
 }
 
 impl<S: Store> JoinService<S> {
+    /// The service over `store`, reading time from `clock`.
     pub fn new(store: S, clock: Arc<dyn Clock>) -> Self {
         Self { store, clock }
     }

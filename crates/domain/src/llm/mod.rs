@@ -2,6 +2,7 @@
 
 mod policy;
 mod repo;
+mod response;
 mod service;
 
 pub use policy::{
@@ -9,6 +10,7 @@ pub use policy::{
     LlmRequestInput, ModelRule, ModelRuleInput, NamePattern, CONCRETE_NAME_PATTERN, NAME_PATTERN, REGION_PATTERN,
 };
 pub use repo::LlmPolicyRepository;
+pub use response::LlmPolicyResponse;
 pub use service::{LlmError, LlmService, POLICY_CACHE_TTL};
 
 #[cfg(test)]

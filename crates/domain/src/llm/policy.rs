@@ -4,6 +4,7 @@
 
 use std::fmt;
 
+use serde::Deserialize;
 use wildmatch::WildMatch;
 
 use crate::error::{FieldError, Invalid, ValueError};
@@ -17,18 +18,22 @@ pub struct NamePattern {
 }
 
 impl NamePattern {
+    /// The longest name or pattern, in characters.
     pub const MAX_LEN: usize = 128;
 
+    /// Normalizes `value` (see [`normalize_name`]) and compiles it; `*` and `?` are wildcards.
     pub fn parse(value: &str) -> Result<Self, ValueError> {
         let text = normalize_name(value)?;
         let matcher = WildMatch::new(&text);
         Ok(Self { text, matcher })
     }
 
+    /// The normalized name or pattern, as stored and served.
     pub fn as_str(&self) -> &str {
         &self.text
     }
 
+    /// True when it names one name only: no `*` or `?`.
     pub fn is_exact(&self) -> bool {
         !self.text.contains(['*', '?'])
     }
@@ -107,8 +112,11 @@ pub fn normalize_region(value: &str) -> Result<String, ValueError> {
 /// tokens one request may ask for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ModelRule {
+    /// The provider pattern the rule binds the model to; `None`: any allowed provider.
     pub provider: Option<NamePattern>,
+    /// The model name or pattern.
     pub model: NamePattern,
+    /// The most tokens one request may ask for; `None`: no limit.
     pub max_tokens: Option<u32>,
 }
 
@@ -118,21 +126,31 @@ impl ModelRule {
     }
 }
 
-/// A model rule as a client sent it.
-#[derive(Debug, Clone, Default)]
+/// A model rule as a client sent it, or as the HTTP API serves it (one entry of `models`);
+/// [`LlmPolicy::parse`] validates it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 pub struct ModelRuleInput {
+    /// The provider name or pattern; `None`: any allowed provider.
     pub provider: Option<String>,
+    /// The model name or pattern.
     pub model: String,
+    /// The most tokens one request may ask for, 1 to [`LlmPolicy::MAX_TOKENS`]; `None`: no limit.
     pub max_tokens: Option<i64>,
 }
 
-/// The policy as a client sent it.
-#[derive(Debug, Clone, Default)]
+/// The policy as a client sent it, or as the HTTP API serves it (see
+/// [`LlmPolicyResponse`](super::LlmPolicyResponse)); [`LlmPolicy::parse`] validates it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 pub struct LlmPolicyInput {
+    /// Provider names or patterns; empty: any provider.
     pub providers: Vec<String>,
+    /// Allowed models, first match wins; empty: any model of an allowed provider.
     pub models: Vec<ModelRuleInput>,
+    /// The model of a request that names none: a name, not a pattern, that `models` admit.
     pub default_model: Option<String>,
+    /// Only models the organization hosts itself.
     pub self_hosted_only: bool,
+    /// Regions the data may be processed in; empty: any region.
     pub regions: Vec<String>,
 }
 
@@ -152,11 +170,17 @@ pub struct LlmPolicy {
 }
 
 impl LlmPolicy {
+    /// The most provider entries a policy holds.
     pub const MAX_PROVIDERS: usize = 50;
+    /// The most model rules a policy holds.
     pub const MAX_MODELS: usize = 200;
+    /// The most regions a policy holds.
     pub const MAX_REGIONS: usize = 20;
+    /// The highest per-request token limit a model rule may set.
     pub const MAX_TOKENS: u32 = 10_000_000;
 
+    /// Validates and normalizes `input`, reporting every bad field at once; names listed twice
+    /// (in any case) count once.
     pub fn parse(input: &LlmPolicyInput) -> Result<Self, Invalid> {
         let mut invalid = Invalid::default();
         bound(&mut invalid, "providers", input.providers.len(), Self::MAX_PROVIDERS);
@@ -309,10 +333,14 @@ fn bound(invalid: &mut Invalid, field: &str, len: usize, max: usize) {
 /// One model request a gateway is about to make.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LlmRequest {
+    /// The provider the request goes to, normalized (lower case; see [`normalize_concrete_name`]).
     pub provider: String,
     /// `None`: the policy's default model.
     pub model: Option<String>,
+    /// The normalized region the data would be processed in; `None` is refused by a policy that
+    /// restricts regions.
     pub region: Option<String>,
+    /// Tokens the request asks for (prompt and completion).
     pub requested_tokens: Option<u32>,
     /// The model runs on infrastructure the organization operates.
     pub self_hosted: bool,
@@ -321,14 +349,21 @@ pub struct LlmRequest {
 /// A request as a client sent it.
 #[derive(Debug, Clone, Default)]
 pub struct LlmRequestInput {
+    /// The provider's name.
     pub provider: String,
+    /// The model's name; `None`: the policy's default model.
     pub model: Option<String>,
+    /// Where the data would be processed, e.g. `eu`.
     pub region: Option<String>,
+    /// Tokens the request asks for, 1 to `u32::MAX`.
     pub requested_tokens: Option<i64>,
+    /// The model runs on infrastructure the organization operates.
     pub self_hosted: bool,
 }
 
 impl LlmRequest {
+    /// Validates and normalizes `input` (names and regions to lower case), reporting every bad
+    /// field at once.
     pub fn parse(input: &LlmRequestInput) -> Result<Self, Invalid> {
         let mut invalid = Invalid::default();
         let provider = invalid.check("provider", normalize_concrete_name(&input.provider));
@@ -358,6 +393,7 @@ impl LlmRequest {
 /// The answer to one request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Decision {
+    /// True when the request may go ahead.
     pub admitted: bool,
     /// `allowed`, or why not: `provider_not_allowed`, `self_hosted_required`,
     /// `region_required`, `region_not_allowed`, `model_required`, `model_not_allowed`,
@@ -366,6 +402,7 @@ pub struct Decision {
     /// The part of the policy that decided (`providers`, `models[2]`, …); `None` when
     /// nothing restricts the request.
     pub rule: Option<String>,
+    /// A sentence saying why, for logs and people.
     pub detail: String,
     /// The model the request resolves to (the default model when it named none).
     pub model: Option<String>,

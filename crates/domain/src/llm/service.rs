@@ -23,14 +23,24 @@ use crate::time::Clock;
 /// clears this instance's copy at once, others re-read it within this time.
 pub const POLICY_CACHE_TTL: Duration = Duration::seconds(2);
 
+/// Why a use case of the LLM admission policy failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum LlmError {
+    /// The caller may not do this in the organization.
     #[error(transparent)]
     Access(#[from] AccessError),
+    /// The input breaks a rule; lists every bad field.
     #[error(transparent)]
     Invalid(#[from] Invalid),
+    /// The client's `If-Match` names a version that is no longer current.
     #[error("the policy is at version {current}, not {expected}")]
-    VersionMismatch { expected: i64, current: i64 },
+    VersionMismatch {
+        /// The version the client expected.
+        expected: i64,
+        /// The policy's version now.
+        current: i64,
+    },
+    /// The storage failed.
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -51,6 +61,8 @@ pub struct LlmService<S> {
 }
 
 impl<S: Store> LlmService<S> {
+    /// The service over `store`, reading time from `clock`, caching policies for
+    /// [`POLICY_CACHE_TTL`].
     pub fn new(store: S, clock: Arc<dyn Clock>) -> Self {
         Self { store, clock, cache: Arc::default(), ttl: POLICY_CACHE_TTL }
     }

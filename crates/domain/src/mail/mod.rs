@@ -9,8 +9,11 @@ use crate::user::Email;
 /// What an email says, rendered: its subject, a plain-text body and an HTML one.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EmailContent {
+    /// The subject line.
     pub subject: String,
+    /// The plain-text body.
     pub text: String,
+    /// The HTML body, every interpolated value escaped.
     pub html: String,
 }
 
@@ -27,11 +30,17 @@ pub fn html_page(body: &str) -> String {
 /// A message to deliver.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OutgoingEmail {
+    /// The message's id.
     pub id: EmailId,
+    /// The organization it is sent on behalf of, if any.
     pub org_id: Option<OrgId>,
+    /// The recipient.
     pub to: Email,
+    /// The subject line.
     pub subject: String,
+    /// The plain-text body.
     pub text: String,
+    /// The HTML body.
     pub html: String,
 }
 
@@ -57,6 +66,7 @@ pub fn email_owners(tx: &mut dyn crate::store::Tx, org: OrgId, content: &EmailCo
 
 /// The port emails are queued through.
 pub trait Outbox {
+    /// Queues one message in the caller's transaction.
     fn enqueue_email(&mut self, email: &OutgoingEmail) -> Result<(), StoreError>;
 
     /// Queues many at once; an adapter may do it in one round trip.

@@ -5,13 +5,21 @@ use crate::error::{Invalid, ValueError};
 use crate::ids::{MemberId, OrgId, UserId};
 use crate::user::Email;
 
+/// A user's place in an organization: their role, and whether the identity provider
+/// suspended it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Membership {
+    /// The membership's public id (the SCIM User id too).
     pub id: MemberId,
+    /// The organization.
     pub org_id: OrgId,
+    /// The person.
     pub user_id: UserId,
+    /// The role they hold: a system role's key or a custom role's.
     pub role: RoleKey,
+    /// When they joined.
     pub joined_at: DateTime<Utc>,
+    /// When the membership last changed.
     pub updated_at: DateTime<Utc>,
     /// When the identity provider deactivated the member (SCIM `active: false`). A
     /// suspended member keeps role and team seats and is refused at the gate.
@@ -40,6 +48,7 @@ impl Membership {
         }
     }
 
+    /// True while the identity provider keeps the membership deactivated.
     pub fn is_suspended(&self) -> bool {
         self.suspended_at.is_some()
     }
@@ -53,8 +62,11 @@ impl Membership {
 /// A membership with the user's profile, as member listings show it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Member {
+    /// The membership.
     pub membership: Membership,
+    /// The person's display name, from their identity provider.
     pub name: Option<String>,
+    /// The person's email, verified or not (see `email_verified`).
     pub email: Option<Email>,
     /// The identity provider vouched for `email`; an unverified address proves nothing.
     pub email_verified: bool,
@@ -66,8 +78,10 @@ pub struct Member {
 pub struct SearchText(String);
 
 impl SearchText {
+    /// The longest search, in characters.
     pub const MAX_CHARS: usize = 100;
 
+    /// Trims and lower-cases `value`; `None` for a search that is empty once trimmed.
     pub fn parse(value: &str) -> Result<Option<Self>, ValueError> {
         let value = value.trim();
         if value.is_empty() {
@@ -82,6 +96,7 @@ impl SearchText {
         Ok(Some(Self(value.to_lowercase())))
     }
 
+    /// The lower-cased text.
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -90,18 +105,23 @@ impl SearchText {
 /// Filters of a member listing, validated.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct MemberFilter {
+    /// Keep members whose name or email contains this.
     pub search: Option<SearchText>,
+    /// Keep members holding this role.
     pub role: Option<RoleKey>,
 }
 
 /// Filters of a member listing as the client sent them.
 #[derive(Debug, Clone, Default)]
 pub struct MemberQuery {
+    /// Text to find in names and emails.
     pub q: Option<String>,
+    /// A role key.
     pub role: Option<String>,
 }
 
 impl MemberQuery {
+    /// Validates the filters, reporting every bad one at once.
     pub fn parse(self) -> Result<MemberFilter, Invalid> {
         let mut invalid = Invalid::default();
         let search = invalid.check("q", SearchText::parse(self.q.as_deref().unwrap_or(""))).flatten();

@@ -8,18 +8,23 @@ use crate::pagination::{Page, PageRequest};
 use super::model::{Member, MemberFilter, Membership};
 use crate::org::Organization;
 
+/// Why storing a membership failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum MemberWriteError {
+    /// The user already belongs to the organization.
     #[error("the user is already a member of the organization")]
     AlreadyMember,
+    /// The storage failed.
     #[error(transparent)]
     Store(#[from] StoreError),
 }
 
 /// The port memberships are stored through. Every read is scoped by organization.
 pub trait MemberRepository {
+    /// Stores a new membership.
     fn insert_membership(&mut self, membership: &Membership) -> Result<(), MemberWriteError>;
 
+    /// The user's membership of `org`, if any.
     fn find_membership_of_user(&mut self, org: OrgId, user: UserId) -> Result<Option<Membership>, StoreError>;
 
     /// The live organization the user joined first: what `me` resolves to.
@@ -32,6 +37,7 @@ pub trait MemberRepository {
         page: PageRequest,
     ) -> Result<Page<(Organization, Membership)>, StoreError>;
 
+    /// One member of `org`, with their profile.
     fn find_member(&mut self, org: OrgId, member: MemberId) -> Result<Option<Member>, StoreError>;
 
     /// Members in join order, filtered.

@@ -23,10 +23,13 @@ pub struct MemberService<S> {
 }
 
 impl<S: Store> MemberService<S> {
+    /// The service over `store`, reading time from `clock`.
     pub fn new(store: S, clock: Arc<dyn Clock>) -> Self {
         Self { store, clock }
     }
 
+    /// A page of the organization's members in join order, filtered by `query`; needs
+    /// `members:read`.
     pub fn list(
         &self,
         caller: &Caller,
@@ -42,6 +45,7 @@ impl<S: Store> MemberService<S> {
         })
     }
 
+    /// One member of the organization; needs `members:read`.
     pub fn get(&self, caller: &Caller, org: &OrgRef, member: MemberId) -> Result<Member, MemberError> {
         let now = self.clock.now();
         read_in_org(&self.store, caller, org, now, |tx, scope| {

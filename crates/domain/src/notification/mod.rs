@@ -27,6 +27,7 @@ pub enum NotificationKind {
 }
 
 impl NotificationKind {
+    /// Every kind.
     pub const ALL: [NotificationKind; 4] = [
         NotificationKind::MfaReminder,
         NotificationKind::JoinRequestApproved,
@@ -34,6 +35,7 @@ impl NotificationKind {
         NotificationKind::SpendPosture,
     ];
 
+    /// The name the HTTP API gives the kind, e.g. `mfa_reminder`.
     pub const fn as_str(self) -> &'static str {
         match self {
             NotificationKind::MfaReminder => "mfa_reminder",
@@ -43,6 +45,7 @@ impl NotificationKind {
         }
     }
 
+    /// Reads back a name [`NotificationKind::as_str`] gives; `None` for any other text.
     pub fn parse(value: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|kind| kind.as_str() == value)
     }
@@ -51,15 +54,21 @@ impl NotificationKind {
 /// One notice for one person.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Notification {
+    /// The notice's public id.
     pub id: NotificationId,
+    /// The person it is for.
     pub user_id: UserId,
     /// The organization it comes from, if any.
     pub org_id: Option<OrgId>,
+    /// What it is about.
     pub kind: NotificationKind,
     /// Plain text; clients escape it like any other text.
     pub title: String,
+    /// Plain text; clients escape it like any other text.
     pub body: String,
+    /// When it was created.
     pub created_at: DateTime<Utc>,
+    /// When the person marked it read; `None` while unread.
     pub read_at: Option<DateTime<Utc>>,
 }
 
@@ -75,7 +84,9 @@ impl Notification {
 /// the list, so a cursor of only an id could not tell where a page ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct NotificationCursor {
+    /// The phase: unread notices come first, then read ones.
     pub read: bool,
+    /// The last notice seen in that phase.
     pub id: NotificationId,
 }
 
@@ -100,6 +111,7 @@ impl PartialOrd for NotificationCursor {
 
 /// The port notifications are stored through. Every read and write is scoped by person.
 pub trait NotificationRepository {
+    /// Stores new notices.
     fn insert_notifications(&mut self, notifications: &[Notification]) -> Result<(), StoreError>;
 
     /// The person's notifications in listing order ([`NotificationCursor`]), after

@@ -11,12 +11,16 @@ use crate::store::Store;
 use crate::time::Clock;
 use crate::user::sync_user;
 
+/// Why a use case on notifications failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum NotificationError {
+    /// The caller may not do this.
     #[error(transparent)]
     Access(#[from] AccessError),
+    /// The input breaks a rule; lists every bad field.
     #[error(transparent)]
     Invalid(#[from] Invalid),
+    /// The storage failed.
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -30,6 +34,7 @@ pub struct NotificationService<S> {
 }
 
 impl<S: Store> NotificationService<S> {
+    /// The service over `store`, reading time from `clock`.
     pub fn new(store: S, clock: Arc<dyn Clock>) -> Self {
         Self { store, clock }
     }

@@ -8,21 +8,32 @@ use crate::error::AccessError;
 use crate::ids::OrgId;
 use crate::member::Membership;
 
+/// An organization: the tenant every member, role, team and policy belongs to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Organization {
+    /// The organization's public id.
     pub id: OrgId,
+    /// Its display name, unique among live organizations.
     pub name: OrgName,
+    /// Its URL-safe short name, unique among live organizations.
     pub slug: Slug,
+    /// The company's web domain, shown on its profile (proof of ownership is separate: see
+    /// [`verified_domain`](crate::verified_domain)).
     pub domain: Option<DomainName>,
+    /// An `https` URL of its logo.
     pub logo_url: Option<LogoUrl>,
+    /// The IANA time zone it works in.
     pub timezone: Option<TimeZone>,
+    /// Its postal address.
     pub address: Option<PostalAddress>,
     /// Bumped by every change; the resource's ETag.
     pub version: i64,
     /// The features the organization may configure: its plan and per-organization
     /// overrides, set by platform staff. Feature gates ask `entitlements.require(…)`.
     pub entitlements: crate::policy::Entitlements,
+    /// When it was created.
     pub created_at: DateTime<Utc>,
+    /// When it last changed.
     pub updated_at: DateTime<Utc>,
 }
 
@@ -30,7 +41,9 @@ pub struct Organization {
 /// organization (the earliest-joined membership).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OrgRef {
+    /// The caller's default organization: their earliest-joined membership.
     Me,
+    /// The organization with this id.
     Id(OrgId),
 }
 
@@ -49,17 +62,21 @@ impl FromStr for OrgRef {
 /// An organization with the caller's rights in it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OrgView {
+    /// The organization.
     pub org: Organization,
+    /// The caller's rights in it.
     pub grant: Grant,
 }
 
 /// One of the caller's own organizations.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MyOrg {
+    /// The organization.
     pub org: Organization,
     /// The caller's membership; `None` for an organization platform staff reach without
     /// one (`grant.access` is then `staff`).
     pub membership: Option<Membership>,
+    /// The caller's rights in it.
     pub grant: Grant,
     /// The organization `me` resolves to.
     pub is_default: bool,
@@ -71,20 +88,29 @@ pub struct MyOrg {
 /// Input of "create an organization", before validation.
 #[derive(Debug, Clone, Default)]
 pub struct CreateOrg {
+    /// The display name.
     pub name: String,
+    /// The slug; derived from the name (made unique) when `None`.
     pub slug: Option<String>,
+    /// The company's web domain.
     pub domain: Option<String>,
+    /// An `https` URL of the logo.
     pub logo_url: Option<String>,
+    /// An IANA time zone, e.g. `Europe/Paris`.
     pub timezone: Option<String>,
+    /// The postal address.
     pub address: Option<PostalAddressInput>,
 }
 
 /// One field of a partial update: left alone, cleared (explicit `null`), or set.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum Patch<T> {
+    /// The field is not in the update: keep its value.
     #[default]
     Keep,
+    /// The field is `null`: empty it.
     Clear,
+    /// The field's new value.
     Set(T),
 }
 
@@ -102,10 +128,16 @@ impl<T> From<Option<Option<T>>> for Patch<T> {
 /// field. Name and slug are required fields, so they can be set but not cleared.
 #[derive(Debug, Clone, Default)]
 pub struct UpdateOrg {
+    /// The new display name; cannot be cleared.
     pub name: Patch<String>,
+    /// The new slug; cannot be cleared.
     pub slug: Patch<String>,
+    /// The company's web domain.
     pub domain: Patch<String>,
+    /// The logo URL.
     pub logo_url: Patch<String>,
+    /// The IANA time zone.
     pub timezone: Patch<String>,
+    /// The postal address.
     pub address: Patch<PostalAddressInput>,
 }

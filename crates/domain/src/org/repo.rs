@@ -8,10 +8,13 @@ use crate::ids::OrgId;
 /// Why an organization could not be written.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum OrgWriteError {
+    /// Names are unique among live organizations.
     #[error("another live organization has this name")]
     NameTaken,
+    /// Slugs are unique among live organizations.
     #[error("another live organization has this slug")]
     SlugTaken,
+    /// The storage failed.
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -19,8 +22,10 @@ pub enum OrgWriteError {
 /// The port organizations are stored through. Reads see live (not deleted) organizations
 /// only.
 pub trait OrgRepository {
+    /// Stores a new organization.
     fn insert_org(&mut self, org: &Organization) -> Result<(), OrgWriteError>;
 
+    /// The live organization `id`.
     fn find_org(&mut self, id: OrgId) -> Result<Option<Organization>, StoreError>;
 
     /// Reads the organization and locks it until the transaction ends, serialising the
@@ -30,7 +35,9 @@ pub trait OrgRepository {
     /// Writes every profile field and the version.
     fn update_org(&mut self, org: &Organization) -> Result<(), OrgWriteError>;
 
+    /// Marks the organization deleted at `at`; reads no longer see it.
     fn soft_delete_org(&mut self, id: OrgId, at: DateTime<Utc>) -> Result<(), StoreError>;
 
+    /// Whether a live organization has `slug`.
     fn org_slug_taken(&mut self, slug: &Slug) -> Result<bool, StoreError>;
 }

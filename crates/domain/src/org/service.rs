@@ -68,6 +68,8 @@ fn audit_view(org: &Organization) -> [(&'static str, Value); 7] {
 }
 
 impl<S: Store> OrgService<S> {
+    /// The service over `store`, reading time from `clock`; new organizations get the default
+    /// plan.
     pub fn new(store: S, clock: Arc<dyn Clock>) -> Self {
         Self { store, clock, default_plan: Plan::default() }
     }
@@ -174,6 +176,7 @@ impl<S: Store> OrgService<S> {
         read_in_org(&self.store, caller, org, now, |_, scope| Ok(scope.grant.clone()))
     }
 
+    /// The organization with the caller's rights in it; needs `org:read`.
     pub fn get(&self, caller: &Caller, org: &OrgRef) -> Result<OrgView, OrgError> {
         let now = self.clock.now();
         read_in_org(&self.store, caller, org, now, |_, scope| {

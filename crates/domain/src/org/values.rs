@@ -14,8 +14,10 @@ fn has_control_chars(value: &str) -> bool {
 pub struct OrgName(String);
 
 impl OrgName {
+    /// The longest name, in characters.
     pub const MAX_CHARS: usize = 100;
 
+    /// Trims `value` and refuses empty, over-long or control-character names.
     pub fn parse(value: &str) -> Result<Self, ValueError> {
         let value = value.trim();
         let chars = value.chars().count();
@@ -31,6 +33,7 @@ impl OrgName {
         Ok(Self(value.to_owned()))
     }
 
+    /// The trimmed name.
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -42,9 +45,12 @@ impl OrgName {
 pub struct Slug(String);
 
 impl Slug {
+    /// The shortest slug, in characters.
     pub const MIN_LEN: usize = 2;
+    /// The longest slug, in characters.
     pub const MAX_LEN: usize = 64;
 
+    /// Accepts `value` as it is, or says which rule it breaks; never rewrites it.
     pub fn parse(value: &str) -> Result<Self, ValueError> {
         let len_ok = (Self::MIN_LEN..=Self::MAX_LEN).contains(&value.len());
         let chars_ok = value.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
@@ -86,6 +92,7 @@ impl Slug {
         Self(format!("{}-{}", self.0, suffix))
     }
 
+    /// The slug.
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -97,6 +104,7 @@ impl Slug {
 pub struct DomainName(String);
 
 impl DomainName {
+    /// Trims, drops a trailing dot and lower-cases `value`, then checks it is a domain name.
     pub fn parse(value: &str) -> Result<Self, ValueError> {
         let value = value.trim().trim_end_matches('.').to_ascii_lowercase();
         let label_ok = |l: &str| {
@@ -113,6 +121,7 @@ impl DomainName {
         Ok(Self(value))
     }
 
+    /// The lower-cased domain name.
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -123,8 +132,10 @@ impl DomainName {
 pub struct LogoUrl(String);
 
 impl LogoUrl {
+    /// The longest URL, in characters.
     pub const MAX_LEN: usize = 2048;
 
+    /// Accepts an absolute `http` or `https` URL with a host, in its normalized form.
     pub fn parse(value: &str) -> Result<Self, ValueError> {
         let invalid = || ValueError::new("invalid_url", "not an absolute http(s) URL");
         if value.len() > Self::MAX_LEN {
@@ -137,6 +148,7 @@ impl LogoUrl {
         Ok(Self(url.to_string()))
     }
 
+    /// The normalized URL.
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -147,12 +159,14 @@ impl LogoUrl {
 pub struct TimeZone(chrono_tz::Tz);
 
 impl TimeZone {
+    /// Accepts an IANA time zone name, e.g. `Europe/Paris`.
     pub fn parse(value: &str) -> Result<Self, ValueError> {
         chrono_tz::Tz::from_str(value)
             .map(Self)
             .map_err(|_| ValueError::new("invalid_timezone", "not an IANA time zone name (e.g. `Europe/Paris`)"))
     }
 
+    /// The IANA name.
     pub fn as_str(&self) -> &'static str {
         self.0.name()
     }
@@ -166,22 +180,34 @@ impl TimeZone {
 /// A postal address. `country` is an ISO 3166-1 alpha-2 code.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PostalAddress {
+    /// The first line: street and number.
     pub line1: String,
+    /// A second line: building, floor, suite.
     pub line2: Option<String>,
+    /// The city.
     pub city: String,
+    /// The state, province or region.
     pub region: Option<String>,
+    /// The postal code.
     pub postal_code: Option<String>,
+    /// The ISO 3166-1 alpha-2 country code, upper case.
     pub country: String,
 }
 
 /// An address as a client sent it, before validation.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct PostalAddressInput {
+    /// The first line: street and number.
     pub line1: String,
+    /// A second line: building, floor, suite.
     pub line2: Option<String>,
+    /// The city.
     pub city: String,
+    /// The state, province or region.
     pub region: Option<String>,
+    /// The postal code.
     pub postal_code: Option<String>,
+    /// The country, as an ISO 3166-1 alpha-2 code in any case.
     pub country: String,
 }
 

@@ -12,6 +12,7 @@ use crate::policy::{Entitlements, Feature, Plan};
 /// An organization as platform staff see it: deleted ones too.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AdminOrg {
+    /// The organization.
     pub org: Organization,
     /// When it was soft-deleted; `None` while live.
     pub deleted_at: Option<DateTime<Utc>>,
@@ -22,7 +23,9 @@ pub struct AdminOrg {
 pub struct OrgSearchInput {
     /// Part of a name, slug or domain (case-insensitive), or an organization id.
     pub q: Option<String>,
+    /// Also find soft-deleted organizations.
     pub include_deleted: bool,
+    /// Only organizations on this plan (its name).
     pub plan: Option<String>,
 }
 
@@ -33,7 +36,9 @@ pub struct OrgSearch {
     pub text: Option<String>,
     /// Exactly this organization.
     pub id: Option<OrgId>,
+    /// Also find soft-deleted organizations.
     pub include_deleted: bool,
+    /// Only organizations on this plan.
     pub plan: Option<Plan>,
     /// Only organizations this person is not a member of.
     pub without_member: Option<UserId>,
@@ -43,6 +48,8 @@ pub struct OrgSearch {
 pub const MAX_QUERY_CHARS: usize = 100;
 
 impl OrgSearchInput {
+    /// Validates the search: an organization id in `q` finds that one organization, any other
+    /// text is searched for without case.
     pub fn parse(self) -> Result<OrgSearch, Invalid> {
         let mut invalid = Invalid::default();
         let mut search = OrgSearch { include_deleted: self.include_deleted, ..Default::default() };
@@ -83,12 +90,14 @@ impl OrgSearch {
 /// A new plan and entitlement overrides, as the client sent them.
 #[derive(Debug, Clone, Default)]
 pub struct SetEntitlements {
+    /// The plan's name.
     pub plan: String,
     /// feature name → granted (`true`) or withheld (`false`) whatever the plan says.
     pub overrides: BTreeMap<String, bool>,
 }
 
 impl SetEntitlements {
+    /// Validates the plan and every override's feature name.
     pub fn parse(self) -> Result<Entitlements, Invalid> {
         let mut invalid = Invalid::default();
         let plan = invalid.check("plan", Plan::parse(&self.plan));
@@ -109,23 +118,36 @@ impl SetEntitlements {
 pub struct PlatformAuditEvent {
     /// Position in the log: newer records have larger numbers.
     pub seq: i64,
+    /// The record's id.
     pub id: EventId,
+    /// Who made the change: `user`, `api_key`, `system`, `scim` or `staff`.
     pub actor_type: String,
+    /// The actor's public id.
     pub actor_id: String,
+    /// What happened, as a dotted name (see [`AuditAction`](crate::audit::AuditAction)).
     pub action: String,
+    /// The organization the record belongs to.
     pub org_id: Option<OrgId>,
+    /// The target's type, e.g. `org`.
     pub target_type: String,
+    /// The target's public id.
     pub target_id: String,
+    /// What changed, field by field.
     pub changes: Value,
+    /// The id of the request that made the change.
     pub request_id: Option<String>,
+    /// The client's IP address, when known.
     pub client_ip: Option<IpAddr>,
+    /// The client's user agent, when sent.
     pub user_agent: Option<String>,
+    /// When the change happened.
     pub occurred_at: DateTime<Utc>,
 }
 
 /// A page of the platform audit log, newest first.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PlatformAuditPage {
+    /// The records, newest first.
     pub events: Vec<PlatformAuditEvent>,
     /// Pass as `before_seq` for the next (older) page.
     pub next_before: Option<i64>,

@@ -10,6 +10,8 @@ pub enum StaffRole {
 }
 
 impl StaffRole {
+    /// The name the token's staff claim and the HTTP API give the role: `staff_read` or
+    /// `staff_admin`.
     pub const fn as_str(self) -> &'static str {
         match self {
             StaffRole::Read => "staff_read",

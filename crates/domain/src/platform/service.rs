@@ -15,12 +15,16 @@ use crate::user::sync_user;
 /// The most platform audit records one page holds.
 pub const MAX_AUDIT_PAGE: i64 = 100;
 
+/// Why a platform-staff use case failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PlatformError {
+    /// The caller is not staff with the role this needs, or the organization does not exist.
     #[error(transparent)]
     Access(#[from] AccessError),
+    /// The input breaks a rule; lists every bad field.
     #[error(transparent)]
     Invalid(#[from] Invalid),
+    /// The storage failed.
     #[error(transparent)]
     Store(#[from] StoreError),
     /// Restoring would give the organization a name a live organization took meanwhile.
@@ -29,8 +33,14 @@ pub enum PlatformError {
     /// Restoring would give the organization a slug a live organization took meanwhile.
     #[error("a live organization has taken this organization's slug since it was deleted; change one of them first")]
     SlugTaken,
+    /// The client's `If-Match` names a version that is no longer current.
     #[error("the organization changed since version {expected}; it is now at version {current}")]
-    VersionMismatch { expected: i64, current: i64 },
+    VersionMismatch {
+        /// The version the client expected.
+        expected: i64,
+        /// The organization's version now.
+        current: i64,
+    },
     /// Only a deleted organization is restored.
     #[error("the organization is not deleted")]
     NotDeleted,
@@ -85,6 +95,7 @@ pub struct PlatformService<S> {
 }
 
 impl<S: Store> PlatformService<S> {
+    /// The service over `store`, reading time from `clock`.
     pub fn new(store: S, clock: Arc<dyn Clock>) -> Self {
         Self { store, clock }
     }

@@ -13,6 +13,7 @@ use crate::verified_domain::DomainName;
 /// Org-wide 2FA enforcement.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct MfaPolicy {
+    /// Members must have a second factor.
     pub enforced: bool,
     /// Until then, members without a second factor are still let in (and reminded).
     pub grace_until: Option<DateTime<Utc>>,
@@ -22,6 +23,8 @@ impl MfaPolicy {
     /// The longest grace period an enforcement may give.
     pub const MAX_GRACE_DAYS: i64 = 90;
 
+    /// Validates a policy: a grace period needs enforcement and ends within
+    /// [`MAX_GRACE_DAYS`](Self::MAX_GRACE_DAYS) of `now`.
     pub fn parse(enforced: bool, grace_until: Option<DateTime<Utc>>, now: DateTime<Utc>) -> Result<Self, Invalid> {
         match grace_until {
             Some(_) if !enforced => {
@@ -50,6 +53,7 @@ pub struct SignInPolicy {
 }
 
 impl SignInPolicy {
+    /// Validates method names, reporting each unknown or repeated one under `allowed[index]`.
     pub fn parse(allowed: &[String]) -> Result<Self, Invalid> {
         let mut invalid = Invalid::default();
         let mut methods = BTreeSet::new();
@@ -65,6 +69,7 @@ impl SignInPolicy {
         Ok(Self { allowed: methods })
     }
 
+    /// Whether a sign-in by `method` is let in; an unknown method only when every method is.
     pub fn allows(&self, method: Option<SignInMethod>) -> bool {
         self.allowed.is_empty() || method.is_some_and(|m| self.allowed.contains(&m))
     }
@@ -82,10 +87,15 @@ pub struct SecurityPolicy {
 }
 
 impl SecurityPolicy {
+    /// The most allowlist entries.
     pub const MAX_CIDRS: usize = 200;
+    /// The bounds of `max_session_age`, in seconds.
     pub const SESSION_AGE_SECS: (i64, i64) = (300, 90 * 86_400);
+    /// The bounds of `mfa_max_age`, in seconds.
     pub const MFA_AGE_SECS: (i64, i64) = (60, 30 * 86_400);
 
+    /// Validates the allowlist (CIDRs or addresses, canonical, listed once) and the ages against
+    /// their bounds, reporting every bad field at once.
     pub fn parse(
         ip_allowlist: &[String],
         max_session_age_secs: Option<i64>,
@@ -118,6 +128,7 @@ impl SecurityPolicy {
         Ok(Self { ip_allowlist: cidrs, max_session_age, mfa_max_age })
     }
 
+    /// Whether a request from `ip` is let in; an unknown address only when any address is.
     pub fn allows_ip(&self, ip: Option<IpAddr>) -> bool {
         if self.ip_allowlist.is_empty() {
             return true;
@@ -170,16 +181,22 @@ fn parse_cidr(raw: &str) -> Result<IpNet, (&'static str, String)> {
 /// version 0.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Versioned<T> {
+    /// The policy.
     pub policy: T,
+    /// Its version, the `ETag`; 0 until first written.
     pub version: i64,
+    /// When it was last written; `None` until then.
     pub updated_at: Option<DateTime<Utc>>,
 }
 
 /// Every policy of one organization, as the gate reads them.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct OrgPolicies {
+    /// 2FA enforcement.
     pub mfa: Versioned<MfaPolicy>,
+    /// Allowed sign-in methods.
     pub sign_in: Versioned<SignInPolicy>,
+    /// IP allowlist and session ages.
     pub security: Versioned<SecurityPolicy>,
     /// Verified domains whose people must sign in through the organization's SSO: every
     /// verified domain while SSO is enforced, none otherwise. Derived, not a document.

@@ -11,17 +11,20 @@ use crate::verified_domain::DomainName;
 /// What a request shows the gate about its caller.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Presented {
+    /// Who is asking.
     pub presenter: Presenter,
     /// The client's address, as the server trusts it (see `ORGD_TRUST_FORWARDED_FOR`).
     pub client_ip: Option<IpAddr>,
 }
 
+/// Who is asking, with what the policies look at.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Presenter {
     /// A person, from the claims of their token.
     Person {
         /// This sign-in proved a second factor.
         mfa: bool,
+        /// How the person signed in, when the token says.
         sign_in_method: Option<SignInMethod>,
         /// When the person signed in (`auth_time`); unknown when the token does not say.
         auth_time: Option<DateTime<Utc>>,
@@ -37,25 +40,35 @@ pub enum Presenter {
 /// Why a policy keeps a request out, as the caller is told.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PolicyRefusal {
+    /// The request's address is not in the organization's IP allowlist.
     IpNotAllowed {
+        /// The address, when known.
         ip: Option<IpAddr>,
     },
     /// The organization enforces 2FA and this sign-in did not prove a second factor (or
     /// proved it longer ago than the policy allows, when `stale`).
     MfaRequired {
+        /// When the grace period ended, if there was one.
         grace_ended_at: Option<DateTime<Utc>>,
+        /// A second factor was proved, but longer ago than the policy allows.
         stale: bool,
     },
+    /// The person signed in with a method the organization does not allow.
     SignInMethodNotAllowed {
+        /// The method used, when the token says.
         method: Option<SignInMethod>,
+        /// The methods the organization allows.
         allowed: Vec<SignInMethod>,
     },
+    /// The person signed in longer ago than the organization allows.
     SessionTooOld {
+        /// The longest time allowed since signing in, in seconds.
         max_age_secs: i64,
     },
     /// The person's verified email is in a verified domain of the organization, which
     /// enforces its SSO, and they signed in some other way.
     SsoRequired {
+        /// The verified domain of the person's email.
         domain: DomainName,
     },
 }

@@ -60,11 +60,17 @@ impl LockoutPreview {
 /// A member a policy would keep out.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LockedOutMember {
+    /// The membership.
     pub member_id: MemberId,
+    /// The person.
     pub user_id: UserId,
+    /// Their display name.
     pub name: Option<String>,
+    /// Their email.
     pub email: Option<String>,
+    /// Their role.
     pub role: RoleKey,
+    /// Every policy that would refuse them.
     pub refusals: Vec<PolicyRefusal>,
     /// When the lock-out starts: now, or the end of a 2FA grace period.
     pub from: DateTime<Utc>,
@@ -73,8 +79,11 @@ pub struct LockedOutMember {
 /// An API key a policy would keep out.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LockedOutKey {
+    /// The key.
     pub key_id: ApiKeyId,
+    /// Its name.
     pub name: String,
+    /// Every policy that would refuse it.
     pub refusals: Vec<PolicyRefusal>,
 }
 
@@ -83,7 +92,9 @@ pub struct LockedOutKey {
 pub struct LockoutPreview {
     /// At most [`PREVIEW_LIMIT`], in join order.
     pub members: Vec<LockedOutMember>,
+    /// Every member the policy would keep out, beyond the listed ones too.
     pub members_total: u64,
+    /// Every API key the policy would keep out.
     pub api_keys: Vec<LockedOutKey>,
     /// What would refuse the caller's own next request.
     pub caller: Option<PolicyRefusal>,

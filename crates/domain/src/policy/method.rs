@@ -7,18 +7,26 @@ use crate::error::ValueError;
 /// A way of signing in an organization can allow or refuse.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum SignInMethod {
+    /// A password (`password`).
     Password,
+    /// A passkey (`passkey`).
     Passkey,
+    /// A link sent by email (`magic_link`).
     MagicLink,
+    /// Google (`google`).
     Google,
+    /// Microsoft (`microsoft`).
     Microsoft,
+    /// GitHub (`github`).
     Github,
+    /// Apple (`apple`).
     Apple,
     /// The organization's own SAML or OIDC identity provider.
     Sso,
 }
 
 impl SignInMethod {
+    /// Every method.
     pub const ALL: &'static [SignInMethod] = &[
         SignInMethod::Password,
         SignInMethod::Passkey,
@@ -30,6 +38,7 @@ impl SignInMethod {
         SignInMethod::Sso,
     ];
 
+    /// The name the HTTP API gives the method, e.g. `magic_link`.
     pub const fn as_str(self) -> &'static str {
         match self {
             SignInMethod::Password => "password",
@@ -43,6 +52,7 @@ impl SignInMethod {
         }
     }
 
+    /// Reads back a name [`SignInMethod::as_str`] gives, or says which names exist.
     pub fn parse(value: &str) -> Result<Self, ValueError> {
         Self::ALL.iter().copied().find(|m| m.as_str() == value).ok_or_else(|| {
             let names: Vec<_> = Self::ALL.iter().map(|m| m.as_str()).collect();

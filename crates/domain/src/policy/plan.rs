@@ -8,15 +8,22 @@ use crate::error::ValueError;
 /// writing them is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Feature {
+    /// SSO federation (`sso`).
     Sso,
+    /// SCIM provisioning (`scim`).
     Scim,
+    /// Custom roles (`custom_roles`).
     CustomRoles,
+    /// The IP allowlist (`ip_allowlist`).
     IpAllowlist,
+    /// Exporting the audit log (`audit_export`).
     AuditExport,
+    /// The LLM admission policy (`llm_policy`).
     LlmPolicy,
 }
 
 impl Feature {
+    /// Every feature.
     pub const ALL: &'static [Feature] = &[
         Feature::Sso,
         Feature::Scim,
@@ -26,6 +33,7 @@ impl Feature {
         Feature::LlmPolicy,
     ];
 
+    /// The name the HTTP API gives the feature, e.g. `custom_roles`.
     pub const fn as_str(self) -> &'static str {
         match self {
             Feature::Sso => "sso",
@@ -37,6 +45,7 @@ impl Feature {
         }
     }
 
+    /// Reads back a name [`Feature::as_str`] gives, or says which names exist.
     pub fn parse(value: &str) -> Result<Self, ValueError> {
         Self::ALL.iter().copied().find(|f| f.as_str() == value).ok_or_else(|| {
             let names: Vec<&str> = Self::ALL.iter().map(|f| f.as_str()).collect();
@@ -48,7 +57,9 @@ impl Feature {
 /// An organization's plan.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum Plan {
+    /// No gated feature.
     Free,
+    /// Custom roles, audit export and the LLM policy.
     Team,
     /// Every feature. The default of a self-hosted deployment, whose operator owns it.
     #[default]
@@ -56,8 +67,10 @@ pub enum Plan {
 }
 
 impl Plan {
+    /// Every plan, smallest first.
     pub const ALL: &'static [Plan] = &[Plan::Free, Plan::Team, Plan::Enterprise];
 
+    /// The name the HTTP API gives the plan, e.g. `team`.
     pub const fn as_str(self) -> &'static str {
         match self {
             Plan::Free => "free",
@@ -66,6 +79,7 @@ impl Plan {
         }
     }
 
+    /// Reads back a name [`Plan::as_str`] gives.
     pub fn parse(value: &str) -> Result<Self, ValueError> {
         Self::ALL
             .iter()
@@ -74,6 +88,7 @@ impl Plan {
             .ok_or_else(|| ValueError::new("unknown_plan", "one of free, team, enterprise"))
     }
 
+    /// Whether the plan itself includes `feature`, overrides aside.
     pub fn includes(self, feature: Feature) -> bool {
         match self {
             Plan::Free => false,
@@ -88,6 +103,7 @@ impl Plan {
 /// includes. Every feature gate asks this, never the plan alone.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Entitlements {
+    /// The plan.
     pub plan: Plan,
     /// feature → granted (`true`) or withheld (`false`) whatever the plan says.
     pub overrides: std::collections::BTreeMap<Feature, bool>,
@@ -99,6 +115,7 @@ impl Entitlements {
         Self { plan, overrides: Default::default() }
     }
 
+    /// Whether the organization may configure `feature`: its override if any, else its plan.
     pub fn includes(&self, feature: Feature) -> bool {
         self.overrides.get(&feature).copied().unwrap_or_else(|| self.plan.includes(feature))
     }

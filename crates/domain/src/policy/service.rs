@@ -18,17 +18,27 @@ use crate::org::OrgRef;
 use crate::store::{Store, Tx};
 use crate::time::Clock;
 
+/// Why reading or writing a security policy failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PolicyError {
+    /// The caller may not do this in the organization.
     #[error(transparent)]
     Access(#[from] AccessError),
+    /// The input breaks a rule; lists every bad field.
     #[error(transparent)]
     Invalid(#[from] Invalid),
+    /// The client's `If-Match` names a version that is no longer current.
     #[error("the policy is at version {current}, not {expected}")]
-    VersionMismatch { expected: i64, current: i64 },
+    VersionMismatch {
+        /// The version the client expected.
+        expected: i64,
+        /// The policy's version now.
+        current: i64,
+    },
     /// Saving would keep the caller (unless `force`) or every owner out.
     #[error(transparent)]
     Lockout(#[from] LockoutRefusal),
+    /// The storage failed.
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -49,6 +59,7 @@ pub struct WriteMode {
 pub struct PolicyWrite<T> {
     /// The saved policy, or on a dry run the proposed one at the current version.
     pub policy: Versioned<T>,
+    /// True when the policy was saved; false on a dry run.
     pub applied: bool,
     /// Who the policy keeps out: every member and key on a dry run; the caller and the
     /// owners otherwise.
@@ -58,8 +69,11 @@ pub struct PolicyWrite<T> {
 /// The new value of a security-policy document, as the client sent it.
 #[derive(Debug, Clone, Default)]
 pub struct SecurityPolicyInput {
+    /// CIDRs or addresses requests may come from; empty: any address.
     pub ip_allowlist: Vec<String>,
+    /// The longest time since a person signed in, in seconds; `None`: no limit.
     pub max_session_age_secs: Option<i64>,
+    /// The longest time since a person proved a second factor, in seconds; `None`: no limit.
     pub mfa_max_age_secs: Option<i64>,
 }
 
@@ -128,6 +142,7 @@ pub struct PolicyService<S> {
 }
 
 impl<S: Store> PolicyService<S> {
+    /// The service over `store`, reading time from `clock`.
     pub fn new(store: S, clock: Arc<dyn Clock>) -> Self {
         Self { store, clock }
     }

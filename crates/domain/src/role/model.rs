@@ -13,12 +13,15 @@ pub const MAX_CUSTOM_ROLES: usize = 100;
 pub struct RoleName(String);
 
 impl RoleName {
+    /// The longest name, in characters.
     pub const MAX_CHARS: usize = 60;
 
+    /// Trims `value` and refuses empty, over-long or control-character names.
     pub fn parse(value: &str) -> Result<Self, ValueError> {
         crate::text::display_name(value, Self::MAX_CHARS, "a role name").map(Self)
     }
 
+    /// The trimmed name.
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -44,15 +47,24 @@ pub(super) fn parse_description(value: Option<&str>) -> Result<Option<String>, V
     crate::text::description(value, DESCRIPTION_MAX_CHARS)
 }
 
+/// An organization's own named set of permissions, assigned to members like a system role.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CustomRole {
+    /// The role's public id.
     pub id: RoleId,
+    /// The organization it belongs to.
     pub org_id: OrgId,
+    /// The key memberships name it by, unique in the organization; never `owner`.
     pub key: RoleKey,
+    /// Its display name.
     pub name: RoleName,
+    /// What the role is for.
     pub description: Option<String>,
+    /// The permissions it grants.
     pub permissions: PermissionSet,
+    /// When it was created.
     pub created_at: DateTime<Utc>,
+    /// When it last changed.
     pub updated_at: DateTime<Utc>,
     /// Bumped by every change; the role's ETag.
     pub version: i64,
@@ -61,11 +73,19 @@ pub struct CustomRole {
 /// A role as listed: a system role or a custom one (which may shadow a system role).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RoleView {
+    /// A built-in role.
     System(SystemRole),
-    Custom { role: CustomRole, shadows: Option<SystemRole> },
+    /// A custom role.
+    Custom {
+        /// The role.
+        role: CustomRole,
+        /// The system role it replaces in this organization, when its key is one.
+        shadows: Option<SystemRole>,
+    },
 }
 
 impl RoleView {
+    /// The key memberships name the role by.
     pub fn key(&self) -> RoleKey {
         match self {
             RoleView::System(r) => r.key(),
@@ -73,6 +93,7 @@ impl RoleView {
         }
     }
 
+    /// The permissions the role grants in this organization.
     pub fn permissions(&self) -> PermissionSet {
         match self {
             RoleView::System(r) => r.permissions(),
@@ -84,9 +105,13 @@ impl RoleView {
 /// Input of "create a custom role", before validation.
 #[derive(Debug, Clone, Default)]
 pub struct CreateRole {
+    /// The key; derived from the name when `None`.
     pub key: Option<String>,
+    /// The display name.
     pub name: String,
+    /// What the role is for.
     pub description: Option<String>,
+    /// Permission names (`resource:action`); the caller must hold every one.
     pub permissions: Vec<String>,
 }
 
@@ -96,8 +121,11 @@ pub struct CreateRole {
 pub struct UpdateRole {
     /// The version the client read (`If-Match`); a change over a newer one is refused.
     pub if_match: Option<i64>,
+    /// The new display name.
     pub name: Option<String>,
+    /// The new description, or `Some(None)` to clear it.
     pub description: Option<Option<String>>,
+    /// The new permission names, replacing the old ones.
     pub permissions: Option<Vec<String>>,
 }
 

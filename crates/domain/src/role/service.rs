@@ -31,6 +31,7 @@ fn record(scope: &OrgScope, caller: &Caller, action: AuditAction, role: &CustomR
 }
 
 impl<S: Store> RoleService<S> {
+    /// The service over `store`, reading time from `clock`.
     pub fn new(store: S, clock: Arc<dyn Clock>) -> Self {
         Self { store, clock }
     }
@@ -49,6 +50,7 @@ impl<S: Store> RoleService<S> {
         })
     }
 
+    /// Creates a custom role; needs `roles:create` and every permission the role grants.
     pub fn create(&self, caller: &Caller, org: &OrgRef, input: CreateRole) -> Result<CustomRole, RoleError> {
         let mut invalid = Invalid::default();
         let name = invalid.check("name", RoleName::parse(&input.name));

@@ -16,30 +16,40 @@ use crate::user::Email;
 /// The SCIM attributes kept for a member.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ScimUserRecord {
+    /// The membership it describes.
     pub member_id: MemberId,
+    /// The organization.
     pub org_id: OrgId,
+    /// The identity provider's `userName`, unique in the organization.
     pub user_name: String,
+    /// The identity provider's own id for the person.
     pub external_id: Option<String>,
     /// The normalised resource as the identity provider last sent it (see
     /// [`super::resource`]), `userName`, `externalId` and `active` included.
     pub attributes: Map<String, Value>,
+    /// When the identity provider first provisioned the member.
     pub created_at: DateTime<Utc>,
+    /// When it last changed the record.
     pub updated_at: DateTime<Utc>,
 }
 
 /// A member as the directory lists it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DirectoryUser {
+    /// The membership.
     pub membership: Membership,
     /// The person's profile, for a member the identity provider never described.
     pub email: Option<Email>,
+    /// The person's display name, for a member the identity provider never described.
     pub name: Option<String>,
+    /// What the identity provider provisioned; `None` for a member who joined otherwise.
     pub scim: Option<ScimUserRecord>,
 }
 
 /// A team as the directory lists it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DirectoryGroup {
+    /// The team.
     pub team: Team,
     /// The members' ids and display names, in the order they joined the organization.
     pub members: Vec<(MemberId, Option<String>)>,
@@ -51,6 +61,7 @@ pub struct DirectoryGroup {
 pub enum Lookup {
     /// `userName eq`: a provisioned member's user name, or another member's email.
     UserName(String),
+    /// `externalId eq`.
     ExternalId(String),
     /// `emails.value eq`
     Email(String),
@@ -69,6 +80,7 @@ pub enum Start {
 
 /// The port the SCIM directory is stored through. Every read is scoped by organization.
 pub trait DirectoryRepository {
+    /// One member as the directory shows it.
     fn find_directory_user(&mut self, org: OrgId, member: MemberId) -> Result<Option<DirectoryUser>, StoreError>;
 
     /// Members in join order, from `start`, at most `limit`; narrowed by `lookup`.
@@ -80,6 +92,7 @@ pub trait DirectoryRepository {
         limit: u64,
     ) -> Result<Vec<DirectoryUser>, StoreError>;
 
+    /// How many members the organization has.
     fn count_directory_users(&mut self, org: OrgId) -> Result<u64, StoreError>;
 
     /// Whether `user_name` is another member's: a provisioned member's user name, or the
@@ -101,6 +114,7 @@ pub trait DirectoryRepository {
     /// Deletes a provisioned person's user once no membership is left to them.
     fn delete_user_if_unlinked_and_orphaned(&mut self, user: crate::ids::UserId) -> Result<(), StoreError>;
 
+    /// One team as the directory shows it, with its members.
     fn find_directory_group(&mut self, org: OrgId, team: TeamId) -> Result<Option<DirectoryGroup>, StoreError>;
 
     /// Teams in creation order, narrowed by `lookup`, with members when `with_members`.

@@ -15,27 +15,38 @@ pub enum ScimFault {
     /// included).
     #[error("{0}")]
     NotFound(String),
+    /// The request body is not valid JSON or SCIM (`invalidSyntax`).
     #[error("{0}")]
     InvalidSyntax(String),
+    /// A value breaks the schema or a rule (`invalidValue`).
     #[error("{0}")]
     InvalidValue(String),
+    /// A filter that cannot be parsed or applied (`invalidFilter`).
     #[error("{0}")]
     InvalidFilter(String),
+    /// A PATCH path that cannot be parsed or applied (`invalidPath`).
     #[error("{0}")]
     InvalidPath(String),
+    /// A PATCH path that matched nothing where it must (`noTarget`).
     #[error("{0}")]
     NoTarget(String),
     /// The change touches what may not change (a read-only attribute), or what a rule
     /// protects (the last active owner).
     #[error("{0}")]
     Mutability(String),
+    /// A value that must be unique is taken (`uniqueness`, 409).
     #[error("{0}")]
     Uniqueness(String),
+    /// More than the service will do in one request (`tooMany`).
     #[error("{0}")]
     TooMany(String),
     /// `If-Match` named another version.
     #[error("the resource is at version {current}, not the one If-Match named")]
-    VersionMismatch { current: String },
+    VersionMismatch {
+        /// The resource's current version (its `ETag`).
+        current: String,
+    },
+    /// The storage failed (500).
     #[error(transparent)]
     Store(#[from] StoreError),
 }

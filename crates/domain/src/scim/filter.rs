@@ -88,14 +88,23 @@ impl fmt::Display for AttrPath {
 /// The comparison operators of RFC 7644 table 3 (`pr` is [`Filter::Present`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum CompareOp {
+    /// `eq`: equal.
     Eq,
+    /// `ne`: not equal.
     Ne,
+    /// `co`: contains.
     Co,
+    /// `sw`: starts with.
     Sw,
+    /// `ew`: ends with.
     Ew,
+    /// `gt`: greater than.
     Gt,
+    /// `ge`: greater than or equal.
     Ge,
+    /// `lt`: less than.
     Lt,
+    /// `le`: less than or equal.
     Le,
 }
 
@@ -132,9 +141,13 @@ impl CompareOp {
 /// A literal compared with (`compValue`): JSON `null`, a boolean, a number or a string.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CompValue {
+    /// `null`.
     Null,
+    /// `true` or `false`.
     Bool(bool),
+    /// A JSON number.
     Number(serde_json::Number),
+    /// A JSON string.
     String(String),
 }
 
@@ -157,19 +170,25 @@ pub enum Filter {
     And(Vec<Filter>),
     /// Any one holds; at least two, none of them itself an `Or`.
     Or(Vec<Filter>),
+    /// `not (filter)`: the filter does not hold.
     Not(Box<Filter>),
     /// `attr pr`
     Present(AttrPath),
     /// `attr op value`
     Compare {
+        /// The attribute compared.
         path: AttrPath,
+        /// The operator.
         op: CompareOp,
+        /// The literal compared with.
         value: CompValue,
     },
     /// `attr[filter]`: some value of the multi-valued `path` matches `filter`, whose paths
     /// are relative to that value.
     ValuePath {
+        /// The multi-valued attribute.
         path: AttrPath,
+        /// The filter some value of it must match.
         filter: Box<Filter>,
     },
 }

@@ -26,10 +26,15 @@ pub const MAX_COUNT: u64 = 1000;
 /// A list or search request, as sent.
 #[derive(Debug, Clone, Default)]
 pub struct ListQuery {
+    /// A SCIM filter expression, e.g. `userName eq "ada@example.com"`.
     pub filter: Option<String>,
+    /// The 1-based index of the first result; 1 when absent.
     pub start_index: Option<i64>,
+    /// How many results per page; the service's default when absent.
     pub count: Option<i64>,
+    /// Attributes to return, comma-separated; the defaults when absent.
     pub attributes: Option<String>,
+    /// Attributes to leave out, comma-separated.
     pub excluded_attributes: Option<String>,
 }
 
@@ -59,12 +64,16 @@ impl ListQuery {
 /// A page of resources.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListResponse {
+    /// How many resources match, on every page.
     pub total_results: u64,
+    /// The 1-based index of the page's first resource.
     pub start_index: u64,
+    /// The page's resources, as SCIM JSON.
     pub resources: Vec<Value>,
 }
 
 impl ListResponse {
+    /// The page as a SCIM `ListResponse` message.
     pub fn to_json(&self) -> Value {
         let mut out = json!({
             "schemas": [LIST_RESPONSE_SCHEMA],

@@ -8,6 +8,7 @@ use crate::policy::Versioned;
 /// An organization's SCIM provisioning settings.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ScimConfig {
+    /// The identity provider may provision members.
     pub enabled: bool,
     /// The token the identity provider authenticates with; there is one exactly while
     /// provisioning is enabled.
@@ -20,8 +21,11 @@ pub struct ScimConfig {
 /// person who set the mapping could still set it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GroupRole {
+    /// The team whose members get the role.
     pub team: TeamId,
+    /// The role they get.
     pub role: RoleKey,
+    /// The person who set the mapping; it holds only while they could still give the role.
     pub set_by: UserId,
 }
 
@@ -35,6 +39,7 @@ pub struct StoredScimToken {
     pub lookup_hash: Vec<u8>,
     /// e.g. `orgs_Ab12…x9Qz`, for people to recognise it.
     pub hint: String,
+    /// When the token was issued.
     pub created_at: DateTime<Utc>,
 }
 

@@ -14,6 +14,7 @@ use super::path::PatchPath;
 use super::resource::{attribute_value, keep_one_primary};
 use super::schema::{AttrDef, Mutability, Resolved, ResourceSchema};
 
+/// The URN every SCIM PATCH request names in `schemas`.
 pub const PATCH_OP_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 
 /// The most operations one PATCH request may carry.

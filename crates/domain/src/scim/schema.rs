@@ -6,43 +6,65 @@ use serde_json::{json, Value};
 
 use super::filter::{AttrPath, AttributeKind, AttributeSchema};
 
+/// The URN of the SCIM core User schema (RFC 7643 §4.1).
 pub const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
+/// The URN of the SCIM enterprise User extension (RFC 7643 §4.3).
 pub const ENTERPRISE_USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+/// The URN of the SCIM core Group schema (RFC 7643 §4.2).
 pub const GROUP_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
 
 /// RFC 7643 §7 `mutability`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mutability {
+    /// Set by the service; clients may not write it.
     ReadOnly,
+    /// Clients may read and write it.
     ReadWrite,
+    /// Set once, at creation; never changed after.
     Immutable,
+    /// Clients may write it but never read it back.
     WriteOnly,
 }
 
 /// RFC 7643 §7 `returned`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Returned {
+    /// In every response, whatever the client asks for.
     Always,
+    /// In no response.
     Never,
+    /// In responses, unless the client excludes it.
     Default,
+    /// Only when the client asks for it by name.
     Request,
 }
 
 /// One attribute of a schema.
 #[derive(Debug, Clone, Copy)]
 pub struct AttrDef {
+    /// The attribute's name as published (e.g. `userName`); matched without case.
     pub name: &'static str,
+    /// Its SCIM data type.
     pub kind: AttributeKind,
+    /// True when it holds a list of values.
     pub multi: bool,
+    /// True when a resource without it is refused.
     pub required: bool,
+    /// True when its string values compare with case.
     pub case_exact: bool,
+    /// Who may write it, and when.
     pub mutability: Mutability,
+    /// When responses carry it.
     pub returned: Returned,
     /// Unique among the organization's resources (`server`).
     pub unique: bool,
+    /// The values it may take, when fixed (e.g. `work`, `home`, `other`).
     pub canonical: &'static [&'static str],
+    /// What a reference attribute may point at (e.g. `User`, `external`).
     pub reference_types: &'static [&'static str],
+    /// The sub-attributes of a complex attribute; empty otherwise.
     pub sub: &'static [AttrDef],
+    /// The description published at `/Schemas`.
     pub description: &'static str,
 }
 
@@ -230,12 +252,17 @@ const GROUP_ATTRIBUTES: &[AttrDef] = &[
 /// A schema: its URN, name and attributes.
 #[derive(Debug, Clone, Copy)]
 pub struct SchemaDef {
+    /// The schema's URN.
     pub id: &'static str,
+    /// Its short name, e.g. `User`.
     pub name: &'static str,
+    /// What its resources are.
     pub description: &'static str,
+    /// The attributes it defines, in published order.
     pub attributes: &'static [AttrDef],
 }
 
+/// The core User schema: a member of the organization.
 pub const USER: SchemaDef = SchemaDef {
     id: USER_SCHEMA,
     name: "User",
@@ -243,6 +270,7 @@ pub const USER: SchemaDef = SchemaDef {
     attributes: USER_ATTRIBUTES,
 };
 
+/// The enterprise extension of User.
 pub const ENTERPRISE_USER: SchemaDef = SchemaDef {
     id: ENTERPRISE_USER_SCHEMA,
     name: "EnterpriseUser",
@@ -250,6 +278,7 @@ pub const ENTERPRISE_USER: SchemaDef = SchemaDef {
     attributes: ENTERPRISE_ATTRIBUTES,
 };
 
+/// The core Group schema: a team of the organization.
 pub const GROUP: SchemaDef = SchemaDef {
     id: GROUP_SCHEMA,
     name: "Group",
@@ -261,6 +290,7 @@ pub const GROUP: SchemaDef = SchemaDef {
 pub const ALL: [SchemaDef; 3] = [USER, ENTERPRISE_USER, GROUP];
 
 impl SchemaDef {
+    /// The attribute named `name`, in any case; `None` when the schema has none.
     pub fn attr(&self, name: &str) -> Option<&'static AttrDef> {
         self.attributes.iter().find(|a| a.name.eq_ignore_ascii_case(name))
     }
@@ -281,15 +311,21 @@ impl SchemaDef {
 /// A resource type: its core schema and extensions.
 #[derive(Debug, Clone, Copy)]
 pub struct ResourceSchema {
+    /// The resource type's name, e.g. `User`.
     pub name: &'static str,
+    /// Its endpoint under the SCIM base URL, e.g. `/Users`.
     pub endpoint: &'static str,
+    /// Its core schema.
     pub core: SchemaDef,
+    /// The schema extensions it may carry.
     pub extensions: &'static [SchemaDef],
 }
 
+/// SCIM Users: members of the organization, with the enterprise extension.
 pub const USER_RESOURCE: ResourceSchema =
     ResourceSchema { name: "User", endpoint: "/Users", core: USER, extensions: &[ENTERPRISE_USER] };
 
+/// SCIM Groups: teams of the organization.
 pub const GROUP_RESOURCE: ResourceSchema =
     ResourceSchema { name: "Group", endpoint: "/Groups", core: GROUP, extensions: &[] };
 
@@ -297,9 +333,21 @@ pub const GROUP_RESOURCE: ResourceSchema =
 #[derive(Debug, Clone, Copy)]
 pub enum Resolved {
     /// `id`, `externalId`, `meta` and their sub-attributes, common to every resource.
-    Common { name: &'static str, sub: Option<&'static str> },
+    Common {
+        /// `id`, `externalId` or `meta`.
+        name: &'static str,
+        /// The sub-attribute of `meta`, e.g. `lastModified`.
+        sub: Option<&'static str>,
+    },
     /// A schema attribute, with the extension it lives in (`None`: the core schema).
-    Attr { extension: Option<&'static str>, attr: &'static AttrDef, sub: Option<&'static AttrDef> },
+    Attr {
+        /// The URN of the extension, or `None` for the core schema.
+        extension: Option<&'static str>,
+        /// The attribute.
+        attr: &'static AttrDef,
+        /// The sub-attribute named, if any.
+        sub: Option<&'static AttrDef>,
+    },
 }
 
 const META_SUB: &[&str] = &["resourceType", "created", "lastModified", "location", "version"];
@@ -310,6 +358,7 @@ impl ResourceSchema {
         std::iter::once(self.core.id).chain(self.extensions.iter().map(|e| e.id))
     }
 
+    /// The extension whose URN is `urn`, in any case.
     pub fn extension(&self, urn: &str) -> Option<&SchemaDef> {
         self.extensions.iter().find(|e| e.id.eq_ignore_ascii_case(urn))
     }

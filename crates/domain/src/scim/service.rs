@@ -16,14 +16,24 @@ use crate::store::{Store, Tx};
 use crate::time::Clock;
 use crate::token::ScimToken;
 
+/// Why reading or writing the SCIM settings failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ScimError {
+    /// The caller may not do this in the organization.
     #[error(transparent)]
     Access(#[from] AccessError),
+    /// The input breaks a rule; lists every bad field.
     #[error(transparent)]
     Invalid(#[from] Invalid),
+    /// The client's `If-Match` names a version that is no longer current.
     #[error("the SCIM configuration is at version {current}, not {expected}")]
-    VersionMismatch { expected: i64, current: i64 },
+    VersionMismatch {
+        /// The version the client expected.
+        expected: i64,
+        /// The configuration's version now.
+        current: i64,
+    },
+    /// The storage failed.
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -31,7 +41,9 @@ pub enum ScimError {
 /// A group-to-role mapping as the client sent it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GroupRoleInput {
+    /// The team's id (`team_…`).
     pub team: String,
+    /// The role its identity-provider group grants; never `owner`.
     pub role: String,
 }
 
@@ -73,6 +85,7 @@ fn parse_group_roles(tx: &mut dyn Tx, scope: &OrgScope, input: &[GroupRoleInput]
 /// The outcome of writing the SCIM settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ScimWrite {
+    /// The settings saved, with their version.
     pub config: Versioned<ScimConfig>,
     /// The token this write issued. It is shown this once: only its hash is kept.
     pub token: Option<String>,
@@ -87,6 +100,7 @@ pub struct ScimService<S> {
 }
 
 impl<S: Store> ScimService<S> {
+    /// The service over `store`, minting tokens with `minter` and reading time from `clock`.
     pub fn new(store: S, clock: Arc<dyn Clock>, minter: Arc<dyn SecretMinter>) -> Self {
         Self { store, clock, minter }
     }

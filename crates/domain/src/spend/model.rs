@@ -20,8 +20,10 @@ pub const MAX_AMOUNT_MICROS: i64 = 1_000_000_000 * MICROS_PER_UNIT;
 pub struct Currency([u8; 3]);
 
 impl Currency {
+    /// US dollars, the currency of an organization that never set one.
     pub const USD: Currency = Currency(*b"USD");
 
+    /// Accepts an ISO 4217 code in capitals, e.g. `EUR`.
     pub fn parse(value: &str) -> Result<Self, ValueError> {
         match value.as_bytes() {
             [a, b, c] if [a, b, c].iter().all(|x| x.is_ascii_uppercase()) => Ok(Self([*a, *b, *c])),
@@ -29,6 +31,7 @@ impl Currency {
         }
     }
 
+    /// The three-letter code.
     pub fn as_str(&self) -> &str {
         std::str::from_utf8(&self.0).unwrap_or("USD")
     }
@@ -54,16 +57,20 @@ pub fn format_amount(micros: i64, currency: Currency) -> String {
 /// The period a budget applies to, in the organization's time zone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum BudgetWindow {
+    /// One local calendar day.
     Daily,
     /// Monday to Sunday.
     Weekly,
+    /// One calendar month.
     #[default]
     Monthly,
 }
 
 impl BudgetWindow {
+    /// Every window, shortest first.
     pub const ALL: &'static [BudgetWindow] = &[BudgetWindow::Daily, BudgetWindow::Weekly, BudgetWindow::Monthly];
 
+    /// The name the HTTP API gives the window, e.g. `monthly`.
     pub const fn as_str(self) -> &'static str {
         match self {
             BudgetWindow::Daily => "daily",
@@ -72,6 +79,7 @@ impl BudgetWindow {
         }
     }
 
+    /// Reads back a name [`BudgetWindow::as_str`] gives.
     pub fn parse(value: &str) -> Result<Self, ValueError> {
         Self::ALL
             .iter()
@@ -105,8 +113,11 @@ impl BudgetWindow {
 /// One budget window: local days `[start, end)`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct WindowSpan {
+    /// Which kind of window it is.
     pub kind: BudgetWindow,
+    /// Its first local day.
     pub start: NaiveDate,
+    /// The local day after its last one.
     pub end: NaiveDate,
 }
 
@@ -141,6 +152,7 @@ fn local_midnight(day: NaiveDate, zone: Tz) -> DateTime<Utc> {
 /// How an organization's spend stands against its budget, from best to worst.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Posture {
+    /// Below the warning share of the budget, or no budget at all.
     Ok,
     /// At or past the warning share of the budget.
     Warning,
@@ -151,8 +163,10 @@ pub enum Posture {
 }
 
 impl Posture {
+    /// Every posture, from best to worst.
     pub const ALL: &'static [Posture] = &[Posture::Ok, Posture::Warning, Posture::OverBudget, Posture::Blocked];
 
+    /// The name the HTTP API gives the posture, e.g. `over_budget`.
     pub const fn as_str(self) -> &'static str {
         match self {
             Posture::Ok => "ok",
@@ -162,6 +176,7 @@ impl Posture {
         }
     }
 
+    /// Reads back a name [`Posture::as_str`] gives; `None` for any other text.
     pub fn parse(value: &str) -> Option<Self> {
         Self::ALL.iter().copied().find(|p| p.as_str() == value)
     }
@@ -175,7 +190,9 @@ impl Posture {
 /// An organization's budget.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SpendLimits {
+    /// The currency every amount is in.
     pub currency: Currency,
+    /// The period the budget applies to.
     pub window: BudgetWindow,
     /// `None`: no budget, the posture is always `ok`.
     pub budget_micros: Option<i64>,
@@ -200,14 +217,21 @@ impl Default for SpendLimits {
 /// The limits as a client sent them.
 #[derive(Debug, Clone, Default)]
 pub struct SpendLimitsInput {
+    /// An ISO 4217 code; `USD` when `None`.
     pub currency: Option<String>,
+    /// `daily`, `weekly` or `monthly`; `monthly` when `None`.
     pub window: Option<String>,
+    /// The budget in micro-units of the currency; `None`: no budget.
     pub budget_micros: Option<i64>,
+    /// The warning share, 1 to 100 percent; 80 when `None`.
     pub warning_percent: Option<i64>,
+    /// The overage allowed past the budget, in micro-units; 0 when `None`.
     pub max_overage_micros: Option<i64>,
 }
 
 impl SpendLimits {
+    /// Validates `input`, filling what it leaves out with the defaults and reporting every bad
+    /// field at once.
     pub fn parse(input: &SpendLimitsInput) -> Result<Self, Invalid> {
         let defaults = Self::default();
         let mut invalid = Invalid::default();

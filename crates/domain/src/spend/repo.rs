@@ -8,10 +8,12 @@ use crate::error::StoreError;
 use crate::ids::OrgId;
 use crate::policy::Versioned;
 
+/// The port budgets, usage and spend are stored through.
 pub trait SpendRepository {
     /// The organization's limits; `None` until first written.
     fn find_spend_limits(&mut self, org: OrgId) -> Result<Option<Versioned<SpendLimits>>, StoreError>;
 
+    /// Stores the limits at their new version.
     fn save_spend_limits(&mut self, org: OrgId, limits: &Versioned<SpendLimits>) -> Result<(), StoreError>;
 
     /// Records the event and adds its amount to its local day's spend, unless the

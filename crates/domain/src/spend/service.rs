@@ -21,17 +21,27 @@ use crate::policy::Versioned;
 use crate::store::{Store, Tx};
 use crate::time::Clock;
 
+/// Why a use case of spend governance failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SpendError {
+    /// The caller may not do this in the organization.
     #[error(transparent)]
     Access(#[from] AccessError),
+    /// The input breaks a rule; lists every bad field.
     #[error(transparent)]
     Invalid(#[from] Invalid),
+    /// The client's `If-Match` names a version that is no longer current.
     #[error("the limits are at version {current}, not {expected}")]
-    VersionMismatch { expected: i64, current: i64 },
+    VersionMismatch {
+        /// The version the client expected.
+        expected: i64,
+        /// The limits' version now.
+        current: i64,
+    },
     /// The idempotency key was used before for another event.
     #[error("this idempotency key was used for another usage event")]
     IdempotencyKeyReused,
+    /// The storage failed.
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -39,11 +49,17 @@ pub enum SpendError {
 /// Where an organization's spend stands in the current budget window.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SpendStatus {
+    /// The budget with its version.
     pub limits: Versioned<SpendLimits>,
+    /// The current window, in local days.
     pub window: WindowSpan,
+    /// When the window starts, in UTC.
     pub window_starts_at: DateTime<Utc>,
+    /// When the window ends, in UTC.
     pub window_ends_at: DateTime<Utc>,
+    /// Spend recorded in the window, in micro-units.
     pub spend_micros: i64,
+    /// How the spend stands against the budget.
     pub posture: Posture,
 }
 
@@ -99,6 +115,7 @@ pub struct SpendService<S> {
 }
 
 impl<S: Store> SpendService<S> {
+    /// The service over `store`, reading time from `clock`.
     pub fn new(store: S, clock: Arc<dyn Clock>) -> Self {
         Self { store, clock }
     }

@@ -19,9 +19,13 @@ pub const TEXT_PATTERN: &str = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$";
 /// An event as a client sent it.
 #[derive(Debug, Clone, Default)]
 pub struct UsageInput {
+    /// The client's key for the event: a retry with the same key is counted once.
     pub idempotency_key: String,
+    /// The cost, in integer micro-units of the organization's currency.
     pub amount_micros: i64,
+    /// The model the usage was for, e.g. `gpt-4o`.
     pub model: Option<String>,
+    /// The product feature the usage was for.
     pub feature: Option<String>,
     /// `None`: now.
     pub occurred_at: Option<DateTime<Utc>>,
@@ -30,16 +34,25 @@ pub struct UsageInput {
 /// A recorded usage event.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UsageEvent {
+    /// The event's public id.
     pub id: UsageEventId,
+    /// The organization charged.
     pub org_id: OrgId,
+    /// The client's key for the event, unique in the organization.
     pub idempotency_key: String,
+    /// The cost, in integer micro-units of the organization's currency.
     pub amount_micros: i64,
+    /// The model the usage was for.
     pub model: Option<String>,
+    /// The product feature the usage was for.
     pub feature: Option<String>,
+    /// When the usage happened.
     pub occurred_at: DateTime<Utc>,
     /// The calendar day of `occurred_at` in the organization's time zone when recorded.
     pub local_day: NaiveDate,
+    /// When it was recorded.
     pub recorded_at: DateTime<Utc>,
+    /// Who recorded it (typically a gateway's API key).
     pub recorded_by: Actor,
 }
 
@@ -47,7 +60,9 @@ pub struct UsageEvent {
 /// the same idempotency key (then nothing was counted again).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Recorded {
+    /// The event as first recorded.
     pub event: UsageEvent,
+    /// True when the key had been recorded before: this is the earlier event, counted once.
     pub replayed: bool,
 }
 
@@ -61,7 +76,9 @@ fn text(invalid: &mut Invalid, field: &str, value: Option<&str>, max: usize) -> 
 }
 
 impl UsageInput {
+    /// The longest idempotency key, in characters.
     pub const MAX_KEY_LEN: usize = 255;
+    /// The longest model or feature name, in characters.
     pub const MAX_NAME_LEN: usize = 128;
 
     /// Validates the event against the service's clock.

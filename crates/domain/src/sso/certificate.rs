@@ -18,9 +18,13 @@ const MAX_PEM_BYTES: usize = 16 * 1024;
 pub struct SigningCertificate {
     /// The certificate as PEM, as stored and given to the SAML verifier.
     pub pem: String,
+    /// The subject's distinguished name.
     pub subject: String,
+    /// The issuer's distinguished name.
     pub issuer: String,
+    /// The start of its validity.
     pub not_before: DateTime<Utc>,
+    /// The end of its validity.
     pub not_after: DateTime<Utc>,
     /// SHA-256 of the DER, uppercase hex pairs joined by `:` (as `openssl x509
     /// -fingerprint -sha256` prints it), to compare with the identity provider's console.

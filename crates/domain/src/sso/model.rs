@@ -17,16 +17,21 @@ pub struct SsoConfig {
     /// Members whose email is in one of the organization's verified domains must use it.
     /// Stored for now; enforcing it comes with verified domains.
     pub enforced: bool,
+    /// The connection to the identity provider; `None` until one is configured.
     pub connection: Option<Connection>,
 }
 
+/// The organization's connection to its identity provider, by protocol.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Connection {
+    /// A SAML 2.0 connection.
     Saml(SamlConnection),
+    /// An OpenID Connect connection.
     Oidc(OidcConnection),
 }
 
 impl Connection {
+    /// The protocol's name as the HTTP API gives it: `saml` or `oidc`.
     pub const fn protocol(&self) -> &'static str {
         match self {
             Connection::Saml(_) => "saml",
@@ -35,18 +40,23 @@ impl Connection {
     }
 }
 
+/// A SAML 2.0 connection: where to send people and how to check the provider's assertions.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SamlConnection {
+    /// The identity provider's entity id.
     pub idp_entity_id: String,
     /// Where sign-in requests are sent (HTTPS).
     pub sso_url: String,
+    /// The certificate the provider signs its assertions with.
     pub certificate: SigningCertificate,
 }
 
+/// An OpenID Connect connection, as a client registered with the provider.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OidcConnection {
     /// The provider's issuer (HTTPS), where its discovery document is.
     pub issuer: String,
+    /// The client id the provider issued.
     pub client_id: String,
     /// `None` for a public client.
     pub client_secret: Option<ClientSecret>,
@@ -55,6 +65,7 @@ pub struct OidcConnection {
 /// An OIDC client secret as stored: encrypted, with what may be shown of it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClientSecret {
+    /// The secret, encrypted at rest.
     pub sealed: Sealed,
     /// Its last four characters, kept only for secrets long enough that they give little
     /// away ([`ClientSecret::MIN_LEN_FOR_HINT`]).
@@ -62,8 +73,11 @@ pub struct ClientSecret {
 }
 
 impl ClientSecret {
+    /// The shortest secret whose last four characters are kept as a hint.
     pub const MIN_LEN_FOR_HINT: usize = 16;
 
+    /// The last four characters of `secret` when it is at least
+    /// [`MIN_LEN_FOR_HINT`](Self::MIN_LEN_FOR_HINT) long; `None` otherwise.
     pub fn last_four_of(secret: &str) -> Option<String> {
         let chars: Vec<char> = secret.chars().collect();
         (chars.len() >= Self::MIN_LEN_FOR_HINT).then(|| chars[chars.len() - 4..].iter().collect())
@@ -100,10 +114,12 @@ impl SsoConfig {
 pub struct SecretText(String);
 
 impl SecretText {
+    /// Wraps a secret the client sent.
     pub fn new(secret: String) -> Self {
         Self(secret)
     }
 
+    /// The secret itself, for sealing; never log it.
     pub fn expose(&self) -> &str {
         &self.0
     }
@@ -118,22 +134,33 @@ impl std::fmt::Debug for SecretText {
 /// A new configuration as the client sent it.
 #[derive(Debug, Clone, Default)]
 pub struct SsoInput {
+    /// Offer sign-in through the connection.
     pub enabled: bool,
+    /// Require it of members whose email is in a verified domain.
     pub enforced: bool,
+    /// The connection; `None` removes it.
     pub connection: Option<ConnectionInput>,
 }
 
+/// A connection as the client sent it, before validation.
 #[derive(Debug, Clone)]
 pub enum ConnectionInput {
+    /// A SAML 2.0 connection.
     Saml {
+        /// The identity provider's entity id.
         idp_entity_id: String,
+        /// Where sign-in requests are sent (HTTPS).
         sso_url: String,
+        /// The provider's signing certificate, in PEM.
         certificate: String,
     },
     /// `client_secret`: absent keeps the stored one, `null` clears it.
     Oidc {
+        /// The provider's issuer (HTTPS).
         issuer: String,
+        /// The client id the provider issued.
         client_id: String,
+        /// The client secret: kept, cleared or replaced.
         client_secret: Patch<SecretText>,
     },
 }

@@ -6,6 +6,7 @@ use crate::error::StoreError;
 use crate::ids::OrgId;
 use crate::policy::Versioned;
 
+/// The port SSO configurations are stored through.
 pub trait SsoRepository {
     /// The organization's configuration; `None` if it never wrote one.
     fn find_sso_config(&mut self, org: OrgId) -> Result<Option<Versioned<SsoConfig>>, StoreError>;

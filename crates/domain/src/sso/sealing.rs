@@ -14,8 +14,11 @@ pub struct Sealed {
 /// Why a sealed secret could not be sealed or opened. A server fault, never the caller's.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SealError {
+    /// The ciphertext names a key this server does not hold (the value).
     #[error("sealed under key `{0}`, which is neither the current nor the previous encryption key")]
     UnknownKey(String),
+    /// The ciphertext does not open under its key (named): altered, or sealed for another
+    /// context.
     #[error("the ciphertext does not open under key `{0}`: altered, or sealed for another record")]
     Corrupt(String),
 }
@@ -24,8 +27,10 @@ pub enum SealError {
 /// the previous one. `context` binds a ciphertext to its place (e.g. one organization's
 /// OIDC client secret), so a ciphertext copied to another row does not open there.
 pub trait SecretBox: Send + Sync + 'static {
+    /// Encrypts `plaintext` under the current key, bound to `context`.
     fn seal(&self, plaintext: &[u8], context: &[u8]) -> Result<Sealed, SealError>;
 
+    /// Decrypts `sealed`, which must have been sealed for `context`.
     fn open(&self, sealed: &Sealed, context: &[u8]) -> Result<Vec<u8>, SealError>;
 
     /// The id of the key new secrets are sealed under.

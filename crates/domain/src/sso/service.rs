@@ -20,17 +20,27 @@ use crate::policy::{
 use crate::store::{Store, Tx};
 use crate::time::Clock;
 
+/// Why reading or writing the SSO configuration failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SsoError {
+    /// The caller may not do this in the organization.
     #[error(transparent)]
     Access(#[from] AccessError),
+    /// The input breaks a rule; lists every bad field.
     #[error(transparent)]
     Invalid(#[from] Invalid),
+    /// The client's `If-Match` names a version that is no longer current.
     #[error("the SSO configuration is at version {current}, not {expected}")]
-    VersionMismatch { expected: i64, current: i64 },
+    VersionMismatch {
+        /// The version the client expected.
+        expected: i64,
+        /// The configuration's version now.
+        current: i64,
+    },
     /// The change would keep people out (the no-lock-out rules of every policy write).
     #[error(transparent)]
     Lockout(#[from] LockoutRefusal),
+    /// The storage failed.
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -62,6 +72,8 @@ pub struct SsoService<S> {
 }
 
 impl<S: Store> SsoService<S> {
+    /// The service over `store`, sealing client secrets with `secrets` and reading time from
+    /// `clock`.
     pub fn new(store: S, clock: Arc<dyn Clock>, secrets: Arc<dyn SecretBox>) -> Self {
         Self { store, clock, secrets }
     }

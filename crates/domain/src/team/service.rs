@@ -36,6 +36,7 @@ fn record(
 }
 
 impl<S: Store> TeamService<S> {
+    /// The service over `store`, reading time from `clock`.
     pub fn new(store: S, clock: Arc<dyn Clock>) -> Self {
         Self { store, clock }
     }
@@ -62,6 +63,7 @@ impl<S: Store> TeamService<S> {
         Ok(team)
     }
 
+    /// Creates a team; needs `teams:create`.
     pub fn create(&self, caller: &Caller, org: &OrgRef, input: CreateTeam) -> Result<TeamSummary, TeamError> {
         let mut invalid = Invalid::default();
         let name = invalid.check("name", TeamName::parse(&input.name));
@@ -91,6 +93,7 @@ impl<S: Store> TeamService<S> {
         })
     }
 
+    /// The organization's teams in creation order, with member counts; needs `teams:read`.
     pub fn list(&self, caller: &Caller, org: &OrgRef, page: PageRequest) -> Result<Page<TeamSummary>, TeamError> {
         let now = self.clock.now();
         read_in_org(&self.store, caller, org, now, |tx, scope| {
@@ -116,6 +119,8 @@ impl<S: Store> TeamService<S> {
         })
     }
 
+    /// A page of the team's members, in the order they joined the organization; needs
+    /// `teams:read`.
     pub fn list_members(
         &self,
         caller: &Caller,

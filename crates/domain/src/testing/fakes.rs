@@ -10,6 +10,7 @@ use crate::time::Clock;
 /// "Encrypts" by prefixing the context, under a named key; enough to see what is stored
 /// and that the right key and context are used.
 pub struct FakeBox {
+    /// The name of the key things are "encrypted" under, kept in each sealed value.
     pub key_id: String,
 }
 
@@ -37,10 +38,12 @@ impl SecretBox for FakeBox {
 pub struct ManualClock(Mutex<DateTime<Utc>>);
 
 impl ManualClock {
+    /// A clock standing at `now`.
     pub fn at(now: DateTime<Utc>) -> Self {
         Self(Mutex::new(now))
     }
 
+    /// Moves the clock forward by `by`.
     pub fn advance(&self, by: Duration) {
         *self.0.lock().unwrap() += by;
     }

@@ -19,6 +19,7 @@ use crate::store::Tx;
 pub struct Email(String);
 
 impl Email {
+    /// The longest address, in characters.
     pub const MAX_LEN: usize = 254;
 
     /// A bare address only: the `Name <address>` form is refused, so what is stored is
@@ -35,19 +36,26 @@ impl Email {
         Ok(Self(value.to_lowercase()))
     }
 
+    /// The lower-cased address.
     pub fn as_str(&self) -> &str {
         &self.0
     }
 }
 
+/// A person known to the service, provisioned from their identity provider's claims (or
+/// over SCIM before their first sign-in).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct User {
+    /// The user's public id.
     pub id: UserId,
     /// The identity provider's subject; `None` for a person an organization's identity
-    /// provider provisioned over SCIM who has not signed in yet (see [`link`]).
+    /// provider provisioned over SCIM who has not signed in yet (see [`link_provisioned`]).
     pub subject: Option<String>,
+    /// Their email address, as their identity provider last said.
     pub email: Option<Email>,
+    /// True when the identity provider vouched for the email.
     pub email_verified: bool,
+    /// Their display name.
     pub name: Option<String>,
     /// Sticky: set once a token proved a second factor. Identity providers report the
     /// methods of one sign-in, not enrolment, so its absence later proves nothing.
@@ -59,8 +67,11 @@ pub struct User {
     pub mfa_methods: Vec<String>,
     /// When and from where the person was last seen, to [`SEEN_RESOLUTION`].
     pub last_seen_at: Option<DateTime<Utc>>,
+    /// The address of their last request, to [`SEEN_RESOLUTION`].
     pub last_ip: Option<IpAddr>,
+    /// When they were first seen.
     pub created_at: DateTime<Utc>,
+    /// When their profile last changed.
     pub updated_at: DateTime<Utc>,
 }
 
@@ -129,6 +140,7 @@ impl User {
 /// A provisioned membership handed to the person who signed in.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LinkedMembership {
+    /// The provisioned membership, now theirs.
     pub membership: Membership,
     /// The person's own membership of the same organization, merged into it and removed.
     pub replaced: Option<MemberId>,
@@ -136,8 +148,10 @@ pub struct LinkedMembership {
 
 /// The port users are stored through.
 pub trait UserRepository {
+    /// The user with this identity-provider subject.
     fn find_user_by_subject(&mut self, subject: &str) -> Result<Option<User>, StoreError>;
 
+    /// The user with this id.
     fn find_user(&mut self, id: UserId) -> Result<Option<User>, StoreError>;
 
     /// Inserts the user, or updates the profile of the user with the same subject (two

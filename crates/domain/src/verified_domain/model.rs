@@ -19,16 +19,19 @@ pub const MAX_DOMAINS_PER_ORG: usize = 50;
 /// What the TXT record's value starts with, so that it is recognisable among others.
 pub const CHALLENGE_PREFIX: &str = "orgd-domain-verification=";
 
+/// Where a domain claim stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DomainStatus {
     /// Claimed; waiting for its TXT record.
     Unverified,
+    /// Proven by its TXT record.
     Verified,
     /// Never verified within [`CLAIM_TTL`]: claim it again for a new challenge.
     Expired,
 }
 
 impl DomainStatus {
+    /// The name the HTTP API gives the status, e.g. `verified`.
     pub const fn as_str(self) -> &'static str {
         match self {
             DomainStatus::Unverified => "unverified",
@@ -41,16 +44,23 @@ impl DomainStatus {
 /// Who of the domain's people may join, and how.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum JoinPolicy {
+    /// Nobody joins by the domain.
     #[default]
     Off,
     /// They see the organization and may ask to join; an admin decides.
     Suggest,
     /// Their request admits them at once with `role`, for as long as `set_by` could still
     /// grant that role themselves; otherwise it waits for an admin as under `Suggest`.
-    Auto { role: RoleKey, set_by: UserId },
+    Auto {
+        /// The role they are admitted with.
+        role: RoleKey,
+        /// The person who chose it, whose rights it is bounded by.
+        set_by: UserId,
+    },
 }
 
 impl JoinPolicy {
+    /// The name the HTTP API gives the policy: `off`, `suggest` or `auto`.
     pub const fn name(&self) -> &'static str {
         match self {
             JoinPolicy::Off => "off",
@@ -59,10 +69,12 @@ impl JoinPolicy {
         }
     }
 
+    /// True unless the policy is `off`.
     pub const fn is_open(&self) -> bool {
         !matches!(self, JoinPolicy::Off)
     }
 
+    /// The role an `auto` policy admits with.
     pub fn role(&self) -> Option<&RoleKey> {
         match self {
             JoinPolicy::Auto { role, .. } => Some(role),
@@ -74,22 +86,30 @@ impl JoinPolicy {
 /// A domain claimed by an organization.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OrgDomain {
+    /// The claim's public id.
     pub id: DomainId,
+    /// The organization that claimed it.
     pub org_id: OrgId,
+    /// The domain name.
     pub name: DomainName,
     /// The random part of the TXT record value; public once published, so not a secret.
     pub challenge: String,
+    /// When it was verified; `None` while unverified.
     pub verified_at: Option<DateTime<Utc>>,
     /// When an unverified claim lapses.
     pub expires_at: Option<DateTime<Utc>>,
+    /// When its TXT record was last looked up.
     pub last_checked_at: Option<DateTime<Utc>>,
     /// When the daily check first found the record gone, while the domain is still
     /// verified; see [`CONFIRM_ABSENCE_AFTER`].
     pub missing_since: Option<DateTime<Utc>>,
+    /// Who of the domain's people may join, and how; only for a verified domain.
     pub join: JoinPolicy,
     /// Bumped by every change of the join policy or the verification; the domain's `ETag`.
     pub version: i64,
+    /// When it was claimed.
     pub created_at: DateTime<Utc>,
+    /// When it last changed.
     pub updated_at: DateTime<Utc>,
 }
 
@@ -107,6 +127,7 @@ impl OrgDomain {
 }
 
 impl OrgDomain {
+    /// Where the claim stands at `now`.
     pub fn status(&self, now: DateTime<Utc>) -> DomainStatus {
         match (self.verified_at, self.expires_at) {
             (Some(_), _) => DomainStatus::Verified,
@@ -115,6 +136,7 @@ impl OrgDomain {
         }
     }
 
+    /// True when its TXT record proved the claim and has not been found gone since.
     pub fn is_verified(&self) -> bool {
         self.verified_at.is_some()
     }
@@ -140,7 +162,9 @@ impl OrgDomain {
 /// Names a domain in a path: by id, or by the domain name itself.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DomainRef {
+    /// By the claim's public id.
     Id(DomainId),
+    /// By the domain name.
     Name(DomainName),
 }
 
@@ -158,10 +182,13 @@ impl DomainRef {
 /// Why a claim could not be stored.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DomainWriteError {
+    /// The organization already claimed this domain.
     #[error("the organization already claimed this domain")]
     AlreadyClaimed,
+    /// Another organization verified this domain first.
     #[error("another organization verified this domain")]
     VerifiedElsewhere,
+    /// The storage failed.
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -169,6 +196,7 @@ pub enum DomainWriteError {
 /// The port claimed domains are stored through. Every read of one organization's domains
 /// is scoped by it.
 pub trait DomainRepository {
+    /// Stores a new claim.
     fn insert_domain(&mut self, domain: &OrgDomain) -> Result<(), DomainWriteError>;
 
     /// Saves verification, expiry, check time and join policy.
@@ -180,6 +208,7 @@ pub trait DomainRepository {
     /// Every domain of the organization, by name (at most [`MAX_DOMAINS_PER_ORG`]).
     fn list_domains(&mut self, org: OrgId) -> Result<Vec<OrgDomain>, StoreError>;
 
+    /// Deletes the claim `id` of organization `org`.
     fn delete_domain(&mut self, org: OrgId, id: DomainId) -> Result<(), StoreError>;
 
     /// Deletes every domain of the organization, answering their names.

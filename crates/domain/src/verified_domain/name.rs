@@ -22,14 +22,14 @@ static PUBLIC_EMAIL_PROVIDERS: LazyLock<HashSet<&'static str>> = LazyLock::new(|
         .collect()
 });
 
+/// The IDNA deviation characters (UTS #46 §1.3.2).
+const IDNA_DEVIATIONS: [char; 4] = ['ß', 'ς', '\u{200c}', '\u{200d}'];
+
 /// A fully qualified domain name in its ASCII (punycode), lower-case form, without the
 /// trailing dot: `acme.com`, `eng.acme.co.uk`, `xn--bcher-kva.example`.
 ///
 /// Never an IP address and never a public suffix (`com`, `co.uk`, `github.io`), since
 /// nobody owns all the names registered under one.
-/// The IDNA deviation characters (UTS #46 §1.3.2).
-const IDNA_DEVIATIONS: [char; 4] = ['ß', 'ς', '\u{200c}', '\u{200d}'];
-
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct DomainName(String);
 
@@ -128,6 +128,7 @@ impl DomainName {
         Self::parse(domain).ok()
     }
 
+    /// The ASCII, lower-case name.
     pub fn as_str(&self) -> &str {
         &self.0
     }

@@ -22,6 +22,7 @@ pub const RETRY_AFTER_DNS_FAILURE: Duration = Duration::hours(1);
 /// What one round of re-verification did.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct RecheckRound {
+    /// Domains whose record was found again.
     pub still_verified: usize,
     /// The record was gone for the first time: looked at again after
     /// [`CONFIRM_ABSENCE_AFTER`] before anything changes.
@@ -35,6 +36,7 @@ pub struct RecheckRound {
 }
 
 impl RecheckRound {
+    /// How many domains the round looked at.
     pub fn handled(&self) -> usize {
         self.still_verified + self.missing + self.lost + self.undecided
     }
@@ -55,6 +57,8 @@ enum Outcome {
 }
 
 impl<S: Store> DomainRecheck<S> {
+    /// The worker over `store`, looking TXT records up through `resolver` and reading time from
+    /// `clock`.
     pub fn new(store: S, clock: Arc<dyn Clock>, resolver: Arc<dyn TxtResolver>) -> Self {
         Self { store, clock, resolver }
     }

@@ -20,33 +20,58 @@ use crate::policy::{audit_break_glass, guard_lockout, LockoutRefusal};
 use crate::store::{Store, Tx};
 use crate::time::Clock;
 
+/// Why a use case on claimed domains failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DomainError {
+    /// The caller may not do this in the organization.
     #[error(transparent)]
     Access(#[from] AccessError),
+    /// The input breaks a rule; lists every bad field.
     #[error(transparent)]
     Invalid(#[from] Invalid),
+    /// The organization already claimed the domain (named).
     #[error("the organization already claimed {0}")]
     AlreadyClaimed(String),
+    /// Another organization verified the domain (named) first.
     #[error("{0} is verified by another organization; a domain is verified by at most one")]
     VerifiedElsewhere(String),
+    /// The organization holds [`MAX_DOMAINS_PER_ORG`] domains already.
     #[error("an organization holds at most {MAX_DOMAINS_PER_ORG} domains: release one first")]
     TooMany,
+    /// Only a verified domain (named) may open the organization to its people.
     #[error("{0} is not verified: verify it before opening it to its people")]
     NotVerified(String),
+    /// The claim on the domain (named) lapsed unverified.
     #[error("the claim on {0} lapsed unverified: claim it again for a new record to publish")]
     ClaimExpired(String),
+    /// No TXT record proves the claim.
     #[error("no TXT record at {record_name} holds `{expected}` (found {})", if .found.is_empty() { "none".to_owned() } else { format!("{:?}", .found) })]
-    VerificationFailed { record_name: String, expected: String, found: Vec<String> },
+    VerificationFailed {
+        /// Where the record was looked for.
+        record_name: String,
+        /// The value it should hold.
+        expected: String,
+        /// The values found there.
+        found: Vec<String>,
+    },
+    /// The DNS lookup failed; worth retrying.
     #[error("the TXT record could not be looked up; try again shortly ({0})")]
     DnsUnavailable(DnsError),
+    /// The role named is not one of the organization's.
     #[error("no role of the organization has the key `{0}`")]
     UnknownRole(String),
+    /// The client's `If-Match` names a version that is no longer current.
     #[error("the domain is at version {current}, not {expected}")]
-    VersionMismatch { expected: i64, current: i64 },
+    VersionMismatch {
+        /// The version the client expected.
+        expected: i64,
+        /// The domain's version now.
+        current: i64,
+    },
     /// The change would keep people out (the no-lock-out rules of every policy write).
     #[error(transparent)]
     Lockout(#[from] LockoutRefusal),
+    /// The storage failed.
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -54,6 +79,7 @@ pub enum DomainError {
 /// A join policy as the client sent it.
 #[derive(Debug, Clone, Default)]
 pub struct JoinPolicyInput {
+    /// `off`, `suggest` or `auto`.
     pub join_policy: String,
     /// Only with `auto`: the role people join with.
     pub role: Option<String>,
@@ -126,6 +152,7 @@ pub struct DomainService<S> {
 }
 
 impl<S: Store> DomainService<S> {
+    /// The service over `store`, reading time from `clock` and TXT records through `resolver`.
     pub fn new(store: S, clock: Arc<dyn Clock>, resolver: Arc<dyn TxtResolver>) -> Self {
         Self { store, clock, resolver }
     }
@@ -220,6 +247,7 @@ impl<S: Store> DomainService<S> {
         })
     }
 
+    /// One claimed domain of `org`, named by id or by name; needs `security:read`.
     pub fn get(&self, caller: &Caller, org: &OrgRef, domain: &str) -> Result<OrgDomain, DomainError> {
         let now = self.clock.now();
         self.store.transaction(|tx| {

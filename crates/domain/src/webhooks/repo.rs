@@ -10,12 +10,18 @@ use crate::pagination::{Page, PageRequest};
 /// A delivery claimed for an attempt, with what sending it needs.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Claimed {
+    /// The delivery, leased to the claimer.
     pub delivery: Delivery,
+    /// The webhook it goes to.
     pub webhook: Webhook,
+    /// The event it carries.
     pub event: crate::events::Event,
 }
 
+/// The port webhooks and their deliveries are stored through. Every read of one
+/// organization's webhooks is scoped by it.
 pub trait WebhookRepository {
+    /// Stores a new webhook.
     fn insert_webhook(&mut self, webhook: &Webhook) -> Result<(), StoreError>;
 
     /// Saves every field; the store bumps the version.
@@ -24,8 +30,10 @@ pub trait WebhookRepository {
     /// Deletes it with its deliveries; `false` when the organization has no such webhook.
     fn delete_webhook(&mut self, org: OrgId, id: WebhookId) -> Result<bool, StoreError>;
 
+    /// The webhook `id` of `org`; with `lock`, locked until the transaction ends.
     fn find_webhook(&mut self, org: OrgId, id: WebhookId, lock: bool) -> Result<Option<Webhook>, StoreError>;
 
+    /// Every webhook of `org`, oldest first.
     fn list_webhooks(&mut self, org: OrgId) -> Result<Vec<Webhook>, StoreError>;
 
     /// The webhook's deliveries, newest first.
@@ -36,6 +44,7 @@ pub trait WebhookRepository {
         page: PageRequest,
     ) -> Result<Page<Delivery>, StoreError>;
 
+    /// One delivery of the webhook; with `lock`, locked until the transaction ends.
     fn find_delivery(
         &mut self,
         org: OrgId,

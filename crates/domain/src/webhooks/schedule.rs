@@ -19,13 +19,18 @@ pub enum Outcome {
     Gone,
     /// Anything else: another status (with its `Retry-After`, in seconds), a timeout, a
     /// refused address.
-    Failed { retry_after_secs: Option<u64> },
+    Failed {
+        /// The endpoint's `Retry-After`, in seconds, when it sent one.
+        retry_after_secs: Option<u64>,
+    },
 }
 
 /// What becomes of the delivery.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Verdict {
+    /// The endpoint accepted it.
     Delivered,
+    /// Try again at this instant.
     RetryAt(DateTime<Utc>),
     /// Given up; the webhook is turned off with this reason.
     GiveUp(&'static str),

@@ -31,19 +31,30 @@ pub const MAX_DESCRIPTION_CHARS: usize = 200;
 /// The longest URL.
 pub const MAX_URL_CHARS: usize = 2048;
 
+/// Why a use case on webhooks failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum WebhookError {
+    /// The caller may not do this in the organization.
     #[error(transparent)]
     Access(#[from] AccessError),
+    /// The input breaks a rule; lists every bad field.
     #[error(transparent)]
     Invalid(#[from] Invalid),
+    /// The organization holds [`MAX_WEBHOOKS_PER_ORG`] webhooks already.
     #[error("an organization holds at most {MAX_WEBHOOKS_PER_ORG} webhooks: delete one first")]
     TooMany,
+    /// The client's `If-Match` names a version that is no longer current.
     #[error("the webhook is at version {current}, not {expected}")]
-    VersionMismatch { expected: i64, current: i64 },
+    VersionMismatch {
+        /// The version the client expected.
+        expected: i64,
+        /// The webhook's version now.
+        current: i64,
+    },
     /// The delivery is being attempted right now.
     #[error("the delivery is being attempted right now; re-send it once the attempt ends")]
     DeliveryInFlight,
+    /// The storage failed.
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -57,10 +68,14 @@ impl From<SealError> for WebhookError {
 /// A new webhook, or a rotated one, with its signing secret shown this once.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CreatedWebhook {
+    /// The webhook as stored.
     pub webhook: Webhook,
+    /// The signing secret (`whsec_…`); only its sealed form is kept.
     pub secret: String,
 }
 
+/// Use cases of an organization's webhooks. Every one needs `webhooks:manage` and
+/// `events:read`: a webhook receives the event feed.
 pub struct WebhookService<S: Store> {
     store: S,
     clock: Arc<dyn Clock>,
@@ -96,6 +111,8 @@ fn signing_secrets(secrets: &dyn SecretBox, webhook: &Webhook, now: DateTime<Utc
 }
 
 impl<S: Store> WebhookService<S> {
+    /// The service over `store`: secrets minted by `minter` and sealed by `secrets`, endpoints
+    /// admitted by `guard`, time read from `clock`.
     pub fn new(
         store: S,
         clock: Arc<dyn Clock>,
@@ -193,6 +210,7 @@ impl<S: Store> WebhookService<S> {
         })
     }
 
+    /// The organization's webhooks.
     pub fn list(&self, caller: &Caller, org: &OrgRef) -> Result<Vec<Webhook>, WebhookError> {
         let now = self.clock.now();
         self.store.transaction(|tx| {
@@ -201,6 +219,7 @@ impl<S: Store> WebhookService<S> {
         })
     }
 
+    /// One webhook of the organization.
     pub fn get(&self, caller: &Caller, org: &OrgRef, id: WebhookId) -> Result<Webhook, WebhookError> {
         let now = self.clock.now();
         self.store.transaction(|tx| {
@@ -255,6 +274,7 @@ impl<S: Store> WebhookService<S> {
         })
     }
 
+    /// Deletes a webhook with its deliveries; nothing more is sent to it.
     pub fn delete(&self, caller: &Caller, org: &OrgRef, id: WebhookId) -> Result<(), WebhookError> {
         let now = self.clock.now();
         self.store.transaction(|tx| {
@@ -312,6 +332,7 @@ impl<S: Store> WebhookService<S> {
         })
     }
 
+    /// The webhook's deliveries, newest first, with their attempts.
     pub fn deliveries(
         &self,
         caller: &Caller,
@@ -355,9 +376,11 @@ impl<S: Store> WebhookService<S> {
 pub struct Sent {
     /// `None` when no answer came (refused address, connection failure, timeout).
     pub status: Option<u16>,
+    /// The endpoint's `Retry-After`, in seconds, when it sent one.
     pub retry_after_secs: Option<u64>,
     /// The start of the answer's body, or why there was none.
     pub detail: String,
+    /// How long the attempt took, in milliseconds.
     pub duration_ms: i64,
 }
 
@@ -365,6 +388,8 @@ pub struct Sent {
 /// verifies (`webhook-id`, `webhook-timestamp`, `webhook-signature` with one signature per
 /// secret), after checking the destination again.
 pub trait WebhookTransport: Send + Sync {
+    /// Sends `body` to `url` as message `message_id`, signed at `timestamp` with each of
+    /// `secrets`; never fails, a failure is in the answer.
     fn send(&self, url: &str, message_id: &str, timestamp: DateTime<Utc>, body: &[u8], secrets: &[String]) -> Sent;
 }
 
@@ -383,6 +408,8 @@ pub struct Dispatcher<S: Store> {
 pub const LEASE_SECS: i64 = 120;
 
 impl<S: Store> Dispatcher<S> {
+    /// A dispatcher over `store` sending through `transport` and unsealing secrets with
+    /// `secrets`, with retry waits as in production.
     pub fn new(
         store: S,
         clock: Arc<dyn Clock>,

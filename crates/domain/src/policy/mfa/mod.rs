@@ -19,12 +19,16 @@ use crate::user::Email;
 pub use reminder::{render_mfa_reminder_email, MfaReminderText};
 pub use service::MfaService;
 
+/// Why a use case of the 2FA dashboard or reminders failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum MfaError {
+    /// The caller may not do this in the organization.
     #[error(transparent)]
     Access(#[from] AccessError),
+    /// The input breaks a rule; lists every bad field.
     #[error(transparent)]
     Invalid(#[from] Invalid),
+    /// The storage failed.
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -35,15 +39,23 @@ pub const REMINDER_INTERVAL: Duration = Duration::days(1);
 /// A member and what is known of their second factor.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MfaMember {
+    /// The membership's public id.
     pub member_id: MemberId,
+    /// The person.
     pub user_id: UserId,
+    /// Their display name.
     pub name: Option<String>,
+    /// Their email, verified or not.
     pub email: Option<Email>,
+    /// True when their identity provider vouched for the email.
     pub email_verified: bool,
+    /// Their role in the organization.
     pub role: RoleKey,
+    /// True once any of their tokens showed a second factor.
     pub mfa_enrolled: bool,
     /// Second-factor methods seen in the person's tokens (`otp`, `hwk`, …).
     pub mfa_methods: Vec<String>,
+    /// When they last made a request.
     pub last_seen_at: Option<DateTime<Utc>>,
     /// When this organization last reminded them to set up a second factor.
     pub last_reminded_at: Option<DateTime<Utc>>,
@@ -66,11 +78,14 @@ impl MfaMember {
 /// How many members an organization has, and how many of them have a second factor.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct MfaTotals {
+    /// Every membership.
     pub members: u64,
+    /// Memberships whose person has a second factor.
     pub enrolled: u64,
 }
 
 impl MfaTotals {
+    /// Members without a second factor.
     pub fn not_enrolled(&self) -> u64 {
         self.members.saturating_sub(self.enrolled)
     }
@@ -90,9 +105,11 @@ impl MfaTotals {
 /// What the 2FA dashboard shows.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MfaDashboard {
+    /// The organization's 2FA policy with its version.
     pub policy: Versioned<MfaPolicy>,
     /// On the first page only, so that each page of the listing does not repeat them.
     pub totals: Option<MfaTotals>,
+    /// The page of members asked for.
     pub members: Page<MfaMember>,
 }
 

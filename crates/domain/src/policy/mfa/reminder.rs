@@ -10,7 +10,9 @@ use crate::policy::MfaPolicy;
 /// The reminder as a person reads it in the product.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MfaReminderText {
+    /// The notice's title.
     pub title: String,
+    /// The notice's body, plain text.
     pub body: String,
 }
 

@@ -33,6 +33,7 @@ pub struct MfaService<S> {
 }
 
 impl<S: Store> MfaService<S> {
+    /// The service over `store`, reading time from `clock`; reminders link to `app_url`.
     pub fn new(store: S, clock: Arc<dyn Clock>, app_url: impl Into<String>) -> Self {
         Self { store, clock, app_url: app_url.into() }
     }

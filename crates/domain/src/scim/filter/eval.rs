@@ -13,15 +13,21 @@ use super::{AttrPath, CompValue, CompareOp, Filter};
 /// An attribute's type (RFC 7643 §2.3), as far as comparing it is concerned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum AttributeKind {
+    /// Text; compared without case unless the attribute is case-exact.
     String,
+    /// `true` or `false`.
     Boolean,
+    /// A decimal number.
     Decimal,
+    /// A whole number.
     Integer,
     /// Compared as instants (RFC 3339), not as text.
     DateTime,
     /// Compared exactly, and never ordered.
     Binary,
+    /// A URI, compared exactly.
     Reference,
+    /// An attribute with sub-attributes; never compared itself.
     Complex,
 }
 

@@ -88,6 +88,7 @@ fn write_error(err: TeamWriteError) -> ScimFault {
 }
 
 impl<S: Store> ScimProvisioning<S> {
+    /// The team with SCIM id `id`, as a SCIM Group.
     pub fn get_group(&self, ctx: &ScimContext, id: &str) -> Result<ScimResource, ScimFault> {
         self.store.transaction(|tx| {
             let org = enter(tx, ctx, false)?;
@@ -95,6 +96,7 @@ impl<S: Store> ScimProvisioning<S> {
         })
     }
 
+    /// A page of the organization's teams as SCIM Groups, filtered and projected as `query` asks.
     pub fn list_groups(&self, ctx: &ScimContext, query: &ListQuery) -> Result<ListResponse, ScimFault> {
         let listing = query.parse()?;
         self.store.transaction(|tx| {
@@ -129,6 +131,7 @@ impl<S: Store> ScimProvisioning<S> {
         })
     }
 
+    /// Replaces the team's name, external id and members with `body` (`PUT`).
     pub fn replace_group(
         &self,
         ctx: &ScimContext,
@@ -139,6 +142,7 @@ impl<S: Store> ScimProvisioning<S> {
         self.update_group(ctx, id, if_match, |_, _| resource::normalize(body, &GROUP_RESOURCE))
     }
 
+    /// Applies the RFC 7644 PATCH operations of `body` to the team (`PATCH`).
     pub fn patch_group(
         &self,
         ctx: &ScimContext,

@@ -31,6 +31,7 @@ use crate::token::LookupHashes;
 pub struct ScimContext {
     /// The keyed hashes of the presented SCIM token.
     pub token_hashes: LookupHashes,
+    /// The request the call came in.
     pub meta: RequestMeta,
     /// The absolute URL of the SCIM root (`https://…/scim/v2`), for `meta.location`.
     pub base_url: String,
@@ -39,9 +40,11 @@ pub struct ScimContext {
 /// A resource as a response shows it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ScimResource {
+    /// The resource as SCIM JSON.
     pub json: Value,
     /// The weak `ETag`, also `meta.version`.
     pub version: String,
+    /// The resource's URL, for `Location` and `meta.location`.
     pub location: String,
 }
 
@@ -61,6 +64,7 @@ pub struct ScimProvisioning<S> {
 }
 
 impl<S: Store> ScimProvisioning<S> {
+    /// The service over `store`, reading time from `clock`.
     pub fn new(store: S, clock: Arc<dyn Clock>) -> Self {
         Self { store, clock, cursors: Arc::default() }
     }

@@ -105,6 +105,7 @@ fn active(doc: &Map<String, Value>) -> bool {
 }
 
 impl<S: Store> ScimProvisioning<S> {
+    /// The member with SCIM id `id`, as a SCIM User.
     pub fn get_user(&self, ctx: &ScimContext, id: &str) -> Result<ScimResource, ScimFault> {
         self.store.transaction(|tx| {
             let org = enter(tx, ctx, false)?;
@@ -113,7 +114,7 @@ impl<S: Store> ScimProvisioning<S> {
     }
 
     /// `GET /Users`. Unfiltered pages continue by keyset from where the previous page
-    /// ended (see [`crate::scim::listing`]); a filter is narrowed by an index when it can be.
+    /// ended; a filter is narrowed by an index when it can be.
     pub fn list_users(&self, ctx: &ScimContext, query: &ListQuery) -> Result<ListResponse, ScimFault> {
         let listing = query.parse()?;
         self.store.transaction(|tx| {
