@@ -191,6 +191,40 @@ async fn a_rotated_secret_verifies_beside_the_old_one_during_the_overlap() {
     let _ = (std::fs::remove_dir_all(&old_dir), std::fs::remove_dir_all(&new_dir));
 }
 
+/// `orgd reseal` after an encryption key rotation moves both signing secrets of a webhook to
+/// the new key, so the previous key can be retired.
+#[tokio::test(flavor = "multi_thread")]
+async fn resealing_moves_signing_secrets_to_the_new_encryption_key() {
+    use infra::sealing::{key_id, AeadSecretBox};
+    const NEW_KEY: [u8; 32] = [0x7a; 32];
+    let app = TestApp::spawn().await;
+    let owner = app.token("owner");
+    let org = app.create_org(&owner, "Acme").await;
+    let webhook = create_webhook(&app, &org, &owner, "http://127.0.0.1:9/", &["team.created"]).await;
+    let id = webhook["id"].as_str().unwrap();
+    let rotate = format!("/v1/orgs/{org}/webhooks/{id}/rotate-secret");
+    expect_status(app.post(&rotate, &owner, json!({ "overlap_hours": 24 })).await, StatusCode::OK).await;
+    let under = |key: &[u8; 32]| {
+        let id = key_id(key);
+        app.db.count(&format!(
+            "SELECT count(*) FROM webhooks WHERE secret_key_id = '{id}' AND previous_secret_key_id = '{id}'"
+        ))
+    };
+    assert_eq!(under(&crate::helpers::ENCRYPTION_KEY), 1);
+
+    let store = infra::PgStore::new(app.db.url(), 2, Duration::from_secs(5));
+    let rotated = AeadSecretBox::new(&NEW_KEY, Some(&crate::helpers::ENCRYPTION_KEY));
+    let reseal = move || {
+        let first = orgd_domain::webhooks::reseal_webhook_secrets(&store, &rotated, 100);
+        (first, orgd_domain::webhooks::reseal_webhook_secrets(&store, &rotated, 100))
+    };
+    let (first, second) = tokio::task::spawn_blocking(reseal).await.unwrap();
+    assert_eq!((first, second), (Ok(2), Ok(0)));
+    assert_eq!(under(&NEW_KEY), 1);
+    let version = app.db.count("SELECT version FROM webhooks");
+    assert_eq!(version, 2, "created, then rotated: re-sealing is no new version");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn internal_destinations_are_refused_unless_the_operator_allows_them() {
     let app = TestApp::spawn_with(|config| config.webhooks.allow_private = false).await;

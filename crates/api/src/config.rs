@@ -202,8 +202,9 @@ pub struct DatabaseSettings {
     /// Whether connections keep named prepared statements (`ORGD_DB_STATEMENT_CACHE`); off
     /// behind a pooler in transaction mode.
     pub statement_cache: bool,
-    /// A direct connection for the change listener (`ORGD_DB_LISTEN_URL`), when
-    /// `DATABASE_URL` goes through a pooler that does not carry `LISTEN`.
+    /// A direct connection (`ORGD_DB_LISTEN_URL`) for what needs a session of its own — the
+    /// change listener, the migrations' advisory lock at start, the email worker — when
+    /// `DATABASE_URL` goes through a pooler in transaction mode, which keeps none.
     pub listen_url: Option<SecretString>,
     /// Entries of each kind the entry cache keeps (`ORGD_ENTRY_CACHE_SIZE`); 0 turns it off.
     pub entry_cache_size: usize,
@@ -501,6 +502,12 @@ impl Config {
 
     pub fn database_url(&self) -> &str {
         self.database_url.expose_secret()
+    }
+
+    /// Where a connection that must keep its session goes: `ORGD_DB_LISTEN_URL`, else
+    /// `DATABASE_URL`.
+    pub fn session_database_url(&self) -> &str {
+        self.database.listen_url.as_ref().map_or(self.database_url(), |url| url.expose_secret())
     }
 }
 

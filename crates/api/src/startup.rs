@@ -187,8 +187,10 @@ pub fn secret_box(config: &Config) -> Result<AeadSecretBox, ConfigError> {
 pub fn reseal(config: &Config) -> Result<usize, String> {
     let store = PgStore::new(config.database_url(), 2, config.pool_timeout);
     let secrets = Arc::new(secret_box(config).map_err(|e| e.to_string())?);
+    let webhooks = orgd_domain::webhooks::reseal_webhook_secrets(&store, secrets.as_ref(), 100);
     let sso = orgd_domain::sso::SsoService::new(store, Arc::new(orgd_domain::time::SystemClock), secrets);
-    sso.reseal_client_secrets(100).map_err(|e| e.to_string())
+    let client_secrets = sso.reseal_client_secrets(100);
+    Ok(client_secrets.map_err(|e| e.to_string())? + webhooks.map_err(|e| e.to_string())?)
 }
 
 /// The service's store: its pool, and the entry cache with its change listener.
@@ -205,8 +207,10 @@ fn database_store(config: &Config) -> PgStore {
     if settings.entry_cache_size == 0 {
         return store;
     }
-    let listen_url = settings.listen_url.as_ref().map_or(config.database_url(), |url| url.expose_secret());
-    store.with_entry_cache(infra::entry_cache::EntryCacheSettings { capacity: settings.entry_cache_size }, listen_url)
+    store.with_entry_cache(
+        infra::entry_cache::EntryCacheSettings { capacity: settings.entry_cache_size },
+        config.session_database_url(),
+    )
 }
 
 pub struct Application {
@@ -223,7 +227,9 @@ impl Application {
     /// Verifies the configuration, creates and migrates the database, and binds.
     pub fn build(config: &Config) -> Result<Self, StartError> {
         let verifier = JwtVerifier::from_config(&config.jwt)?;
-        let applied = infra::setup::prepare_database(config.database_url())?;
+        // The migrations hold a session-level advisory lock, which a transaction-mode pooler
+        // could release on another server connection than the one that took it.
+        let applied = infra::setup::prepare_database(config.session_database_url())?;
         if !applied.is_empty() {
             tracing::info!(?applied, "migrations applied");
         }
@@ -320,9 +326,12 @@ impl Application {
             problem,
             fix: "use e.g. smtp://127.0.0.1:2525".to_owned(),
         })?;
-        let worker =
-            OutboxWorker::spawn(config.database_url().to_owned(), Box::new(mailer), config.mail.delivery.clone())
-                .map_err(StartError::Worker)?;
+        let worker = OutboxWorker::spawn(
+            config.session_database_url().to_owned(),
+            Box::new(mailer),
+            config.mail.delivery.clone(),
+        )
+        .map_err(StartError::Worker)?;
         Ok(Some(worker))
     }
 

@@ -14,7 +14,7 @@ pub use model::{
     MAX_CLIENT_ID_LEN, MAX_ENTITY_ID_LEN, MAX_SECRET_LEN, MAX_URL_LEN,
 };
 pub use repo::SsoRepository;
-pub use sealing::{SealError, Sealed, SecretBox};
+pub use sealing::{reseal_in_batches, SealError, Sealed, SecretBox};
 pub use service::{SsoError, SsoService};
 
 #[cfg(test)]

@@ -42,3 +42,22 @@ impl From<SealError> for crate::StoreError {
         crate::StoreError::Internal(err.to_string())
     }
 }
+
+/// Re-seals stored secrets under the current key, one transaction per batch, until a batch
+/// comes up short: `reseal_batch` re-seals at most the limit it is given and answers how
+/// many it did. Answers the total.
+pub fn reseal_in_batches<S: crate::store::Store>(
+    store: &S,
+    batch: i64,
+    reseal_batch: impl Fn(&mut dyn crate::store::Tx, i64) -> Result<usize, crate::StoreError>,
+) -> Result<usize, crate::StoreError> {
+    let batch = batch.max(1);
+    let mut total = 0;
+    loop {
+        let done = store.transaction(|tx| reseal_batch(tx, batch))?;
+        total += done;
+        if i64::try_from(done).map_or(true, |done| done < batch) {
+            return Ok(total);
+        }
+    }
+}

@@ -197,23 +197,15 @@ impl<S: Store> SsoService<S> {
     /// encryption key, so that the previous key can then be retired. No setting changes,
     /// so nothing is audited.
     pub fn reseal_client_secrets(&self, batch: i64) -> Result<usize, StoreError> {
-        let batch = batch.max(1);
-        let mut total = 0;
-        loop {
-            let done = self.store.transaction(|tx| {
-                let stale = tx.sso_secrets_not_under(self.secrets.current_key_id(), batch)?;
-                for (org, sealed) in &stale {
-                    let context = secret_context(*org);
-                    let secret = self.secrets.open(sealed, &context)?;
-                    tx.replace_sso_secret(*org, &self.secrets.seal(&secret, &context)?)?;
-                }
-                Ok::<_, StoreError>(stale.len())
-            })?;
-            total += done;
-            if i64::try_from(done).map_or(true, |done| done < batch) {
-                return Ok(total);
+        super::sealing::reseal_in_batches(&self.store, batch, |tx, limit| {
+            let stale = tx.sso_secrets_not_under(self.secrets.current_key_id(), limit)?;
+            for (org, sealed) in &stale {
+                let context = secret_context(*org);
+                let secret = self.secrets.open(sealed, &context)?;
+                tx.replace_sso_secret(*org, &self.secrets.seal(&secret, &context)?)?;
             }
-        }
+            Ok(stale.len())
+        })
     }
 
     /// The client secret of an organization's OIDC connection, for signing in through it.

@@ -61,6 +61,14 @@ impl WebhookRepository for State {
         Ok(true)
     }
 
+    fn webhooks_sealed_not_under(&mut self, key_id: &str, limit: i64) -> Result<Vec<Webhook>, StoreError> {
+        let stale = |w: &&Webhook| {
+            w.secrets.current.key_id != key_id || w.secrets.previous.as_ref().is_some_and(|(p, _)| p.key_id != key_id)
+        };
+        let limit = usize::try_from(limit).unwrap_or(0);
+        Ok(self.webhooks.values().filter(stale).take(limit).cloned().collect())
+    }
+
     fn find_webhook(&mut self, org: OrgId, id: WebhookId, _lock: bool) -> Result<Option<Webhook>, StoreError> {
         Ok(self.webhooks.get(&id).filter(|w| w.org_id == org).cloned())
     }

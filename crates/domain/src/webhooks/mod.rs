@@ -15,8 +15,8 @@ pub use model::{
 pub use repo::{Claimed, WebhookRepository};
 pub use schedule::{next_attempt, Outcome, Verdict, GIVE_UP_AFTER_HOURS};
 pub use service::{
-    CreatedWebhook, Dispatcher, Sent, WebhookError, WebhookService, WebhookTransport, LEASE_SECS,
-    MAX_DESCRIPTION_CHARS, MAX_URL_CHARS,
+    reseal_webhook_secrets, CreatedWebhook, Dispatcher, Sent, WebhookError, WebhookService, WebhookTransport,
+    LEASE_SECS, MAX_DESCRIPTION_CHARS, MAX_URL_CHARS,
 };
 
 #[cfg(test)]

@@ -30,6 +30,10 @@ pub trait WebhookRepository {
     /// Deletes it with its deliveries; `false` when the organization has no such webhook.
     fn delete_webhook(&mut self, org: OrgId, id: WebhookId) -> Result<bool, StoreError>;
 
+    /// Up to `limit` webhooks, of any organization, with a secret (current or previous)
+    /// sealed under another key than `key_id`; locked until the transaction ends.
+    fn webhooks_sealed_not_under(&mut self, key_id: &str, limit: i64) -> Result<Vec<Webhook>, StoreError>;
+
     /// The webhook `id` of `org`; with `lock`, locked until the transaction ends.
     fn find_webhook(&mut self, org: OrgId, id: WebhookId, lock: bool) -> Result<Option<Webhook>, StoreError>;
 

@@ -110,6 +110,33 @@ fn signing_secrets(secrets: &dyn SecretBox, webhook: &Webhook, now: DateTime<Utc
     Ok(all)
 }
 
+/// Seals every webhook secret still under an earlier encryption key with the current one,
+/// `batch` webhooks per transaction, and answers how many secrets it re-sealed. Run after
+/// rotating the encryption key, so that the previous key can then be retired. No setting
+/// changes (the version stays), so nothing is audited.
+pub fn reseal_webhook_secrets<S: Store>(store: &S, secrets: &dyn SecretBox, batch: i64) -> Result<usize, StoreError> {
+    let key = secrets.current_key_id().to_owned();
+    crate::sso::reseal_in_batches(store, batch, |tx, limit| {
+        let mut resealed = 0;
+        for mut webhook in tx.webhooks_sealed_not_under(&key, limit)? {
+            let context = seal_context(webhook.id);
+            let mut reseal = |sealed: &mut Sealed| -> Result<(), StoreError> {
+                if sealed.key_id != key {
+                    *sealed = secrets.seal(&secrets.open(sealed, &context)?, &context)?;
+                    resealed += 1;
+                }
+                Ok(())
+            };
+            reseal(&mut webhook.secrets.current)?;
+            if let Some((previous, _)) = webhook.secrets.previous.as_mut() {
+                reseal(previous)?;
+            }
+            tx.update_webhook(&webhook)?;
+        }
+        Ok(resealed)
+    })
+}
+
 impl<S: Store> WebhookService<S> {
     /// The service over `store`: secrets minted by `minter` and sealed by `secrets`, endpoints
     /// admitted by `guard`, time read from `clock`.

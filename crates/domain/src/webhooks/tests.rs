@@ -194,6 +194,32 @@ fn a_rotated_secret_signs_beside_the_new_one_for_the_overlap() {
 }
 
 #[test]
+fn resealing_moves_both_signing_secrets_to_the_current_key() {
+    let w = world();
+    let created = w.webhooks.create(&caller("owner"), &w.org, hook("https://a.example.com/", &[])).unwrap();
+    let rotated = w.webhooks.rotate_secret(&caller("owner"), &w.org, created.webhook.id, 24).unwrap();
+    let untouched = w.webhooks.create(&caller("owner"), &w.org, hook("https://b.example.com/", &["role.*"])).unwrap();
+    let records = w.store.audit().len();
+    let k2 = FakeBox { key_id: "k2".into() };
+    assert_eq!(reseal_webhook_secrets(&w.store, &k2, 1), Ok(3), "two of one webhook, one of the other");
+    assert_eq!(reseal_webhook_secrets(&w.store, &k2, 1), Ok(0));
+    let stored = w.store.state().webhooks[&created.webhook.id].clone();
+    let (previous, _) = stored.secrets.previous.as_ref().expect("the rotated secret still signs");
+    assert_eq!((stored.secrets.current.key_id.as_str(), previous.key_id.as_str()), ("k2", "k2"));
+    assert_eq!(stored.version, rotated.webhook.version, "re-sealing changes no setting");
+    assert_eq!(w.store.audit().len(), records, "nor writes an audit record");
+    assert_eq!(w.store.state().webhooks[&untouched.webhook.id].secrets.current.key_id, "k2");
+
+    // Deliveries are signed with the same secrets, opened under the new key alone.
+    let endpoint = Arc::new(Endpoint::default());
+    let dispatcher = Dispatcher::new(w.store.clone(), w.clock.clone(), Arc::new(k2), endpoint.clone());
+    team(&w, "One");
+    dispatcher.run_round(10).unwrap();
+    let secrets: Vec<Vec<String>> = endpoint.received.lock().unwrap().iter().map(|r| r.2.clone()).collect();
+    assert_eq!(secrets, [vec![rotated.secret, created.secret]]);
+}
+
+#[test]
 fn a_worker_whose_lease_ran_out_writes_nothing() {
     let w = world();
     w.webhooks.create(&caller("owner"), &w.org, hook("https://a.example.com/", &[])).unwrap();

@@ -214,6 +214,18 @@ impl WebhookRepository for PgTx<'_> {
             .map_err(store_error)
     }
 
+    fn webhooks_sealed_not_under(&mut self, key_id: &str, limit: i64) -> Result<Vec<Webhook>, StoreError> {
+        webhooks::table
+            .filter(webhooks::secret_key_id.ne(key_id).or(webhooks::previous_secret_key_id.ne(key_id)))
+            .order((webhooks::org_id.asc(), webhooks::id.asc()))
+            .limit(limit)
+            .select(WebhookRow::as_select())
+            .for_update()
+            .load(self.conn)
+            .map(|rows| rows.into_iter().map(Webhook::from).collect())
+            .map_err(store_error)
+    }
+
     fn find_webhook(&mut self, org: OrgId, id: WebhookId, lock: bool) -> Result<Option<Webhook>, StoreError> {
         let query = webhooks::table.find((org.as_uuid(), id.as_uuid())).select(WebhookRow::as_select());
         let row = if lock { query.for_update().first(self.conn) } else { query.first(self.conn) };
