@@ -25,15 +25,27 @@ const SAMPLE_LLM_POLICY: &str = include_str!("responses/llm_policy.json");
 const QUESTIONS: [Permission; 4] =
     [Permission::MembersRead, Permission::MembersUpdate, Permission::OrgDelete, Permission::LlmUpdate];
 
-/// The model requests asked about: provider, model, region, tokens.
-const REQUESTS: [(&str, Option<&str>, Option<&str>, Option<i64>); 6] = [
-    ("OpenAI", Some("gpt-4o-mini"), Some("eu"), Some(4_000)),
-    ("openai", Some("gpt-4o"), Some("eu"), Some(20_000)),
-    ("openai", None, Some("eu"), None),
-    ("self-vllm", Some("llama-3.1-70b"), Some("eu"), None),
-    ("anthropic", Some("claude-sonnet-4"), Some("eu"), None),
-    ("openai", Some("gpt-4o-mini"), Some("us-east-1"), None),
-];
+/// The model requests asked about, as a gateway receives them.
+fn requests() -> [LlmRequestInput; 6] {
+    [
+        ask("OpenAI", Some("gpt-4o-mini"), "eu", Some(4_000)),
+        ask("openai", Some("gpt-4o"), "eu", Some(20_000)),
+        ask("openai", None, "eu", None),
+        ask("self-vllm", Some("llama-3.1-70b"), "eu", None),
+        ask("anthropic", Some("claude-sonnet-4"), "eu", None),
+        ask("openai", Some("gpt-4o-mini"), "us-east-1", None),
+    ]
+}
+
+fn ask(provider: &str, model: Option<&str>, region: &str, requested_tokens: Option<i64>) -> LlmRequestInput {
+    LlmRequestInput {
+        provider: provider.to_owned(),
+        model: model.map(str::to_owned),
+        region: Some(region.to_owned()),
+        requested_tokens,
+        self_hosted: false,
+    }
+}
 
 fn main() -> ExitCode {
     match run() {
@@ -61,21 +73,15 @@ fn run() -> Result<(), Box<dyn Error>> {
 
     let policy = LlmPolicy::try_from(serde_json::from_str::<LlmPolicyResponse>(&llm_policy)?)?;
     println!("LLM requests:");
-    for (provider, model, region, requested_tokens) in REQUESTS {
-        let request = LlmRequest::parse(&LlmRequestInput {
-            provider: provider.to_owned(),
-            model: model.map(str::to_owned),
-            region: region.map(str::to_owned),
-            requested_tokens,
-            self_hosted: false,
-        })?;
-        let decision = policy.check(&request);
+    for input in requests() {
+        let decision = policy.check(&LlmRequest::parse(&input)?);
         let verdict = if decision.admitted { "admitted" } else { "refused" };
         let rule = decision.rule.as_deref().unwrap_or("no rule");
         println!(
-            "  {provider} {} in {}: {verdict} ({}, {rule}): {}",
-            model.unwrap_or("(default model)"),
-            region.unwrap_or("(no region)"),
+            "  {} {} in {}: {verdict} ({}, {rule}): {}",
+            input.provider,
+            input.model.as_deref().unwrap_or("(default model)"),
+            input.region.as_deref().unwrap_or("(no region)"),
             decision.code,
             decision.detail
         );

@@ -58,7 +58,7 @@ pub struct AttrDef {
     pub returned: Returned,
     /// Unique among the organization's resources (`server`).
     pub unique: bool,
-    /// The values it may take, when fixed (e.g. `work`, `home`, `other`).
+    /// The values it suggests (`canonicalValues`, e.g. `work`, `home`, `other`).
     pub canonical: &'static [&'static str],
     /// What a reference attribute may point at (e.g. `User`, `external`).
     pub reference_types: &'static [&'static str],
