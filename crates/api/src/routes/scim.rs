@@ -36,6 +36,7 @@ pub struct ScimConfigResponse {
     /// leaving every mapped group takes such a role back to `member`. Never `owner`.
     pub group_roles: Vec<GroupRoleMapping>,
     /// The settings' version, also their `ETag`; 0 until first written.
+    #[schema(example = crate::openapi::example::version)]
     pub version: i64,
     pub updated_at: Option<DateTime<Utc>>,
 }
@@ -78,6 +79,7 @@ pub struct ScimConfigWrite {
     pub config: ScimConfigResponse,
     /// The bearer token the identity provider authenticates with (`orgs_…`), when this
     /// write issued one. It is shown this once; only a keyed hash of it is kept.
+    #[schema(example = "orgs_Ab12Cd34Ef56Gh78Ij90Kl12Mn34Op56x9Qz")]
     pub token: Option<String>,
 }
 
@@ -170,8 +172,9 @@ pub async fn put_scim(
     let org: OrgRef = path_id(&path, "organization")?;
     let version = super::common::required_if_match(&req)?;
     let ScimConfigRequest { enabled, rotate_token, group_roles } = body.into_inner();
-    let group_roles = group_roles
-        .map(|list| list.into_iter().map(|g| orgd_domain::scim::GroupRoleInput { team: g.team_id, role: g.role }).collect());
+    let group_roles = group_roles.map(|list| {
+        list.into_iter().map(|g| orgd_domain::scim::GroupRoleInput { team: g.team_id, role: g.role }).collect()
+    });
     let write = state.run(move |s| s.scim.put(&caller.0, &org, enabled, rotate_token, group_roles, version)).await?;
     let body = ScimConfigWrite { token: write.token, config: ScimConfigResponse::from(write.config) };
     // The body may carry a token shown this once: no cache may keep it.
