@@ -4,10 +4,10 @@
 use std::time::Duration;
 
 use diesel::connection::SimpleConnection;
-use orgd_domain::idempotency::IdempotencyService;
-use orgd_domain::time::SystemClock;
 use infra::sealing::AeadSecretBox;
 use infra::PgStore;
+use orgd_domain::idempotency::IdempotencyService;
+use orgd_domain::time::SystemClock;
 use reqwest::{Response, StatusCode};
 use serde_json::{json, Value};
 

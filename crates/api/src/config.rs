@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
 use base64::Engine;
-use orgd_domain::policy::Plan;
 use infra::dns::DnsResolverSetting;
+use orgd_domain::policy::Plan;
 use secrecy::{ExposeSecret, SecretSlice, SecretString};
 
 pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/orgd";

@@ -12,12 +12,12 @@ use actix_web::http::{Method, StatusCode};
 use actix_web::middleware::Next;
 use actix_web::web::{self, Bytes};
 use actix_web::{HttpRequest, HttpResponse, ResponseError};
+use infra::OuterTransaction;
 use orgd_domain::idempotency::{
     Begun, Fingerprint, IdempotencyKey, IdempotencyScope, InvalidIdempotencyKey, Presented, StoredResponse,
 };
 use orgd_domain::token::{ApiKeyToken, ScimToken};
 use orgd_domain::Principal;
-use infra::OuterTransaction;
 
 use crate::auth::{authenticate, bearer_token};
 use crate::error::ApiError;

@@ -3,6 +3,8 @@
 use std::sync::Arc;
 
 use actix_web::web;
+use infra::secrets::SecretHasher;
+use infra::PgStore;
 use orgd_domain::apikey::ApiKeyService;
 use orgd_domain::audit::AuditService;
 use orgd_domain::dashboard::DashboardService;
@@ -25,8 +27,6 @@ use orgd_domain::time::{Clock, SystemClock};
 use orgd_domain::verified_domain::{DomainService, TxtResolver};
 use orgd_domain::webhooks::{DestinationGuard, WebhookService};
 use orgd_domain::Store;
-use infra::secrets::SecretHasher;
-use infra::PgStore;
 
 use crate::auth::JwtVerifier;
 use crate::error::ApiError;

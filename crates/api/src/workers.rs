@@ -5,11 +5,11 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use infra::PgStore;
 use orgd_domain::events::EventService;
 use orgd_domain::idempotency::IdempotencyService;
 use orgd_domain::verified_domain::DomainRecheck;
 use orgd_domain::webhooks::Dispatcher;
-use infra::PgStore;
 
 /// How many domains one round looks up, each outside any transaction.
 const RECHECK_BATCH: i64 = 50;

@@ -22,7 +22,9 @@ fn decisions(c: &mut Criterion) {
 /// The policy gate every request into an organization passes, next to the decision above.
 fn gate(c: &mut Criterion) {
     use chrono::Utc;
-    use orgd_domain::policy::{MfaPolicy, OrgPolicies, Presented, Presenter, SecurityPolicy, SignInMethod, SignInPolicy};
+    use orgd_domain::policy::{
+        MfaPolicy, OrgPolicies, Presented, Presenter, SecurityPolicy, SignInMethod, SignInPolicy,
+    };
     let now = Utc::now();
     let person = Presented {
         presenter: Presenter::Person {

@@ -8,12 +8,12 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use infra::test_db::{synthetic_audit_records, TestDatabase};
+use infra::PgStore;
 use orgd_domain::audit::{AuditQuery, AuditService, VerifyRange};
 use orgd_domain::org::OrgRef;
 use orgd_domain::time::SystemClock;
 use orgd_domain::{Caller, Identity, RequestMeta};
-use infra::test_db::{synthetic_audit_records, TestDatabase};
-use infra::PgStore;
 
 fn median(mut samples: Vec<Duration>) -> Duration {
     samples.sort();

@@ -3,9 +3,9 @@
 //! ([`orgd_domain::token`]); only `HMAC-SHA256(server key, token)` is stored, so a leaked
 //! database yields no usable secret, and an index on that hash is the lookup.
 
+use hmac::{Hmac, Mac};
 use orgd_domain::apikey::{MintedSecret, SecretMinter};
 use orgd_domain::token::{ApiKeyKind, InviteKind, ScimKind, Token, TokenHasher, TokenKind, BODY_LEN};
-use hmac::{Hmac, Mac};
 use rand::distributions::Alphanumeric;
 use rand::rngs::OsRng;
 use rand::Rng;

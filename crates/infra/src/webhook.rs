@@ -11,8 +11,8 @@ use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use orgd_domain::webhooks::{DestinationGuard, Sent, WebhookTransport};
 use ipnet::IpNet;
+use orgd_domain::webhooks::{DestinationGuard, Sent, WebhookTransport};
 
 /// How long an attempt may take, connecting included.
 const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);

@@ -8,14 +8,14 @@ use std::ops::ControlFlow;
 use std::sync::Arc;
 use std::time::Duration;
 
+use infra::test_db::{synthetic_audit_records, TestDatabase};
+use infra::PgStore;
 use orgd_domain::audit::chain::BreakKind;
 use orgd_domain::audit::{AuditService, VerifyRange};
 use orgd_domain::ids::OrgId;
 use orgd_domain::org::OrgRef;
 use orgd_domain::time::SystemClock;
 use orgd_domain::{Caller, Identity, RequestMeta, Store, StoreError};
-use infra::test_db::{synthetic_audit_records, TestDatabase};
-use infra::PgStore;
 
 /// A database holding one organization, owned by `owner`, with `records` chained records.
 fn org_with_chain(records: usize) -> (TestDatabase, OrgId) {

@@ -8,9 +8,9 @@ use std::net::UdpSocket;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use orgd_domain::verified_domain::TxtResolver;
 use infra::dns::{DnsLimits, DnsResolverSetting, HickoryTxtResolver};
 use infra::test_dns::TestDnsServer;
+use orgd_domain::verified_domain::TxtResolver;
 
 const NAME: &str = "_orgd-challenge.example.com";
 

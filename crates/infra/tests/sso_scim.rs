@@ -5,16 +5,16 @@
 
 use std::sync::Arc;
 
+use infra::sealing::AeadSecretBox;
+use infra::secrets::SecretHasher;
+use infra::test_db::TestDatabase;
+use infra::PgStore;
 use orgd_domain::org::{CreateOrg, OrgRef, OrgService, Patch};
 use orgd_domain::scim::ScimService;
 use orgd_domain::sso::{ConnectionInput, SecretText, SsoInput, SsoService};
 use orgd_domain::time::SystemClock;
 use orgd_domain::token::ScimToken;
 use orgd_domain::{Caller, Identity, RequestMeta};
-use infra::sealing::AeadSecretBox;
-use infra::secrets::SecretHasher;
-use infra::test_db::TestDatabase;
-use infra::PgStore;
 
 fn owner() -> Caller {
     let identity = Identity {

@@ -3,11 +3,11 @@ use std::sync::mpsc::{channel, sync_channel, Receiver, SyncSender};
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
+use ipnetwork::IpNetwork;
 use orgd_domain::audit::chain::ZERO_HASH;
 use orgd_domain::audit::{AuditEvent, AuditFilter, AuditLog, AuditRecord, AuditSink, ChainHead};
 use orgd_domain::ids::{EventId, OrgId};
 use orgd_domain::StoreError;
-use ipnetwork::IpNetwork;
 use serde_json::Value;
 use uuid::Uuid;
 

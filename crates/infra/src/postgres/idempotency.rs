@@ -1,7 +1,9 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{Bool, Text};
-use orgd_domain::idempotency::{Fingerprint, IdempotencyKey, IdempotencyRecord, IdempotencyRepository, IdempotencyScope};
+use orgd_domain::idempotency::{
+    Fingerprint, IdempotencyKey, IdempotencyRecord, IdempotencyRepository, IdempotencyScope,
+};
 use orgd_domain::sso::Sealed;
 use orgd_domain::StoreError;
 

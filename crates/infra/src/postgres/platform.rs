@@ -5,13 +5,13 @@ use chrono::{DateTime, Utc};
 use diesel::dsl::{exists, not, sql};
 use diesel::prelude::*;
 use diesel::sql_types::{Bool, Text};
+use ipnetwork::IpNetwork;
 use orgd_domain::audit::{AuditFilter, AuditRecord};
 use orgd_domain::ids::{EventId, OrgId};
 use orgd_domain::org::{OrgName, OrgWriteError, Organization};
 use orgd_domain::pagination::{Page, PageRequest};
 use orgd_domain::platform::{AdminOrg, OrgSearch, PlatformAuditEvent, PlatformRepository};
 use orgd_domain::StoreError;
-use ipnetwork::IpNetwork;
 use serde_json::Value;
 use uuid::Uuid;
 

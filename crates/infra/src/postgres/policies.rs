@@ -1,5 +1,6 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
+use ipnetwork::IpNetwork;
 use orgd_domain::authz::RoleKey;
 use orgd_domain::ids::{ApiKeyId, MemberId, OrgId, UserId};
 use orgd_domain::org::{OrgRepository, Organization};
@@ -9,7 +10,6 @@ use orgd_domain::policy::{
 };
 use orgd_domain::verified_domain::DomainName;
 use orgd_domain::StoreError;
-use ipnetwork::IpNetwork;
 use uuid::Uuid;
 
 use super::errors::{corrupt, store_error};

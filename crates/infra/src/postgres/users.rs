@@ -1,11 +1,11 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::upsert::excluded;
+use ipnetwork::IpNetwork;
 use orgd_domain::ids::{MemberId, OrgId, UserId};
 use orgd_domain::member::Membership;
 use orgd_domain::user::{Email, LinkedMembership, User, UserRepository};
 use orgd_domain::StoreError;
-use ipnetwork::IpNetwork;
 use uuid::Uuid;
 
 use super::errors::store_error;
