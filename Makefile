@@ -13,10 +13,15 @@ STANDARDWEBHOOKS_VERSION := 1.3.0
 SCHEMATHESIS_VERSION := 4.32.5
 SCIM2_CLI_VERSION := 0.6.0
 SCIM2_TESTER_VERSION := 0.5.2
+OPENAPI_PYTHON_CLIENT_VERSION := 0.29.1
+MYPY_VERSION := 2.4.1
+# The Python tools of sdk-check live apart from the system's, whose packages (schemathesis's
+# among them) they would otherwise upgrade.
+SDK_VENV := $(or $(CARGO_TARGET_DIR),target)/sdk-venv
 
 FORBIDDEN_IN_DOMAIN := diesel|diesel_migrations|actix-web|actix-rt|tokio|r2d2|utoipa|validator
 
-.PHONY: help run release test test-deps contract chaos fuzz scim-compliance readme-check fmt lint check-domain domain-package-check openapi schema-check ci token bench bench-quick bench-all bench-authz bench-gate bench-members bench-audit bench-scim bench-governance bench-webhooks
+.PHONY: help run release test test-deps contract chaos fuzz scim-compliance readme-check sdk-check fmt lint check-domain domain-package-check openapi schema-check ci token bench bench-quick bench-all bench-authz bench-gate bench-members bench-audit bench-scim bench-governance bench-webhooks
 
 help: ## List targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-21s %s\n", $$1, $$2}'
@@ -55,6 +60,13 @@ token: ## Print a dev token: make -s token SUB=alice EMAIL=alice@example.com ARG
 
 readme-check: ## Follow the README's quick start and examples against a real server (fresh database, free port)
 	bash tests/readme_quickstart.sh
+
+sdk-check: ## Generate a Python and a TypeScript client from docs/openapi.json, type-check their scenarios strictly and run each against a real server (~20 s once built)
+	@[ -x $(SDK_VENV)/bin/python ] || python3 -m venv $(SDK_VENV)
+	@$(SDK_VENV)/bin/python -c 'import importlib.metadata as m, sys; sys.exit(m.version("openapi-python-client") != "$(OPENAPI_PYTHON_CLIENT_VERSION)" or m.version("mypy") != "$(MYPY_VERSION)")' 2>/dev/null \
+		|| $(SDK_VENV)/bin/pip install --quiet --disable-pip-version-check 'openapi-python-client==$(OPENAPI_PYTHON_CLIENT_VERSION)' 'mypy==$(MYPY_VERSION)'
+	@cd tests/sdk/typescript && { [ node_modules/.package-lock.json -nt package-lock.json ] || npm ci --no-audit --no-fund --loglevel=error; }
+	SDK_PYTHON=$(SDK_VENV)/bin/python bash tests/sdk/run.sh
 
 fmt: ## Format the code
 	cargo fmt --all
@@ -129,4 +141,4 @@ bench-members: ## Query plans and timings of member listing in an org of 1,000,0
 	psql "$$base/$$db" -q -f bench/members_at_scale.sql | grep -E '^(===|Time:| Execution Time)'; status=$$?; \
 	psql "$$base/postgres" -qc "DROP DATABASE IF EXISTS $$db"; exit $$status
 
-ci: lint check-domain schema-check test readme-check contract scim-compliance ## What CI runs
+ci: lint check-domain schema-check test readme-check sdk-check contract scim-compliance ## What CI runs

@@ -46,6 +46,8 @@ pub const PROBLEM_CODES: &str = "x-problem-codes";
         (name = "permissions", description = "The permission catalogue and callers' permission maps."),
         (name = "api keys", description = "Organization API keys: credentials for programs."),
         (name = "invites", description = "Invitations: link and email-bound, and accepting them."),
+        (name = "domains", description = "The organization's email domains: claimed, verified through DNS, and whether people of a domain are offered the organization (`suggest`) or join it (`auto`)."),
+        (name = "join-requests", description = "People of a verified domain asking to join, the organizations suggested to them, and the answers."),
         (name = "audit log", description = "The append-only, hash-chained record of every change."),
         (name = "security", description = "Security policies enforced on every way into the organization: 2FA, sign-in methods, IP allowlist and session age."),
         (name = "notifications", description = "In-app notices for the signed-in person, such as 2FA reminders."),
@@ -653,5 +655,49 @@ pub mod shape {
         fn name() -> Cow<'static, str> {
             Cow::Borrowed("TimeZone")
         }
+    }
+}
+
+/// Example values shared by many fields (`#[schema(example = example::at)]`), so that one
+/// story reads through the document: the same moment, the same people.
+pub mod example {
+    /// A moment in RFC 3339, as every timestamp is written.
+    pub fn at() -> &'static str {
+        "2026-03-02T09:30:00Z"
+    }
+
+    /// A later moment: an expiry, an end of window.
+    pub fn later() -> &'static str {
+        "2026-03-09T09:30:00Z"
+    }
+
+    /// A user id, as tokens name people.
+    pub fn user() -> &'static str {
+        "usr_0192f0c1a4e37b6c9d5e8f10a2b3c4d5"
+    }
+
+    /// A member id.
+    pub fn member() -> &'static str {
+        "mem_0192f0c1a4e37b6c9d5e8f10a2b3c4d5"
+    }
+
+    /// An organization id.
+    pub fn org() -> &'static str {
+        "org_0192f0c1a4e37b6c9d5e8f10a2b3c4d5"
+    }
+
+    /// A hex SHA-256, as the audit chain links records.
+    pub fn sha256() -> &'static str {
+        "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+    }
+
+    /// The changes of an audit record or event: a member made an admin.
+    pub fn role_change() -> serde_json::Value {
+        serde_json::json!({ "role": { "from": "member", "to": "admin" } })
+    }
+
+    /// A version of a resource or policy, also its `ETag`.
+    pub fn version() -> i64 {
+        3
     }
 }

@@ -21,7 +21,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 use validator::Validate;
 
-use super::audit::{AuditListParams, Party};
+use super::audit::{AuditListParams, FieldChange, Party};
 use super::common::{etag, if_match, page, path_id, Json, PageParams, PlatformSeq};
 use super::orgs::{OrgResponse, UpdateOrgRequest};
 use crate::error::ApiError;
@@ -67,6 +67,7 @@ pub struct AdminOrgResponse {
     #[serde(flatten)]
     pub organization: OrgResponse,
     /// The organization's version: its `ETag`.
+    #[schema(example = crate::openapi::example::version)]
     pub version: i64,
     #[schema(example = "team")]
     pub plan: &'static str,
@@ -164,6 +165,8 @@ pub async fn list_orgs(
 /// Get any organization, deleted or not. The look is recorded in its audit log.
 #[utoipa::path(
     tag = "platform staff",
+    // `get_org` and its kin name the organization's own operations.
+    operation_id = "admin_get_org",
     params(("org" = String, Path, description = ORG_ID_PARAM)),
     responses((status = 200, description = "The organization; `ETag` is its version.", body = AdminOrgResponse), Errors<PlatformError>)
 )]
@@ -182,6 +185,7 @@ pub async fn get_org(
 /// `If-Match` with the `ETag` you read to refuse the write if someone changed it since.
 #[utoipa::path(
     tag = "platform staff",
+    operation_id = "admin_update_org",
     params(
         ("org" = String, Path, description = ORG_ID_PARAM),
         ("If-Match" = Option<String>, Header, description = "The `ETag` the change is based on."),
@@ -210,6 +214,7 @@ pub async fn update_org(
 /// Soft-delete a live organization, as its owner would (`staff_admin`).
 #[utoipa::path(
     tag = "platform staff",
+    operation_id = "admin_delete_org",
     params(("org" = String, Path, description = ORG_ID_PARAM)),
     responses((status = 204, description = "Deleted; restorable."), Errors<PlatformError>)
 )]
@@ -292,6 +297,7 @@ pub struct PlatformAuditEventResponse {
     #[schema(example = "evt_0192f0c1a4e37b6c9d5e8f10a2b3c4d5")]
     pub id: String,
     /// Position in the platform log: newer records have larger numbers.
+    #[schema(example = 42)]
     pub seq: i64,
     #[schema(example = "org.plan_changed")]
     pub action: String,
@@ -299,13 +305,14 @@ pub struct PlatformAuditEventResponse {
     /// The organization acted on; its own audit log holds the same record.
     pub org_id: Option<String>,
     pub target: Party,
-    /// The fields the change touched, as `{"field": {"from": …, "to": …}}`; for
-    /// `staff.accessed`, the route looked at.
-    #[schema(value_type = Object)]
+    /// The fields the change touched, by name; for `staff.accessed`, the route looked at
+    /// (`route`).
+    #[schema(value_type = BTreeMap<String, FieldChange>, example = json!({"plan": {"from": "team", "to": "enterprise"}}))]
     pub changes: Value,
     pub request_id: Option<String>,
     pub client_ip: Option<String>,
     pub user_agent: Option<String>,
+    #[schema(example = "2026-03-02T09:30:00.000000Z")]
     pub occurred_at: DateTime<Utc>,
 }
 

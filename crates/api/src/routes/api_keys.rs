@@ -27,13 +27,17 @@ pub fn routes(cfg: &mut ServiceConfig) {
 pub struct ApiKeyResponse {
     #[schema(example = "key_0192f0c1a4e37b6c9d5e8f10a2b3c4d5")]
     pub id: String,
+    #[schema(example = "CI deploys")]
     pub name: String,
     /// Start and end of the secret, to tell keys apart.
     #[schema(example = "orgk_Ab3d…9xQz")]
     pub hint: String,
+    #[schema(example = json!(["members:read"]))]
     pub permissions: Vec<&'static str>,
     /// `user` or `api_key`, and its id.
+    #[schema(example = crate::openapi::example::user)]
     pub created_by: String,
+    #[schema(example = crate::openapi::example::at)]
     pub created_at: DateTime<Utc>,
     pub expires_at: Option<DateTime<Utc>>,
     pub last_used_at: Option<DateTime<Utc>>,

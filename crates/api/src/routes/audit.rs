@@ -29,8 +29,23 @@ pub fn routes(cfg: &mut ServiceConfig) {
 pub struct Party {
     /// `user`, `api_key`, … for actors; `organization`, `member`, `role`, `team`, … for targets.
     #[serde(rename = "type")]
+    #[schema(example = "user")]
     pub kind: String,
+    #[schema(example = crate::openapi::example::user)]
     pub id: String,
+}
+
+/// What a change did to one field. Its values are the field's, of whatever JSON type the
+/// field has; a field given its first value has no `from`.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"from": "member", "to": "admin"}))]
+pub struct FieldChange {
+    /// The value before the change.
+    #[schema(value_type = Option<Value>)]
+    pub from: Option<Value>,
+    /// The value after the change.
+    #[schema(value_type = Option<Value>)]
+    pub to: Option<Value>,
 }
 
 /// One audit record, with its link in the organization's hash chain.
@@ -39,24 +54,27 @@ pub struct AuditEventResponse {
     #[schema(example = "evt_0192f0c1a4e37b6c9d5e8f10a2b3c4d5")]
     pub id: String,
     /// Position in the organization's chain: 1, 2, 3, … without gaps.
+    #[schema(example = 42)]
     pub seq: i64,
     #[schema(example = "member.role_changed")]
     pub action: String,
     pub actor: Party,
     pub target: Party,
-    /// The fields the change touched, as `{"field": {"from": …, "to": …}}`.
-    #[schema(value_type = Object)]
+    /// The fields the change touched, by name.
+    #[schema(value_type = BTreeMap<String, FieldChange>, example = crate::openapi::example::role_change)]
     pub changes: Value,
     pub request_id: Option<String>,
     pub client_ip: Option<String>,
     pub user_agent: Option<String>,
     /// RFC 3339 UTC with exactly six fractional digits: the form the hash covers.
     #[serde(serialize_with = "micros")]
-    #[schema(value_type = String, format = DateTime)]
+    #[schema(value_type = String, format = DateTime, example = "2026-03-02T09:30:00.000000Z")]
     pub occurred_at: DateTime<Utc>,
     /// Hex SHA-256 of the previous record (the chain's anchor for the first).
+    #[schema(example = "3a6eb0790f39ac87c94f3856b2dd2c5d110e6811602261a9a923d3bb23adc8b7")]
     pub prev_hash: String,
     /// Hex SHA-256 of `prev_hash` followed by this record's canonical form.
+    #[schema(example = crate::openapi::example::sha256)]
     pub hash: String,
 }
 
@@ -184,11 +202,14 @@ pub struct ChainBreakResponse {
 pub struct VerifyResponse {
     /// No break was found in the range.
     pub ok: bool,
+    #[schema(example = 42)]
     pub verified: u64,
     pub first_break: Option<ChainBreakResponse>,
     /// The chain's head at verification: keep it outside this service to detect a
     /// wholesale rewrite later.
+    #[schema(example = 42)]
     pub head_seq: i64,
+    #[schema(example = crate::openapi::example::sha256)]
     pub head_hash: String,
     /// The whole range was checked (or a break found). `false` when the call reached its
     /// limit: call again with `from_seq=resume_from_seq`.

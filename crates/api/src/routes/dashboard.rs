@@ -97,6 +97,7 @@ pub struct DashboardResponse {
     /// Needs `billing:read`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub spend: Option<SpendResponse>,
+    #[schema(example = crate::openapi::example::at)]
     pub generated_at: DateTime<Utc>,
 }
 

@@ -66,8 +66,11 @@ pub struct DomainResponse {
     /// Under `auto`: the role people join with.
     pub role: Option<String>,
     /// Bumped by every change of the join policy or the verification; also the `ETag`.
+    #[schema(example = crate::openapi::example::version)]
     pub version: i64,
+    #[schema(example = crate::openapi::example::at)]
     pub created_at: DateTime<Utc>,
+    #[schema(example = crate::openapi::example::at)]
     pub updated_at: DateTime<Utc>,
 }
 

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
+use super::audit::{FieldChange, Party};
 use super::common::{encode_cursor, path_id, CursorKey, PageParams, ORG_PARAM};
 use crate::auth::Authenticated;
 use crate::error::ApiError;
@@ -47,12 +48,28 @@ pub struct EventResponse {
     #[serde(rename = "type")]
     #[schema(example = "organization.membership.created")]
     pub event_type: String,
+    #[schema(example = crate::openapi::example::at)]
     pub occurred_at: DateTime<Utc>,
-    /// `organization_id`; `object` (`type` and `id` of what changed); `actor` (`type`:
-    /// `user`, `api_key`, `scim`, `system` or `staff`, and `id`); `changes` (each changed
-    /// field's `from` and `to`, never a secret); `action` (the audit log's name for it).
-    #[schema(value_type = Object)]
+    #[schema(value_type = EventData)]
     pub data: serde_json::Value,
+}
+
+/// What an event carries, so that a consumer never needs a second call to know who or what
+/// changed: the ids involved and the fields changed.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EventData {
+    #[schema(example = crate::openapi::example::org)]
+    pub organization_id: String,
+    /// What changed: `type` (`member`, `team`, `role`, …) and `id`.
+    pub object: Party,
+    /// Who changed it: `type` (`user`, `api_key`, `scim`, `system` or `staff`) and `id`.
+    pub actor: Party,
+    /// Each changed field's `from` and `to`, never a secret.
+    #[schema(value_type = BTreeMap<String, FieldChange>, example = crate::openapi::example::role_change)]
+    pub changes: serde_json::Value,
+    /// The audit log's name for the change.
+    #[schema(example = "member.role_changed")]
+    pub action: String,
 }
 
 impl From<Event> for EventResponse {

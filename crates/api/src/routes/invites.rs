@@ -38,8 +38,11 @@ const TOKEN_PARAM: &str = "The invite's secret (`orgi_…`), from its link.";
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct RedemptionResponse {
+    #[schema(example = crate::openapi::example::member)]
     pub member_id: String,
+    #[schema(example = crate::openapi::example::user)]
     pub user_id: String,
+    #[schema(example = crate::openapi::example::at)]
     pub redeemed_at: DateTime<Utc>,
 }
 
@@ -49,15 +52,22 @@ pub struct InviteResponse {
     #[schema(example = "inv_0192f0c1a4e37b6c9d5e8f10a2b3c4d5")]
     pub id: String,
     /// `pending`, `accepted`, `exhausted`, `expired` or `revoked`.
+    #[schema(example = "pending")]
     pub status: &'static str,
+    #[schema(example = "member")]
     pub role: String,
     pub team_id: Option<String>,
     /// Set for email-bound invites: only this verified address may accept.
     pub email: Option<String>,
+    #[schema(example = 5)]
     pub max_uses: i32,
+    #[schema(example = 1)]
     pub uses: i32,
+    #[schema(example = crate::openapi::example::later)]
     pub expires_at: DateTime<Utc>,
+    #[schema(example = crate::openapi::example::user)]
     pub created_by: String,
+    #[schema(example = crate::openapi::example::at)]
     pub created_at: DateTime<Utc>,
     pub revoked_at: Option<DateTime<Utc>>,
     pub last_sent_at: Option<DateTime<Utc>>,
@@ -99,8 +109,10 @@ pub struct CreatedInvite {
     #[serde(flatten)]
     pub invite: InviteResponse,
     /// The invite's secret. An email invite's recipient gets it by email.
+    #[schema(example = "orgi_8sK2mQ4vX7bN1cR5tY9wZ3hJ6fD0gL2p")]
     pub token: String,
     /// The link to share: where the recipient previews and accepts the invite.
+    #[schema(example = "https://app.example.com/invites/orgi_8sK2mQ4vX7bN1cR5tY9wZ3hJ6fD0gL2p")]
     pub accept_url: String,
 }
 
@@ -197,9 +209,12 @@ page! {
 /// What the holder of an invite link sees before accepting.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct InvitePreviewResponse {
+    #[schema(example = "Acme, Inc.")]
     pub organization_name: String,
+    #[schema(example = "member")]
     pub role: String,
     pub inviter_name: Option<String>,
+    #[schema(example = crate::openapi::example::later)]
     pub expires_at: DateTime<Utc>,
     /// Only the invited, verified email address may accept.
     pub email_bound: bool,
@@ -208,7 +223,9 @@ pub struct InvitePreviewResponse {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct AcceptedInviteResponse {
     pub organization: OrgResponse,
+    #[schema(example = crate::openapi::example::member)]
     pub member_id: String,
+    #[schema(example = "member")]
     pub role: String,
 }
 

@@ -63,10 +63,14 @@ pub struct SuggestedOrgList {
 pub struct JoinRequestResponse {
     #[schema(example = "jrq_0192f0c1a4e37b6c9d5e8f10a2b3c4d5")]
     pub id: String,
+    #[schema(example = crate::openapi::example::org)]
     pub org_id: String,
+    #[schema(example = crate::openapi::example::user)]
     pub user_id: String,
     /// The verified address the request was made with.
+    #[schema(example = "ada@acme.com")]
     pub email: String,
+    #[schema(example = "acme.com")]
     pub domain: String,
     /// `pending`, `approved` or `denied`.
     #[schema(example = "pending")]
@@ -77,6 +81,7 @@ pub struct JoinRequestResponse {
     /// Who decided; `null` when the domain's `auto` policy admitted at once.
     pub decided_by: Option<String>,
     pub decided_at: Option<DateTime<Utc>>,
+    #[schema(example = crate::openapi::example::at)]
     pub created_at: DateTime<Utc>,
 }
 

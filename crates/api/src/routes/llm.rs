@@ -25,32 +25,46 @@ pub fn routes(cfg: &mut ServiceConfig) {
 }
 
 /// A provider or model name or pattern, as `normalize_name` takes it.
-fn name() -> ObjectBuilder {
-    shape::string(1, NamePattern::MAX_LEN, NAME_PATTERN).description(Some(
-        "ASCII letters and digits, `. _ : / @ + -`; `*` and `?` as wildcards. Compared without case.",
-    ))
+fn pattern(example: &str) -> ObjectBuilder {
+    shape::string(1, NamePattern::MAX_LEN, NAME_PATTERN)
+        .description(Some(
+            "ASCII letters and digits, `. _ : / @ + -`; `*` and `?` as wildcards. Compared without case.",
+        ))
+        .examples([example])
 }
 
-fn optional_name() -> Object {
-    shape::nullable(name())
+fn provider_pattern() -> Object {
+    shape::nullable(pattern("openai"))
+}
+
+fn model_pattern() -> Object {
+    pattern("gpt-4o*").build()
 }
 
 /// A provider or model name, not a pattern.
-fn concrete_name() -> ObjectBuilder {
+fn concrete(example: &str) -> ObjectBuilder {
     shape::string(1, NamePattern::MAX_LEN, CONCRETE_NAME_PATTERN)
         .description(Some("ASCII letters and digits, `. _ : / @ + -`. Compared without case."))
+        .examples([example])
 }
 
-fn optional_concrete_name() -> Object {
-    shape::nullable(concrete_name())
+fn provider() -> Object {
+    concrete("openai").build()
 }
 
-fn names() -> ArrayBuilder {
-    ArrayBuilder::new().items(name()).max_items(Some(LlmPolicy::MAX_PROVIDERS))
+fn model() -> Object {
+    shape::nullable(concrete("gpt-4o-mini"))
+}
+
+fn provider_patterns() -> ArrayBuilder {
+    ArrayBuilder::new()
+        .items(pattern("openai"))
+        .max_items(Some(LlmPolicy::MAX_PROVIDERS))
+        .examples([serde_json::json!(["openai", "anthropic"])])
 }
 
 fn optional_region() -> Object {
-    shape::nullable(shape::string(1, 32, REGION_PATTERN))
+    shape::nullable(shape::string(1, 32, REGION_PATTERN).examples(["eu"]))
 }
 
 fn regions() -> ArrayBuilder {
@@ -62,10 +76,10 @@ fn regions() -> ArrayBuilder {
 #[serde(deny_unknown_fields)]
 pub struct ModelRuleBody {
     /// The provider serving the model (a name or a pattern); absent: any allowed provider.
-    #[schema(schema_with = optional_name, example = "openai")]
+    #[schema(schema_with = provider_pattern)]
     pub provider: Option<String>,
     /// A model name or a pattern: `*` any run of characters, `?` one. Compared without case.
-    #[schema(schema_with = name, example = "gpt-4o*")]
+    #[schema(schema_with = model_pattern)]
     pub model: String,
     /// The most tokens one request to this model may ask for; absent: no limit.
     #[schema(minimum = 1, maximum = 10000000)]
@@ -77,6 +91,7 @@ pub struct ModelRuleBody {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct LlmPolicyResponse {
     /// Providers requests may go to (names or patterns).
+    #[schema(example = json!(["openai", "anthropic"]))]
     pub providers: Vec<String>,
     /// Models requests may use; the first rule that matches decides.
     pub models: Vec<ModelRuleBody>,
@@ -88,6 +103,7 @@ pub struct LlmPolicyResponse {
     #[schema(example = json!(["eu"]))]
     pub regions: Vec<String>,
     /// The policy's version, also its `ETag`; 0 until first written.
+    #[schema(example = crate::openapi::example::version)]
     pub version: i64,
     pub updated_at: Option<DateTime<Utc>>,
 }
@@ -120,7 +136,7 @@ impl From<Versioned<LlmPolicy>> for LlmPolicyResponse {
 pub struct LlmPolicyRequest {
     /// Provider names or patterns; empty: any provider.
     #[validate(length(max = 50))]
-    #[schema(schema_with = names, example = json!(["openai", "anthropic"]))]
+    #[schema(schema_with = provider_patterns)]
     #[serde(default)]
     pub providers: Vec<String>,
     /// Allowed models, first match wins; empty: any model of an allowed provider.
@@ -129,7 +145,7 @@ pub struct LlmPolicyRequest {
     #[serde(default)]
     pub models: Vec<ModelRuleBody>,
     /// A model name (not a pattern) that `models` admit.
-    #[schema(schema_with = optional_concrete_name)]
+    #[schema(schema_with = model)]
     pub default_model: Option<String>,
     #[serde(default)]
     pub self_hosted_only: bool,
@@ -144,13 +160,13 @@ pub struct LlmPolicyRequest {
 #[derive(Debug, Deserialize, ToSchema, Validate)]
 #[serde(deny_unknown_fields)]
 pub struct LlmCheckRequest {
-    #[schema(schema_with = concrete_name, example = "openai")]
+    #[schema(schema_with = provider)]
     pub provider: String,
     /// Absent: the policy's default model.
-    #[schema(schema_with = optional_concrete_name, example = "gpt-4o-mini")]
+    #[schema(schema_with = model)]
     pub model: Option<String>,
     /// Where the data would be processed.
-    #[schema(schema_with = optional_region, example = "eu")]
+    #[schema(schema_with = optional_region)]
     pub region: Option<String>,
     /// Tokens the request asks for (prompt and completion).
     #[schema(minimum = 1, maximum = 4294967295_i64)]
@@ -174,12 +190,14 @@ pub struct LlmCheckResponse {
     /// when nothing restricts the request.
     #[schema(example = "models[0]")]
     pub rule: Option<String>,
+    #[schema(example = "gpt-4o-mini is allowed by models[0]")]
     pub detail: String,
     /// The model the request resolves to (the default model when it named none).
     pub model: Option<String>,
     /// The most tokens one request may ask for under the deciding rule.
     pub max_tokens: Option<u32>,
     /// The policy version the decision was made by.
+    #[schema(example = crate::openapi::example::version)]
     pub policy_version: i64,
 }
 

@@ -40,9 +40,11 @@ pub struct MemberResponse {
     pub email_verified: bool,
     #[schema(example = "admin")]
     pub role: String,
+    #[schema(example = crate::openapi::example::at)]
     pub joined_at: DateTime<Utc>,
     /// Bumped by every change of role, suspension or person; the `ETag` of `GET` and
     /// `PATCH …/members/{member}`.
+    #[schema(example = crate::openapi::example::version)]
     pub version: i64,
 }
 
@@ -160,6 +162,7 @@ pub struct ChangeRoleRequest {
 #[serde(deny_unknown_fields)]
 pub struct TransferOwnershipRequest {
     /// The member (`mem_…`) who becomes an owner; the caller becomes an admin.
+    #[schema(example = crate::openapi::example::member)]
     pub member_id: String,
 }
 

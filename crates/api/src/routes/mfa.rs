@@ -138,10 +138,13 @@ pub async fn get_mfa_dashboard(
 pub struct MfaRemindersResponse {
     /// Members without a second factor who were sent a notification, and an email when
     /// they have a verified address.
+    #[schema(example = 12)]
     pub reminded: u64,
     /// Of those, how many by email too.
+    #[schema(example = 9)]
     pub emailed: u64,
     /// Members without a second factor left alone: reminded within the last 24 hours.
+    #[schema(example = 3)]
     pub skipped: u64,
 }
 

@@ -30,9 +30,14 @@ pub struct NotificationResponse {
     /// The organization it comes from, if any.
     pub org_id: Option<String>,
     /// Plain text: escape it like any other text.
+    #[schema(example = "Turn on two-factor authentication")]
     pub title: String,
     /// Plain text: escape it like any other text.
+    #[schema(
+        example = "Acme, Inc. requires two-factor authentication from 2026-03-09. Set it up at your identity provider."
+    )]
     pub body: String,
+    #[schema(example = crate::openapi::example::at)]
     pub created_at: DateTime<Utc>,
     /// `null` while unread.
     pub read_at: Option<DateTime<Utc>>,

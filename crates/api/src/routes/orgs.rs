@@ -223,13 +223,17 @@ impl UpdateOrgRequest {
 pub struct OrgResponse {
     #[schema(example = "org_0192f0c1a4e37b6c9d5e8f10a2b3c4d5")]
     pub id: String,
+    #[schema(example = "Acme, Inc.")]
     pub name: String,
+    #[schema(example = "acme")]
     pub slug: String,
     pub domain: Option<String>,
     pub logo_url: Option<String>,
     pub timezone: Option<String>,
     pub address: Option<Address>,
+    #[schema(example = crate::openapi::example::at)]
     pub created_at: DateTime<Utc>,
+    #[schema(example = crate::openapi::example::at)]
     pub updated_at: DateTime<Utc>,
 }
 
@@ -264,6 +268,7 @@ pub struct MyOrgResponse {
     /// The organization `me` resolves to (the earliest joined).
     pub is_default: bool,
     /// Catalogue permissions the caller's role lacks here; anything not listed is allowed.
+    #[schema(example = json!(["billing:update"]))]
     pub denied_permissions: Vec<String>,
     /// Set when a policy of the organization refuses the caller's current sign-in: every
     /// request into it would get this problem code, until the caller does what `detail`

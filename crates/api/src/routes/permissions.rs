@@ -24,6 +24,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
 pub struct PermissionInfo {
     #[schema(example = "members:update")]
     pub name: &'static str,
+    #[schema(example = "Change members' roles and suspend or restore them.")]
     pub description: &'static str,
 }
 
@@ -39,10 +40,12 @@ pub struct PermissionMap {
     #[schema(example = "admin")]
     pub role: String,
     /// `direct`, `staff` or `api_key`.
+    #[schema(example = "direct")]
     pub access: &'static str,
     /// Every catalogue permission, and whether the caller holds it here.
     pub permissions: BTreeMap<&'static str, bool>,
     /// The permissions the caller lacks; anything not listed is allowed.
+    #[schema(example = json!(["billing:update"]))]
     pub denied: Vec<&'static str>,
 }
 

@@ -42,6 +42,7 @@ pub struct MfaPolicyResponse {
     /// Until then, members without a second factor are still let in.
     pub grace_until: Option<DateTime<Utc>>,
     /// The policy's version, also its `ETag`; 0 until first written.
+    #[schema(example = crate::openapi::example::version)]
     pub version: i64,
     pub updated_at: Option<DateTime<Utc>>,
 }
@@ -72,6 +73,7 @@ pub struct SignInMethodsResponse {
     /// Empty: every method is allowed.
     #[schema(schema_with = sign_in_methods)]
     pub allowed: Vec<&'static str>,
+    #[schema(example = crate::openapi::example::version)]
     pub version: i64,
     pub updated_at: Option<DateTime<Utc>>,
 }
@@ -96,6 +98,7 @@ pub struct SecurityPolicyResponse {
     pub max_session_age_secs: Option<i64>,
     /// The longest time since a person proved a second factor, in seconds.
     pub mfa_max_age_secs: Option<i64>,
+    #[schema(example = crate::openapi::example::version)]
     pub version: i64,
     pub updated_at: Option<DateTime<Utc>>,
 }

@@ -31,11 +31,13 @@ pub struct RoleResponse {
     /// What memberships, invites and filters name the role by.
     #[schema(example = "billing_admin")]
     pub key: String,
+    #[schema(example = "Billing admin")]
     pub name: String,
     pub description: Option<String>,
     pub system: bool,
     /// The system role this custom role replaces in this organization, if any.
     pub shadows: Option<String>,
+    #[schema(example = json!(["billing:read", "billing:update"]))]
     pub permissions: Vec<&'static str>,
     pub created_at: Option<DateTime<Utc>>,
     pub updated_at: Option<DateTime<Utc>>,
@@ -152,7 +154,16 @@ impl PartialSchema for CreateRoleRequest {
         let derivable = ObjectBuilder::new()
             .property("name", ObjectBuilder::new().schema_type(Type::String).pattern(Some(KEYED_NAME)));
         let key_or_name = AnyOfBuilder::new().item(keyed).item(derivable);
-        AllOfBuilder::new().item(fields).item(key_or_name).into()
+        AllOfBuilder::new()
+            .item(fields)
+            .item(key_or_name)
+            .examples([serde_json::json!({
+                "key": "billing_admin",
+                "name": "Billing admin",
+                "description": "Reads and pays the invoices.",
+                "permissions": ["billing:read", "billing:update"],
+            })])
+            .into()
     }
 }
 

@@ -36,6 +36,7 @@ pub struct ScimConfigResponse {
     /// leaving every mapped group takes such a role back to `member`. Never `owner`.
     pub group_roles: Vec<GroupRoleMapping>,
     /// The settings' version, also their `ETag`; 0 until first written.
+    #[schema(example = crate::openapi::example::version)]
     pub version: i64,
     pub updated_at: Option<DateTime<Utc>>,
 }
@@ -78,6 +79,7 @@ pub struct ScimConfigWrite {
     pub config: ScimConfigResponse,
     /// The bearer token the identity provider authenticates with (`orgs_…`), when this
     /// write issued one. It is shown this once; only a keyed hash of it is kept.
+    #[schema(example = "orgs_Ab12Cd34Ef56Gh78Ij90Kl12Mn34Op56x9Qz")]
     pub token: Option<String>,
 }
 

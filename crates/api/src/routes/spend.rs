@@ -27,8 +27,16 @@ fn idempotency_key() -> ObjectBuilder {
     shape::string(1, UsageInput::MAX_KEY_LEN, TEXT_PATTERN).examples([serde_json::json!("req_01J9Z3")])
 }
 
-fn label() -> Object {
-    shape::nullable(shape::string(1, UsageInput::MAX_NAME_LEN, TEXT_PATTERN))
+fn label(example: &str) -> Object {
+    shape::nullable(shape::string(1, UsageInput::MAX_NAME_LEN, TEXT_PATTERN).examples([example]))
+}
+
+fn model_label() -> Object {
+    label("gpt-4o-mini")
+}
+
+fn feature_label() -> Object {
+    label("chat")
 }
 
 /// The header a replayed usage event is answered with.
@@ -45,10 +53,10 @@ pub struct UsageRequest {
     #[schema(value_type = i64, required = true, minimum = 0, maximum = 1000000000000000_i64, example = 1250)]
     #[serde(deserialize_with = "whole_number")]
     pub amount_micros: Option<i64>,
-    #[schema(schema_with = label, example = "gpt-4o-mini")]
+    #[schema(schema_with = model_label)]
     pub model: Option<String>,
     /// What the usage was for, e.g. `chat` or `embeddings`.
-    #[schema(schema_with = label, example = "chat")]
+    #[schema(schema_with = feature_label)]
     pub feature: Option<String>,
     /// When it happened; within the last 35 days and not ahead of the server's clock by
     /// more than 5 minutes. Absent: now.
@@ -60,11 +68,15 @@ pub struct UsageRequest {
 pub struct UsageEventResponse {
     #[schema(example = "use_0192f0c1a4e37b6c9d5e8f10a2b3c4d5")]
     pub id: String,
+    #[schema(example = "req_01J9Z3")]
     pub idempotency_key: String,
+    #[schema(example = 1250)]
     pub amount_micros: i64,
     pub model: Option<String>,
     pub feature: Option<String>,
+    #[schema(example = crate::openapi::example::at)]
     pub occurred_at: DateTime<Utc>,
+    #[schema(example = crate::openapi::example::at)]
     pub recorded_at: DateTime<Utc>,
 }
 
@@ -132,13 +144,18 @@ pub struct SpendResponse {
     pub currency: String,
     pub window: WindowName,
     /// When the window opened: local midnight in the organization's time zone.
+    #[schema(example = "2026-03-01T00:00:00Z")]
     pub window_start: DateTime<Utc>,
+    #[schema(example = "2026-04-01T00:00:00Z")]
     pub window_end: DateTime<Utc>,
+    #[schema(example = 412500000)]
     pub spend_micros: i64,
     /// Null: no budget, the posture is always `ok`.
     pub budget_micros: Option<i64>,
     /// The share of the budget, in percent, from which the posture is `warning`.
+    #[schema(example = 80)]
     pub warning_percent: u8,
+    #[schema(example = 50000000)]
     pub max_overage_micros: i64,
     /// Budget less spend: negative once past the budget.
     pub remaining_micros: Option<i64>,
@@ -148,6 +165,7 @@ pub struct SpendResponse {
     /// within the overage), `blocked` (past budget and overage).
     pub posture: PostureName,
     /// The limits' version, also the `ETag` of `…/spend/limits`.
+    #[schema(example = crate::openapi::example::version)]
     pub limits_version: i64,
 }
 

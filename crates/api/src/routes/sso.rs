@@ -76,6 +76,7 @@ pub struct SsoConfigResponse {
     /// `null` until configured.
     pub connection: Option<ConnectionResponse>,
     /// The configuration's version, also its `ETag`; 0 until first written.
+    #[schema(example = crate::openapi::example::version)]
     pub version: i64,
     pub updated_at: Option<DateTime<Utc>>,
     /// Only on a dry run (`dry_run=true`, nothing saved): every member and API key the
@@ -263,6 +264,16 @@ impl PartialSchema for SsoConfigRequest {
             .item(enabled_needs_connection)
             .item(enforced_needs_enabled)
             .description(Some("The new configuration; it replaces the stored one (except an omitted client secret)."))
+            .examples([serde_json::json!({
+                "enabled": true,
+                "enforced": false,
+                "connection": {
+                    "type": "oidc",
+                    "issuer": "https://idp.example.com",
+                    "client_id": "orgd-client",
+                    "client_secret": "s3cr3t-from-the-identity-provider",
+                },
+            })])
             .into()
     }
 }

@@ -38,14 +38,19 @@ const MEMBER_PARAM: &str = "Member id (`mem_…`) of the organization member.";
 pub struct TeamResponse {
     #[schema(example = "team_0192f0c1a4e37b6c9d5e8f10a2b3c4d5")]
     pub id: String,
+    #[schema(example = "Platform")]
     pub name: String,
     pub description: Option<String>,
     /// The identity provider's group id, when SCIM provisions this team.
     pub external_id: Option<String>,
+    #[schema(example = 8)]
     pub member_count: u64,
+    #[schema(example = crate::openapi::example::at)]
     pub created_at: DateTime<Utc>,
+    #[schema(example = crate::openapi::example::at)]
     pub updated_at: DateTime<Utc>,
     /// Bumped by every change; the `ETag` of `GET` and `PATCH …/teams/{team}`.
+    #[schema(example = crate::openapi::example::version)]
     pub version: i64,
 }
 
@@ -70,6 +75,7 @@ pub struct TeamMemberResponse {
     #[serde(flatten)]
     pub member: MemberResponse,
     pub is_manager: bool,
+    #[schema(example = crate::openapi::example::at)]
     pub added_at: DateTime<Utc>,
 }
 
@@ -119,7 +125,7 @@ fn team_name() -> Object {
 }
 
 fn team_name_or_null() -> Object {
-    shape::nullable(shape::name(TeamName::MAX_CHARS, Some(1000)))
+    shape::nullable(shape::name(TeamName::MAX_CHARS, Some(1000)).examples(["Platform"]))
 }
 
 fn create_description() -> Object {
@@ -146,6 +152,7 @@ pub struct UpdateTeamRequest {
 #[serde(deny_unknown_fields)]
 pub struct AddTeamMemberRequest {
     /// The organization member (`mem_…`) to add.
+    #[schema(example = crate::openapi::example::member)]
     pub member_id: String,
     /// Make them a manager of the team (needs `teams:update`).
     #[serde(default)]

@@ -43,6 +43,7 @@ fn url_builder() -> ObjectBuilder {
         .min_length(Some(1))
         .max_length(Some(MAX_URL_CHARS))
         .description(Some("An https URL (http only where the operator allows internal destinations)."))
+        .examples(["https://hooks.acme.com/orgd"])
 }
 
 fn url_schema() -> Object {
@@ -82,7 +83,9 @@ fn description_schema() -> Object {
 pub struct WebhookResponse {
     #[schema(example = "whk_0192f0c1a4e37b6c9d5e8f10a2b3c4d5")]
     pub id: String,
+    #[schema(example = "https://hooks.acme.com/orgd")]
     pub url: String,
+    #[schema(example = json!(["organization.membership.created", "team.updated"]))]
     pub event_types: Vec<String>,
     pub description: Option<String>,
     pub enabled: bool,
@@ -92,8 +95,11 @@ pub struct WebhookResponse {
     /// Until when the previous signing secret still signs beside the current one.
     pub previous_secret_expires_at: Option<DateTime<Utc>>,
     /// Bumped by every change; also the `ETag`.
+    #[schema(example = crate::openapi::example::version)]
     pub version: i64,
+    #[schema(example = crate::openapi::example::at)]
     pub created_at: DateTime<Utc>,
+    #[schema(example = crate::openapi::example::at)]
     pub updated_at: DateTime<Utc>,
 }
 
@@ -121,6 +127,7 @@ pub struct WebhookWithSecret {
     pub webhook: WebhookResponse,
     /// `whsec_…`: verify each delivery's `webhook-signature` with it (Standard Webhooks).
     /// Store it now: it cannot be shown again.
+    #[schema(example = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")]
     pub secret: String,
 }
 
@@ -137,11 +144,14 @@ pub struct WebhookList {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct AttemptResponse {
+    #[schema(example = crate::openapi::example::at)]
     pub at: DateTime<Utc>,
     /// The endpoint's status; `null` when none came.
     pub status: Option<u16>,
     /// The start of the answer (512 bytes), or why there was none.
+    #[schema(example = "HTTP 503 from the endpoint")]
     pub detail: String,
+    #[schema(example = 412)]
     pub duration_ms: i64,
 }
 
@@ -150,13 +160,17 @@ pub struct DeliveryResponse {
     #[schema(example = "dlv_0192f0c1a4e37b6c9d5e8f10a2b3c4d5")]
     pub id: String,
     /// The event, also the `webhook-id` of every attempt.
+    #[schema(example = "evt_0192f0c1a4e37b6c9d5e8f10a2b3c4d5")]
     pub event_id: String,
+    #[schema(example = "organization.membership.created")]
     pub event_type: String,
     /// `pending`, `delivered` or `failed`.
+    #[schema(example = "pending")]
     pub status: &'static str,
     /// The latest 50, oldest first.
     pub attempts: Vec<AttemptResponse>,
     pub next_attempt_at: Option<DateTime<Utc>>,
+    #[schema(example = crate::openapi::example::at)]
     pub created_at: DateTime<Utc>,
 }
 
@@ -221,7 +235,7 @@ pub struct UpdateWebhookRequest {
 #[serde(deny_unknown_fields)]
 pub struct RotateSecretRequest {
     /// How long the old secret keeps signing beside the new one, 0 to 72 (default 24).
-    #[schema(minimum = 0, maximum = 72)]
+    #[schema(minimum = 0, maximum = 72, example = 24)]
     #[serde(default, deserialize_with = "whole_number")]
     #[validate(range(min = 0, max = 72, code = "out_of_range"))]
     pub overlap_hours: Option<i64>,

@@ -7,6 +7,7 @@ use orgd_domain::scim::ListResponse;
 use serde_json::{json, Value};
 use utoipa_actix_web::service_config::ServiceConfig;
 
+use super::examples;
 use super::http::{run, static_response, ScimApiError, ScimCaller, ScimErrorBody};
 use crate::state::AppState;
 
@@ -20,7 +21,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
 
 const RESOURCES: [ResourceSchema; 2] = [USER_RESOURCE, GROUP_RESOURCE];
 
-fn resource_type_json(rt: &ResourceSchema, base_url: &str) -> Value {
+/// A resource type as `/ResourceTypes/{id}` returns it.
+pub(super) fn resource_type(rt: &ResourceSchema, base_url: &str) -> Value {
     let mut out = json!({
         "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ResourceType"],
         "id": rt.name,
@@ -42,29 +44,19 @@ fn listed(resources: Vec<Value>) -> Value {
     ListResponse { total_results, start_index: 1, resources }.to_json()
 }
 
-/// Checks the token: discovery is answered to the organization's identity provider only.
-async fn authenticate(state: &AppState, caller: ScimCaller) -> Result<String, ScimApiError> {
-    let base_url = caller.0.base_url.clone();
-    run(state, move |s| s.directory.authenticate(&caller.0)).await?;
-    Ok(base_url)
+/// Every resource type, as `/ResourceTypes` returns them.
+pub(super) fn resource_types(base_url: &str) -> Value {
+    listed(RESOURCES.iter().map(|rt| resource_type(rt, base_url)).collect())
 }
 
-/// What this service provider supports: PATCH, filters (up to 1000 results a page),
-/// ETags; no bulk, sorting or password changes.
-#[utoipa::path(
-    tag = "scim-protocol",
-    responses(
-        (status = 200, description = "The service provider's configuration.", content_type = "application/scim+json", body = Object),
-    ),
-    security(("scim_token" = []))
-)]
-#[get("/ServiceProviderConfig")]
-pub async fn get_service_provider_config(
-    state: web::Data<AppState>,
-    caller: ScimCaller,
-) -> Result<HttpResponse, ScimApiError> {
-    let base_url = authenticate(&state, caller).await?;
-    Ok(static_response(json!({
+/// Every schema, as `/Schemas` returns them.
+pub(super) fn schemas(base_url: &str) -> Value {
+    listed(ALL.iter().map(|s| s.to_json(base_url)).collect())
+}
+
+/// What `/ServiceProviderConfig` returns.
+pub(super) fn service_provider_config(base_url: &str) -> Value {
+    json!({
         "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"],
         "patch": { "supported": true },
         "bulk": { "supported": false, "maxOperations": 0, "maxPayloadSize": 0 },
@@ -79,21 +71,46 @@ pub async fn get_service_provider_config(
             "primary": true,
         }],
         "meta": { "resourceType": "ServiceProviderConfig", "location": format!("{base_url}/ServiceProviderConfig") },
-    })))
+    })
+}
+
+/// Checks the token: discovery is answered to the organization's identity provider only.
+async fn authenticate(state: &AppState, caller: ScimCaller) -> Result<String, ScimApiError> {
+    let base_url = caller.0.base_url.clone();
+    run(state, move |s| s.directory.authenticate(&caller.0)).await?;
+    Ok(base_url)
+}
+
+/// What this service provider supports: PATCH, filters (up to 1000 results a page),
+/// ETags; no bulk, sorting or password changes.
+#[utoipa::path(
+    tag = "scim-protocol",
+    responses(
+        (status = 200, description = "The service provider's configuration.", content_type = "application/scim+json", body = Object, example = json!(examples::service_provider_config())),
+    ),
+    security(("scim_token" = []))
+)]
+#[get("/ServiceProviderConfig")]
+pub async fn get_service_provider_config(
+    state: web::Data<AppState>,
+    caller: ScimCaller,
+) -> Result<HttpResponse, ScimApiError> {
+    let base_url = authenticate(&state, caller).await?;
+    Ok(static_response(service_provider_config(&base_url)))
 }
 
 /// The resource types: `User` (members, with the enterprise extension) and `Group` (teams).
 #[utoipa::path(
     tag = "scim-protocol",
     responses(
-        (status = 200, description = "A ListResponse of the resource types.", content_type = "application/scim+json", body = Object),
+        (status = 200, description = "A ListResponse of the resource types.", content_type = "application/scim+json", body = Object, example = json!(examples::resource_types())),
     ),
     security(("scim_token" = []))
 )]
 #[get("/ResourceTypes")]
 pub async fn list_resource_types(state: web::Data<AppState>, caller: ScimCaller) -> Result<HttpResponse, ScimApiError> {
     let base_url = authenticate(&state, caller).await?;
-    Ok(static_response(listed(RESOURCES.iter().map(|rt| resource_type_json(rt, &base_url)).collect())))
+    Ok(static_response(resource_types(&base_url)))
 }
 
 /// One resource type: `User` or `Group`.
@@ -101,7 +118,7 @@ pub async fn list_resource_types(state: web::Data<AppState>, caller: ScimCaller)
     tag = "scim-protocol",
     params(("id" = String, Path, description = "`User` or `Group`.")),
     responses(
-        (status = 200, description = "The resource type.", content_type = "application/scim+json", body = Object),
+        (status = 200, description = "The resource type.", content_type = "application/scim+json", body = Object, example = json!(examples::resource_type())),
         (status = 404, description = "No such resource type.", content_type = "application/scim+json", body = ScimErrorBody),
     ),
     security(("scim_token" = []))
@@ -116,21 +133,21 @@ pub async fn get_resource_type(
     let rt = RESOURCES.iter().find(|rt| rt.name == path.as_str()).ok_or_else(|| {
         ScimApiError::new(actix_web::http::StatusCode::NOT_FOUND, None, "no such resource type: `User` or `Group`")
     })?;
-    Ok(static_response(resource_type_json(rt, &base_url)))
+    Ok(static_response(resource_type(rt, &base_url)))
 }
 
 /// The schemas, attribute by attribute: exactly what is stored and returned.
 #[utoipa::path(
     tag = "scim-protocol",
     responses(
-        (status = 200, description = "A ListResponse of the schemas.", content_type = "application/scim+json", body = Object),
+        (status = 200, description = "A ListResponse of the schemas.", content_type = "application/scim+json", body = Object, example = json!(examples::schemas())),
     ),
     security(("scim_token" = []))
 )]
 #[get("/Schemas")]
 pub async fn list_schemas(state: web::Data<AppState>, caller: ScimCaller) -> Result<HttpResponse, ScimApiError> {
     let base_url = authenticate(&state, caller).await?;
-    Ok(static_response(listed(ALL.iter().map(|s| s.to_json(&base_url)).collect())))
+    Ok(static_response(schemas(&base_url)))
 }
 
 /// One schema, by its URN.
@@ -138,7 +155,7 @@ pub async fn list_schemas(state: web::Data<AppState>, caller: ScimCaller) -> Res
     tag = "scim-protocol",
     params(("id" = String, Path, description = "The schema's URN, e.g. `urn:ietf:params:scim:schemas:core:2.0:User`.")),
     responses(
-        (status = 200, description = "The schema.", content_type = "application/scim+json", body = Object),
+        (status = 200, description = "The schema.", content_type = "application/scim+json", body = Object, example = json!(examples::schema())),
         (status = 404, description = "No such schema.", content_type = "application/scim+json", body = ScimErrorBody),
     ),
     security(("scim_token" = []))

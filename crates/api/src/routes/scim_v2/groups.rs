@@ -5,6 +5,7 @@ use actix_web::{delete, get, patch, post, put, web, HttpRequest, HttpResponse};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::bodies::{GroupResource, PatchOp};
+use super::examples;
 use super::http::{
     if_match, list_response, query_error, resource_response, run, AttributeParams, ListParams, ScimApiError, ScimBody,
     ScimCaller, ScimErrorBody,
@@ -32,7 +33,7 @@ fn selection(params: AttributeParams) -> Result<orgd_domain::scim::resource::Pro
     tag = "scim-protocol",
     params(ListParams),
     responses(
-        (status = 200, description = "A ListResponse of groups.", content_type = "application/scim+json", body = Object),
+        (status = 200, description = "A ListResponse of groups.", content_type = "application/scim+json", body = Object, example = json!(examples::group_list())),
         (status = 400, description = "`invalidFilter`, `invalidPath` (in `attributes`) or `invalidValue`.", content_type = "application/scim+json", body = ScimErrorBody),
     ),
     security(("scim_token" = []))
@@ -52,9 +53,9 @@ pub async fn list_groups(
 /// Create a team from a group; its members are Users of the organization.
 #[utoipa::path(
     tag = "scim-protocol",
-    request_body(content = GroupResource, content_type = "application/scim+json", description = "A Group resource."),
+    request_body(content = GroupResource, content_type = "application/scim+json", description = "A Group resource.", example = examples::group_request),
     responses(
-        (status = 201, description = "Created; `Location` is its address, `ETag` its version.", content_type = "application/scim+json", body = Object),
+        (status = 201, description = "Created; `Location` is its address, `ETag` its version.", content_type = "application/scim+json", body = Object, example = json!(examples::group())),
         (status = 400, description = "`invalidSyntax` or `invalidValue`.", content_type = "application/scim+json", body = ScimErrorBody),
         (status = 409, description = "`uniqueness`: another team has this `displayName` or `externalId`.", content_type = "application/scim+json", body = ScimErrorBody),
         (status = 413, description = "The body is larger than 4 MiB.", content_type = "application/scim+json", body = ScimErrorBody),
@@ -77,7 +78,7 @@ pub async fn create_group(
     tag = "scim-protocol",
     params(("id" = String, Path, description = "The Group's id (`team_…`)."), AttributeParams),
     responses(
-        (status = 200, description = "The Group; `ETag` is its version.", content_type = "application/scim+json", body = Object),
+        (status = 200, description = "The Group; `ETag` is its version.", content_type = "application/scim+json", body = Object, example = json!(examples::group())),
         (status = 400, description = "`invalidPath` (in `attributes`).", content_type = "application/scim+json", body = ScimErrorBody),
         (status = 404, description = "No such Group in the token's organization.", content_type = "application/scim+json", body = ScimErrorBody),
     ),
@@ -105,9 +106,9 @@ pub async fn get_group(
         ("id" = String, Path, description = "The Group's id (`team_…`)."),
         ("If-Match" = Option<String>, Header, description = "The version (`ETag`) the change is based on."),
     ),
-    request_body(content = GroupResource, content_type = "application/scim+json", description = "The whole Group resource."),
+    request_body(content = GroupResource, content_type = "application/scim+json", description = "The whole Group resource.", example = examples::group_request),
     responses(
-        (status = 200, description = "Replaced; `ETag` is the new version.", content_type = "application/scim+json", body = Object),
+        (status = 200, description = "Replaced; `ETag` is the new version.", content_type = "application/scim+json", body = Object, example = json!(examples::group())),
         (status = 400, description = "`invalidSyntax`, `invalidValue` or `mutability`.", content_type = "application/scim+json", body = ScimErrorBody),
         (status = 404, description = "No such Group in the token's organization.", content_type = "application/scim+json", body = ScimErrorBody),
         (status = 409, description = "`uniqueness`: another team has this `displayName` or `externalId`.", content_type = "application/scim+json", body = ScimErrorBody),
@@ -138,9 +139,9 @@ pub async fn replace_group(
         ("id" = String, Path, description = "The Group's id (`team_…`)."),
         ("If-Match" = Option<String>, Header, description = "The version (`ETag`) the change is based on."),
     ),
-    request_body(content = PatchOp, content_type = "application/scim+json", description = "A PatchOp message."),
+    request_body(content = PatchOp, content_type = "application/scim+json", description = "A PatchOp message.", example = examples::group_patch),
     responses(
-        (status = 200, description = "Changed; `ETag` is the new version.", content_type = "application/scim+json", body = Object),
+        (status = 200, description = "Changed; `ETag` is the new version.", content_type = "application/scim+json", body = Object, example = json!(examples::group())),
         (status = 400, description = "`invalidSyntax`, `invalidPath`, `invalidFilter`, `invalidValue`, `noTarget`, `tooMany` or `mutability`.", content_type = "application/scim+json", body = ScimErrorBody),
         (status = 404, description = "No such Group in the token's organization.", content_type = "application/scim+json", body = ScimErrorBody),
         (status = 409, description = "`uniqueness`: another team has this `displayName` or `externalId`.", content_type = "application/scim+json", body = ScimErrorBody),

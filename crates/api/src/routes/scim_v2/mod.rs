@@ -7,6 +7,7 @@
 
 mod bodies;
 mod discovery;
+mod examples;
 mod groups;
 mod http;
 mod search;

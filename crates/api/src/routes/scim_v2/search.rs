@@ -8,6 +8,7 @@ use serde_json::Value;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::bodies::SearchRequest;
+use super::examples;
 use super::http::{check_filter, list_response, run, ScimApiError, ScimBody, ScimCaller, ScimErrorBody};
 use crate::state::AppState;
 
@@ -67,9 +68,9 @@ fn query(body: Value) -> Result<ListQuery, ScimApiError> {
 /// Search Users and Groups at once.
 #[utoipa::path(
     tag = "scim-protocol",
-    request_body(content = SearchRequest, content_type = "application/scim+json", description = "A SearchRequest message: `filter`, `startIndex`, `count`, `attributes`, `excludedAttributes`."),
+    request_body(content = SearchRequest, content_type = "application/scim+json", description = "A SearchRequest message: `filter`, `startIndex`, `count`, `attributes`, `excludedAttributes`.", example = examples::search_request),
     responses(
-        (status = 200, description = "A ListResponse of Users, then Groups.", content_type = "application/scim+json", body = Object),
+        (status = 200, description = "A ListResponse of Users, then Groups.", content_type = "application/scim+json", body = Object, example = json!(examples::search_results())),
         (status = 400, description = "`invalidSyntax`, `invalidFilter`, `invalidPath` or `invalidValue`.", content_type = "application/scim+json", body = ScimErrorBody),
         (status = 413, description = "The body is larger than 4 MiB.", content_type = "application/scim+json", body = ScimErrorBody),
     ),
@@ -88,9 +89,9 @@ pub async fn search_all(
 /// Search Users.
 #[utoipa::path(
     tag = "scim-protocol",
-    request_body(content = SearchRequest, content_type = "application/scim+json", description = "A SearchRequest message."),
+    request_body(content = SearchRequest, content_type = "application/scim+json", description = "A SearchRequest message.", example = examples::search_request),
     responses(
-        (status = 200, description = "A ListResponse of Users.", content_type = "application/scim+json", body = Object),
+        (status = 200, description = "A ListResponse of Users.", content_type = "application/scim+json", body = Object, example = json!(examples::user_list())),
         (status = 400, description = "`invalidSyntax`, `invalidFilter`, `invalidPath` or `invalidValue`.", content_type = "application/scim+json", body = ScimErrorBody),
         (status = 413, description = "The body is larger than 4 MiB.", content_type = "application/scim+json", body = ScimErrorBody),
     ),
@@ -109,9 +110,9 @@ pub async fn search_users(
 /// Search Groups.
 #[utoipa::path(
     tag = "scim-protocol",
-    request_body(content = SearchRequest, content_type = "application/scim+json", description = "A SearchRequest message."),
+    request_body(content = SearchRequest, content_type = "application/scim+json", description = "A SearchRequest message.", example = examples::search_request),
     responses(
-        (status = 200, description = "A ListResponse of Groups.", content_type = "application/scim+json", body = Object),
+        (status = 200, description = "A ListResponse of Groups.", content_type = "application/scim+json", body = Object, example = json!(examples::group_list())),
         (status = 400, description = "`invalidSyntax`, `invalidFilter`, `invalidPath` or `invalidValue`.", content_type = "application/scim+json", body = ScimErrorBody),
         (status = 413, description = "The body is larger than 4 MiB.", content_type = "application/scim+json", body = ScimErrorBody),
     ),
