@@ -21,6 +21,7 @@ mod instances;
 mod invites;
 mod members;
 mod members_admin;
+mod metrics;
 mod mfa;
 mod notifications;
 mod openapi;
