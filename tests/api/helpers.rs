@@ -26,6 +26,8 @@ pub struct TestApp {
     pub jwt: JwtConfig,
     /// The DNS server the app's resolver asks, on loopback.
     pub dns: TestDnsServer,
+    /// `http://{ORGD_METRICS_BIND}`, when the test set it (tests/api/metrics.rs).
+    pub metrics_base: Option<String>,
     client: reqwest::Client,
 }
 
@@ -101,12 +103,14 @@ impl TestApp {
             // Tests fire bursts from one address on purpose; tests/api/rate_limits.rs turns
             // the limits on.
             rate_limits: api::rate_limit::RateLimits::off(),
+            metrics: None,
         };
         adjust(&mut config);
         let app = tokio::task::block_in_place(|| Application::build(&config)).expect("server starts");
         let base = format!("http://{}", app.addr());
+        let metrics_base = app.metrics_addr().map(|addr| format!("http://{addr}"));
         tokio::spawn(app.run_until_stopped());
-        Self { base, db, jwt: config.jwt, dns, client: reqwest::Client::new() }
+        Self { base, db, jwt: config.jwt, dns, metrics_base, client: reqwest::Client::new() }
     }
 
     /// A token for a user with a verified `{subject}@example.com` email.

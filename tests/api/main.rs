@@ -22,6 +22,7 @@ mod instances;
 mod invites;
 mod members;
 mod members_admin;
+mod metrics;
 mod mfa;
 mod notifications;
 mod openapi;

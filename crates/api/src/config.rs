@@ -194,7 +194,21 @@ pub struct Config {
     pub domains: DomainConfig,
     pub webhooks: WebhookConfig,
     pub rate_limits: crate::rate_limit::RateLimits,
+    /// Where `/metrics` is served for Prometheus, apart from the public listener; `None`
+    /// serves no metrics.
+    pub metrics: Option<MetricsConfig>,
 }
+
+/// The metrics listener: `ORGD_METRICS_BIND`, and `ORGD_METRICS_TOKEN` when scrapes must
+/// present it as a bearer token.
+#[derive(Debug, Clone)]
+pub struct MetricsConfig {
+    pub bind: SocketAddr,
+    pub token: Option<SecretString>,
+}
+
+/// A metrics token shorter than this could be guessed.
+pub const MIN_METRICS_TOKEN_BYTES: usize = 16;
 
 /// How webhook deliveries are sent.
 #[derive(Debug, Clone)]
@@ -427,6 +441,7 @@ impl Config {
             problems.check(parse_bool("ORGD_WEBHOOK_ALLOW_PRIVATE", var("ORGD_WEBHOOK_ALLOW_PRIVATE", env)));
         let rate_limits = rate_limits_from_env(env, &mut problems);
         let database = database_settings_from_env(env, &mut problems);
+        let metrics = metrics_from_env(env, bind, &mut problems);
         let (
             Some(database_url),
             Some(bind),
@@ -445,6 +460,7 @@ impl Config {
             Some(domains),
             Some(allow_private_webhooks),
             Some(database),
+            Some(metrics),
             true,
         ) = (
             database_url,
@@ -464,6 +480,7 @@ impl Config {
             domains,
             allow_private_webhooks,
             database,
+            metrics,
             problems.0.is_empty(),
         )
         else {
@@ -497,6 +514,7 @@ impl Config {
                 backoff_scale: 1.0,
             },
             rate_limits,
+            metrics,
         })
     }
 
@@ -541,6 +559,55 @@ fn database_settings_from_env(
         listen_url: listen_url?,
         entry_cache_size: entry_cache_size?,
     })
+}
+
+/// `ORGD_METRICS_BIND` and `ORGD_METRICS_TOKEN`; `Some(None)` when metrics are off, `None`
+/// when a problem was recorded.
+fn metrics_from_env(
+    env: &dyn Fn(&str) -> Option<String>,
+    public_bind: Option<SocketAddr>,
+    problems: &mut Problems,
+) -> Option<Option<MetricsConfig>> {
+    let token = var("ORGD_METRICS_TOKEN", env);
+    if token.as_ref().is_some_and(|token| token.len() < MIN_METRICS_TOKEN_BYTES) {
+        problems.push(ConfigError::new(
+            "ORGD_METRICS_TOKEN",
+            format!("the token is shorter than {MIN_METRICS_TOKEN_BYTES} bytes"),
+            "use a random one, e.g. `openssl rand -hex 32`",
+        ));
+        return None;
+    }
+    let Some(raw) = var("ORGD_METRICS_BIND", env) else {
+        if token.is_some() {
+            problems.push(ConfigError::new(
+                "ORGD_METRICS_TOKEN",
+                "set, but ORGD_METRICS_BIND is not, so no metrics are served",
+                "set ORGD_METRICS_BIND too, e.g. 127.0.0.1:9464, or unset ORGD_METRICS_TOKEN",
+            ));
+            return None;
+        }
+        return Some(None);
+    };
+    let bind = match raw.parse::<SocketAddr>() {
+        Ok(bind) => bind,
+        Err(_) => {
+            problems.push(ConfigError::new(
+                "ORGD_METRICS_BIND",
+                format!("`{raw}` is not a socket address"),
+                "use host:port, e.g. 127.0.0.1:9464",
+            ));
+            return None;
+        }
+    };
+    if public_bind.is_some_and(|public| public.port() == bind.port() && bind.port() != 0) {
+        problems.push(ConfigError::new(
+            "ORGD_METRICS_BIND",
+            format!("port {} is the public listener's (ORGD_BIND)", bind.port()),
+            "give metrics a port of their own, e.g. 127.0.0.1:9464",
+        ));
+        return None;
+    }
+    Some(Some(MetricsConfig { bind, token: token.map(SecretString::from) }))
 }
 
 /// `DATABASE_URL`, or the local default.
@@ -833,10 +900,29 @@ mod tests {
             (&[SECRET, HMAC, ("ORGD_DNS_RESOLVER", "dns.example.com")], "ORGD_DNS_RESOLVER"),
             (&[SECRET, HMAC, ("ORGD_DNS_RESOLVER", "127.0.0.1:0")], "ORGD_DNS_RESOLVER"),
             (&[SECRET, HMAC, ("ORGD_DOMAIN_RECHECK_INTERVAL_SECS", "0")], "ORGD_DOMAIN_RECHECK_INTERVAL_SECS"),
+            (&[SECRET, HMAC, ("ORGD_METRICS_BIND", "9464")], "ORGD_METRICS_BIND"),
+            (&[SECRET, HMAC, ("ORGD_METRICS_BIND", "0.0.0.0:8080")], "ORGD_METRICS_BIND"),
+            (&[SECRET, HMAC, ("ORGD_METRICS_TOKEN", "0123456789abcdef0123")], "ORGD_METRICS_TOKEN"),
+            (
+                &[SECRET, HMAC, ("ORGD_METRICS_BIND", "127.0.0.1:9464"), ("ORGD_METRICS_TOKEN", "short")],
+                "ORGD_METRICS_TOKEN",
+            ),
         ];
         for (vars, expected) in cases {
             assert_eq!(refused(vars), [*expected], "{vars:?}");
         }
+    }
+
+    #[test]
+    fn metrics_are_served_only_when_given_a_listener_of_their_own() {
+        use secrecy::ExposeSecret;
+        assert!(load(&[SECRET, HMAC]).unwrap().metrics.is_none());
+        let open = load(&[SECRET, HMAC, ("ORGD_METRICS_BIND", "127.0.0.1:9464")]).unwrap().metrics.unwrap();
+        assert_eq!((open.bind.to_string().as_str(), open.token.is_none()), ("127.0.0.1:9464", true));
+        let token = ("ORGD_METRICS_TOKEN", "0123456789abcdef0123");
+        let guarded = load(&[SECRET, HMAC, ("ORGD_METRICS_BIND", "[::1]:9464"), token]).unwrap().metrics.unwrap();
+        assert_eq!(guarded.token.as_ref().map(|t| t.expose_secret().to_owned()), Some(token.1.to_owned()));
+        assert!(!format!("{guarded:?}").contains(token.1), "the token is not debug printed");
     }
 
     #[test]

@@ -89,6 +89,8 @@ struct Details {
     retry_after: Option<u32>,
     /// The methods the path answers (405 only).
     allow: Option<String>,
+    /// The organization's security policy refused the caller; `code` says which rule.
+    refused_by_policy: bool,
 }
 
 impl std::fmt::Display for ApiError {
@@ -111,6 +113,7 @@ impl ApiError {
             challenge: false,
             retry_after: None,
             allow: None,
+            refused_by_policy: false,
         }))
     }
 
@@ -120,6 +123,12 @@ impl ApiError {
 
     pub fn code(&self) -> &'static str {
         self.0.code
+    }
+
+    /// The problem's code when the organization's security policy refused the caller
+    /// (`mfa_required`, `ip_not_allowed`, …).
+    pub fn policy_refusal(&self) -> Option<&'static str> {
+        self.0.refused_by_policy.then_some(self.0.code)
     }
 
     /// What went wrong, for the client.
@@ -327,19 +336,24 @@ problems! {
             err.to_string();
         AccessError::Policy(refusal @ PolicyRefusal::IpNotAllowed { .. }) => FORBIDDEN "ip_not_allowed" "Refused by policy",
             "the organization's IP allowlist does not include the client's address",
-            refusal.detail();
+            refusal.detail(),
+            |d| d.refused_by_policy = true;
         AccessError::Policy(refusal @ PolicyRefusal::MfaRequired { .. }) => FORBIDDEN "mfa_required" "Refused by policy",
             "the organization enforces two-factor authentication (or a recent second factor) and this sign-in did not prove one",
-            refusal.detail();
+            refusal.detail(),
+            |d| d.refused_by_policy = true;
         AccessError::Policy(refusal @ PolicyRefusal::SignInMethodNotAllowed { .. }) => FORBIDDEN "sign_in_method_not_allowed" "Refused by policy",
             "the organization does not allow the method the caller signed in with",
-            refusal.detail();
+            refusal.detail(),
+            |d| d.refused_by_policy = true;
         AccessError::Policy(refusal @ PolicyRefusal::SessionTooOld { .. }) => FORBIDDEN "session_too_old" "Refused by policy",
             "the caller signed in longer ago than the organization's maximum session age",
-            refusal.detail();
+            refusal.detail(),
+            |d| d.refused_by_policy = true;
         AccessError::Policy(refusal @ PolicyRefusal::SsoRequired { .. }) => FORBIDDEN "sso_required" "Refused by policy",
             "the caller's verified email is in a verified domain of the organization, which enforces its SSO, and they signed in another way",
-            refusal.detail();
+            refusal.detail(),
+            |d| d.refused_by_policy = true;
         AccessError::MembershipSuspended => FORBIDDEN "membership_suspended" "Forbidden",
             "the caller's membership is suspended: the organization's identity provider deactivated it",
             err.to_string();
@@ -804,6 +818,19 @@ mod tests {
     fn with<E>(mut all: Vec<E>, own: impl IntoIterator<Item = E>) -> Vec<E> {
         all.extend(own);
         all
+    }
+
+    #[test]
+    fn only_the_policy_gate_refusals_are_counted_as_such_under_their_own_code() {
+        for error in access() {
+            let expected = match &error {
+                AccessError::Policy(refusal) => Some(refusal.code()),
+                _ => None,
+            };
+            assert_eq!(ApiError::from(error.clone()).policy_refusal(), expected, "{error:?}");
+        }
+        let lockout = SsoError::Lockout(LockoutRefusal::Caller(PolicyRefusal::SessionTooOld { max_age_secs: 60 }));
+        assert_eq!(ApiError::from(lockout).policy_refusal(), None, "a refused change is no refused caller");
     }
 
     #[test]

@@ -108,6 +108,13 @@ impl<K: Hash + Eq + Clone> Limiter<K> {
     }
 }
 
+/// Marks a response as a limit's refusal, for the metrics; `scope` is the limit's name as
+/// `RateLimit-Policy` gives it: `ip`, `credential`, `invites` or `scim`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Refused {
+    pub scope: &'static str,
+}
+
 enum Verdict {
     Allowed { policy: Policy, remaining: u32 },
     Refused { policy: Policy, retry_after: Duration },
@@ -249,6 +256,7 @@ fn refusal(req: &ServiceRequest, policy: Policy, retry_after: Duration) -> HttpR
     } else {
         ApiError::rate_limited(detail).error_response()
     };
+    response.extensions_mut().insert(Refused { scope: policy.name });
     let headers = response.headers_mut();
     if let Ok(value) = HeaderValue::from_str(&seconds.to_string()) {
         headers.insert(header::RETRY_AFTER, value);

@@ -26,6 +26,8 @@ use utoipa_swagger_ui::SwaggerUi;
 use crate::auth::JwtVerifier;
 use crate::config::{Config, ConfigError};
 use crate::error::{ApiError, FieldProblem};
+use crate::metrics::listener::MetricsListener;
+use crate::metrics::{self, Metrics};
 use crate::openapi::{finish, ApiDoc, KnownRoutes};
 use crate::rate_limit::{self, RateLimiters};
 use crate::routes;
@@ -50,6 +52,12 @@ pub enum StartError {
     Bind { addr: SocketAddr, source: std::io::Error },
     #[error("cannot start the email delivery thread: {0}")]
     Worker(std::io::Error),
+    #[error(
+        "ORGD_METRICS_BIND: cannot listen on {addr}: {source}; free the port or choose another with ORGD_METRICS_BIND"
+    )]
+    MetricsBind { addr: SocketAddr, source: std::io::Error },
+    #[error("cannot set up the metrics: {0}")]
+    Metrics(#[from] prometheus::Error),
 }
 
 /// Registers every documented route; shared by the server and by [`openapi`] so the
@@ -193,17 +201,19 @@ pub fn reseal(config: &Config) -> Result<usize, String> {
     Ok(client_secrets.map_err(|e| e.to_string())? + webhooks.map_err(|e| e.to_string())?)
 }
 
-/// The service's store: its pool, and the entry cache with its change listener.
-fn database_store(config: &Config) -> PgStore {
+/// The service's store: its pool (telling `metrics` of its waits), and the entry cache
+/// with its change listener.
+fn database_store(config: &Config, metrics: Option<&Metrics>) -> PgStore {
     let settings = &config.database;
-    let store = PgStore::with_settings(
-        config.database_url(),
-        infra::PoolSettings {
-            size: config.pool_size,
-            acquire_timeout: config.pool_timeout,
-            statement_cache: settings.statement_cache,
-        },
-    );
+    let pool = infra::PoolSettings {
+        size: config.pool_size,
+        acquire_timeout: config.pool_timeout,
+        statement_cache: settings.statement_cache,
+    };
+    let store = match metrics {
+        Some(metrics) => PgStore::observed(config.database_url(), pool, metrics.pool_observer()),
+        None => PgStore::with_settings(config.database_url(), pool),
+    };
     if settings.entry_cache_size == 0 {
         return store;
     }
@@ -216,6 +226,8 @@ fn database_store(config: &Config) -> PgStore {
 pub struct Application {
     server: Server,
     addr: SocketAddr,
+    /// Serves `/metrics` apart from the API, when `ORGD_METRICS_BIND` is set.
+    metrics: Option<MetricsListener>,
     /// Stops when the application is dropped.
     _outbox: Option<OutboxWorker>,
     /// Re-verifies domains daily, sweeps expired idempotency records and events, sends
@@ -233,7 +245,11 @@ impl Application {
         if !applied.is_empty() {
             tracing::info!(?applied, "migrations applied");
         }
-        let store = database_store(config);
+        let metrics = config.metrics.as_ref().map(|_| Metrics::new()).transpose()?.map(Arc::new);
+        let store = database_store(config, metrics.as_deref());
+        if let Some(metrics) = &metrics {
+            metrics.read_from(store.clone())?;
+        }
         let current = config.hmac_key.expose_secret().as_bytes();
         let hasher = match &config.hmac_key_previous {
             Some(previous) => SecretHasher::rotating(current, previous.expose_secret().as_bytes()),
@@ -286,9 +302,23 @@ impl Application {
         let listener =
             TcpListener::bind(config.bind).map_err(|source| StartError::Bind { addr: config.bind, source })?;
         let addr = listener.local_addr().map_err(|source| StartError::Bind { addr: config.bind, source })?;
+        let metrics_listener = config
+            .metrics
+            .as_ref()
+            .zip(metrics.as_ref())
+            .map(|(settings, metrics)| {
+                metrics::listener::bind(settings, Arc::clone(metrics))
+                    .map_err(|source| StartError::MetricsBind { addr: settings.bind, source })
+            })
+            .transpose()?;
+        let metrics = metrics.map(web::Data::from);
         let server = HttpServer::new(move || {
             let (app, api) = register_routes!(App::new());
             let api = finish(api);
+            let app = match &metrics {
+                Some(metrics) => app.app_data(metrics.clone()),
+                None => app,
+            };
             app.app_data(state.clone())
                 .app_data(body_deadline.clone())
                 .app_data(limiters.clone())
@@ -303,6 +333,7 @@ impl Application {
                 .wrap(actix_web::middleware::from_fn(crate::client_timeout::bound_body))
                 .wrap(actix_web::middleware::from_fn(rate_limit::limit))
                 .wrap(actix_web::middleware::from_fn(expose_request_id))
+                .wrap(actix_web::middleware::from_fn(metrics::record))
                 .wrap(TracingLogger::<RedactedRootSpan>::new())
         })
         .workers(config.workers)
@@ -312,7 +343,7 @@ impl Application {
         .listen(listener)
         .map_err(|source| StartError::Bind { addr: config.bind, source })?
         .run();
-        Ok(Self { server, addr, _outbox: outbox, _workers: [recheck, sweep, dispatch] })
+        Ok(Self { server, addr, metrics: metrics_listener, _outbox: outbox, _workers: [recheck, sweep, dispatch] })
     }
 
     /// Delivers queued email when SMTP is configured; otherwise it waits in the outbox.
@@ -339,9 +370,27 @@ impl Application {
         self.addr
     }
 
-    /// Serves until SIGINT/SIGTERM, then drains in-flight requests.
+    /// Where `/metrics` is served, when it is.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics.as_ref().map(|metrics| metrics.addr)
+    }
+
+    /// Serves until SIGINT/SIGTERM, then drains in-flight requests; the metrics listener
+    /// stops after the API.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         tracing::info!(addr = %self.addr, "orgd listening");
-        self.server.await
+        let Some(metrics) = self.metrics else { return self.server.await };
+        tracing::info!(addr = %metrics.addr, "metrics at /metrics");
+        let stop_metrics = metrics.server.handle();
+        let api = async {
+            let served = self.server.await;
+            stop_metrics.stop(true).await;
+            served
+        };
+        let (served, metrics_served) = futures_util::future::join(api, metrics.server).await;
+        if let Err(error) = metrics_served {
+            tracing::warn!(%error, "the metrics listener failed");
+        }
+        served
     }
 }

@@ -14,5 +14,5 @@ pub mod test_db;
 pub mod test_dns;
 pub mod webhook;
 
-pub use postgres::{OuterTransaction, PgStore, PoolSettings};
+pub use postgres::{OutboxBacklog, OuterTransaction, PgStore, PoolConnections, PoolObserver, PoolSettings};
 pub use setup::SetupError;

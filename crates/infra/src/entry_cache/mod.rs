@@ -69,6 +69,15 @@ pub struct MemoryEntryCache {
     memberships: Cache<(OrgId, UserId), Kept<Membership>>,
     roles: Cache<(OrgId, RoleKey), Kept<PermissionSet>>,
     api_keys: Cache<Vec<u8>, Kept<ApiKey>>,
+    hits: AtomicU64,
+    misses: AtomicU64,
+}
+
+/// How many lookups the cache answered, and how many it left to the database, since start.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Lookups {
+    pub hits: u64,
+    pub misses: u64,
 }
 
 /// What one change signal names.
@@ -115,6 +124,8 @@ impl MemoryEntryCache {
             memberships: Cache::new(capacity),
             roles: Cache::new(capacity),
             api_keys: Cache::new(capacity),
+            hits: AtomicU64::new(0),
+            misses: AtomicU64::new(0),
         }
     }
 
@@ -168,10 +179,17 @@ impl MemoryEntryCache {
         epoch >= self.floor.load(Ordering::Acquire) && self.slots[slot].load(Ordering::Acquire) <= epoch
     }
 
+    /// Every lookup ends here, answered or not, so this is where they are counted.
     fn served<T: Clone>(&self, kept: Option<Kept<T>>) -> Option<T> {
-        let kept = kept?;
-        (self.serving() && self.fresh(kept.epoch, kept.slot) && kept.at.elapsed() < ENTRY_LIFETIME)
-            .then_some(kept.value)
+        let served = kept
+            .filter(|kept| self.serving() && self.fresh(kept.epoch, kept.slot) && kept.at.elapsed() < ENTRY_LIFETIME);
+        let counter = if served.is_some() { &self.hits } else { &self.misses };
+        counter.fetch_add(1, Ordering::Relaxed);
+        served.map(|kept| kept.value)
+    }
+
+    pub fn lookups(&self) -> Lookups {
+        Lookups { hits: self.hits.load(Ordering::Relaxed), misses: self.misses.load(Ordering::Relaxed) }
     }
 
     /// Keeps `entry`, read at `epoch`, unless what it was read from changed since.

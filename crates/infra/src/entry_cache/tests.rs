@@ -113,3 +113,17 @@ fn a_listener_that_stops_confirming_stops_the_cache_within_its_grace() {
     cache.confirm_listening();
     assert_eq!(cache.membership(org, kept.user_id), Some(kept));
 }
+
+#[test]
+fn every_lookup_counts_as_a_hit_or_a_miss() {
+    let cache = listening_cache();
+    let org = OrgId::generate();
+    let kept = membership(org);
+    assert_eq!(cache.membership(org, kept.user_id), None);
+    cache.keep(cache.epoch(), CacheEntry::Membership(kept.clone()));
+    assert!(cache.membership(org, kept.user_id).is_some());
+    assert!(cache.membership(org, kept.user_id).is_some());
+    cache.invalidate(&Changed::Ids(vec![org.as_uuid()]));
+    assert_eq!(cache.membership(org, kept.user_id), None, "a stale entry is a miss");
+    assert_eq!(cache.lookups(), Lookups { hits: 2, misses: 2 });
+}

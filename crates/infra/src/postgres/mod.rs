@@ -19,6 +19,7 @@ mod orgs;
 pub mod outbox;
 mod platform;
 mod policies;
+mod readings;
 mod roles;
 pub mod schema;
 mod scim;
@@ -29,4 +30,5 @@ mod teams;
 mod users;
 mod webhooks;
 
+pub use readings::{OutboxBacklog, PoolConnections, PoolObserver};
 pub use store::{OuterTransaction, PgPool, PgStore, PgTx, PoolSettings};

@@ -12,6 +12,7 @@ use orgd_domain::{Store, StoreError, Tx};
 
 use super::access_signals::{self, changed_in_transaction};
 use super::errors::store_error;
+use super::readings::{PoolEvents, PoolObserver};
 use crate::entry_cache::{EntryCacheSettings, MemoryEntryCache};
 
 pub type PgPool = Pool<ConnectionManager<PgConnection>>;
@@ -187,6 +188,15 @@ impl PgStore {
     }
 
     pub fn with_settings(database_url: &str, settings: PoolSettings) -> Self {
+        Self::build(database_url, settings, None)
+    }
+
+    /// [`Self::with_settings`], telling `observer` of every wait for a connection.
+    pub fn observed(database_url: &str, settings: PoolSettings, observer: Arc<dyn PoolObserver>) -> Self {
+        Self::build(database_url, settings, Some(observer))
+    }
+
+    fn build(database_url: &str, settings: PoolSettings, observer: Option<Arc<dyn PoolObserver>>) -> Self {
         let mut builder = Pool::builder()
             .max_size(settings.size)
             .min_idle(Some(0))
@@ -194,6 +204,9 @@ impl PgStore {
             .test_on_check_out(false);
         if !settings.statement_cache {
             builder = builder.connection_customizer(Box::new(WithoutStatementCache));
+        }
+        if let Some(observer) = observer {
+            builder = builder.event_handler(Box::new(PoolEvents(observer)));
         }
         let url = crate::setup::connection_url(database_url);
         let pool = builder.build_unchecked(ConnectionManager::new(url));
@@ -234,8 +247,16 @@ impl PgStore {
         JOINED.with(|joined| joined.borrow().clone()).filter(|outer| outer.store_id == self.id)
     }
 
-    fn connection(&self) -> Result<PooledConnection, StoreError> {
+    pub(super) fn connection(&self) -> Result<PooledConnection, StoreError> {
         self.pool.get().map_err(|e| StoreError::Unavailable(e.to_string()))
+    }
+
+    pub(super) fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    pub(super) fn entry_cache(&self) -> Option<&MemoryEntryCache> {
+        self.cache.as_deref()
     }
 }
 

@@ -1,0 +1,2 @@
+DROP INDEX webhook_deliveries_failed;
+DROP INDEX outbox_emails_dead;
