@@ -4,7 +4,7 @@
 # development stack (compose.yaml). Configuration is by environment: docs/operations.md.
 
 # --- Build --------------------------------------------------------------------------------
-# Rust 1.95 or newer: the locked dependencies require it.
+# The toolchain CI builds with; any Rust from 1.89 (the workspace's rust-version) builds it.
 FROM rust:1.95-bookworm AS build
 
 # The driver links libpq; lettre's TLS links OpenSSL.
