@@ -17,7 +17,7 @@ OPENAPI_PYTHON_CLIENT_VERSION := 0.29.1
 MYPY_VERSION := 2.4.1
 # The Python tools of sdk-check live apart from the system's, whose packages (schemathesis's
 # among them) they would otherwise upgrade.
-SDK_VENV := $(or $(CARGO_TARGET_DIR),target)/sdk-venv
+SDK_VENV := $(abspath $(or $(CARGO_TARGET_DIR),target)/sdk-venv)
 
 FORBIDDEN_IN_DOMAIN := diesel|diesel_migrations|actix-web|actix-rt|tokio|r2d2|utoipa|validator
 
@@ -61,7 +61,7 @@ token: ## Print a dev token: make -s token SUB=alice EMAIL=alice@example.com ARG
 readme-check: ## Follow the README's quick start and examples against a real server (fresh database, free port)
 	bash tests/readme_quickstart.sh
 
-sdk-check: ## Generate a Python and a TypeScript client from docs/openapi.json, type-check their scenarios strictly and run each against a real server (~20 s once built)
+sdk-check: ## Generate a Python and a TypeScript client from docs/openapi.json, type-check their scenarios strictly and run each against a real server (~20 s once built; ORGD_BIN=path serves that binary instead of the debug build)
 	@[ -x $(SDK_VENV)/bin/python ] || python3 -m venv $(SDK_VENV)
 	@$(SDK_VENV)/bin/python -c 'import importlib.metadata as m, sys; sys.exit(m.version("openapi-python-client") != "$(OPENAPI_PYTHON_CLIENT_VERSION)" or m.version("mypy") != "$(MYPY_VERSION)")' 2>/dev/null \
 		|| $(SDK_VENV)/bin/pip install --quiet --disable-pip-version-check 'openapi-python-client==$(OPENAPI_PYTHON_CLIENT_VERSION)' 'mypy==$(MYPY_VERSION)'

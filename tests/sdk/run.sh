@@ -55,8 +55,14 @@ cleanup() {
 trap cleanup EXIT
 
 # The server starts (creating and migrating its database) while the clients are generated.
-cargo build -q -p orgd --bin orgd
-bin=${CARGO_TARGET_DIR:-target}/debug/orgd
+# ORGD_BIN names the binary to serve (CI passes the release build, the container image's
+# command); by default the debug build.
+if [[ -n ${ORGD_BIN:-} ]]; then
+  bin=$ORGD_BIN
+else
+  cargo build -q -p orgd --bin orgd
+  bin=${CARGO_TARGET_DIR:-target}/debug/orgd
+fi
 "$bin" serve >"$work/server.log" 2>&1 &
 server=$!
 
