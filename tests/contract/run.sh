@@ -18,37 +18,24 @@ command -v openssl >/dev/null || { echo "needs openssl, to make a SAML signing c
 cargo build -q -p orgd
 bin=${CARGO_TARGET_DIR:-target}/debug/orgd
 
-base=${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/orgd}
-base=${base%/*}
-db=orgd_contract_$$
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-url=http://127.0.0.1:$port
-work=$(mktemp -d)
+source tests/support/scratch_server.sh
+scratch_init contract
 
-# Every feature, SCIM's included, is open to the run's organizations.
-export DATABASE_URL=$base/$db ORGD_BIND=127.0.0.1:$port ORGD_DEFAULT_PLAN=enterprise
-export ORGD_JWT_SECRET=${ORGD_JWT_SECRET:-dev-only-secret-do-not-deploy-0123456789abcdef}
-export ORGD_HMAC_KEY=${ORGD_HMAC_KEY:-dev-only-hmac-key-do-not-deploy-0123456789abcdef}
-export ORGD_ENCRYPTION_KEY=${ORGD_ENCRYPTION_KEY:-00000000000000000000000000000000000000000000000000000000000000de}
-export ORGD_WORKERS=2 RUST_LOG=${RUST_LOG:-warn}
+# Every feature, SCIM's included, is open to the run's organizations (ORGD_DEFAULT_PLAN).
 # Webhooks the fuzzer registers point at loopback.
 export ORGD_WEBHOOK_ALLOW_PRIVATE=true
 # The fuzzer sends thousands of requests from one address and one token, invite links
 # included: rate limits (documented on every operation, tested in tests/api/rate_limits.rs)
 # would answer most of them 429.
 export ORGD_RATE_LIMIT_PER_IP=0 ORGD_RATE_LIMIT_PER_CREDENTIAL=0 ORGD_RATE_LIMIT_INVITES=0 ORGD_RATE_LIMIT_SCIM=0
-unset ORGD_JWKS_FILE ORGD_SMTP_URL
 # Tokens bound to this server by issuer and audience, so that it trusts the staff claim of
 # the platform staff token /v1/admin is fuzzed with (server and `orgd token` read these).
 export ORGD_JWT_ISSUER=https://idp.contract.test ORGD_JWT_AUDIENCE=orgd-contract
 
-server=
 dns=
 cleanup() {
-  if [ -n "$server" ]; then kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; fi
   if [ -n "$dns" ]; then kill "$dns" 2>/dev/null || true; wait "$dns" 2>/dev/null || true; fi
-  PGOPTIONS=--client-min-messages=warning psql "$base/postgres" -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)" || true
-  rm -rf "$work"
+  scratch_cleanup
 }
 trap cleanup EXIT
 
@@ -66,14 +53,8 @@ python3 tests/contract/dns_server.py "$dns_port" "$work/dns.json" >"$work/dns.lo
 dns=$!
 export ORGD_DNS_RESOLVER=127.0.0.1:$dns_port
 
-"$bin" serve >"$work/server.log" 2>&1 &
-server=$!
-for _ in $(seq 1 60); do
-  curl -fs "$url/readyz" >/dev/null 2>&1 && break
-  kill -0 "$server" 2>/dev/null || { cat "$work/server.log"; echo "the server did not start"; exit 1; }
-  sleep 0.5
-done
-curl -fs "$url/readyz" >/dev/null || { cat "$work/server.log"; echo "the server is not ready"; exit 1; }
+scratch_start "$bin"
+scratch_wait_ready 30
 
 token=$("$bin" token --sub contract-owner --email owner@contract.test --name 'Contract Owner' --ttl 1h)
 # POSTs a JSON body as the owner and prints one field of the answer.

@@ -10,37 +10,13 @@ command -v scim2 >/dev/null || { echo "needs scim2-cli and scim2-tester: make te
 cargo build -q -p orgd
 bin=${CARGO_TARGET_DIR:-target}/debug/orgd
 
-base=${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/orgd}
-base=${base%/*}
-db=orgd_scim_$$
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-url=http://127.0.0.1:$port
-work=$(mktemp -d)
-
-export DATABASE_URL=$base/$db ORGD_BIND=127.0.0.1:$port ORGD_DEFAULT_PLAN=enterprise
+source tests/support/scratch_server.sh
+scratch_init scim
 # The compliance suite provisions in a tight loop with one token.
 export ORGD_RATE_LIMIT_SCIM=0
-export ORGD_JWT_SECRET=${ORGD_JWT_SECRET:-dev-only-secret-do-not-deploy-0123456789abcdef}
-export ORGD_HMAC_KEY=${ORGD_HMAC_KEY:-dev-only-hmac-key-do-not-deploy-0123456789abcdef}
-export ORGD_ENCRYPTION_KEY=${ORGD_ENCRYPTION_KEY:-00000000000000000000000000000000000000000000000000000000000000de}
-export ORGD_WORKERS=2 RUST_LOG=${RUST_LOG:-warn}
-unset ORGD_JWT_ISSUER ORGD_JWT_AUDIENCE ORGD_JWKS_FILE ORGD_SMTP_URL
-
-server=
-cleanup() {
-  if [ -n "$server" ]; then kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; fi
-  PGOPTIONS=--client-min-messages=warning psql "$base/postgres" -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)" || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-"$bin" serve >"$work/server.log" 2>&1 &
-server=$!
-for _ in $(seq 1 60); do
-  curl -fs "$url/readyz" >/dev/null 2>&1 && break
-  kill -0 "$server" 2>/dev/null || { cat "$work/server.log"; echo "the server did not start"; exit 1; }
-  sleep 0.5
-done
+trap scratch_cleanup EXIT
+scratch_start "$bin"
+scratch_wait_ready 30
 
 owner=$("$bin" token --sub scim-owner --email owner@scim.test --name 'SCIM Owner' --ttl 1h)
 org=$(curl -fsS -X POST "$url/v1/orgs" -H "Authorization: Bearer $owner" -H 'Content-Type: application/json' \

@@ -22,34 +22,15 @@ done
 [[ -d $node_dir/node_modules ]] || { echo "sdk-check: run \`npm ci\` in $node_dir (make sdk-check does)" >&2; exit 1; }
 
 started=$SECONDS
-base=${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/orgd}
-base=${base%/*}
-db=orgd_sdk_$$
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-url=http://127.0.0.1:$port
-work=$(mktemp -d)
-export PGOPTIONS=--client-min-messages=warning
-
-export DATABASE_URL=$base/$db ORGD_BIND=127.0.0.1:$port ORGD_DEFAULT_PLAN=enterprise ORGD_WORKERS=2
-export ORGD_JWT_SECRET=${ORGD_JWT_SECRET:-dev-only-secret-do-not-deploy-0123456789abcdef}
-export ORGD_HMAC_KEY=${ORGD_HMAC_KEY:-dev-only-hmac-key-do-not-deploy-0123456789abcdef}
-export ORGD_ENCRYPTION_KEY=${ORGD_ENCRYPTION_KEY:-00000000000000000000000000000000000000000000000000000000000000de}
-export RUST_LOG=${RUST_LOG:-warn}
-unset ORGD_JWKS_FILE ORGD_SMTP_URL ORGD_JWT_ISSUER ORGD_JWT_AUDIENCE
-
-server=
+source tests/support/scratch_server.sh
+scratch_init sdk
 cleanup() {
   local status=$?
-  if [[ -n $server ]]; then
-    kill "$server" 2>/dev/null || true
-    wait "$server" 2>/dev/null || true
-  fi
   if [[ $status -ne 0 && -s $work/server.log ]]; then
     echo "sdk-check: the server's log ends with:" >&2
     tail -n 40 "$work/server.log" >&2
   fi
-  psql "$base/postgres" -qc "DROP DATABASE IF EXISTS \"$db\" WITH (FORCE)" >/dev/null 2>&1 || true
-  rm -rf "$work"
+  scratch_cleanup
   exit "$status"
 }
 trap cleanup EXIT
@@ -63,8 +44,7 @@ else
   cargo build -q -p orgd --bin orgd
   bin=${CARGO_TARGET_DIR:-target}/debug/orgd
 fi
-"$bin" serve >"$work/server.log" 2>&1 &
-server=$!
+scratch_start "$bin"
 
 # Python: a generator warning is an operation or a schema the client lacks, so any line but
 # the generator's greeting fails the check.
@@ -102,12 +82,7 @@ fi
   const options = { module: ts.ModuleKind.ES2022, target: ts.ScriptTarget.ES2022 };
   fs.writeFileSync("scenario.mjs", ts.transpileModule(fs.readFileSync("scenario.ts", "utf8"), { compilerOptions: options }).outputText);')
 
-for _ in $(seq 1 120); do
-  curl -fs "$url/readyz" >/dev/null 2>&1 && break
-  kill -0 "$server" 2>/dev/null || { echo "sdk-check: the server exited before it was ready" >&2; exit 1; }
-  sleep 0.5
-done
-curl -fs "$url/readyz" >/dev/null || { echo "sdk-check: the server is not ready after 60 s" >&2; exit 1; }
+scratch_wait_ready 60
 
 # Each client's story has an owner and an invitee of its own.
 token() { "$bin" token --sub "$1" --email "$1@sdk.example.com" --name "$2" --ttl 10m; }
