@@ -23,15 +23,7 @@ fn median(mut samples: Vec<Duration>) -> Duration {
 fn main() {
     let records: usize = std::env::var("AUDIT_BENCH_RECORDS").ok().and_then(|v| v.parse().ok()).unwrap_or(1_000_000);
     let db = TestDatabase::create();
-    let org = uuid::Uuid::now_v7();
-    let user = uuid::Uuid::now_v7();
-    db.execute(&format!(
-        "INSERT INTO organizations (id, name, slug, created_at, updated_at) VALUES ('{org}', 'Bench', 'bench', now(), now());
-         INSERT INTO users (id, subject, created_at, updated_at) VALUES ('{user}', 'bench', now(), now());
-         INSERT INTO memberships (id, org_id, user_id, role, created_at, updated_at) VALUES ('{}', '{org}', '{user}', 'owner', now(), now());",
-        uuid::Uuid::now_v7()
-    ))
-    .unwrap();
+    let org = db.seed_owned_org("Bench", "bench");
 
     let started = Instant::now();
     for chunk in synthetic_audit_records(org, records).chunks(100_000) {

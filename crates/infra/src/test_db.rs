@@ -221,6 +221,21 @@ impl TestDatabase {
         row.owners
     }
 
+    /// Inserts an organization named `name` whose one member, the owner, is the person
+    /// signing in as `subject`; answers the organization's id.
+    pub fn seed_owned_org(&self, name: &str, subject: &str) -> uuid::Uuid {
+        let (org, user) = (uuid::Uuid::now_v7(), uuid::Uuid::now_v7());
+        self.execute(&format!(
+            "INSERT INTO organizations (id, name, slug, created_at, updated_at) VALUES ('{org}', '{name}', '{slug}', now(), now());
+             INSERT INTO users (id, subject, created_at, updated_at) VALUES ('{user}', '{subject}', now(), now());
+             INSERT INTO memberships (id, org_id, user_id, role, created_at, updated_at) VALUES ('{}', '{org}', '{user}', 'owner', now(), now());",
+            uuid::Uuid::now_v7(),
+            slug = name.to_lowercase(),
+        ))
+        .expect("seed an owned organization");
+        org
+    }
+
     /// Appends `count` synthetic `org.updated` records to the organization's audit chain.
     pub fn seed_audit_chain(&self, org: uuid::Uuid, count: usize) {
         let records = synthetic_audit_records(org, count);

@@ -20,15 +20,7 @@ use orgd_domain::{Caller, Identity, RequestMeta, Store, StoreError};
 /// A database holding one organization, owned by `owner`, with `records` chained records.
 fn org_with_chain(records: usize) -> (TestDatabase, OrgId) {
     let db = TestDatabase::create();
-    let org = uuid::Uuid::now_v7();
-    let user = uuid::Uuid::now_v7();
-    db.execute(&format!(
-        "INSERT INTO organizations (id, name, slug, created_at, updated_at) VALUES ('{org}', 'Chain', 'chain', now(), now());
-         INSERT INTO users (id, subject, created_at, updated_at) VALUES ('{user}', 'owner', now(), now());
-         INSERT INTO memberships (id, org_id, user_id, role, created_at, updated_at) VALUES ('{}', '{org}', '{user}', 'owner', now(), now());",
-        uuid::Uuid::now_v7()
-    ))
-    .unwrap();
+    let org = db.seed_owned_org("Chain", "owner");
     db.seed_audit_chain(org, records);
     (db, OrgId::from_uuid(org))
 }
