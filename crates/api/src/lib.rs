@@ -6,6 +6,7 @@ pub mod client_timeout;
 pub mod config;
 pub mod error;
 pub mod idempotency;
+pub mod known_routes;
 pub mod metrics;
 pub mod openapi;
 pub mod rate_limit;

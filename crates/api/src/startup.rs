@@ -28,7 +28,8 @@ use crate::config::{Config, ConfigError};
 use crate::error::{ApiError, FieldProblem};
 use crate::metrics::listener::MetricsListener;
 use crate::metrics::{self, Metrics};
-use crate::openapi::{finish, ApiDoc, KnownRoutes};
+use crate::known_routes::KnownRoutes;
+use crate::openapi::{finish, ApiDoc};
 use crate::rate_limit::{self, RateLimiters};
 use crate::routes;
 use crate::state::{Adapters, AppState, Services};
@@ -73,6 +74,9 @@ macro_rules! register_routes {
             .split_for_parts()
     };
 }
+
+#[cfg(test)]
+pub(crate) use register_routes;
 
 /// The OpenAPI document the server serves at `/openapi.json`.
 pub fn openapi() -> OpenApi {

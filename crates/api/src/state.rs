@@ -163,6 +163,30 @@ impl AppState {
         .map_err(|e| ApiError::saturated(format!("blocking pool: {e}")))
     }
 
+    /// Answers from memory on the calling worker when `from_memory` can (it returns `Some`
+    /// without blocking: no connection, no lock held long), else runs `work` as
+    /// [`run`](Self::run) does; both are given `input`. A hand-off to the blocking pool
+    /// costs more than such an answer. Within a request holding an idempotency key, `work`
+    /// always runs, in the request's transaction.
+    pub async fn run_from_memory<I, T, E>(
+        &self,
+        input: I,
+        from_memory: impl FnOnce(&Services, &I) -> Option<Result<T, E>>,
+        work: impl FnOnce(&Services, &I) -> Result<T, E> + Send + 'static,
+    ) -> Result<T, ApiError>
+    where
+        I: Send + 'static,
+        T: Send + 'static,
+        E: Into<ApiError> + Send + 'static,
+    {
+        if crate::idempotency::joined_transaction().is_none() {
+            if let Some(answer) = from_memory(&self.services, &input) {
+                return answer.map_err(Into::into);
+            }
+        }
+        self.run(move |s| work(s, &input)).await
+    }
+
     pub async fn ping(&self) -> Result<(), ApiError> {
         self.run(|s| s.store.ping()).await
     }

@@ -16,6 +16,7 @@ use tracing_subscriber::{fmt, EnvFilter, Layer, Registry};
 
 use crate::config::LogFormat;
 use crate::error::ApiError;
+use crate::known_routes::route_pattern;
 
 /// Installs the global subscriber, writing to stdout. `RUST_LOG` filters (default `info`).
 pub fn init(format: LogFormat) {
@@ -104,10 +105,8 @@ impl tracing_actix_web::RootSpanBuilder for RedactedRootSpan {
         request.extensions_mut().insert(Arrived(Instant::now()));
         let request_id =
             request.extensions().get::<tracing_actix_web::RequestId>().map(ToString::to_string).unwrap_or_default();
-        // Matched on the path as the router sees it (percent-decoded where it decodes), so a
-        // request routed to `/v1/invites/{token}` is logged as that pattern however spelled.
-        let routed = request.match_info().as_str();
-        let route = request.resource_map().match_pattern(routed).unwrap_or_else(|| loggable_path(routed));
+        // A request routed to `/v1/invites/{token}` is logged as that pattern however spelled.
+        let route = route_pattern(request).unwrap_or_else(|| loggable_path(request.match_info().as_str()));
         tracing::info_span!("request", method = %request.method(), route = %route, request_id = %request_id)
     }
 

@@ -1,6 +1,6 @@
 //! The unit-of-work port: one transaction over every repository a use case needs.
 
-use crate::access::EntryCacheAccess;
+use crate::access::{EntryCache, EntryCacheAccess, NoCache};
 use crate::apikey::ApiKeyRepository;
 use crate::audit::{AuditLog, AuditSink};
 use crate::dashboard::DashboardRepository;
@@ -112,6 +112,12 @@ pub trait Store: Clone + Send + Sync + 'static {
         E: From<StoreError>,
     {
         self.transaction(work)
+    }
+
+    /// The entry cache this store's transactions consult, read here without a connection
+    /// ([`crate::access::read_cached`]). The default keeps nothing.
+    fn cached_entries(&self) -> &dyn EntryCache {
+        &NoCache
     }
 
     /// Checks that the storage answers.

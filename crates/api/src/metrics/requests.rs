@@ -11,6 +11,7 @@ use actix_web::web;
 
 use super::Metrics;
 use crate::error::ApiError;
+use crate::known_routes::route_pattern;
 use crate::rate_limit::Refused;
 
 /// The route of a request no route took: its path is the client's to choose, and would
@@ -41,8 +42,7 @@ pub async fn record(
     };
     let arrived = Instant::now();
     let method = method_label(req.method());
-    // Matched as the router matches, on the percent-decoded path.
-    let route = req.resource_map().match_pattern(req.match_info().as_str());
+    let route = route_pattern(&req);
     let answered = next.call(req).await;
     let (status, error) = match &answered {
         Ok(response) => (response.status(), response.response().error()),

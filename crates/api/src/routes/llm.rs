@@ -295,7 +295,13 @@ pub async fn check_llm_request(
         requested_tokens: b.requested_tokens,
         self_hosted: b.self_hosted,
     };
-    let (decision, version) = state.run(move |s| s.llm.check(&caller.0, &org, &input)).await?;
+    let (decision, version) = state
+        .run_from_memory(
+            (caller.0, org, input),
+            |s, (caller, org, input)| s.llm.check_from_memory(caller, org, input),
+            |s, (caller, org, input)| s.llm.check(caller, org, input),
+        )
+        .await?;
     Ok(HttpResponse::Ok().json(LlmCheckResponse::new(decision, version)))
 }
 

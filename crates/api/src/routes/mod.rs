@@ -29,7 +29,10 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 /// Every `/v1` route.
 pub fn v1(cfg: &mut ServiceConfig) {
+    // The router tries routes in this order, one regex each: the reads other services make
+    // on their own request path come first.
     permissions::routes(cfg);
+    llm::routes(cfg);
     orgs::routes(cfg);
     members::routes(cfg);
     roles::routes(cfg);
@@ -45,7 +48,6 @@ pub fn v1(cfg: &mut ServiceConfig) {
     notifications::routes(cfg);
     invites::routes(cfg);
     admin::routes(cfg);
-    llm::routes(cfg);
     spend::routes(cfg);
     dashboard::routes(cfg);
     events::routes(cfg);

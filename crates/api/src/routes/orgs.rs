@@ -362,7 +362,13 @@ pub async fn get_org(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let org: OrgRef = path_id(&path, "organization")?;
-    let view = state.run(move |s| s.orgs.get(&caller.0, &org)).await?;
+    let view = state
+        .run_from_memory(
+            (caller.0, org),
+            |s, (caller, org)| s.orgs.get_from_memory(caller, org),
+            |s, (caller, org)| s.orgs.get(caller, org),
+        )
+        .await?;
     Ok(org_ok(actix_web::http::StatusCode::OK, &view.org))
 }
 

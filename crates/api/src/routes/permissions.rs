@@ -83,7 +83,13 @@ pub async fn my_permissions(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let org: OrgRef = path_id(&path, "organization")?;
-    let grant = state.run(move |s| s.orgs.permissions(&caller.0, &org)).await?;
+    let grant = state
+        .run_from_memory(
+            (caller.0, org),
+            |s, (caller, org)| s.orgs.permissions_from_memory(caller, org),
+            |s, (caller, org)| s.orgs.permissions(caller, org),
+        )
+        .await?;
     Ok(HttpResponse::Ok().json(PermissionMap::from(grant)))
 }
 

@@ -316,6 +316,26 @@ fn cached_grant(cache: &dyn EntryCache, org: OrgId, role: &RoleKey) -> Option<Gr
     Some(Grant { role: role.clone(), permissions, access: Access::Direct })
 }
 
+/// Answers read-only `work` inside `org` from memory alone, without a connection: `None`
+/// when the caller's entry is not cached or `work` needs the store (it returns `None`
+/// then), and the caller asks [`read_in_org`] instead. Refusals are the same as there.
+pub fn read_cached<S, T, E>(
+    store: &S,
+    caller: &Caller,
+    org: &OrgRef,
+    now: DateTime<Utc>,
+    work: impl FnOnce(&OrgScope) -> Option<Result<T, E>>,
+) -> Option<Result<T, E>>
+where
+    S: crate::Store,
+    E: From<AccessError>,
+{
+    match cached_entry(store.cached_entries(), caller, org, now)? {
+        Ok(scope) => work(&scope),
+        Err(refused) => Some(Err(refused.into())),
+    }
+}
+
 /// Runs read-only `work` inside `org`: without a transaction when the caller's entry is
 /// cached (one statement is then one round trip), else in one after [`enter_org`].
 pub fn read_in_org<S, T, E>(

@@ -8,7 +8,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde_json::{json, Value};
 
 use super::policy::{Decision, LlmPolicy, LlmPolicyInput, LlmRequest, LlmRequestInput};
-use crate::access::{enter_org, read_in_org, Lock};
+use crate::access::{enter_org, read_cached, read_in_org, Lock};
 use crate::audit::{AuditAction, AuditRecord, Changes, Target};
 use crate::authz::Permission;
 use crate::context::Caller;
@@ -87,6 +87,28 @@ impl<S: Store> LlmService<S> {
         Ok((policy.policy.check(&request), policy.version))
     }
 
+    /// [`check`](Self::check) from memory alone: `None` when the caller's entry or the
+    /// policy is not cached, and the check takes the store.
+    pub fn check_from_memory(
+        &self,
+        caller: &Caller,
+        org: &OrgRef,
+        request: &LlmRequestInput,
+    ) -> Option<Result<(Decision, i64), LlmError>> {
+        let request = match LlmRequest::parse(request) {
+            Ok(request) => request,
+            Err(invalid) => return Some(Err(invalid.into())),
+        };
+        let now = self.clock.now();
+        read_cached(&self.store, caller, org, now, |scope| {
+            if let Err(denied) = scope.grant.authorize(Permission::LlmRead) {
+                return Some(Err(denied.into()));
+            }
+            let policy = self.remembered(scope.org.id, now)?;
+            Some(Ok((policy.policy.check(&request), policy.version)))
+        })
+    }
+
     /// Replaces the policy. `if_match` is the version the client read.
     pub fn put(
         &self,
@@ -134,13 +156,18 @@ impl<S: Store> LlmService<S> {
 
     /// The policy from memory when read within the cache's lifetime, else from the store.
     fn cached(&self, tx: &mut dyn Tx, org: OrgId, now: DateTime<Utc>) -> Result<Arc<Versioned<LlmPolicy>>, StoreError> {
-        let hit = self.cache.read().ok().and_then(|cache| cache.get(&org).cloned());
-        if let Some(entry) = hit.filter(|e| now >= e.read_at && now - e.read_at < self.ttl) {
-            return Ok(entry.policy);
+        if let Some(policy) = self.remembered(org, now) {
+            return Ok(policy);
         }
         let policy = Arc::new(tx.find_llm_policy(org)?.unwrap_or_default());
         self.remember(org, policy.clone(), now);
         Ok(policy)
+    }
+
+    /// The policy from memory, if read within the cache's lifetime.
+    fn remembered(&self, org: OrgId, now: DateTime<Utc>) -> Option<Arc<Versioned<LlmPolicy>>> {
+        let hit = self.cache.read().ok().and_then(|cache| cache.get(&org).cloned());
+        hit.filter(|e| now >= e.read_at && now - e.read_at < self.ttl).map(|entry| entry.policy)
     }
 
     /// Caches `policy` unless a newer version is cached already: a check that read the

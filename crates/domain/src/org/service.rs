@@ -6,7 +6,7 @@ use serde_json::Value;
 use super::error::OrgError;
 use super::model::{CreateOrg, MyOrg, OrgRef, OrgView, Organization, Patch, UpdateOrg};
 use super::values::{DomainName, LogoUrl, OrgName, PostalAddress, PostalAddressInput, Slug, TimeZone};
-use crate::access::{enter_org, member_grant, read_in_org, Lock};
+use crate::access::{enter_org, member_grant, read_cached, read_in_org, Lock, OrgScope};
 use crate::audit::{Actor, AuditAction, AuditRecord, Changes, Target};
 use crate::authz::{Permission, RoleKey};
 use crate::context::Caller;
@@ -176,13 +176,22 @@ impl<S: Store> OrgService<S> {
         read_in_org(&self.store, caller, org, now, |_, scope| Ok(scope.grant.clone()))
     }
 
+    /// [`permissions`](Self::permissions) from memory alone; `None` when that takes the store.
+    pub fn permissions_from_memory(&self, caller: &Caller, org: &OrgRef) -> Option<Result<crate::authz::Grant, OrgError>> {
+        let now = self.clock.now();
+        read_cached(&self.store, caller, org, now, |scope| Some(Ok(scope.grant.clone())))
+    }
+
     /// The organization with the caller's rights in it; needs `org:read`.
     pub fn get(&self, caller: &Caller, org: &OrgRef) -> Result<OrgView, OrgError> {
         let now = self.clock.now();
-        read_in_org(&self.store, caller, org, now, |_, scope| {
-            scope.grant.authorize(Permission::OrgRead)?;
-            Ok(OrgView { org: scope.org.clone(), grant: scope.grant.clone() })
-        })
+        read_in_org(&self.store, caller, org, now, |_, scope| view(scope))
+    }
+
+    /// [`get`](Self::get) from memory alone; `None` when that takes the store.
+    pub fn get_from_memory(&self, caller: &Caller, org: &OrgRef) -> Option<Result<OrgView, OrgError>> {
+        let now = self.clock.now();
+        read_cached(&self.store, caller, org, now, |scope| Some(view(scope)))
     }
 
     /// Applies a partial update. With `if_match`, refuses when the organization's version
@@ -416,4 +425,10 @@ fn list_for_staff(
     mine.items.extend(rest.items.into_iter().map(|o| staff_item(o.org)));
     mine.next_after = rest.next_after;
     Ok(mine)
+}
+
+/// The organization as a caller who may read it sees it.
+fn view(scope: &OrgScope) -> Result<OrgView, OrgError> {
+    scope.grant.authorize(Permission::OrgRead)?;
+    Ok(OrgView { org: scope.org.clone(), grant: scope.grant.clone() })
 }

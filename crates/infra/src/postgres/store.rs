@@ -326,6 +326,13 @@ impl Store for PgStore {
         })
     }
 
+    fn cached_entries(&self) -> &dyn EntryCache {
+        match self.cache.as_deref() {
+            Some(cache) => cache,
+            None => &NoCache,
+        }
+    }
+
     fn ping(&self) -> Result<(), StoreError> {
         let mut conn = self.connection()?;
         diesel::sql_query("SELECT 1").execute(&mut *conn).map(|_| ()).map_err(store_error)
