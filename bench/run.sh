@@ -121,7 +121,7 @@ call() {
 }
 
 # ---------------------------------------------------------------- measurements
-declare -A rps p50 p99 non2xx tps statements
+declare -A rps p50 p99 non2xx tps statements hwm
 
 # Runs one wrk scenario: name, script (bench/wrk/NAME.lua), then VAR=value settings.
 # Records req/s, p50 and p99 (ms) and the count of non-2xx answers and socket errors.
@@ -137,7 +137,13 @@ run_wrk() {
   p50[$name]=$(awk -v v="$p50_us" 'BEGIN { printf "%.2f", v / 1000 }')
   p99[$name]=$(awk -v v="$p99_us" 'BEGIN { printf "%.2f", v / 1000 }')
   non2xx[$name]=$((status + errors))
-  log "$(printf '%-22s %8s req/s  p50 %7s ms  p99 %7s ms  non-2xx %s' "$name" "${rps[$name]}" "${p50[$name]}" "${p99[$name]}" "${non2xx[$name]}")"
+  record_hwm "$name"
+  log "$(printf '%-22s %8s req/s  p50 %7s ms  p99 %7s ms  non-2xx %s  server VmHWM %s MB' "$name" "${rps[$name]}" "${p50[$name]}" "${p99[$name]}" "${non2xx[$name]}" "${hwm[$name]}")"
+}
+
+# The server's peak resident memory so far (MB), after scenario $1: where it grows.
+record_hwm() {
+  hwm[$1]=$(awk '/^VmHWM/ { printf "%.0f", $2 / 1024 }' "/proc/$server_pid/status" 2>/dev/null || true)
 }
 
 run_pgbench() {
@@ -214,7 +220,8 @@ while :; do
 done
 verify_seconds=$(awk -v s="$verify_started" -v e="$(date +%s.%N)" 'BEGIN { printf "%.2f", e - s }')
 verify_rate=$(awk -v n="$verified" -v s="$verify_seconds" 'BEGIN { printf "%.0f", n / s }')
-log "audit verify: $verified records in $verify_seconds s = $verify_rate records/s (ok: $verify_ok)"
+record_hwm verify
+log "audit verify: $verified records in $verify_seconds s = $verify_rate records/s (ok: $verify_ok), server VmHWM ${hwm[verify]} MB"
 
 run_wrk invite_spread create_invite "$user"
 run_wrk role_spread change_role "$user"
@@ -355,16 +362,16 @@ ratio_value() {
 ratio() { cell "$(ratio_value "$1")"; }
 row() {
   local name=$1 label=$2
-  printf '| %s | %s | %s | %s | %s | %s | %s | %s |\n' "$label" "$(cell "${rps[$name]:-}")" "$(cell "${p50[$name]:-}")" \
+  printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$label" "$(cell "${rps[$name]:-}")" "$(cell "${p50[$name]:-}")" \
     "$(cell "${p99[$name]:-}")" "$(cell "${tps[$name]:-}")" "$(ratio "$name")" "$(cell "${statements[$name]:-}")" \
-    "$(cell "${non2xx[$name]:-}")"
+    "$(cell "${non2xx[$name]:-}")" "$(cell "${hwm[$name]:-}")"
 }
 met() { if awk "BEGIN { exit !($1) }"; then printf 'met'; else printf '**not met**'; fi; }
 num() { printf '%s' "${1:-0}"; }
 
 table=$(
-  echo "| scenario | req/s | p50 ms | p99 ms | pgbench tps (answering query) | ratio | statements/request | errors (non-2xx, socket) |"
-  echo "|---|---:|---:|---:|---:|---:|---:|---:|"
+  echo "| scenario | req/s | p50 ms | p99 ms | pgbench tps (answering query) | ratio | statements/request | errors (non-2xx, socket) | server VmHWM after, MB |"
+  echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
   row healthz '`/healthz` (HTTP layer alone)'
   row get_member 'GET member, user JWT'
   row get_org 'GET org, user JWT'
@@ -379,8 +386,8 @@ table=$(
   row role_one 'PATCH member role, one org'
   row get_member_pgbouncer 'GET member through PgBouncer (transaction mode, statement cache off)'
   row invite_pgbouncer "POST invite through PgBouncer, over $write_orgs orgs"
-  printf '| audit verify, %s records over HTTP | %s records/s | | | | | | %s |\n' "$verified" "$verify_rate" \
-    "$([ "$verify_ok" = true ] && echo "chain ok" || echo "**chain broken**")"
+  printf '| audit verify, %s records over HTTP | %s records/s | | | | | | %s | %s |\n' "$verified" "$verify_rate" \
+    "$([ "$verify_ok" = true ] && echo "chain ok" || echo "**chain broken**")" "$(cell "${hwm[verify]:-}")"
   echo
   echo "RSS of the server after the load: VmHWM $((vm_hwm / 1024)) MB, VmRSS $((vm_rss / 1024)) MB; ERROR lines in its log: $server_errors${first_server_error:+ (first: \`$first_server_error\`)}."
   echo

@@ -37,6 +37,7 @@ struct Claims {
     #[serde(default)]
     amr: Vec<String>,
     auth_time: Option<i64>,
+    exp: Option<i64>,
     #[serde(flatten)]
     other: HashMap<String, Value>,
 }
@@ -47,8 +48,23 @@ struct PublicKey {
     key: DecodingKey,
 }
 
+/// Tokens verified lately, so that a client presenting the same token on every request
+/// costs one lookup instead of decoding, a signature check and two JSON parses.
+const VERIFIED_TOKENS: usize = 4_096;
+/// Longer tokens are verified every time: the memory of the cache stays bounded by a few
+/// megabytes.
+const LONGEST_REMEMBERED_TOKEN: usize = 2_048;
+
+/// What a token proved, until when (Unix seconds, the expiry plus the leeway).
+#[derive(Clone)]
+struct Verified {
+    identity: Identity,
+    until: i64,
+}
+
 /// Verifies bearer JWTs: signature, expiry, issuer and audience.
 pub struct JwtVerifier {
+    verified: quick_cache::sync::Cache<String, Verified>,
     hs256: Option<DecodingKey>,
     public_keys: Vec<PublicKey>,
     issuer: Option<String>,
@@ -98,6 +114,7 @@ impl JwtVerifier {
             None => Vec::new(),
         };
         Ok(Self {
+            verified: quick_cache::sync::Cache::new(VERIFIED_TOKENS),
             hs256: config.hs256_secret.as_ref().map(|s| DecodingKey::from_secret(s.expose_secret().as_bytes())),
             public_keys,
             issuer: config.issuer.clone(),
@@ -141,7 +158,25 @@ impl JwtVerifier {
         matching.next().map(|k| (&k.key, k.algorithm)).ok_or(TokenError::UnknownKey)
     }
 
+    /// The identity the token proves. A token verified before is not decoded again until
+    /// it expires: the keys and settings it was checked against do not change while the
+    /// server runs, and only the clock could change the answer.
     pub fn verify(&self, token: &str) -> Result<Identity, TokenError> {
+        let now = Utc::now().timestamp();
+        if let Some(verified) = self.verified.get(token).filter(|v| now <= v.until) {
+            return Ok(verified.identity);
+        }
+        let (identity, expires_at) = self.decode(token)?;
+        if let Some(expires_at) = expires_at.filter(|_| token.len() <= LONGEST_REMEMBERED_TOKEN) {
+            let leeway = i64::try_from(TOKEN_LEEWAY_SECS).unwrap_or(0);
+            let verified = Verified { identity: identity.clone(), until: expires_at.saturating_add(leeway) };
+            self.verified.insert(token.to_owned(), verified);
+        }
+        Ok(identity)
+    }
+
+    /// Checks the token in full; answers its identity and its expiry.
+    fn decode(&self, token: &str) -> Result<(Identity, Option<i64>), TokenError> {
         let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Malformed)?;
         let (key, algorithm) = self.key_for(&header)?;
         let data = jsonwebtoken::decode::<Claims>(token, key, &self.validation(algorithm)).map_err(|e| {
@@ -167,7 +202,7 @@ impl JwtVerifier {
         let named =
             self.sign_in_method_claim.as_ref().and_then(|claim| claims.other.get(claim)).and_then(Value::as_str);
         let sign_in_method = SignInMethod::from_claims(named, &claims.amr);
-        Ok(Identity {
+        let identity = Identity {
             subject: claims.sub,
             email_verified: claims.email_verified.unwrap_or(false),
             email: claims.email,
@@ -179,7 +214,8 @@ impl JwtVerifier {
             }),
             sign_in_method,
             staff,
-        })
+        };
+        Ok((identity, claims.exp))
     }
 }
 
