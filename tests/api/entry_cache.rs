@@ -62,10 +62,13 @@ async fn the_instance_that_takes_a_right_away_refuses_the_next_request() {
 
     // Removal.
     let gone = app.token("gone-1");
+    let permissions_path = format!("/v1/orgs/{org}/permissions");
     warm(&app, &org_path, &gone).await;
+    warm(&app, &permissions_path, &gone).await;
     let id = member_id(&app, &org, &owner, "gone-1").await;
     expect_status(app.delete(&format!("/v1/orgs/{org}/members/{id}"), &owner).await, StatusCode::NO_CONTENT).await;
     assert_eq!(app.get(&org_path, &gone).await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(app.get(&permissions_path, &gone).await.status(), StatusCode::NOT_FOUND);
 
     // Suspension written by another client of the database: its signal arrives through
     // the listener.
@@ -100,14 +103,20 @@ async fn the_instance_that_takes_a_right_away_refuses_the_next_request() {
     .await;
     assert_eq!(app.get(&members_path, &narrowed).await.status(), StatusCode::FORBIDDEN);
 
-    // A revoked key.
-    let created = json!({ "name": "k", "permissions": ["org:read"] });
+    // A revoked key, on the reads answered from memory.
+    let created = json!({ "name": "k", "permissions": ["org:read", "llm:read"] });
     let created = expect_status(app.post(&keys_path, &owner, created).await, StatusCode::CREATED).await;
     let key = created["secret"].as_str().unwrap().to_owned();
+    let check_path = format!("/v1/orgs/{org}/llm-policy/check");
+    let check = || json!({ "provider": "openai", "model": "gpt-4o", "region": "eu", "requested_tokens": 10, "self_hosted": false });
     warm(&app, &org_path, &key).await;
+    for _ in 0..3 {
+        expect_status(app.post(&check_path, &key, check()).await, StatusCode::OK).await;
+    }
     let key_id = created["id"].as_str().unwrap();
     expect_status(app.delete(&format!("{keys_path}/{key_id}"), &owner).await, StatusCode::NO_CONTENT).await;
     assert_eq!(app.get(&org_path, &key).await.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(app.post(&check_path, &key, check()).await.status(), StatusCode::UNAUTHORIZED);
 
     // A stricter policy: a second factor, now.
     let plain = app.token("plain-1");

@@ -423,6 +423,20 @@ mod tests {
     }
 
     #[test]
+    fn a_remembered_token_is_refused_once_it_expires() {
+        let verifier = JwtVerifier::from_config(&config(KEY)).unwrap();
+        // Valid for one more second, the leeway included.
+        let exp = Utc::now().timestamp() - i64::try_from(TOKEN_LEEWAY_SECS).unwrap() + 1;
+        let claims = serde_json::json!({ "sub": "u1", "iss": "https://idp.test", "aud": "orgd", "exp": exp });
+        let key = EncodingKey::from_secret(KEY.as_bytes());
+        let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &key).unwrap();
+        assert_eq!(verifier.verify(&token).unwrap().subject, "u1");
+        assert_eq!(verifier.verify(&token).unwrap().subject, "u1");
+        std::thread::sleep(Duration::from_millis(2_100));
+        assert_eq!(verifier.verify(&token).unwrap_err(), TokenError::Expired);
+    }
+
+    #[test]
     fn a_token_cannot_choose_an_algorithm_without_a_key() {
         let header = Header::new(Algorithm::RS256);
         let verifier = JwtVerifier::from_config(&config(KEY)).unwrap();
