@@ -177,7 +177,11 @@ impl<S: Store> OrgService<S> {
     }
 
     /// [`permissions`](Self::permissions) from memory alone; `None` when that takes the store.
-    pub fn permissions_from_memory(&self, caller: &Caller, org: &OrgRef) -> Option<Result<crate::authz::Grant, OrgError>> {
+    pub fn permissions_from_memory(
+        &self,
+        caller: &Caller,
+        org: &OrgRef,
+    ) -> Option<Result<crate::authz::Grant, OrgError>> {
         let now = self.clock.now();
         read_cached(&self.store, caller, org, now, |scope| Some(Ok(scope.grant.clone())))
     }
