@@ -1,11 +1,14 @@
 use std::ops::ControlFlow;
 use std::sync::mpsc::{channel, sync_channel, Receiver, SyncSender};
+use std::sync::LazyLock;
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
+use diesel::query_builder::BoxedSqlQuery;
 use ipnetwork::IpNetwork;
 use orgd_domain::audit::chain::ZERO_HASH;
 use orgd_domain::audit::{AuditEvent, AuditFilter, AuditLog, AuditRecord, AuditSink, ChainHead};
+use orgd_domain::events::{Event, NewEvent};
 use orgd_domain::ids::{EventId, OrgId};
 use orgd_domain::StoreError;
 use serde_json::Value;
@@ -169,20 +172,89 @@ impl AuditSink for PgTx<'_> {
                     .ok_or_else(|| StoreError::Internal("the audit chain head vanished".into()))?
             }
         };
-        let event = record.seal(head.seq + 1, hash32(&head.hash)?);
-        diesel::insert_into(audit_events::table)
-            .values(AuditRow::from(&event))
-            .execute(self.conn)
-            .map_err(store_error)?;
+        let link = AuditRow::from(&record.seal(head.seq + 1, hash32(&head.hash)?));
         // While the chain head is held: the organization's events are numbered in commit order.
-        if let Some(event) = orgd_domain::events::NewEvent::of(record) {
-            self.publish_event(&event)?;
+        match NewEvent::of(record) {
+            Some(published) => self.link_and_publish(&link, published),
+            None => bind_link(&LINK, &link).execute(self.conn).map(|_| ()).map_err(store_error),
         }
-        diesel::update(audit_chain_heads::table.filter(audit_chain_heads::org_id.eq(org)))
-            .set((audit_chain_heads::seq.eq(event.seq), audit_chain_heads::hash.eq(event.hash.to_vec())))
-            .execute(self.conn)
-            .map(|_| ())
-            .map_err(store_error)
+    }
+}
+
+/// The record, as `$1`…`$15`.
+const INSERT_LINK: &str = "INSERT INTO audit_events (id, org_id, seq, actor_type, actor_id, action, target_type,
+    target_id, changes, request_id, client_ip, user_agent, occurred_at, prev_hash, hash)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)";
+
+/// The record becomes the head of its organization's chain.
+const MOVE_HEAD: &str = "UPDATE audit_chain_heads SET seq = $3, hash = $15 WHERE org_id = $2";
+
+/// Both, in one statement for what took two round trips.
+static LINK: LazyLock<String> = LazyLock::new(|| format!("WITH link AS ({INSERT_LINK}) {MOVE_HEAD}"));
+
+/// [`LINK`], and the change's event (`$16`…`$19`: id, type, data, time) published with it:
+/// answers the event's number and the webhooks that take it, in one round trip for what
+/// took four.
+static LINK_AND_PUBLISH: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "WITH link AS ({INSERT_LINK}), head AS ({MOVE_HEAD}),
+        published AS (
+            INSERT INTO events (id, org_id, type, data, occurred_at) VALUES ($16, $2, $17, $18, $19) RETURNING seq)
+        SELECT (SELECT seq FROM published) AS seq,
+               ARRAY(SELECT w.id FROM webhooks w WHERE w.org_id = $2 AND {}) AS takers",
+        super::webhooks::TAKES_EVENT_TYPE.replace("$type", "$17")
+    )
+});
+
+#[derive(QueryableByName)]
+struct Published {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    seq: i64,
+    #[diesel(sql_type = diesel::sql_types::Array<diesel::sql_types::Uuid>)]
+    takers: Vec<Uuid>,
+}
+
+/// `sql` with `link`'s columns bound as `$1`…`$15`, in the order of [`INSERT_LINK`].
+fn bind_link<'q>(sql: &str, link: &'q AuditRow) -> BoxedSqlQuery<'q, diesel::pg::Pg, diesel::query_builder::SqlQuery> {
+    use diesel::sql_types::{Bytea, Inet, Int8, Jsonb, Nullable, Text, Timestamptz, Uuid as SqlUuid};
+    diesel::sql_query(sql)
+        .into_boxed()
+        .bind::<SqlUuid, _>(link.id)
+        .bind::<SqlUuid, _>(link.org_id)
+        .bind::<Int8, _>(link.seq)
+        .bind::<Text, _>(&link.actor_type)
+        .bind::<Text, _>(&link.actor_id)
+        .bind::<Text, _>(&link.action)
+        .bind::<Text, _>(&link.target_type)
+        .bind::<Text, _>(&link.target_id)
+        .bind::<Jsonb, _>(&link.changes)
+        .bind::<Nullable<Text>, _>(&link.request_id)
+        .bind::<Nullable<Inet>, _>(link.client_ip)
+        .bind::<Nullable<Text>, _>(&link.user_agent)
+        .bind::<Timestamptz, _>(link.occurred_at)
+        .bind::<Bytea, _>(&link.prev_hash)
+        .bind::<Bytea, _>(&link.hash)
+}
+
+impl PgTx<'_> {
+    fn link_and_publish(&mut self, link: &AuditRow, published: NewEvent) -> Result<(), StoreError> {
+        use diesel::sql_types::{Jsonb, Text, Timestamptz, Uuid as SqlUuid};
+        let answer: Published = bind_link(&LINK_AND_PUBLISH, link)
+            .bind::<SqlUuid, _>(published.id.as_uuid())
+            .bind::<Text, _>(published.event_type)
+            .bind::<Jsonb, _>(&published.data)
+            .bind::<Timestamptz, _>(published.occurred_at)
+            .get_result(self.conn)
+            .map_err(store_error)?;
+        let event = Event {
+            seq: answer.seq,
+            id: published.id,
+            org_id: published.org_id,
+            event_type: published.event_type.to_owned(),
+            data: published.data,
+            occurred_at: published.occurred_at,
+        };
+        self.deliver_to(&event, answer.takers)
     }
 }
 

@@ -1,6 +1,6 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use orgd_domain::events::{Event, EventQuery, EventRepository, NewEvent};
+use orgd_domain::events::{Event, EventQuery, EventRepository};
 use orgd_domain::ids::{EventId, OrgId};
 use orgd_domain::StoreError;
 use uuid::Uuid;
@@ -30,32 +30,6 @@ impl From<EventRow> for Event {
             data: row.data,
             occurred_at: row.occurred_at,
         }
-    }
-}
-
-impl PgTx<'_> {
-    /// Writes the event of an audited change, and queues it for the webhooks that take it,
-    /// in the change's transaction.
-    pub(super) fn publish_event(&mut self, event: &NewEvent) -> Result<(), StoreError> {
-        let seq: i64 = diesel::insert_into(events::table)
-            .values((
-                events::id.eq(event.id.as_uuid()),
-                events::org_id.eq(event.org_id.as_uuid()),
-                events::type_.eq(event.event_type),
-                events::data.eq(&event.data),
-                events::occurred_at.eq(event.occurred_at),
-            ))
-            .returning(events::seq)
-            .get_result(self.conn)
-            .map_err(store_error)?;
-        self.fan_out(&Event {
-            seq,
-            id: event.id,
-            org_id: event.org_id,
-            event_type: event.event_type.to_owned(),
-            data: event.data.clone(),
-            occurred_at: event.occurred_at,
-        })
     }
 }
 

@@ -135,12 +135,6 @@ impl TryFrom<DeliveryRow> for Delivery {
     }
 }
 
-#[derive(QueryableByName)]
-struct ClaimedId {
-    #[diesel(sql_type = diesel::sql_types::Uuid)]
-    id: Uuid,
-}
-
 /// A delivery's key.
 #[derive(QueryableByName)]
 struct ClaimedDelivery {
@@ -150,23 +144,18 @@ struct ClaimedDelivery {
     id: Uuid,
 }
 
+/// Whether webhook `w` takes the event of type `$type`: enabled, and subscribed to every
+/// type, to this one, or to a `prefix.*` of it (the rule of
+/// `orgd_domain::events::type_matches`, in SQL). `$type` stands for the caller's parameter.
+pub(super) const TAKES_EVENT_TYPE: &str = "w.enabled AND (
+    cardinality(w.event_types) = 0 OR $type = ANY (w.event_types)
+    OR EXISTS (SELECT 1 FROM unnest(w.event_types) p
+               WHERE right(p, 2) = '.*' AND starts_with($type, left(p, -1))))";
+
 impl PgTx<'_> {
-    /// Queues `event` for every enabled webhook of its organization that takes its type
-    /// (the rule of `orgd_domain::events::type_matches`, in SQL), in the event's transaction.
-    pub(super) fn fan_out(&mut self, event: &Event) -> Result<(), StoreError> {
-        let takers: Vec<Uuid> = diesel::sql_query(
-            "SELECT id FROM webhooks w WHERE w.org_id = $1 AND w.enabled AND (
-                cardinality(w.event_types) = 0 OR $2 = ANY (w.event_types)
-                OR EXISTS (SELECT 1 FROM unnest(w.event_types) p
-                           WHERE right(p, 2) = '.*' AND starts_with($2, left(p, -1))))",
-        )
-        .bind::<diesel::sql_types::Uuid, _>(event.org_id.as_uuid())
-        .bind::<diesel::sql_types::Text, _>(&event.event_type)
-        .load::<ClaimedId>(self.conn)
-        .map_err(store_error)?
-        .into_iter()
-        .map(|row| row.id)
-        .collect();
+    /// Queues `event` for `takers`, the webhooks of its organization that take it
+    /// ([`TAKES_EVENT_TYPE`]), in the event's transaction.
+    pub(super) fn deliver_to(&mut self, event: &Event, takers: Vec<Uuid>) -> Result<(), StoreError> {
         if takers.is_empty() {
             return Ok(());
         }
