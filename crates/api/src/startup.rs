@@ -53,6 +53,8 @@ pub enum StartError {
     Bind { addr: SocketAddr, source: std::io::Error },
     #[error("cannot start the email delivery thread: {0}")]
     Worker(std::io::Error),
+    #[error("cannot start the use-case threads: {0}")]
+    Threads(std::io::Error),
     #[error(
         "ORGD_METRICS_BIND: cannot listen on {addr}: {source}; free the port or choose another with ORGD_METRICS_BIND"
     )]
@@ -300,7 +302,10 @@ impl Application {
             Adapters { secrets, resolver, guard: Arc::new(guard) },
         );
         let outbox = Self::start_outbox(config)?;
-        let state = web::Data::new(AppState::new(services, verifier, hasher, config.trust_forwarded_for));
+        let state = web::Data::new(
+            AppState::new(services, verifier, hasher, config.trust_forwarded_for, config.pool_size)
+                .map_err(StartError::Threads)?,
+        );
         let body_deadline = web::Data::new(crate::client_timeout::BodyDeadline(config.client_timeout));
         let limiters = web::Data::new(RateLimiters::new(config.rate_limits, config.trust_forwarded_for));
         let listener =

@@ -30,6 +30,7 @@ use orgd_domain::Store;
 
 use crate::auth::JwtVerifier;
 use crate::error::ApiError;
+use crate::use_case_threads::UseCaseThreads;
 
 /// The use cases, wired to their adapters.
 pub struct Services {
@@ -117,11 +118,21 @@ pub struct AppState {
     verifier: JwtVerifier,
     hasher: SecretHasher,
     trust_forwarded_for: bool,
+    /// One per database connection.
+    threads: UseCaseThreads,
 }
 
 impl AppState {
-    pub fn new(services: Services, verifier: JwtVerifier, hasher: SecretHasher, trust_forwarded_for: bool) -> Self {
-        Self { services: Arc::new(services), verifier, hasher, trust_forwarded_for }
+    /// Starts a use-case thread for each of the store's `connections`.
+    pub fn new(
+        services: Services,
+        verifier: JwtVerifier,
+        hasher: SecretHasher,
+        trust_forwarded_for: bool,
+        connections: u32,
+    ) -> std::io::Result<Self> {
+        let threads = UseCaseThreads::start(usize::try_from(connections).unwrap_or(1))?;
+        Ok(Self { services: Arc::new(services), verifier, hasher, trust_forwarded_for, threads })
     }
 
     pub fn verifier(&self) -> &JwtVerifier {
@@ -137,8 +148,8 @@ impl AppState {
         self.trust_forwarded_for
     }
 
-    /// Runs a use case on the blocking thread pool: diesel is synchronous and must never
-    /// hold an actix worker.
+    /// Runs a use case on a use-case thread: diesel is synchronous and must never hold an
+    /// actix worker.
     pub async fn run<T, E>(&self, work: impl FnOnce(&Services) -> Result<T, E> + Send + 'static) -> Result<T, ApiError>
     where
         T: Send + 'static,
@@ -154,13 +165,14 @@ impl AppState {
         T: Send + 'static,
     {
         let services = Arc::clone(&self.services);
-        let joined = crate::idempotency::joined_transaction();
-        web::block(move || match joined {
-            Some(outer) => outer.join(|| work(&services)),
-            None => work(&services),
-        })
-        .await
-        .map_err(|e| ApiError::saturated(format!("blocking pool: {e}")))
+        match crate::idempotency::joined_transaction() {
+            // Holding its connection already, the request must not queue behind use cases
+            // that wait for one: it runs on the blocking pool.
+            Some(outer) => web::block(move || outer.join(|| work(&services)))
+                .await
+                .map_err(|e| ApiError::saturated(format!("blocking pool: {e}"))),
+            None => self.threads.run(move || work(&services)).await.map_err(|e| ApiError::internal(e.to_string())),
+        }
     }
 
     /// Answers from memory on the calling worker when `from_memory` can (it returns `Some`
