@@ -303,8 +303,14 @@ impl Application {
         );
         let outbox = Self::start_outbox(config)?;
         let state = web::Data::new(
-            AppState::new(services, verifier, hasher, config.trust_forwarded_for, config.pool_size)
-                .map_err(StartError::Threads)?,
+            AppState::new(
+                services,
+                verifier,
+                hasher,
+                config.trust_forwarded_for,
+                (config.pool_size, config.pool_timeout),
+            )
+            .map_err(StartError::Threads)?,
         );
         let body_deadline = web::Data::new(crate::client_timeout::BodyDeadline(config.client_timeout));
         let limiters = web::Data::new(RateLimiters::new(config.rate_limits, config.trust_forwarded_for));

@@ -26,11 +26,11 @@ use orgd_domain::team::TeamService;
 use orgd_domain::time::{Clock, SystemClock};
 use orgd_domain::verified_domain::{DomainService, TxtResolver};
 use orgd_domain::webhooks::{DestinationGuard, WebhookService};
-use orgd_domain::Store;
+use orgd_domain::{Store, StoreError};
 
 use crate::auth::JwtVerifier;
 use crate::error::ApiError;
-use crate::use_case_threads::UseCaseThreads;
+use crate::use_case_threads::{NoAnswer, UseCaseThreads};
 
 /// The use cases, wired to their adapters.
 pub struct Services {
@@ -123,15 +123,16 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// Starts a use-case thread for each of the store's `connections`.
+    /// Starts a use-case thread for each of the store's `connections`; a use case waits for
+    /// one at most `pool_timeout`, as long as for a connection.
     pub fn new(
         services: Services,
         verifier: JwtVerifier,
         hasher: SecretHasher,
         trust_forwarded_for: bool,
-        connections: u32,
+        (connections, pool_timeout): (u32, std::time::Duration),
     ) -> std::io::Result<Self> {
-        let threads = UseCaseThreads::start(usize::try_from(connections).unwrap_or(1))?;
+        let threads = UseCaseThreads::start(usize::try_from(connections).unwrap_or(1), pool_timeout)?;
         Ok(Self { services: Arc::new(services), verifier, hasher, trust_forwarded_for, threads })
     }
 
@@ -171,7 +172,10 @@ impl AppState {
             Some(outer) => web::block(move || outer.join(|| work(&services)))
                 .await
                 .map_err(|e| ApiError::saturated(format!("blocking pool: {e}"))),
-            None => self.threads.run(move || work(&services)).await.map_err(|e| ApiError::internal(e.to_string())),
+            None => self.threads.run(move || work(&services)).await.map_err(|e| match e {
+                NoAnswer::Overloaded(_) => StoreError::Unavailable(e.to_string()).into(),
+                NoAnswer::Lost => ApiError::internal(e.to_string()),
+            }),
         }
     }
 
