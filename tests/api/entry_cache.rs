@@ -220,3 +220,43 @@ async fn entering_is_answered_from_memory_once_cached() {
     expect_status(app.patch(&org_path, &owner, rename).await, StatusCode::OK).await;
     assert_eq!(app.get(&org_path, &kept).await.status(), StatusCode::NOT_FOUND);
 }
+
+/// The reads answered from memory on the HTTP worker refuse what the transaction path
+/// refuses: a permission the caller's role or key lacks, and another organization.
+#[tokio::test(flavor = "multi_thread")]
+async fn reads_answered_from_memory_refuse_what_the_caller_may_not_do() {
+    let app = TestApp::spawn().await;
+    let owner = app.token_with_mfa("owner");
+    let org = app.create_org(&owner, "Refusing").await;
+    let other = app.create_org(&owner, "Elsewhere").await;
+    app.seed_members(&org, "blind", 1, "member");
+    let permissions_path = format!("/v1/orgs/{org}/permissions");
+    let check = || json!({ "provider": "openai", "model": "gpt-4o", "region": "eu", "requested_tokens": 10, "self_hosted": false });
+
+    // A custom role without `org:read` or `llm:read`: its holder's entry is cached by the
+    // permission map, which anyone inside may read.
+    let role = json!({ "key": "blind", "name": "Blind", "permissions": ["members:read"] });
+    expect_status(app.post(&format!("/v1/orgs/{org}/roles"), &owner, role).await, StatusCode::CREATED).await;
+    let id = member_id(&app, &org, &owner, "blind-1").await;
+    let hold = json!({ "role": "blind" });
+    expect_status(app.patch(&format!("/v1/orgs/{org}/members/{id}"), &owner, hold).await, StatusCode::OK).await;
+    let blind = app.token("blind-1");
+    warm(&app, &permissions_path, &blind).await;
+    assert_eq!(app.get(&format!("/v1/orgs/{org}"), &blind).await.status(), StatusCode::FORBIDDEN);
+    let checked = app.post(&format!("/v1/orgs/{org}/llm-policy/check"), &blind, check()).await;
+    assert_eq!(checked.status(), StatusCode::FORBIDDEN);
+    assert_eq!(app.get(&format!("/v1/orgs/{other}/permissions"), &blind).await.status(), StatusCode::NOT_FOUND);
+
+    // A key with `org:read` only, cached by reading the organization.
+    let created = json!({ "name": "reader", "permissions": ["org:read"] });
+    let created =
+        expect_status(app.post(&format!("/v1/orgs/{org}/api-keys"), &owner, created).await, StatusCode::CREATED).await;
+    let key = created["secret"].as_str().unwrap().to_owned();
+    warm(&app, &format!("/v1/orgs/{org}"), &key).await;
+    let checked = app.post(&format!("/v1/orgs/{org}/llm-policy/check"), &key, check()).await;
+    assert_eq!(checked.status(), StatusCode::FORBIDDEN);
+    // Its own organization only, even from memory.
+    assert_eq!(app.get(&format!("/v1/orgs/{other}"), &key).await.status(), StatusCode::NOT_FOUND);
+    let checked = app.post(&format!("/v1/orgs/{other}/llm-policy/check"), &key, check()).await;
+    assert_eq!(checked.status(), StatusCode::NOT_FOUND);
+}
