@@ -181,9 +181,9 @@ impl AppState {
 
     /// Answers from memory on the calling worker when `from_memory` can (it returns `Some`
     /// without blocking: no connection, no lock held long), else runs `work` as
-    /// [`run`](Self::run) does; both are given `input`. A hand-off to the blocking pool
-    /// costs more than such an answer. Within a request holding an idempotency key, `work`
-    /// always runs, in the request's transaction.
+    /// [`run`](Self::run) does; both are given `input`. A hand-off to a use-case thread and
+    /// back costs more than such an answer. Within a request holding an idempotency key,
+    /// `work` always runs, in the request's transaction.
     pub async fn run_from_memory<I, T, E>(
         &self,
         input: I,
