@@ -4,7 +4,7 @@
 //! every route's regex in turn, which cost more than the rest of a cached read.
 
 use actix_web::dev::ServiceRequest;
-use actix_web::web;
+use actix_web::{web, HttpMessage};
 use utoipa::openapi::OpenApi;
 
 /// The documented routes, by their number of segments.
@@ -106,17 +106,26 @@ impl KnownRoutes {
     }
 }
 
+/// The route pattern a request took, kept on it once matched.
+#[derive(Clone)]
+struct RoutedAs(Option<String>);
+
 /// The route pattern the request takes: matched on the path as the router sees it
 /// (percent-decoded where it decodes), among the documented routes first and then by the
 /// router, for the few that are not documented (`/docs/…`). `None` for a path no route
-/// takes.
+/// takes. Matched once per request: the log line and the metrics both ask.
 pub fn route_pattern(request: &ServiceRequest) -> Option<String> {
+    if let Some(RoutedAs(pattern)) = request.extensions().get::<RoutedAs>() {
+        return pattern.clone();
+    }
     let routed = request.match_info().as_str();
     let documented = request.app_data::<web::Data<KnownRoutes>>().and_then(|routes| routes.pattern(routed));
-    match documented {
+    let pattern = match documented {
         Some(pattern) => Some(pattern.to_owned()),
         None => request.resource_map().match_pattern(routed),
-    }
+    };
+    request.extensions_mut().insert(RoutedAs(pattern.clone()));
+    pattern
 }
 
 #[cfg(test)]

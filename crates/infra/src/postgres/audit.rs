@@ -194,15 +194,18 @@ static LINK: LazyLock<String> = LazyLock::new(|| format!("WITH link AS ({INSERT_
 
 /// [`LINK`], and the change's event (`$16`…`$19`: id, type, data, time) published with it:
 /// answers the event's number and the webhooks that take it, in one round trip for what
-/// took four.
+/// took four. A webhook takes the event when enabled and subscribed to every type, to this
+/// one, or to a `prefix.*` of it (the rule of `orgd_domain::events::type_matches`, in SQL).
 static LINK_AND_PUBLISH: LazyLock<String> = LazyLock::new(|| {
     format!(
         "WITH link AS ({INSERT_LINK}), head AS ({MOVE_HEAD}),
         published AS (
             INSERT INTO events (id, org_id, type, data, occurred_at) VALUES ($16, $2, $17, $18, $19) RETURNING seq)
         SELECT (SELECT seq FROM published) AS seq,
-               ARRAY(SELECT w.id FROM webhooks w WHERE w.org_id = $2 AND {}) AS takers",
-        super::webhooks::TAKES_EVENT_TYPE.replace("$type", "$17")
+               ARRAY(SELECT w.id FROM webhooks w WHERE w.org_id = $2 AND w.enabled AND (
+                   cardinality(w.event_types) = 0 OR $17 = ANY (w.event_types)
+                   OR EXISTS (SELECT 1 FROM unnest(w.event_types) p
+                              WHERE right(p, 2) = '.*' AND starts_with($17, left(p, -1))))) AS takers"
     )
 });
 

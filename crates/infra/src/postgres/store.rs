@@ -153,12 +153,17 @@ impl<'c> PgTx<'c> {
     }
 }
 
+/// The store's cache, or one that keeps nothing when it has none.
+fn as_entry_cache(cache: Option<&MemoryEntryCache>) -> &dyn EntryCache {
+    match cache {
+        Some(cache) => cache,
+        None => &NoCache,
+    }
+}
+
 impl EntryCacheAccess for PgTx<'_> {
     fn entry_cache(&self) -> &dyn EntryCache {
-        match self.cache {
-            Some(cache) => cache,
-            None => &NoCache,
-        }
+        as_entry_cache(self.cache)
     }
 
     fn keep_after_commit(&mut self, epoch: Epoch, entry: CacheEntry) {
@@ -327,10 +332,7 @@ impl Store for PgStore {
     }
 
     fn cached_entries(&self) -> &dyn EntryCache {
-        match self.cache.as_deref() {
-            Some(cache) => cache,
-            None => &NoCache,
-        }
+        as_entry_cache(self.cache.as_deref())
     }
 
     fn ping(&self) -> Result<(), StoreError> {

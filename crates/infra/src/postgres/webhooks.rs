@@ -144,17 +144,9 @@ struct ClaimedDelivery {
     id: Uuid,
 }
 
-/// Whether webhook `w` takes the event of type `$type`: enabled, and subscribed to every
-/// type, to this one, or to a `prefix.*` of it (the rule of
-/// `orgd_domain::events::type_matches`, in SQL). `$type` stands for the caller's parameter.
-pub(super) const TAKES_EVENT_TYPE: &str = "w.enabled AND (
-    cardinality(w.event_types) = 0 OR $type = ANY (w.event_types)
-    OR EXISTS (SELECT 1 FROM unnest(w.event_types) p
-               WHERE right(p, 2) = '.*' AND starts_with($type, left(p, -1))))";
-
 impl PgTx<'_> {
-    /// Queues `event` for `takers`, the webhooks of its organization that take it
-    /// ([`TAKES_EVENT_TYPE`]), in the event's transaction.
+    /// Queues `event` for `takers`, the webhooks of its organization that take it (found
+    /// with the event's insert, `audit::LINK_AND_PUBLISH`), in the event's transaction.
     pub(super) fn deliver_to(&mut self, event: &Event, takers: Vec<Uuid>) -> Result<(), StoreError> {
         if takers.is_empty() {
             return Ok(());
