@@ -41,11 +41,29 @@ pub fn write_canonical(event: &AuditEvent, out: &mut Vec<u8>) {
     }
 }
 
+/// What every canonical form starts with, up to its `seq`.
+const BEFORE_SEQ: &[u8] = b"[\"orgd.audit.v1\",";
+
+/// The canonical form of `event` split where its `seq` goes: `canonical(event)` is
+/// `before ‖ seq in decimal ‖ after` whatever `event.seq` is. A store that numbers a record
+/// in the very statement that takes the chain's next place hashes
+/// `prev_hash ‖ before ‖ seq ‖ after` there, without a round trip to learn `seq` first.
+pub fn canonical_around_seq(event: &AuditEvent) -> (&'static [u8], Vec<u8>) {
+    let mut after = Vec::with_capacity(512);
+    if encode_after_seq(event, &mut after).is_err() {
+        // As in write_canonical: a record that cannot be encoded fails its check.
+        after.clear();
+    }
+    (BEFORE_SEQ, after)
+}
+
 fn encode(event: &AuditEvent, out: &mut Vec<u8>) -> serde_json::Result<()> {
-    out.extend_from_slice(b"[\"");
-    out.extend_from_slice(CANONICAL_VERSION.as_bytes());
-    out.extend_from_slice(b"\",");
+    out.extend_from_slice(BEFORE_SEQ);
     serde_json::to_writer(&mut *out, &event.seq)?;
+    encode_after_seq(event, out)
+}
+
+fn encode_after_seq(event: &AuditEvent, out: &mut Vec<u8>) -> serde_json::Result<()> {
     out.push(b',');
     write_id(out, crate::ids::EventId::PREFIX, event.id.as_uuid());
     out.push(b',');
@@ -368,6 +386,15 @@ mod tests {
             reused.clear();
             write_canonical(&event, &mut reused);
             prop_assert_eq!(reused, specified);
+        }
+
+        #[test]
+        fn the_form_split_around_seq_joins_into_the_specified_form(event in any_event(), other_seq in any::<i64>()) {
+            let (before, after) = canonical_around_seq(&AuditEvent { seq: other_seq, ..event.clone() });
+            let seq = event.seq.to_string();
+            let joined = [before, seq.as_bytes(), &after].concat();
+            let specified = specified_canonical(&event);
+            prop_assert_eq!(String::from_utf8_lossy(&joined), String::from_utf8_lossy(&specified));
         }
     }
 

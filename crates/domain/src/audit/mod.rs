@@ -346,8 +346,17 @@ impl AuditRecord {
 
     /// The record as the `seq`-th link of its organization's chain, hashed onto `prev_hash`.
     pub fn seal(&self, seq: i64, prev_hash: [u8; 32]) -> AuditEvent {
-        let mut event = AuditEvent {
-            seq,
+        let mut event = AuditEvent { seq, prev_hash, ..self.unsealed() };
+        event.hash = chain::chain_hash(&prev_hash, &chain::canonical(&event));
+        event
+    }
+
+    /// The record's fields as they are stored, before it has a place in the chain: `seq`
+    /// 0 and both hashes zero, for a store that numbers and hashes the record itself (see
+    /// [`chain::canonical_around_seq`]).
+    pub fn unsealed(&self) -> AuditEvent {
+        AuditEvent {
+            seq: 0,
             id: self.id,
             org_id: self.org_id,
             actor_type: self.actor.kind().to_owned(),
@@ -360,11 +369,9 @@ impl AuditRecord {
             client_ip: self.meta.client_ip,
             user_agent: self.meta.user_agent.clone(),
             occurred_at: self.occurred_at,
-            prev_hash,
+            prev_hash: chain::ZERO_HASH,
             hash: chain::ZERO_HASH,
-        };
-        event.hash = chain::chain_hash(&prev_hash, &chain::canonical(&event));
-        event
+        }
     }
 }
 

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::query_builder::BoxedSqlQuery;
 use ipnetwork::IpNetwork;
-use orgd_domain::audit::chain::ZERO_HASH;
+use orgd_domain::audit::chain::{canonical_around_seq, ZERO_HASH};
 use orgd_domain::audit::{AuditEvent, AuditFilter, AuditLog, AuditRecord, AuditSink, ChainHead};
 use orgd_domain::events::{Event, NewEvent};
 use orgd_domain::ids::{EventId, OrgId};
@@ -134,80 +134,86 @@ struct HeadRow {
     base_hash: Vec<u8>,
 }
 
-impl PgTx<'_> {
-    /// The organization's chain head, locked until commit; `None` before its first record.
-    fn lock_chain_head(&mut self, org: Uuid) -> Result<Option<HeadRow>, StoreError> {
-        audit_chain_heads::table
-            .filter(audit_chain_heads::org_id.eq(org))
-            .select(HeadRow::as_select())
-            .for_update()
-            .first(self.conn)
-            .optional()
-            .map_err(store_error)
-    }
-}
-
 impl AuditSink for PgTx<'_> {
-    /// Appends the record as the next link of its organization's chain. The head row is
-    /// locked until commit, so concurrent writers of one organization take turns (and
-    /// writers of other organizations never wait).
+    /// Appends the record as the next link of its organization's chain, in one statement:
+    /// moving the head row numbers and hashes the record and locks the row until commit, so
+    /// concurrent writers of one organization take turns (and writers of other
+    /// organizations never wait).
     fn append_audit(&mut self, record: &AuditRecord) -> Result<(), StoreError> {
-        let org = record.org_id.as_uuid();
-        let head = match self.lock_chain_head(org)? {
-            Some(head) => head,
-            // The organization's first record: a racing first writer may create the head
-            // first, so the lock is taken on whichever row now exists.
-            None => {
-                diesel::insert_into(audit_chain_heads::table)
-                    .values((
-                        audit_chain_heads::org_id.eq(org),
-                        audit_chain_heads::seq.eq(0),
-                        audit_chain_heads::hash.eq(ZERO_HASH.to_vec()),
-                        audit_chain_heads::base_hash.eq(ZERO_HASH.to_vec()),
-                    ))
-                    .on_conflict_do_nothing()
-                    .execute(self.conn)
-                    .map_err(store_error)?;
-                self.lock_chain_head(org)?
-                    .ok_or_else(|| StoreError::Internal("the audit chain head vanished".into()))?
-            }
-        };
-        let link = AuditRow::from(&record.seal(head.seq + 1, hash32(&head.hash)?));
-        // While the chain head is held: the organization's events are numbered in commit order.
-        match NewEvent::of(record) {
-            Some(published) => self.link_and_publish(&link, published),
-            None => bind_link(&LINK, &link).execute(self.conn).map(|_| ()).map_err(store_error),
+        let unsealed = record.unsealed();
+        let (before_seq, after_seq) = canonical_around_seq(&unsealed);
+        let link = Link { row: AuditRow::from(&unsealed), before_seq, after_seq: &after_seq };
+        let published = NewEvent::of(record);
+        if self.link(&link, published.as_ref())? {
+            return Ok(());
         }
+        // The organization's first record: a racing first writer may create the head first
+        // (this insert then waits for it and does nothing), and either way it now exists.
+        diesel::insert_into(audit_chain_heads::table)
+            .values((
+                audit_chain_heads::org_id.eq(record.org_id.as_uuid()),
+                audit_chain_heads::seq.eq(0),
+                audit_chain_heads::hash.eq(ZERO_HASH.to_vec()),
+                audit_chain_heads::base_hash.eq(ZERO_HASH.to_vec()),
+            ))
+            .on_conflict_do_nothing()
+            .execute(self.conn)
+            .map_err(store_error)?;
+        if self.link(&link, published.as_ref())? {
+            return Ok(());
+        }
+        Err(StoreError::Internal("the audit chain head vanished".into()))
     }
 }
 
-/// The record, as `$1`…`$15`.
-const INSERT_LINK: &str = "INSERT INTO audit_events (id, org_id, seq, actor_type, actor_id, action, target_type,
-    target_id, changes, request_id, client_ip, user_agent, occurred_at, prev_hash, hash)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)";
+/// A record to append: its stored fields, and its canonical form around the `seq` the
+/// statement gives it.
+struct Link<'a> {
+    row: AuditRow,
+    before_seq: &'static [u8],
+    after_seq: &'a [u8],
+}
 
-/// The record becomes the head of its organization's chain.
-const MOVE_HEAD: &str = "UPDATE audit_chain_heads SET seq = $3, hash = $15 WHERE org_id = $2";
+/// Moves the head one place, hashing the record onto the hash it pointed at (`$13` and
+/// `$14` are the canonical form before and after its `seq`), and links the record there.
+/// An `UPDATE` takes the row lock and, when another writer held it, re-reads the row it
+/// committed, so the record always goes right after the latest link.
+const LINK_HEAD: &str = "WITH head AS (
+        UPDATE audit_chain_heads
+        SET seq = seq + 1, prev_hash = hash, hash = sha256(hash || $13 || convert_to((seq + 1)::text, 'UTF8') || $14)
+        WHERE org_id = $2
+        RETURNING seq, prev_hash, hash),
+    link AS (
+        INSERT INTO audit_events (id, org_id, seq, actor_type, actor_id, action, target_type,
+            target_id, changes, request_id, client_ip, user_agent, occurred_at, prev_hash, hash)
+        SELECT $1, $2, seq, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, prev_hash, hash FROM head)";
 
-/// Both, in one statement for what took two round trips.
-static LINK: LazyLock<String> = LazyLock::new(|| format!("WITH link AS ({INSERT_LINK}) {MOVE_HEAD}"));
+/// [`LINK_HEAD`], answering how many records it linked: 0 when the organization has no head yet.
+static LINK: LazyLock<String> = LazyLock::new(|| format!("{LINK_HEAD} SELECT count(*) AS links FROM head"));
 
-/// [`LINK`], and the change's event (`$16`…`$19`: id, type, data, time) published with it:
-/// answers the event's number and the webhooks that take it, in one round trip for what
-/// took four. A webhook takes the event when enabled and subscribed to every type, to this
+/// [`LINK_HEAD`], and the change's event (`$15`…`$18`: id, type, data, time) published with
+/// it: answers the event's number and the webhooks that take it (no row when the
+/// organization has no head yet), in one round trip for what took five. A webhook takes the event when enabled and subscribed to every type, to this
 /// one, or to a `prefix.*` of it (the rule of `orgd_domain::events::type_matches`, in SQL).
 static LINK_AND_PUBLISH: LazyLock<String> = LazyLock::new(|| {
     format!(
-        "WITH link AS ({INSERT_LINK}), head AS ({MOVE_HEAD}),
+        "{LINK_HEAD},
         published AS (
-            INSERT INTO events (id, org_id, type, data, occurred_at) VALUES ($16, $2, $17, $18, $19) RETURNING seq)
+            INSERT INTO events (id, org_id, type, data, occurred_at) SELECT $15, $2, $16, $17, $18 FROM head RETURNING seq)
         SELECT (SELECT seq FROM published) AS seq,
                ARRAY(SELECT w.id FROM webhooks w WHERE w.org_id = $2 AND w.enabled AND (
-                   cardinality(w.event_types) = 0 OR $17 = ANY (w.event_types)
+                   cardinality(w.event_types) = 0 OR $16 = ANY (w.event_types)
                    OR EXISTS (SELECT 1 FROM unnest(w.event_types) p
-                              WHERE right(p, 2) = '.*' AND starts_with($17, left(p, -1))))) AS takers"
+                              WHERE right(p, 2) = '.*' AND starts_with($16, left(p, -1))))) AS takers
+        FROM head"
     )
 });
+
+#[derive(QueryableByName)]
+struct Linked {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    links: i64,
+}
 
 #[derive(QueryableByName)]
 struct Published {
@@ -217,47 +223,56 @@ struct Published {
     takers: Vec<Uuid>,
 }
 
-/// `sql` with `link`'s columns bound as `$1`…`$15`, in the order of [`INSERT_LINK`].
-fn bind_link<'q>(sql: &str, link: &'q AuditRow) -> BoxedSqlQuery<'q, diesel::pg::Pg, diesel::query_builder::SqlQuery> {
-    use diesel::sql_types::{Bytea, Inet, Int8, Jsonb, Nullable, Text, Timestamptz, Uuid as SqlUuid};
+/// `sql` with `link` bound as `$1`…`$14`, in the order of [`LINK_HEAD`].
+fn bind_link<'q>(sql: &str, link: &'q Link<'q>) -> BoxedSqlQuery<'q, diesel::pg::Pg, diesel::query_builder::SqlQuery> {
+    use diesel::sql_types::{Bytea, Inet, Jsonb, Nullable, Text, Timestamptz, Uuid as SqlUuid};
+    let row = &link.row;
     diesel::sql_query(sql)
         .into_boxed()
-        .bind::<SqlUuid, _>(link.id)
-        .bind::<SqlUuid, _>(link.org_id)
-        .bind::<Int8, _>(link.seq)
-        .bind::<Text, _>(&link.actor_type)
-        .bind::<Text, _>(&link.actor_id)
-        .bind::<Text, _>(&link.action)
-        .bind::<Text, _>(&link.target_type)
-        .bind::<Text, _>(&link.target_id)
-        .bind::<Jsonb, _>(&link.changes)
-        .bind::<Nullable<Text>, _>(&link.request_id)
-        .bind::<Nullable<Inet>, _>(link.client_ip)
-        .bind::<Nullable<Text>, _>(&link.user_agent)
-        .bind::<Timestamptz, _>(link.occurred_at)
-        .bind::<Bytea, _>(&link.prev_hash)
-        .bind::<Bytea, _>(&link.hash)
+        .bind::<SqlUuid, _>(row.id)
+        .bind::<SqlUuid, _>(row.org_id)
+        .bind::<Text, _>(&row.actor_type)
+        .bind::<Text, _>(&row.actor_id)
+        .bind::<Text, _>(&row.action)
+        .bind::<Text, _>(&row.target_type)
+        .bind::<Text, _>(&row.target_id)
+        .bind::<Jsonb, _>(&row.changes)
+        .bind::<Nullable<Text>, _>(&row.request_id)
+        .bind::<Nullable<Inet>, _>(row.client_ip)
+        .bind::<Nullable<Text>, _>(&row.user_agent)
+        .bind::<Timestamptz, _>(row.occurred_at)
+        .bind::<Bytea, _>(link.before_seq)
+        .bind::<Bytea, _>(link.after_seq)
 }
 
 impl PgTx<'_> {
-    fn link_and_publish(&mut self, link: &AuditRow, published: NewEvent) -> Result<(), StoreError> {
+    /// Links the record (and publishes its event, delivering it to the webhooks that take
+    /// it); false, with nothing written, when the organization has no chain head yet.
+    fn link(&mut self, link: &Link<'_>, published: Option<&NewEvent>) -> Result<bool, StoreError> {
         use diesel::sql_types::{Jsonb, Text, Timestamptz, Uuid as SqlUuid};
-        let answer: Published = bind_link(&LINK_AND_PUBLISH, link)
+        let Some(published) = published else {
+            let linked: Linked = bind_link(&LINK, link).get_result(self.conn).map_err(store_error)?;
+            return Ok(linked.links == 1);
+        };
+        let answer: Option<Published> = bind_link(&LINK_AND_PUBLISH, link)
             .bind::<SqlUuid, _>(published.id.as_uuid())
             .bind::<Text, _>(published.event_type)
             .bind::<Jsonb, _>(&published.data)
             .bind::<Timestamptz, _>(published.occurred_at)
             .get_result(self.conn)
+            .optional()
             .map_err(store_error)?;
+        let Some(answer) = answer else { return Ok(false) };
         let event = Event {
             seq: answer.seq,
             id: published.id,
             org_id: published.org_id,
             event_type: published.event_type.to_owned(),
-            data: published.data,
+            data: published.data.clone(),
             occurred_at: published.occurred_at,
         };
-        self.deliver_to(&event, answer.takers)
+        self.deliver_to(&event, answer.takers)?;
+        Ok(true)
     }
 }
 
@@ -398,26 +413,34 @@ pub fn append_bulk(conn: &mut diesel::pg::PgConnection, org: OrgId, records: &[A
         let Some(first) = records.first() else { return Ok(()) };
         // The first record creates the head row if needed and takes its lock.
         tx.append_audit(first).map_err(|e| diesel::result::Error::QueryBuilderError(e.to_string().into()))?;
+        if records.len() == 1 {
+            return Ok(());
+        }
         let head: HeadRow = audit_chain_heads::table
             .filter(audit_chain_heads::org_id.eq(org.as_uuid()))
             .select(HeadRow::as_select())
             .first(tx.conn)?;
         let mut seq = head.seq;
         let mut prev: [u8; 32] = head.hash.as_slice().try_into().unwrap_or(ZERO_HASH);
+        let mut before_last = prev;
         for chunk in records[1..].chunks(1_000) {
             let rows: Vec<AuditRow> = chunk
                 .iter()
                 .map(|record| {
                     seq += 1;
                     let event = record.seal(seq, prev);
-                    prev = event.hash;
+                    (before_last, prev) = (prev, event.hash);
                     AuditRow::from(&event)
                 })
                 .collect();
             diesel::insert_into(audit_events::table).values(&rows).execute(tx.conn)?;
         }
         diesel::update(audit_chain_heads::table.filter(audit_chain_heads::org_id.eq(org.as_uuid())))
-            .set((audit_chain_heads::seq.eq(seq), audit_chain_heads::hash.eq(prev.to_vec())))
+            .set((
+                audit_chain_heads::seq.eq(seq),
+                audit_chain_heads::hash.eq(prev.to_vec()),
+                audit_chain_heads::prev_hash.eq(before_last.to_vec()),
+            ))
             .execute(tx.conn)?;
         Ok(())
     })

@@ -25,6 +25,7 @@ diesel::table! {
         hash -> Bytea,
         base_seq -> Int8,
         base_hash -> Bytea,
+        prev_hash -> Nullable<Bytea>,
     }
 }
 
