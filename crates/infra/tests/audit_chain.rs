@@ -140,3 +140,31 @@ fn a_snapshot_reads_the_chain_as_it_was_and_writes_nothing() {
     assert!(write.is_err(), "a snapshot is read-only");
     assert_eq!(store.transaction(|tx| tx.audit_head(org)).unwrap().unwrap().seq, 13);
 }
+
+/// diesel sends raw SQL unnamed, for PostgreSQL to parse and plan on every execution; the
+/// statement that links a record runs in every audited write, so its connection keeps it
+/// prepared.
+#[test]
+fn the_statement_that_links_a_record_is_kept_prepared() {
+    use diesel::RunQueryDsl;
+
+    #[derive(diesel::QueryableByName)]
+    struct Kept {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        statements: i64,
+    }
+
+    let (db, org) = org_with_chain(1);
+    let mut conn = db.connect();
+    for _ in 0..3 {
+        infra::postgres::audit::append_bulk(&mut conn, org, &synthetic_audit_records(org.as_uuid(), 1)).unwrap();
+    }
+    let kept: Kept = diesel::sql_query(
+        "SELECT count(*) AS statements FROM pg_prepared_statements WHERE statement LIKE 'WITH head AS%'",
+    )
+    .get_result(&mut conn)
+    .unwrap();
+    assert_eq!(kept.statements, 1, "one prepared statement, reused by every link");
+    let head = store(&db).transaction(|tx| tx.audit_head(org)).unwrap().unwrap();
+    assert_eq!(head.seq, 4);
+}

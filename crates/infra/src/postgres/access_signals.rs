@@ -10,6 +10,7 @@ use diesel::pg::PgConnection;
 use diesel::sql_types::{Nullable, Text};
 use diesel::{Connection, QueryResult, QueryableByName, RunQueryDsl};
 
+use super::prepared::prepared;
 pub use crate::entry_cache::Changed;
 use crate::entry_cache::MemoryEntryCache;
 
@@ -34,7 +35,8 @@ struct Setting {
 /// What the open transaction changed, as its triggers recorded; `None` for nothing.
 pub(crate) fn changed_in_transaction(conn: &mut PgConnection) -> QueryResult<Option<Changed>> {
     let setting: Setting =
-        diesel::sql_query("SELECT current_setting('orgd.access_changed', true) AS changed").get_result(conn)?;
+        prepared(diesel::sql_query("SELECT current_setting('orgd.access_changed', true) AS changed"))
+            .get_result(conn)?;
     Ok(setting.changed.filter(|c| !c.trim().is_empty()).map(|c| Changed::parse(&c)))
 }
 

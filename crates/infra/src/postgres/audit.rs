@@ -15,6 +15,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::errors::{corrupt, store_error};
+use super::prepared::prepared;
 use super::schema::{audit_chain_heads, audit_events};
 use super::store::PgTx;
 
@@ -251,17 +252,19 @@ impl PgTx<'_> {
     fn link(&mut self, link: &Link<'_>, published: Option<&NewEvent>) -> Result<bool, StoreError> {
         use diesel::sql_types::{Jsonb, Text, Timestamptz, Uuid as SqlUuid};
         let Some(published) = published else {
-            let linked: Linked = bind_link(&LINK, link).get_result(self.conn).map_err(store_error)?;
+            let linked: Linked = prepared(bind_link(&LINK, link)).get_result(self.conn).map_err(store_error)?;
             return Ok(linked.links == 1);
         };
-        let answer: Option<Published> = bind_link(&LINK_AND_PUBLISH, link)
-            .bind::<SqlUuid, _>(published.id.as_uuid())
-            .bind::<Text, _>(published.event_type)
-            .bind::<Jsonb, _>(&published.data)
-            .bind::<Timestamptz, _>(published.occurred_at)
-            .get_result(self.conn)
-            .optional()
-            .map_err(store_error)?;
+        let answer: Option<Published> = prepared(
+            bind_link(&LINK_AND_PUBLISH, link)
+                .bind::<SqlUuid, _>(published.id.as_uuid())
+                .bind::<Text, _>(published.event_type)
+                .bind::<Jsonb, _>(&published.data)
+                .bind::<Timestamptz, _>(published.occurred_at),
+        )
+        .get_result(self.conn)
+        .optional()
+        .map_err(store_error)?;
         let Some(answer) = answer else { return Ok(false) };
         let event = Event {
             seq: answer.seq,

@@ -7,6 +7,7 @@ use orgd_domain::ids::OrgId;
 use orgd_domain::StoreError;
 
 use super::errors::{corrupt, store_error};
+use super::prepared::prepared;
 use super::schema::org_member_stats;
 use super::store::PgTx;
 
@@ -69,13 +70,15 @@ impl DashboardRepository for PgTx<'_> {
                 Ok(RoleFigures { role, members, suspended, mfa_enrolled })
             })
             .collect::<Result<_, StoreError>>()?;
-        let counts: Counts = diesel::sql_query(COUNTS)
-            .bind::<SqlUuid, _>(org.as_uuid())
-            .bind::<Timestamptz, _>(now)
-            .bind::<Timestamptz, _>(expiring_before)
-            .bind::<Timestamptz, _>(audit_since)
-            .get_result(self.conn)
-            .map_err(store_error)?;
+        let counts: Counts = prepared(
+            diesel::sql_query(COUNTS)
+                .bind::<SqlUuid, _>(org.as_uuid())
+                .bind::<Timestamptz, _>(now)
+                .bind::<Timestamptz, _>(expiring_before)
+                .bind::<Timestamptz, _>(audit_since),
+        )
+        .get_result(self.conn)
+        .map_err(store_error)?;
         Ok(DashboardCounts {
             by_role,
             pending_invites: counts.pending_invites,

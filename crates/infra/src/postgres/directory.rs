@@ -15,6 +15,7 @@ use uuid::Uuid;
 
 use super::errors::{corrupt, store_error};
 use super::members::MembershipRow;
+use super::prepared::prepared;
 use super::schema::{memberships, scim_users, team_members, teams, users};
 use super::store::PgTx;
 use super::teams::TeamRow;
@@ -140,14 +141,13 @@ impl DirectoryRepository for PgTx<'_> {
         // planner never trades that index's order for a join over the rest of the directory.
         let mut ids = memberships::table.filter(memberships::org_id.eq(org.as_uuid())).into_boxed();
         if let Some((statement, value)) = lookup.and_then(lookup_sql) {
-            let found: Vec<Uuid> = diesel::sql_query(statement)
-                .bind::<SqlUuid, _>(org.as_uuid())
-                .bind::<Text, _>(value)
-                .load::<IdRow>(self.conn)
-                .map_err(store_error)?
-                .into_iter()
-                .map(|r| r.id)
-                .collect();
+            let found: Vec<Uuid> =
+                prepared(diesel::sql_query(statement).bind::<SqlUuid, _>(org.as_uuid()).bind::<Text, _>(value))
+                    .load::<IdRow>(self.conn)
+                    .map_err(store_error)?
+                    .into_iter()
+                    .map(|r| r.id)
+                    .collect();
             ids = ids.filter(memberships::id.eq_any(found));
         }
         ids = match start {

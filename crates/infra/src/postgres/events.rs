@@ -6,6 +6,7 @@ use orgd_domain::StoreError;
 use uuid::Uuid;
 
 use super::errors::store_error;
+use super::prepared::prepared;
 use super::schema::events;
 use super::store::PgTx;
 
@@ -65,12 +66,14 @@ impl EventRepository for PgTx<'_> {
     }
 
     fn delete_events(&mut self, before: DateTime<Utc>, limit: u32) -> Result<usize, StoreError> {
-        diesel::sql_query(
-            "DELETE FROM events WHERE (org_id, seq) IN (
+        prepared(
+            diesel::sql_query(
+                "DELETE FROM events WHERE (org_id, seq) IN (
                 SELECT org_id, seq FROM events WHERE occurred_at < $1 ORDER BY occurred_at LIMIT $2)",
+            )
+            .bind::<diesel::sql_types::Timestamptz, _>(before)
+            .bind::<diesel::sql_types::BigInt, _>(i64::from(limit)),
         )
-        .bind::<diesel::sql_types::Timestamptz, _>(before)
-        .bind::<diesel::sql_types::BigInt, _>(i64::from(limit))
         .execute(self.conn)
         .map_err(store_error)
     }

@@ -8,6 +8,7 @@ use orgd_domain::sso::Sealed;
 use orgd_domain::StoreError;
 
 use super::errors::{corrupt, store_error};
+use super::prepared::prepared;
 use super::schema::idempotency_records;
 use super::store::PgTx;
 
@@ -58,13 +59,14 @@ impl IdempotencyRepository for PgTx<'_> {
         scope: &IdempotencyScope,
         key: &IdempotencyKey,
     ) -> Result<bool, StoreError> {
-        let claimed: Claimed =
+        let claimed: Claimed = prepared(
             diesel::sql_query("SELECT pg_try_advisory_xact_lock(hashtextextended($2 || chr(10) || $3, $1)) AS claimed")
                 .bind::<diesel::sql_types::BigInt, _>(LOCK_SEED)
                 .bind::<Text, _>(scope.as_str())
-                .bind::<Text, _>(key.as_str())
-                .get_result(self.conn)
-                .map_err(store_error)?;
+                .bind::<Text, _>(key.as_str()),
+        )
+        .get_result(self.conn)
+        .map_err(store_error)?;
         Ok(claimed.claimed)
     }
 
@@ -123,13 +125,15 @@ impl IdempotencyRepository for PgTx<'_> {
     fn delete_idempotency_records(&mut self, before: DateTime<Utc>, limit: u32) -> Result<usize, StoreError> {
         // Oldest first through the index, skipping a row a request is rewriting under its
         // expired key: a sweep never makes a request wait.
-        diesel::sql_query(
-            "DELETE FROM idempotency_records WHERE ctid IN (
+        prepared(
+            diesel::sql_query(
+                "DELETE FROM idempotency_records WHERE ctid IN (
                 SELECT ctid FROM idempotency_records WHERE created_at < $1
                 ORDER BY created_at LIMIT $2 FOR UPDATE SKIP LOCKED)",
+            )
+            .bind::<diesel::sql_types::Timestamptz, _>(before)
+            .bind::<diesel::sql_types::BigInt, _>(i64::from(limit)),
         )
-        .bind::<diesel::sql_types::Timestamptz, _>(before)
-        .bind::<diesel::sql_types::BigInt, _>(i64::from(limit))
         .execute(self.conn)
         .map_err(store_error)
     }

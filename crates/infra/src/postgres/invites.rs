@@ -10,6 +10,7 @@ use orgd_domain::StoreError;
 use uuid::Uuid;
 
 use super::errors::{corrupt, store_error};
+use super::prepared::prepared;
 use super::schema::{invite_redemptions, invites};
 use super::store::PgTx;
 
@@ -99,7 +100,7 @@ impl InviteRepository for PgTx<'_> {
             created_at: invite.created_at,
             last_sent_at: invite.last_sent_at,
         };
-        diesel::insert_into(invites::table).values(row).execute(self.conn).map(|_| ()).map_err(store_error)
+        prepared(diesel::insert_into(invites::table).values(row)).execute(self.conn).map(|_| ()).map_err(store_error)
     }
 
     fn find_invite(&mut self, org: OrgId, id: InviteId) -> Result<Option<Invite>, StoreError> {

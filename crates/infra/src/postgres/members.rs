@@ -11,6 +11,7 @@ use uuid::Uuid;
 
 use super::errors::{corrupt, store_error, violated_unique};
 use super::orgs::OrgRow;
+use super::prepared::prepared;
 use super::schema::{memberships, organizations, users};
 use super::store::PgTx;
 
@@ -219,16 +220,18 @@ impl MemberRepository for PgTx<'_> {
         from_group: bool,
         at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        diesel::update(
-            memberships::table
-                .filter(memberships::org_id.eq(org.as_uuid()))
-                .filter(memberships::id.eq(member.as_uuid())),
+        prepared(
+            diesel::update(
+                memberships::table
+                    .filter(memberships::org_id.eq(org.as_uuid()))
+                    .filter(memberships::id.eq(member.as_uuid())),
+            )
+            .set((
+                memberships::role.eq(role.as_str()),
+                memberships::role_source.eq(from_group.then_some(ROLE_FROM_GROUP)),
+                memberships::updated_at.eq(at),
+            )),
         )
-        .set((
-            memberships::role.eq(role.as_str()),
-            memberships::role_source.eq(from_group.then_some(ROLE_FROM_GROUP)),
-            memberships::updated_at.eq(at),
-        ))
         .execute(self.conn)
         .map(|_| ())
         .map_err(store_error)

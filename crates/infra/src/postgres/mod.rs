@@ -19,6 +19,7 @@ mod orgs;
 pub mod outbox;
 mod platform;
 mod policies;
+mod prepared;
 mod readings;
 mod roles;
 pub mod schema;

@@ -7,6 +7,7 @@ use orgd_domain::StoreError;
 use uuid::Uuid;
 
 use super::errors::store_error;
+use super::prepared::prepared;
 use super::schema::outbox_emails;
 use super::store::PgTx;
 use crate::mail::{DeliverySettings, MailTransport, QueuedEmail};
@@ -37,7 +38,12 @@ impl Outbox for PgTx<'_> {
                     )
                 })
                 .collect();
-            diesel::insert_into(outbox_emails::table).values(&rows).execute(self.conn).map_err(store_error)?;
+            // One email (the usual case) is one prepared form; a list's text grows with it.
+            match rows.as_slice() {
+                [row] => prepared(diesel::insert_into(outbox_emails::table).values(row)).execute(self.conn),
+                rows => diesel::insert_into(outbox_emails::table).values(rows).execute(self.conn),
+            }
+            .map_err(store_error)?;
             for email in chunk {
                 tracing::info!(email = %email.id, to = email.to.as_str(), subject = %email.subject, "email queued");
             }

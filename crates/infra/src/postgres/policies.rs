@@ -14,6 +14,7 @@ use uuid::Uuid;
 
 use super::errors::{corrupt, store_error};
 use super::orgs::OrgRow;
+use super::prepared::prepared;
 use super::schema::{api_keys, memberships, org_policies, organizations, users};
 use super::store::PgTx;
 
@@ -112,27 +113,33 @@ impl PolicyRepository for PgTx<'_> {
             // PostgreSQL locks no row on the nullable side of an outer join: lock the
             // organization, then read its policies (written only under that lock).
             let Some(org) = self.lock_org(id)? else { return Ok(None) };
-            let row = organizations::table
-                .left_join(org_policies::table)
-                .filter(organizations::id.eq(id.as_uuid()))
-                .select((Option::<PolicyRow>::as_select(), sso_domains()))
-                .first(self.conn)
-                .optional()
-                .map_err(store_error)?;
+            let row = prepared(
+                organizations::table
+                    .left_join(org_policies::table)
+                    .filter(organizations::id.eq(id.as_uuid()))
+                    .select((Option::<PolicyRow>::as_select(), sso_domains()))
+                    .limit(1),
+            )
+            .get_result(self.conn)
+            .optional()
+            .map_err(store_error)?;
             let policies = match row {
                 Some((policies, sso)) => with_sso_domains(policies, sso)?,
                 None => OrgPolicies::default(),
             };
             return Ok(Some((org, policies)));
         }
-        let row = organizations::table
-            .left_join(org_policies::table)
-            .filter(organizations::id.eq(id.as_uuid()))
-            .filter(organizations::deleted_at.is_null())
-            .select((OrgRow::as_select(), Option::<PolicyRow>::as_select(), sso_domains()))
-            .first(self.conn)
-            .optional()
-            .map_err(store_error)?;
+        let row = prepared(
+            organizations::table
+                .left_join(org_policies::table)
+                .filter(organizations::id.eq(id.as_uuid()))
+                .filter(organizations::deleted_at.is_null())
+                .select((OrgRow::as_select(), Option::<PolicyRow>::as_select(), sso_domains()))
+                .limit(1),
+        )
+        .get_result(self.conn)
+        .optional()
+        .map_err(store_error)?;
         let Some((org, policies, sso)) = row else { return Ok(None) };
         Ok(Some((Organization::try_from(org)?, with_sso_domains(policies, sso)?)))
     }

@@ -11,6 +11,7 @@ use diesel::{QueryableByName, RunQueryDsl};
 use orgd_domain::StoreError;
 
 use super::errors::store_error;
+use super::prepared::prepared;
 use super::store::PgStore;
 use crate::entry_cache::Lookups;
 
@@ -81,6 +82,6 @@ impl PgStore {
     }
 
     pub fn outbox_backlog(&self) -> Result<OutboxBacklog, StoreError> {
-        diesel::sql_query(BACKLOG).get_result(&mut *self.connection()?).map_err(store_error)
+        prepared(diesel::sql_query(BACKLOG)).get_result(&mut *self.connection()?).map_err(store_error)
     }
 }

@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 use super::api_keys::actor;
 use super::errors::{corrupt, store_error};
+use super::prepared::prepared;
 use super::schema::{spend_alerts, spend_days, spend_limits, usage_events};
 use super::store::PgTx;
 
@@ -134,8 +135,9 @@ impl SpendRepository for PgTx<'_> {
         // concurrent insert of the same key waits for the first to commit, then does
         // nothing: the event is counted once, and the statement answers no row.
         let shard = rand::thread_rng().gen_range(0..SPEND_SHARDS);
-        let counted = diesel::sql_query(
-            "WITH event AS (
+        let counted = prepared(
+            diesel::sql_query(
+                "WITH event AS (
                  INSERT INTO usage_events (id, org_id, idempotency_key, amount_micros, model, feature,
                                            occurred_at, local_day, recorded_at, recorded_by_type, recorded_by_id)
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
@@ -145,19 +147,20 @@ impl SpendRepository for PgTx<'_> {
              SELECT org_id, local_day, $12, amount_micros FROM event
              ON CONFLICT (org_id, day, shard) DO UPDATE SET amount_micros =
                  LEAST(spend_days.amount_micros::numeric + excluded.amount_micros, 9223372036854775807)::bigint",
+            )
+            .bind::<SqlUuid, _>(row.id)
+            .bind::<SqlUuid, _>(row.org_id)
+            .bind::<Text, _>(&row.idempotency_key)
+            .bind::<BigInt, _>(row.amount_micros)
+            .bind::<Nullable<Text>, _>(&row.model)
+            .bind::<Nullable<Text>, _>(&row.feature)
+            .bind::<Timestamptz, _>(row.occurred_at)
+            .bind::<Date, _>(row.local_day)
+            .bind::<Timestamptz, _>(row.recorded_at)
+            .bind::<Text, _>(&row.recorded_by_type)
+            .bind::<Text, _>(&row.recorded_by_id)
+            .bind::<SmallInt, _>(shard),
         )
-        .bind::<SqlUuid, _>(row.id)
-        .bind::<SqlUuid, _>(row.org_id)
-        .bind::<Text, _>(&row.idempotency_key)
-        .bind::<BigInt, _>(row.amount_micros)
-        .bind::<Nullable<Text>, _>(&row.model)
-        .bind::<Nullable<Text>, _>(&row.feature)
-        .bind::<Timestamptz, _>(row.occurred_at)
-        .bind::<Date, _>(row.local_day)
-        .bind::<Timestamptz, _>(row.recorded_at)
-        .bind::<Text, _>(&row.recorded_by_type)
-        .bind::<Text, _>(&row.recorded_by_id)
-        .bind::<SmallInt, _>(shard)
         .execute(self.conn)
         .map_err(store_error)?;
         if counted == 1 {

@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 use super::errors::store_error;
 use super::members::MembershipRow;
+use super::prepared::prepared;
 use super::schema::{memberships, users};
 use super::store::PgTx;
 
@@ -153,13 +154,15 @@ impl UserRepository for PgTx<'_> {
         into: UserId,
         at: DateTime<Utc>,
     ) -> Result<LinkedMembership, StoreError> {
-        let own: Option<Uuid> = diesel::sql_query(
-            "SELECT e.id AS id FROM memberships p JOIN memberships e ON e.org_id = p.org_id AND e.user_id = $2 \
+        let own: Option<Uuid> = prepared(
+            diesel::sql_query(
+                "SELECT e.id AS id FROM memberships p JOIN memberships e ON e.org_id = p.org_id AND e.user_id = $2 \
              WHERE p.org_id = $3 AND p.id = $1",
+            )
+            .bind::<diesel::sql_types::Uuid, _>(member.as_uuid())
+            .bind::<diesel::sql_types::Uuid, _>(into.as_uuid())
+            .bind::<diesel::sql_types::Uuid, _>(org.as_uuid()),
         )
-        .bind::<diesel::sql_types::Uuid, _>(member.as_uuid())
-        .bind::<diesel::sql_types::Uuid, _>(into.as_uuid())
-        .bind::<diesel::sql_types::Uuid, _>(org.as_uuid())
         .get_result::<OwnMembership>(self.conn)
         .optional()
         .map_err(store_error)?
@@ -167,16 +170,15 @@ impl UserRepository for PgTx<'_> {
         if let Some(own) = own {
             // The person's own membership decides role, suspension and seats: linking never
             // changes what they hold in the organization.
-            diesel::sql_query(
+            prepared(diesel::sql_query(
                 "UPDATE memberships p SET role = e.role, role_source = e.role_source, suspended_at = e.suspended_at \
                  FROM memberships e WHERE p.org_id = $3 AND p.id = $1 AND e.org_id = $3 AND e.id = $2",
             )
             .bind::<diesel::sql_types::Uuid, _>(member.as_uuid())
             .bind::<diesel::sql_types::Uuid, _>(own)
-            .bind::<diesel::sql_types::Uuid, _>(org.as_uuid())
-            .execute(self.conn)
+            .bind::<diesel::sql_types::Uuid, _>(org.as_uuid())).execute(self.conn)
             .map_err(store_error)?;
-            diesel::sql_query(
+            prepared(diesel::sql_query(
                 "INSERT INTO team_members (org_id, team_id, member_id, is_manager, created_at) \
                  SELECT org_id, team_id, $1, is_manager, created_at FROM team_members WHERE org_id = $3 AND member_id = $2 \
                  ON CONFLICT (org_id, team_id, member_id) \
@@ -184,8 +186,7 @@ impl UserRepository for PgTx<'_> {
             )
             .bind::<diesel::sql_types::Uuid, _>(member.as_uuid())
             .bind::<diesel::sql_types::Uuid, _>(own)
-            .bind::<diesel::sql_types::Uuid, _>(org.as_uuid())
-            .execute(self.conn)
+            .bind::<diesel::sql_types::Uuid, _>(org.as_uuid())).execute(self.conn)
             .map_err(store_error)?;
             diesel::delete(memberships::table.find((org.as_uuid(), own))).execute(self.conn).map_err(store_error)?;
         }

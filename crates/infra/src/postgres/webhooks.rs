@@ -10,6 +10,7 @@ use orgd_domain::StoreError;
 use uuid::Uuid;
 
 use super::errors::{corrupt, store_error};
+use super::prepared::prepared;
 use super::schema::{events, webhook_deliveries, webhooks};
 use super::store::PgTx;
 
@@ -281,11 +282,12 @@ impl WebhookRepository for PgTx<'_> {
         lease: chrono::Duration,
         limit: u32,
     ) -> Result<Vec<Claimed>, StoreError> {
-        let claimed: Vec<ClaimedDelivery> = diesel::sql_query(
-            // Each enabled webhook's first pending delivery (through the line index), so
-            // that a backlog behind a failing endpoint costs one row, not one per delivery.
-            // The lease is re-checked under the row lock: of two workers, one takes it.
-            "WITH due AS (
+        let claimed: Vec<ClaimedDelivery> = prepared(
+            diesel::sql_query(
+                // Each enabled webhook's first pending delivery (through the line index), so
+                // that a backlog behind a failing endpoint costs one row, not one per delivery.
+                // The lease is re-checked under the row lock: of two workers, one takes it.
+                "WITH due AS (
                 SELECT head.org_id, head.id FROM webhooks w
                 CROSS JOIN LATERAL (
                     SELECT d.org_id, d.id, d.next_attempt_at, d.leased_until FROM webhook_deliveries d
@@ -298,10 +300,11 @@ impl WebhookRepository for PgTx<'_> {
              WHERE d.org_id = due.org_id AND d.id = due.id AND d.status = 'pending'
                AND (d.leased_until IS NULL OR d.leased_until < $1)
              RETURNING d.org_id, d.id",
+            )
+            .bind::<Timestamptz, _>(now)
+            .bind::<Timestamptz, _>(now + lease)
+            .bind::<BigInt, _>(i64::from(limit)),
         )
-        .bind::<Timestamptz, _>(now)
-        .bind::<Timestamptz, _>(now + lease)
-        .bind::<BigInt, _>(i64::from(limit))
         .load::<ClaimedDelivery>(self.conn)
         .map_err(store_error)?;
         let mut out = Vec::with_capacity(claimed.len());
@@ -346,12 +349,14 @@ impl WebhookRepository for PgTx<'_> {
     }
 
     fn delete_ended_deliveries(&mut self, before: DateTime<Utc>, limit: u32) -> Result<usize, StoreError> {
-        diesel::sql_query(
-            "DELETE FROM webhook_deliveries WHERE (org_id, id) IN (
+        prepared(
+            diesel::sql_query(
+                "DELETE FROM webhook_deliveries WHERE (org_id, id) IN (
                 SELECT org_id, id FROM webhook_deliveries WHERE status <> 'pending' AND created_at < $1 LIMIT $2)",
+            )
+            .bind::<Timestamptz, _>(before)
+            .bind::<BigInt, _>(i64::from(limit)),
         )
-        .bind::<Timestamptz, _>(before)
-        .bind::<BigInt, _>(i64::from(limit))
         .execute(self.conn)
         .map_err(store_error)
     }
@@ -373,21 +378,23 @@ impl WebhookRepository for PgTx<'_> {
         };
         let attempted_at = attempt.at;
         let attempt = serde_json::to_value([stored]).map_err(|e| StoreError::Internal(e.to_string()))?;
-        diesel::sql_query(
-            "UPDATE webhook_deliveries SET
+        prepared(
+            diesel::sql_query(
+                "UPDATE webhook_deliveries SET
                 attempts = jsonb_path_query_array(attempts || $2, ('$[last - ' || $5 || ' to last]')::jsonpath),
                 status = $3, next_attempt_at = $4, leased_until = NULL,
                 retry_started_at = coalesce(retry_started_at, $7), retries = retries + 1
              WHERE org_id = $8 AND id = $1 AND ($6::timestamptz IS NULL OR leased_until = $6)",
+            )
+            .bind::<diesel::sql_types::Uuid, _>(id.as_uuid())
+            .bind::<diesel::sql_types::Jsonb, _>(attempt)
+            .bind::<diesel::sql_types::Text, _>(status.as_str())
+            .bind::<diesel::sql_types::Nullable<Timestamptz>, _>(next_attempt_at)
+            .bind::<BigInt, _>(KEPT_ATTEMPTS as i64 - 1)
+            .bind::<diesel::sql_types::Nullable<Timestamptz>, _>(lease)
+            .bind::<Timestamptz, _>(attempted_at)
+            .bind::<diesel::sql_types::Uuid, _>(org.as_uuid()),
         )
-        .bind::<diesel::sql_types::Uuid, _>(id.as_uuid())
-        .bind::<diesel::sql_types::Jsonb, _>(attempt)
-        .bind::<diesel::sql_types::Text, _>(status.as_str())
-        .bind::<diesel::sql_types::Nullable<Timestamptz>, _>(next_attempt_at)
-        .bind::<BigInt, _>(KEPT_ATTEMPTS as i64 - 1)
-        .bind::<diesel::sql_types::Nullable<Timestamptz>, _>(lease)
-        .bind::<Timestamptz, _>(attempted_at)
-        .bind::<diesel::sql_types::Uuid, _>(org.as_uuid())
         .execute(self.conn)
         .map(|written| written > 0)
         .map_err(store_error)
