@@ -8,6 +8,7 @@ use orgd_domain::StoreError;
 use uuid::Uuid;
 
 use super::errors::{corrupt, store_error};
+use super::prepared::prepared;
 use super::roles::{permission_names, permission_set};
 use super::schema::api_keys;
 use super::store::PgTx;
@@ -91,15 +92,16 @@ impl ApiKeyRepository for PgTx<'_> {
             created_at: key.created_at,
             expires_at: key.expires_at,
         };
-        diesel::insert_into(api_keys::table).values(row).execute(self.conn).map(|_| ()).map_err(store_error)
+        prepared(diesel::insert_into(api_keys::table).values(row)).execute(self.conn).map(|_| ()).map_err(store_error)
     }
 
     fn rekey_api_key(&mut self, from: &[u8], to: &[u8]) -> Result<(), StoreError> {
-        diesel::update(api_keys::table.filter(api_keys::lookup_hash.eq(from)))
-            .set(api_keys::lookup_hash.eq(to))
-            .execute(self.conn)
-            .map(|_| ())
-            .map_err(store_error)
+        prepared(
+            diesel::update(api_keys::table.filter(api_keys::lookup_hash.eq(from))).set(api_keys::lookup_hash.eq(to)),
+        )
+        .execute(self.conn)
+        .map(|_| ())
+        .map_err(store_error)
     }
 
     fn find_api_key_by_hash(&mut self, lookup_hash: &[u8]) -> Result<Option<ApiKey>, StoreError> {
@@ -139,13 +141,15 @@ impl ApiKeyRepository for PgTx<'_> {
     }
 
     fn revoke_api_key(&mut self, org: OrgId, id: ApiKeyId, at: DateTime<Utc>) -> Result<(), StoreError> {
-        diesel::update(
-            api_keys::table
-                .filter(api_keys::org_id.eq(org.as_uuid()))
-                .filter(api_keys::id.eq(id.as_uuid()))
-                .filter(api_keys::revoked_at.is_null()),
+        prepared(
+            diesel::update(
+                api_keys::table
+                    .filter(api_keys::org_id.eq(org.as_uuid()))
+                    .filter(api_keys::id.eq(id.as_uuid()))
+                    .filter(api_keys::revoked_at.is_null()),
+            )
+            .set(api_keys::revoked_at.eq(at)),
         )
-        .set(api_keys::revoked_at.eq(at))
         .execute(self.conn)
         .map(|_| ())
         .map_err(store_error)
@@ -160,10 +164,12 @@ impl ApiKeyRepository for PgTx<'_> {
     ) -> Result<(), StoreError> {
         let key = api_keys::table.filter(api_keys::org_id.eq(org.as_uuid())).filter(api_keys::id.eq(id.as_uuid()));
         let updated = match ip {
-            Some(ip) => diesel::update(key)
-                .set((api_keys::last_used_at.eq(at), api_keys::last_used_ip.eq(ipnetwork::IpNetwork::from(ip))))
-                .execute(self.conn),
-            None => diesel::update(key).set(api_keys::last_used_at.eq(at)).execute(self.conn),
+            Some(ip) => prepared(
+                diesel::update(key)
+                    .set((api_keys::last_used_at.eq(at), api_keys::last_used_ip.eq(ipnetwork::IpNetwork::from(ip)))),
+            )
+            .execute(self.conn),
+            None => prepared(diesel::update(key).set(api_keys::last_used_at.eq(at))).execute(self.conn),
         };
         updated.map(|_| ()).map_err(store_error)
     }

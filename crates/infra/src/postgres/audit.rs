@@ -150,16 +150,18 @@ impl AuditSink for PgTx<'_> {
         }
         // The organization's first record: a racing first writer may create the head first
         // (this insert then waits for it and does nothing), and either way it now exists.
-        diesel::insert_into(audit_chain_heads::table)
-            .values((
-                audit_chain_heads::org_id.eq(record.org_id.as_uuid()),
-                audit_chain_heads::seq.eq(0),
-                audit_chain_heads::hash.eq(ZERO_HASH.to_vec()),
-                audit_chain_heads::base_hash.eq(ZERO_HASH.to_vec()),
-            ))
-            .on_conflict_do_nothing()
-            .execute(self.conn)
-            .map_err(store_error)?;
+        prepared(
+            diesel::insert_into(audit_chain_heads::table)
+                .values((
+                    audit_chain_heads::org_id.eq(record.org_id.as_uuid()),
+                    audit_chain_heads::seq.eq(0),
+                    audit_chain_heads::hash.eq(ZERO_HASH.to_vec()),
+                    audit_chain_heads::base_hash.eq(ZERO_HASH.to_vec()),
+                ))
+                .on_conflict_do_nothing(),
+        )
+        .execute(self.conn)
+        .map_err(store_error)?;
         if self.link(&link, published.as_ref())? {
             return Ok(());
         }
@@ -438,13 +440,12 @@ pub fn append_bulk(conn: &mut diesel::pg::PgConnection, org: OrgId, records: &[A
                 .collect();
             diesel::insert_into(audit_events::table).values(&rows).execute(tx.conn)?;
         }
-        diesel::update(audit_chain_heads::table.filter(audit_chain_heads::org_id.eq(org.as_uuid())))
-            .set((
-                audit_chain_heads::seq.eq(seq),
-                audit_chain_heads::hash.eq(prev.to_vec()),
-                audit_chain_heads::prev_hash.eq(before_last.to_vec()),
-            ))
-            .execute(tx.conn)?;
+        prepared(diesel::update(audit_chain_heads::table.filter(audit_chain_heads::org_id.eq(org.as_uuid()))).set((
+            audit_chain_heads::seq.eq(seq),
+            audit_chain_heads::hash.eq(prev.to_vec()),
+            audit_chain_heads::prev_hash.eq(before_last.to_vec()),
+        )))
+        .execute(tx.conn)?;
         Ok(())
     })
     .map_err(store_error)

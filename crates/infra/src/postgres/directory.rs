@@ -220,14 +220,16 @@ impl DirectoryRepository for PgTx<'_> {
 
     fn save_scim_user(&mut self, record: &ScimUserRecord) -> Result<(), StoreError> {
         let row = ScimUserRow::from(record);
-        diesel::insert_into(scim_users::table)
-            .values(&row)
-            .on_conflict((scim_users::org_id, scim_users::member_id))
-            .do_update()
-            .set(&row)
-            .execute(self.conn)
-            .map(|_| ())
-            .map_err(store_error)
+        prepared(
+            diesel::insert_into(scim_users::table)
+                .values(&row)
+                .on_conflict((scim_users::org_id, scim_users::member_id))
+                .do_update()
+                .set(&row),
+        )
+        .execute(self.conn)
+        .map(|_| ())
+        .map_err(store_error)
     }
 
     fn set_member_suspended(
@@ -237,12 +239,14 @@ impl DirectoryRepository for PgTx<'_> {
         suspended_at: Option<DateTime<Utc>>,
         at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        diesel::update(
-            memberships::table
-                .filter(memberships::org_id.eq(org.as_uuid()))
-                .filter(memberships::id.eq(member.as_uuid())),
+        prepared(
+            diesel::update(
+                memberships::table
+                    .filter(memberships::org_id.eq(org.as_uuid()))
+                    .filter(memberships::id.eq(member.as_uuid())),
+            )
+            .set((memberships::suspended_at.eq(suspended_at), memberships::updated_at.eq(at))),
         )
-        .set((memberships::suspended_at.eq(suspended_at), memberships::updated_at.eq(at)))
         .execute(self.conn)
         .map(|_| ())
         .map_err(store_error)
@@ -341,11 +345,13 @@ impl DirectoryRepository for PgTx<'_> {
             .execute(self.conn)
             .map_err(store_error)?;
         }
-        diesel::update(teams::table.filter(teams::org_id.eq(org.as_uuid())).filter(teams::id.eq(team.as_uuid())))
-            .set(teams::updated_at.eq(at))
-            .execute(self.conn)
-            .map(|_| ())
-            .map_err(store_error)
+        prepared(
+            diesel::update(teams::table.filter(teams::org_id.eq(org.as_uuid())).filter(teams::id.eq(team.as_uuid())))
+                .set(teams::updated_at.eq(at)),
+        )
+        .execute(self.conn)
+        .map(|_| ())
+        .map_err(store_error)
     }
 
     fn existing_members(&mut self, org: OrgId, members: &[MemberId]) -> Result<Vec<MemberId>, StoreError> {

@@ -11,6 +11,7 @@ use orgd_domain::StoreError;
 use uuid::Uuid;
 
 use super::errors::{corrupt, store_error, violated_unique};
+use super::prepared::prepared;
 use super::schema::{org_domains, organizations, verified_domains};
 use super::store::PgTx;
 
@@ -119,16 +120,18 @@ impl PgTx<'_> {
             .map_err(store)?;
             return Ok(());
         }
-        diesel::insert_into(verified_domains::table)
-            .values((
-                verified_domains::domain.eq(domain.name.as_str()),
-                verified_domains::org_id.eq(org),
-                verified_domains::domain_id.eq(id),
-            ))
-            .on_conflict(verified_domains::domain)
-            .do_nothing()
-            .execute(self.conn)
-            .map_err(store)?;
+        prepared(
+            diesel::insert_into(verified_domains::table)
+                .values((
+                    verified_domains::domain.eq(domain.name.as_str()),
+                    verified_domains::org_id.eq(org),
+                    verified_domains::domain_id.eq(id),
+                ))
+                .on_conflict(verified_domains::domain)
+                .do_nothing(),
+        )
+        .execute(self.conn)
+        .map_err(store)?;
         let holder: Option<(Uuid, Uuid)> = verified_domains::table
             .find(domain.name.as_str())
             .select((verified_domains::org_id, verified_domains::domain_id))
@@ -145,18 +148,19 @@ impl PgTx<'_> {
 
 impl DomainRepository for PgTx<'_> {
     fn insert_domain(&mut self, domain: &OrgDomain) -> Result<(), DomainWriteError> {
-        diesel::insert_into(org_domains::table)
-            .values(DomainRow::from(domain))
+        prepared(diesel::insert_into(org_domains::table).values(DomainRow::from(domain)))
             .execute(self.conn)
             .map_err(write_error)?;
         self.hold_verified_name(domain)
     }
 
     fn update_domain(&mut self, domain: &OrgDomain) -> Result<(), DomainWriteError> {
-        diesel::update(org_domains::table.find((domain.org_id.as_uuid(), domain.id.as_uuid())))
-            .set(DomainRow::from(domain))
-            .execute(self.conn)
-            .map_err(write_error)?;
+        prepared(
+            diesel::update(org_domains::table.find((domain.org_id.as_uuid(), domain.id.as_uuid())))
+                .set(DomainRow::from(domain)),
+        )
+        .execute(self.conn)
+        .map_err(write_error)?;
         self.hold_verified_name(domain)
     }
 

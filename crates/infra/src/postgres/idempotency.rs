@@ -105,21 +105,23 @@ impl IdempotencyRepository for PgTx<'_> {
             created_at: record.created_at,
         };
         use idempotency_records::dsl as r;
-        diesel::insert_into(idempotency_records::table)
-            .values(&row)
-            .on_conflict((r::scope, r::key))
-            .do_update()
-            .set((
-                r::fingerprint.eq(&row.fingerprint),
-                r::status.eq(row.status),
-                r::headers.eq(&row.headers),
-                r::body_key_id.eq(&row.body_key_id),
-                r::body.eq(&row.body),
-                r::created_at.eq(row.created_at),
-            ))
-            .execute(self.conn)
-            .map(|_| ())
-            .map_err(store_error)
+        prepared(
+            diesel::insert_into(idempotency_records::table)
+                .values(&row)
+                .on_conflict((r::scope, r::key))
+                .do_update()
+                .set((
+                    r::fingerprint.eq(&row.fingerprint),
+                    r::status.eq(row.status),
+                    r::headers.eq(&row.headers),
+                    r::body_key_id.eq(&row.body_key_id),
+                    r::body.eq(&row.body),
+                    r::created_at.eq(row.created_at),
+                )),
+        )
+        .execute(self.conn)
+        .map(|_| ())
+        .map_err(store_error)
     }
 
     fn delete_idempotency_records(&mut self, before: DateTime<Utc>, limit: u32) -> Result<usize, StoreError> {

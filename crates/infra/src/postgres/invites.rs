@@ -115,8 +115,7 @@ impl InviteRepository for PgTx<'_> {
     }
 
     fn rekey_invite(&mut self, from: &[u8], to: &[u8]) -> Result<(), StoreError> {
-        diesel::update(invites::table.filter(invites::lookup_hash.eq(from)))
-            .set(invites::lookup_hash.eq(to))
+        prepared(diesel::update(invites::table.filter(invites::lookup_hash.eq(from))).set(invites::lookup_hash.eq(to)))
             .execute(self.conn)
             .map(|_| ())
             .map_err(store_error)
@@ -194,31 +193,36 @@ impl InviteRepository for PgTx<'_> {
     }
 
     fn redeem_invite(&mut self, org: OrgId, r: &Redemption) -> Result<(), StoreError> {
-        diesel::insert_into(invite_redemptions::table)
-            .values((
-                invite_redemptions::org_id.eq(org.as_uuid()),
-                invite_redemptions::invite_id.eq(r.invite_id.as_uuid()),
-                invite_redemptions::user_id.eq(r.user_id.as_uuid()),
-                invite_redemptions::member_id.eq(r.member_id.as_uuid()),
-                invite_redemptions::redeemed_at.eq(r.redeemed_at),
-            ))
-            .execute(self.conn)
-            .map_err(store_error)?;
-        diesel::update(
-            invites::table.filter(invites::org_id.eq(org.as_uuid())).filter(invites::id.eq(r.invite_id.as_uuid())),
+        prepared(diesel::insert_into(invite_redemptions::table).values((
+            invite_redemptions::org_id.eq(org.as_uuid()),
+            invite_redemptions::invite_id.eq(r.invite_id.as_uuid()),
+            invite_redemptions::user_id.eq(r.user_id.as_uuid()),
+            invite_redemptions::member_id.eq(r.member_id.as_uuid()),
+            invite_redemptions::redeemed_at.eq(r.redeemed_at),
+        )))
+        .execute(self.conn)
+        .map_err(store_error)?;
+        prepared(
+            diesel::update(
+                invites::table.filter(invites::org_id.eq(org.as_uuid())).filter(invites::id.eq(r.invite_id.as_uuid())),
+            )
+            .set(invites::uses.eq(invites::uses + 1)),
         )
-        .set(invites::uses.eq(invites::uses + 1))
         .execute(self.conn)
         .map(|_| ())
         .map_err(store_error)
     }
 
     fn revoke_invite(&mut self, org: OrgId, id: InviteId, at: DateTime<Utc>) -> Result<(), StoreError> {
-        diesel::update(invites::table.filter(invites::org_id.eq(org.as_uuid())).filter(invites::id.eq(id.as_uuid())))
-            .set(invites::revoked_at.eq(at))
-            .execute(self.conn)
-            .map(|_| ())
-            .map_err(store_error)
+        prepared(
+            diesel::update(
+                invites::table.filter(invites::org_id.eq(org.as_uuid())).filter(invites::id.eq(id.as_uuid())),
+            )
+            .set(invites::revoked_at.eq(at)),
+        )
+        .execute(self.conn)
+        .map(|_| ())
+        .map_err(store_error)
     }
 
     fn reissue_invite(
@@ -228,10 +232,14 @@ impl InviteRepository for PgTx<'_> {
         lookup_hash: &[u8],
         at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        diesel::update(invites::table.filter(invites::org_id.eq(org.as_uuid())).filter(invites::id.eq(id.as_uuid())))
-            .set((invites::lookup_hash.eq(lookup_hash), invites::last_sent_at.eq(at)))
-            .execute(self.conn)
-            .map(|_| ())
-            .map_err(store_error)
+        prepared(
+            diesel::update(
+                invites::table.filter(invites::org_id.eq(org.as_uuid())).filter(invites::id.eq(id.as_uuid())),
+            )
+            .set((invites::lookup_hash.eq(lookup_hash), invites::last_sent_at.eq(at))),
+        )
+        .execute(self.conn)
+        .map(|_| ())
+        .map_err(store_error)
     }
 }

@@ -10,6 +10,7 @@ use orgd_domain::StoreError;
 use uuid::Uuid;
 
 use super::errors::{corrupt, store_error};
+use super::prepared::prepared;
 use super::schema::join_requests;
 use super::store::PgTx;
 
@@ -70,19 +71,20 @@ impl TryFrom<JoinRequestRow> for JoinRequest {
 
 impl JoinRequestRepository for PgTx<'_> {
     fn insert_join_request(&mut self, request: &JoinRequest) -> Result<(), StoreError> {
-        diesel::insert_into(join_requests::table)
-            .values(JoinRequestRow::from(request))
+        prepared(diesel::insert_into(join_requests::table).values(JoinRequestRow::from(request)))
             .execute(self.conn)
             .map(|_| ())
             .map_err(store_error)
     }
 
     fn update_join_request(&mut self, request: &JoinRequest) -> Result<(), StoreError> {
-        diesel::update(join_requests::table.find((request.org_id.as_uuid(), request.id.as_uuid())))
-            .set(JoinRequestRow::from(request))
-            .execute(self.conn)
-            .map(|_| ())
-            .map_err(store_error)
+        prepared(
+            diesel::update(join_requests::table.find((request.org_id.as_uuid(), request.id.as_uuid())))
+                .set(JoinRequestRow::from(request)),
+        )
+        .execute(self.conn)
+        .map(|_| ())
+        .map_err(store_error)
     }
 
     fn find_join_request(

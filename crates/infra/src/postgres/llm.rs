@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::errors::{corrupt, store_error};
+use super::prepared::prepared;
 use super::schema::llm_policies;
 use super::store::PgTx;
 
@@ -89,13 +90,15 @@ impl LlmPolicyRepository for PgTx<'_> {
             version: policy.version,
             updated_at: policy.updated_at.ok_or_else(|| corrupt("llm_policies", "a saved policy has a time"))?,
         };
-        diesel::insert_into(llm_policies::table)
-            .values(&row)
-            .on_conflict(llm_policies::org_id)
-            .do_update()
-            .set(&row)
-            .execute(self.conn)
-            .map(|_| ())
-            .map_err(store_error)
+        prepared(
+            diesel::insert_into(llm_policies::table)
+                .values(&row)
+                .on_conflict(llm_policies::org_id)
+                .do_update()
+                .set(&row),
+        )
+        .execute(self.conn)
+        .map(|_| ())
+        .map_err(store_error)
     }
 }

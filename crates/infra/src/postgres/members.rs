@@ -84,8 +84,7 @@ fn contains_pattern(text: &str) -> String {
 
 impl MemberRepository for PgTx<'_> {
     fn insert_membership(&mut self, membership: &Membership) -> Result<(), MemberWriteError> {
-        diesel::insert_into(memberships::table)
-            .values(MembershipRow::from(membership))
+        prepared(diesel::insert_into(memberships::table).values(MembershipRow::from(membership)))
             .execute(self.conn)
             .map(|_| ())
             .map_err(|err| match violated_unique(&err) {

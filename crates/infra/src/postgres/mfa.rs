@@ -9,6 +9,7 @@ use orgd_domain::StoreError;
 use uuid::Uuid;
 
 use super::errors::{corrupt, store_error};
+use super::prepared::prepared;
 use super::schema::{memberships, org_member_stats, users};
 use super::store::PgTx;
 
@@ -98,10 +99,12 @@ impl MfaRepository for PgTx<'_> {
             return Ok(());
         }
         let ids: Vec<Uuid> = members.iter().map(MemberId::as_uuid).collect();
-        diesel::update(
-            memberships::table.filter(memberships::org_id.eq(org.as_uuid())).filter(memberships::id.eq_any(ids)),
+        prepared(
+            diesel::update(
+                memberships::table.filter(memberships::org_id.eq(org.as_uuid())).filter(memberships::id.eq_any(ids)),
+            )
+            .set(memberships::mfa_reminded_at.eq(at)),
         )
-        .set(memberships::mfa_reminded_at.eq(at))
         .execute(self.conn)
         .map(|_| ())
         .map_err(store_error)

@@ -7,6 +7,7 @@ use orgd_domain::StoreError;
 use uuid::Uuid;
 
 use super::errors::{corrupt, store_error};
+use super::prepared::prepared;
 use super::schema::notifications;
 use super::store::PgTx;
 
@@ -126,8 +127,7 @@ impl NotificationRepository for PgTx<'_> {
         let mine = notifications::table
             .filter(notifications::id.eq(id.as_uuid()))
             .filter(notifications::user_id.eq(user.as_uuid()));
-        diesel::update(mine.filter(notifications::read_at.is_null()))
-            .set(notifications::read_at.eq(at))
+        prepared(diesel::update(mine.filter(notifications::read_at.is_null())).set(notifications::read_at.eq(at)))
             .execute(self.conn)
             .map_err(store_error)?;
         let row = mine.select(NotificationRow::as_select()).first(self.conn).optional().map_err(store_error)?;

@@ -11,6 +11,7 @@ use serde_json::{json, Value};
 use uuid::Uuid;
 
 use super::errors::{corrupt, store_error, violated_unique};
+use super::prepared::prepared;
 use super::schema::organizations;
 use super::store::PgTx;
 
@@ -119,8 +120,7 @@ fn write_error(err: diesel::result::Error) -> OrgWriteError {
 
 impl OrgRepository for PgTx<'_> {
     fn insert_org(&mut self, org: &Organization) -> Result<(), OrgWriteError> {
-        diesel::insert_into(organizations::table)
-            .values(OrgRow::from(org))
+        prepared(diesel::insert_into(organizations::table).values(OrgRow::from(org)))
             .execute(self.conn)
             .map(|_| ())
             .map_err(write_error)
@@ -154,22 +154,27 @@ impl OrgRepository for PgTx<'_> {
     }
 
     fn update_org(&mut self, org: &Organization) -> Result<(), OrgWriteError> {
-        diesel::update(organizations::table.filter(organizations::id.eq(org.id.as_uuid())))
-            .set(OrgRow::from(org))
-            .execute(self.conn)
-            .map(|_| ())
-            .map_err(write_error)
+        prepared(
+            diesel::update(organizations::table.filter(organizations::id.eq(org.id.as_uuid()))).set(OrgRow::from(org)),
+        )
+        .execute(self.conn)
+        .map(|_| ())
+        .map_err(write_error)
     }
 
     fn soft_delete_org(&mut self, id: OrgId, at: DateTime<Utc>) -> Result<(), StoreError> {
-        diesel::update(
-            organizations::table.filter(organizations::id.eq(id.as_uuid())).filter(organizations::deleted_at.is_null()),
+        prepared(
+            diesel::update(
+                organizations::table
+                    .filter(organizations::id.eq(id.as_uuid()))
+                    .filter(organizations::deleted_at.is_null()),
+            )
+            .set((
+                organizations::deleted_at.eq(at),
+                organizations::updated_at.eq(at),
+                organizations::version.eq(organizations::version + 1),
+            )),
         )
-        .set((
-            organizations::deleted_at.eq(at),
-            organizations::updated_at.eq(at),
-            organizations::version.eq(organizations::version + 1),
-        ))
         .execute(self.conn)
         .map(|_| ())
         .map_err(store_error)

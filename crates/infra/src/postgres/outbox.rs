@@ -94,12 +94,11 @@ fn claim_due(
             .load(conn)?;
         let ids: Vec<Uuid> = due.iter().map(|row| row.0).collect();
         let lease_until = now + chrono::Duration::from_std(settings.lease).unwrap_or(chrono::Duration::minutes(10));
-        diesel::update(outbox_emails::table.filter(outbox_emails::id.eq_any(&ids)))
-            .set((
-                outbox_emails::attempts.eq(outbox_emails::attempts + 1),
-                outbox_emails::next_attempt_at.eq(lease_until),
-            ))
-            .execute(conn)?;
+        prepared(diesel::update(outbox_emails::table.filter(outbox_emails::id.eq_any(&ids))).set((
+            outbox_emails::attempts.eq(outbox_emails::attempts + 1),
+            outbox_emails::next_attempt_at.eq(lease_until),
+        )))
+        .execute(conn)?;
         Ok(due
             .into_iter()
             .map(|(id, recipient, subject, text, html, attempts)| {
@@ -130,7 +129,7 @@ fn record_outcome(
                 outbox_emails::html_body.eq(""),
                 outbox_emails::last_error.eq(None::<String>),
             );
-            (diesel::update(row).set(set).execute(conn), DeliveryRound { sent: 1, ..Default::default() })
+            (prepared(diesel::update(row).set(set)).execute(conn), DeliveryRound { sent: 1, ..Default::default() })
         }
         Err(error) if attempts >= settings.max_attempts => {
             tracing::error!(email = %email.id, attempts, %error, "email undeliverable; giving up");
@@ -141,13 +140,13 @@ fn record_outcome(
                 outbox_emails::html_body.eq(""),
                 outbox_emails::last_error.eq(Some(error)),
             );
-            (diesel::update(row).set(set).execute(conn), DeliveryRound { dead: 1, ..Default::default() })
+            (prepared(diesel::update(row).set(set)).execute(conn), DeliveryRound { dead: 1, ..Default::default() })
         }
         Err(error) => {
             let retry_at = now + settings.backoff(attempts);
             tracing::warn!(email = %email.id, attempts, %error, %retry_at, "email delivery failed; will retry");
             let set = (outbox_emails::next_attempt_at.eq(retry_at), outbox_emails::last_error.eq(Some(error)));
-            (diesel::update(row).set(set).execute(conn), DeliveryRound { retried: 1, ..Default::default() })
+            (prepared(diesel::update(row).set(set)).execute(conn), DeliveryRound { retried: 1, ..Default::default() })
         }
     };
     query.map(|_| round).map_err(store_error)

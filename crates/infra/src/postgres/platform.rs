@@ -18,6 +18,7 @@ use uuid::Uuid;
 use super::audit::prefix_pattern;
 use super::errors::{store_error, violated_unique};
 use super::orgs::OrgRow;
+use super::prepared::prepared;
 use super::schema::{memberships, organizations, platform_audit_events};
 use super::store::PgTx;
 
@@ -149,16 +150,18 @@ impl PlatformRepository for PgTx<'_> {
     }
 
     fn restore_org(&mut self, id: OrgId, at: DateTime<Utc>) -> Result<(), OrgWriteError> {
-        diesel::update(
-            organizations::table
-                .filter(organizations::id.eq(id.as_uuid()))
-                .filter(organizations::deleted_at.is_not_null()),
+        prepared(
+            diesel::update(
+                organizations::table
+                    .filter(organizations::id.eq(id.as_uuid()))
+                    .filter(organizations::deleted_at.is_not_null()),
+            )
+            .set((
+                organizations::deleted_at.eq(None::<DateTime<Utc>>),
+                organizations::updated_at.eq(at),
+                organizations::version.eq(organizations::version + 1),
+            )),
         )
-        .set((
-            organizations::deleted_at.eq(None::<DateTime<Utc>>),
-            organizations::updated_at.eq(at),
-            organizations::version.eq(organizations::version + 1),
-        ))
         .execute(self.conn)
         .map(|_| ())
         .map_err(|err| match violated_unique(&err) {
@@ -183,8 +186,7 @@ impl PlatformRepository for PgTx<'_> {
             user_agent: record.meta.user_agent.clone(),
             occurred_at: record.occurred_at,
         };
-        diesel::insert_into(platform_audit_events::table)
-            .values(row)
+        prepared(diesel::insert_into(platform_audit_events::table).values(row))
             .execute(self.conn)
             .map(|_| ())
             .map_err(store_error)

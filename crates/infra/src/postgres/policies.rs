@@ -98,12 +98,14 @@ fn seconds(duration: Option<chrono::Duration>) -> Option<i32> {
 impl PgTx<'_> {
     /// Makes sure the organization has its policy row, so each save below is one update.
     fn policy_row(&mut self, org: OrgId) -> Result<(), StoreError> {
-        diesel::insert_into(org_policies::table)
-            .values(org_policies::org_id.eq(org.as_uuid()))
-            .on_conflict_do_nothing()
-            .execute(self.conn)
-            .map(|_| ())
-            .map_err(store_error)
+        prepared(
+            diesel::insert_into(org_policies::table)
+                .values(org_policies::org_id.eq(org.as_uuid()))
+                .on_conflict_do_nothing(),
+        )
+        .execute(self.conn)
+        .map(|_| ())
+        .map_err(store_error)
     }
 }
 
@@ -159,30 +161,28 @@ impl PolicyRepository for PgTx<'_> {
 
     fn save_mfa_policy(&mut self, org: OrgId, policy: &Versioned<MfaPolicy>) -> Result<(), StoreError> {
         self.policy_row(org)?;
-        diesel::update(org_policies::table.find(org.as_uuid()))
-            .set((
-                org_policies::mfa_enforced.eq(policy.policy.enforced),
-                org_policies::mfa_grace_until.eq(policy.policy.grace_until),
-                org_policies::mfa_version.eq(policy.version),
-                org_policies::mfa_updated_at.eq(policy.updated_at),
-            ))
-            .execute(self.conn)
-            .map(|_| ())
-            .map_err(store_error)
+        prepared(diesel::update(org_policies::table.find(org.as_uuid())).set((
+            org_policies::mfa_enforced.eq(policy.policy.enforced),
+            org_policies::mfa_grace_until.eq(policy.policy.grace_until),
+            org_policies::mfa_version.eq(policy.version),
+            org_policies::mfa_updated_at.eq(policy.updated_at),
+        )))
+        .execute(self.conn)
+        .map(|_| ())
+        .map_err(store_error)
     }
 
     fn save_sign_in_policy(&mut self, org: OrgId, policy: &Versioned<SignInPolicy>) -> Result<(), StoreError> {
         self.policy_row(org)?;
         let methods: Vec<Option<String>> = policy.policy.allowed.iter().map(|m| Some(m.as_str().to_owned())).collect();
-        diesel::update(org_policies::table.find(org.as_uuid()))
-            .set((
-                org_policies::sign_in_methods.eq(methods),
-                org_policies::sign_in_version.eq(policy.version),
-                org_policies::sign_in_updated_at.eq(policy.updated_at),
-            ))
-            .execute(self.conn)
-            .map(|_| ())
-            .map_err(store_error)
+        prepared(diesel::update(org_policies::table.find(org.as_uuid())).set((
+            org_policies::sign_in_methods.eq(methods),
+            org_policies::sign_in_version.eq(policy.version),
+            org_policies::sign_in_updated_at.eq(policy.updated_at),
+        )))
+        .execute(self.conn)
+        .map(|_| ())
+        .map_err(store_error)
     }
 
     fn save_security_policy(&mut self, org: OrgId, policy: &Versioned<SecurityPolicy>) -> Result<(), StoreError> {
@@ -193,17 +193,16 @@ impl PolicyRepository for PgTx<'_> {
             .iter()
             .map(|net| IpNetwork::new(net.addr(), net.prefix_len()).map(Some).map_err(|e| corrupt("org_policies", e)))
             .collect::<Result<_, _>>()?;
-        diesel::update(org_policies::table.find(org.as_uuid()))
-            .set((
-                org_policies::ip_allowlist.eq(cidrs),
-                org_policies::max_session_age_secs.eq(seconds(policy.policy.max_session_age)),
-                org_policies::mfa_max_age_secs.eq(seconds(policy.policy.mfa_max_age)),
-                org_policies::security_version.eq(policy.version),
-                org_policies::security_updated_at.eq(policy.updated_at),
-            ))
-            .execute(self.conn)
-            .map(|_| ())
-            .map_err(store_error)
+        prepared(diesel::update(org_policies::table.find(org.as_uuid())).set((
+            org_policies::ip_allowlist.eq(cidrs),
+            org_policies::max_session_age_secs.eq(seconds(policy.policy.max_session_age)),
+            org_policies::mfa_max_age_secs.eq(seconds(policy.policy.mfa_max_age)),
+            org_policies::security_version.eq(policy.version),
+            org_policies::security_updated_at.eq(policy.updated_at),
+        )))
+        .execute(self.conn)
+        .map(|_| ())
+        .map_err(store_error)
     }
 
     fn member_access_facts(

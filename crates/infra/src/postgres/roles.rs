@@ -7,6 +7,7 @@ use orgd_domain::StoreError;
 use uuid::Uuid;
 
 use super::errors::{corrupt, store_error, violated_unique};
+use super::prepared::prepared;
 use super::schema::{memberships, roles};
 use super::store::PgTx;
 
@@ -102,19 +103,21 @@ impl RoleRepository for PgTx<'_> {
     }
 
     fn insert_role(&mut self, role: &CustomRole) -> Result<(), RoleWriteError> {
-        diesel::insert_into(roles::table).values(RoleRow::from(role)).execute(self.conn).map(|_| ()).map_err(|err| {
-            match violated_unique(&err) {
+        prepared(diesel::insert_into(roles::table).values(RoleRow::from(role))).execute(self.conn).map(|_| ()).map_err(
+            |err| match violated_unique(&err) {
                 Some("roles_org_key_key") => RoleWriteError::KeyTaken,
                 _ => RoleWriteError::Store(store_error(err)),
-            }
-        })
+            },
+        )
     }
 
     fn update_role(&mut self, role: &CustomRole) -> Result<(), StoreError> {
-        diesel::update(
-            roles::table.filter(roles::org_id.eq(role.org_id.as_uuid())).filter(roles::id.eq(role.id.as_uuid())),
+        prepared(
+            diesel::update(
+                roles::table.filter(roles::org_id.eq(role.org_id.as_uuid())).filter(roles::id.eq(role.id.as_uuid())),
+            )
+            .set(RoleRow::from(role)),
         )
-        .set(RoleRow::from(role))
         .execute(self.conn)
         .map(|_| ())
         .map_err(store_error)
@@ -144,12 +147,14 @@ impl RoleRepository for PgTx<'_> {
         to: &RoleKey,
         at: DateTime<Utc>,
     ) -> Result<u64, StoreError> {
-        diesel::update(
-            memberships::table
-                .filter(memberships::org_id.eq(org.as_uuid()))
-                .filter(memberships::role.eq(from.as_str())),
+        prepared(
+            diesel::update(
+                memberships::table
+                    .filter(memberships::org_id.eq(org.as_uuid()))
+                    .filter(memberships::role.eq(from.as_str())),
+            )
+            .set((memberships::role.eq(to.as_str()), memberships::updated_at.eq(at))),
         )
-        .set((memberships::role.eq(to.as_str()), memberships::updated_at.eq(at)))
         .execute(self.conn)
         .map(|n| n as u64)
         .map_err(store_error)

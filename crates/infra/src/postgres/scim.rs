@@ -8,6 +8,7 @@ use orgd_domain::StoreError;
 use uuid::Uuid;
 
 use super::errors::{corrupt, store_error};
+use super::prepared::prepared;
 use super::schema::{organizations, scim_configs, scim_group_roles};
 use super::store::PgTx;
 
@@ -78,13 +79,15 @@ impl ScimRepository for PgTx<'_> {
             version: config.version,
             updated_at: config.updated_at.ok_or_else(|| corrupt("scim_configs", "a saved configuration has a time"))?,
         };
-        diesel::insert_into(scim_configs::table)
-            .values(&row)
-            .on_conflict(scim_configs::org_id)
-            .do_update()
-            .set(&row)
-            .execute(self.conn)
-            .map_err(store_error)?;
+        prepared(
+            diesel::insert_into(scim_configs::table)
+                .values(&row)
+                .on_conflict(scim_configs::org_id)
+                .do_update()
+                .set(&row),
+        )
+        .execute(self.conn)
+        .map_err(store_error)?;
         diesel::delete(scim_group_roles::table.filter(scim_group_roles::org_id.eq(org.as_uuid())))
             .execute(self.conn)
             .map_err(store_error)?;
@@ -107,11 +110,13 @@ impl ScimRepository for PgTx<'_> {
     }
 
     fn rekey_scim_token(&mut self, from: &[u8], to: &[u8]) -> Result<(), StoreError> {
-        diesel::update(scim_configs::table.filter(scim_configs::token_hash.eq(from)))
-            .set(scim_configs::token_hash.eq(to))
-            .execute(self.conn)
-            .map(|_| ())
-            .map_err(store_error)
+        prepared(
+            diesel::update(scim_configs::table.filter(scim_configs::token_hash.eq(from)))
+                .set(scim_configs::token_hash.eq(to)),
+        )
+        .execute(self.conn)
+        .map(|_| ())
+        .map_err(store_error)
     }
 
     fn find_scim_org_by_token_hash(&mut self, lookup_hash: &[u8]) -> Result<Option<OrgId>, StoreError> {

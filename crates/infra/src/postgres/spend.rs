@@ -106,14 +106,16 @@ impl SpendRepository for PgTx<'_> {
             version: limits.version,
             updated_at: limits.updated_at.ok_or_else(|| corrupt("spend_limits", "saved limits have a time"))?,
         };
-        diesel::insert_into(spend_limits::table)
-            .values(&row)
-            .on_conflict(spend_limits::org_id)
-            .do_update()
-            .set(&row)
-            .execute(self.conn)
-            .map(|_| ())
-            .map_err(store_error)
+        prepared(
+            diesel::insert_into(spend_limits::table)
+                .values(&row)
+                .on_conflict(spend_limits::org_id)
+                .do_update()
+                .set(&row),
+        )
+        .execute(self.conn)
+        .map(|_| ())
+        .map_err(store_error)
     }
 
     fn record_usage(&mut self, event: &UsageEvent) -> Result<Option<UsageEvent>, StoreError> {

@@ -9,6 +9,7 @@ use orgd_domain::StoreError;
 use uuid::Uuid;
 
 use super::errors::{corrupt, store_error};
+use super::prepared::prepared;
 use super::schema::sso_configs;
 use super::store::PgTx;
 
@@ -123,14 +124,12 @@ impl SsoRepository for PgTx<'_> {
 
     fn save_sso_config(&mut self, org: OrgId, config: &Versioned<SsoConfig>) -> Result<(), StoreError> {
         let row = SsoRow::new(org, config)?;
-        diesel::insert_into(sso_configs::table)
-            .values(&row)
-            .on_conflict(sso_configs::org_id)
-            .do_update()
-            .set(&row)
-            .execute(self.conn)
-            .map(|_| ())
-            .map_err(store_error)
+        prepared(
+            diesel::insert_into(sso_configs::table).values(&row).on_conflict(sso_configs::org_id).do_update().set(&row),
+        )
+        .execute(self.conn)
+        .map(|_| ())
+        .map_err(store_error)
     }
 
     fn sso_secrets_not_under(&mut self, key_id: &str, limit: i64) -> Result<Vec<(OrgId, Sealed)>, StoreError> {
@@ -153,13 +152,12 @@ impl SsoRepository for PgTx<'_> {
     }
 
     fn replace_sso_secret(&mut self, org: OrgId, sealed: &Sealed) -> Result<(), StoreError> {
-        diesel::update(sso_configs::table.find(org.as_uuid()))
-            .set((
-                sso_configs::oidc_client_secret.eq(&sealed.ciphertext),
-                sso_configs::oidc_client_secret_key_id.eq(&sealed.key_id),
-            ))
-            .execute(self.conn)
-            .map(|_| ())
-            .map_err(store_error)
+        prepared(diesel::update(sso_configs::table.find(org.as_uuid())).set((
+            sso_configs::oidc_client_secret.eq(&sealed.ciphertext),
+            sso_configs::oidc_client_secret_key_id.eq(&sealed.key_id),
+        )))
+        .execute(self.conn)
+        .map(|_| ())
+        .map_err(store_error)
     }
 }

@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 use super::errors::{corrupt, store_error, violated_unique};
 use super::members::{member_from_row, MembershipRow};
+use super::prepared::prepared;
 use super::schema::{memberships, team_members, teams, users};
 use super::store::PgTx;
 
@@ -76,8 +77,7 @@ fn team_member(row: TeamMemberRow) -> Result<TeamMember, StoreError> {
 
 impl TeamRepository for PgTx<'_> {
     fn insert_team(&mut self, team: &Team) -> Result<(), TeamWriteError> {
-        diesel::insert_into(teams::table)
-            .values(TeamRow::from(team))
+        prepared(diesel::insert_into(teams::table).values(TeamRow::from(team)))
             .execute(self.conn)
             .map(|_| ())
             .map_err(write_error)
@@ -136,10 +136,12 @@ impl TeamRepository for PgTx<'_> {
     }
 
     fn update_team(&mut self, team: &Team) -> Result<(), TeamWriteError> {
-        diesel::update(
-            teams::table.filter(teams::org_id.eq(team.org_id.as_uuid())).filter(teams::id.eq(team.id.as_uuid())),
+        prepared(
+            diesel::update(
+                teams::table.filter(teams::org_id.eq(team.org_id.as_uuid())).filter(teams::id.eq(team.id.as_uuid())),
+            )
+            .set(TeamRow::from(team)),
         )
-        .set(TeamRow::from(team))
         .execute(self.conn)
         .map(|_| ())
         .map_err(write_error)
@@ -160,17 +162,16 @@ impl TeamRepository for PgTx<'_> {
         is_manager: bool,
         at: DateTime<Utc>,
     ) -> Result<(), TeamWriteError> {
-        diesel::insert_into(team_members::table)
-            .values((
-                team_members::org_id.eq(org.as_uuid()),
-                team_members::team_id.eq(team.as_uuid()),
-                team_members::member_id.eq(member.as_uuid()),
-                team_members::is_manager.eq(is_manager),
-                team_members::created_at.eq(at),
-            ))
-            .execute(self.conn)
-            .map(|_| ())
-            .map_err(write_error)
+        prepared(diesel::insert_into(team_members::table).values((
+            team_members::org_id.eq(org.as_uuid()),
+            team_members::team_id.eq(team.as_uuid()),
+            team_members::member_id.eq(member.as_uuid()),
+            team_members::is_manager.eq(is_manager),
+            team_members::created_at.eq(at),
+        )))
+        .execute(self.conn)
+        .map(|_| ())
+        .map_err(write_error)
     }
 
     fn find_team_member(
@@ -221,13 +222,15 @@ impl TeamRepository for PgTx<'_> {
         member: MemberId,
         is_manager: bool,
     ) -> Result<(), StoreError> {
-        diesel::update(
-            team_members::table
-                .filter(team_members::org_id.eq(org.as_uuid()))
-                .filter(team_members::team_id.eq(team.as_uuid()))
-                .filter(team_members::member_id.eq(member.as_uuid())),
+        prepared(
+            diesel::update(
+                team_members::table
+                    .filter(team_members::org_id.eq(org.as_uuid()))
+                    .filter(team_members::team_id.eq(team.as_uuid()))
+                    .filter(team_members::member_id.eq(member.as_uuid())),
+            )
+            .set(team_members::is_manager.eq(is_manager)),
         )
-        .set(team_members::is_manager.eq(is_manager))
         .execute(self.conn)
         .map(|_| ())
         .map_err(store_error)

@@ -91,41 +91,39 @@ impl UserRepository for PgTx<'_> {
     }
 
     fn upsert_user(&mut self, user: &User) -> Result<User, StoreError> {
-        diesel::insert_into(users::table)
-            .values(UserRow::from(user))
-            .on_conflict(users::subject)
-            .do_update()
-            .set((
-                users::email.eq(excluded(users::email)),
-                users::email_verified.eq(excluded(users::email_verified)),
-                users::name.eq(excluded(users::name)),
-                users::mfa_enrolled.eq(users::mfa_enrolled.or(excluded(users::mfa_enrolled))),
-                users::last_sign_in_method.eq(excluded(users::last_sign_in_method)),
-                users::mfa_methods.eq(excluded(users::mfa_methods)),
-                users::last_seen_at.eq(excluded(users::last_seen_at)),
-                users::last_ip.eq(excluded(users::last_ip)),
-                users::updated_at.eq(excluded(users::updated_at)),
-            ))
-            .returning(UserRow::as_returning())
-            .get_result(self.conn)
-            .map(User::from)
-            .map_err(store_error)
+        prepared(
+            diesel::insert_into(users::table)
+                .values(UserRow::from(user))
+                .on_conflict(users::subject)
+                .do_update()
+                .set((
+                    users::email.eq(excluded(users::email)),
+                    users::email_verified.eq(excluded(users::email_verified)),
+                    users::name.eq(excluded(users::name)),
+                    users::mfa_enrolled.eq(users::mfa_enrolled.or(excluded(users::mfa_enrolled))),
+                    users::last_sign_in_method.eq(excluded(users::last_sign_in_method)),
+                    users::mfa_methods.eq(excluded(users::mfa_methods)),
+                    users::last_seen_at.eq(excluded(users::last_seen_at)),
+                    users::last_ip.eq(excluded(users::last_ip)),
+                    users::updated_at.eq(excluded(users::updated_at)),
+                ))
+                .returning(UserRow::as_returning()),
+        )
+        .get_result(self.conn)
+        .map(User::from)
+        .map_err(store_error)
     }
 
     fn save_provisioned_user(&mut self, user: &User) -> Result<(), StoreError> {
         let row = UserRow::from(user);
-        diesel::insert_into(users::table)
-            .values(&row)
-            .on_conflict(users::id)
-            .do_update()
-            .set((
-                users::email.eq(excluded(users::email)),
-                users::name.eq(excluded(users::name)),
-                users::updated_at.eq(excluded(users::updated_at)),
-            ))
-            .execute(self.conn)
-            .map(|_| ())
-            .map_err(store_error)
+        prepared(diesel::insert_into(users::table).values(&row).on_conflict(users::id).do_update().set((
+            users::email.eq(excluded(users::email)),
+            users::name.eq(excluded(users::name)),
+            users::updated_at.eq(excluded(users::updated_at)),
+        )))
+        .execute(self.conn)
+        .map(|_| ())
+        .map_err(store_error)
     }
 
     fn find_unlinked_users(&mut self, email: &Email) -> Result<Vec<UserId>, StoreError> {
@@ -190,11 +188,13 @@ impl UserRepository for PgTx<'_> {
             .map_err(store_error)?;
             diesel::delete(memberships::table.find((org.as_uuid(), own))).execute(self.conn).map_err(store_error)?;
         }
-        let row: MembershipRow = diesel::update(memberships::table.find((org.as_uuid(), member.as_uuid())))
-            .set((memberships::user_id.eq(into.as_uuid()), memberships::updated_at.eq(at)))
-            .returning(MembershipRow::as_returning())
-            .get_result(self.conn)
-            .map_err(store_error)?;
+        let row: MembershipRow = prepared(
+            diesel::update(memberships::table.find((org.as_uuid(), member.as_uuid())))
+                .set((memberships::user_id.eq(into.as_uuid()), memberships::updated_at.eq(at)))
+                .returning(MembershipRow::as_returning()),
+        )
+        .get_result(self.conn)
+        .map_err(store_error)?;
         Ok(LinkedMembership { membership: row.try_into()?, replaced: own.map(MemberId::from_uuid) })
     }
 }

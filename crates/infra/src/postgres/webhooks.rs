@@ -174,19 +174,20 @@ impl PgTx<'_> {
 
 impl WebhookRepository for PgTx<'_> {
     fn insert_webhook(&mut self, webhook: &Webhook) -> Result<(), StoreError> {
-        diesel::insert_into(webhooks::table)
-            .values(WebhookRow::from(webhook))
+        prepared(diesel::insert_into(webhooks::table).values(WebhookRow::from(webhook)))
             .execute(self.conn)
             .map(|_| ())
             .map_err(store_error)
     }
 
     fn update_webhook(&mut self, webhook: &Webhook) -> Result<(), StoreError> {
-        diesel::update(webhooks::table.find((webhook.org_id.as_uuid(), webhook.id.as_uuid())))
-            .set(WebhookRow::from(webhook))
-            .execute(self.conn)
-            .map(|_| ())
-            .map_err(store_error)
+        prepared(
+            diesel::update(webhooks::table.find((webhook.org_id.as_uuid(), webhook.id.as_uuid())))
+                .set(WebhookRow::from(webhook)),
+        )
+        .execute(self.conn)
+        .map(|_| ())
+        .map_err(store_error)
     }
 
     fn delete_webhook(&mut self, org: OrgId, id: WebhookId) -> Result<bool, StoreError> {
@@ -263,17 +264,16 @@ impl WebhookRepository for PgTx<'_> {
     }
 
     fn schedule_delivery(&mut self, org: OrgId, id: DeliveryId, at: DateTime<Utc>) -> Result<(), StoreError> {
-        diesel::update(webhook_deliveries::table.find((org.as_uuid(), id.as_uuid())))
-            .set((
-                webhook_deliveries::status.eq(DeliveryStatus::Pending.as_str()),
-                webhook_deliveries::next_attempt_at.eq(Some(at)),
-                webhook_deliveries::leased_until.eq(None::<DateTime<Utc>>),
-                webhook_deliveries::retry_started_at.eq(None::<DateTime<Utc>>),
-                webhook_deliveries::retries.eq(0),
-            ))
-            .execute(self.conn)
-            .map(|_| ())
-            .map_err(store_error)
+        prepared(diesel::update(webhook_deliveries::table.find((org.as_uuid(), id.as_uuid()))).set((
+            webhook_deliveries::status.eq(DeliveryStatus::Pending.as_str()),
+            webhook_deliveries::next_attempt_at.eq(Some(at)),
+            webhook_deliveries::leased_until.eq(None::<DateTime<Utc>>),
+            webhook_deliveries::retry_started_at.eq(None::<DateTime<Utc>>),
+            webhook_deliveries::retries.eq(0),
+        )))
+        .execute(self.conn)
+        .map(|_| ())
+        .map_err(store_error)
     }
 
     fn claim_deliveries(
