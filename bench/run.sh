@@ -222,6 +222,14 @@ verify_seconds=$(awk -v s="$verify_started" -v e="$(date +%s.%N)" 'BEGIN { print
 verify_rate=$(awk -v n="$verified" -v s="$verify_seconds" 'BEGIN { printf "%.0f", n / s }')
 record_hwm verify
 log "audit verify: $verified records in $verify_seconds s = $verify_rate records/s (ok: $verify_ok), server VmHWM ${hwm[verify]} MB"
+# The physical limit beside it: PostgreSQL alone streaming the same records, every column
+# verification reads, in order, in its binary form to a client that discards them.
+copy_started=$(date +%s.%N)
+psql "$db_url" -qc "COPY (SELECT id, org_id, seq, actor_type, actor_id, action, target_type, target_id, changes,
+  request_id, client_ip, user_agent, occurred_at, prev_hash, hash FROM audit_events WHERE org_id = '$big_org_uuid'
+  ORDER BY seq) TO STDOUT (FORMAT binary)" >/dev/null
+copy_rate=$(awk -v n="$verified" -v s="$copy_started" -v e="$(date +%s.%N)" 'BEGIN { printf "%.0f", n / (e - s) }')
+log "COPY of the same records: $copy_rate records/s"
 
 run_wrk invite_spread create_invite "$user"
 run_wrk role_spread change_role "$user"
@@ -386,7 +394,8 @@ table=$(
   row role_one 'PATCH member role, one org'
   row get_member_pgbouncer 'GET member through PgBouncer (transaction mode, statement cache off)'
   row invite_pgbouncer "POST invite through PgBouncer, over $write_orgs orgs"
-  printf '| audit verify, %s records over HTTP | %s records/s | | | | | | %s | %s |\n' "$verified" "$verify_rate" \
+  printf '| audit verify, %s records over HTTP | %s records/s | | | %s records/s (COPY of the same rows) | %s | | %s | %s |\n' \
+    "$verified" "$verify_rate" "$copy_rate" "$(awk -v v="$verify_rate" -v c="$copy_rate" 'BEGIN { printf "%.2f", v / c }')" \
     "$([ "$verify_ok" = true ] && echo "chain ok" || echo "**chain broken**")" "$(cell "${hwm[verify]:-}")"
   echo
   echo "RSS of the server after the load: VmHWM $((vm_hwm / 1024)) MB, VmRSS $((vm_rss / 1024)) MB; ERROR lines in its log: $server_errors${first_server_error:+ (first: \`$first_server_error\`)}."
@@ -418,7 +427,8 @@ kernel $(uname -r); load average before seeding $load_at_start, after the run $(
 (other work shares these cores: compare figures of one run with each other). Load over loopback: \`wrk -t$threads -c$connections -d${duration}s --latency\`
 (scripts in \`bench/wrk/\`) against the release build, $pool_note;
 \`pgbench -n -M prepared -c$connections -j$threads -T$pgbench_duration\` on the one query that answers each
-GET (\`bench/pgbench/\`), same database, same run; ratio = req/s ÷ pgbench tps.
+GET (\`bench/pgbench/\`), same database, same run; ratio = req/s ÷ pgbench tps. Audit verify's limit is
+PostgreSQL alone streaming the same records (\`COPY … TO STDOUT (FORMAT binary)\` through psql); ratio = its rate ÷ that.
 
 Data (\`bench/seed.sql\`, seeded in $seed_seconds s): one organization of $big_members members,
 $small_orgs organizations of 10 members, $teams teams, a chain of $audit_records audit records;
