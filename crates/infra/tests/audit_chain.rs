@@ -141,11 +141,11 @@ fn a_snapshot_reads_the_chain_as_it_was_and_writes_nothing() {
     assert_eq!(store.transaction(|tx| tx.audit_head(org)).unwrap().unwrap().seq, 13);
 }
 
-/// diesel sends raw SQL unnamed, for PostgreSQL to parse and plan on every execution; the
-/// statement that links a record runs in every audited write, so its connection keeps it
-/// prepared.
+/// diesel sends raw SQL and every `UPDATE` unnamed, for PostgreSQL to parse and plan on
+/// every execution; the statements that link a record and move the head run in every
+/// audited write, so their connection keeps them prepared, whether they answer rows or not.
 #[test]
-fn the_statement_that_links_a_record_is_kept_prepared() {
+fn the_statements_that_link_records_are_kept_prepared() {
     use diesel::RunQueryDsl;
 
     #[derive(diesel::QueryableByName)]
@@ -157,14 +157,19 @@ fn the_statement_that_links_a_record_is_kept_prepared() {
     let (db, org) = org_with_chain(1);
     let mut conn = db.connect();
     for _ in 0..3 {
-        infra::postgres::audit::append_bulk(&mut conn, org, &synthetic_audit_records(org.as_uuid(), 1)).unwrap();
+        // The first record is linked by one statement, the second by a bulk insert, after
+        // which the head is moved by an `UPDATE`.
+        infra::postgres::audit::append_bulk(&mut conn, org, &synthetic_audit_records(org.as_uuid(), 2)).unwrap();
     }
-    let kept: Kept = diesel::sql_query(
-        "SELECT count(*) AS statements FROM pg_prepared_statements WHERE statement LIKE 'WITH head AS%'",
-    )
-    .get_result(&mut conn)
-    .unwrap();
-    assert_eq!(kept.statements, 1, "one prepared statement, reused by every link");
+    let mut kept = |like: &str| {
+        diesel::sql_query("SELECT count(*) AS statements FROM pg_prepared_statements WHERE statement LIKE $1")
+            .bind::<diesel::sql_types::Text, _>(like)
+            .get_result::<Kept>(&mut conn)
+            .unwrap()
+            .statements
+    };
+    assert_eq!(kept("WITH head AS%"), 1, "one prepared statement links every first record");
+    assert_eq!(kept("UPDATE \"audit_chain_heads\"%"), 1, "one prepared statement moves the head");
     let head = store(&db).transaction(|tx| tx.audit_head(org)).unwrap().unwrap();
-    assert_eq!(head.seq, 4);
+    assert_eq!(head.seq, 7);
 }

@@ -11,7 +11,7 @@
 //! other. Never wrap a query whose text grows with its input (a multi-row `VALUES` list).
 //! With the statement cache off (`ORGD_DB_STATEMENT_CACHE=false`) nothing is kept anyway.
 
-use diesel::pg::Pg;
+use diesel::pg::{Pg, PgConnection};
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
 use diesel::{QueryResult, RunQueryDsl};
 
@@ -45,3 +45,34 @@ impl<Q: Query> Query for Prepared<Q> {
 }
 
 impl<Q, Conn> RunQueryDsl<Conn> for Prepared<Q> {}
+
+impl<Q: QueryFragment<Pg>> Prepared<Q> {
+    /// Runs a statement that answers no rows and says how many rows it wrote, as
+    /// `RunQueryDsl::execute` does. That one asks whether the statement may be kept through
+    /// a reference to it, which diesel answers from the wrapped query alone (always "no"
+    /// here); a statement loaded by value is asked itself. So the statement is loaded, with
+    /// `RETURNING 1` for a row per row written.
+    pub(crate) fn execute(self, conn: &mut PgConnection) -> QueryResult<usize> {
+        Prepared(RowPerWrite(self.0)).load::<i32>(conn).map(|rows| rows.len())
+    }
+}
+
+/// A statement that answers no rows, answering one per row it wrote.
+struct RowPerWrite<Q>(Q);
+
+impl<Q: QueryFragment<Pg>> QueryFragment<Pg> for RowPerWrite<Q> {
+    fn walk_ast<'b>(&'b self, mut pass: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        self.0.walk_ast(pass.reborrow())?;
+        pass.push_sql(" RETURNING 1");
+        Ok(())
+    }
+}
+
+impl<Q> QueryId for RowPerWrite<Q> {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl<Q> Query for RowPerWrite<Q> {
+    type SqlType = diesel::sql_types::Integer;
+}
