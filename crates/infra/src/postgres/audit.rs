@@ -196,8 +196,9 @@ static LINK: LazyLock<String> = LazyLock::new(|| format!("{LINK_HEAD} SELECT cou
 
 /// [`LINK_HEAD`], and the change's event (`$15`…`$18`: id, type, data, time) published with
 /// it: answers the event's number and the webhooks that take it (no row when the
-/// organization has no head yet), in one round trip for what took five. A webhook takes the event when enabled and subscribed to every type, to this
-/// one, or to a `prefix.*` of it (the rule of `orgd_domain::events::type_matches`, in SQL).
+/// organization has no head yet), in one round trip for what took five. A webhook takes the
+/// event when enabled and subscribed to every type, to this one, or to a `prefix.*` of it
+/// (the rule of `orgd_domain::events::type_matches`, in SQL).
 static LINK_AND_PUBLISH: LazyLock<String> = LazyLock::new(|| {
     format!(
         "{LINK_HEAD},
